@@ -1,0 +1,42 @@
+/* report.c: how stacks and frames are written in reports.
+ *
+ * One place decides what a frame looks like in text ("make_ctx (x.c:30)")
+ * and in JSON, and which frames of an allocation stack are worth showing:
+ * the allocator family inside the C runtime (malloc's callers such as
+ * strdup) stays, the library's own frames never appear. */
+#include "internal.h"
+
+#include <string.h>
+
+void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent) {
+    const char *fn = f->function ? f->function : "??";
+    if (f->file) lc_buf_printf(b, "%s%s (%s:%d)\n", indent, fn, f->file, f->line);
+    else if (f->module) {
+        const char *base = strrchr(f->module, '/');
+        lc_buf_printf(b, "%s%s (%s+0x%lx)\n", indent, fn, base ? base + 1 : f->module,
+                      (unsigned long)f->pc);
+    } else lc_buf_printf(b, "%s%s (0x%lx)\n", indent, fn, (unsigned long)f->pc);
+}
+
+void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames) {
+    lc_frame f;
+    int i = 0;
+    for (; i < max_frames && lc_stack_frame(id, i, &f) == 0; i++) lc_report_frame_text(b, &f, indent);
+    const uintptr_t *pcs;
+    int depth = lc_stack_get(id, &pcs);
+    if (depth == 0) lc_buf_printf(b, "%s(no stack recorded: LEAKCHECK_STACK_DEPTH=0)\n", indent);
+    else if (depth > i) lc_buf_printf(b, "%s... %d more frames\n", indent, depth - i);
+}
+
+void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n) {
+    lc_buf_printf(b, "[");
+    for (int i = 0; i < n; i++) {
+        lc_buf_printf(b, "%s{\"function\": ", i ? ", " : "");
+        lc_buf_json_str(b, frames[i].function);
+        lc_buf_printf(b, ", \"file\": ");
+        lc_buf_json_str(b, frames[i].file);
+        lc_buf_printf(b, ", \"line\": %d, \"pc\": \"0x%lx\"}", frames[i].line,
+                      (unsigned long)frames[i].pc);
+    }
+    lc_buf_printf(b, "]");
+}

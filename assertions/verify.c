@@ -1,0 +1,379 @@
+/* verify.c: VerifyNone, the baseline, and the leak report.
+ *
+ * A check compares now with the baseline: threads through the settle
+ * window (thread_check.c), heap blocks through their sequence numbers. Every
+ * new block the C runtime does not own is a leak; each is classified by a
+ * conservative scan as `reachable` (the program's globals or the checking
+ * thread's stack still point to it: retained growth), `thread` (only a
+ * leaked thread's stack or registers hold it) or `unreachable` (lost). The
+ * verdict compares the totals with the budget; the report is built once,
+ * as text and as JSON, and kept for lc_last_report*(). */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static uint64_t baseline_seq;
+static lc_buf last_text, last_json;
+static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum { CLASS_UNREACHABLE, CLASS_THREAD, CLASS_REACHABLE, NCLASSES };
+static const char *const class_names[NCLASSES] = {"unreachable", "thread", "reachable"};
+
+#define MARK_RUNTIME 1
+#define MARK_ROOTS 2
+#define MARK_THREADS 4
+#define MARK_ONE_THREAD 8
+/* Retained bytes are computed per thread with one scan each; beyond this
+ * many threads the report names the leading ones only. */
+#define LC_MAX_RETAINED_SCANS 64
+
+void lc_baseline(void) {
+    baseline_seq = lc_heap_new_epoch();
+    lc_threads_baseline();
+}
+
+const char *lc_last_report(void) { return last_text.data ? last_text.data : ""; }
+const char *lc_last_report_json(void) { return last_json.data ? last_json.data : ""; }
+
+typedef struct site {
+    lc_stack_id stack;
+    int klass;
+    long long objects, bytes;
+} site;
+
+typedef struct heap_view {
+    lc_block *all; /* every live block, sorted by address */
+    size_t n, map_bytes;
+    uint8_t *mark;
+    size_t mark_bytes;
+    site *sites;
+    size_t nsites, sites_bytes;
+    long long objects, bytes, unreachable_objects, unreachable_bytes;
+    long long class_bytes[NCLASSES];
+} heap_view;
+
+static void heap_view_free(heap_view *h) {
+    lc_os_free(h->all, h->map_bytes);
+    lc_os_free(h->mark, h->mark_bytes);
+    lc_os_free(h->sites, h->sites_bytes);
+}
+
+static bool copy_all_blocks(heap_view *h) {
+    size_t cap = lc_heap_live_count() + 1024;
+    for (;;) {
+        h->map_bytes = cap * sizeof(lc_block);
+        h->all = lc_os_alloc(h->map_bytes);
+        if (!h->all) return false;
+        h->n = lc_heap_copy(h->all, cap, 0);
+        if (h->n <= cap) return true;
+        lc_os_free(h->all, h->map_bytes);
+        cap = h->n + h->n / 4;
+    }
+}
+
+static bool is_leak(const heap_view *h, size_t i) {
+    return lc_block_seq(&h->all[i]) >= baseline_seq && !(h->mark[i] & MARK_RUNTIME);
+}
+
+static int site_order(const void *a, const void *b) {
+    const site *x = a, *y = b;
+    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
+    if (x->objects != y->objects) return x->objects > y->objects ? -1 : 1;
+    return (int)x->stack - (int)y->stack;
+}
+
+static int site_key_order(const void *a, const void *b) {
+    const site *x = a, *y = b;
+    if (x->stack != y->stack) return x->stack < y->stack ? -1 : 1;
+    return x->klass - y->klass;
+}
+
+/* Group the leaked blocks by (stack, class). */
+static bool build_sites(heap_view *h) {
+    size_t nleaks = 0;
+    for (size_t i = 0; i < h->n; i++) nleaks += is_leak(h, i);
+    if (!nleaks) return true;
+    h->sites_bytes = nleaks * sizeof(site);
+    h->sites = lc_os_alloc(h->sites_bytes);
+    if (!h->sites) return false;
+    size_t k = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        if (!is_leak(h, i)) continue;
+        const lc_block *b = &h->all[i];
+        int klass = h->mark[i] & MARK_ROOTS     ? CLASS_REACHABLE
+                    : h->mark[i] & MARK_THREADS ? CLASS_THREAD
+                                                : CLASS_UNREACHABLE;
+        h->sites[k++] = (site){lc_block_stack(b), klass, 1, (long long)lc_block_size(b)};
+        h->objects++;
+        h->bytes += (long long)lc_block_size(b);
+        h->class_bytes[klass] += (long long)lc_block_size(b);
+        if (klass == CLASS_UNREACHABLE) {
+            h->unreachable_objects++;
+            h->unreachable_bytes += (long long)lc_block_size(b);
+        }
+    }
+    qsort(h->sites, k, sizeof(site), site_key_order);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (m && h->sites[m - 1].stack == h->sites[i].stack &&
+            h->sites[m - 1].klass == h->sites[i].klass) {
+            h->sites[m - 1].objects++;
+            h->sites[m - 1].bytes += h->sites[i].bytes;
+        } else h->sites[m++] = h->sites[i];
+    }
+    h->nsites = m;
+    qsort(h->sites, m, sizeof(site), site_order);
+    return true;
+}
+
+static long long retained_by(heap_view *h, const lc_region *roots, size_t nroots) {
+    for (size_t i = 0; i < h->n; i++) h->mark[i] &= (uint8_t)~MARK_ONE_THREAD;
+    lc_reachable_from_roots(h->all, h->n, h->mark, 0, roots, nroots, MARK_ONE_THREAD, false);
+    long long bytes = 0;
+    for (size_t i = 0; i < h->n; i++)
+        if ((h->mark[i] & MARK_ONE_THREAD) && !(h->mark[i] & MARK_ROOTS) && is_leak(h, i))
+            bytes += (long long)lc_block_size(&h->all[i]);
+    return bytes;
+}
+
+/* Scan the heap: runtime ownership, then reachability for classes and
+ * for the bytes each leaked thread retains. */
+static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_frame) {
+    if (!copy_all_blocks(h)) return false;
+    bool any_new = false;
+    for (size_t i = 0; i < h->n && !any_new; i++) any_new = lc_block_seq(&h->all[i]) >= baseline_seq;
+    if (!any_new) return true;
+    lc_blocks_sort_by_addr(h->all, h->n);
+    h->mark_bytes = h->n ? h->n : 1;
+    h->mark = lc_os_alloc(h->mark_bytes);
+    if (!h->mark) return false;
+    lc_runtime_owned(h->all, h->n, h->mark);
+    bool any_leak = false;
+    for (size_t i = 0; i < h->n && !any_leak; i++) any_leak = is_leak(h, i);
+    if (!any_leak) return true;
+    lc_reachable_from_roots(h->all, h->n, h->mark, caller_frame, NULL, 0, MARK_ROOTS, true);
+    size_t nthreads = lc_thread_report_count(threads);
+    size_t cap = 2 * nthreads + 2;
+    lc_region *stacks = lc_os_alloc(cap * sizeof *stacks);
+    size_t nstacks = stacks ? lc_thread_report_stacks(threads, stacks, cap) : 0;
+    if (nstacks) {
+        lc_reachable_from_roots(h->all, h->n, h->mark, 0, stacks, nstacks, MARK_THREADS, false);
+        for (size_t t = 0; t < nthreads && t < LC_MAX_RETAINED_SCANS; t++) {
+            lc_region one[2];
+            size_t k = lc_thread_report_stack_of(threads, t, one);
+            if (k) lc_thread_report_set_retained(threads, t, retained_by(h, one, k));
+        }
+    }
+    lc_os_free(stacks, cap * sizeof *stacks);
+    return build_sites(h);
+}
+
+/* ------------------------------------------------------------ budgets */
+
+static int resolve_budget(const lc_options *o, lc_budget *b, char *err, size_t errlen) {
+    *b = (lc_budget){0, 0, 0};
+    if (lc_cfg.budget && lc_budget_parse(lc_cfg.budget, b, err, errlen) != 0) {
+        size_t len = strlen(err);
+        snprintf(err + len, errlen - len, " (from LEAKCHECK_BUDGET)");
+        return -1;
+    }
+    if (o && o->budget && lc_budget_parse(o->budget, b, err, errlen) != 0) return -1;
+    return 0;
+}
+
+static bool over(long long value, long long limit) { return limit >= 0 && value > limit; }
+
+/* ------------------------------------------------------------ reports */
+
+static void site_frame(const site *s, lc_frame *f) {
+    if (lc_stack_site_frame(s->stack, f) != 0) memset(f, 0, sizeof *f);
+}
+
+static void heap_text(lc_buf *b, const heap_view *h, int top) {
+    char sz[32];
+    lc_buf_printf(b, "%lld leaked object%s (%s) from %zu allocation site%s, largest first:\n",
+                  h->objects, h->objects == 1 ? "" : "s", lc_fmt_bytes(h->bytes, sz, sizeof sz),
+                  h->nsites, h->nsites == 1 ? "" : "s");
+    size_t shown = 0;
+    for (; shown < h->nsites && (top <= 0 || shown < (size_t)top); shown++) {
+        const site *s = &h->sites[shown];
+        lc_buf_printf(b, "\n%s in %lld object%s [%s], allocated at:\n",
+                      lc_fmt_bytes(s->bytes, sz, sizeof sz), s->objects,
+                      s->objects == 1 ? "" : "s", class_names[s->klass]);
+        lc_report_stack(b, s->stack, "    ", 12);
+    }
+    if (shown < h->nsites) {
+        long long objects = 0, bytes = 0;
+        for (size_t i = shown; i < h->nsites; i++) {
+            objects += h->sites[i].objects;
+            bytes += h->sites[i].bytes;
+        }
+        lc_buf_printf(b, "\n... %zu more site%s (%lld objects, %s) not shown\n", h->nsites - shown,
+                      h->nsites - shown == 1 ? "" : "s", objects,
+                      lc_fmt_bytes(bytes, sz, sizeof sz));
+    }
+}
+
+static void heap_json(lc_buf *b, const heap_view *h) {
+    lc_buf_printf(b,
+                  "{\"leaked_objects\": %lld, \"leaked_bytes\": %lld, \"unreachable_objects\": "
+                  "%lld, \"unreachable_bytes\": %lld, \"sites\": [",
+                  h->objects, h->bytes, h->unreachable_objects, h->unreachable_bytes);
+    for (size_t i = 0; i < h->nsites; i++) {
+        const site *s = &h->sites[i];
+        lc_buf_printf(b, "%s{\"objects\": %lld, \"bytes\": %lld, \"class\": \"%s\", \"stack\": ",
+                      i ? ", " : "", s->objects, s->bytes, class_names[s->klass]);
+        lc_frame frames[LC_MAX_DEPTH];
+        int n = 0;
+        while (n < LC_MAX_DEPTH && lc_stack_frame(s->stack, n, &frames[n]) == 0) n++;
+        lc_report_stack_json(b, frames, n);
+        lc_buf_printf(b, "}");
+    }
+    lc_buf_printf(b, "]}");
+}
+
+static void fill_sites(const heap_view *h, lc_result *res) {
+    res->nsites = 0;
+    for (size_t i = 0; i < h->nsites && res->nsites < LC_RESULT_MAX_ITEMS; i++) {
+        const site *s = &h->sites[i];
+        lc_result_site *o = &res->sites[res->nsites++];
+        memset(o, 0, sizeof *o);
+        o->objects = s->objects;
+        o->bytes = s->bytes;
+        snprintf(o->klass, sizeof o->klass, "%s", class_names[s->klass]);
+        lc_frame f;
+        site_frame(s, &f);
+        snprintf(o->function, sizeof o->function, "%s", f.function ? f.function : "");
+        snprintf(o->file, sizeof o->file, "%s", f.file ? f.file : "");
+        o->line = f.line;
+    }
+}
+
+static void error_result(const char *err, const lc_options *o, lc_result *res) {
+    lc_buf_free(&last_text);
+    lc_buf_free(&last_json);
+    lc_buf_printf(&last_text, "leakcheck: %s\n", err);
+    lc_buf_printf(&last_json, "{\"schema\": \"leakcheck/1\", \"verdict\": \"error\", \"error\": ");
+    lc_buf_json_str(&last_json, err);
+    lc_buf_printf(&last_json, "}");
+    if (res) {
+        memset(res, 0, sizeof *res);
+        res->verdict = -1;
+    }
+    if (!(o && o->quiet) && !lc_cfg.quiet && last_text.data) {
+        FILE *out = o && o->out ? o->out : stderr;
+        fputs(last_text.data, out);
+        fflush(out);
+    }
+}
+
+/* ------------------------------------------------------------ the check */
+
+static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame) {
+    char err[256];
+    lc_budget budget;
+    if (o && o->struct_version != LC_OPTIONS_VERSION) {
+        error_result("lc_options built without LC_VERIFY_NONE/LC_OPTIONS (bad struct_version)",
+                     o, res);
+        return -1;
+    }
+    if (resolve_budget(o, &budget, err, sizeof err) != 0) {
+        error_result(err, o, res);
+        return -1;
+    }
+    double settle = o && o->settle_seconds > 0 ? o->settle_seconds : lc_cfg.settle_seconds;
+    int top = o && o->top > 0 ? o->top : 20;
+
+    lc_collect_run_hooks();
+    lc_valgrind_counts vg = {0};
+    lc_valgrind_leak_check(&vg);
+    lc_thread_report *threads = lc_threads_check(o, settle);
+    heap_view h = {0};
+    bool scanned = scan_heap(&h, threads, caller_frame);
+    long long nthreads = 0;
+    for (size_t i = 0; i < lc_thread_report_count(threads); i++) nthreads++;
+
+    bool leak = over(h.bytes, budget.bytes) || over(h.objects, budget.objects) ||
+                over(nthreads, budget.threads);
+    char budget_text[96], sz[32];
+    lc_budget_format(&budget, budget_text, sizeof budget_text);
+
+    lc_buf_free(&last_text);
+    lc_buf_free(&last_json);
+    lc_buf *t = &last_text;
+    lc_buf_printf(t, "leakcheck: %s: %lld thread%s and %lld object%s (%s) leaked; budget %s\n",
+                  leak ? "LEAK" : "within budget", nthreads, nthreads == 1 ? "" : "s", h.objects,
+                  h.objects == 1 ? "" : "s", lc_fmt_bytes(h.bytes, sz, sizeof sz), budget_text);
+    if (!scanned) lc_buf_printf(t, "leakcheck: out of memory while scanning; heap figures incomplete\n");
+    if (nthreads) {
+        lc_buf_printf(t, "\n%lld leaked thread%s:\n", nthreads, nthreads == 1 ? "" : "s");
+        lc_thread_report_text(threads, t, top);
+    }
+    if (h.objects) {
+        lc_buf_printf(t, "\n");
+        heap_text(t, &h, top);
+    }
+    if (lc_cfg.under_valgrind)
+        lc_buf_printf(t,
+                      "\nvalgrind memcheck (since its previous check): %lu bytes in %lu blocks "
+                      "definitely lost, %lu bytes in %lu blocks possibly lost\n",
+                      vg.leaked_bytes, vg.leaked_blocks, vg.dubious_bytes, vg.dubious_blocks);
+
+    lc_buf *j = &last_json;
+    lc_buf_printf(j,
+                  "{\"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"pid\": %d, \"budget\": "
+                  "{\"bytes\": %lld, \"objects\": %lld, \"threads\": %lld}, \"threads\": ",
+                  leak ? "leak" : "clean", (int)getpid(), budget.bytes, budget.objects,
+                  budget.threads);
+    lc_thread_report_json(threads, j);
+    lc_buf_printf(j, ", \"heap\": ");
+    heap_json(j, &h);
+    if (lc_cfg.under_valgrind)
+        lc_buf_printf(j, ", \"valgrind\": {\"definitely_lost_bytes\": %lu, \"possibly_lost_bytes\": %lu}",
+                      vg.leaked_bytes, vg.dubious_bytes);
+    lc_buf_printf(j, "}\n");
+
+    if (res) {
+        memset(res, 0, sizeof *res);
+        res->verdict = leak ? 1 : 0;
+        res->leaked_threads = nthreads;
+        res->leaked_objects = h.objects;
+        res->leaked_bytes = h.bytes;
+        res->unreachable_objects = h.unreachable_objects;
+        res->unreachable_bytes = h.unreachable_bytes;
+        res->budget_bytes = budget.bytes;
+        res->budget_objects = budget.objects;
+        res->budget_threads = budget.threads;
+        lc_thread_report_fill(threads, res);
+        fill_sites(&h, res);
+    }
+    if (leak && !(o && o->quiet) && !lc_cfg.quiet && t->data) {
+        FILE *out = o && o->out ? o->out : stderr;
+        fputs(t->data, out);
+        fflush(out);
+    }
+    heap_view_free(&h);
+    lc_thread_report_free(threads);
+    return leak ? 1 : 0;
+}
+
+int lc_verify(const lc_options *opts, lc_result *res) {
+    lc_api_return = (uintptr_t)__builtin_return_address(0);
+    uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);
+    pthread_mutex_lock(&verify_lock);
+    int rc = verify(opts, res, caller_frame);
+    pthread_mutex_unlock(&verify_lock);
+    return rc;
+}
+
+int lc_verify_none(const lc_options *opts) {
+    lc_api_return = (uintptr_t)__builtin_return_address(0);
+    uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);
+    pthread_mutex_lock(&verify_lock);
+    int rc = verify(opts, NULL, caller_frame);
+    pthread_mutex_unlock(&verify_lock);
+    return rc;
+}

@@ -1,0 +1,207 @@
+/* alloc_hooks.c: the interposed allocation family.
+ *
+ * Every entry point forwards to glibc's own __libc_* functions (exported for
+ * exactly this use, and available before any constructor ran, so there is
+ * no dlsym bootstrap) and records the result in the live-block table.
+ *
+ * Re-entry has three sources, each handled here:
+ *  - the library's own code (symbolizer, reports) allocating: lc_self_depth
+ *    is set, and those blocks are not tracked;
+ *  - a signal handler allocating or freeing while this thread is inside the
+ *    tracker (holding a shard lock): the operation is queued in a small
+ *    per-thread ring and applied when the thread leaves the tracker;
+ *  - libunwind or dlsym allocating while a stack is captured: covered by the
+ *    same in-tracker flag.
+ * Allocations made inside pthread_create are flagged as the thread
+ * library's own (see threads.c). */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+LC_TLS int lc_self_depth;
+LC_TLS int lc_runtime_alloc_depth;
+static LC_TLS volatile sig_atomic_t in_tracker;
+
+/* Operations a signal handler made while this thread was in the tracker. */
+#define PENDING_MAX 32
+typedef struct pending_op {
+    uintptr_t addr;
+    size_t size; /* 0: a free */
+    uintptr_t caller;
+} pending_op;
+static LC_TLS pending_op pending[PENDING_MAX];
+static LC_TLS volatile sig_atomic_t pending_head, pending_tail;
+static _Atomic uint64_t pending_dropped;
+
+static void track_alloc_locked(uintptr_t addr, size_t size, void *frame, uintptr_t caller) {
+    uintptr_t pcs[LC_MAX_DEPTH];
+    int depth = lc_cfg.stack_depth;
+    lc_stack_id id = 0;
+    if (depth > 0) {
+        int n = frame ? lc_unwind(pcs, depth, frame, caller) : (pcs[0] = caller, 1);
+        id = lc_stack_intern(pcs, n);
+        lc_stack_account(id, size);
+    }
+    lc_heap_insert(addr, size, id, lc_runtime_alloc_depth ? LC_BLOCK_RUNTIME : 0);
+}
+
+static void drain_pending(void) {
+    while (pending_tail != pending_head) {
+        pending_op op = pending[pending_tail % PENDING_MAX];
+        in_tracker = 1;
+        if (op.size) track_alloc_locked(op.addr, op.size, NULL, op.caller);
+        else lc_heap_remove(op.addr);
+        in_tracker = 0;
+        pending_tail++;
+    }
+}
+
+static void defer(uintptr_t addr, size_t size, uintptr_t caller) {
+    if (pending_head - pending_tail >= PENDING_MAX) {
+        atomic_fetch_add_explicit(&pending_dropped, 1, memory_order_relaxed);
+        return;
+    }
+    pending[pending_head % PENDING_MAX] = (pending_op){addr, size, caller};
+    pending_head++;
+}
+
+static inline void on_alloc(void *p, size_t size, void *frame, uintptr_t caller) {
+    if (!p || lc_self_depth) return;
+    if (LC_UNLIKELY(in_tracker)) {
+        defer((uintptr_t)p, size ? size : 1, caller);
+        return;
+    }
+    in_tracker = 1;
+    track_alloc_locked((uintptr_t)p, size, frame, caller);
+    in_tracker = 0;
+    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+}
+
+static inline void on_free(void *p) {
+    if (LC_UNLIKELY(in_tracker)) {
+        defer((uintptr_t)p, 0, 0);
+        return;
+    }
+    in_tracker = 1;
+    lc_heap_remove((uintptr_t)p);
+    in_tracker = 0;
+    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+}
+
+#define CALLER ((uintptr_t)__builtin_return_address(0))
+#define FRAME __builtin_frame_address(0)
+
+void *malloc(size_t size) {
+    void *p = __libc_malloc(size);
+    on_alloc(p, size, FRAME, CALLER);
+    return p;
+}
+
+void *calloc(size_t n, size_t size) {
+    void *p = __libc_calloc(n, size);
+    on_alloc(p, n * size, FRAME, CALLER);
+    return p;
+}
+
+void free(void *p) {
+    if (!p) return;
+    on_free(p);
+    __libc_free(p);
+}
+
+static void *realloc_from(void *old, size_t size, void *frame, uintptr_t caller) {
+    if (!old) {
+        void *p = __libc_malloc(size);
+        on_alloc(p, size, frame, caller);
+        return p;
+    }
+    /* The old record goes first: once glibc frees the old block, another
+     * thread may be handed the same address and record it. When realloc
+     * fails, the old block is still the caller's, so it is put back (as a
+     * new allocation at this site: it is the site that now owns it). */
+    on_free(old);
+    void *p = __libc_realloc(old, size);
+    if (p) on_alloc(p, size, frame, caller);
+    else if (size) on_alloc(old, malloc_usable_size(old), frame, caller);
+    return p;
+}
+
+void *realloc(void *old, size_t size) { return realloc_from(old, size, FRAME, CALLER); }
+
+void *reallocarray(void *old, size_t n, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc_from(old, total, FRAME, CALLER);
+}
+
+static bool power_of_two(size_t x) { return x && !(x & (x - 1)); }
+
+int posix_memalign(void **out, size_t align, size_t size) {
+    if (!power_of_two(align) || align % sizeof(void *)) return EINVAL;
+    int saved = errno;
+    void *p = __libc_memalign(align, size);
+    if (!p) return ENOMEM;
+    errno = saved;
+    on_alloc(p, size, FRAME, CALLER);
+    *out = p;
+    return 0;
+}
+
+void *aligned_alloc(size_t align, size_t size) {
+    if (!power_of_two(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    void *p = __libc_memalign(align, size);
+    on_alloc(p, size, FRAME, CALLER);
+    return p;
+}
+
+void *memalign(size_t align, size_t size) {
+    void *p = __libc_memalign(align, size);
+    on_alloc(p, size, FRAME, CALLER);
+    return p;
+}
+
+void *valloc(size_t size) {
+    void *p = __libc_valloc(size);
+    on_alloc(p, size, FRAME, CALLER);
+    return p;
+}
+
+void *pvalloc(size_t size) {
+    void *p = __libc_pvalloc(size);
+    on_alloc(p, size, FRAME, CALLER);
+    return p;
+}
+
+/* Blocks carry no header, so glibc's answer stands; it is looked up once
+ * because glibc exports no __libc_ name for it. */
+size_t malloc_usable_size(void *p) {
+    static size_t (*real)(void *);
+    if (!real) {
+        lc_self_enter();
+        real = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+        lc_self_leave();
+        if (!real) return 0;
+    }
+    return real(p);
+}
+
+uint64_t lc_alloc_events_dropped(void) { return atomic_load(&pending_dropped); }

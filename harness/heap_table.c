@@ -1,0 +1,188 @@
+/* heap_table.c: the table of live heap blocks.
+ *
+ * Every malloc inserts a 24-byte record and every free removes it, so this is
+ * the hottest code of the library. The table is split into shards by address
+ * so that threads rarely meet on a lock; each shard is an open-addressing
+ * hash table with linear probing and backward-shift deletion (no tombstones,
+ * so a long-running churn never degrades it). Memory comes from mmap, never
+ * from malloc, so the table neither recurses nor shows up as a leak.
+ *
+ * Sequence numbers order allocations for baselines. A global counter shared
+ * by every malloc would bounce one cache line between cores, so each thread
+ * takes numbers in chunks; a baseline starts a new epoch, which makes every
+ * thread take a fresh chunk above the baseline before its next allocation. */
+#include "internal.h"
+
+#include <string.h>
+
+#define SHARD_BITS 8
+#define NSHARDS (1u << SHARD_BITS)
+#define MIN_CAPACITY 256u
+#define SEQ_CHUNK 4096u
+#define SEQ_MASK ((1ull << 40) - 1)
+
+typedef struct shard {
+    lc_spinlock lock;
+    uint32_t count;
+    uint32_t mask; /* capacity - 1; 0 before the first insert */
+    lc_block *slots;
+    char pad[64 - sizeof(lc_spinlock) - 2 * sizeof(uint32_t) - sizeof(lc_block *)];
+} shard;
+
+static shard shards[NSHARDS] __attribute__((aligned(64)));
+static _Atomic uint64_t next_chunk = 1;
+static _Atomic uint64_t epoch;
+static LC_TLS uint64_t tls_seq, tls_seq_end, tls_epoch;
+
+static inline uint64_t hash_addr(uintptr_t a) {
+    return (uint64_t)(a >> 4) * 0x9E3779B97F4A7C15ull;
+}
+
+static inline shard *shard_of(uint64_t h) { return &shards[h >> (64 - SHARD_BITS)]; }
+
+static uint64_t take_seq(void) {
+    uint64_t e = atomic_load_explicit(&epoch, memory_order_acquire);
+    if (LC_UNLIKELY(tls_seq >= tls_seq_end || tls_epoch != e)) {
+        tls_seq = atomic_fetch_add_explicit(&next_chunk, SEQ_CHUNK, memory_order_relaxed);
+        tls_seq_end = tls_seq + SEQ_CHUNK;
+        tls_epoch = e;
+    }
+    return tls_seq++;
+}
+
+uint64_t lc_heap_next_seq(void) { return atomic_load(&next_chunk); }
+
+uint64_t lc_heap_new_epoch(void) {
+    uint64_t at = atomic_load(&next_chunk);
+    atomic_fetch_add(&epoch, 1);
+    return at;
+}
+
+static bool grow(shard *s) {
+    uint32_t old_cap = s->mask ? s->mask + 1 : 0;
+    uint32_t cap = old_cap ? old_cap * 2 : MIN_CAPACITY;
+    lc_block *slots = lc_os_alloc((size_t)cap * sizeof(lc_block));
+    if (!slots) return false;
+    uint32_t mask = cap - 1;
+    for (uint32_t i = 0; i < old_cap; i++) {
+        lc_block *b = &s->slots[i];
+        if (!b->key) continue;
+        uint32_t j = (uint32_t)hash_addr(lc_block_addr(b)) & mask;
+        while (slots[j].key) j = (j + 1) & mask;
+        slots[j] = *b;
+    }
+    lc_os_free(s->slots, (size_t)old_cap * sizeof(lc_block));
+    s->slots = slots;
+    s->mask = mask;
+    return true;
+}
+
+void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags) {
+    uint64_t h = hash_addr(addr);
+    shard *s = shard_of(h);
+    uint64_t seq = take_seq() & SEQ_MASK;
+    lc_block rec = {
+        .key = addr ^ LC_HIDE,
+        .seq_tid = seq << 24 | ((uint64_t)lc_os_tid() & 0x3fffff) << 2 | (flags & 3),
+        .size_stack = (uint64_t)size << 24 | (stack & 0xffffff),
+    };
+    lc_spin_lock(&s->lock);
+    /* Load factor at most 3/4: 24 bytes a slot keeps the table between 32
+     * and 64 bytes per live block. */
+    if (LC_UNLIKELY((s->count + 1) * 4u > (s->mask + 1) * 3u || !s->mask)) {
+        if (!grow(s)) {
+            lc_spin_unlock(&s->lock);
+            return;
+        }
+    }
+    uint32_t i = (uint32_t)h & s->mask;
+    for (;;) {
+        lc_block *b = &s->slots[i];
+        if (!b->key) {
+            *b = rec;
+            s->count++;
+            break;
+        }
+        if (b->key == rec.key) { /* a stale record (freed behind our back) */
+            *b = rec;
+            break;
+        }
+        i = (i + 1) & s->mask;
+    }
+    lc_spin_unlock(&s->lock);
+}
+
+bool lc_heap_remove(uintptr_t addr) {
+    uint64_t h = hash_addr(addr);
+    shard *s = shard_of(h);
+    uintptr_t key = addr ^ LC_HIDE;
+    bool found = false;
+    lc_spin_lock(&s->lock);
+    if (s->mask) {
+        uint32_t i = (uint32_t)h & s->mask;
+        while (s->slots[i].key) {
+            if (s->slots[i].key == key) {
+                found = true;
+                break;
+            }
+            i = (i + 1) & s->mask;
+        }
+        if (found) {
+            /* Backward-shift: move later members of the probe run into the
+             * hole when their home slot is at or before it. */
+            uint32_t hole = i, j = i;
+            for (;;) {
+                j = (j + 1) & s->mask;
+                lc_block *b = &s->slots[j];
+                if (!b->key) break;
+                uint32_t home = (uint32_t)hash_addr(lc_block_addr(b)) & s->mask;
+                if (((j - home) & s->mask) >= ((j - hole) & s->mask)) {
+                    s->slots[hole] = *b;
+                    hole = j;
+                }
+            }
+            s->slots[hole].key = 0;
+            s->count--;
+        }
+    }
+    lc_spin_unlock(&s->lock);
+    return found;
+}
+
+size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
+    size_t n = 0;
+    for (uint32_t k = 0; k < NSHARDS; k++) {
+        shard *s = &shards[k];
+        lc_spin_lock(&s->lock);
+        uint32_t slots = s->mask ? s->mask + 1 : 0;
+        for (uint32_t i = 0; i < slots; i++) {
+            const lc_block *b = &s->slots[i];
+            if (!b->key || lc_block_seq(b) < min_seq) continue;
+            if (n < cap) out[n] = *b;
+            n++;
+        }
+        lc_spin_unlock(&s->lock);
+    }
+    return n;
+}
+
+size_t lc_heap_live_count(void) {
+    size_t n = 0;
+    for (uint32_t k = 0; k < NSHARDS; k++) n += __atomic_load_n(&shards[k].count, __ATOMIC_RELAXED);
+    return n;
+}
+
+size_t lc_heap_table_bytes(void) {
+    size_t bytes = 0;
+    for (uint32_t k = 0; k < NSHARDS; k++)
+        if (shards[k].mask) bytes += (size_t)(shards[k].mask + 1) * sizeof(lc_block);
+    return bytes;
+}
+
+void lc_heap_lock_all(void) {
+    for (uint32_t k = 0; k < NSHARDS; k++) lc_spin_lock(&shards[k].lock);
+}
+
+void lc_heap_unlock_all(void) {
+    for (uint32_t k = 0; k < NSHARDS; k++) lc_spin_unlock(&shards[k].lock);
+}

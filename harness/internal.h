@@ -1,0 +1,327 @@
+/* internal.h: declarations shared by the library's own files.
+ *
+ * The library is split by concern: the OS layer (prim_*.c), the allocation
+ * interposers (alloc_hooks.c), the live-block table (heap_table.c), the stack
+ * table (stack_table.c), stack capture (unwind.c), symbolization
+ * (symbolize.c), snapshots and diffs (snapshot.c), the runtime-ownership scan
+ * (runtime_owned.c), threads (threads*.c), collection points (collect.c),
+ * checks and reports (assertions/). This header is the one place where they
+ * meet; nothing here is part of the public API. */
+#ifndef LC_INTERNAL_H
+#define LC_INTERNAL_H
+
+#include "leakcheck.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Initial-exec TLS never calls __tls_get_addr, which may call malloc. */
+#define LC_TLS __thread __attribute__((tls_model("initial-exec")))
+#define LC_UNUSED __attribute__((unused))
+#define LC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+struct lc_buf;
+
+#define LC_MAX_DEPTH 64
+#define LC_DEFAULT_DEPTH 16
+
+/* ------------------------------------------------------------ configuration */
+
+typedef struct lc_config {
+    int stack_depth;       /* frames kept per allocation; 0 disables capture */
+    bool unwind_dwarf;     /* always unwind with libunwind (no frame pointers) */
+    double settle_seconds; /* thread settle window */
+    bool quiet;            /* LEAKCHECK_QUIET: no reports printed */
+    const char *budget;    /* LEAKCHECK_BUDGET, NULL when unset */
+    bool under_valgrind;
+} lc_config;
+
+extern lc_config lc_cfg;
+void lc_init(void);
+
+/* ------------------------------------------------------------- re-entry */
+
+/* Non-zero while the library runs its own code (symbolizing, reporting):
+ * allocations made then are the library's and are not tracked. */
+extern LC_TLS int lc_self_depth;
+static inline void lc_self_enter(void) { lc_self_depth++; }
+static inline void lc_self_leave(void) { lc_self_depth--; }
+
+/* A lock that is safe to take inside malloc: no allocation, no futex table
+ * registration, and cheap when uncontended. */
+typedef struct lc_spinlock {
+    atomic_int held;
+} lc_spinlock;
+void lc_spin_lock(lc_spinlock *l);
+static inline void lc_spin_unlock(lc_spinlock *l) {
+    atomic_store_explicit(&l->held, 0, memory_order_release);
+}
+
+/* ---------------------------------------------------------------- OS layer */
+
+void *lc_os_alloc(size_t size); /* zeroed pages, never from malloc */
+void lc_os_free(void *p, size_t size);
+void *lc_os_reserve(size_t size); /* address space, committed lazily */
+pid_t lc_os_tid(void);            /* cached per thread */
+void lc_os_tid_reset(void);       /* after fork */
+uint64_t lc_os_now_ns(void);      /* CLOCK_MONOTONIC */
+void lc_os_sleep_ns(uint64_t ns);
+/* Bounds of the calling thread's stack; false when unknown. */
+bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi);
+
+/* Loaded objects, through dl_iterate_phdr. */
+typedef struct lc_region {
+    uintptr_t start, end;
+} lc_region;
+typedef enum lc_module_kind {
+    LC_MODULE_RUNTIME, /* libc, the dynamic linker, libgcc_s, libstdc++ ... */
+    LC_MODULE_USER,
+} lc_module_kind;
+typedef void (*lc_region_fn)(const lc_region *r, lc_module_kind kind, const char *module,
+                             void *arg);
+/* Calls fn for every writable segment of every loaded object, and for the
+ * calling thread's TLS block of each object that has one. */
+void lc_os_for_each_data_region(lc_region_fn fn, void *arg);
+/* Text (executable) range of the C runtime, whose code has no frame
+ * pointers; filled at init. */
+bool lc_os_pc_in_runtime(uintptr_t pc);
+bool lc_os_pc_in_self(uintptr_t pc);
+void lc_os_modules_refresh(void);
+
+/* Threads, from /proc/self/task (no ptrace). */
+typedef struct lc_task_info {
+    char state;           /* R, S, D, T, t, Z, ... */
+    long syscall;         /* the system call it is in, -1 when running */
+    char comm[16];        /* its name */
+    uint64_t sig_blocked; /* blocked-signal mask */
+} lc_task_info;
+bool lc_os_task_exists(pid_t tid);
+bool lc_os_task_info(pid_t tid, lc_task_info *out);
+size_t lc_os_list_tasks(pid_t *out, size_t cap);
+int lc_os_signal_task(pid_t tid, int sig);
+const char *lc_os_syscall_name(long nr);
+
+/* ------------------------------------------------------------- stacks */
+
+typedef uint32_t lc_stack_id; /* 0: no stack recorded */
+
+/* Capture the stack of an allocation: `frame` is the interposer's frame
+ * address and `caller` its return address (the first frame reported). */
+int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller);
+/* Capture from a signal handler (thread dumps): full DWARF unwinding. */
+int lc_unwind_here(uintptr_t *pcs, int max, int skip);
+
+lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth);
+int lc_stack_get(lc_stack_id id, const uintptr_t **pcs);
+void lc_stack_account(lc_stack_id id, size_t bytes);
+void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes);
+uint32_t lc_stack_count(void);
+void lc_stack_lock_all(void);
+void lc_stack_unlock_all(void);
+
+/* ------------------------------------------------------------- symbols */
+
+/* Symbolize a code address (pc is used as given; pass pc - 1 for return
+ * addresses). Strings are cached for the life of the process. */
+int lc_symbolize_pc(uintptr_t pc, lc_frame *f);
+/* The first frame of a stack that is not inside the C runtime's allocation
+ * family (so strdup's caller, not strdup, is named as the site). */
+int lc_stack_site_frame(lc_stack_id id, lc_frame *f);
+void lc_symbolize_lock(void);
+void lc_symbolize_unlock(void);
+
+/* ------------------------------------------------------------- live heap */
+
+/* One live block: 24 bytes. Addresses are stored disguised so that a
+ * conservative scanner (ours, valgrind's, LSan's) never finds a pointer to a
+ * user block in the tracker's own memory. */
+typedef struct lc_block {
+    uintptr_t key;    /* address ^ LC_HIDE; 0 = empty slot */
+    uint64_t seq_tid; /* seq:40 | tid:22 | flags:2 */
+    uint64_t size_stack; /* size:40 | stack:24 */
+} lc_block;
+
+#define LC_HIDE ((uintptr_t)0xA5C3000000000000ull)
+#define LC_BLOCK_RUNTIME 1u /* allocated by the C runtime for itself */
+
+static inline uintptr_t lc_block_addr(const lc_block *b) { return b->key ^ LC_HIDE; }
+static inline uint64_t lc_block_seq(const lc_block *b) { return b->seq_tid >> 24; }
+static inline uint32_t lc_block_tid(const lc_block *b) { return (b->seq_tid >> 2) & 0x3fffff; }
+static inline uint32_t lc_block_flags(const lc_block *b) { return b->seq_tid & 3; }
+static inline size_t lc_block_size(const lc_block *b) { return b->size_stack >> 24; }
+static inline lc_stack_id lc_block_stack(const lc_block *b) { return b->size_stack & 0xffffff; }
+
+void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags);
+/* Remove addr; returns false when it was not tracked. */
+bool lc_heap_remove(uintptr_t addr);
+/* Copy every live block with seq >= min_seq into out (capacity cap);
+ * returns the number of live blocks that matched (may exceed cap). */
+size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq);
+size_t lc_heap_live_count(void);
+uint64_t lc_heap_next_seq(void);
+/* Start a new sequence epoch: blocks allocated from now on get numbers at
+ * least the returned value. */
+uint64_t lc_heap_new_epoch(void);
+void lc_heap_lock_all(void);
+void lc_heap_unlock_all(void);
+size_t lc_heap_table_bytes(void);
+
+/* Per-thread flag: allocations made while set are owned by the C runtime
+ * (the thread library's bookkeeping inside pthread_create). */
+extern LC_TLS int lc_runtime_alloc_depth;
+
+/* ------------------------------------------------------------- snapshots */
+
+struct lc_thread_snap;
+struct lc_snapshot {
+    lc_block *blocks; /* sorted by sequence number */
+    size_t n;
+    size_t map_bytes;
+    size_t live_bytes;
+    uint32_t nstacks;
+    uint64_t *stack_totals; /* [2*nstacks]: cumulative objects, bytes */
+    size_t totals_bytes;
+    struct lc_thread_snap *threads;
+};
+
+/* Sort blocks by address (radix sort, no allocation beyond scratch). */
+void lc_blocks_sort_by_addr(lc_block *b, size_t n);
+void lc_blocks_sort_by_seq(lc_block *b, size_t n);
+
+/* -------------------------------------------------- runtime ownership */
+
+/* Mark, in owned[i], every block of `all` (sorted by address) that the C
+ * runtime owns: reachable from the runtime's own storage or allocated by it
+ * for itself. */
+int lc_runtime_owned(const lc_block *all, size_t n, uint8_t *owned);
+/* Set `bit` in mark[i] for every block reachable from the program's
+ * globals (when `globals`), the calling thread's stack from stack_from up
+ * (when non-zero), and the extra regions (thread stacks and registers). */
+int lc_reachable_from_roots(const lc_block *all, size_t n, uint8_t *mark, uintptr_t stack_from,
+                            const lc_region *extra, size_t nextra, uint8_t bit, bool globals);
+
+/* ------------------------------------------------------------- threads */
+
+/* The registry (threads.c) records every thread the program starts; the
+ * checker (thread_check.c) captures, judges and reports them. */
+#include <pthread.h>
+
+#define LC_MAX_THREADS 4096
+
+typedef struct lc_thread_rec {
+    int used;
+    int adopted;  /* not started through pthread_create: judged via /proc */
+    int ignored;  /* alive at lc_ignore_current() */
+    int detached;
+    int exited;
+    int started;
+    uint64_t id;  /* creation order, compared with the baseline */
+    pthread_t handle;
+    pid_t tid;
+    char name[16]; /* the name at exit (live threads are read from /proc) */
+    uintptr_t start_routine;
+    lc_stack_id created_by;
+    uint64_t created_ns, exited_ns;
+    uintptr_t stack_lo, stack_hi;
+    const char *wait_kind;  /* declared with lc_thread_wait_begin */
+    uintptr_t wait_object;  /* disguised like block addresses */
+    uint64_t wait_since_ns;
+} lc_thread_rec;
+
+extern lc_thread_rec lc_thread_recs[LC_MAX_THREADS];
+
+void lc_threads_lock(void);
+void lc_threads_unlock(void);
+lc_thread_rec *lc_thread_self_rec(void);
+bool lc_threads_is_new(const lc_thread_rec *r);
+bool lc_threads_task_is_new(pid_t tid);
+
+
+/* Stacks of other threads, captured with a signal (thread_capture.c). */
+enum { LC_CAPTURE_OK, LC_CAPTURE_NO_ANSWER, LC_CAPTURE_SIGNAL_BLOCKED, LC_CAPTURE_GONE };
+#define LC_MAX_REGS 34
+typedef struct lc_capture {
+    pid_t tid;
+    int status;
+    int depth;
+    int nregs;
+    uintptr_t sp;
+    uintptr_t pcs[LC_MAX_DEPTH];
+    uintptr_t regs[LC_MAX_REGS]; /* general registers at the interruption */
+} lc_capture;
+void lc_capture_stacks(lc_capture *c, size_t n);
+const char *lc_capture_status_text(int status);
+int lc_capture_signal(void);
+/* Return address of the public entry point the calling thread is in, so
+ * that its own captured stack starts at the program's frame. */
+extern LC_TLS uintptr_t lc_api_return;
+void lc_threads_init(void);
+void lc_threads_after_fork_child(void);
+void lc_threads_baseline(void);
+/* Wait up to the settle window for threads created after the baseline to
+ * end; returns the leaked ones (NULL-terminated list owned by the caller,
+ * freed with lc_threads_free_list). */
+typedef struct lc_thread_report lc_thread_report;
+lc_thread_report *lc_threads_check(const lc_options *opts, double settle);
+void lc_thread_report_free(lc_thread_report *r);
+size_t lc_thread_report_count(const lc_thread_report *r);
+void lc_thread_report_text(const lc_thread_report *r, struct lc_buf *out, int top);
+void lc_thread_report_json(const lc_thread_report *r, struct lc_buf *out);
+void lc_thread_report_fill(const lc_thread_report *r, lc_result *res);
+/* Stacks and saved registers of the threads a report names, as regions to
+ * scan (two per thread); and those of entry i alone. */
+size_t lc_thread_report_stacks(const lc_thread_report *r, lc_region *out, size_t cap);
+size_t lc_thread_report_stack_of(const lc_thread_report *r, size_t i, lc_region out[2]);
+
+/* ------------------------------------------------------------- buffers */
+
+/* A growing text buffer allocated untracked. */
+typedef struct lc_buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+} lc_buf;
+void lc_buf_printf(lc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lc_buf_json_str(lc_buf *b, const char *s);
+void lc_buf_free(lc_buf *b);
+/* "1.5 KiB" style; returns out. */
+const char *lc_fmt_bytes(long long bytes, char *out, size_t len);
+
+/* ------------------------------------------------------------- budgets */
+
+typedef struct lc_budget {
+    long long bytes, objects, threads; /* -1: unlimited */
+} lc_budget;
+/* Parse "bytes=1M,objects=10,threads=0" into *b, overriding only the
+ * fields named. Returns 0, or -1 with a message naming the bad part. */
+int lc_budget_parse(const char *text, lc_budget *b, char *err, size_t errlen);
+void lc_budget_format(const lc_budget *b, char *out, size_t len);
+
+/* ------------------------------------------------------------- collection */
+
+void lc_collect_run_hooks(void);
+
+/* Under valgrind: memcheck's own verdict on what leaked since its last
+ * check (VALGRIND_DO_ADDED_LEAK_CHECK). */
+typedef struct lc_valgrind_counts {
+    unsigned long leaked_bytes, dubious_bytes, leaked_blocks, dubious_blocks;
+} lc_valgrind_counts;
+void lc_valgrind_leak_check(lc_valgrind_counts *out);
+
+/* Reports (assertions/report.c). */
+void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent);
+void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames);
+void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
+
+/* Thread snapshots (thread_check.c), part of lc_snapshot. */
+struct lc_thread_snap *lc_threads_snapshot(void);
+void lc_threads_snapshot_free(struct lc_thread_snap *t);
+size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
+                                     const struct lc_thread_snap *after);
+void lc_thread_report_set_retained(lc_thread_report *r, size_t i, long long bytes);
+
+#endif

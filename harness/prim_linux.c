@@ -1,0 +1,332 @@
+/* prim_linux.c: the thin OS layer (Linux, glibc).
+ *
+ * Everything the tracker needs from the system and that must never call
+ * malloc lives here: page allocation, thread ids, clocks, stack bounds, and
+ * the walk over loaded objects with dl_iterate_phdr. Keeping it in one file
+ * keeps the rest of the library free of /proc paths and system headers. */
+#include "internal.h"
+
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+extern void *__libc_stack_end;
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+void lc_spin_lock(lc_spinlock *l) {
+    for (int spins = 0;; spins++) {
+        if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire)) return;
+        while (atomic_load_explicit(&l->held, memory_order_relaxed)) {
+            if (spins++ > 64) sched_yield();
+            else cpu_relax();
+        }
+    }
+}
+
+void *lc_os_alloc(size_t size) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void lc_os_free(void *p, size_t size) {
+    if (p) munmap(p, size);
+}
+
+void *lc_os_reserve(size_t size) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static LC_TLS pid_t cached_tid;
+
+pid_t lc_os_tid(void) {
+    if (LC_UNLIKELY(cached_tid == 0)) cached_tid = (pid_t)syscall(SYS_gettid);
+    return cached_tid;
+}
+
+void lc_os_tid_reset(void) { cached_tid = 0; }
+
+uint64_t lc_os_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void lc_os_sleep_ns(uint64_t ns) {
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+static LC_TLS uintptr_t stack_lo, stack_hi;
+
+bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi) {
+    if (LC_UNLIKELY(stack_hi == 0)) {
+        if (lc_os_tid() == getpid()) {
+            /* The main thread's stack grows on demand; its top (where
+             * argc sits) is known without reading /proc, and both the walk
+             * and the scan only need the top. */
+            stack_hi = (uintptr_t)__libc_stack_end;
+            stack_lo = 1;
+        } else {
+            pthread_attr_t attr;
+            void *addr;
+            size_t size;
+            lc_self_enter(); /* pthread_getattr_np allocates its cpuset */
+            if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+                if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+                    stack_lo = (uintptr_t)addr;
+                    stack_hi = (uintptr_t)addr + size;
+                }
+                pthread_attr_destroy(&attr);
+            }
+            lc_self_leave();
+            if (stack_hi == 0) return false;
+        }
+    }
+    *lo = stack_lo;
+    *hi = stack_hi;
+    return true;
+}
+
+/* ------------------------------------------------------------ modules */
+
+static const char *const runtime_names[] = {
+    "libc.so",   "ld-linux",   "libm.so",      "libpthread.so", "libdl.so", "librt.so",
+    "libgcc_s.", "libstdc++.", "libresolv.so", "libnss_",       "linux-vdso",
+};
+
+static bool is_runtime_name(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (size_t i = 0; i < sizeof runtime_names / sizeof runtime_names[0]; i++)
+        if (strncmp(base, runtime_names[i], strlen(runtime_names[i])) == 0) return true;
+    return false;
+}
+
+#define MAX_TEXT_RANGES 32
+static lc_region runtime_text[MAX_TEXT_RANGES];
+static int nruntime_text;
+static lc_region self_text[4];
+static int nself_text;
+
+/* Whether this loaded object is the one that holds the library (the .so,
+ * or the program when the archive is linked in). */
+static bool holds_self(const struct dl_phdr_info *info) {
+    uintptr_t probe = (uintptr_t)lc_os_pc_in_self;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && probe >= s && probe < s + ph->p_memsz) return true;
+    }
+    return false;
+}
+
+static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    (void)arg;
+    bool is_self = holds_self(info);
+    bool runtime = info->dlpi_name && is_runtime_name(info->dlpi_name);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+        lc_region r = {info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
+        if (runtime && nruntime_text < MAX_TEXT_RANGES) runtime_text[nruntime_text++] = r;
+        if (is_self && nself_text < 4) self_text[nself_text++] = r;
+    }
+    return 0;
+}
+
+void lc_os_modules_refresh(void) {
+    lc_self_enter();
+    nruntime_text = 0;
+    nself_text = 0;
+    dl_iterate_phdr(collect_text, NULL);
+    lc_self_leave();
+}
+
+bool lc_os_pc_in_runtime(uintptr_t pc) {
+    for (int i = 0; i < nruntime_text; i++)
+        if (pc >= runtime_text[i].start && pc < runtime_text[i].end) return true;
+    return false;
+}
+
+bool lc_os_pc_in_self(uintptr_t pc) {
+    for (int i = 0; i < nself_text; i++)
+        if (pc >= self_text[i].start && pc < self_text[i].end) return true;
+    return false;
+}
+
+typedef struct region_walk {
+    lc_region_fn fn;
+    void *arg;
+} region_walk;
+
+static int walk_data(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    region_walk *w = arg;
+    const char *name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "(main program)";
+    /* The library's own data holds only disguised addresses, so it can be
+     * scanned as user data; that keeps the archive build (library and
+     * program in one object) simple. */
+    lc_module_kind kind = is_runtime_name(name) ? LC_MODULE_RUNTIME : LC_MODULE_USER;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
+        lc_region r = {info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
+        w->fn(&r, kind, name, w->arg);
+    }
+    if (info->dlpi_tls_data) {
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+            const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+            if (ph->p_type != PT_TLS) continue;
+            lc_region r = {(uintptr_t)info->dlpi_tls_data,
+                           (uintptr_t)info->dlpi_tls_data + ph->p_memsz};
+            w->fn(&r, kind, name, w->arg);
+        }
+    }
+    return 0;
+}
+
+void lc_os_for_each_data_region(lc_region_fn fn, void *arg) {
+    region_walk w = {fn, arg};
+    dl_iterate_phdr(walk_data, &w);
+}
+
+/* ------------------------------------------------------------ threads */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static ssize_t read_small_file(const char *path, char *buf, size_t len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n < 0) return -1;
+    buf[n] = '\0';
+    return n;
+}
+
+bool lc_os_task_exists(pid_t tid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d", (int)tid);
+    return access(path, F_OK) == 0;
+}
+
+bool lc_os_task_info(pid_t tid, lc_task_info *out) {
+    char path[64], buf[1024];
+    memset(out, 0, sizeof *out);
+    out->syscall = -1;
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    if (read_small_file(path, buf, sizeof buf) <= 0) return false;
+    /* "tid (comm) S ...": comm may hold spaces and parentheses, so the
+     * state follows the last ')'. */
+    char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+    if (!open_paren || !close_paren || close_paren[1] != ' ') return false;
+    size_t clen = (size_t)(close_paren - open_paren - 1);
+    if (clen >= sizeof out->comm) clen = sizeof out->comm - 1;
+    memcpy(out->comm, open_paren + 1, clen);
+    out->state = close_paren[2];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    if (read_small_file(path, buf, sizeof buf) > 0) {
+        if (strncmp(buf, "running", 7) == 0) out->syscall = -1;
+        else out->syscall = strtol(buf, NULL, 10);
+    }
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
+    if (read_small_file(path, buf, sizeof buf) > 0) {
+        char *blk = strstr(buf, "SigBlk:");
+        if (blk) out->sig_blocked = strtoull(blk + 7, NULL, 16);
+    }
+    return true;
+}
+
+size_t lc_os_list_tasks(pid_t *out, size_t cap) {
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    size_t n = 0;
+    char buf[4096];
+    for (;;) {
+        long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (got <= 0) break;
+        for (long off = 0; off < got;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            off += d->d_reclen;
+            if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+            if (n < cap) out[n] = (pid_t)atoi(d->d_name);
+            n++;
+        }
+    }
+    close(fd);
+    return n;
+}
+
+int lc_os_signal_task(pid_t tid, int sig) { return (int)syscall(SYS_tgkill, getpid(), tid, sig); }
+
+const char *lc_os_syscall_name(long nr) {
+    static const struct {
+        long nr;
+        const char *name;
+    } names[] = {
+        {SYS_futex, "futex"},
+        {SYS_read, "read"},
+        {SYS_write, "write"},
+        {SYS_ppoll, "poll"},
+        {SYS_pselect6, "select"},
+        {SYS_epoll_pwait, "epoll_wait"},
+        {SYS_nanosleep, "nanosleep"},
+        {SYS_clock_nanosleep, "nanosleep"},
+        {SYS_accept, "accept"},
+        {SYS_accept4, "accept"},
+        {SYS_connect, "connect"},
+        {SYS_recvfrom, "recvfrom"},
+        {SYS_recvmsg, "recvmsg"},
+        {SYS_sendto, "sendto"},
+        {SYS_sendmsg, "sendmsg"},
+        {SYS_wait4, "wait4"},
+        {SYS_waitid, "waitid"},
+        {SYS_rt_sigtimedwait, "sigwait"},
+        {SYS_rt_sigsuspend, "sigsuspend"},
+        {SYS_readv, "read"},
+        {SYS_writev, "write"},
+        {SYS_msgrcv, "msgrcv"},
+        {SYS_semtimedop, "semop"},
+        {SYS_flock, "flock"},
+        {SYS_fcntl, "fcntl"},
+#ifdef SYS_poll
+        {SYS_poll, "poll"},
+#endif
+#ifdef SYS_select
+        {SYS_select, "select"},
+#endif
+#ifdef SYS_epoll_wait
+        {SYS_epoll_wait, "epoll_wait"},
+#endif
+#ifdef SYS_pause
+        {SYS_pause, "pause"},
+#endif
+#ifdef SYS_epoll_pwait2
+        {SYS_epoll_pwait2, "epoll_wait"},
+#endif
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].nr == nr) return names[i].name;
+    return NULL;
+}

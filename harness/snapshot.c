@@ -1,0 +1,170 @@
+/* snapshot.c: explicit before/after snapshots and their diff.
+ *
+ * This is the C form of the `pprof -diff_base` workflow: record the live
+ * blocks (and the cumulative counts per stack) twice, then group what
+ * appeared and what vanished by allocation stack and sort by growth. Each
+ * block has a unique sequence number, so "the same block" is an exact
+ * notion: two snapshots sorted by sequence merge in one linear pass. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lc_diff {
+    lc_diff_site *sites;
+    size_t n, map_bytes;
+    size_t new_threads, vanished_threads;
+};
+
+size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
+                                     const struct lc_thread_snap *after);
+struct lc_thread_snap *lc_threads_snapshot(void);
+void lc_threads_snapshot_free(struct lc_thread_snap *t);
+
+lc_snapshot *lc_snapshot_take(void) {
+    lc_self_enter();
+    lc_snapshot *s = lc_os_alloc(sizeof *s);
+    if (!s) goto out;
+    size_t cap = lc_heap_live_count() + 1024;
+    for (;;) {
+        s->map_bytes = cap * sizeof(lc_block);
+        s->blocks = lc_os_alloc(s->map_bytes);
+        if (!s->blocks) break;
+        s->n = lc_heap_copy(s->blocks, cap, 0);
+        if (s->n <= cap) break;
+        lc_os_free(s->blocks, s->map_bytes);
+        cap = s->n + s->n / 4;
+    }
+    if (!s->blocks) {
+        lc_os_free(s, sizeof *s);
+        s = NULL;
+        goto out;
+    }
+    lc_blocks_sort_by_seq(s->blocks, s->n);
+    for (size_t i = 0; i < s->n; i++) s->live_bytes += lc_block_size(&s->blocks[i]);
+    s->nstacks = lc_stack_count();
+    s->totals_bytes = (size_t)s->nstacks * 2 * sizeof(uint64_t);
+    s->stack_totals = lc_os_alloc(s->totals_bytes);
+    if (s->stack_totals)
+        for (uint32_t id = 0; id < s->nstacks; id++)
+            lc_stack_totals(id, &s->stack_totals[2 * id], &s->stack_totals[2 * id + 1]);
+    s->threads = lc_threads_snapshot();
+out:
+    lc_self_leave();
+    return s;
+}
+
+void lc_snapshot_free(lc_snapshot *s) {
+    if (!s) return;
+    lc_os_free(s->blocks, s->map_bytes);
+    lc_os_free(s->stack_totals, s->totals_bytes);
+    lc_threads_snapshot_free(s->threads);
+    lc_os_free(s, sizeof *s);
+}
+
+size_t lc_snapshot_live_objects(const lc_snapshot *s) { return s ? s->n : 0; }
+size_t lc_snapshot_live_bytes(const lc_snapshot *s) { return s ? s->live_bytes : 0; }
+
+static long long abs_ll(long long v) { return v < 0 ? -v : v; }
+
+static int by_growth(const void *a, const void *b) {
+    const lc_diff_site *x = a, *y = b;
+    if (x->delta_bytes != y->delta_bytes) return x->delta_bytes > y->delta_bytes ? -1 : 1;
+    if (x->delta_objects != y->delta_objects) return x->delta_objects > y->delta_objects ? -1 : 1;
+    return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+lc_diff *lc_snapshot_diff(const lc_snapshot *before, const lc_snapshot *after,
+                          const lc_diff_options *opts) {
+    if (!before || !after) return NULL;
+    lc_diff_options o = opts ? *opts : (lc_diff_options){0};
+    uint32_t nstacks = after->nstacks > before->nstacks ? after->nstacks : before->nstacks;
+    size_t per_bytes = (size_t)nstacks * sizeof(lc_diff_site);
+    lc_diff_site *per = lc_os_alloc(per_bytes ? per_bytes : 1);
+    lc_diff *d = lc_os_alloc(sizeof *d);
+    if (!per || !d) {
+        lc_os_free(per, per_bytes ? per_bytes : 1);
+        lc_os_free(d, sizeof *d);
+        return NULL;
+    }
+    /* Merge the two sequence-sorted block lists. */
+    size_t i = 0, j = 0;
+    while (i < before->n || j < after->n) {
+        uint64_t si = i < before->n ? lc_block_seq(&before->blocks[i]) : UINT64_MAX;
+        uint64_t sj = j < after->n ? lc_block_seq(&after->blocks[j]) : UINT64_MAX;
+        if (si == sj) {
+            i++;
+            j++;
+        } else if (si < sj) { /* vanished */
+            const lc_block *b = &before->blocks[i++];
+            lc_diff_site *p = &per[lc_block_stack(b)];
+            p->vanished_objects++;
+            p->vanished_bytes += (long long)lc_block_size(b);
+        } else { /* appeared */
+            const lc_block *b = &after->blocks[j++];
+            lc_diff_site *p = &per[lc_block_stack(b)];
+            p->appeared_objects++;
+            p->appeared_bytes += (long long)lc_block_size(b);
+        }
+    }
+    for (size_t k = 0; k < after->n; k++) {
+        lc_diff_site *p = &per[lc_block_stack(&after->blocks[k])];
+        p->inuse_objects++;
+        p->inuse_bytes += (long long)lc_block_size(&after->blocks[k]);
+    }
+    size_t kept = 0;
+    for (uint32_t id = 0; id < nstacks; id++) {
+        lc_diff_site *p = &per[id];
+        if (!p->appeared_objects && !p->vanished_objects) continue;
+        p->stack_id = id;
+        p->delta_objects = p->appeared_objects - p->vanished_objects;
+        p->delta_bytes = p->appeared_bytes - p->vanished_bytes;
+        if (abs_ll(p->delta_objects) < o.min_objects || abs_ll(p->delta_bytes) < o.min_bytes)
+            continue;
+        if (after->stack_totals && id < after->nstacks) {
+            p->alloc_objects = (long long)after->stack_totals[2 * id];
+            p->alloc_bytes = (long long)after->stack_totals[2 * id + 1];
+        }
+        per[kept++] = *p;
+    }
+    qsort(per, kept, sizeof *per, by_growth);
+    if (o.top > 0 && kept > (size_t)o.top) kept = (size_t)o.top;
+    d->sites = per;
+    d->n = kept;
+    d->map_bytes = per_bytes ? per_bytes : 1;
+    d->new_threads = lc_threads_snapshot_count_new(before->threads, after->threads);
+    d->vanished_threads = lc_threads_snapshot_count_new(after->threads, before->threads);
+    return d;
+}
+
+size_t lc_diff_count(const lc_diff *d) { return d ? d->n : 0; }
+const lc_diff_site *lc_diff_get(const lc_diff *d, size_t i) {
+    return d && i < d->n ? &d->sites[i] : NULL;
+}
+size_t lc_diff_new_threads(const lc_diff *d) { return d ? d->new_threads : 0; }
+size_t lc_diff_vanished_threads(const lc_diff *d) { return d ? d->vanished_threads : 0; }
+
+void lc_diff_free(lc_diff *d) {
+    if (!d) return;
+    lc_os_free(d->sites, d->map_bytes);
+    lc_os_free(d, sizeof *d);
+}
+
+void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames);
+
+void lc_diff_print(const lc_diff *d, FILE *out) {
+    if (!d) return;
+    lc_buf b = {0};
+    lc_buf_printf(&b, "%-10s %-12s %-10s %-12s %-12s %s\n", "Δobjects", "Δbytes", "inuse",
+                  "inuse bytes", "alloc bytes", "site");
+    for (size_t i = 0; i < d->n; i++) {
+        const lc_diff_site *s = &d->sites[i];
+        lc_buf_printf(&b, "%+-10lld %+-12lld %-10lld %-12lld %-12lld\n", s->delta_objects,
+                      s->delta_bytes, s->inuse_objects, s->inuse_bytes, s->alloc_bytes);
+        lc_report_stack(&b, s->stack_id, "    ", 8);
+    }
+    lc_buf_printf(&b, "threads: %zu new, %zu vanished\n", d->new_threads, d->vanished_threads);
+    if (b.data) fputs(b.data, out);
+    lc_buf_free(&b);
+}

@@ -1,0 +1,181 @@
+/* thread_capture.c: the call stacks of other threads, all at once.
+ *
+ * A thread can only unwind its own stack, so the capturer sends each target
+ * thread a real-time signal whose handler unwinds from the interrupted
+ * context (libunwind, through the signal frame) into a slot of a shared
+ * table, then waits a bounded time for every answer. A thread that blocks
+ * the signal is known from /proc before anything is sent; a thread that does
+ * not answer in time is reported as such, never waited for forever. The slot
+ * table is never freed, so an answer that arrives late lands in memory that
+ * is still there and is ignored. */
+#define UNW_LOCAL_ONLY
+#include "internal.h"
+
+#include <errno.h>
+#include <libunwind.h>
+#include <signal.h>
+#include <string.h>
+#include <ucontext.h>
+
+#define CAPTURE_WAIT_NS (200ull * 1000000ull)
+
+typedef struct capture_slot {
+    pid_t tid;
+    int done;
+    int depth;
+    int nregs;
+    uintptr_t sp;
+    uintptr_t pcs[LC_MAX_DEPTH];
+    uintptr_t regs[LC_MAX_REGS];
+} capture_slot;
+
+static capture_slot *slots;
+static size_t nactive;
+static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
+static int handler_installed;
+
+int lc_capture_signal(void) { return SIGRTMAX - 5; }
+
+static uintptr_t context_sp(const ucontext_t *uc) {
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.sp;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+/* The interrupted thread's registers may hold the only pointer to a block
+ * (a callee-saved register across a blocking call), so they are roots. */
+static int context_regs(const ucontext_t *uc, uintptr_t *out) {
+#if defined(__x86_64__)
+    int n = NGREG < LC_MAX_REGS ? NGREG : LC_MAX_REGS;
+    for (int i = 0; i < n; i++) out[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
+    return n;
+#elif defined(__aarch64__)
+    for (int i = 0; i < 31 && i < LC_MAX_REGS; i++) out[i] = (uintptr_t)uc->uc_mcontext.regs[i];
+    return 31;
+#else
+    (void)uc;
+    (void)out;
+    return 0;
+#endif
+}
+
+static void capture_handler(int sig, siginfo_t *si, void *ucv) {
+    (void)sig;
+    (void)si;
+    int saved = errno;
+    pid_t me = lc_os_tid();
+    size_t n = __atomic_load_n(&nactive, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++) {
+        capture_slot *s = &slots[i];
+        if (s->tid != me || __atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) continue;
+        unw_cursor_t cursor;
+        int depth = 0;
+        if (unw_init_local2(&cursor, (unw_context_t *)ucv, UNW_INIT_SIGNAL_FRAME) == 0) {
+            do {
+                unw_word_t ip;
+                if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+                s->pcs[depth++] = (uintptr_t)ip;
+            } while (depth < LC_MAX_DEPTH && unw_step(&cursor) > 0);
+        }
+        s->depth = depth;
+        s->sp = context_sp(ucv);
+        s->nregs = context_regs(ucv, s->regs);
+        __atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+        break;
+    }
+    errno = saved;
+}
+
+static bool prepare(void) {
+    if (!slots) slots = lc_os_reserve(LC_MAX_THREADS * sizeof(capture_slot));
+    if (!slots) return false;
+    if (!handler_installed) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = capture_handler;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigfillset(&sa.sa_mask);
+        if (sigaction(lc_capture_signal(), &sa, NULL) != 0) return false;
+        handler_installed = 1;
+    }
+    return true;
+}
+
+void lc_capture_stacks(lc_capture *out, size_t n) {
+    pthread_mutex_lock(&capture_lock);
+    lc_self_enter();
+    bool ready = prepare();
+    pid_t me = lc_os_tid();
+    uint64_t sigbit = 1ull << (lc_capture_signal() - 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < LC_MAX_THREADS; i++) {
+        lc_capture *c = &out[i];
+        c->depth = 0;
+        c->status = LC_CAPTURE_NO_ANSWER;
+        if (c->tid == me) {
+            c->depth = lc_unwind_here(c->pcs, LC_MAX_DEPTH, 1);
+            int from = 0;
+            while (from < c->depth && c->pcs[from] != lc_api_return) from++;
+            if (from < c->depth) {
+                c->depth -= from;
+                memmove(c->pcs, c->pcs + from, (size_t)c->depth * sizeof(uintptr_t));
+            }
+            c->sp = (uintptr_t)__builtin_frame_address(0);
+            c->status = LC_CAPTURE_OK;
+            continue;
+        }
+        lc_task_info info;
+        if (!lc_os_task_info(c->tid, &info)) {
+            c->status = LC_CAPTURE_GONE;
+            continue;
+        }
+        if (info.sig_blocked & sigbit) {
+            c->status = LC_CAPTURE_SIGNAL_BLOCKED;
+            continue;
+        }
+        if (!ready) continue;
+        slots[k].tid = c->tid;
+        slots[k].done = 0;
+        slots[k].depth = 0;
+        k++;
+    }
+    __atomic_store_n(&nactive, k, __ATOMIC_RELEASE);
+    for (size_t j = 0; j < k; j++) lc_os_signal_task(slots[j].tid, lc_capture_signal());
+    uint64_t deadline = lc_os_now_ns() + CAPTURE_WAIT_NS;
+    for (;;) {
+        size_t answered = 0;
+        for (size_t j = 0; j < k; j++) answered += __atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE);
+        if (answered == k || lc_os_now_ns() >= deadline) break;
+        lc_os_sleep_ns(50000);
+    }
+    __atomic_store_n(&nactive, 0, __ATOMIC_RELEASE);
+    for (size_t j = 0; j < k; j++) {
+        if (!__atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE)) continue;
+        for (size_t i = 0; i < n; i++) {
+            lc_capture *c = &out[i];
+            if (c->tid != slots[j].tid || c->status != LC_CAPTURE_NO_ANSWER) continue;
+            c->depth = slots[j].depth;
+            memcpy(c->pcs, slots[j].pcs, (size_t)c->depth * sizeof(uintptr_t));
+            c->sp = slots[j].sp;
+            c->nregs = slots[j].nregs;
+            memcpy(c->regs, slots[j].regs, sizeof c->regs);
+            c->status = LC_CAPTURE_OK;
+        }
+    }
+    lc_self_leave();
+    pthread_mutex_unlock(&capture_lock);
+}
+
+const char *lc_capture_status_text(int status) {
+    switch (status) {
+    case LC_CAPTURE_OK: return NULL;
+    case LC_CAPTURE_SIGNAL_BLOCKED: return "stack unavailable: the thread blocks the capture signal";
+    case LC_CAPTURE_GONE: return "stack unavailable: the thread has exited";
+    default: return "stack unavailable: the thread did not answer within 200 ms";
+    }
+}

@@ -1,0 +1,477 @@
+/* thread_check.c: judging threads at a check, and printing them.
+ *
+ * A thread started after the baseline and still alive at the check is
+ * leaked, once the settle window has passed: the check retries with
+ * exponential backoff (as goleak does) and succeeds as soon as the threads
+ * are gone. A joinable thread that exited but was never joined is leaked
+ * too (ThreadSanitizer's "thread leak"), and no amount of waiting fixes it.
+ * Each leaked thread is described as Go describes a goroutine: its state and
+ * what it waits on (declared with lc_thread_wait_begin, or the system call
+ * /proc shows it in), its stack, and who created it. Identical threads are
+ * grouped, as TSan groups its reports. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+LC_TLS uintptr_t lc_api_return;
+
+typedef struct thread_entry {
+    pid_t tid;
+    uint64_t id;
+    char name[16];
+    char state[24];
+    char wait[32];
+    double seconds;
+    bool exited;
+    lc_stack_id created_by;
+    uintptr_t stack_hi;
+    int count; /* threads in this group; 0 for one folded into another */
+    long long retained_bytes;
+    lc_capture cap;
+} thread_entry;
+
+struct lc_thread_report {
+    thread_entry *e;
+    size_t n, map_bytes;
+};
+
+/* ------------------------------------------------------------ gathering */
+
+static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
+    lc_task_info info;
+    bool alive = lc_os_task_info(t->tid, &info);
+    if (r && r->exited && !r->detached) {
+        snprintf(t->state, sizeof t->state, "exited, not joined");
+        memcpy(t->name, r->name, sizeof t->name);
+        t->exited = true;
+        t->seconds = (double)(now - r->exited_ns) / 1e9;
+        return;
+    }
+    if (alive) memcpy(t->name, info.comm, sizeof t->name);
+    t->seconds = r ? (double)(now - r->created_ns) / 1e9 : 0;
+    const char *declared = r ? __atomic_load_n(&r->wait_kind, __ATOMIC_ACQUIRE) : NULL;
+    const char *sys = alive && info.syscall >= 0 ? lc_os_syscall_name(info.syscall) : NULL;
+    if (declared) {
+        snprintf(t->state, sizeof t->state, "blocked");
+        snprintf(t->wait, sizeof t->wait, "%s", declared);
+        t->seconds = (double)(now - r->wait_since_ns) / 1e9;
+    } else if (!alive) {
+        snprintf(t->state, sizeof t->state, "exiting");
+    } else if (info.state == 'R') {
+        snprintf(t->state, sizeof t->state, "running");
+    } else if (info.state == 'T' || info.state == 't') {
+        snprintf(t->state, sizeof t->state, "stopped");
+    } else if (sys && strcmp(sys, "nanosleep") == 0) {
+        snprintf(t->state, sizeof t->state, "sleeping");
+        snprintf(t->wait, sizeof t->wait, "%s", sys);
+    } else {
+        snprintf(t->state, sizeof t->state, "blocked");
+        if (sys) snprintf(t->wait, sizeof t->wait, "%s", sys);
+        else if (info.syscall >= 0) snprintf(t->wait, sizeof t->wait, "syscall %ld", info.syscall);
+    }
+}
+
+static bool owned_by_registered(pid_t tid) {
+    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+        const lc_thread_rec *r = &lc_thread_recs[i];
+        if (r->used && !r->adopted && r->tid == tid) return true;
+    }
+    return false;
+}
+
+/* Every thread that is new since the baseline (all threads when `all`),
+ * described but not yet captured. */
+static size_t gather(thread_entry *out, size_t cap, bool all) {
+    static pid_t tasks[LC_MAX_THREADS];
+    uint64_t now = lc_os_now_ns();
+    size_t n = 0;
+    lc_threads_lock();
+    for (size_t i = 0; i < LC_MAX_THREADS && n < cap; i++) {
+        const lc_thread_rec *r = &lc_thread_recs[i];
+        if (!r->used || r->adopted || (!all && !lc_threads_is_new(r))) continue;
+        if (r->detached && r->exited) continue;
+        thread_entry *t = &out[n++];
+        memset(t, 0, sizeof *t);
+        t->tid = r->tid;
+        t->id = r->id;
+        t->created_by = r->created_by;
+        t->stack_hi = r->stack_hi;
+        describe(t, r, now);
+    }
+    size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
+    if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
+    for (size_t i = 0; i < ntasks && n < cap; i++) {
+        if (owned_by_registered(tasks[i])) continue;
+        if (!all && !lc_threads_task_is_new(tasks[i])) continue;
+        thread_entry *t = &out[n++];
+        memset(t, 0, sizeof *t);
+        t->tid = tasks[i];
+        const lc_thread_rec *adopted = NULL;
+        for (size_t k = 0; k < LC_MAX_THREADS; k++)
+            if (lc_thread_recs[k].used && lc_thread_recs[k].adopted &&
+                lc_thread_recs[k].tid == tasks[i])
+                adopted = &lc_thread_recs[k];
+        describe(t, adopted, now);
+    }
+    lc_threads_unlock();
+    return n;
+}
+
+static void capture(thread_entry *e, size_t n) {
+    lc_self_enter();
+    lc_capture *caps = lc_os_alloc(n * sizeof *caps + 1);
+    lc_self_leave();
+    if (!caps) return;
+    for (size_t i = 0; i < n; i++) caps[i].tid = e[i].tid;
+    lc_capture_stacks(caps, n);
+    for (size_t i = 0; i < n; i++) {
+        e[i].cap = caps[i];
+        if (e[i].exited) e[i].cap.status = LC_CAPTURE_GONE;
+    }
+    lc_os_free(caps, n * sizeof *caps + 1);
+}
+
+/* ------------------------------------------------------------ ignore rules */
+
+/* The first frame of a thread stack that is the program's own: frames in
+ * the C runtime (the system call wrapper, pthread_cond_wait) come first. */
+static int first_program_frame(const uintptr_t *pcs, int depth) {
+    for (int i = 0; i < depth; i++)
+        if (!lc_os_pc_in_runtime(pcs[i])) return i;
+    return depth ? 0 : -1;
+}
+
+static const char *frame_function(uintptr_t pc) {
+    lc_frame f;
+    lc_symbolize_pc(pc - 1, &f);
+    return f.function;
+}
+
+static bool name_in(const char *name, const char *const *list) {
+    for (; name && list && *list; list++)
+        if (strcmp(name, *list) == 0) return true;
+    return false;
+}
+
+/* Rules from the environment: comma-separated function names. */
+static bool name_in_env(const char *name, const char *var) {
+    const char *v = getenv(var);
+    if (!v || !name) return false;
+    size_t len = strlen(name);
+    while (*v) {
+        const char *comma = strchr(v, ',');
+        size_t part = comma ? (size_t)(comma - v) : strlen(v);
+        if (part == len && strncmp(v, name, len) == 0) return true;
+        if (!comma) break;
+        v = comma + 1;
+    }
+    return false;
+}
+
+static bool matches(const char *name, const char *const *list, const char *var) {
+    return name_in(name, list) || name_in_env(name, var);
+}
+
+static const char *creator_function(lc_stack_id id) {
+    lc_frame f;
+    if (lc_stack_site_frame(id, &f) != 0) return NULL;
+    return f.function;
+}
+
+static bool ignored(const thread_entry *t, const lc_options *o) {
+    const char *const *top = o ? o->ignore_top_function : NULL;
+    const char *const *any = o ? o->ignore_any_function : NULL;
+    const char *const *creator = o ? o->ignore_created_by : NULL;
+    if (matches(creator_function(t->created_by), creator, "LEAKCHECK_IGNORE_CREATED_BY"))
+        return true;
+    const uintptr_t *pcs = t->cap.pcs;
+    int depth = t->cap.status == LC_CAPTURE_OK ? t->cap.depth : 0;
+    int first = first_program_frame(pcs, depth);
+    if (first >= 0) {
+        if (matches(frame_function(pcs[0]), top, "LEAKCHECK_IGNORE_TOP_FUNCTION") ||
+            matches(frame_function(pcs[first]), top, "LEAKCHECK_IGNORE_TOP_FUNCTION"))
+            return true;
+    }
+    for (int i = 0; i < depth; i++)
+        if (matches(frame_function(pcs[i]), any, "LEAKCHECK_IGNORE_ANY_FUNCTION")) return true;
+    return false;
+}
+
+static bool needs_stacks(const lc_options *o) {
+    return (o && (o->ignore_top_function || o->ignore_any_function)) ||
+           getenv("LEAKCHECK_IGNORE_TOP_FUNCTION") || getenv("LEAKCHECK_IGNORE_ANY_FUNCTION");
+}
+
+/* ------------------------------------------------------------ grouping */
+
+static bool same_group(const thread_entry *a, const thread_entry *b) {
+    return strcmp(a->state, b->state) == 0 && strcmp(a->wait, b->wait) == 0 &&
+           a->created_by == b->created_by && a->cap.depth == b->cap.depth &&
+           memcmp(a->cap.pcs, b->cap.pcs, (size_t)a->cap.depth * sizeof(uintptr_t)) == 0;
+}
+
+static void group(thread_entry *e, size_t n) {
+    for (size_t i = 0; i < n; i++) e[i].count = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!e[i].count) continue;
+        for (size_t j = i + 1; j < n; j++)
+            if (e[j].count && same_group(&e[i], &e[j])) {
+                e[i].count++;
+                e[j].count = 0;
+            }
+    }
+}
+
+/* ------------------------------------------------------------ the check */
+
+static lc_thread_report *report_alloc(void) {
+    lc_thread_report *r = lc_os_alloc(sizeof *r);
+    if (!r) return NULL;
+    r->map_bytes = LC_MAX_THREADS * sizeof(thread_entry);
+    r->e = lc_os_alloc(r->map_bytes);
+    if (!r->e) {
+        lc_os_free(r, sizeof *r);
+        return NULL;
+    }
+    return r;
+}
+
+void lc_thread_report_free(lc_thread_report *r) {
+    if (!r) return;
+    lc_os_free(r->e, r->map_bytes);
+    lc_os_free(r, sizeof *r);
+}
+
+/* Drop the entries an ignore rule matches; returns how many remain. */
+static size_t filter(thread_entry *e, size_t n, const lc_options *o) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ignored(&e[i], o)) e[kept++] = e[i];
+    return kept;
+}
+
+lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
+    lc_thread_report *r = report_alloc();
+    if (!r) return NULL;
+    bool stacks_for_rules = needs_stacks(opts);
+    uint64_t start = lc_os_now_ns();
+    uint64_t window = (uint64_t)(settle * 1e9);
+    for (int attempt = 0;; attempt++) {
+        r->n = gather(r->e, LC_MAX_THREADS, false);
+        if (stacks_for_rules && r->n) capture(r->e, r->n);
+        r->n = filter(r->e, r->n, opts);
+        bool waiting_helps = false;
+        for (size_t i = 0; i < r->n; i++) waiting_helps |= !r->e[i].exited;
+        uint64_t elapsed = lc_os_now_ns() - start;
+        if (!waiting_helps || elapsed >= window) break;
+        uint64_t nap = attempt < 30 ? 1000ull << attempt : 100000000ull;
+        if (nap > 100000000ull) nap = 100000000ull;
+        if (nap > window - elapsed) nap = window - elapsed;
+        lc_os_sleep_ns(nap);
+    }
+    if (r->n && !stacks_for_rules) capture(r->e, r->n);
+    group(r->e, r->n);
+    return r;
+}
+
+size_t lc_thread_report_count(const lc_thread_report *r) { return r ? r->n : 0; }
+
+size_t lc_thread_report_stack_of(const lc_thread_report *r, size_t i, lc_region out[2]) {
+    if (!r || i >= r->n) return 0;
+    const thread_entry *t = &r->e[i];
+    if (t->cap.status != LC_CAPTURE_OK || !t->cap.sp || t->stack_hi <= t->cap.sp) return 0;
+    out[0] = (lc_region){t->cap.sp, t->stack_hi};
+    out[1] = (lc_region){(uintptr_t)t->cap.regs, (uintptr_t)(t->cap.regs + t->cap.nregs)};
+    return 2;
+}
+
+size_t lc_thread_report_stacks(const lc_thread_report *r, lc_region *out, size_t cap) {
+    size_t k = 0;
+    for (size_t i = 0; r && i < r->n && k + 2 <= cap; i++) k += lc_thread_report_stack_of(r, i, out + k);
+    return k;
+}
+
+void lc_thread_report_set_retained(lc_thread_report *r, size_t i, long long bytes) {
+    if (r && i < r->n) r->e[i].retained_bytes = bytes;
+}
+
+/* ------------------------------------------------------------ printing */
+
+void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent);
+
+/* The frames of a thread, from where it is down to the trampoline that
+ * started it (the library's frame and the C runtime's start code below it
+ * say nothing). */
+static int thread_frames(const thread_entry *t, lc_frame *frames, int max) {
+    int n = 0;
+    for (int i = 0; i < t->cap.depth && n < max; i++) {
+        lc_frame f;
+        lc_symbolize_pc(i == 0 ? t->cap.pcs[i] : t->cap.pcs[i] - 1, &f);
+        f.pc = t->cap.pcs[i];
+        if (f.function && strcmp(f.function, "lc_thread_trampoline") == 0) break;
+        frames[n++] = f;
+    }
+    return n;
+}
+
+static void header_text(lc_buf *b, const thread_entry *t) {
+    lc_buf_printf(b, "thread %d \"%s\" [", (int)t->tid, t->name);
+    if (t->wait[0] && strcmp(t->state, "blocked") == 0) lc_buf_printf(b, "%s", t->wait);
+    else if (t->wait[0]) lc_buf_printf(b, "%s, %s", t->state, t->wait);
+    else lc_buf_printf(b, "%s", t->state);
+    if (t->seconds > 0) lc_buf_printf(b, ", %.1f s", t->seconds);
+    lc_buf_printf(b, "]");
+    if (t->count > 1) lc_buf_printf(b, " and %d more threads like this", t->count - 1);
+    lc_buf_printf(b, ":\n");
+}
+
+static void entry_text(lc_buf *b, const thread_entry *t) {
+    header_text(b, t);
+    lc_frame frames[LC_MAX_DEPTH];
+    int n = thread_frames(t, frames, LC_MAX_DEPTH);
+    const char *why = lc_capture_status_text(t->cap.status);
+    if (why) lc_buf_printf(b, "    (%s)\n", why);
+    for (int i = 0; i < n; i++) lc_report_frame_text(b, &frames[i], "    ");
+    lc_frame c;
+    if (t->created_by && lc_stack_site_frame(t->created_by, &c) == 0) {
+        lc_buf_printf(b, "created by %s", c.function ? c.function : "??");
+        if (c.file) lc_buf_printf(b, " at %s:%d", c.file, c.line);
+        lc_buf_printf(b, "\n");
+    }
+    if (t->retained_bytes > 0) {
+        char sz[32];
+        lc_buf_printf(b, "retains %s reachable only through this thread\n",
+                      lc_fmt_bytes(t->retained_bytes, sz, sizeof sz));
+    }
+}
+
+void lc_thread_report_text(const lc_thread_report *r, lc_buf *b, int top) {
+    int shown = 0;
+    size_t hidden = 0;
+    for (size_t i = 0; r && i < r->n; i++) {
+        const thread_entry *t = &r->e[i];
+        if (!t->count) continue;
+        if (top > 0 && shown >= top) {
+            hidden += (size_t)t->count;
+            continue;
+        }
+        if (shown++) lc_buf_printf(b, "\n");
+        entry_text(b, t);
+    }
+    if (hidden) lc_buf_printf(b, "... and %zu more threads not shown\n", hidden);
+}
+
+void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
+
+void lc_thread_report_json(const lc_thread_report *r, lc_buf *b) {
+    lc_buf_printf(b, "{\"leaked\": %zu, \"list\": [", r ? r->n : 0);
+    int first = 1;
+    for (size_t i = 0; r && i < r->n; i++) {
+        const thread_entry *t = &r->e[i];
+        if (!t->count) continue;
+        lc_buf_printf(b, "%s{\"tid\": %d, \"count\": %d, \"name\": ", first ? "" : ", ", (int)t->tid,
+                      t->count);
+        first = 0;
+        lc_buf_json_str(b, t->name);
+        lc_buf_printf(b, ", \"state\": ");
+        lc_buf_json_str(b, t->state);
+        lc_buf_printf(b, ", \"wait\": ");
+        lc_buf_json_str(b, t->wait[0] ? t->wait : NULL);
+        lc_buf_printf(b, ", \"seconds\": %.3f, \"stack\": ", t->seconds);
+        lc_frame frames[LC_MAX_DEPTH];
+        lc_report_stack_json(b, frames, thread_frames(t, frames, LC_MAX_DEPTH));
+        lc_buf_printf(b, ", \"created_by\": ");
+        int nc = 0;
+        const uintptr_t *pcs;
+        int depth = lc_stack_get(t->created_by, &pcs);
+        for (int k = 0; k < depth && nc < LC_MAX_DEPTH; k++)
+            if (lc_stack_frame(t->created_by, k, &frames[nc]) == 0) nc++;
+        lc_report_stack_json(b, frames, nc);
+        lc_buf_printf(b, ", \"retained_bytes\": %lld}", t->retained_bytes);
+    }
+    lc_buf_printf(b, "]}");
+}
+
+void lc_thread_report_fill(const lc_thread_report *r, lc_result *res) {
+    res->nthreads = 0;
+    for (size_t i = 0; r && i < r->n && res->nthreads < LC_RESULT_MAX_ITEMS; i++) {
+        const thread_entry *t = &r->e[i];
+        if (!t->count) continue;
+        lc_result_thread *o = &res->threads[res->nthreads++];
+        memset(o, 0, sizeof *o);
+        o->tid = t->tid;
+        o->count = t->count;
+        snprintf(o->name, sizeof o->name, "%s", t->name);
+        snprintf(o->state, sizeof o->state, "%s", t->state);
+        snprintf(o->wait, sizeof o->wait, "%s", t->wait);
+        int first = first_program_frame(t->cap.pcs, t->cap.status == LC_CAPTURE_OK ? t->cap.depth : 0);
+        const char *fn = first >= 0 ? frame_function(t->cap.pcs[first]) : NULL;
+        snprintf(o->function, sizeof o->function, "%s", fn ? fn : "");
+        const char *creator = creator_function(t->created_by);
+        snprintf(o->created_by, sizeof o->created_by, "%s", creator ? creator : "");
+    }
+}
+
+/* ------------------------------------------------------------ dumps */
+
+void lc_dump_threads(FILE *out) {
+    lc_api_return = (uintptr_t)__builtin_return_address(0);
+    lc_thread_report *r = report_alloc();
+    if (!r) return;
+    r->n = gather(r->e, LC_MAX_THREADS, true);
+    capture(r->e, r->n);
+    for (size_t i = 0; i < r->n; i++) r->e[i].count = 1;
+    lc_buf b = {0};
+    for (size_t i = 0; i < r->n; i++) {
+        if (i) lc_buf_printf(&b, "\n");
+        entry_text(&b, &r->e[i]);
+    }
+    if (b.data) fputs(b.data, out ? out : stderr);
+    fflush(out ? out : stderr);
+    lc_buf_free(&b);
+    lc_thread_report_free(r);
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+struct lc_thread_snap {
+    size_t n, map_bytes;
+    struct {
+        pid_t tid;
+        uint64_t id;
+    } t[];
+};
+
+struct lc_thread_snap *lc_threads_snapshot(void) {
+    static thread_entry e[LC_MAX_THREADS];
+    size_t n = gather(e, LC_MAX_THREADS, true);
+    size_t bytes = sizeof(struct lc_thread_snap) + n * sizeof(((struct lc_thread_snap *)0)->t[0]);
+    struct lc_thread_snap *s = lc_os_alloc(bytes);
+    if (!s) return NULL;
+    s->n = n;
+    s->map_bytes = bytes;
+    for (size_t i = 0; i < n; i++) {
+        s->t[i].tid = e[i].tid;
+        s->t[i].id = e[i].id;
+    }
+    return s;
+}
+
+void lc_threads_snapshot_free(struct lc_thread_snap *s) {
+    if (s) lc_os_free(s, s->map_bytes);
+}
+
+size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
+                                     const struct lc_thread_snap *after) {
+    size_t count = 0;
+    for (size_t i = 0; after && i < after->n; i++) {
+        bool seen = false;
+        for (size_t j = 0; before && j < before->n && !seen; j++)
+            seen = before->t[j].tid == after->t[i].tid && before->t[j].id == after->t[i].id;
+        count += !seen;
+    }
+    return count;
+}

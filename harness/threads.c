@@ -1,0 +1,304 @@
+/* threads.c: the thread registry and the interposed pthread calls.
+ *
+ * Neither valgrind nor LeakSanitizer can tell a thread blocked forever from a
+ * thread doing its job, so the library keeps its own record of every thread
+ * the program starts: who created it (the `created by` stack), when, its
+ * start routine, whether it is joinable, detached, exited or joined, and
+ * what it declared it is waiting on. pthread_create starts the thread in a
+ * trampoline that fills the record from inside the thread; join and detach
+ * retire it. Threads the library did not see start (the main thread, or
+ * threads that existed before it was loaded) are found through
+ * /proc/self/task and compared by thread id. */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+lc_thread_rec lc_thread_recs[LC_MAX_THREADS];
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t next_id = 1;
+static uint64_t baseline_id = 1;
+static pid_t baseline_tasks[LC_MAX_THREADS];
+static size_t nbaseline_tasks;
+static pid_t ignored_tasks[LC_MAX_THREADS];
+static size_t nignored_tasks;
+static LC_TLS lc_thread_rec *self_rec;
+
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+typedef int (*join_fn)(pthread_t, void **);
+typedef int (*timedjoin_fn)(pthread_t, void **, const struct timespec *);
+typedef int (*detach_fn)(pthread_t);
+typedef void (*exit_fn)(void *);
+
+static struct {
+    create_fn create;
+    join_fn join, tryjoin;
+    timedjoin_fn timedjoin;
+    detach_fn detach;
+    exit_fn exit;
+} real;
+
+static void resolve_real(void) {
+    if (real.create) return;
+    lc_self_enter();
+    real.join = (join_fn)dlsym(RTLD_NEXT, "pthread_join");
+    real.tryjoin = (join_fn)dlsym(RTLD_NEXT, "pthread_tryjoin_np");
+    real.timedjoin = (timedjoin_fn)dlsym(RTLD_NEXT, "pthread_timedjoin_np");
+    real.detach = (detach_fn)dlsym(RTLD_NEXT, "pthread_detach");
+    real.exit = (exit_fn)dlsym(RTLD_NEXT, "pthread_exit");
+    real.create = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    lc_self_leave();
+}
+
+void lc_threads_lock(void) { pthread_mutex_lock(&registry_lock); }
+void lc_threads_unlock(void) { pthread_mutex_unlock(&registry_lock); }
+
+static lc_thread_rec *rec_alloc(void) {
+    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+        lc_thread_rec *r = &lc_thread_recs[i];
+        if (!r->used) {
+            memset(r, 0, sizeof *r);
+            r->used = 1;
+            r->id = next_id++;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static lc_thread_rec *rec_by_handle(pthread_t h) {
+    for (size_t i = 0; i < LC_MAX_THREADS; i++)
+        if (lc_thread_recs[i].used && !lc_thread_recs[i].adopted &&
+            pthread_equal(lc_thread_recs[i].handle, h))
+            return &lc_thread_recs[i];
+    return NULL;
+}
+
+static void rec_retire(lc_thread_rec *r) {
+    if (r) r->used = 0;
+}
+
+lc_thread_rec *lc_thread_self_rec(void) {
+    if (self_rec) return self_rec;
+    /* A thread the library did not start declares a wait: adopt it so the
+     * declaration has somewhere to live. Adopted threads are judged by the
+     * /proc comparison, not as registered threads. */
+    pthread_mutex_lock(&registry_lock);
+    lc_thread_rec *r = rec_alloc();
+    if (r) {
+        r->adopted = 1;
+        r->tid = lc_os_tid();
+        r->handle = pthread_self();
+        r->created_ns = lc_os_now_ns();
+    }
+    pthread_mutex_unlock(&registry_lock);
+    self_rec = r;
+    return r;
+}
+
+static void mark_exited(lc_thread_rec *r) {
+    if (!r) return;
+    prctl(PR_GET_NAME, r->name, 0, 0, 0);
+    pthread_mutex_lock(&registry_lock);
+    r->exited = 1;
+    r->exited_ns = lc_os_now_ns();
+    if (r->detached) rec_retire(r);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static void exit_cleanup(void *arg) { mark_exited(arg); }
+
+typedef struct start_ctx {
+    void *(*fn)(void *);
+    void *arg;
+    lc_thread_rec *rec;
+} start_ctx;
+
+__attribute__((noinline)) void *lc_thread_trampoline(void *p) {
+    start_ctx ctx = *(start_ctx *)p;
+    lc_self_enter();
+    free(p);
+    lc_self_leave();
+    lc_thread_rec *r = ctx.rec;
+    self_rec = r;
+    if (r) {
+        r->tid = lc_os_tid();
+        uintptr_t lo, hi;
+        if (lc_os_thread_stack(&lo, &hi)) {
+            r->stack_lo = lo;
+            r->stack_hi = hi;
+        }
+        __atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
+    }
+    void *ret;
+    pthread_cleanup_push(exit_cleanup, r);
+    ret = ctx.fn(ctx.arg);
+    pthread_cleanup_pop(1);
+    return ret;
+}
+
+int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+    resolve_real();
+    if (!real.create) return EAGAIN;
+    lc_self_enter();
+    start_ctx *ctx = malloc(sizeof *ctx);
+    lc_self_leave();
+    if (!ctx) return EAGAIN;
+    uintptr_t pcs[LC_MAX_DEPTH];
+    int depth = lc_unwind(pcs, LC_DEFAULT_DEPTH, __builtin_frame_address(0),
+                          (uintptr_t)__builtin_return_address(0));
+    lc_stack_id creator = lc_stack_intern(pcs, depth);
+    int detached = 0;
+    if (attr) {
+        int state;
+        if (pthread_attr_getdetachstate(attr, &state) == 0) detached = state == PTHREAD_CREATE_DETACHED;
+    }
+    pthread_mutex_lock(&registry_lock);
+    lc_thread_rec *r = rec_alloc();
+    if (r) {
+        r->start_routine = (uintptr_t)fn;
+        r->created_by = creator;
+        r->created_ns = lc_os_now_ns();
+        r->detached = detached;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    *ctx = (start_ctx){fn, arg, r};
+    /* What glibc allocates here (the thread's DTV, its TLS blocks) is the
+     * thread library's bookkeeping, not the program's. */
+    lc_runtime_alloc_depth++;
+    int rc = real.create(out, attr, lc_thread_trampoline, ctx);
+    lc_runtime_alloc_depth--;
+    if (rc != 0) {
+        lc_self_enter();
+        free(ctx);
+        lc_self_leave();
+        pthread_mutex_lock(&registry_lock);
+        rec_retire(r);
+        pthread_mutex_unlock(&registry_lock);
+        return rc;
+    }
+    if (r) r->handle = *out;
+    return 0;
+}
+
+static void retire_joined(pthread_t h) {
+    pthread_mutex_lock(&registry_lock);
+    rec_retire(rec_by_handle(h));
+    pthread_mutex_unlock(&registry_lock);
+}
+
+int pthread_join(pthread_t h, void **ret) {
+    resolve_real();
+    int rc = real.join(h, ret);
+    if (rc == 0) retire_joined(h);
+    return rc;
+}
+
+int pthread_tryjoin_np(pthread_t h, void **ret) {
+    resolve_real();
+    int rc = real.tryjoin(h, ret);
+    if (rc == 0) retire_joined(h);
+    return rc;
+}
+
+int pthread_timedjoin_np(pthread_t h, void **ret, const struct timespec *abstime) {
+    resolve_real();
+    int rc = real.timedjoin(h, ret, abstime);
+    if (rc == 0) retire_joined(h);
+    return rc;
+}
+
+int pthread_detach(pthread_t h) {
+    resolve_real();
+    int rc = real.detach(h);
+    if (rc == 0) {
+        pthread_mutex_lock(&registry_lock);
+        lc_thread_rec *r = rec_by_handle(h);
+        if (r) {
+            r->detached = 1;
+            if (r->exited) rec_retire(r);
+        }
+        pthread_mutex_unlock(&registry_lock);
+    }
+    return rc;
+}
+
+void pthread_exit(void *ret) {
+    resolve_real();
+    /* The trampoline's cleanup handler marks the thread exited as
+     * pthread_exit unwinds; nothing else to record here. */
+    real.exit(ret);
+    __builtin_unreachable();
+}
+
+/* ------------------------------------------------------------ waits */
+
+void lc_thread_wait_begin(const char *kind, const void *object) {
+    lc_thread_rec *r = lc_thread_self_rec();
+    if (!r) return;
+    r->wait_object = (uintptr_t)object ^ LC_HIDE;
+    r->wait_since_ns = lc_os_now_ns();
+    __atomic_store_n(&r->wait_kind, kind, __ATOMIC_RELEASE);
+}
+
+void lc_thread_wait_end(void) {
+    lc_thread_rec *r = self_rec;
+    if (r) __atomic_store_n(&r->wait_kind, NULL, __ATOMIC_RELEASE);
+}
+
+/* ------------------------------------------------------------ baselines */
+
+void lc_threads_baseline(void) {
+    pthread_mutex_lock(&registry_lock);
+    baseline_id = next_id;
+    nbaseline_tasks = lc_os_list_tasks(baseline_tasks, LC_MAX_THREADS);
+    if (nbaseline_tasks > LC_MAX_THREADS) nbaseline_tasks = LC_MAX_THREADS;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void lc_ignore_current(void) {
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < LC_MAX_THREADS; i++)
+        if (lc_thread_recs[i].used) lc_thread_recs[i].ignored = 1;
+    nignored_tasks = lc_os_list_tasks(ignored_tasks, LC_MAX_THREADS);
+    if (nignored_tasks > LC_MAX_THREADS) nignored_tasks = LC_MAX_THREADS;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static bool in_list(const pid_t *list, size_t n, pid_t tid) {
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == tid) return true;
+    return false;
+}
+
+bool lc_threads_is_new(const lc_thread_rec *r) {
+    return r->id >= baseline_id && !r->ignored && !r->adopted;
+}
+
+bool lc_threads_task_is_new(pid_t tid) {
+    return tid != getpid() && !in_list(baseline_tasks, nbaseline_tasks, tid) &&
+           !in_list(ignored_tasks, nignored_tasks, tid);
+}
+
+void lc_threads_after_fork_child(void) {
+    /* Only the forking thread exists in the child. */
+    pthread_mutex_init(&registry_lock, NULL);
+    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+        lc_thread_rec *r = &lc_thread_recs[i];
+        if (r->used && r != self_rec) r->used = 0;
+    }
+    if (self_rec) {
+        self_rec->tid = lc_os_tid();
+        self_rec->adopted = 1;
+    }
+}
+
+void lc_threads_init(void) {
+    resolve_real();
+    lc_threads_baseline();
+}

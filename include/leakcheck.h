@@ -1,0 +1,197 @@
+/* leakcheck.h: the one public header of leakcheck.
+ *
+ * leakcheck tracks every live heap block and every thread of the process it is
+ * linked into (or preloaded into), so that a test can assert that it left
+ * nothing behind:
+ *
+ *     START_TEST(test_cache_put) {
+ *         cache_put(c, "k", "v");
+ *         ck_assert_int_eq(LC_VERIFY_NONE(), 0);   // or ck_assert_no_leaks()
+ *     }
+ *
+ * The baseline of a check is, in order of precedence: the last lc_baseline()
+ * call; otherwise the last fork() (the start of a Check test in fork mode);
+ * otherwise process start. Everything allocated after the baseline and still
+ * live at the check, and every thread started after it and still alive, is a
+ * leak, unless the C runtime owns it (stdio buffers, locale data, thread
+ * caches) or an ignore rule matches.
+ *
+ * All functions are thread-safe. Errors are returned, never printed, except by
+ * the functions whose job is to print a report. */
+#ifndef LEAKCHECK_H
+#define LEAKCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LEAKCHECK_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- options */
+
+/* Options of a check, given with designated initializers:
+ *     LC_VERIFY_NONE(.budget = "bytes=1k,objects=2", .top = 5)
+ * Every field left out has its default. */
+typedef struct lc_options {
+    int struct_version;       /* set by the macros; leave it alone */
+    const char *budget;       /* "bytes=1M,objects=10,threads=0"; overrides
+                                 LEAKCHECK_BUDGET field by field */
+    double settle_seconds;    /* thread settle window; 0 = default (1 s,
+                                 or LEAKCHECK_SETTLE) */
+    int top;                  /* report at most this many sites; 0 = 20 */
+    int quiet;                /* 1: do not print the report */
+    FILE *out;                /* where the report goes; NULL = stderr */
+    /* Thread ignore rules: NULL-terminated lists of function names. */
+    const char *const *ignore_top_function;
+    const char *const *ignore_any_function;
+    const char *const *ignore_created_by;
+} lc_options;
+
+#define LC_OPTIONS_VERSION 1
+
+/* ------------------------------------------------------------- verifying */
+
+/* Force a collection point, compare with the baseline and, when a leaked
+ * total exceeds the budget, print the report and return non-zero:
+ * 1 when the budget is exceeded, -1 on an error (for example a malformed
+ * budget; the error is printed as one line). 0 when within budget. */
+int lc_verify_none(const lc_options *opts);
+#define LC_VERIFY_NONE(...) \
+    lc_verify_none(&(const lc_options){.struct_version = LC_OPTIONS_VERSION, __VA_ARGS__})
+
+/* The structured result of a check, for runners and tools. Groups are
+ * listed largest first; at most LC_RESULT_MAX_ITEMS of each. */
+#define LC_RESULT_MAX_ITEMS 16
+typedef struct lc_result_thread {
+    long tid;
+    int count;              /* threads like this one (same state, stack, creator) */
+    char name[16];
+    char state[24];         /* "blocked", "running", "exited, not joined", ... */
+    char wait[32];          /* "chan receive", "futex", ... or "" */
+    char function[64];      /* top frame of the thread's stack, "" if unknown */
+    char created_by[64];    /* function that created the thread */
+} lc_result_thread;
+typedef struct lc_result_site {
+    long long objects, bytes;
+    char klass[12];         /* "unreachable", "thread", "reachable" */
+    char function[64];      /* first frame outside the allocator family */
+    char file[64];
+    int line;
+} lc_result_site;
+typedef struct lc_result {
+    int verdict;            /* 0 within budget, 1 over budget, -1 error */
+    long long leaked_threads, leaked_objects, leaked_bytes;
+    long long unreachable_objects, unreachable_bytes;
+    long long budget_bytes, budget_objects, budget_threads;
+    int nthreads, nsites;   /* groups filled in below */
+    lc_result_thread threads[LC_RESULT_MAX_ITEMS];
+    lc_result_site sites[LC_RESULT_MAX_ITEMS];
+} lc_result;
+
+/* lc_verify_none that also fills *res (res may be NULL). */
+int lc_verify(const lc_options *opts, lc_result *res);
+
+/* The text of the last report or error produced by a check in this process
+ * (empty before the first), and the same report in the JSON schema
+ * "leakcheck/1". Owned by the library; valid until the next check. */
+const char *lc_last_report(void);
+const char *lc_last_report_json(void);
+
+/* Take the baseline now: later checks report only what appears after it. */
+void lc_baseline(void);
+
+/* ----------------------------------------------------- collection points */
+
+typedef void (*lc_collect_hook)(void *arg);
+
+/* Register a cleanup hook that every collection point runs first (as Go's
+ * runtime.GC() runs finalizers). Returns 0, or -1 when the table is full. */
+int lc_at_collect(lc_collect_hook hook, void *arg);
+
+/* A collection point: run the hooks, let exiting threads finish, and under
+ * valgrind ask memcheck for a leak check. */
+void lc_collect(void);
+
+/* -------------------------------------------------------------- snapshots */
+
+typedef struct lc_snapshot lc_snapshot;
+typedef struct lc_diff lc_diff;
+
+/* Record the live blocks and threads now. NULL when out of memory. */
+lc_snapshot *lc_snapshot_take(void);
+void lc_snapshot_free(lc_snapshot *s);
+size_t lc_snapshot_live_objects(const lc_snapshot *s);
+size_t lc_snapshot_live_bytes(const lc_snapshot *s);
+
+typedef struct lc_diff_options {
+    long long min_objects; /* keep sites whose |delta objects| >= this */
+    long long min_bytes;   /* keep sites whose |delta bytes| >= this */
+    int top;               /* keep the first N sites; 0 = all */
+} lc_diff_options;
+
+/* One allocation stack of a diff. */
+typedef struct lc_diff_site {
+    long long delta_objects, delta_bytes;   /* after - before, live */
+    long long appeared_objects, appeared_bytes;
+    long long vanished_objects, vanished_bytes;
+    long long inuse_objects, inuse_bytes;   /* live in `after` */
+    long long alloc_objects, alloc_bytes;   /* cumulative at `after` */
+    uint32_t stack_id;
+} lc_diff_site;
+
+/* What appeared and vanished between two snapshots, grouped by allocation
+ * stack, sorted by growth in bytes (largest first). opts may be NULL. */
+lc_diff *lc_snapshot_diff(const lc_snapshot *before, const lc_snapshot *after,
+                          const lc_diff_options *opts);
+size_t lc_diff_count(const lc_diff *d);
+const lc_diff_site *lc_diff_get(const lc_diff *d, size_t i);
+/* Number of threads that appeared in / vanished from `after`. */
+size_t lc_diff_new_threads(const lc_diff *d);
+size_t lc_diff_vanished_threads(const lc_diff *d);
+/* Print the diff as a table with symbolized stacks. */
+void lc_diff_print(const lc_diff *d, FILE *out);
+void lc_diff_free(lc_diff *d);
+
+/* ------------------------------------------------------------ call stacks */
+
+typedef struct lc_frame {
+    uintptr_t pc;
+    const char *function; /* NULL when unknown */
+    const char *file;     /* NULL when unknown */
+    int line;             /* 0 when unknown */
+    const char *module;   /* path of the loaded object */
+} lc_frame;
+
+/* Symbolize frame `i` of the stack `stack_id` (from a diff site). Returns 0
+ * and fills *f (strings owned by the library), -1 past the last frame. */
+int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f);
+
+/* ---------------------------------------------------------------- threads */
+
+/* Declare what the calling thread is about to block on, so that thread dumps
+ * and reports show it ("chan receive", "chan send", "select",
+ * "waitgroup wait", ...). `kind` must be a string literal or otherwise
+ * outlive the wait. */
+void lc_thread_wait_begin(const char *kind, const void *object);
+void lc_thread_wait_end(void);
+
+/* goleak's IgnoreCurrent: every thread alive now is ignored by every later
+ * check of this process (for example a pool started by a fixture). */
+void lc_ignore_current(void);
+
+/* Print every thread of the process as Go prints goroutines. */
+void lc_dump_threads(FILE *out);
+
+/* ---------------------------------------------------------------- objects */
+
+/* Declare that the block at ptr must be freed by the next check. */
+void lc_watch(const void *ptr, const char *label);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
