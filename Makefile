@@ -38,9 +38,6 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
 RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib'
 
-VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
-            --child-silent-after-fork=no
-
 .PHONY: all deps check check-native check-valgrind check-tools demo bench install clean format
 
 all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(BUILD)/leakcheck

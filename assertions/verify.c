@@ -51,7 +51,9 @@ typedef struct heap_view {
     size_t mark_bytes;
     site *sites;
     size_t nsites, sites_bytes;
+    bool count_reachable; /* test mode, or process mode with --strict */
     long long objects, bytes, unreachable_objects, unreachable_bytes;
+    long long reachable_objects, reachable_bytes; /* listed, maybe not counted */
     long long class_bytes[NCLASSES];
 } heap_view;
 
@@ -107,8 +109,14 @@ static bool build_sites(heap_view *h) {
                     : h->mark[i] & MARK_THREADS ? CLASS_THREAD
                                                 : CLASS_UNREACHABLE;
         h->sites[k++] = (site){lc_block_stack(b), klass, 1, (long long)lc_block_size(b)};
-        h->objects++;
-        h->bytes += (long long)lc_block_size(b);
+        if (klass == CLASS_REACHABLE) {
+            h->reachable_objects++;
+            h->reachable_bytes += (long long)lc_block_size(b);
+        }
+        if (klass != CLASS_REACHABLE || h->count_reachable) {
+            h->objects++;
+            h->bytes += (long long)lc_block_size(b);
+        }
         h->class_bytes[klass] += (long long)lc_block_size(b);
         if (klass == CLASS_UNREACHABLE) {
             h->unreachable_objects++;
@@ -175,7 +183,9 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
 
 static int resolve_budget(const lc_options *o, lc_budget *b, char *err, size_t errlen) {
     *b = (lc_budget){0, 0, 0};
-    if (lc_cfg.budget && lc_budget_parse(lc_cfg.budget, b, err, errlen) != 0) {
+    /* Read at every check, so a test may set it for the checks that follow. */
+    const char *env = getenv("LEAKCHECK_BUDGET");
+    if (env && *env && lc_budget_parse(env, b, err, errlen) != 0) {
         size_t len = strlen(err);
         snprintf(err + len, errlen - len, " (from LEAKCHECK_BUDGET)");
         return -1;
@@ -194,9 +204,14 @@ static void site_frame(const site *s, lc_frame *f) {
 
 static void heap_text(lc_buf *b, const heap_view *h, int top) {
     char sz[32];
+    long long objects = h->objects, bytes = h->bytes;
+    if (!h->count_reachable) {
+        objects += h->reachable_objects;
+        bytes += h->reachable_bytes;
+    }
     lc_buf_printf(b, "%lld leaked object%s (%s) from %zu allocation site%s, largest first:\n",
-                  h->objects, h->objects == 1 ? "" : "s", lc_fmt_bytes(h->bytes, sz, sizeof sz),
-                  h->nsites, h->nsites == 1 ? "" : "s");
+                  objects, objects == 1 ? "" : "s", lc_fmt_bytes(bytes, sz, sizeof sz), h->nsites,
+                  h->nsites == 1 ? "" : "s");
     size_t shown = 0;
     for (; shown < h->nsites && (top <= 0 || shown < (size_t)top); shown++) {
         const site *s = &h->sites[shown];
@@ -272,7 +287,8 @@ static void error_result(const char *err, const lc_options *o, lc_result *res) {
 
 /* ------------------------------------------------------------ the check */
 
-static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame) {
+static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
+                  bool count_reachable) {
     char err[256];
     lc_budget budget;
     if (o && o->struct_version != LC_OPTIONS_VERSION) {
@@ -291,7 +307,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame) {
     lc_valgrind_counts vg = {0};
     lc_valgrind_leak_check(&vg);
     lc_thread_report *threads = lc_threads_check(o, settle);
-    heap_view h = {0};
+    heap_view h = {.count_reachable = count_reachable};
     bool scanned = scan_heap(&h, threads, caller_frame);
     long long nthreads = 0;
     for (size_t i = 0; i < lc_thread_report_count(threads); i++) nthreads++;
@@ -312,11 +328,17 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame) {
         lc_buf_printf(t, "\n%lld leaked thread%s:\n", nthreads, nthreads == 1 ? "" : "s");
         lc_thread_report_text(threads, t, top);
     }
-    if (h.objects) {
+    if (h.nsites) {
         lc_buf_printf(t, "\n");
         heap_text(t, &h, top);
     }
-    if (lc_cfg.under_valgrind)
+    if (!h.count_reachable && h.reachable_objects)
+        lc_buf_printf(t,
+                      "\n%lld reachable object%s (%s) listed above are not counted (use "
+                      "--strict to count them)\n",
+                      h.reachable_objects, h.reachable_objects == 1 ? "" : "s",
+                      lc_fmt_bytes(h.reachable_bytes, sz, sizeof sz));
+    if (lc_cfg.valgrind_leak_check)
         lc_buf_printf(t,
                       "\nvalgrind memcheck (since its previous check): %lu bytes in %lu blocks "
                       "definitely lost, %lu bytes in %lu blocks possibly lost\n",
@@ -331,7 +353,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame) {
     lc_thread_report_json(threads, j);
     lc_buf_printf(j, ", \"heap\": ");
     heap_json(j, &h);
-    if (lc_cfg.under_valgrind)
+    if (lc_cfg.valgrind_leak_check)
         lc_buf_printf(j, ", \"valgrind\": {\"definitely_lost_bytes\": %lu, \"possibly_lost_bytes\": %lu}",
                       vg.leaked_bytes, vg.dubious_bytes);
     lc_buf_printf(j, "}\n");
@@ -364,7 +386,16 @@ int lc_verify(const lc_options *opts, lc_result *res) {
     lc_api_return = (uintptr_t)__builtin_return_address(0);
     uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);
     pthread_mutex_lock(&verify_lock);
-    int rc = verify(opts, res, caller_frame);
+    int rc = verify(opts, res, caller_frame, true);
+    pthread_mutex_unlock(&verify_lock);
+    return rc;
+}
+
+int lc_verify_process(const lc_options *opts, lc_result *res, bool strict) {
+    lc_api_return = (uintptr_t)__builtin_return_address(0);
+    uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);
+    pthread_mutex_lock(&verify_lock);
+    int rc = verify(opts, res, caller_frame, strict);
     pthread_mutex_unlock(&verify_lock);
     return rc;
 }
@@ -373,7 +404,7 @@ int lc_verify_none(const lc_options *opts) {
     lc_api_return = (uintptr_t)__builtin_return_address(0);
     uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);
     pthread_mutex_lock(&verify_lock);
-    int rc = verify(opts, NULL, caller_frame);
+    int rc = verify(opts, NULL, caller_frame, true);
     pthread_mutex_unlock(&verify_lock);
     return rc;
 }

@@ -12,8 +12,10 @@
  *    per-thread ring and applied when the thread leaves the tracker;
  *  - libunwind or dlsym allocating while a stack is captured: covered by the
  *    same in-tracker flag.
- * Allocations made inside pthread_create are flagged as the thread
- * library's own (see threads.c). */
+ * Allocations made inside pthread_create (see threads.c) and by the
+ * dynamic linker are flagged as the C runtime's own: the linker keeps its
+ * link maps in memory of its own allocator, which no scan of tracked blocks
+ * can follow, so ownership is decided where the block is made. */
 #include "internal.h"
 
 #include <dlfcn.h>
@@ -22,6 +24,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -29,7 +32,6 @@ extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
-extern void *__libc_pvalloc(size_t);
 
 LC_TLS int lc_self_depth;
 LC_TLS int lc_runtime_alloc_depth;
@@ -55,7 +57,8 @@ static void track_alloc_locked(uintptr_t addr, size_t size, void *frame, uintptr
         id = lc_stack_intern(pcs, n);
         lc_stack_account(id, size);
     }
-    lc_heap_insert(addr, size, id, lc_runtime_alloc_depth ? LC_BLOCK_RUNTIME : 0);
+    bool runtime = lc_runtime_alloc_depth || lc_os_pc_in_linker(caller);
+    lc_heap_insert(addr, size, id, runtime ? LC_BLOCK_RUNTIME : 0);
 }
 
 static void drain_pending(void) {
@@ -185,8 +188,16 @@ void *valloc(size_t size) {
     return p;
 }
 
+/* pvalloc is valloc with the size rounded up to whole pages; done here
+ * through memalign because valgrind's allocator aborts on pvalloc. */
 void *pvalloc(size_t size) {
-    void *p = __libc_pvalloc(size);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
+    if (rounded < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = __libc_memalign(page, rounded);
     on_alloc(p, size, FRAME, CALLER);
     return p;
 }

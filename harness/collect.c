@@ -3,8 +3,8 @@
  * The C counterpart of runtime.GC() before a heap profile: run the cleanup
  * hooks the program registered (caches it wants emptied, pools it wants
  * drained), give threads that are on their way out a moment to finish, and
- * under valgrind have memcheck run its own leak search so that both engines
- * judge the same moment. */
+ * under valgrind (when asked) have memcheck run its own leak search so that
+ * both engines judge the same moment. */
 #include "internal.h"
 
 #include <sched.h>
@@ -47,8 +47,11 @@ void lc_collect(void) {
     lc_valgrind_leak_check(NULL);
 }
 
+/* memcheck prints every new loss record at each of these checks, so it is
+ * asked only when LEAKCHECK_VALGRIND_LEAK_CHECK=1 requests the second
+ * engine. */
 void lc_valgrind_leak_check(lc_valgrind_counts *out) {
-    if (!lc_cfg.under_valgrind) return;
+    if (!lc_cfg.under_valgrind || !lc_cfg.valgrind_leak_check) return;
     VALGRIND_DO_ADDED_LEAK_CHECK;
     if (!out) return;
     unsigned long leaked = 0, dubious = 0, reachable = 0, suppressed = 0;

@@ -55,9 +55,9 @@ static void read_settings(void) {
     }
     const char *quiet = getenv("LEAKCHECK_QUIET");
     lc_cfg.quiet = quiet && *quiet && strcmp(quiet, "0") != 0;
-    const char *budget = getenv("LEAKCHECK_BUDGET");
-    lc_cfg.budget = budget && *budget ? budget : NULL;
     lc_cfg.under_valgrind = RUNNING_ON_VALGRIND != 0;
+    const char *vg = getenv("LEAKCHECK_VALGRIND_LEAK_CHECK");
+    lc_cfg.valgrind_leak_check = vg && strcmp(vg, "1") == 0;
 }
 
 __attribute__((constructor(101))) void lc_init(void) {
@@ -70,4 +70,5 @@ __attribute__((constructor(101))) void lc_init(void) {
     lc_threads_init();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     lc_self_leave();
+    lc_process_mode_init();
 }

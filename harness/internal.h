@@ -36,8 +36,8 @@ typedef struct lc_config {
     bool unwind_dwarf;     /* always unwind with libunwind (no frame pointers) */
     double settle_seconds; /* thread settle window */
     bool quiet;            /* LEAKCHECK_QUIET: no reports printed */
-    const char *budget;    /* LEAKCHECK_BUDGET, NULL when unset */
     bool under_valgrind;
+    bool valgrind_leak_check; /* LEAKCHECK_VALGRIND_LEAK_CHECK=1 */
 } lc_config;
 
 extern lc_config lc_cfg;
@@ -90,6 +90,9 @@ void lc_os_for_each_data_region(lc_region_fn fn, void *arg);
  * pointers; filled at init. */
 bool lc_os_pc_in_runtime(uintptr_t pc);
 bool lc_os_pc_in_self(uintptr_t pc);
+/* Code of the dynamic linker: what it allocates is its own (link maps,
+ * scope lists, TLS descriptors), wherever it keeps the pointer. */
+bool lc_os_pc_in_linker(uintptr_t pc);
 void lc_os_modules_refresh(void);
 
 /* Threads, from /proc/self/task (no ptrace). */
@@ -224,6 +227,7 @@ typedef struct lc_thread_rec {
     pid_t tid;
     char name[16]; /* the name at exit (live threads are read from /proc) */
     uintptr_t start_routine;
+    uintptr_t start_arg; /* disguised like block addresses */
     lc_stack_id created_by;
     uint64_t created_ns, exited_ns;
     uintptr_t stack_lo, stack_hi;
@@ -304,6 +308,11 @@ void lc_budget_format(const lc_budget *b, char *out, size_t len);
 /* ------------------------------------------------------------- collection */
 
 void lc_collect_run_hooks(void);
+
+/* Process mode (`leakcheck run`): the check at exit. Reachable blocks
+ * count only when strict. */
+void lc_process_mode_init(void);
+int lc_verify_process(const lc_options *opts, lc_result *res, bool strict);
 
 /* Under valgrind: memcheck's own verdict on what leaked since its last
  * check (VALGRIND_DO_ADDED_LEAK_CHECK). */

@@ -123,6 +123,7 @@ static lc_region runtime_text[MAX_TEXT_RANGES];
 static int nruntime_text;
 static lc_region self_text[4];
 static int nself_text;
+static lc_region linker_text;
 
 /* Whether this loaded object is the one that holds the library (the .so,
  * or the program when the archive is linked in). */
@@ -146,6 +147,7 @@ static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
         lc_region r = {info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
         if (runtime && nruntime_text < MAX_TEXT_RANGES) runtime_text[nruntime_text++] = r;
+        if (runtime && strstr(info->dlpi_name, "/ld-linux")) linker_text = r;
         if (is_self && nself_text < 4) self_text[nself_text++] = r;
     }
     return 0;
@@ -164,6 +166,8 @@ bool lc_os_pc_in_runtime(uintptr_t pc) {
         if (pc >= runtime_text[i].start && pc < runtime_text[i].end) return true;
     return false;
 }
+
+bool lc_os_pc_in_linker(uintptr_t pc) { return pc >= linker_text.start && pc < linker_text.end; }
 
 bool lc_os_pc_in_self(uintptr_t pc) {
     for (int i = 0; i < nself_text; i++)

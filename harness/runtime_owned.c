@@ -4,8 +4,9 @@
  * The principle, applied the same way to every block: a block belongs to the
  * C runtime when the runtime's own storage (the writable data and this
  * thread's TLS of libc, the dynamic linker, libgcc_s, libstdc++ ...) points
- * at it, directly or through other runtime blocks, or when the thread
- * library allocated it for itself inside pthread_create. stdio buffers,
+ * at it, directly or through other runtime blocks, or when the dynamic
+ * linker or the thread library (inside pthread_create) allocated it for
+ * itself. stdio buffers,
  * locale and time-zone data, NSS state and the linker's link maps are all
  * found this way, with no list of functions to excuse. Runtime roots count
  * only pointers to the start of a block: malloc's own bins point at chunk

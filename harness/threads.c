@@ -113,31 +113,21 @@ static void mark_exited(lc_thread_rec *r) {
 
 static void exit_cleanup(void *arg) { mark_exited(arg); }
 
-typedef struct start_ctx {
-    void *(*fn)(void *);
-    void *arg;
-    lc_thread_rec *rec;
-} start_ctx;
-
 __attribute__((noinline)) void *lc_thread_trampoline(void *p) {
-    start_ctx ctx = *(start_ctx *)p;
-    lc_self_enter();
-    free(p);
-    lc_self_leave();
-    lc_thread_rec *r = ctx.rec;
+    lc_thread_rec *r = p;
+    void *(*fn)(void *) = (void *(*)(void *))r->start_routine;
+    void *arg = (void *)(r->start_arg ^ LC_HIDE);
     self_rec = r;
-    if (r) {
-        r->tid = lc_os_tid();
-        uintptr_t lo, hi;
-        if (lc_os_thread_stack(&lo, &hi)) {
-            r->stack_lo = lo;
-            r->stack_hi = hi;
-        }
-        __atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
+    r->tid = lc_os_tid();
+    uintptr_t lo, hi;
+    if (lc_os_thread_stack(&lo, &hi)) {
+        r->stack_lo = lo;
+        r->stack_hi = hi;
     }
+    __atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
     void *ret;
     pthread_cleanup_push(exit_cleanup, r);
-    ret = ctx.fn(ctx.arg);
+    ret = fn(arg);
     pthread_cleanup_pop(1);
     return ret;
 }
@@ -145,10 +135,6 @@ __attribute__((noinline)) void *lc_thread_trampoline(void *p) {
 int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
     resolve_real();
     if (!real.create) return EAGAIN;
-    lc_self_enter();
-    start_ctx *ctx = malloc(sizeof *ctx);
-    lc_self_leave();
-    if (!ctx) return EAGAIN;
     uintptr_t pcs[LC_MAX_DEPTH];
     int depth = lc_unwind(pcs, LC_DEFAULT_DEPTH, __builtin_frame_address(0),
                           (uintptr_t)__builtin_return_address(0));
@@ -161,22 +147,22 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void 
     pthread_mutex_lock(&registry_lock);
     lc_thread_rec *r = rec_alloc();
     if (r) {
+        /* The record carries the start routine and its argument (disguised,
+         * so the registry never makes the argument look reachable), so
+         * starting a thread allocates nothing a fork could strand. */
         r->start_routine = (uintptr_t)fn;
+        r->start_arg = (uintptr_t)arg ^ LC_HIDE;
         r->created_by = creator;
         r->created_ns = lc_os_now_ns();
         r->detached = detached;
     }
     pthread_mutex_unlock(&registry_lock);
-    *ctx = (start_ctx){fn, arg, r};
     /* What glibc allocates here (the thread's DTV, its TLS blocks) is the
      * thread library's bookkeeping, not the program's. */
     lc_runtime_alloc_depth++;
-    int rc = real.create(out, attr, lc_thread_trampoline, ctx);
+    int rc = r ? real.create(out, attr, lc_thread_trampoline, r) : real.create(out, attr, fn, arg);
     lc_runtime_alloc_depth--;
     if (rc != 0) {
-        lc_self_enter();
-        free(ctx);
-        lc_self_leave();
         pthread_mutex_lock(&registry_lock);
         rec_retire(r);
         pthread_mutex_unlock(&registry_lock);

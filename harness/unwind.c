@@ -11,6 +11,17 @@
 #include "internal.h"
 
 #include <libunwind.h>
+#include <valgrind/memcheck.h>
+
+/* Code built without frame pointers leaves whatever it likes in the frame
+ * pointer register, including values memcheck considers uninitialised;
+ * the walk validates every link itself, so under valgrind the loaded words
+ * are declared defined rather than reported. */
+static inline uintptr_t load_word(const uintptr_t *p) {
+    uintptr_t w = *p;
+    if (LC_UNLIKELY(lc_cfg.under_valgrind)) VALGRIND_MAKE_MEM_DEFINED(&w, sizeof w);
+    return w;
+}
 
 static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
     uintptr_t lo, hi;
@@ -23,9 +34,9 @@ static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t c
      * it and be aligned, or the walk stops. */
     while (n < max) {
         if (fp < lo || fp + 2 * sizeof(uintptr_t) > hi || (fp & (sizeof(uintptr_t) - 1))) break;
-        uintptr_t next = ((uintptr_t *)fp)[0];
+        uintptr_t next = load_word((uintptr_t *)fp);
         if (next <= fp || next >= hi) break;
-        uintptr_t ret = ((uintptr_t *)next)[1];
+        uintptr_t ret = load_word((uintptr_t *)next + 1);
         if (ret < 4096) break;
         pcs[n++] = ret;
         fp = next;

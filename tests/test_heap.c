@@ -1,0 +1,989 @@
+/* test_heap.c: the specification of heap tracking, snapshots and checks.
+ *
+ * Every detection test has a clean twin and every clean test a leaky twin:
+ * the same code path with and without the leak. Each test frees what it
+ * leaked once it has asserted the leak, so the suite is clean under
+ * valgrind and in Check's no-fork mode. */
+#include <check.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <valgrind/valgrind.h>
+
+#include "internal.h"
+#include "leakcheck.h"
+#include "leakcheck_check.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static lc_result check_now(const char *budget) {
+    lc_result r;
+    lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION,
+                                  .quiet = 1,
+                                  .settle_seconds = 0.01,
+                                  .budget = budget},
+              &r);
+    return r;
+}
+
+static int site_named(const lc_result *r, const char *fn) {
+    for (int i = 0; i < r->nsites; i++)
+        if (strcmp(r->sites[i].function, fn) == 0) return i;
+    return -1;
+}
+
+#define ASSERT_ONE_LEAK_AT(r, fn)                                                                  \
+    do {                                                                                           \
+        ck_assert_int_eq((r).verdict, 1);                                                          \
+        ck_assert_int_eq((r).leaked_objects, 1);                                                   \
+        ck_assert_msg(site_named(&(r), fn) >= 0, "no site named %s in:\n%s", fn,                  \
+                      lc_last_report());                                                           \
+    } while (0)
+
+#define ASSERT_CLEAN(r)                                                                            \
+    ck_assert_msg((r).verdict == 0 && (r).leaked_objects == 0, "expected clean, got:\n%s",        \
+                  lc_last_report())
+
+/* ------------------------------------------------------------ entry points */
+
+/* Each allocator is called from its own function so the report must name
+ * exactly that function as the allocation site. */
+static void *with_malloc(void) { return malloc(24); }
+static void *with_calloc(void) { return calloc(3, 8); }
+static void *with_realloc_from_null(void) { return realloc(NULL, 24); }
+static void *with_reallocarray(void) { return reallocarray(NULL, 3, 8); }
+static void *with_posix_memalign(void) {
+    void *p = NULL;
+    return posix_memalign(&p, 64, 24) == 0 ? p : NULL;
+}
+static void *with_aligned_alloc(void) { return aligned_alloc(64, 64); }
+static void *with_memalign(void) { return memalign(64, 24); }
+static void *with_valloc(void) { return valloc(24); }
+static void *with_pvalloc(void) { return pvalloc(24); }
+static void *with_strdup(void) { return strdup("twenty-three characters"); }
+static void *with_asprintf(void) {
+    char *s = NULL;
+    return asprintf(&s, "%d", 42) < 0 ? NULL : s;
+}
+
+#define ENTRY_POINT_TESTS(name)                                                                    \
+    START_TEST(test_##name##_leak_is_reported_at_its_caller) {                                     \
+        lc_baseline();                                                                             \
+        void *p = with_##name();                                                                   \
+        ck_assert_ptr_nonnull(p);                                                                  \
+        lc_result r = check_now(NULL);                                                             \
+        ASSERT_ONE_LEAK_AT(r, "with_" #name);                                                      \
+        free(p);                                                                                   \
+    }                                                                                              \
+    END_TEST                                                                                       \
+    START_TEST(test_##name##_freed_is_clean) {                                                     \
+        lc_baseline();                                                                             \
+        void *p = with_##name();                                                                   \
+        ck_assert_ptr_nonnull(p);                                                                  \
+        free(p);                                                                                   \
+        lc_result r = check_now(NULL);                                                             \
+        ASSERT_CLEAN(r);                                                                           \
+    }                                                                                              \
+    END_TEST
+
+ENTRY_POINT_TESTS(malloc)
+ENTRY_POINT_TESTS(calloc)
+ENTRY_POINT_TESTS(realloc_from_null)
+ENTRY_POINT_TESTS(reallocarray)
+ENTRY_POINT_TESTS(posix_memalign)
+ENTRY_POINT_TESTS(aligned_alloc)
+ENTRY_POINT_TESTS(memalign)
+ENTRY_POINT_TESTS(valloc)
+ENTRY_POINT_TESTS(pvalloc)
+ENTRY_POINT_TESTS(strdup)
+ENTRY_POINT_TESTS(asprintf)
+
+static char *read_line_with_getline(FILE *f) {
+    char *line = NULL;
+    size_t cap = 0;
+    ck_assert_int_gt(getline(&line, &cap, f), 0);
+    return line;
+}
+
+START_TEST(test_getline_buffer_leak_is_reported) {
+    FILE *f = fmemopen("a line\n", 7, "r");
+    lc_baseline();
+    char *line = read_line_with_getline(f);
+    lc_result r = check_now(NULL);
+    ASSERT_ONE_LEAK_AT(r, "read_line_with_getline");
+    free(line);
+    fclose(f);
+}
+END_TEST
+
+START_TEST(test_getline_buffer_freed_is_clean) {
+    FILE *f = fmemopen("a line\n", 7, "r");
+    lc_baseline();
+    free(read_line_with_getline(f));
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+    fclose(f);
+}
+END_TEST
+
+static FILE *stream_with_open_memstream(char **buf, size_t *len) {
+    FILE *f = open_memstream(buf, len);
+    fputs("hello", f);
+    fflush(f);
+    return f;
+}
+
+START_TEST(test_open_memstream_left_open_is_reported) {
+    char *buf;
+    size_t len;
+    lc_baseline();
+    FILE *f = stream_with_open_memstream(&buf, &len);
+    lc_result r = check_now(NULL);
+    ck_assert_int_eq(r.verdict, 1);
+    ck_assert_int_ge(site_named(&r, "stream_with_open_memstream"), 0);
+    fclose(f);
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_open_memstream_closed_and_freed_is_clean) {
+    char *buf;
+    size_t len;
+    lc_baseline();
+    FILE *f = stream_with_open_memstream(&buf, &len);
+    fclose(f);
+    free(buf);
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ realloc */
+
+static void *grow_ten_times(void) {
+    void *p = NULL;
+    for (size_t size = 16; size <= 16 << 9; size *= 2) p = realloc(p, size);
+    return p;
+}
+
+START_TEST(test_realloc_chain_leaks_one_block_of_final_size) {
+    lc_baseline();
+    void *p = grow_ten_times();
+    lc_result r = check_now(NULL);
+    ASSERT_ONE_LEAK_AT(r, "grow_ten_times");
+    ck_assert_int_eq(r.leaked_bytes, 16 << 9);
+    free(p);
+}
+END_TEST
+
+START_TEST(test_realloc_chain_freed_is_clean) {
+    lc_baseline();
+    free(grow_ten_times());
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ threads and heap */
+
+static void *allocate_in_thread(void *arg) {
+    (void)arg;
+    return malloc(40);
+}
+
+START_TEST(test_block_freed_by_another_thread_is_clean) {
+    lc_baseline();
+    pthread_t t;
+    void *p;
+    pthread_create(&t, NULL, allocate_in_thread, NULL);
+    pthread_join(t, &p);
+    free(p);
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+    ck_assert_int_eq(r.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_block_from_another_thread_never_freed_is_reported) {
+    lc_baseline();
+    pthread_t t;
+    void *p;
+    pthread_create(&t, NULL, allocate_in_thread, NULL);
+    pthread_join(t, &p);
+    lc_result r = check_now(NULL);
+    ASSERT_ONE_LEAK_AT(r, "allocate_in_thread");
+    free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------ signals */
+
+static void *volatile from_handler;
+static volatile sig_atomic_t handler_frees;
+
+static void allocating_handler(int sig) {
+    (void)sig;
+    if (handler_frees) {
+        free(from_handler);
+        from_handler = NULL;
+    } else from_handler = malloc(33);
+}
+
+static void raise_allocating_signal(int frees) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = allocating_handler;
+    sigaction(SIGUSR1, &sa, &old);
+    handler_frees = 0;
+    raise(SIGUSR1);
+    if (frees) {
+        handler_frees = 1;
+        raise(SIGUSR1);
+    }
+    sigaction(SIGUSR1, &old, NULL);
+}
+
+START_TEST(test_allocation_in_signal_handler_is_tracked) {
+    lc_baseline();
+    raise_allocating_signal(0);
+    lc_result r = check_now(NULL);
+    ASSERT_ONE_LEAK_AT(r, "allocating_handler");
+    free(from_handler);
+}
+END_TEST
+
+START_TEST(test_allocation_freed_in_signal_handler_is_clean) {
+    lc_baseline();
+    raise_allocating_signal(1);
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ the library's own memory */
+
+static void *leak_once(void) { return malloc(77); }
+
+START_TEST(test_library_allocations_for_a_report_are_never_reported) {
+    lc_baseline();
+    void *p = leak_once();
+    lc_result r = check_now(NULL); /* symbolizes: the library allocates */
+    ck_assert_int_eq(r.verdict, 1);
+    free(p);
+    r = check_now(NULL);
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+START_TEST(test_leak_after_a_report_is_still_reported) {
+    lc_baseline();
+    void *p = leak_once();
+    lc_result r = check_now(NULL);
+    free(p);
+    p = leak_once();
+    r = check_now(NULL);
+    ASSERT_ONE_LEAK_AT(r, "leak_once");
+    free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------ fork */
+
+static volatile int churn_stop;
+
+static void *churn(void *arg) {
+    (void)arg;
+    while (!churn_stop) free(malloc(64 + (size_t)(rand() % 512)));
+    return NULL;
+}
+
+/* Forks while four threads allocate; each child checks itself and exits
+ * with the check's verdict. Returns how many children reported a leak. */
+static int fork_while_threads_allocate(int children, int child_leaks) {
+    pthread_t t[4];
+    churn_stop = 0;
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, churn, NULL);
+    int leaking = 0;
+    for (int i = 0; i < children; i++) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            alarm(20); /* a deadlock in the child fails the test instead of hanging it */
+            void *p = malloc(100);
+            if (!child_leaks) free(p);
+            lc_result r = check_now(NULL);
+            _exit(r.verdict == 1 ? 1 : r.verdict == 0 ? 0 : 3);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        ck_assert_msg(WIFEXITED(status), "child died (signal %d)", WTERMSIG(status));
+        ck_assert_int_ne(WEXITSTATUS(status), 3);
+        leaking += WEXITSTATUS(status) == 1;
+    }
+    churn_stop = 1;
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    return leaking;
+}
+
+/* Under valgrind every fork copies the whole emulated process: fewer. */
+static int fork_rounds(void) { return RUNNING_ON_VALGRIND ? 3 : 20; }
+
+START_TEST(test_fork_in_threaded_program_child_is_clean) {
+    lc_baseline();
+    ck_assert_int_eq(fork_while_threads_allocate(fork_rounds(), 0), 0);
+}
+END_TEST
+
+START_TEST(test_fork_in_threaded_program_child_leak_is_reported) {
+    lc_baseline();
+    ck_assert_int_eq(fork_while_threads_allocate(fork_rounds(), 1), fork_rounds());
+}
+END_TEST
+
+/* ------------------------------------------------------------ baselines */
+
+START_TEST(test_block_allocated_before_baseline_is_not_a_leak) {
+    void *p = malloc(10);
+    lc_baseline();
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+    free(p);
+}
+END_TEST
+
+START_TEST(test_block_allocated_after_baseline_is_a_leak) {
+    lc_baseline();
+    void *p = leak_once();
+    lc_result r = check_now(NULL);
+    ASSERT_ONE_LEAK_AT(r, "leak_once");
+    free(p);
+}
+END_TEST
+
+static int child_check_after_fork(int leak_in_child) {
+    void *before = malloc(10); /* the parent's, before the fork */
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *p = leak_in_child ? leak_once() : NULL;
+        (void)p;
+        lc_result r = check_now(NULL);
+        _exit(r.verdict);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    free(before);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(test_fork_is_the_baseline_of_the_child) {
+    lc_baseline();
+    ck_assert_int_eq(child_check_after_fork(0), 0);
+}
+END_TEST
+
+START_TEST(test_leak_in_forked_child_is_reported) {
+    lc_baseline();
+    ck_assert_int_eq(child_check_after_fork(1), 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ budgets */
+
+START_TEST(test_budget_parses_all_three_limits_with_suffixes) {
+    lc_budget b = {0, 0, 0};
+    char err[256];
+    ck_assert_int_eq(lc_budget_parse("bytes=1M,objects=10,threads=2", &b, err, sizeof err), 0);
+    ck_assert_int_eq(b.bytes, 1 << 20);
+    ck_assert_int_eq(b.objects, 10);
+    ck_assert_int_eq(b.threads, 2);
+    ck_assert_int_eq(lc_budget_parse("bytes=3k", &b, err, sizeof err), 0);
+    ck_assert_int_eq(b.bytes, 3072);
+    ck_assert_int_eq(b.objects, 10); /* untouched: later sources override field by field */
+    ck_assert_int_eq(lc_budget_parse("bytes=1G,threads=inf", &b, err, sizeof err), 0);
+    ck_assert_int_eq(b.bytes, 1ll << 30);
+    ck_assert_int_eq(b.threads, -1);
+}
+END_TEST
+
+START_TEST(test_malformed_budget_is_an_error_naming_the_bad_part) {
+    static const char *const bad[][2] = {
+        {"bytes=1X", "bytes=1X"}, {"bites=1", "bites=1"}, {"bytes", "bytes"},
+        {"bytes=", "bytes="},     {"objects=-1", "objects=-1"}, {"bytes=1,", "trailing comma"},
+        {"", "empty"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lc_budget b = {0, 0, 0};
+        char err[256];
+        ck_assert_int_eq(lc_budget_parse(bad[i][0], &b, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i][1]), "error for '%s' does not name it: %s", bad[i][0],
+                      err);
+    }
+}
+END_TEST
+
+START_TEST(test_malformed_budget_in_options_fails_the_check) {
+    lc_baseline();
+    lc_result r = check_now("objects=ten");
+    ck_assert_int_eq(r.verdict, -1);
+    ck_assert_ptr_nonnull(strstr(lc_last_report(), "objects=ten"));
+}
+END_TEST
+
+START_TEST(test_malformed_budget_in_environment_fails_the_check) {
+    lc_baseline();
+    setenv("LEAKCHECK_BUDGET", "threads=lots", 1);
+    lc_result r = check_now(NULL);
+    unsetenv("LEAKCHECK_BUDGET");
+    ck_assert_int_eq(r.verdict, -1);
+    ck_assert_ptr_nonnull(strstr(lc_last_report(), "LEAKCHECK_BUDGET"));
+}
+END_TEST
+
+START_TEST(test_leak_within_budget_passes) {
+    lc_baseline();
+    void *p = malloc(100);
+    lc_result r = check_now("bytes=100,objects=1");
+    ck_assert_int_eq(r.verdict, 0);
+    ck_assert_int_eq(r.leaked_bytes, 100); /* still counted and reported */
+    free(p);
+}
+END_TEST
+
+START_TEST(test_leak_one_byte_over_budget_fails) {
+    lc_baseline();
+    void *p = malloc(101);
+    lc_result r = check_now("bytes=100,objects=1");
+    ck_assert_int_eq(r.verdict, 1);
+    free(p);
+}
+END_TEST
+
+START_TEST(test_environment_budget_applies_and_options_override_it) {
+    lc_baseline();
+    void *p = malloc(100);
+    setenv("LEAKCHECK_BUDGET", "bytes=1k,objects=5", 1);
+    lc_result from_env = check_now(NULL);
+    lc_result overridden = check_now("objects=0");
+    unsetenv("LEAKCHECK_BUDGET");
+    ck_assert_int_eq(from_env.verdict, 0);
+    ck_assert_int_eq(overridden.verdict, 1);
+    ck_assert_int_eq(overridden.budget_bytes, 1024);
+    free(p);
+}
+END_TEST
+
+START_TEST(test_verify_none_macro_without_arguments_reports_a_leak) {
+    lc_baseline();
+    void *p = leak_once();
+    FILE *sink = fopen("/dev/null", "w");
+    ck_assert_int_eq(LC_VERIFY_NONE(.out = sink), 1);
+    fclose(sink);
+    ck_assert_ptr_nonnull(strstr(lc_last_report(), "leak_once"));
+    free(p);
+}
+END_TEST
+
+START_TEST(test_verify_none_macro_without_arguments_passes_when_clean) {
+    lc_baseline();
+    free(leak_once());
+    ck_assert_int_eq(LC_VERIFY_NONE(), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ diffs */
+
+static void *site_small(void) { return malloc(100); }
+static void *site_large(void) { return malloc(1000); }
+static void *site_tiny(void) { return malloc(10); }
+
+typedef struct diff_fixture {
+    void *small[10], *large[3], *tiny;
+    lc_snapshot *before, *after;
+} diff_fixture;
+
+static void diff_setup(diff_fixture *f) {
+    f->before = lc_snapshot_take();
+    for (int i = 0; i < 10; i++) f->small[i] = site_small();
+    for (int i = 0; i < 3; i++) f->large[i] = site_large();
+    f->tiny = site_tiny();
+    f->after = lc_snapshot_take();
+}
+
+static void diff_teardown(diff_fixture *f) {
+    for (int i = 0; i < 10; i++) free(f->small[i]);
+    for (int i = 0; i < 3; i++) free(f->large[i]);
+    free(f->tiny);
+    lc_snapshot_free(f->before);
+    lc_snapshot_free(f->after);
+}
+
+static const char *site_function(const lc_diff *d, size_t i) {
+    static lc_frame f;
+    const lc_diff_site *s = lc_diff_get(d, i);
+    if (!s) return "";
+    for (int k = 0; lc_stack_frame(s->stack_id, k, &f) == 0; k++)
+        if (f.function && strncmp(f.function, "site_", 5) == 0) return f.function;
+    return "";
+}
+
+START_TEST(test_diff_sorts_sites_by_growth_in_bytes) {
+    diff_fixture f;
+    diff_setup(&f);
+    lc_diff *d = lc_snapshot_diff(f.before, f.after, NULL);
+    ck_assert_uint_ge(lc_diff_count(d), 3);
+    ck_assert_str_eq(site_function(d, 0), "site_large");
+    ck_assert_str_eq(site_function(d, 1), "site_small");
+    ck_assert_int_eq(lc_diff_get(d, 0)->delta_bytes, 3000);
+    ck_assert_int_eq(lc_diff_get(d, 1)->delta_objects, 10);
+    lc_diff_free(d);
+    diff_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_diff_min_objects_keeps_only_sites_that_grew_by_that_many) {
+    diff_fixture f;
+    diff_setup(&f);
+    lc_diff *d = lc_snapshot_diff(f.before, f.after, &(lc_diff_options){.min_objects = 5});
+    ck_assert_uint_eq(lc_diff_count(d), 1);
+    ck_assert_str_eq(site_function(d, 0), "site_small");
+    lc_diff_free(d);
+    diff_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_diff_min_bytes_keeps_only_sites_that_grew_by_that_much) {
+    diff_fixture f;
+    diff_setup(&f);
+    lc_diff *d = lc_snapshot_diff(f.before, f.after, &(lc_diff_options){.min_bytes = 2000});
+    ck_assert_uint_eq(lc_diff_count(d), 1);
+    ck_assert_str_eq(site_function(d, 0), "site_large");
+    lc_diff_free(d);
+    diff_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_diff_top_n_cuts_after_n_sites) {
+    diff_fixture f;
+    diff_setup(&f);
+    lc_diff *d = lc_snapshot_diff(f.before, f.after, &(lc_diff_options){.top = 2});
+    ck_assert_uint_eq(lc_diff_count(d), 2);
+    ck_assert_str_eq(site_function(d, 1), "site_small");
+    lc_diff_free(d);
+    diff_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_diff_reports_vanished_blocks_as_negative_growth) {
+    void *p[4];
+    for (int i = 0; i < 4; i++) p[i] = site_large();
+    lc_snapshot *before = lc_snapshot_take();
+    for (int i = 0; i < 4; i++) free(p[i]);
+    lc_snapshot *after = lc_snapshot_take();
+    lc_diff *d = lc_snapshot_diff(before, after, &(lc_diff_options){.min_bytes = 4000});
+    ck_assert_uint_eq(lc_diff_count(d), 1);
+    ck_assert_int_eq(lc_diff_get(d, 0)->delta_bytes, -4000);
+    ck_assert_int_eq(lc_diff_get(d, 0)->vanished_objects, 4);
+    ck_assert_int_eq(lc_diff_get(d, 0)->alloc_objects >= 4, 1);
+    lc_diff_free(d);
+    lc_snapshot_free(before);
+    lc_snapshot_free(after);
+}
+END_TEST
+
+START_TEST(test_diff_of_identical_snapshots_is_empty) {
+    lc_snapshot *a = lc_snapshot_take();
+    lc_snapshot *b = lc_snapshot_take();
+    lc_diff *d = lc_snapshot_diff(a, b, NULL);
+    ck_assert_uint_eq(lc_diff_count(d), 0);
+    lc_diff_free(d);
+    lc_snapshot_free(a);
+    lc_snapshot_free(b);
+}
+END_TEST
+
+/* ------------------------------------------------------------ symbolization */
+
+static int static_alloc_line;
+
+static void *static_helper_that_leaks(void) {
+    static_alloc_line = __LINE__ + 1;
+    return malloc(55);
+}
+
+START_TEST(test_static_function_is_named_with_file_and_line) {
+    lc_baseline();
+    void *p = static_helper_that_leaks();
+    lc_result r = check_now(NULL);
+    ASSERT_ONE_LEAK_AT(r, "static_helper_that_leaks");
+    ck_assert_ptr_nonnull(strstr(r.sites[0].file, "test_heap.c"));
+    ck_assert_int_eq(r.sites[0].line, static_alloc_line);
+    free(p);
+}
+END_TEST
+
+START_TEST(test_freed_static_helper_block_is_clean) {
+    lc_baseline();
+    free(static_helper_that_leaks());
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ leak classes */
+
+static void *global_holder;
+
+START_TEST(test_block_held_by_a_global_is_classified_reachable) {
+    lc_baseline();
+    global_holder = leak_once();
+    lc_result r = check_now(NULL);
+    ck_assert_int_eq(r.leaked_objects, 1);
+    ck_assert_str_eq(r.sites[0].klass, "reachable");
+    ck_assert_int_eq(r.unreachable_objects, 0);
+    free(global_holder);
+    global_holder = NULL;
+}
+END_TEST
+
+/* The only copy of the pointer is disguised, as a conservative scanner
+ * (this library's, valgrind's) cannot see it; the test frees it after. */
+#define DISGUISE ((uintptr_t)0x5a5a5a5a5a5a5a5aull)
+static uintptr_t disguised_block;
+
+static void lose_a_block(void) {
+    void *volatile p = leak_once();
+    disguised_block = (uintptr_t)p ^ DISGUISE;
+    memset((void *)&p, 0, sizeof p);
+}
+
+/* Dead frames keep stale copies of pointers, which a conservative scan
+ * rightly counts; wipe the stack below this frame as a collector's tests
+ * do, so the test does not depend on what the compiler left there. */
+static void scrub_stack(void) {
+    volatile char wipe[16384];
+    memset((char *)wipe, 0, sizeof wipe);
+}
+
+START_TEST(test_block_nothing_points_to_is_classified_unreachable) {
+    lc_baseline();
+    lose_a_block();
+    scrub_stack();
+    lc_result r = check_now(NULL);
+    ck_assert_int_eq(r.leaked_objects, 1);
+    ck_assert_str_eq(r.sites[0].klass, "unreachable");
+    ck_assert_int_eq(r.unreachable_objects, 1);
+    free((void *)(disguised_block ^ DISGUISE));
+}
+END_TEST
+
+/* ------------------------------------------------------------ runtime-owned memory */
+
+static void use_the_c_runtime(void) {
+    char buf[64];
+    time_t t = 0;
+    struct tm tm;
+    printf("%s", "");
+    fflush(stdout);
+    localtime_r(&t, &tm);
+    ck_assert_ptr_nonnull(localtime(&t));
+    ck_assert_ptr_nonnull(strerror(EINVAL));
+    snprintf(buf, sizeof buf, "%s", strerror(ENOENT));
+    getpwuid(0);
+    void *lib = dlopen("libresolv.so.2", RTLD_NOW);
+    (void)lib; /* left open: the dynamic linker owns it */
+    pthread_t th;
+    pthread_create(&th, NULL, allocate_in_thread, NULL);
+    void *p;
+    pthread_join(th, &p);
+    free(p);
+}
+
+START_TEST(test_c_runtime_first_use_is_clean_at_zero_budget) {
+    lc_baseline();
+    use_the_c_runtime();
+    lc_result r = check_now("bytes=0,objects=0,threads=0");
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+START_TEST(test_c_runtime_first_use_does_not_hide_a_real_leak) {
+    lc_baseline();
+    use_the_c_runtime();
+    void *p = leak_once();
+    lc_result r = check_now("bytes=0,objects=0,threads=0");
+    ASSERT_ONE_LEAK_AT(r, "leak_once");
+    free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------ reports */
+
+#define MANY_SITES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9)
+#define DEFINE_SITE(n)                                                                             \
+    static void *many_site_##n(void) { return malloc(16 + n); }
+MANY_SITES(DEFINE_SITE)
+#define CALL_SITE(n) blocks[n] = many_site_##n();
+
+START_TEST(test_long_report_is_cut_with_a_count_of_what_was_left_out) {
+    void *blocks[10];
+    lc_baseline();
+    MANY_SITES(CALL_SITE)
+    lc_result r;
+    lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION, .quiet = 1, .top = 3}, &r);
+    ck_assert_int_eq(r.leaked_objects, 10);
+    ck_assert_ptr_nonnull(strstr(lc_last_report(), "7 more sites"));
+    for (int i = 0; i < 10; i++) free(blocks[i]);
+}
+END_TEST
+
+START_TEST(test_short_report_is_not_cut) {
+    void *blocks[10];
+    lc_baseline();
+    MANY_SITES(CALL_SITE)
+    lc_result r;
+    lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION, .quiet = 1, .top = 10}, &r);
+    ck_assert_ptr_null(strstr(lc_last_report(), "more sites"));
+    for (int i = 0; i < 10; i++) free(blocks[i]);
+}
+END_TEST
+
+START_TEST(test_json_report_has_the_schema_fields) {
+    lc_baseline();
+    void *p = leak_once();
+    lc_result r = check_now(NULL);
+    (void)r;
+    const char *j = lc_last_report_json();
+    ck_assert_ptr_nonnull(strstr(j, "\"schema\": \"leakcheck/1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"verdict\": \"leak\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"leaked_bytes\": 77"));
+    ck_assert_ptr_nonnull(strstr(j, "\"function\": \"leak_once\""));
+    free(p);
+    r = check_now(NULL);
+    ck_assert_ptr_nonnull(strstr(lc_last_report_json(), "\"verdict\": \"clean\""));
+}
+END_TEST
+
+/* ------------------------------------------------------------ collection hooks */
+
+static void *cache_entry;
+static void empty_cache(void *arg) {
+    (void)arg;
+    free(cache_entry);
+    cache_entry = NULL;
+}
+
+START_TEST(test_collect_hook_runs_before_the_check) {
+    static int registered;
+    if (!registered) registered = lc_at_collect(empty_cache, NULL) == 0;
+    lc_baseline();
+    cache_entry = malloc(64);
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+START_TEST(test_without_hook_cached_block_is_a_leak) {
+    lc_baseline();
+    void *cached = malloc(64);
+    global_holder = cached;
+    lc_result r = check_now(NULL);
+    ck_assert_int_eq(r.verdict, 1);
+    free(cached);
+    global_holder = NULL;
+}
+END_TEST
+
+/* ------------------------------------------------------------ Check integration */
+
+START_TEST(inner_leaky_test) { global_holder = leak_once(); }
+END_TEST
+
+START_TEST(inner_clean_test) { free(leak_once()); }
+END_TEST
+
+START_TEST(inner_assert_no_leaks_leaky) {
+    lc_baseline();
+    global_holder = leak_once();
+    ck_assert_no_leaks(.out = stdout);
+}
+END_TEST
+
+START_TEST(inner_assert_no_leaks_clean) {
+    lc_baseline();
+    free(leak_once());
+    ck_assert_no_leaks();
+}
+END_TEST
+
+/* The inner suite runs in a child process of its own (this program run
+ * again with LC_INNER_SUITE set), so its failures are observed from outside
+ * exactly as a user sees them. */
+static int run_inner_suite(void) {
+    Suite *s = suite_create("inner");
+    TCase *fixture = tcase_create("fixture");
+    lc_tcase_add_leak_check(fixture);
+    tcase_add_test(fixture, inner_leaky_test);
+    tcase_add_test(fixture, inner_clean_test);
+    suite_add_tcase(s, fixture);
+    TCase *assert_case = tcase_create("assert");
+    tcase_add_test(assert_case, inner_assert_no_leaks_leaky);
+    tcase_add_test(assert_case, inner_assert_no_leaks_clean);
+    suite_add_tcase(s, assert_case);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_VERBOSE);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    free(global_holder); /* the no-fork runs leave the last leak here */
+    return failed;
+}
+
+static char *run_inner(const char *fork_mode, int *failed) {
+    char self[400], cmd[512];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ck_assert_int_gt(n, 0);
+    self[n] = '\0';
+    snprintf(cmd, sizeof cmd,
+             "env -u CK_RUN_CASE -u CK_RUN_SUITE LC_INNER_SUITE=1 CK_FORK=%s '%s' 2>&1",
+             fork_mode, self);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&out, &len);
+    char line[1024];
+    while (fgets(line, sizeof line, p)) fputs(line, mem);
+    fclose(mem);
+    int status = pclose(p);
+    *failed = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return out;
+}
+
+static void check_inner_suite(const char *fork_mode) {
+    int failed;
+    char *out = run_inner(fork_mode, &failed);
+    ck_assert_msg(failed == 2, "expected exactly the two leaky tests to fail, got %d:\n%s", failed,
+                  out);
+    ck_assert_msg(strstr(out, "inner_leaky_test") && strstr(out, "inner_assert_no_leaks_leaky"),
+                  "failures not named:\n%s", out);
+    ck_assert_msg(strstr(out, "leak_once"), "report does not name the site:\n%s", out);
+    ck_assert_msg(!strstr(out, ":F:fixture:inner_clean_test") &&
+                      !strstr(out, ":E:fixture:inner_clean_test") &&
+                      !strstr(out, ":F:assert:inner_assert_no_leaks_clean"),
+                  "a clean test failed:\n%s", out);
+    free(out);
+}
+
+START_TEST(test_fixture_and_assert_fail_exactly_the_leaky_tests_in_fork_mode) {
+    check_inner_suite("yes");
+}
+END_TEST
+
+START_TEST(test_fixture_and_assert_fail_exactly_the_leaky_tests_in_nofork_mode) {
+    check_inner_suite("no");
+}
+END_TEST
+
+/* ------------------------------------------------------------ suite */
+
+static Suite *heap_suite(void) {
+    Suite *s = suite_create("heap");
+    TCase *tc = tcase_create("entry points");
+#define ADD_ENTRY(name)                                                                            \
+    tcase_add_test(tc, test_##name##_leak_is_reported_at_its_caller);                              \
+    tcase_add_test(tc, test_##name##_freed_is_clean);
+    ADD_ENTRY(malloc)
+    ADD_ENTRY(calloc)
+    ADD_ENTRY(realloc_from_null)
+    ADD_ENTRY(reallocarray)
+    ADD_ENTRY(posix_memalign)
+    ADD_ENTRY(aligned_alloc)
+    ADD_ENTRY(memalign)
+    ADD_ENTRY(valloc)
+    ADD_ENTRY(pvalloc)
+    ADD_ENTRY(strdup)
+    ADD_ENTRY(asprintf)
+    tcase_add_test(tc, test_getline_buffer_leak_is_reported);
+    tcase_add_test(tc, test_getline_buffer_freed_is_clean);
+    tcase_add_test(tc, test_open_memstream_left_open_is_reported);
+    tcase_add_test(tc, test_open_memstream_closed_and_freed_is_clean);
+    tcase_add_test(tc, test_realloc_chain_leaks_one_block_of_final_size);
+    tcase_add_test(tc, test_realloc_chain_freed_is_clean);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("re-entry, threads, signals, fork");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_block_freed_by_another_thread_is_clean);
+    tcase_add_test(tc, test_block_from_another_thread_never_freed_is_reported);
+    tcase_add_test(tc, test_allocation_in_signal_handler_is_tracked);
+    tcase_add_test(tc, test_allocation_freed_in_signal_handler_is_clean);
+    tcase_add_test(tc, test_library_allocations_for_a_report_are_never_reported);
+    tcase_add_test(tc, test_leak_after_a_report_is_still_reported);
+    tcase_add_test(tc, test_fork_in_threaded_program_child_is_clean);
+    tcase_add_test(tc, test_fork_in_threaded_program_child_leak_is_reported);
+    tcase_add_test(tc, test_block_allocated_before_baseline_is_not_a_leak);
+    tcase_add_test(tc, test_block_allocated_after_baseline_is_a_leak);
+    tcase_add_test(tc, test_fork_is_the_baseline_of_the_child);
+    tcase_add_test(tc, test_leak_in_forked_child_is_reported);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("budgets");
+    tcase_add_test(tc, test_budget_parses_all_three_limits_with_suffixes);
+    tcase_add_test(tc, test_malformed_budget_is_an_error_naming_the_bad_part);
+    tcase_add_test(tc, test_malformed_budget_in_options_fails_the_check);
+    tcase_add_test(tc, test_malformed_budget_in_environment_fails_the_check);
+    tcase_add_test(tc, test_leak_within_budget_passes);
+    tcase_add_test(tc, test_leak_one_byte_over_budget_fails);
+    tcase_add_test(tc, test_environment_budget_applies_and_options_override_it);
+    tcase_add_test(tc, test_verify_none_macro_without_arguments_reports_a_leak);
+    tcase_add_test(tc, test_verify_none_macro_without_arguments_passes_when_clean);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("diffs");
+    tcase_add_test(tc, test_diff_sorts_sites_by_growth_in_bytes);
+    tcase_add_test(tc, test_diff_min_objects_keeps_only_sites_that_grew_by_that_many);
+    tcase_add_test(tc, test_diff_min_bytes_keeps_only_sites_that_grew_by_that_much);
+    tcase_add_test(tc, test_diff_top_n_cuts_after_n_sites);
+    tcase_add_test(tc, test_diff_reports_vanished_blocks_as_negative_growth);
+    tcase_add_test(tc, test_diff_of_identical_snapshots_is_empty);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("reports");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_static_function_is_named_with_file_and_line);
+    tcase_add_test(tc, test_freed_static_helper_block_is_clean);
+    tcase_add_test(tc, test_block_held_by_a_global_is_classified_reachable);
+    tcase_add_test(tc, test_block_nothing_points_to_is_classified_unreachable);
+    tcase_add_test(tc, test_c_runtime_first_use_is_clean_at_zero_budget);
+    tcase_add_test(tc, test_c_runtime_first_use_does_not_hide_a_real_leak);
+    tcase_add_test(tc, test_long_report_is_cut_with_a_count_of_what_was_left_out);
+    tcase_add_test(tc, test_short_report_is_not_cut);
+    tcase_add_test(tc, test_json_report_has_the_schema_fields);
+    tcase_add_test(tc, test_collect_hook_runs_before_the_check);
+    tcase_add_test(tc, test_without_hook_cached_block_is_a_leak);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("check integration");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_fixture_and_assert_fail_exactly_the_leaky_tests_in_fork_mode);
+    tcase_add_test(tc, test_fixture_and_assert_fail_exactly_the_leaky_tests_in_nofork_mode);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    if (getenv("LC_INNER_SUITE")) return run_inner_suite();
+    SRunner *sr = srunner_create(heap_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
