@@ -1,0 +1,25 @@
+/* tool.h: the commands of the leakcheck command-line tool.
+ *
+ * main.c reads the first argument and hands the rest of the command line to
+ * one of these; each takes its own argv with argv[0] naming the command
+ * ("diff"), prints its own output and errors, and returns the process exit
+ * status. */
+#ifndef LC_TOOL_H
+#define LC_TOOL_H
+
+/* `leakcheck diff BASE AFTER [--top N] [--min-objects N] [--min-bytes N]
+ * [--sample TYPE] [--format text|json]`: growth per call stack between two
+ * heap profiles in pprof's format. 0 on success, 2 on a usage error or an
+ * unreadable profile. */
+int lc_cli_diff(int argc, char **argv);
+
+/* `leakcheck scenarios list | run [NAME...]`: the reproduction scenarios,
+ * each variant in a forked child. 0 when every expectation holds. */
+int lc_cli_scenarios(int argc, char **argv);
+
+/* `leakcheck run [OPTIONS] -- PROGRAM [ARGS...]`: PROGRAM with the library
+ * preloaded, checked at exit. The program's status, or the error exit code
+ * when its leaks exceed the budget. */
+int lc_cli_run(int argc, char **argv);
+
+#endif
