@@ -18,14 +18,28 @@ void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent) {
     } else lc_buf_printf(b, "%s%s (0x%lx)\n", indent, fn, (unsigned long)f->pc);
 }
 
-void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames) {
-    lc_frame f;
-    int i = 0;
-    for (; i < max_frames && lc_stack_frame(id, i, &f) == 0; i++) lc_report_frame_text(b, &f, indent);
+int lc_report_useful_depth(lc_stack_id id) {
     const uintptr_t *pcs;
     int depth = lc_stack_get(id, &pcs);
-    if (depth == 0) lc_buf_printf(b, "%s(no stack recorded: LEAKCHECK_STACK_DEPTH=0)\n", indent);
-    else if (depth > i) lc_buf_printf(b, "%s... %d more frames\n", indent, depth - i);
+    /* Below the program's outermost frame there is only the C runtime's
+     * start code (__libc_start_main, _start, start_thread, clone3). */
+    bool seen_program = false;
+    for (int i = 0; i < depth; i++) {
+        bool runtime = lc_os_pc_in_runtime(pcs[i]);
+        if (seen_program && runtime) return i;
+        seen_program |= !runtime;
+    }
+    return depth;
+}
+
+void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames) {
+    lc_frame f;
+    int useful = lc_report_useful_depth(id);
+    int i = 0;
+    for (; i < max_frames && i < useful && lc_stack_frame(id, i, &f) == 0; i++)
+        lc_report_frame_text(b, &f, indent);
+    if (useful == 0) lc_buf_printf(b, "%s(no stack recorded: LEAKCHECK_STACK_DEPTH=0)\n", indent);
+    else if (useful > i) lc_buf_printf(b, "%s... %d more frames\n", indent, useful - i);
 }
 
 void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n) {

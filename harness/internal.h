@@ -324,6 +324,8 @@ void lc_valgrind_leak_check(lc_valgrind_counts *out);
 /* Reports (assertions/report.c). */
 void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent);
 void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames);
+/* Frames of a stack worth showing: up to the program's outermost frame. */
+int lc_report_useful_depth(lc_stack_id id);
 void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
 
 /* Thread snapshots (thread_check.c), part of lc_snapshot. */

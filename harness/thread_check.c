@@ -27,6 +27,7 @@ typedef struct thread_entry {
     double seconds;
     bool exited;
     lc_stack_id created_by;
+    uintptr_t start_routine;
     uintptr_t stack_hi;
     int count; /* threads in this group; 0 for one folded into another */
     long long retained_bytes;
@@ -98,6 +99,7 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
         t->tid = r->tid;
         t->id = r->id;
         t->created_by = r->created_by;
+        t->start_routine = r->start_routine;
         t->stack_hi = r->stack_hi;
         describe(t, r, now);
     }
@@ -312,6 +314,7 @@ static int thread_frames(const thread_entry *t, lc_frame *frames, int max) {
         lc_symbolize_pc(i == 0 ? t->cap.pcs[i] : t->cap.pcs[i] - 1, &f);
         f.pc = t->cap.pcs[i];
         if (f.function && strcmp(f.function, "lc_thread_trampoline") == 0) break;
+        if (n && lc_os_pc_in_runtime(f.pc) && !lc_os_pc_in_runtime(frames[n - 1].pc)) break;
         frames[n++] = f;
     }
     return n;
@@ -335,11 +338,17 @@ static void entry_text(lc_buf *b, const thread_entry *t) {
     const char *why = lc_capture_status_text(t->cap.status);
     if (why) lc_buf_printf(b, "    (%s)\n", why);
     for (int i = 0; i < n; i++) lc_report_frame_text(b, &frames[i], "    ");
+    /* "created by" names the function that called pthread_create, then,
+     * as a spawn helper is rarely the interesting one, its callers. */
     lc_frame c;
-    if (t->created_by && lc_stack_site_frame(t->created_by, &c) == 0) {
-        lc_buf_printf(b, "created by %s", c.function ? c.function : "??");
+    int shown = 0, useful = lc_report_useful_depth(t->created_by);
+    for (int i = 0; i < useful && shown < 3 && lc_stack_frame(t->created_by, i, &c) == 0; i++) {
+        if (lc_os_pc_in_runtime(c.pc)) continue;
+        lc_buf_printf(b, "%s %s", shown ? "    called from" : "created by",
+                      c.function ? c.function : "??");
         if (c.file) lc_buf_printf(b, " at %s:%d", c.file, c.line);
         lc_buf_printf(b, "\n");
+        shown++;
     }
     if (t->retained_bytes > 0) {
         char sz[32];
@@ -410,6 +419,8 @@ void lc_thread_report_fill(const lc_thread_report *r, lc_result *res) {
         int first = first_program_frame(t->cap.pcs, t->cap.status == LC_CAPTURE_OK ? t->cap.depth : 0);
         const char *fn = first >= 0 ? frame_function(t->cap.pcs[first]) : NULL;
         snprintf(o->function, sizeof o->function, "%s", fn ? fn : "");
+        const char *start = t->start_routine ? frame_function(t->start_routine + 1) : NULL;
+        snprintf(o->start, sizeof o->start, "%s", start ? start : "");
         const char *creator = creator_function(t->created_by);
         snprintf(o->created_by, sizeof o->created_by, "%s", creator ? creator : "");
     }

@@ -73,6 +73,7 @@ typedef struct lc_result_thread {
     char state[24];         /* "blocked", "running", "exited, not joined", ... */
     char wait[32];          /* "chan receive", "futex", ... or "" */
     char function[64];      /* top frame of the thread's stack, "" if unknown */
+    char start[64];         /* the thread's start routine */
     char created_by[64];    /* function that created the thread */
 } lc_result_thread;
 typedef struct lc_result_site {

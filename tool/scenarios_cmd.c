@@ -265,8 +265,9 @@ static const char *verdict_name(const job *j) {
 static void top_suspect(const job *j, char *out, size_t len) {
     const lc_result *r = &j->msg.res;
     if (j->how != OUTCOME_DONE) snprintf(out, len, "-");
-    else if (r->nthreads && r->threads[0].function[0])
-        snprintf(out, len, "%s [%s]", r->threads[0].function,
+    else if (r->nthreads && (r->threads[0].start[0] || r->threads[0].function[0]))
+        snprintf(out, len, "%s [%s]",
+                 r->threads[0].start[0] ? r->threads[0].start : r->threads[0].function,
                  r->threads[0].wait[0] ? r->threads[0].wait : r->threads[0].state);
     else if (r->nsites) snprintf(out, len, "%s", r->sites[0].function);
     else snprintf(out, len, "-");
