@@ -1,0 +1,37 @@
+#!/bin/sh
+# fuzz.sh: builds the profile reader's libFuzzer target (tests/fuzz_pprof.c)
+# and runs it for a bounded time on a seed corpus written by the encoder.
+#
+#   FUZZ_SECONDS=30   how long to fuzz
+#   FUZZ_DIR=build/fuzz_pprof   where the corpus grows (kept between runs)
+#                     and where crashing inputs are saved
+# Exit status: libFuzzer's (0 when nothing was found).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+cd "$root"
+seconds=${FUZZ_SECONDS:-30}
+dir=${FUZZ_DIR:-build/fuzz_pprof}
+clang=${CLANG:-clang}
+
+if ! command -v "$clang" >/dev/null 2>&1; then
+    echo "fuzz.sh: SKIP: $clang is not on PATH"
+    exit 0
+fi
+mkdir -p "$dir/corpus" "$dir/seeds" "$dir/artifacts"
+
+# Seeds: valid profiles, gzip and bare, from the encoder itself.
+cc=${CC:-cc}
+$cc -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Iharness tests/pprof_writer.c \
+    harness/pprof_encode.c -lz -o "$dir/pprof_writer"
+"$dir/pprof_writer" seeds "$dir/seeds"
+
+$clang -std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Iinclude -Iharness \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    tests/fuzz_pprof.c harness/pprof_decode.c -lz -o "$dir/fuzz_pprof"
+
+echo "fuzz.sh: fuzzing the pprof reader for ${seconds}s (corpus $dir/corpus)"
+exec "$dir/fuzz_pprof" -max_total_time="$seconds" -max_len=16384 -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
+    "$dir/corpus" "$dir/seeds"
