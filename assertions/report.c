@@ -14,7 +14,7 @@ void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent) {
     else if (f->module) {
         const char *base = strrchr(f->module, '/');
         lc_buf_printf(b, "%s%s (%s+0x%lx)\n", indent, fn, base ? base + 1 : f->module,
-                      (unsigned long)f->pc);
+                      (unsigned long)f->offset);
     } else lc_buf_printf(b, "%s%s (0x%lx)\n", indent, fn, (unsigned long)f->pc);
 }
 

@@ -60,7 +60,9 @@ static void resolve(uintptr_t pc, lc_frame *f) {
         mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
     }
     if (!mod) return;
-    const char *modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    Dwarf_Addr base = 0;
+    const char *modname = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
+    f->offset = pc - (uintptr_t)base;
     f->module = modname ? strdup(modname) : NULL;
     GElf_Sym sym;
     GElf_Off off;
@@ -109,6 +111,7 @@ int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f) {
     if (i < 0 || i >= depth) return -1;
     lc_symbolize_pc(call_site(pcs[i]), f);
     f->pc = pcs[i];
+    f->offset += 1; /* the return address, as the pc above */
     return 0;
 }
 

@@ -313,6 +313,7 @@ static int thread_frames(const thread_entry *t, lc_frame *frames, int max) {
         lc_frame f;
         lc_symbolize_pc(i == 0 ? t->cap.pcs[i] : t->cap.pcs[i] - 1, &f);
         f.pc = t->cap.pcs[i];
+        if (i) f.offset += 1;
         if (f.function && strcmp(f.function, "lc_thread_trampoline") == 0) break;
         if (n && lc_os_pc_in_runtime(f.pc) && !lc_os_pc_in_runtime(frames[n - 1].pc)) break;
         frames[n++] = f;

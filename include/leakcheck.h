@@ -153,6 +153,12 @@ const lc_diff_site *lc_diff_get(const lc_diff *d, size_t i);
 /* Number of threads that appeared in / vanished from `after`. */
 size_t lc_diff_new_threads(const lc_diff *d);
 size_t lc_diff_vanished_threads(const lc_diff *d);
+/* Write the snapshot as a gzip-compressed pprof heap profile (Go's four
+ * sample types: alloc_objects, alloc_space, inuse_objects, inuse_space),
+ * readable by `go tool pprof` and `leakcheck diff`. 0, or -1 with errno set
+ * (or EINVAL when the profile could not be encoded). */
+int lc_snapshot_write_pprof(const lc_snapshot *s, const char *path);
+
 /* Print the diff as a table with symbolized stacks. */
 void lc_diff_print(const lc_diff *d, FILE *out);
 void lc_diff_free(lc_diff *d);
@@ -165,6 +171,7 @@ typedef struct lc_frame {
     const char *file;     /* NULL when unknown */
     int line;             /* 0 when unknown */
     const char *module;   /* path of the loaded object */
+    uintptr_t offset;     /* pc - the object's load address */
 } lc_frame;
 
 /* Symbolize frame `i` of the stack `stack_id` (from a diff site). Returns 0

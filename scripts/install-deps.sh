@@ -17,6 +17,8 @@ packages=(
   "clang:the sanitizer and fuzzing builds"
   "libclang-rt-14-dev:the sanitizer runtimes used by the ASan/TSan/LSan builds"
   "golang-go:validating written heap profiles with the real go tool pprof"
+  "systemtap-sdt-dev:USDT probes (<sys/sdt.h>) in the toolkit's maps and channels"
+  "bpftrace:the tracing script that lists map keys never deleted and channels never closed"
 )
 
 missing=()
