@@ -266,11 +266,11 @@ extern LC_TLS uintptr_t lc_api_return;
 void lc_threads_init(void);
 void lc_threads_after_fork_child(void);
 void lc_threads_baseline(void);
-/* Wait up to the settle window for threads created after the baseline to
- * end; returns the leaked ones (NULL-terminated list owned by the caller,
- * freed with lc_threads_free_list). */
+/* Wait until `settle` seconds after `start` (lc_os_now_ns() when the check
+ * began) for threads created after the baseline to end; returns the
+ * leaked ones, freed with lc_thread_report_free. */
 typedef struct lc_thread_report lc_thread_report;
-lc_thread_report *lc_threads_check(const lc_options *opts, double settle);
+lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64_t start);
 void lc_thread_report_free(lc_thread_report *r);
 size_t lc_thread_report_count(const lc_thread_report *r);
 void lc_thread_report_text(const lc_thread_report *r, struct lc_buf *out, int top);

@@ -8,9 +8,19 @@
  * is unreachable or held only by leaked threads; blocks still reachable from
  * globals are listed but count only with LEAKCHECK_STRICT. A timeout starts
  * a watchdog thread that dumps every thread and ends the process. Each
- * process of a program that forks checks itself and names its pid. */
+ * process of a program that forks checks itself and names its pid.
+ *
+ * With LEAKCHECK_PPROF=FILE the heap as the program leaves it is also
+ * written as a pprof profile, from a snapshot taken just before the check
+ * (the check's own collection point may run cleanup hooks; the profile shows
+ * what the program itself left). The process `leakcheck run` started
+ * (LEAKCHECK_RUN_PID) writes FILE; every other process, forked or started
+ * by it, writes FILE.PID, so that no process overwrites another's profile.
+ * Without LEAKCHECK_RUN_PID the process that loaded the library counts as
+ * the one started, and its forked children write FILE.PID. */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +31,10 @@ static bool json;
 static bool strict;
 static const char *output;
 static double timeout_seconds;
+/* Copied at start: the program may change its environment before exit. */
+static char pprof_path[4096];
+static bool pprof_path_too_long;
+static pid_t pprof_owner; /* the process that writes pprof_path itself */
 
 static FILE *open_output(void) {
     if (!output) return stderr;
@@ -29,9 +43,34 @@ static FILE *open_output(void) {
     return f ? f : stderr;
 }
 
+/* Write the heap profile of this process; a failure is reported with the
+ * check's report and does not change the verdict. */
+static void write_profile(FILE *out) {
+    char path[sizeof pprof_path + 16];
+    pid_t self = getpid();
+    int len = pprof_path_too_long   ? -1
+              : self == pprof_owner ? snprintf(path, sizeof path, "%s", pprof_path)
+                                    : snprintf(path, sizeof path, "%s.%d", pprof_path, (int)self);
+    if (len < 0 || (size_t)len >= sizeof path) {
+        fprintf(out, "leakcheck: pid %d: heap profile path too long: %s\n", (int)self, pprof_path);
+        return;
+    }
+    lc_snapshot *s = lc_snapshot_take();
+    if (!s) {
+        fprintf(out, "leakcheck: pid %d: cannot write heap profile %s: out of memory\n", (int)self,
+                path);
+        return;
+    }
+    if (lc_snapshot_write_pprof(s, path) != 0)
+        fprintf(out, "leakcheck: pid %d: cannot write heap profile %s: %s\n", (int)self, path,
+                strerror(errno));
+    lc_snapshot_free(s);
+}
+
 static void check_at_exit(void) {
     lc_self_enter();
     FILE *out = open_output();
+    if (pprof_path[0]) write_profile(out);
     lc_self_leave();
     lc_result res;
     lc_options opts = {.struct_version = LC_OPTIONS_VERSION, .quiet = 1};
@@ -43,7 +82,13 @@ static void check_at_exit(void) {
         fclose(out);
         lc_self_leave();
     }
-    if (res.verdict != 0) _exit(res.verdict < 0 ? 2 : error_exitcode);
+    if (res.verdict != 0) {
+        /* _exit skips the flush of stdio that exit does after the last
+         * handler: without this, a leaky program's buffered output to a
+         * pipe or file would be lost. */
+        fflush(NULL);
+        _exit(res.verdict < 0 ? 2 : error_exitcode);
+    }
 }
 
 static void *watchdog(void *arg) {
@@ -68,6 +113,13 @@ void lc_process_mode_init(void) {
     output = getenv("LEAKCHECK_OUTPUT");
     const char *t = getenv("LEAKCHECK_TIMEOUT");
     if (t && *t) timeout_seconds = strtod(t, NULL);
+    const char *pprof = getenv("LEAKCHECK_PPROF");
+    if (pprof && *pprof) {
+        int n = snprintf(pprof_path, sizeof pprof_path, "%s", pprof);
+        pprof_path_too_long = n < 0 || (size_t)n >= sizeof pprof_path;
+        const char *owner = getenv("LEAKCHECK_RUN_PID");
+        pprof_owner = owner && *owner ? (pid_t)atol(owner) : getpid();
+    }
     if (timeout_seconds > 0) {
         pthread_t dog;
         if (pthread_create(&dog, NULL, watchdog, NULL) == 0) {

@@ -8,6 +8,7 @@
  * allocations are never tracked. */
 #include "internal.h"
 
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -51,6 +52,27 @@ static const char *relative(const char *path) {
     return path;
 }
 
+/* Compilers that emit no .debug_aranges (clang) leave libdwfl without an
+ * address index for line lookups; walk the compile units and ask each
+ * whether it covers pc. */
+static const char *line_by_cu_walk(Dwfl_Module *mod, uintptr_t pc, int *lineno) {
+    Dwarf_Addr bias;
+    Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+    if (!dw) return NULL;
+    Dwarf_Off off = 0, next;
+    size_t header;
+    while (dwarf_nextcu(dw, off, &next, &header, NULL, NULL, NULL) == 0) {
+        Dwarf_Die cu;
+        if (dwarf_offdie(dw, off + header, &cu) && dwarf_haspc(&cu, pc - bias) > 0) {
+            Dwarf_Line *line = dwarf_getsrc_die(&cu, pc - bias);
+            if (line && dwarf_lineno(line, lineno) == 0) return dwarf_linesrc(line, NULL, NULL);
+            return NULL;
+        }
+        off = next;
+    }
+    return NULL;
+}
+
 static void resolve(uintptr_t pc, lc_frame *f) {
     memset(f, 0, sizeof *f);
     f->pc = pc;
@@ -69,13 +91,12 @@ static void resolve(uintptr_t pc, lc_frame *f) {
     const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
     f->function = name ? strdup(name) : NULL;
     Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
-    if (line) {
-        int lineno = 0;
-        const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-        if (file) {
-            f->file = strdup(relative(file));
-            f->line = lineno;
-        }
+    int lineno = 0;
+    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
+                            : line_by_cu_walk(mod, pc, &lineno);
+    if (file) {
+        f->file = strdup(relative(file));
+        f->line = lineno;
     }
 }
 

@@ -134,7 +134,10 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
             c->status = LC_CAPTURE_GONE;
             continue;
         }
-        if (info.sig_blocked & sigbit) {
+        /* valgrind keeps every signal blocked in the kernel's view while a
+         * thread runs guest code, so /proc's mask means nothing there: send
+         * and let the answer (or its absence) tell. */
+        if ((info.sig_blocked & sigbit) && !lc_cfg.under_valgrind) {
             c->status = LC_CAPTURE_SIGNAL_BLOCKED;
             continue;
         }

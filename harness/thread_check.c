@@ -255,11 +255,10 @@ static size_t filter(thread_entry *e, size_t n, const lc_options *o) {
     return kept;
 }
 
-lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
+lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64_t start) {
     lc_thread_report *r = report_alloc();
     if (!r) return NULL;
     bool stacks_for_rules = needs_stacks(opts);
-    uint64_t start = lc_os_now_ns();
     uint64_t window = (uint64_t)(settle * 1e9);
     for (int attempt = 0;; attempt++) {
         r->n = gather(r->e, LC_MAX_THREADS, false);
@@ -267,7 +266,8 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
         r->n = filter(r->e, r->n, opts);
         bool waiting_helps = false;
         for (size_t i = 0; i < r->n; i++) waiting_helps |= !r->e[i].exited;
-        uint64_t elapsed = lc_os_now_ns() - start;
+        uint64_t now = lc_os_now_ns();
+        uint64_t elapsed = now > start ? now - start : 0;
         if (!waiting_helps || elapsed >= window) break;
         uint64_t nap = attempt < 30 ? 1000ull << attempt : 100000000ull;
         if (nap > 100000000ull) nap = 100000000ull;
