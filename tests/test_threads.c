@@ -1,0 +1,1319 @@
+/* test_threads.c: the thread side of leakcheck.
+ *
+ * Specifies which threads a check reports as leaked and how it describes
+ * them: a thread started after the baseline that is still blocked (on a
+ * condition variable, in read, in poll), asleep, spinning, or exited but
+ * never joined is leaked, with its state, what it waits on, the program
+ * function it is in and the function that created it; a thread that was
+ * joined, a detached thread that exited, a thread that exits within the
+ * settle window, a thread older than the baseline and a thread an ignore
+ * rule matches are not. Names, declared waits, grouping of identical
+ * threads and threads that block the capture signal are specified too.
+ *
+ * Every detection test has a twin that must come out clean, and every clean
+ * test a twin that must report a leak. Each test records what the check
+ * said, then wakes and joins every thread it started and only then asserts,
+ * so that a failing test leaves nothing behind in CK_FORK=no mode either. */
+#include "leakcheck.h"
+
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The settle window of most checks: long enough for a thread that was just
+ * seen entering its blocking call to be inside it, short enough to keep the
+ * leaky tests fast. */
+#define SETTLE 0.2
+
+/* How long a test waits for a thread to reach the point it specifies
+ * before checking anyway (and failing on the check's answer). */
+#define AWAIT_SECONDS 20
+
+/* A quiet check with the given settle window and extra lc_options fields. */
+#define CHECK_THREADS(res, settle, ...)                                                            \
+    lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION,                            \
+                                  .quiet = 1,                                                      \
+                                  .settle_seconds = (settle),                                      \
+                                  __VA_ARGS__},                                                    \
+              (res))
+
+#define ck_assert_report_has(needle)                                                               \
+    ck_assert_msg(strstr(lc_last_report(), (needle)) != NULL, "report lacks \"%s\":\n%s",          \
+                  (needle), lc_last_report())
+
+#define ck_assert_report_lacks(needle)                                                             \
+    ck_assert_msg(strstr(lc_last_report(), (needle)) == NULL, "report has \"%s\":\n%s", (needle),  \
+                  lc_last_report())
+
+/* ------------------------------------------------------------ workers */
+
+/* A one-way gate: threads wait until it opens. */
+struct latch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool open;
+};
+
+#define LATCH_INIT                                                                                 \
+    { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false }
+
+/* Block on the latch until it opens. A macro, so that the function that
+ * calls pthread_cond_wait is the worker itself: the first frame of the
+ * program a report names. */
+#define WAIT_FOR_LATCH(l)                                                                          \
+    do {                                                                                           \
+        pthread_mutex_lock(&(l)->mu);                                                              \
+        while (!(l)->open)                                                                         \
+            pthread_cond_wait(&(l)->cv, &(l)->mu);                                                 \
+        pthread_mutex_unlock(&(l)->mu);                                                            \
+    } while (0)
+
+static void open_latch(struct latch *l) {
+    pthread_mutex_lock(&l->mu);
+    l->open = true;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* One thread a test starts, and what it works on. */
+struct worker {
+    pthread_t thread;
+    atomic_int tid;        /* the thread's id, published when it starts */
+    struct latch *latch;   /* condition-variable workers wait for it */
+    int fd;                /* pipe workers read or poll it */
+    const char *name;      /* the thread names itself so when not NULL */
+    atomic_bool stop;      /* spinners spin until it is set */
+    atomic_long spins;     /* how far a spinner got */
+    struct timespec until; /* timed sleepers sleep until then (CLOCK_MONOTONIC) */
+};
+
+static void announce(struct worker *w) {
+    if (w->name) pthread_setname_np(pthread_self(), w->name);
+    atomic_store(&w->tid, (int)gettid());
+}
+
+static void *wait_on_condvar(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    WAIT_FOR_LATCH(w->latch);
+    return NULL;
+}
+
+static void *read_from_pipe(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    char c;
+    while (read(w->fd, &c, 1) < 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+static void *poll_pipe(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    struct pollfd p = {.fd = w->fd, .events = POLLIN};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+/* Sleeps in one-minute naps until cancelled (nanosleep is a cancellation
+ * point). */
+static void *sleep_until_cancelled(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    for (;;)
+        nanosleep(&(struct timespec){.tv_sec = 60}, NULL);
+    return NULL;
+}
+
+static void *sleep_briefly(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    return NULL;
+}
+
+static void *sleep_until_deadline(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &w->until, NULL) == EINTR) {
+    }
+    return NULL;
+}
+
+static void *spin_in_user_code(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    while (!atomic_load_explicit(&w->stop, memory_order_relaxed))
+        atomic_fetch_add_explicit(&w->spins, 1, memory_order_relaxed);
+    return NULL;
+}
+
+static void *return_at_once(void *arg) {
+    announce(arg);
+    return NULL;
+}
+
+/* Two levels, for the rules that tell the top frame from any frame. */
+static void *inner_wait(struct worker *w) {
+    WAIT_FOR_LATCH(w->latch);
+    return NULL;
+}
+
+static void *outer_worker(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    return inner_wait(w);
+}
+
+static void *receive_from_channel(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    lc_thread_wait_begin("chan receive", w->latch);
+    WAIT_FOR_LATCH(w->latch);
+    lc_thread_wait_end();
+    return NULL;
+}
+
+static void *wait_after_ending_declared_wait(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    lc_thread_wait_begin("chan send", w->latch);
+    lc_thread_wait_end();
+    WAIT_FOR_LATCH(w->latch);
+    return NULL;
+}
+
+static void *wait_with_all_signals_blocked(void *arg) {
+    struct worker *w = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    announce(w);
+    WAIT_FOR_LATCH(w->latch);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ starting and joining */
+
+static void start_worker(struct worker *w, void *(*fn)(void *)) {
+    ck_assert_int_eq(pthread_create(&w->thread, NULL, fn, w), 0);
+}
+
+/* A second creator, for the rules and reports that name the creator. */
+static int pool_create_line;
+static void start_pool_thread(struct worker *w, void *(*fn)(void *)) {
+    pool_create_line = __LINE__ + 1;
+    int rc = pthread_create(&w->thread, NULL, fn, w);
+    ck_assert_int_eq(rc, 0);
+}
+
+/* Starts n workers with small stacks, as a thread pool would. */
+static void start_pool_of_workers(struct worker *w, int n, void *(*fn)(void *)) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(pthread_create(&w[i].thread, &attr, fn, &w[i]), 0);
+    pthread_attr_destroy(&attr);
+}
+
+static void start_detached(struct worker *w, void *(*fn)(void *)) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ck_assert_int_eq(pthread_create(&w->thread, &attr, fn, w), 0);
+    pthread_attr_destroy(&attr);
+}
+
+static void join(struct worker *w) {
+    ck_assert_int_eq(pthread_join(w->thread, NULL), 0);
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void nap_ms(long ms) {
+    nanosleep(&(struct timespec){.tv_nsec = ms * 1000 * 1000}, NULL);
+}
+
+static struct timespec monotonic_in_ms(long ms) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_nsec += ms * 1000 * 1000;
+    t.tv_sec += t.tv_nsec / 1000000000;
+    t.tv_nsec %= 1000000000;
+    return t;
+}
+
+static int await_tid(struct worker *w) {
+    double deadline = now_seconds() + AWAIT_SECONDS;
+    while (!atomic_load(&w->tid) && now_seconds() < deadline)
+        nap_ms(1);
+    return atomic_load(&w->tid);
+}
+
+/* The system call the thread is in, from /proc; -1 when it is in none (or
+ * running), -2 when the thread is gone. */
+static long current_syscall(int tid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -2;
+    long nr = -1;
+    if (fscanf(f, "%ld", &nr) != 1) nr = -1;
+    fclose(f);
+    return nr;
+}
+
+/* Wait until the worker is inside system call nr (or alt). */
+static void await_syscall2(struct worker *w, long nr, long alt) {
+    int tid = await_tid(w);
+    double deadline = now_seconds() + AWAIT_SECONDS;
+    while (tid && now_seconds() < deadline) {
+        long now = current_syscall(tid);
+        if (now == nr || now == alt) return;
+        nap_ms(1);
+    }
+}
+
+static void await_syscall(struct worker *w, long nr) {
+    await_syscall2(w, nr, nr);
+}
+
+#ifdef SYS_poll
+#define SYS_POLL_CALL SYS_poll
+#else
+#define SYS_POLL_CALL SYS_ppoll
+#endif
+#ifdef SYS_nanosleep
+#define SYS_SLEEP_CALL SYS_nanosleep
+#else
+#define SYS_SLEEP_CALL SYS_clock_nanosleep
+#endif
+
+static void await_sleeping(struct worker *w) {
+    await_syscall2(w, SYS_SLEEP_CALL, SYS_clock_nanosleep);
+}
+
+/* Wait until the worker's thread is gone from the process. */
+static void await_gone(struct worker *w) {
+    int tid = await_tid(w);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d", tid);
+    double deadline = now_seconds() + AWAIT_SECONDS;
+    while (tid && access(path, F_OK) == 0 && now_seconds() < deadline)
+        nap_ms(1);
+}
+
+static void await_spinning(struct worker *w) {
+    await_tid(w);
+    double deadline = now_seconds() + AWAIT_SECONDS;
+    while (atomic_load(&w->spins) < 1000 && now_seconds() < deadline)
+        nap_ms(1);
+}
+
+/* `thread TID "NAME" [WAIT`: the start of a thread's entry in a report. */
+static const char *thread_header(char *buf, size_t n, int tid, const char *name, const char *wait) {
+    snprintf(buf, n, "thread %d \"%s\" [%s", tid, name, wait);
+    return buf;
+}
+
+/* ------------------------------------------------------------ blocked, sleeping, running */
+
+START_TEST(test_thread_blocked_on_condvar_is_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_worker(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.nthreads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_int_eq(res.threads[0].count, 1);
+    ck_assert_str_eq(res.threads[0].state, "blocked");
+    ck_assert_str_eq(res.threads[0].wait, "futex");
+    ck_assert_str_eq(res.threads[0].function, "wait_on_condvar");
+    ck_assert_str_eq(res.threads[0].created_by, "start_worker");
+    ck_assert_report_has("[futex");
+    ck_assert_report_has("wait_on_condvar");
+}
+END_TEST
+
+START_TEST(test_thread_released_from_condvar_and_joined_is_not_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_worker(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+    open_latch(&latch);
+    join(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+    ck_assert_int_eq(res.nthreads, 0);
+}
+END_TEST
+
+START_TEST(test_thread_blocked_in_read_is_leaked) {
+    lc_baseline();
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    struct worker w = {.fd = fds[0]};
+    start_worker(&w, read_from_pipe);
+    await_syscall(&w, SYS_read);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    ck_assert_int_eq(write(fds[1], "x", 1), 1);
+    join(&w);
+    close(fds[0]);
+    close(fds[1]);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "blocked");
+    ck_assert_str_eq(res.threads[0].wait, "read");
+    ck_assert_str_eq(res.threads[0].function, "read_from_pipe");
+    ck_assert_report_has("[read");
+}
+END_TEST
+
+START_TEST(test_thread_that_read_its_input_and_was_joined_is_not_leaked) {
+    lc_baseline();
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    struct worker w = {.fd = fds[0]};
+    start_worker(&w, read_from_pipe);
+    await_syscall(&w, SYS_read);
+    ck_assert_int_eq(write(fds[1], "x", 1), 1);
+    join(&w);
+    close(fds[0]);
+    close(fds[1]);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_thread_blocked_in_poll_is_leaked) {
+    lc_baseline();
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    struct worker w = {.fd = fds[0]};
+    start_worker(&w, poll_pipe);
+    await_syscall(&w, SYS_POLL_CALL);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    ck_assert_int_eq(write(fds[1], "x", 1), 1);
+    join(&w);
+    close(fds[0]);
+    close(fds[1]);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "blocked");
+    ck_assert_str_eq(res.threads[0].wait, "poll");
+    ck_assert_str_eq(res.threads[0].function, "poll_pipe");
+    ck_assert_report_has("[poll");
+}
+END_TEST
+
+START_TEST(test_thread_whose_poll_returned_and_was_joined_is_not_leaked) {
+    lc_baseline();
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    struct worker w = {.fd = fds[0]};
+    start_worker(&w, poll_pipe);
+    await_syscall(&w, SYS_POLL_CALL);
+    ck_assert_int_eq(write(fds[1], "x", 1), 1);
+    join(&w);
+    close(fds[0]);
+    close(fds[1]);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_thread_in_nanosleep_is_leaked_as_sleeping) {
+    lc_baseline();
+    struct worker w = {0};
+    start_worker(&w, sleep_until_cancelled);
+    await_sleeping(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    pthread_cancel(w.thread);
+    void *ret = NULL;
+    ck_assert_int_eq(pthread_join(w.thread, &ret), 0);
+
+    ck_assert_ptr_eq(ret, PTHREAD_CANCELED);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "sleeping");
+    ck_assert_str_eq(res.threads[0].wait, "nanosleep");
+    ck_assert_str_eq(res.threads[0].function, "sleep_until_cancelled");
+    ck_assert_report_has("[sleeping");
+}
+END_TEST
+
+START_TEST(test_thread_whose_sleep_ended_and_was_joined_is_not_leaked) {
+    lc_baseline();
+    struct worker w = {0};
+    start_worker(&w, sleep_briefly);
+    join(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_thread_spinning_in_user_code_is_leaked_as_running) {
+    lc_baseline();
+    struct worker w = {0};
+    start_worker(&w, spin_in_user_code);
+    await_spinning(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    atomic_store(&w.stop, true);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "running");
+    ck_assert_str_eq(res.threads[0].wait, "");
+    ck_assert_str_eq(res.threads[0].function, "spin_in_user_code");
+    ck_assert_report_has("[running");
+}
+END_TEST
+
+START_TEST(test_thread_that_stopped_spinning_and_was_joined_is_not_leaked) {
+    lc_baseline();
+    struct worker w = {0};
+    start_worker(&w, spin_in_user_code);
+    await_spinning(&w);
+    atomic_store(&w.stop, true);
+    join(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ exited threads */
+
+START_TEST(test_exited_thread_never_joined_is_leaked) {
+    lc_baseline();
+    struct worker w = {0};
+    start_worker(&w, return_at_once);
+    await_gone(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "exited, not joined");
+    ck_assert_str_eq(res.threads[0].created_by, "start_worker");
+    ck_assert_report_has("exited, not joined");
+}
+END_TEST
+
+START_TEST(test_exited_thread_that_was_joined_is_not_leaked) {
+    lc_baseline();
+    struct worker w = {0};
+    start_worker(&w, return_at_once);
+    await_gone(&w);
+    join(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_detached_thread_that_exited_is_not_leaked) {
+    lc_baseline();
+    struct worker w = {0};
+    start_detached(&w, return_at_once);
+    await_gone(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_detached_thread_still_blocked_is_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_detached(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    await_gone(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "blocked");
+    ck_assert_str_eq(res.threads[0].wait, "futex");
+    ck_assert_str_eq(res.threads[0].function, "wait_on_condvar");
+    ck_assert_str_eq(res.threads[0].created_by, "start_detached");
+}
+END_TEST
+
+/* ------------------------------------------------------------ the settle window */
+
+START_TEST(test_thread_exiting_within_the_settle_window_is_not_leaked) {
+    lc_baseline();
+    struct worker w = {.until = monotonic_in_ms(50)};
+    start_detached(&w, sleep_until_deadline);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, 1.0);
+    await_gone(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_thread_exiting_after_the_settle_window_is_leaked) {
+    lc_baseline();
+    struct worker w = {.until = monotonic_in_ms(600)};
+    start_detached(&w, sleep_until_deadline);
+    await_sleeping(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, 0.1);
+    await_gone(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "sleeping");
+}
+END_TEST
+
+/* ------------------------------------------------------------ ignore rules */
+
+/* outer_worker -> inner_wait -> pthread_cond_wait, started by start_worker. */
+static void start_two_level_waiter(struct worker *w, struct latch *latch) {
+    w->latch = latch;
+    start_worker(w, outer_worker);
+    await_syscall(w, SYS_futex);
+}
+
+START_TEST(test_ignore_top_function_option_ignores_thread_blocked_in_it) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {0};
+    start_two_level_waiter(&w, &latch);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE,
+                           .ignore_top_function = (const char *const[]){"inner_wait", NULL});
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_ignore_top_function_option_does_not_match_a_caller_of_the_top_frame) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {0};
+    start_two_level_waiter(&w, &latch);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE,
+                           .ignore_top_function = (const char *const[]){"outer_worker", NULL});
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].function, "inner_wait");
+}
+END_TEST
+
+START_TEST(test_ignore_any_function_option_ignores_thread_with_it_on_its_stack) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {0};
+    start_two_level_waiter(&w, &latch);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE,
+                           .ignore_any_function = (const char *const[]){"outer_worker", NULL});
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_ignore_any_function_option_does_not_match_the_creator) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {0};
+    start_two_level_waiter(&w, &latch);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE,
+                           .ignore_any_function = (const char *const[]){"start_worker", NULL});
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].created_by, "start_worker");
+}
+END_TEST
+
+START_TEST(test_ignore_created_by_option_ignores_threads_started_by_it) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_pool_thread(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE,
+                           .ignore_created_by = (const char *const[]){"start_pool_thread", NULL});
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_ignore_created_by_option_does_not_match_the_start_routine) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_pool_thread(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE,
+                           .ignore_created_by = (const char *const[]){"wait_on_condvar", NULL});
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].created_by, "start_pool_thread");
+}
+END_TEST
+
+/* The environment rules take comma-separated names. The variable is set
+ * before the baseline (setenv keeps its string for good) and removed before
+ * the assertions. */
+
+START_TEST(test_ignore_top_function_env_ignores_thread_blocked_in_it) {
+    ck_assert_int_eq(setenv("LEAKCHECK_IGNORE_TOP_FUNCTION", "no_such_function,inner_wait", 1), 0);
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {0};
+    start_two_level_waiter(&w, &latch);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    unsetenv("LEAKCHECK_IGNORE_TOP_FUNCTION");
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_ignore_top_function_env_does_not_match_a_caller_of_the_top_frame) {
+    ck_assert_int_eq(setenv("LEAKCHECK_IGNORE_TOP_FUNCTION", "no_such_function,outer_worker", 1),
+                     0);
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {0};
+    start_two_level_waiter(&w, &latch);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    unsetenv("LEAKCHECK_IGNORE_TOP_FUNCTION");
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].function, "inner_wait");
+}
+END_TEST
+
+START_TEST(test_ignore_any_function_env_ignores_thread_with_it_on_its_stack) {
+    ck_assert_int_eq(setenv("LEAKCHECK_IGNORE_ANY_FUNCTION", "no_such_function,outer_worker", 1),
+                     0);
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {0};
+    start_two_level_waiter(&w, &latch);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    unsetenv("LEAKCHECK_IGNORE_ANY_FUNCTION");
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_ignore_any_function_env_does_not_match_the_creator) {
+    ck_assert_int_eq(setenv("LEAKCHECK_IGNORE_ANY_FUNCTION", "no_such_function,start_worker", 1),
+                     0);
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {0};
+    start_two_level_waiter(&w, &latch);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    unsetenv("LEAKCHECK_IGNORE_ANY_FUNCTION");
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+}
+END_TEST
+
+START_TEST(test_ignore_created_by_env_ignores_threads_started_by_it) {
+    ck_assert_int_eq(setenv("LEAKCHECK_IGNORE_CREATED_BY", "no_such_function,start_pool_thread", 1),
+                     0);
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_pool_thread(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    unsetenv("LEAKCHECK_IGNORE_CREATED_BY");
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_ignore_created_by_env_does_not_match_the_start_routine) {
+    ck_assert_int_eq(setenv("LEAKCHECK_IGNORE_CREATED_BY", "no_such_function,wait_on_condvar", 1),
+                     0);
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_pool_thread(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    unsetenv("LEAKCHECK_IGNORE_CREATED_BY");
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].created_by, "start_pool_thread");
+}
+END_TEST
+
+START_TEST(test_threads_alive_at_ignore_current_are_not_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_worker(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+    lc_ignore_current();
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_threads_started_after_ignore_current_are_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker ignored = {.latch = &latch}, later = {.latch = &latch};
+    start_worker(&ignored, wait_on_condvar);
+    await_syscall(&ignored, SYS_futex);
+    lc_ignore_current();
+    start_worker(&later, wait_on_condvar);
+    await_syscall(&later, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    join(&ignored);
+    join(&later);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, later.tid);
+}
+END_TEST
+
+/* ------------------------------------------------------------ the baseline */
+
+START_TEST(test_thread_started_before_the_latest_baseline_is_not_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_worker(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+    lc_baseline();
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+START_TEST(test_only_threads_started_after_the_latest_baseline_are_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker older = {.latch = &latch}, newer = {.latch = &latch};
+    start_worker(&older, wait_on_condvar);
+    await_syscall(&older, SYS_futex);
+    lc_baseline();
+    start_worker(&newer, wait_on_condvar);
+    await_syscall(&newer, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    join(&older);
+    join(&newer);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, newer.tid);
+}
+END_TEST
+
+/* ------------------------------------------------------------ what a report says */
+
+START_TEST(test_thread_name_is_shown_in_result_and_report) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch, .name = "worker-1"};
+    start_worker(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    join(&w);
+
+    char header[128];
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_str_eq(res.threads[0].name, "worker-1");
+    ck_assert_report_has(thread_header(header, sizeof header, w.tid, "worker-1", "futex"));
+}
+END_TEST
+
+START_TEST(test_named_thread_that_was_joined_is_not_in_the_report) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch, .name = "worker-1"};
+    start_worker(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+    open_latch(&latch);
+    join(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+    ck_assert_report_lacks("worker-1");
+}
+END_TEST
+
+START_TEST(test_report_names_the_function_that_created_the_thread) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_pool_thread(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    join(&w);
+
+    char where[64];
+    snprintf(where, sizeof where, "test_threads.c:%d", pool_create_line);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_str_eq(res.threads[0].created_by, "start_pool_thread");
+    ck_assert_report_has("created by start_pool_thread at ");
+    ck_assert_report_has(where);
+}
+END_TEST
+
+START_TEST(test_thread_created_and_joined_by_the_same_function_is_not_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_pool_thread(&w, wait_on_condvar);
+    await_syscall(&w, SYS_futex);
+    open_latch(&latch);
+    join(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+    ck_assert_report_lacks("created by");
+}
+END_TEST
+
+/* lc_dump_threads into a fixed buffer (no heap block outlives the dump). */
+static char dump_text[1 << 16];
+static const char *dump_threads(void) {
+    memset(dump_text, 0, sizeof dump_text);
+    FILE *f = fmemopen(dump_text, sizeof dump_text - 1, "w");
+    ck_assert_ptr_nonnull(f);
+    lc_dump_threads(f);
+    fclose(f);
+    return dump_text;
+}
+
+START_TEST(test_declared_wait_is_shown_in_result_and_dump) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch, .name = "receiver"};
+    start_worker(&w, receive_from_channel);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    const char *dump = dump_threads();
+    open_latch(&latch);
+    join(&w);
+
+    char header[128];
+    thread_header(header, sizeof header, w.tid, "receiver", "chan receive");
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_str_eq(res.threads[0].state, "blocked");
+    ck_assert_str_eq(res.threads[0].wait, "chan receive");
+    ck_assert_str_eq(res.threads[0].function, "receive_from_channel");
+    ck_assert_report_has(header);
+    ck_assert_msg(strstr(dump, header) != NULL, "dump lacks \"%s\":\n%s", header, dump);
+}
+END_TEST
+
+START_TEST(test_thread_whose_declared_wait_was_satisfied_is_not_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch, .name = "receiver"};
+    start_worker(&w, receive_from_channel);
+    await_syscall(&w, SYS_futex);
+    open_latch(&latch);
+    join(&w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    const char *dump = dump_threads();
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+    ck_assert_msg(strstr(dump, "chan receive") == NULL, "dump has \"chan receive\":\n%s", dump);
+}
+END_TEST
+
+START_TEST(test_wait_end_clears_the_declared_wait) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch, .name = "sender"};
+    start_worker(&w, wait_after_ending_declared_wait);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    const char *dump = dump_threads();
+    open_latch(&latch);
+    join(&w);
+
+    char header[128];
+    thread_header(header, sizeof header, w.tid, "sender", "futex");
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_str_eq(res.threads[0].state, "blocked");
+    ck_assert_str_eq(res.threads[0].wait, "futex");
+    ck_assert_str_eq(res.threads[0].function, "wait_after_ending_declared_wait");
+    ck_assert_report_lacks("chan send");
+    ck_assert_msg(strstr(dump, header) != NULL, "dump lacks \"%s\":\n%s", header, dump);
+    ck_assert_msg(strstr(dump, "chan send") == NULL, "dump has \"chan send\":\n%s", dump);
+}
+END_TEST
+
+/* ------------------------------------------------------------ many threads */
+
+#define MANY 200
+
+START_TEST(test_many_identical_blocked_threads_are_counted_and_grouped) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    static struct worker w[MANY];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < MANY; i++)
+        w[i].latch = &latch;
+    start_pool_of_workers(w, MANY, wait_on_condvar);
+    for (int i = 0; i < MANY; i++)
+        await_syscall(&w[i], SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    for (int i = 0; i < MANY; i++)
+        join(&w[i]);
+
+    char more[64];
+    snprintf(more, sizeof more, "and %d more threads like this", MANY - 1);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, MANY);
+    ck_assert_int_eq(res.nthreads, 1);
+    ck_assert_int_eq(res.threads[0].count, MANY);
+    ck_assert_str_eq(res.threads[0].wait, "futex");
+    ck_assert_str_eq(res.threads[0].function, "wait_on_condvar");
+    ck_assert_str_eq(res.threads[0].created_by, "start_pool_of_workers");
+    ck_assert_report_has(more);
+}
+END_TEST
+
+START_TEST(test_many_threads_released_and_joined_are_not_leaked) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    static struct worker w[MANY];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < MANY; i++)
+        w[i].latch = &latch;
+    start_pool_of_workers(w, MANY, wait_on_condvar);
+    for (int i = 0; i < MANY; i++)
+        await_syscall(&w[i], SYS_futex);
+    open_latch(&latch);
+    for (int i = 0; i < MANY; i++)
+        join(&w[i]);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ the capture signal */
+
+START_TEST(test_thread_blocking_the_capture_signal_is_reported_without_its_stack) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_worker(&w, wait_with_all_signals_blocked);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "blocked");
+    ck_assert_str_eq(res.threads[0].wait, "futex");
+    ck_assert_str_eq(res.threads[0].created_by, "start_worker");
+    ck_assert_report_has("stack unavailable");
+}
+END_TEST
+
+START_TEST(test_thread_blocking_the_capture_signal_can_be_ignored_by_its_creator) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_pool_thread(&w, wait_with_all_signals_blocked);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE,
+                           .ignore_created_by = (const char *const[]){"start_pool_thread", NULL});
+    open_latch(&latch);
+    join(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ the suite */
+
+static TCase *tcase(const char *name) {
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 60);
+    return tc;
+}
+
+static Suite *threads_suite(void) {
+    Suite *s = suite_create("threads");
+
+    TCase *tc = tcase("states");
+    tcase_add_test(tc, test_thread_blocked_on_condvar_is_leaked);
+    tcase_add_test(tc, test_thread_released_from_condvar_and_joined_is_not_leaked);
+    tcase_add_test(tc, test_thread_blocked_in_read_is_leaked);
+    tcase_add_test(tc, test_thread_that_read_its_input_and_was_joined_is_not_leaked);
+    tcase_add_test(tc, test_thread_blocked_in_poll_is_leaked);
+    tcase_add_test(tc, test_thread_whose_poll_returned_and_was_joined_is_not_leaked);
+    tcase_add_test(tc, test_thread_in_nanosleep_is_leaked_as_sleeping);
+    tcase_add_test(tc, test_thread_whose_sleep_ended_and_was_joined_is_not_leaked);
+    tcase_add_test(tc, test_thread_spinning_in_user_code_is_leaked_as_running);
+    tcase_add_test(tc, test_thread_that_stopped_spinning_and_was_joined_is_not_leaked);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("exits");
+    tcase_add_test(tc, test_exited_thread_never_joined_is_leaked);
+    tcase_add_test(tc, test_exited_thread_that_was_joined_is_not_leaked);
+    tcase_add_test(tc, test_detached_thread_that_exited_is_not_leaked);
+    tcase_add_test(tc, test_detached_thread_still_blocked_is_leaked);
+    tcase_add_test(tc, test_thread_exiting_within_the_settle_window_is_not_leaked);
+    tcase_add_test(tc, test_thread_exiting_after_the_settle_window_is_leaked);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("ignore");
+    tcase_add_test(tc, test_ignore_top_function_option_ignores_thread_blocked_in_it);
+    tcase_add_test(tc, test_ignore_top_function_option_does_not_match_a_caller_of_the_top_frame);
+    tcase_add_test(tc, test_ignore_any_function_option_ignores_thread_with_it_on_its_stack);
+    tcase_add_test(tc, test_ignore_any_function_option_does_not_match_the_creator);
+    tcase_add_test(tc, test_ignore_created_by_option_ignores_threads_started_by_it);
+    tcase_add_test(tc, test_ignore_created_by_option_does_not_match_the_start_routine);
+    tcase_add_test(tc, test_ignore_top_function_env_ignores_thread_blocked_in_it);
+    tcase_add_test(tc, test_ignore_top_function_env_does_not_match_a_caller_of_the_top_frame);
+    tcase_add_test(tc, test_ignore_any_function_env_ignores_thread_with_it_on_its_stack);
+    tcase_add_test(tc, test_ignore_any_function_env_does_not_match_the_creator);
+    tcase_add_test(tc, test_ignore_created_by_env_ignores_threads_started_by_it);
+    tcase_add_test(tc, test_ignore_created_by_env_does_not_match_the_start_routine);
+    tcase_add_test(tc, test_threads_alive_at_ignore_current_are_not_leaked);
+    tcase_add_test(tc, test_threads_started_after_ignore_current_are_leaked);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("baseline");
+    tcase_add_test(tc, test_thread_started_before_the_latest_baseline_is_not_leaked);
+    tcase_add_test(tc, test_only_threads_started_after_the_latest_baseline_are_leaked);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("report");
+    tcase_add_test(tc, test_thread_name_is_shown_in_result_and_report);
+    tcase_add_test(tc, test_named_thread_that_was_joined_is_not_in_the_report);
+    tcase_add_test(tc, test_report_names_the_function_that_created_the_thread);
+    tcase_add_test(tc, test_thread_created_and_joined_by_the_same_function_is_not_leaked);
+    tcase_add_test(tc, test_declared_wait_is_shown_in_result_and_dump);
+    tcase_add_test(tc, test_thread_whose_declared_wait_was_satisfied_is_not_leaked);
+    tcase_add_test(tc, test_wait_end_clears_the_declared_wait);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("many");
+    tcase_add_test(tc, test_many_identical_blocked_threads_are_counted_and_grouped);
+    tcase_add_test(tc, test_many_threads_released_and_joined_are_not_leaked);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("capture_signal");
+    tcase_add_test(tc, test_thread_blocking_the_capture_signal_is_reported_without_its_stack);
+    tcase_add_test(tc, test_thread_blocking_the_capture_signal_can_be_ignored_by_its_creator);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(threads_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
