@@ -299,10 +299,17 @@ END_TEST
 /* ------------------------------------------------------------ fork */
 
 static volatile int churn_stop;
+/* The block a churning thread holds between malloc and free lives here, so
+ * that in a child (which has no such thread) it is the parent's reachable
+ * memory rather than memory fork cut loose. */
+static void *volatile churn_slot[4];
 
 static void *churn(void *arg) {
-    (void)arg;
-    while (!churn_stop) free(malloc(64 + (size_t)(rand() % 512)));
+    void *volatile *slot = arg;
+    while (!churn_stop) {
+        *slot = malloc(64 + (size_t)(rand() % 512));
+        free(*slot);
+    }
     return NULL;
 }
 
@@ -311,7 +318,7 @@ static void *churn(void *arg) {
 static int fork_while_threads_allocate(int children, int child_leaks) {
     pthread_t t[4];
     churn_stop = 0;
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, churn, NULL);
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, churn, (void *)&churn_slot[i]);
     int leaking = 0;
     for (int i = 0; i < children; i++) {
         pid_t pid = fork();
