@@ -9,7 +9,9 @@
  *   alloc_objects / alloc_space   everything the stack ever allocated, from
  *                                 the cumulative counts the snapshot copied.
  * A stack that allocated but holds nothing now is kept, with inuse 0: that
- * is what makes alloc_space show churn.
+ * is what makes alloc_space show churn. Every live block is counted, those
+ * the C runtime owns too: the profile shows the heap as it is, and judging
+ * what is a leak is the check's business.
  *
  * Blocks recorded without a stack (capture disabled with a depth of 0, or an
  * unwinder that found nothing) share stack id 0. They are written as one
@@ -82,6 +84,11 @@ static ssize_t build_samples(const lc_snapshot *s, lc_pprof_sample **out) {
                 alloc_objects = (int64_t)s->stack_totals[2 * id];
                 alloc_bytes = (int64_t)s->stack_totals[2 * id + 1];
             }
+            /* A block is inserted a moment before its stack's totals are
+             * counted; a snapshot between the two must not show more in use
+             * than ever allocated. */
+            if (alloc_objects < use[id].objects) alloc_objects = use[id].objects;
+            if (alloc_bytes < use[id].bytes) alloc_bytes = use[id].bytes;
             if (!use[id].objects && !alloc_objects) continue;
             if (pass == 1) {
                 lc_pprof_sample *p = &samples[nsamples];

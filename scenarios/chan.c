@@ -11,10 +11,14 @@
  * parker, under the parker's lock. Exactly one claim per parker succeeds, so a
  * select runs exactly one case, a timeout cannot race with a transfer, and no
  * value is lost: a value changes hands only together with a successful claim.
- * Lock order is always channels (by address), then a parker. */
+ * Lock order is always channels (by address), then a parker.
+ *
+ * Making, closing and freeing a channel and starting a send or a receive
+ * fire the toolkit's USDT probes (probes.h). */
 #include "toolkit.h"
 
 #include "leakcheck.h"
+#include "probes.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -87,6 +91,7 @@ lc_chan *lc_chan_new(size_t capacity) {
     ch->head = 0;
     ch->receivers = (waitq){NULL, NULL};
     ch->senders = (waitq){NULL, NULL};
+    LC_PROBE_CHAN_MAKE(ch, capacity);
     return ch;
 }
 
@@ -97,6 +102,7 @@ lc_chan *lc_chan_retain(lc_chan *ch) {
 
 void lc_chan_free(lc_chan *ch) {
     if (!ch || atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1) return;
+    LC_PROBE_CHAN_FREE(ch);
     pthread_mutex_destroy(&ch->lock);
     free(ch);
 }
@@ -342,6 +348,12 @@ static int block_on_cases(lc_select_case *cases, size_t ncases, lc_chan **order,
 static int select_cases(lc_select_case *cases, size_t ncases, long timeout_ms,
                         const char *wait_kind, const void *wait_object) {
     if (ncases > LC_SELECT_MAX_CASES || (ncases > 0 && !cases)) return LC_SELECT_INVALID;
+    for (size_t i = 0; i < ncases; i++) {
+        if (cases[i].dir == LC_SELECT_SEND)
+            LC_PROBE_CHAN_SEND(cases[i].chan);
+        else
+            LC_PROBE_CHAN_RECV(cases[i].chan);
+    }
     struct timespec deadline = {0, 0};
     if (timeout_ms > 0) deadline = lc_deadline_after_ms(timeout_ms);
 
@@ -412,6 +424,7 @@ lc_chan_status lc_chan_close(lc_chan *ch) {
         return LC_CHAN_CLOSED;
     }
     ch->closed = true;
+    LC_PROBE_CHAN_CLOSE(ch);
     for (waiter *w; (w = waitq_pop(&ch->receivers));) {
         if (claim(w, false)) w->value = NULL;
     }

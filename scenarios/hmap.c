@@ -6,8 +6,13 @@
  * the behaviour behind leak pattern 5, where a table that once held a million
  * entries keeps its buckets forever. Shrinking is therefore a policy the
  * owner chooses, either explicitly or with LC_HMAP_AUTO_SHRINK, and an empty
- * map shrinks to no table at all. */
+ * map shrinks to no table at all.
+ *
+ * A key entering or leaving a map fires the toolkit's USDT probes
+ * (probes.h), so that a tracer can list the keys never deleted. */
 #include "toolkit.h"
+
+#include "probes.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +46,7 @@ void lc_hmap_destroy(lc_hmap *m) {
         lc_hmap_entry *e = m->buckets[i];
         while (e) {
             lc_hmap_entry *next = e->next;
+            LC_PROBE_MAP_DELETE(m, e->key);
             free(e);
             e = next;
         }
@@ -124,6 +130,7 @@ int lc_hmap_put(lc_hmap *m, const char *key, void *value, void **previous) {
     e->next = m->buckets[at];
     m->buckets[at] = e;
     m->size++;
+    LC_PROBE_MAP_INSERT(m, e->key);
     return 0;
 }
 
@@ -140,6 +147,7 @@ bool lc_hmap_delete(lc_hmap *m, const char *key, void **value) {
     lc_hmap_entry *e = *slot;
     *slot = e->next;
     if (value) *value = e->value;
+    LC_PROBE_MAP_DELETE(m, e->key);
     free(e);
     m->size--;
     /* A failed shrink leaves a correct map that is merely too large. */

@@ -26,6 +26,7 @@ struct pool {
     pthread_key_t arena_key;
     lc_chan *requests;    /* struct report_request * */
     lc_waitgroup pending; /* requests not rendered yet */
+    lc_waitgroup ready;   /* workers still setting up their arena */
     pthread_t workers[WORKERS];
     int nworkers;
 };
@@ -50,6 +51,7 @@ static void *pool_worker(void *arg) {
     struct pool *pool = arg;
     char *arena = malloc(ARENA_BYTES);
     if (arena && pthread_setspecific(pool->arena_key, arena) != 0) free(arena);
+    lc_waitgroup_done(&pool->ready);
     void *request;
     while (lc_chan_recv(pool->requests, &request)) {
         render_report(pool, request);
@@ -59,6 +61,9 @@ static void *pool_worker(void *arg) {
     return NULL;
 }
 
+/* Start the workers and return once each holds its arena: a pool is ready
+ * only then, and a worker that set its arena after the key was deleted
+ * would be refused it and free it itself. */
 static bool pool_start(struct pool *pool) {
     pool->nworkers = 0;
     if (pthread_key_create(&pool->arena_key, release_arena) != 0) return false;
@@ -68,12 +73,22 @@ static bool pool_start(struct pool *pool) {
         pthread_key_delete(pool->arena_key);
         return false;
     }
+    if (lc_waitgroup_init(&pool->ready) != 0) {
+        lc_waitgroup_destroy(&pool->pending);
+        lc_chan_free(pool->requests);
+        pthread_key_delete(pool->arena_key);
+        return false;
+    }
+    lc_waitgroup_add(&pool->ready, WORKERS);
     for (int i = 0; i < WORKERS; i++) {
         char name[16];
         snprintf(name, sizeof(name), "render-%d", i);
         if (lc_spawn(&pool->workers[pool->nworkers], name, pool_worker, pool) == 0)
             pool->nworkers++;
+        else
+            lc_waitgroup_done(&pool->ready);
     }
+    lc_waitgroup_wait(&pool->ready);
     return true;
 }
 
@@ -100,6 +115,7 @@ static void pool_stop_workers(struct pool *pool) {
         pthread_join(pool->workers[i], NULL);
     lc_chan_free(pool->requests);
     lc_waitgroup_destroy(&pool->pending);
+    lc_waitgroup_destroy(&pool->ready);
 }
 
 void sc_cleanup_never_runs_leaky(void) {

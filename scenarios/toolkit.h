@@ -12,7 +12,10 @@
  *
  * Every call that may block tells the leak harness what it waits on (see
  * lc_thread_wait_begin in leakcheck.h), so that a thread stuck forever is
- * reported as "chan receive" rather than as an anonymous futex wait.
+ * reported as "chan receive" rather than as an anonymous futex wait. Maps
+ * and channels also fire USDT probes (provider leakcheck_toolkit, listed in
+ * probes.h), free while nobody traces, so that scenarios/leaks.bt can list
+ * the keys a running program never deleted and the channels it never closed.
  *
  * Nothing here prints; errors come back as values. */
 #ifndef LC_TOOLKIT_H

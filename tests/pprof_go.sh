@@ -14,6 +14,7 @@
 #       top, with the exact figures.
 #
 # usage: tests/pprof_go.sh [path/to/leakcheck]   (default build/leakcheck)
+# The test runner runs it as tests/cli_pprof_go.sh.
 # Exit status: 0 when everything agrees or go is missing (skipped), 1 on any
 # disagreement.
 set -eu
@@ -34,11 +35,14 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pprof_go.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
-# Offline, and nothing written outside the scratch directory.
+# Offline, and nothing written outside the scratch directory: no module
+# proxy, so a missing module fails instead of being downloaded; -mod=mod
+# replaces whatever -mod the caller's GOFLAGS chose (vendor, readonly), which
+# could otherwise refuse the build for reasons unrelated to this check.
 GOCACHE=$work/gocache
 GOPATH=$work/gopath
 GOPROXY=off
-GOFLAGS=
+GOFLAGS=-mod=mod
 GOTOOLCHAIN=local
 PPROF_TMPDIR=$work
 export GOCACHE GOPATH GOPROXY GOFLAGS GOTOOLCHAIN PPROF_TMPDIR

@@ -4,11 +4,14 @@
  * details that other tools rely on (Go's sample types, string_table[0], gzip)
  * are checked on the bytes. Malformed input is built by hand, field by field,
  * one class of damage a test, each next to a twin that differs only in being
- * valid, so that a rejection is known to come from the damage. */
+ * valid, so that a rejection is known to come from the damage. Snapshots of
+ * this process's own heap are written with lc_snapshot_write_pprof and read
+ * back, a kept block next to a freed twin. */
 #include "pprof.h"
 #include "leakcheck.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -952,6 +955,140 @@ START_TEST(test_every_byte_corruption_handled) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------ snapshots */
+
+/* A live heap written by lc_snapshot_write_pprof and read back. The
+ * allocating helpers have frames of their own (tests build at -O0), so the
+ * leaf of their stack must be exactly them; their sizes are distinctive, so
+ * that values cannot match by accident. */
+#define KEPT_SIZE 4321
+#define KEPT_COUNT 3
+#define FREED_SIZE 4322
+
+static void *kept_alloc(void) {
+    return malloc(KEPT_SIZE);
+}
+static void *freed_alloc(void) {
+    return malloc(FREED_SIZE);
+}
+
+/* The function of a location: the containing one, listed last. */
+static const char *location_function(const lc_pprof_location *l) {
+    return l->nlines ? l->lines[l->nlines - 1].function->name : "";
+}
+
+/* The record whose leaf is `fn`; NULL when there is none. */
+static const lc_pprof_record *record_with_leaf(const lc_pprof *p, const char *fn) {
+    for (size_t i = 0; i < p->nrecords; i++)
+        if (p->records[i].nlocations &&
+            strcmp(location_function(p->records[i].locations[0]), fn) == 0)
+            return &p->records[i];
+    return NULL;
+}
+
+static int record_has_caller(const lc_pprof_record *r, const char *fn) {
+    for (size_t k = 1; k < r->nlocations; k++)
+        if (strstr(location_function(r->locations[k]), fn)) return 1;
+    return 0;
+}
+
+/* A snapshot of the heap now, written and parsed. */
+static lc_pprof *profile_of_heap_now(void) {
+    char path[] = "/tmp/test_pprof_snapshot_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    lc_snapshot *s = lc_snapshot_take();
+    ck_assert_ptr_nonnull(s);
+    int rc = lc_snapshot_write_pprof(s, path);
+    int saved = errno;
+    lc_snapshot_free(s);
+    ck_assert_msg(rc == 0, "lc_snapshot_write_pprof: %s", strerror(saved));
+    lc_pprof *p = NULL;
+    char err[256] = "";
+    rc = lc_pprof_read(path, &p, err, sizeof err);
+    unlink(path);
+    ck_assert_msg(rc == 0, "reading the snapshot's profile: %s", err);
+    ck_assert_int_eq(lc_pprof_sample_type_index(p, "inuse_space"), LC_PPROF_INUSE_SPACE);
+    return p;
+}
+
+START_TEST(test_snapshot_profile_names_live_allocation_site) {
+    void *kept[KEPT_COUNT];
+    for (int i = 0; i < KEPT_COUNT; i++)
+        kept[i] = kept_alloc();
+    lc_pprof *p = profile_of_heap_now();
+    for (int i = 0; i < KEPT_COUNT; i++)
+        free(kept[i]);
+    const lc_pprof_record *r = record_with_leaf(p, "kept_alloc");
+    ck_assert_msg(r != NULL, "no sample allocated in kept_alloc among %zu", p->nrecords);
+    ck_assert_msg(record_has_caller(r, "test_snapshot_profile_names_live_allocation_site"),
+                  "the stack does not reach the test function");
+    ck_assert_int_eq(r->values[LC_PPROF_INUSE_OBJECTS], KEPT_COUNT);
+    ck_assert_int_eq(r->values[LC_PPROF_INUSE_SPACE], KEPT_COUNT * KEPT_SIZE);
+    ck_assert_int_eq(r->values[LC_PPROF_ALLOC_OBJECTS], KEPT_COUNT);
+    ck_assert_int_eq(r->values[LC_PPROF_ALLOC_SPACE], KEPT_COUNT * KEPT_SIZE);
+    /* The location is the return address, symbolized as the call. */
+    const lc_pprof_location *leaf = r->locations[0];
+    ck_assert_uint_eq(leaf->nlines, 1);
+    ck_assert_ptr_nonnull(strstr(leaf->lines[0].function->filename, "test_pprof.c"));
+    ck_assert_int_gt(leaf->lines[0].line, 0);
+    lc_pprof_free(p);
+}
+END_TEST
+
+START_TEST(test_snapshot_profile_freed_block_not_in_use) {
+    free(freed_alloc());
+    lc_pprof *p = profile_of_heap_now();
+    const lc_pprof_record *r = record_with_leaf(p, "freed_alloc");
+    ck_assert_msg(r != NULL, "no sample allocated in freed_alloc among %zu", p->nrecords);
+    ck_assert_int_eq(r->values[LC_PPROF_INUSE_OBJECTS], 0);
+    ck_assert_int_eq(r->values[LC_PPROF_INUSE_SPACE], 0);
+    /* Go's heap profiles keep such stacks for alloc_space: churn shows. */
+    ck_assert_int_eq(r->values[LC_PPROF_ALLOC_OBJECTS], 1);
+    ck_assert_int_eq(r->values[LC_PPROF_ALLOC_SPACE], FREED_SIZE);
+    lc_pprof_free(p);
+}
+END_TEST
+
+START_TEST(test_snapshot_profile_writing_allocates_nothing_tracked) {
+    lc_snapshot *before = lc_snapshot_take();
+    ck_assert_ptr_nonnull(before);
+    char path[] = "/tmp/test_pprof_snapshot_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(lc_snapshot_write_pprof(before, path), 0);
+    unlink(path);
+    lc_snapshot *after = lc_snapshot_take();
+    ck_assert_ptr_nonnull(after);
+    lc_diff *d = lc_snapshot_diff(before, after, NULL);
+    ck_assert_ptr_nonnull(d);
+    size_t changed = lc_diff_count(d);
+    lc_diff_free(d);
+    lc_snapshot_free(before);
+    lc_snapshot_free(after);
+    ck_assert_uint_eq(changed, 0);
+}
+END_TEST
+
+START_TEST(test_snapshot_profile_unwritable_path_sets_errno) {
+    lc_snapshot *s = lc_snapshot_take();
+    ck_assert_ptr_nonnull(s);
+    errno = 0;
+    int rc = lc_snapshot_write_pprof(s, "/nonexistent-dir/heap.pb.gz");
+    int saved = errno;
+    errno = 0;
+    int rc_null = lc_snapshot_write_pprof(NULL, "/tmp/unused.pb.gz");
+    int saved_null = errno;
+    lc_snapshot_free(s);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_int_eq(saved, ENOENT);
+    ck_assert_int_eq(rc_null, -1);
+    ck_assert_int_eq(saved_null, EINVAL);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ suite */
 
 static Suite *pprof_suite(void) {
@@ -989,6 +1126,13 @@ static Suite *pprof_suite(void) {
     tcase_add_test(d, test_diff_defaults_to_last_sample_type);
     tcase_add_test(d, test_diff_minimum_on_missing_type_is_an_error);
     suite_add_tcase(s, d);
+
+    TCase *snap = tcase_create("snapshot");
+    tcase_add_test(snap, test_snapshot_profile_names_live_allocation_site);
+    tcase_add_test(snap, test_snapshot_profile_freed_block_not_in_use);
+    tcase_add_test(snap, test_snapshot_profile_writing_allocates_nothing_tracked);
+    tcase_add_test(snap, test_snapshot_profile_unwritable_path_sets_errno);
+    suite_add_tcase(s, snap);
 
     TCase *r = tcase_create("reject");
     tcase_set_timeout(r, 60);

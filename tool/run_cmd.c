@@ -11,6 +11,7 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +33,8 @@ static void usage(FILE *out) {
             "  --error-exitcode N     exit status when the budget is exceeded (default 23)\n"
             "  --timeout SECONDS      dump every thread and kill the program after SECONDS\n"
             "  --suppressions FILE    leak:PATTERN / thread:PATTERN lines\n"
-            "  --pprof FILE           write a heap profile at exit\n");
+            "  --pprof FILE           write a pprof heap profile at exit (other processes\n"
+            "                         of the program: FILE.PID)\n");
 }
 
 static int fail(const char *fmt, const char *arg) {
@@ -57,6 +59,32 @@ static int find_library(char *out, size_t len) {
         if (access(out, R_OK) == 0) return 0;
     }
     return -1;
+}
+
+/* The heap profile is written when the program exits, possibly after it
+ * changed directory: make the path absolute now, and prove it writable by
+ * creating it, so that a typo fails before the program runs rather than
+ * after. The file is removed again: it exists afterwards only if the program
+ * wrote it, never as a stale profile of an earlier run. Returns 0, or -1
+ * with errno set. */
+static int check_profile_path(const char *path, char *abs, size_t len) {
+    int n;
+    if (path[0] == '/') {
+        n = snprintf(abs, len, "%s", path);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd)) return -1;
+        n = snprintf(abs, len, "%s/%s", cwd, path);
+    }
+    if (n < 0 || (size_t)n >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return -1;
+    close(fd);
+    unlink(abs);
+    return 0;
 }
 
 int lc_cli_run(int argc, char **argv) {
@@ -112,7 +140,6 @@ int lc_cli_run(int argc, char **argv) {
         if (lc_budget_parse(budget, &b, err, sizeof err) != 0) return fail("%s", err);
     }
     if (supp) return fail("suppression files are not supported by this version: '%s'", supp);
-    if (pprof) return fail("heap profiles at exit are not supported by this version: '%s'", pprof);
     char lib[PATH_MAX];
     if (find_library(lib, sizeof lib) != 0)
         return fail("%s", "cannot find libleakcheck.so next to the leakcheck executable");
@@ -120,6 +147,16 @@ int lc_cli_run(int argc, char **argv) {
         FILE *f = fopen(output, "w"); /* truncate once; processes then append */
         if (!f) return fail("cannot write the report file '%s'", output);
         fclose(f);
+    }
+    char pprof_abs[PATH_MAX];
+    if (pprof) {
+        if (check_profile_path(pprof, pprof_abs, sizeof pprof_abs) != 0) {
+            char msg[PATH_MAX + 128];
+            snprintf(msg, sizeof msg, "cannot write the heap profile '%s': %s", pprof,
+                     strerror(errno));
+            return fail("%s", msg);
+        }
+        pprof = pprof_abs;
     }
 
     pid_t pid = fork();
@@ -137,6 +174,14 @@ int lc_cli_run(int argc, char **argv) {
         if (budget) setenv("LEAKCHECK_BUDGET", budget, 1);
         if (strict) setenv("LEAKCHECK_STRICT", "1", 1);
         if (output) setenv("LEAKCHECK_OUTPUT", output, 1);
+        if (pprof) {
+            /* This process becomes the program: it writes FILE, the
+             * processes it forks or starts write FILE.PID. */
+            char self[32];
+            snprintf(self, sizeof self, "%d", (int)getpid());
+            setenv("LEAKCHECK_PPROF", pprof, 1);
+            setenv("LEAKCHECK_RUN_PID", self, 1);
+        }
         if (timeout > 0) {
             snprintf(secs, sizeof secs, "%g", timeout);
             setenv("LEAKCHECK_TIMEOUT", secs, 1);

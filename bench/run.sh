@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# bench/run.sh: the benchmarks behind `make bench`.
+#
+# Builds the allocation workload (bench/alloc_workload.c) plain and with the
+# sanitizers into build/bench/, times it under every leak checker installed
+# here, 1 and 2 threads, in one run, and prints one table: seconds and the ratio
+# to the plain build. Then builds and runs bench/snapshot_bench.c against
+# build/libleakcheck.so, and checks the figures against the targets in
+# bench/README.md.
+#
+# A tool that is not installed, or a library that is not built yet, gives a
+# row that says so; the script fails only when the plain workload cannot be
+# built or run. The table is also written to build/bench/results.txt.
+#
+# Settings (environment):
+#   BENCH_N            malloc/free pairs per run             (default 4000000)
+#   BENCH_REPEAT       rounds of the fast tools; best counts (default 5)
+#   BENCH_SLOW_REPEAT  runs under heaptrack and valgrind     (default 3)
+#   BENCH_VALGRIND_N   pairs under valgrind, then scaled     (default 1000000)
+#   BENCH_HEAPTRACK_N  pairs under heaptrack, then scaled    (default BENCH_N)
+#   BENCH_BLOCKS       live blocks for snapshot_bench        (default 1000000)
+#   BENCH_LIB          the library to time  (default build/libleakcheck.so)
+set -euo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=$ROOT/build/bench
+LIB=${BENCH_LIB:-$ROOT/build/libleakcheck.so}
+LIBDIR=$(dirname "$LIB")
+N=${BENCH_N:-4000000}
+REPEAT=${BENCH_REPEAT:-5}
+SLOW_REPEAT=${BENCH_SLOW_REPEAT:-3}
+VALGRIND_N=${BENCH_VALGRIND_N:-1000000}
+HEAPTRACK_N=${BENCH_HEAPTRACK_N:-$N}
+BLOCKS=${BENCH_BLOCKS:-1000000}
+THREADS=(1 2)
+CFLAGS=(-O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread)
+
+# Rows of the table, in order, and their labels.
+TOOLS=(plain plain_clang leakcheck leakcheck_nostack lsan asan heaptrack valgrind)
+declare -A LABEL=(
+    [plain]="plain (gcc -O2)"
+    [plain_clang]="plain (clang -O2)"
+    [leakcheck]="leakcheck, default stack depth"
+    [leakcheck_nostack]="leakcheck, LEAKCHECK_STACK_DEPTH=0"
+    [lsan]="LSan (clang -fsanitize=leak)"
+    [asan]="ASan (clang -fsanitize=address)"
+    [heaptrack]="heaptrack"
+    [valgrind]="valgrind memcheck --leak-check=full"
+)
+# Tools that are timed in rounds, interleaved with each other, so that a slow
+# moment of the machine falls on all of them alike.
+FAST_TOOLS=(plain plain_clang leakcheck leakcheck_nostack lsan asan)
+
+declare -A UNAVAILABLE # tool -> why it has no figures ("not installed (...)")
+declare -A FAILED      # tool,threads -> why a run failed
+declare -A BEST_US     # tool,threads,pairs -> best wall time in microseconds
+declare -A EXPECTED    # threads,pairs -> checksum line of the plain build
+declare -A SECONDS_OF  # tool,threads -> seconds for N pairs (measured or scaled)
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+note() { printf '%s\n' "$*" >&2; }
+
+die() {
+    note "bench: $*"
+    exit 1
+}
+
+# pairs_for TOOL: the -n a tool runs with.
+pairs_for() {
+    case $1 in
+    valgrind) echo "$VALGRIND_N" ;;
+    heaptrack) echo "$HEAPTRACK_N" ;;
+    *) echo "$N" ;;
+    esac
+}
+
+# ---------------------------------------------------------------- building
+
+build_workloads() {
+    mkdir -p "$OUT"
+    rm -f "$OUT"/failed-*.stderr
+    note "bench: building the workload into build/bench/"
+    gcc "${CFLAGS[@]}" "$ROOT/bench/alloc_workload.c" -o "$OUT/alloc_plain" \
+        >"$OUT/build-plain.log" 2>&1 ||
+        die "gcc could not build bench/alloc_workload.c (see build/bench/build-plain.log)"
+
+    local variant flag
+    for variant in plain_clang lsan asan; do
+        case $variant in
+        plain_clang) flag=() ;;
+        lsan) flag=(-fsanitize=leak) ;;
+        asan) flag=(-fsanitize=address) ;;
+        esac
+        if ! command -v clang >/dev/null; then
+            UNAVAILABLE[$variant]="not installed (clang)"
+        elif ! clang "${CFLAGS[@]}" "${flag[@]}" "$ROOT/bench/alloc_workload.c" \
+            -o "$OUT/alloc_$variant" >"$OUT/build-$variant.log" 2>&1; then
+            UNAVAILABLE[$variant]="not installed (clang ${flag[*]} does not link; libclang-rt-14-dev?)"
+        fi
+    done
+}
+
+# preloads: is the library mapped into a process that preloads it? (The
+# dynamic loader only warns about an object it cannot preload.) The process's
+# exit status does not matter here.
+preloads() {
+    LEAKCHECK_QUIET=1 LD_PRELOAD=$LIB cat /proc/self/maps >"$TMP/maps" 2>"$TMP/preload.err" || true
+    grep -qF "$(basename "$LIB")" "$TMP/maps"
+}
+
+# check_leakcheck: is the library there, and does it load?
+check_leakcheck() {
+    local why=""
+    if [[ ! -f $LIB ]]; then
+        why="not built (${LIB#"$ROOT"/} is missing)"
+    elif ! nm -D --defined-only "$LIB" 2>/dev/null | awk '$3 == "malloc" { found = 1 } END { exit !found }'; then
+        why="not usable (${LIB#"$ROOT"/} does not define malloc)"
+    elif ! preloads; then
+        why="not usable (${LIB#"$ROOT"/} does not preload: $(head -c 200 "$TMP/preload.err" | tr '\n' ' '))"
+    fi
+    if [[ -n $why ]]; then
+        UNAVAILABLE[leakcheck]=$why
+        UNAVAILABLE[leakcheck_nostack]=$why
+    fi
+}
+
+check_other_tools() {
+    command -v valgrind >/dev/null || UNAVAILABLE[valgrind]="not installed (valgrind)"
+    command -v heaptrack >/dev/null || UNAVAILABLE[heaptrack]="not installed (heaptrack)"
+    return 0
+}
+
+# ----------------------------------------------------------------- running
+
+# run_tool TOOL THREADS PAIRS: run the workload once under TOOL, stdout to
+# $TMP/out and stderr to $TMP/err. Returns the exit status.
+run_tool() {
+    local tool=$1 threads=$2 pairs=$3
+    local args=(-t "$threads" -n "$pairs")
+    case $tool in
+    plain) "$OUT/alloc_plain" "${args[@]}" ;;
+    plain_clang | lsan | asan)
+        env -u ASAN_OPTIONS -u LSAN_OPTIONS "$OUT/alloc_$tool" "${args[@]}" ;;
+    leakcheck)
+        env -u LEAKCHECK_STACK_DEPTH LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
+            "$OUT/alloc_plain" "${args[@]}" ;;
+    leakcheck_nostack)
+        env LEAKCHECK_STACK_DEPTH=0 LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
+            "$OUT/alloc_plain" "${args[@]}" ;;
+    heaptrack)
+        local status=0
+        heaptrack -o "$TMP/heaptrack" "$OUT/alloc_plain" "${args[@]}" || status=$?
+        rm -f "$TMP"/heaptrack*
+        return "$status" ;;
+    valgrind)
+        valgrind -q --leak-check=full --log-file="$TMP/valgrind.log" \
+            "$OUT/alloc_plain" "${args[@]}" ;;
+    esac
+} >"$TMP/out" 2>"$TMP/err"
+
+# expected_checksum THREADS PAIRS: the plain build's checksum line, cached.
+expected_checksum() {
+    local key=$1,$2
+    if [[ -z ${EXPECTED[$key]:-} ]]; then
+        run_tool plain "$1" "$2" || die "the plain workload failed (-t $1 -n $2): $(head -c 300 "$TMP/err")"
+        EXPECTED[$key]=$(grep '^checksum ' "$TMP/out") ||
+            die "the plain workload printed no checksum (-t $1 -n $2)"
+    fi
+}
+
+# sample TOOL THREADS PAIRS: time one run; keep the best time, or record why
+# the run does not count.
+sample() {
+    local tool=$1 threads=$2 pairs=$3 key=$1,$2,$3 start end status=0 why=""
+    if [[ -n ${UNAVAILABLE[$tool]:-} || -n ${FAILED[$tool,$threads]:-} ]]; then return 0; fi
+    expected_checksum "$threads" "$pairs"
+    note "bench:   ${LABEL[$tool]}, $threads thread(s), -n $pairs"
+    start=${EPOCHREALTIME/./} # microseconds
+    run_tool "$tool" "$threads" "$pairs" || status=$?
+    end=${EPOCHREALTIME/./}
+
+    if ! grep -qxF "${EXPECTED[$threads,$pairs]}" "$TMP/out"; then
+        why="no checksum or a wrong one (exit status $status)"
+    elif grep -q 'cannot be preloaded' "$TMP/err"; then
+        why="the library was not preloaded"
+    elif [[ $tool != leakcheck* && $status -ne 0 ]]; then
+        # leakcheck's exit status is its verdict, not the workload's.
+        why="exit status $status"
+    fi
+    if [[ -n $why && $tool == plain ]]; then
+        die "the plain workload failed (-t $threads -n $pairs): $why"
+    elif [[ -n $why ]]; then
+        cp "$TMP/err" "$OUT/failed-$tool-$threads.stderr"
+        FAILED[$tool,$threads]="$why (stderr in build/bench/failed-$tool-$threads.stderr)"
+        return 0
+    fi
+    local us=$((end - start))
+    if [[ -z ${BEST_US[$key]:-} ]] || ((us < BEST_US[$key])); then
+        BEST_US[$key]=$us
+    fi
+}
+
+measure_all() {
+    local round tool threads pairs
+    note "bench: timing: $REPEAT rounds of the fast tools, then $SLOW_REPEAT runs of the slow ones"
+    for ((round = 1; round <= REPEAT; round++)); do
+        note "bench: round $round of $REPEAT"
+        for threads in "${THREADS[@]}"; do
+            for tool in "${FAST_TOOLS[@]}"; do
+                sample "$tool" "$threads" "$N"
+            done
+        done
+    done
+    for tool in heaptrack valgrind; do
+        pairs=$(pairs_for "$tool")
+        for threads in "${THREADS[@]}"; do
+            for ((round = 1; round <= SLOW_REPEAT; round++)); do
+                sample "$tool" "$threads" "$pairs"
+                # A scaled figure needs the fixed cost too: the same run with no pairs.
+                if ((pairs < N)); then
+                    sample "$tool" "$threads" 0
+                fi
+            done
+        done
+    done
+}
+
+# figure TOOL THREADS: seconds for N pairs into SECONDS_OF, scaled when the
+# tool ran fewer pairs: fixed + (run - fixed) * N / pairs, where "fixed" is the
+# run with -n 0 (start-up, filling and draining the ring, the exit scan).
+figure() {
+    local tool=$1 threads=$2 pairs
+    pairs=$(pairs_for "$tool")
+    local run=${BEST_US[$tool,$threads,$pairs]:-} fixed=${BEST_US[$tool,$threads,0]:-}
+    if [[ -z $run ]]; then return 0; fi
+    if ((pairs >= N)); then
+        SECONDS_OF[$tool,$threads]=$(awk -v r="$run" 'BEGIN { printf "%.3f", r / 1e6 }')
+    elif [[ -n $fixed ]]; then
+        SECONDS_OF[$tool,$threads]=$(awk -v r="$run" -v f="$fixed" -v n="$N" -v p="$pairs" \
+            'BEGIN { printf "%.3f", (f + (r - f) * n / p) / 1e6 }')
+    fi
+}
+
+# ---------------------------------------------------------------- printing
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# added_ns SECONDS PLAIN: wall time added per malloc/free pair, in ns.
+added_ns() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%+.0f", (a - b) * 1e9 / n }'; }
+
+print_header() {
+    local commit
+    commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "none")
+    echo "leakcheck benchmarks, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "command:  bash bench/run.sh   (BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_SLOW_REPEAT=$SLOW_REPEAT BENCH_VALGRIND_N=$VALGRIND_N BENCH_HEAPTRACK_N=$HEAPTRACK_N BENCH_BLOCKS=$BLOCKS BENCH_LIB=${LIB#"$ROOT"/})"
+    echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), commit $commit"
+    echo "compilers: $(gcc --version | head -1); $(command -v clang >/dev/null && clang --version | head -1 || echo "no clang")"
+    echo
+    echo "Allocation workload: build/bench/alloc_* -n $N -t 1|2: $N malloc/free pairs of 16..512 B,"
+    echo "100000 blocks live (split between the threads), allocation 3 calls below the thread's entry."
+    echo "Wall time, the best run: the first six tools run in $REPEAT interleaved rounds (a slow spell"
+    echo "of the machine falls on all of them alike), heaptrack and valgrind $SLOW_REPEAT times each."
+    echo
+}
+
+print_table() {
+    local tool threads cell plain secs label pairs line f
+    printf '%-38s %30s %30s\n' "" "---------- 1 thread ----------" "---------- 2 threads ---------"
+    printf '%-38s %9s %9s %10s %9s %9s %10s\n' "tool" "seconds" "x plain" "+ns/pair" \
+        "seconds" "x plain" "+ns/pair"
+    for tool in "${TOOLS[@]}"; do
+        label=${LABEL[$tool]}
+        pairs=$(pairs_for "$tool")
+        if ((pairs < N)); then label="$label *"; fi
+        if [[ -n ${UNAVAILABLE[$tool]:-} ]]; then
+            printf '%-38s %s\n' "$label" "${UNAVAILABLE[$tool]}"
+            continue
+        fi
+        line=$(printf '%-38s' "$label")
+        local failures=()
+        for threads in "${THREADS[@]}"; do
+            secs=${SECONDS_OF[$tool,$threads]:-}
+            plain=${SECONDS_OF[plain,$threads]}
+            if [[ -n $secs ]]; then
+                cell=$(printf '%9s %8sx %10s' "$secs" "$(ratio "$secs" "$plain")" \
+                    "$(added_ns "$secs" "$plain")")
+            else
+                cell=$(printf '%30s' "failed")
+                failures+=("$threads thread(s): ${FAILED[$tool,$threads]:-no figure}")
+            fi
+            line+=" $cell"
+        done
+        echo "$line"
+        for f in "${failures[@]}"; do
+            echo "    $f"
+        done
+    done
+    echo
+    echo "+ns/pair: (seconds - plain) / $N pairs: the wall time each malloc/free pair adds."
+    for tool in "${TOOLS[@]}"; do
+        pairs=$(pairs_for "$tool")
+        if [[ -z ${UNAVAILABLE[$tool]:-} ]] && ((pairs < N)); then
+            echo "* scaled: ${LABEL[$tool]} ran -n $pairs and -n 0;" \
+                "seconds = t(0) + (t($pairs) - t(0)) x $N / $pairs"
+        fi
+    done
+    return 0
+}
+
+# ---------------------------------------------------------- snapshot bench
+
+SNAPSHOT_MS=""
+TRACKER_BYTES=""
+
+run_snapshot_bench() {
+    echo
+    echo "Snapshots: build/bench/snapshot_bench -b $BLOCKS (linked against ${LIB#"$ROOT"/})"
+    if [[ -n ${UNAVAILABLE[leakcheck]:-} ]]; then
+        echo "  ${UNAVAILABLE[leakcheck]}"
+        return 0
+    fi
+    if ! gcc "${CFLAGS[@]}" -I"$ROOT/include" "$ROOT/bench/snapshot_bench.c" \
+        -L"$LIBDIR" -lleakcheck -Wl,-rpath,"$LIBDIR" -o "$OUT/snapshot_bench" \
+        >"$OUT/build-snapshot_bench.log" 2>&1; then
+        echo "  not built: the compile or link failed (build/bench/build-snapshot_bench.log):"
+        head -5 "$OUT/build-snapshot_bench.log" | sed 's/^/    /'
+        return 0
+    fi
+    note "bench: snapshot_bench -b $BLOCKS"
+    local status=0
+    LEAKCHECK_QUIET=1 "$OUT/snapshot_bench" -b "$BLOCKS" >"$TMP/snap.out" 2>"$TMP/snap.err" ||
+        status=$?
+    sed 's/^/  /' "$TMP/snap.out"
+    if ((status != 0)); then
+        echo "  failed: exit status $status"
+        head -5 "$TMP/snap.err" | sed 's/^/    /'
+        return 0
+    fi
+    SNAPSHOT_MS=$(awk '/snapshot\+diff/ { print $(NF - 1) }' "$TMP/snap.out")
+    TRACKER_BYTES=$(awk '/tracker memory per live block/ { print $(NF - 1) }' "$TMP/snap.out")
+}
+
+# ----------------------------------------------------------------- targets
+
+# verdict OK?: "met" or "MISSED".
+verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "met" : "MISSED") }'; }
+
+target_row() {
+    printf '  %-58s %-26s %s\n' "$1" "$2" "$3"
+}
+
+print_targets() {
+    echo
+    echo "Targets (bench/README.md)"
+    local threads lc lc0 lsan plain
+    for threads in "${THREADS[@]}"; do
+        plain=${SECONDS_OF[plain,$threads]}
+        lc=${SECONDS_OF[leakcheck,$threads]:-}
+        lc0=${SECONDS_OF[leakcheck_nostack,$threads]:-}
+        lsan=${SECONDS_OF[lsan,$threads]:-}
+        if [[ -n $lc && -n $lsan ]]; then
+            target_row "$threads thread(s): default depth costs less than LSan" "$lc s vs $lsan s" \
+                "$(verdict "$(awk -v a="$lc" -v b="$lsan" 'BEGIN { print (a < b) }')")"
+        else
+            target_row "$threads thread(s): default depth costs less than LSan" "-" "not measured"
+        fi
+        if [[ -n $lc ]]; then
+            target_row "$threads thread(s): default depth at most 2x plain" "$(ratio "$lc" "$plain")x" \
+                "$(verdict "$(awk -v a="$lc" -v b="$plain" 'BEGIN { print (a <= 2 * b) }')")"
+        else
+            target_row "$threads thread(s): default depth at most 2x plain" "-" "not measured"
+        fi
+        if [[ -n $lc0 ]]; then
+            target_row "$threads thread(s): stack capture off at most 1.3x plain" "$(ratio "$lc0" "$plain")x" \
+                "$(verdict "$(awk -v a="$lc0" -v b="$plain" 'BEGIN { print (a <= 1.3 * b) }')")"
+        else
+            target_row "$threads thread(s): stack capture off at most 1.3x plain" "-" "not measured"
+        fi
+    done
+    if [[ -n $SNAPSHOT_MS ]]; then
+        target_row "snapshot + diff of $BLOCKS live blocks under 500 ms" "$SNAPSHOT_MS ms" \
+            "$(verdict "$(awk -v a="$SNAPSHOT_MS" 'BEGIN { print (a < 500) }')")"
+    else
+        target_row "snapshot + diff of $BLOCKS live blocks under 500 ms" "-" "not measured"
+    fi
+    if [[ -n $TRACKER_BYTES ]]; then
+        target_row "tracker memory under 64 B per live block (+ stack table)" \
+            "$TRACKER_BYTES B (with the table)" \
+            "$(verdict "$(awk -v a="$TRACKER_BYTES" 'BEGIN { print (a < 64) }')")"
+    else
+        target_row "tracker memory under 64 B per live block (+ stack table)" "-" "not measured"
+    fi
+}
+
+load_average() { cut -d' ' -f1 /proc/loadavg; }
+
+# print_load START END: warn when other work shared the CPUs with the runs.
+# The runs themselves keep the load at about 1-2 by the end.
+print_load() {
+    echo
+    echo "Load average (1 min) at start $1, at end $2."
+    if awk -v a="$1" -v b="$2" -v c="$(nproc)" 'BEGIN { exit !(a > 0.5 || b > c + 0.5) }'; then
+        echo "WARNING: other work was running on this machine; the figures above are not reliable."
+    fi
+}
+
+main() {
+    local load_start
+    load_start=$(load_average)
+    build_workloads
+    check_leakcheck
+    check_other_tools
+    measure_all
+    local tool threads
+    for tool in "${TOOLS[@]}"; do
+        for threads in "${THREADS[@]}"; do
+            figure "$tool" "$threads"
+        done
+    done
+    {
+        print_header
+        print_table
+        run_snapshot_bench
+        print_targets
+        print_load "$load_start" "$(load_average)"
+    } | tee "$OUT/results.txt"
+}
+
+main "$@"
