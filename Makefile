@@ -38,7 +38,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
 RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib'
 
-.PHONY: all deps check check-native check-valgrind check-tools demo bench install clean format
+.PHONY: leakcheck.pc all deps check check-native check-valgrind check-tools demo bench install clean format
 
 all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(BUILD)/leakcheck
 

@@ -49,6 +49,7 @@ static LC_TLS volatile sig_atomic_t pending_head, pending_tail;
 static _Atomic uint64_t pending_dropped;
 
 static void track_alloc_locked(uintptr_t addr, size_t size, void *frame, uintptr_t caller) {
+    lc_heap_prefetch(addr);
     uintptr_t pcs[LC_MAX_DEPTH];
     int depth = lc_cfg.stack_depth;
     lc_stack_id id = 0;

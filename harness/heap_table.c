@@ -77,6 +77,14 @@ static bool grow(shard *s) {
     return true;
 }
 
+void lc_heap_prefetch(uintptr_t addr) {
+    uint64_t h = hash_addr(addr);
+    shard *s = shard_of(h);
+    lc_block *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
+    uint32_t mask = __atomic_load_n(&s->mask, __ATOMIC_RELAXED);
+    if (slots) __builtin_prefetch(&slots[(uint32_t)h & mask], 1);
+}
+
 void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags) {
     uint64_t h = hash_addr(addr);
     shard *s = shard_of(h);

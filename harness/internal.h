@@ -159,6 +159,10 @@ static inline size_t lc_block_size(const lc_block *b) { return b->size_stack >> 
 static inline lc_stack_id lc_block_stack(const lc_block *b) { return b->size_stack & 0xffffff; }
 
 void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags);
+/* Start loading addr's slot: the stack capture that follows hides the
+ * cache miss. A hint only; a table that grows meanwhile makes it useless,
+ * never wrong. */
+void lc_heap_prefetch(uintptr_t addr);
 /* Remove addr; returns false when it was not tracked. */
 bool lc_heap_remove(uintptr_t addr);
 /* Copy every live block with seq >= min_seq into out (capacity cap);

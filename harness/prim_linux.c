@@ -140,6 +140,18 @@ static bool holds_self(const struct dl_phdr_info *info) {
     return false;
 }
 
+/* Every malloc asks this about its caller, and callers repeat: a small
+ * direct-mapped cache of answers, each entry one word (pc << 1 | answer)
+ * so that racing writers can only lose an entry, never mix two. */
+#define RUNTIME_CACHE_SLOTS 1024
+static _Atomic uintptr_t runtime_cache[RUNTIME_CACHE_SLOTS];
+
+static bool in_runtime_ranges(uintptr_t pc) {
+    for (int i = 0; i < nruntime_text; i++)
+        if (pc >= runtime_text[i].start && pc < runtime_text[i].end) return true;
+    return false;
+}
+
 static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
     (void)arg;
@@ -158,6 +170,7 @@ static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
 
 void lc_os_modules_refresh(void) {
     lc_self_enter();
+    for (size_t i = 0; i < RUNTIME_CACHE_SLOTS; i++) atomic_store(&runtime_cache[i], 0);
     nruntime_text = 0;
     nself_text = 0;
     dl_iterate_phdr(collect_text, NULL);
@@ -165,9 +178,12 @@ void lc_os_modules_refresh(void) {
 }
 
 bool lc_os_pc_in_runtime(uintptr_t pc) {
-    for (int i = 0; i < nruntime_text; i++)
-        if (pc >= runtime_text[i].start && pc < runtime_text[i].end) return true;
-    return false;
+    _Atomic uintptr_t *slot = &runtime_cache[(pc ^ (pc >> 10)) % RUNTIME_CACHE_SLOTS];
+    uintptr_t seen = atomic_load_explicit(slot, memory_order_relaxed);
+    if (seen >> 1 == pc) return seen & 1;
+    bool answer = in_runtime_ranges(pc);
+    atomic_store_explicit(slot, pc << 1 | answer, memory_order_relaxed);
+    return answer;
 }
 
 bool lc_os_pc_in_linker(uintptr_t pc) { return pc >= linker_text.start && pc < linker_text.end; }

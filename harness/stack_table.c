@@ -19,9 +19,16 @@ typedef struct stack_rec {
     uint64_t hash;
     uint32_t depth;
     uint32_t frames_at;
-    _Atomic uint64_t alloc_objects;
-    _Atomic uint64_t alloc_bytes;
 } stack_rec;
+
+/* Cumulative counts live apart from the records, in one array per counter
+ * shard: threads that allocate from the same stack would otherwise bounce
+ * one cache line between cores on every malloc. */
+#define COUNTER_SHARDS 8
+typedef struct counter {
+    _Atomic uint64_t objects, bytes;
+} counter;
+static counter *counters[COUNTER_SHARDS];
 
 static stack_rec *recs;
 static _Atomic uint32_t *index_slots; /* id, 0 = empty */
@@ -39,7 +46,10 @@ static bool reserve(void) {
         recs = lc_os_reserve(MAX_STACKS * sizeof(stack_rec));
         index_slots = lc_os_reserve(INDEX_SLOTS * sizeof(uint32_t));
         frames = lc_os_reserve(MAX_FRAMES_TOTAL * sizeof(uintptr_t));
-        if (recs && index_slots && frames) atomic_store_explicit(&reserved, 1, memory_order_release);
+        bool ok = recs && index_slots && frames;
+        for (int i = 0; i < COUNTER_SHARDS && ok; i++)
+            ok = (counters[i] = lc_os_reserve(MAX_STACKS * sizeof(counter))) != NULL;
+        if (ok) atomic_store_explicit(&reserved, 1, memory_order_release);
     }
     lc_spin_unlock(&reserve_lock);
     return atomic_load(&reserved);
@@ -109,8 +119,9 @@ int lc_stack_get(lc_stack_id id, const uintptr_t **pcs) {
 
 void lc_stack_account(lc_stack_id id, size_t bytes) {
     if (id == 0) return;
-    atomic_fetch_add_explicit(&recs[id].alloc_objects, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&recs[id].alloc_bytes, bytes, memory_order_relaxed);
+    counter *c = &counters[(uint32_t)lc_os_tid() % COUNTER_SHARDS][id];
+    atomic_fetch_add_explicit(&c->objects, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->bytes, bytes, memory_order_relaxed);
 }
 
 void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes) {
@@ -118,8 +129,11 @@ void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes) {
         *objects = *bytes = 0;
         return;
     }
-    *objects = atomic_load_explicit(&recs[id].alloc_objects, memory_order_relaxed);
-    *bytes = atomic_load_explicit(&recs[id].alloc_bytes, memory_order_relaxed);
+    *objects = *bytes = 0;
+    for (int i = 0; i < COUNTER_SHARDS; i++) {
+        *objects += atomic_load_explicit(&counters[i][id].objects, memory_order_relaxed);
+        *bytes += atomic_load_explicit(&counters[i][id].bytes, memory_order_relaxed);
+    }
 }
 
 uint32_t lc_stack_count(void) { return atomic_load(&nrecs); }
