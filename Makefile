@@ -5,6 +5,7 @@
 #                   (both Check fork modes, then under valgrind)
 #   make demo       install missing packages, build, run the scenarios
 #   make bench      the side-by-side benchmarks (bench/README.md)
+#   make fuzz       fuzz the heap-profile reader (FUZZ_SECONDS, default 30)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -38,7 +39,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
 RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib'
 
-.PHONY: leakcheck.pc all deps check check-native check-valgrind check-tools demo bench install clean format
+.PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools demo bench install clean format
 
 all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(BUILD)/leakcheck
 
@@ -89,6 +90,10 @@ demo: deps
 
 bench: all
 	bash bench/run.sh
+
+# Fuzz the heap-profile reader for FUZZ_SECONDS (default 30) with libFuzzer.
+fuzz:
+	bash tests/fuzz.sh
 
 leakcheck.pc: Makefile
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \

@@ -30,9 +30,43 @@ static const char *const class_names[NCLASSES] = {"unreachable", "thread", "reac
  * many threads the report names the leading ones only. */
 #define LC_MAX_RETAINED_SCANS 64
 
+/* With LEAKCHECK_PPROF_DIR set, the baseline keeps a snapshot so that a
+ * failing check can write the before/after heap profiles for
+ * `leakcheck diff` and `go tool pprof -diff_base`. */
+static lc_snapshot *baseline_snapshot;
+static unsigned profiles_written;
+
 void lc_baseline(void) {
+    const char *dir = getenv("LEAKCHECK_PPROF_DIR");
+    if (baseline_snapshot) {
+        lc_snapshot_free(baseline_snapshot);
+        baseline_snapshot = NULL;
+    }
+    if (dir && *dir) baseline_snapshot = lc_snapshot_take();
     baseline_seq = lc_heap_new_epoch();
     lc_threads_baseline();
+}
+
+/* Write the baseline's and the present heap as profiles; the report names
+ * them. Returns 0 when both were written. */
+static int write_check_profiles(lc_buf *t) {
+    const char *dir = getenv("LEAKCHECK_PPROF_DIR");
+    if (!dir || !*dir || !baseline_snapshot) return -1;
+    char before[512], after[512];
+    unsigned n = ++profiles_written;
+    snprintf(before, sizeof before, "%s/leakcheck-%d-%u.before.pb.gz", dir, (int)getpid(), n);
+    snprintf(after, sizeof after, "%s/leakcheck-%d-%u.after.pb.gz", dir, (int)getpid(), n);
+    lc_snapshot *now = lc_snapshot_take();
+    int rc = now && lc_snapshot_write_pprof(baseline_snapshot, before) == 0 &&
+                     lc_snapshot_write_pprof(now, after) == 0
+                 ? 0
+                 : -1;
+    lc_snapshot_free(now);
+    if (rc == 0)
+        lc_buf_printf(t, "\nheap profiles: %s %s\n  (leakcheck diff %s %s)\n", before, after, before,
+                      after);
+    else lc_buf_printf(t, "\nleakcheck: could not write heap profiles to %s\n", dir);
+    return rc;
 }
 
 const char *lc_last_report(void) { return last_text.data ? last_text.data : ""; }
@@ -341,6 +375,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
                       "--strict to count them)\n",
                       h.reachable_objects, h.reachable_objects == 1 ? "" : "s",
                       lc_fmt_bytes(h.reachable_bytes, sz, sizeof sz));
+    if (leak) write_check_profiles(t);
     if (lc_cfg.valgrind_leak_check)
         lc_buf_printf(t,
                       "\nvalgrind memcheck (since its previous check): %lu bytes in %lu blocks "

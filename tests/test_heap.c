@@ -794,6 +794,52 @@ START_TEST(test_json_report_has_the_schema_fields) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ profiles of a failing check */
+
+static int count_profiles(const char *dir) {
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "ls %s/*.pb.gz 2>/dev/null | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p && fscanf(p, "%d", &n) != 1) n = -1;
+    if (p) pclose(p);
+    return n;
+}
+
+static void check_with_profiles(int leak, int *profiles, int *named) {
+    char dir[] = "/tmp/lc-profiles-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    setenv("LEAKCHECK_PPROF_DIR", dir, 1);
+    lc_baseline();
+    void *p = leak ? leak_once() : NULL;
+    lc_result r = check_now(NULL);
+    (void)r;
+    unsetenv("LEAKCHECK_PPROF_DIR");
+    lc_baseline(); /* drops the baseline's snapshot */
+    free(p);
+    *profiles = count_profiles(dir);
+    *named = strstr(lc_last_report(), "heap profiles:") != NULL;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_failing_check_writes_before_and_after_profiles) {
+    int profiles, named;
+    check_with_profiles(1, &profiles, &named);
+    ck_assert_int_eq(profiles, 2);
+    ck_assert_int_eq(named, 1);
+}
+END_TEST
+
+START_TEST(test_passing_check_writes_no_profiles) {
+    int profiles, named;
+    check_with_profiles(0, &profiles, &named);
+    ck_assert_int_eq(profiles, 0);
+    ck_assert_int_eq(named, 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ collection hooks */
 
 static void *cache_entry;
@@ -989,6 +1035,8 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_long_report_is_cut_with_a_count_of_what_was_left_out);
     tcase_add_test(tc, test_short_report_is_not_cut);
     tcase_add_test(tc, test_json_report_has_the_schema_fields);
+    tcase_add_test(tc, test_failing_check_writes_before_and_after_profiles);
+    tcase_add_test(tc, test_passing_check_writes_no_profiles);
     tcase_add_test(tc, test_collect_hook_runs_before_the_check);
     tcase_add_test(tc, test_without_hook_cached_block_is_a_leak);
     suite_add_tcase(s, tc);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scenarios.h"
 
@@ -19,7 +20,7 @@ static void usage(FILE *out) {
             "usage: leakcheck scenarios list\n"
             "       leakcheck scenarios run [-v] [--jobs N] [--timeout SECONDS]\n"
             "                               [--format text|json|tap]\n"
-            "                               [--wait-for-tracer SECONDS] [NAME...]\n"
+            "                               [--pprof DIR] [--wait-for-tracer SECONDS] [NAME...]\n"
             "\n"
             "Runs the leaky and the fixed variant of each scenario (all of them when no\n"
             "NAME is given), each in a forked child, and checks that the harness finds\n"
@@ -30,6 +31,7 @@ static void usage(FILE *out) {
             "  --timeout SECONDS        dump the threads of a variant still running after\n"
             "                           SECONDS and kill it (default %g)\n"
             "  --format text|json|tap   summary table, one JSON report per variant, or TAP\n"
+            "  --pprof DIR              write the before/after heap profiles of each leak to DIR\n"
             "  --wait-for-tracer SECONDS\n"
             "                           each child prints its pid and waits up to SECONDS\n"
             "                           for a tracer on the toolkit's probes, such as\n"
@@ -101,6 +103,15 @@ static int run(int argc, char **argv) {
         } else if (strcmp(a, "--timeout") == 0) {
             i++;
             if (parse_number(a, value, false, &o.timeout) != 0) status = 2;
+        } else if (strcmp(a, "--pprof") == 0) {
+            /* Children inherit it: each failing check writes its before and
+             * after heap profiles there. */
+            i++;
+            if (!value || !*value || access(value, W_OK) != 0) {
+                fprintf(stderr, "leakcheck scenarios: --pprof needs a writable directory, got '%s'\n",
+                        value ? value : "");
+                status = 2;
+            } else setenv("LEAKCHECK_PPROF_DIR", value, 1);
         } else if (strcmp(a, "--wait-for-tracer") == 0) {
             i++;
             if (parse_number(a, value, true, &o.wait_for_tracer) != 0) status = 2;
