@@ -343,6 +343,26 @@ run_snapshot_bench() {
     TRACKER_BYTES=$(awk '/tracker memory per live block/ { print $(NF - 1) }' "$TMP/snap.out")
 }
 
+# ------------------------------------------------------------ thread bench
+
+run_thread_bench() {
+    echo
+    echo "Threads: build/bench/thread_bench (linked against ${LIB#"$ROOT"/})"
+    if [[ -n ${UNAVAILABLE[leakcheck]:-} ]]; then
+        echo "  ${UNAVAILABLE[leakcheck]}"
+        return 0
+    fi
+    if ! gcc "${CFLAGS[@]}" -I"$ROOT/include" "$ROOT/bench/thread_bench.c" \
+        -L"$LIBDIR" -lleakcheck -Wl,-rpath,"$LIBDIR" -pthread -o "$OUT/thread_bench" \
+        >"$OUT/build-thread_bench.log" 2>&1; then
+        echo "  not built: the compile or link failed (build/bench/build-thread_bench.log)"
+        return 0
+    fi
+    note "bench: thread_bench"
+    LEAKCHECK_QUIET=1 "$OUT/thread_bench" 2>&1 | sed 's/^/  /' ||
+        echo "  failed: the check did not find every blocked thread"
+}
+
 # ----------------------------------------------------------------- targets
 
 # verdict OK?: "met" or "MISSED".
@@ -424,6 +444,7 @@ main() {
         print_header
         print_table
         run_snapshot_bench
+        run_thread_bench
         print_targets
         print_load "$load_start" "$(load_average)"
     } | tee "$OUT/results.txt"
