@@ -349,8 +349,10 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     long long nthreads = 0;
     for (size_t i = 0; i < lc_thread_report_count(threads); i++) nthreads++;
 
+    lc_buf watch_text = {0}, watch_json = {0};
+    int watched_live = lc_watch_report(&watch_text, &watch_json);
     bool leak = over(h.bytes, budget.bytes) || over(h.objects, budget.objects) ||
-                over(nthreads, budget.threads);
+                over(nthreads, budget.threads) || watched_live > 0;
     char budget_text[96], sz[32];
     lc_budget_format(&budget, budget_text, sizeof budget_text);
 
@@ -365,6 +367,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
         lc_buf_printf(t, "\n%lld leaked thread%s:\n", nthreads, nthreads == 1 ? "" : "s");
         lc_thread_report_text(threads, t, top);
     }
+    if (watched_live && watch_text.data) lc_buf_printf(t, "%s", watch_text.data);
     if (h.nsites) {
         lc_buf_printf(t, "\n");
         heap_text(t, &h, top);
@@ -391,6 +394,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_thread_report_json(threads, j);
     lc_buf_printf(j, ", \"heap\": ");
     heap_json(j, &h);
+    lc_buf_printf(j, ", \"watched\": %s", watch_json.data ? watch_json.data : "[]");
     if (lc_cfg.valgrind_leak_check)
         lc_buf_printf(j, ", \"valgrind\": {\"definitely_lost_bytes\": %lu, \"possibly_lost_bytes\": %lu}",
                       vg.leaked_bytes, vg.dubious_bytes);
@@ -407,6 +411,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
         res->budget_bytes = budget.bytes;
         res->budget_objects = budget.objects;
         res->budget_threads = budget.threads;
+        res->watched_live = watched_live;
         lc_thread_report_fill(threads, res);
         fill_sites(&h, res);
     }
@@ -416,6 +421,8 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
         fflush(out);
     }
     heap_view_free(&h);
+    lc_buf_free(&watch_text);
+    lc_buf_free(&watch_json);
     lc_thread_report_free(threads);
     return leak ? 1 : 0;
 }

@@ -157,6 +157,25 @@ bool lc_heap_remove(uintptr_t addr) {
     return found;
 }
 
+bool lc_heap_lookup(uintptr_t addr, lc_block *out) {
+    uint64_t h = hash_addr(addr);
+    shard *s = shard_of(h);
+    uintptr_t key = addr ^ LC_HIDE;
+    bool found = false;
+    lc_spin_lock(&s->lock);
+    if (s->mask) {
+        for (uint32_t i = (uint32_t)h & s->mask; s->slots[i].key; i = (i + 1) & s->mask) {
+            if (s->slots[i].key == key) {
+                *out = s->slots[i];
+                found = true;
+                break;
+            }
+        }
+    }
+    lc_spin_unlock(&s->lock);
+    return found;
+}
+
 size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++) {

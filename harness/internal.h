@@ -163,6 +163,8 @@ void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t fla
  * cache miss. A hint only; a table that grows meanwhile makes it useless,
  * never wrong. */
 void lc_heap_prefetch(uintptr_t addr);
+/* The live block at addr, if tracked. */
+bool lc_heap_lookup(uintptr_t addr, lc_block *out);
 /* Remove addr; returns false when it was not tracked. */
 bool lc_heap_remove(uintptr_t addr);
 /* Copy every live block with seq >= min_seq into out (capacity cap);
@@ -324,6 +326,10 @@ typedef struct lc_valgrind_counts {
     unsigned long leaked_bytes, dubious_bytes, leaked_blocks, dubious_blocks;
 } lc_valgrind_counts;
 void lc_valgrind_leak_check(lc_valgrind_counts *out);
+
+/* Watched objects (assertions/watch.c): adds each watched block still
+ * live to the text report and a JSON array; returns how many. */
+int lc_watch_report(lc_buf *text, lc_buf *json);
 
 /* Reports (assertions/report.c). */
 void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent);

@@ -88,6 +88,7 @@ typedef struct lc_result {
     long long leaked_threads, leaked_objects, leaked_bytes;
     long long unreachable_objects, unreachable_bytes;
     long long budget_bytes, budget_objects, budget_threads;
+    long long watched_live; /* lc_watch()ed blocks still live: a leak at any budget */
     int nthreads, nsites;   /* groups filled in below */
     lc_result_thread threads[LC_RESULT_MAX_ITEMS];
     lc_result_site sites[LC_RESULT_MAX_ITEMS];
@@ -196,7 +197,9 @@ void lc_dump_threads(FILE *out);
 
 /* ---------------------------------------------------------------- objects */
 
-/* Declare that the block at ptr must be freed by the next check. */
+/* Declare that the heap block at ptr must be freed by the next check: while
+ * it is live, every check fails whatever the budget and names it by its
+ * label with its allocation stack. The watch ends when the block is freed. */
 void lc_watch(const void *ptr, const char *label);
 
 #ifdef __cplusplus

@@ -840,6 +840,36 @@ START_TEST(test_passing_check_writes_no_profiles) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ watched objects */
+
+static void *make_session(void) { return malloc(48); }
+
+START_TEST(test_watched_object_still_live_fails_whatever_the_budget) {
+    lc_baseline();
+    void *s = make_session();
+    lc_watch(s, "session of alice");
+    lc_result r = check_now("bytes=inf,objects=inf");
+    ck_assert_int_eq(r.verdict, 1);
+    ck_assert_int_eq(r.watched_live, 1);
+    ck_assert_ptr_nonnull(strstr(lc_last_report(), "\"session of alice\" is still live"));
+    ck_assert_ptr_nonnull(strstr(lc_last_report(), "make_session"));
+    free(s);
+}
+END_TEST
+
+START_TEST(test_watched_object_freed_passes) {
+    lc_baseline();
+    void *s = make_session();
+    lc_watch(s, "session of bob");
+    free(s);
+    void *reuse = make_session(); /* may land at the same address: a new block */
+    lc_result r = check_now("bytes=inf,objects=inf");
+    ck_assert_int_eq(r.verdict, 0);
+    ck_assert_int_eq(r.watched_live, 0);
+    free(reuse);
+}
+END_TEST
+
 /* ------------------------------------------------------------ collection hooks */
 
 static void *cache_entry;
@@ -1035,6 +1065,8 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_long_report_is_cut_with_a_count_of_what_was_left_out);
     tcase_add_test(tc, test_short_report_is_not_cut);
     tcase_add_test(tc, test_json_report_has_the_schema_fields);
+    tcase_add_test(tc, test_watched_object_still_live_fails_whatever_the_budget);
+    tcase_add_test(tc, test_watched_object_freed_passes);
     tcase_add_test(tc, test_failing_check_writes_before_and_after_profiles);
     tcase_add_test(tc, test_passing_check_writes_no_profiles);
     tcase_add_test(tc, test_collect_hook_runs_before_the_check);
