@@ -427,29 +427,23 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     return leak ? 1 : 0;
 }
 
-int lc_verify(const lc_options *opts, lc_result *res) {
-    lc_api_return = (uintptr_t)__builtin_return_address(0);
-    uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);
-    pthread_mutex_lock(&verify_lock);
-    int rc = verify(opts, res, caller_frame, true);
-    pthread_mutex_unlock(&verify_lock);
-    return rc;
-}
+/* The public entry points record where the program called from: its own
+ * stack frames are scanned from there up, and its stack in a dump starts
+ * there. They must stay out of line for the addresses to be the caller's. */
+#define VERIFY_ENTRY(opts, res, count_reachable)                                                   \
+    do {                                                                                           \
+        lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
+        uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \
+        pthread_mutex_lock(&verify_lock);                                                          \
+        int rc = verify(opts, res, caller_frame, count_reachable);                                 \
+        pthread_mutex_unlock(&verify_lock);                                                        \
+        return rc;                                                                                 \
+    } while (0)
+
+int lc_verify(const lc_options *opts, lc_result *res) { VERIFY_ENTRY(opts, res, true); }
 
 int lc_verify_process(const lc_options *opts, lc_result *res, bool strict) {
-    lc_api_return = (uintptr_t)__builtin_return_address(0);
-    uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);
-    pthread_mutex_lock(&verify_lock);
-    int rc = verify(opts, res, caller_frame, strict);
-    pthread_mutex_unlock(&verify_lock);
-    return rc;
+    VERIFY_ENTRY(opts, res, strict);
 }
 
-int lc_verify_none(const lc_options *opts) {
-    lc_api_return = (uintptr_t)__builtin_return_address(0);
-    uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);
-    pthread_mutex_lock(&verify_lock);
-    int rc = verify(opts, NULL, caller_frame, true);
-    pthread_mutex_unlock(&verify_lock);
-    return rc;
-}
+int lc_verify_none(const lc_options *opts) { VERIFY_ENTRY(opts, NULL, true); }

@@ -120,60 +120,48 @@ void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t fla
     lc_spin_unlock(&s->lock);
 }
 
+/* The slot holding key in a locked shard, or -1. */
+static long find_slot(const shard *s, uint64_t h, uintptr_t key) {
+    if (!s->mask) return -1;
+    for (uint32_t i = (uint32_t)h & s->mask; s->slots[i].key; i = (i + 1) & s->mask)
+        if (s->slots[i].key == key) return i;
+    return -1;
+}
+
 bool lc_heap_remove(uintptr_t addr) {
     uint64_t h = hash_addr(addr);
     shard *s = shard_of(h);
-    uintptr_t key = addr ^ LC_HIDE;
-    bool found = false;
     lc_spin_lock(&s->lock);
-    if (s->mask) {
-        uint32_t i = (uint32_t)h & s->mask;
-        while (s->slots[i].key) {
-            if (s->slots[i].key == key) {
-                found = true;
-                break;
+    long i = find_slot(s, h, addr ^ LC_HIDE);
+    if (i >= 0) {
+        /* Backward-shift: move later members of the probe run into the
+         * hole when their home slot is at or before it. */
+        uint32_t hole = (uint32_t)i, j = (uint32_t)i;
+        for (;;) {
+            j = (j + 1) & s->mask;
+            lc_block *b = &s->slots[j];
+            if (!b->key) break;
+            uint32_t home = (uint32_t)hash_addr(lc_block_addr(b)) & s->mask;
+            if (((j - home) & s->mask) >= ((j - hole) & s->mask)) {
+                s->slots[hole] = *b;
+                hole = j;
             }
-            i = (i + 1) & s->mask;
         }
-        if (found) {
-            /* Backward-shift: move later members of the probe run into the
-             * hole when their home slot is at or before it. */
-            uint32_t hole = i, j = i;
-            for (;;) {
-                j = (j + 1) & s->mask;
-                lc_block *b = &s->slots[j];
-                if (!b->key) break;
-                uint32_t home = (uint32_t)hash_addr(lc_block_addr(b)) & s->mask;
-                if (((j - home) & s->mask) >= ((j - hole) & s->mask)) {
-                    s->slots[hole] = *b;
-                    hole = j;
-                }
-            }
-            s->slots[hole].key = 0;
-            s->count--;
-        }
+        s->slots[hole].key = 0;
+        s->count--;
     }
     lc_spin_unlock(&s->lock);
-    return found;
+    return i >= 0;
 }
 
 bool lc_heap_lookup(uintptr_t addr, lc_block *out) {
     uint64_t h = hash_addr(addr);
     shard *s = shard_of(h);
-    uintptr_t key = addr ^ LC_HIDE;
-    bool found = false;
     lc_spin_lock(&s->lock);
-    if (s->mask) {
-        for (uint32_t i = (uint32_t)h & s->mask; s->slots[i].key; i = (i + 1) & s->mask) {
-            if (s->slots[i].key == key) {
-                *out = s->slots[i];
-                found = true;
-                break;
-            }
-        }
-    }
+    long i = find_slot(s, h, addr ^ LC_HIDE);
+    if (i >= 0) *out = s->slots[i];
     lc_spin_unlock(&s->lock);
-    return found;
+    return i >= 0;
 }
 
 size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
