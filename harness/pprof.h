@@ -19,6 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Format a one-line error into err[0..errlen) when err is not NULL; shared
+ * by the writer and the reader. */
+void lc_pprof_set_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ------------------------------------------------------------------ writing */
 
 /* One source line of a program counter. Strings may be NULL (unknown) and need

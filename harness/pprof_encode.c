@@ -76,15 +76,15 @@ enum {
 
 enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
 
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_error(char *err, size_t errlen, const char *fmt, ...) {
+void lc_pprof_set_error(char *err, size_t errlen, const char *fmt, ...) {
     if (!err || errlen == 0) return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
 }
+
+#define set_error lc_pprof_set_error
 
 /* ------------------------------------------------------------ byte buffers */
 
