@@ -29,7 +29,7 @@ $cc -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Iharness tests/pprof_writer.c \
 
 $clang -std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Iinclude -Iharness \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    tests/fuzz_pprof.c harness/pprof_decode.c -lz -o "$dir/fuzz_pprof"
+    tests/fuzz_pprof.c harness/pprof_decode.c harness/pprof_encode.c -lz -o "$dir/fuzz_pprof"
 
 echo "fuzz.sh: fuzzing the pprof reader for ${seconds}s (corpus $dir/corpus)"
 exec "$dir/fuzz_pprof" -max_total_time="$seconds" -max_len=16384 -timeout=10 \
