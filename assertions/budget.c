@@ -36,10 +36,18 @@ static int parse_value(const char *s, size_t len, long long *out) {
     unsigned shift = 0;
     if (*end) {
         switch (*end) {
-        case 'k': case 'K': shift = 10; break;
-        case 'M': shift = 20; break;
-        case 'G': shift = 30; break;
-        default: return -1;
+        case 'k':
+        case 'K':
+            shift = 10;
+            break;
+        case 'M':
+            shift = 20;
+            break;
+        case 'G':
+            shift = 30;
+            break;
+        default:
+            return -1;
         }
         if (end[1]) return -1;
     }
@@ -59,9 +67,12 @@ int lc_budget_parse(const char *text, lc_budget *b, char *err, size_t errlen) {
         if (!eq) return fail(err, errlen, text, "expected NAME=VALUE", p, partlen);
         size_t namelen = (size_t)(eq - p);
         long long *field = NULL;
-        if (namelen == 5 && strncmp(p, "bytes", 5) == 0) field = &parsed.bytes;
-        else if (namelen == 7 && strncmp(p, "objects", 7) == 0) field = &parsed.objects;
-        else if (namelen == 7 && strncmp(p, "threads", 7) == 0) field = &parsed.threads;
+        if (namelen == 5 && strncmp(p, "bytes", 5) == 0)
+            field = &parsed.bytes;
+        else if (namelen == 7 && strncmp(p, "objects", 7) == 0)
+            field = &parsed.objects;
+        else if (namelen == 7 && strncmp(p, "threads", 7) == 0)
+            field = &parsed.threads;
         if (!field)
             return fail(err, errlen, text, "unknown limit (want bytes, objects or threads)", p,
                         partlen);
@@ -80,8 +91,10 @@ void lc_budget_format(const lc_budget *b, char *out, size_t len) {
     char v[3][24];
     const long long f[3] = {b->bytes, b->objects, b->threads};
     for (int i = 0; i < 3; i++) {
-        if (f[i] < 0) snprintf(v[i], sizeof v[i], "inf");
-        else snprintf(v[i], sizeof v[i], "%lld", f[i]);
+        if (f[i] < 0)
+            snprintf(v[i], sizeof v[i], "inf");
+        else
+            snprintf(v[i], sizeof v[i], "%lld", f[i]);
     }
     snprintf(out, len, "bytes=%s,objects=%s,threads=%s", v[0], v[1], v[2]);
 }

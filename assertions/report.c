@@ -10,12 +10,14 @@
 
 void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent) {
     const char *fn = f->function ? f->function : "??";
-    if (f->file) lc_buf_printf(b, "%s%s (%s:%d)\n", indent, fn, f->file, f->line);
+    if (f->file)
+        lc_buf_printf(b, "%s%s (%s:%d)\n", indent, fn, f->file, f->line);
     else if (f->module) {
         const char *base = strrchr(f->module, '/');
         lc_buf_printf(b, "%s%s (%s+0x%lx)\n", indent, fn, base ? base + 1 : f->module,
                       (unsigned long)f->offset);
-    } else lc_buf_printf(b, "%s%s (0x%lx)\n", indent, fn, (unsigned long)f->pc);
+    } else
+        lc_buf_printf(b, "%s%s (0x%lx)\n", indent, fn, (unsigned long)f->pc);
 }
 
 int lc_report_useful_depth(lc_stack_id id) {
@@ -38,8 +40,10 @@ void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_fram
     int i = 0;
     for (; i < max_frames && i < useful && lc_stack_frame(id, i, &f) == 0; i++)
         lc_report_frame_text(b, &f, indent);
-    if (useful == 0) lc_buf_printf(b, "%s(no stack recorded: LEAKCHECK_STACK_DEPTH=0)\n", indent);
-    else if (useful > i) lc_buf_printf(b, "%s... %d more frames\n", indent, useful - i);
+    if (useful == 0)
+        lc_buf_printf(b, "%s(no stack recorded: LEAKCHECK_STACK_DEPTH=0)\n", indent);
+    else if (useful > i)
+        lc_buf_printf(b, "%s... %d more frames\n", indent, useful - i);
 }
 
 void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n) {

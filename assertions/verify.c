@@ -63,14 +63,19 @@ static int write_check_profiles(lc_buf *t) {
                  : -1;
     lc_snapshot_free(now);
     if (rc == 0)
-        lc_buf_printf(t, "\nheap profiles: %s %s\n  (leakcheck diff %s %s)\n", before, after, before,
-                      after);
-    else lc_buf_printf(t, "\nleakcheck: could not write heap profiles to %s\n", dir);
+        lc_buf_printf(t, "\nheap profiles: %s %s\n  (leakcheck diff %s %s)\n", before, after,
+                      before, after);
+    else
+        lc_buf_printf(t, "\nleakcheck: could not write heap profiles to %s\n", dir);
     return rc;
 }
 
-const char *lc_last_report(void) { return last_text.data ? last_text.data : ""; }
-const char *lc_last_report_json(void) { return last_json.data ? last_json.data : ""; }
+const char *lc_last_report(void) {
+    return last_text.data ? last_text.data : "";
+}
+const char *lc_last_report_json(void) {
+    return last_json.data ? last_json.data : "";
+}
 
 typedef struct site {
     lc_stack_id stack;
@@ -130,7 +135,8 @@ static int site_key_order(const void *a, const void *b) {
 /* Group the leaked blocks by (stack, class). */
 static bool build_sites(heap_view *h) {
     size_t nleaks = 0;
-    for (size_t i = 0; i < h->n; i++) nleaks += is_leak(h, i);
+    for (size_t i = 0; i < h->n; i++)
+        nleaks += is_leak(h, i);
     if (!nleaks) return true;
     h->sites_bytes = nleaks * sizeof(site);
     h->sites = lc_os_alloc(h->sites_bytes);
@@ -164,7 +170,8 @@ static bool build_sites(heap_view *h) {
             h->sites[m - 1].klass == h->sites[i].klass) {
             h->sites[m - 1].objects++;
             h->sites[m - 1].bytes += h->sites[i].bytes;
-        } else h->sites[m++] = h->sites[i];
+        } else
+            h->sites[m++] = h->sites[i];
     }
     h->nsites = m;
     qsort(h->sites, m, sizeof(site), site_order);
@@ -172,7 +179,8 @@ static bool build_sites(heap_view *h) {
 }
 
 static long long retained_by(heap_view *h, const lc_region *roots, size_t nroots) {
-    for (size_t i = 0; i < h->n; i++) h->mark[i] &= (uint8_t)~MARK_ONE_THREAD;
+    for (size_t i = 0; i < h->n; i++)
+        h->mark[i] &= (uint8_t)~MARK_ONE_THREAD;
     lc_reachable_from_roots(h->all, h->n, h->mark, 0, roots, nroots, MARK_ONE_THREAD, false);
     long long bytes = 0;
     for (size_t i = 0; i < h->n; i++)
@@ -186,7 +194,8 @@ static long long retained_by(heap_view *h, const lc_region *roots, size_t nroots
 static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_frame) {
     if (!copy_all_blocks(h)) return false;
     bool any_new = false;
-    for (size_t i = 0; i < h->n && !any_new; i++) any_new = lc_block_seq(&h->all[i]) >= baseline_seq;
+    for (size_t i = 0; i < h->n && !any_new; i++)
+        any_new = lc_block_seq(&h->all[i]) >= baseline_seq;
     if (!any_new) return true;
     lc_blocks_sort_by_addr(h->all, h->n);
     h->mark_bytes = h->n ? h->n : 1;
@@ -194,7 +203,8 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
     if (!h->mark) return false;
     lc_runtime_owned(h->all, h->n, h->mark);
     bool any_leak = false;
-    for (size_t i = 0; i < h->n && !any_leak; i++) any_leak = is_leak(h, i);
+    for (size_t i = 0; i < h->n && !any_leak; i++)
+        any_leak = is_leak(h, i);
     if (!any_leak) return true;
     lc_reachable_from_roots(h->all, h->n, h->mark, caller_frame, NULL, 0, MARK_ROOTS, true);
     size_t nthreads = lc_thread_report_count(threads);
@@ -228,7 +238,9 @@ static int resolve_budget(const lc_options *o, lc_budget *b, char *err, size_t e
     return 0;
 }
 
-static bool over(long long value, long long limit) { return limit >= 0 && value > limit; }
+static bool over(long long value, long long limit) {
+    return limit >= 0 && value > limit;
+}
 
 /* ------------------------------------------------------------ reports */
 
@@ -250,8 +262,8 @@ static void heap_text(lc_buf *b, const heap_view *h, int top) {
     for (; shown < h->nsites && (top <= 0 || shown < (size_t)top); shown++) {
         const site *s = &h->sites[shown];
         lc_buf_printf(b, "\n%s in %lld object%s [%s], allocated at:\n",
-                      lc_fmt_bytes(s->bytes, sz, sizeof sz), s->objects,
-                      s->objects == 1 ? "" : "s", class_names[s->klass]);
+                      lc_fmt_bytes(s->bytes, sz, sizeof sz), s->objects, s->objects == 1 ? "" : "s",
+                      class_names[s->klass]);
         lc_report_stack(b, s->stack, "    ", 12);
     }
     if (shown < h->nsites) {
@@ -277,7 +289,8 @@ static void heap_json(lc_buf *b, const heap_view *h) {
                       i ? ", " : "", s->objects, s->bytes, class_names[s->klass]);
         lc_frame frames[LC_MAX_DEPTH];
         int n = 0;
-        while (n < LC_MAX_DEPTH && lc_stack_frame(s->stack, n, &frames[n]) == 0) n++;
+        while (n < LC_MAX_DEPTH && lc_stack_frame(s->stack, n, &frames[n]) == 0)
+            n++;
         lc_report_stack_json(b, frames, n);
         lc_buf_printf(b, "}");
     }
@@ -326,8 +339,8 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     char err[256];
     lc_budget budget;
     if (o && o->struct_version != LC_OPTIONS_VERSION) {
-        error_result("lc_options built without LC_VERIFY_NONE/LC_OPTIONS (bad struct_version)",
-                     o, res);
+        error_result("lc_options built without LC_VERIFY_NONE/LC_OPTIONS (bad struct_version)", o,
+                     res);
         return -1;
     }
     if (resolve_budget(o, &budget, err, sizeof err) != 0) {
@@ -347,7 +360,8 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     heap_view h = {.count_reachable = count_reachable};
     bool scanned = scan_heap(&h, threads, caller_frame);
     long long nthreads = 0;
-    for (size_t i = 0; i < lc_thread_report_count(threads); i++) nthreads++;
+    for (size_t i = 0; i < lc_thread_report_count(threads); i++)
+        nthreads++;
 
     lc_buf watch_text = {0}, watch_json = {0};
     int watched_live = lc_watch_report(&watch_text, &watch_json);
@@ -362,7 +376,8 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_buf_printf(t, "leakcheck: %s: %lld thread%s and %lld object%s (%s) leaked; budget %s\n",
                   leak ? "LEAK" : "within budget", nthreads, nthreads == 1 ? "" : "s", h.objects,
                   h.objects == 1 ? "" : "s", lc_fmt_bytes(h.bytes, sz, sizeof sz), budget_text);
-    if (!scanned) lc_buf_printf(t, "leakcheck: out of memory while scanning; heap figures incomplete\n");
+    if (!scanned)
+        lc_buf_printf(t, "leakcheck: out of memory while scanning; heap figures incomplete\n");
     if (nthreads) {
         lc_buf_printf(t, "\n%lld leaked thread%s:\n", nthreads, nthreads == 1 ? "" : "s");
         lc_thread_report_text(threads, t, top);
@@ -396,8 +411,9 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     heap_json(j, &h);
     lc_buf_printf(j, ", \"watched\": %s", watch_json.data ? watch_json.data : "[]");
     if (lc_cfg.valgrind_leak_check)
-        lc_buf_printf(j, ", \"valgrind\": {\"definitely_lost_bytes\": %lu, \"possibly_lost_bytes\": %lu}",
-                      vg.leaked_bytes, vg.dubious_bytes);
+        lc_buf_printf(
+            j, ", \"valgrind\": {\"definitely_lost_bytes\": %lu, \"possibly_lost_bytes\": %lu}",
+            vg.leaked_bytes, vg.dubious_bytes);
     lc_buf_printf(j, "}\n");
 
     if (res) {
@@ -440,10 +456,14 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
         return rc;                                                                                 \
     } while (0)
 
-int lc_verify(const lc_options *opts, lc_result *res) { VERIFY_ENTRY(opts, res, true); }
+int lc_verify(const lc_options *opts, lc_result *res) {
+    VERIFY_ENTRY(opts, res, true);
+}
 
 int lc_verify_process(const lc_options *opts, lc_result *res, bool strict) {
     VERIFY_ENTRY(opts, res, strict);
 }
 
-int lc_verify_none(const lc_options *opts) { VERIFY_ENTRY(opts, NULL, true); }
+int lc_verify_none(const lc_options *opts) {
+    VERIFY_ENTRY(opts, NULL, true);
+}

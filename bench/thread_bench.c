@@ -37,7 +37,8 @@ static double median(double *v, int n) {
 static void *blocked_worker(void *arg) {
     (void)arg;
     pthread_mutex_lock(&lock);
-    while (!released) pthread_cond_wait(&wake, &lock);
+    while (!released)
+        pthread_cond_wait(&wake, &lock);
     pthread_mutex_unlock(&lock);
     return NULL;
 }
@@ -56,7 +57,8 @@ int main(void) {
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 64 * 1024);
     pthread_t th[THREADS];
-    for (int i = 0; i < THREADS; i++) pthread_create(&th[i], &attr, blocked_worker, NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&th[i], &attr, blocked_worker, NULL);
     FILE *sink = fopen("/dev/null", "w");
     for (int i = 0; i < RUNS; i++) {
         double t0 = now_ms();
@@ -67,7 +69,8 @@ int main(void) {
     lc_result r;
     for (int i = 0; i < RUNS; i++) {
         double t0 = now_ms();
-        lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION, .quiet = 1,
+        lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION,
+                                      .quiet = 1,
                                       .settle_seconds = 0.000001},
                   &r);
         t[i] = now_ms() - t0;
@@ -78,13 +81,14 @@ int main(void) {
     released = 1;
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&lock);
-    for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
 
     printf("threads: LC_VERIFY_NONE with no thread started     %8.3f ms  (target < 1 ms)\n",
            clean_check);
     printf("threads: dump of %d blocked threads              %8.1f ms  (target < 100 ms)\n",
            THREADS, dump);
-    printf("threads: check finding %d leaked threads (%lld) %8.1f ms  (target < 100 ms)\n",
-           THREADS, r.leaked_threads, leak_check);
+    printf("threads: check finding %d leaked threads (%lld) %8.1f ms  (target < 100 ms)\n", THREADS,
+           r.leaked_threads, leak_check);
     return r.leaked_threads == THREADS ? 0 : 1;
 }

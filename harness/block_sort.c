@@ -11,8 +11,12 @@
 
 typedef uint64_t (*key_fn)(const lc_block *);
 
-static uint64_t key_addr(const lc_block *b) { return lc_block_addr(b); }
-static uint64_t key_seq(const lc_block *b) { return lc_block_seq(b); }
+static uint64_t key_addr(const lc_block *b) {
+    return lc_block_addr(b);
+}
+static uint64_t key_seq(const lc_block *b) {
+    return lc_block_seq(b);
+}
 
 #define DIGIT_BITS 11
 #define DIGITS (1u << DIGIT_BITS)
@@ -40,7 +44,8 @@ static void radix_sort(lc_block *b, size_t n, key_fn key, int key_bits) {
             counts[d] = sum;
             sum += c;
         }
-        for (size_t i = 0; i < n; i++) dst[counts[(key(&src[i]) >> shift) & (DIGITS - 1)]++] = src[i];
+        for (size_t i = 0; i < n; i++)
+            dst[counts[(key(&src[i]) >> shift) & (DIGITS - 1)]++] = src[i];
         lc_block *t = src;
         src = dst;
         dst = t;
@@ -49,5 +54,9 @@ static void radix_sort(lc_block *b, size_t n, key_fn key, int key_bits) {
     lc_os_free(tmp, bytes);
 }
 
-void lc_blocks_sort_by_addr(lc_block *b, size_t n) { radix_sort(b, n, key_addr, 48); }
-void lc_blocks_sort_by_seq(lc_block *b, size_t n) { radix_sort(b, n, key_seq, 40); }
+void lc_blocks_sort_by_addr(lc_block *b, size_t n) {
+    radix_sort(b, n, key_addr, 48);
+}
+void lc_blocks_sort_by_seq(lc_block *b, size_t n) {
+    radix_sort(b, n, key_seq, 40);
+}

@@ -15,7 +15,8 @@ static bool reserve(lc_buf *b, size_t extra) {
     if (b->failed) return false;
     if (b->len + extra + 1 <= b->cap) return true;
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) cap *= 2;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
     lc_self_enter();
     char *d = realloc(b->data, cap);
     lc_self_leave();
@@ -53,9 +54,12 @@ void lc_buf_json_str(lc_buf *b, const char *s) {
     lc_buf_printf(b, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') lc_buf_printf(b, "\\%c", c);
-        else if (c < 0x20) lc_buf_printf(b, "\\u%04x", c);
-        else lc_buf_printf(b, "%c", c);
+        if (c == '"' || c == '\\')
+            lc_buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            lc_buf_printf(b, "\\u%04x", c);
+        else
+            lc_buf_printf(b, "%c", c);
     }
     lc_buf_printf(b, "\"");
 }
@@ -75,7 +79,9 @@ const char *lc_fmt_bytes(long long bytes, char *out, size_t len) {
         v /= 1024;
         u++;
     }
-    if (u == 0) snprintf(out, len, "%lld B", bytes);
-    else snprintf(out, len, "%s%.1f %s", bytes < 0 ? "-" : "", v, units[u]);
+    if (u == 0)
+        snprintf(out, len, "%lld B", bytes);
+    else
+        snprintf(out, len, "%s%.1f %s", bytes < 0 ? "-" : "", v, units[u]);
     return out;
 }

@@ -38,7 +38,8 @@ void lc_collect_run_hooks(void) {
     int n = nhooks;
     pthread_mutex_unlock(&hooks_lock);
     /* Hooks run unlocked: a hook may register another hook. */
-    for (int i = 0; i < n; i++) hooks[i].fn(hooks[i].arg);
+    for (int i = 0; i < n; i++)
+        hooks[i].fn(hooks[i].arg);
     sched_yield();
 }
 

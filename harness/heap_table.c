@@ -38,7 +38,9 @@ static inline uint64_t hash_addr(uintptr_t a) {
     return (uint64_t)(a >> 4) * 0x9E3779B97F4A7C15ull;
 }
 
-static inline shard *shard_of(uint64_t h) { return &shards[h >> (64 - SHARD_BITS)]; }
+static inline shard *shard_of(uint64_t h) {
+    return &shards[h >> (64 - SHARD_BITS)];
+}
 
 static uint64_t take_seq(void) {
     uint64_t e = atomic_load_explicit(&epoch, memory_order_acquire);
@@ -50,7 +52,9 @@ static uint64_t take_seq(void) {
     return tls_seq++;
 }
 
-uint64_t lc_heap_next_seq(void) { return atomic_load(&next_chunk); }
+uint64_t lc_heap_next_seq(void) {
+    return atomic_load(&next_chunk);
+}
 
 uint64_t lc_heap_new_epoch(void) {
     uint64_t at = atomic_load(&next_chunk);
@@ -68,7 +72,8 @@ static bool grow(shard *s) {
         lc_block *b = &s->slots[i];
         if (!b->key) continue;
         uint32_t j = (uint32_t)hash_addr(lc_block_addr(b)) & mask;
-        while (slots[j].key) j = (j + 1) & mask;
+        while (slots[j].key)
+            j = (j + 1) & mask;
         slots[j] = *b;
     }
     lc_os_free(s->slots, (size_t)old_cap * sizeof(lc_block));
@@ -183,7 +188,8 @@ size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
 
 size_t lc_heap_live_count(void) {
     size_t n = 0;
-    for (uint32_t k = 0; k < NSHARDS; k++) n += __atomic_load_n(&shards[k].count, __ATOMIC_RELAXED);
+    for (uint32_t k = 0; k < NSHARDS; k++)
+        n += __atomic_load_n(&shards[k].count, __ATOMIC_RELAXED);
     return n;
 }
 
@@ -195,9 +201,11 @@ size_t lc_heap_table_bytes(void) {
 }
 
 void lc_heap_lock_all(void) {
-    for (uint32_t k = 0; k < NSHARDS; k++) lc_spin_lock(&shards[k].lock);
+    for (uint32_t k = 0; k < NSHARDS; k++)
+        lc_spin_lock(&shards[k].lock);
 }
 
 void lc_heap_unlock_all(void) {
-    for (uint32_t k = 0; k < NSHARDS; k++) lc_spin_unlock(&shards[k].lock);
+    for (uint32_t k = 0; k < NSHARDS; k++)
+        lc_spin_unlock(&shards[k].lock);
 }

@@ -30,8 +30,10 @@ void lc_spin_lock(lc_spinlock *l) {
     for (int spins = 0;; spins++) {
         if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire)) return;
         while (atomic_load_explicit(&l->held, memory_order_relaxed)) {
-            if (spins++ > 64) sched_yield();
-            else cpu_relax();
+            if (spins++ > 64)
+                sched_yield();
+            else
+                cpu_relax();
         }
     }
 }
@@ -40,7 +42,8 @@ void *lc_os_alloc(size_t size) {
     /* Snapshots write every page they map at once; populating the mapping
      * up front costs one kernel call instead of a fault per page. */
     int populate = size >= (1u << 20) ? MAP_POPULATE : 0;
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
+    void *p =
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -61,7 +64,9 @@ pid_t lc_os_tid(void) {
     return cached_tid;
 }
 
-void lc_os_tid_reset(void) { cached_tid = 0; }
+void lc_os_tid_reset(void) {
+    cached_tid = 0;
+}
 
 uint64_t lc_os_now_ns(void) {
     struct timespec ts;
@@ -109,7 +114,7 @@ bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi) {
 /* ------------------------------------------------------------ modules */
 
 static const char *const runtime_names[] = {
-    "libc.so",   "ld-linux",   "libm.so",      "libpthread.so", "libdl.so", "librt.so",
+    "libc.so",   "ld-linux",   "libm.so",      "libpthread.so", "libdl.so",   "librt.so",
     "libgcc_s.", "libstdc++.", "libresolv.so", "libnss_",       "linux-vdso",
 };
 
@@ -170,7 +175,8 @@ static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
 
 void lc_os_modules_refresh(void) {
     lc_self_enter();
-    for (size_t i = 0; i < RUNTIME_CACHE_SLOTS; i++) atomic_store(&runtime_cache[i], 0);
+    for (size_t i = 0; i < RUNTIME_CACHE_SLOTS; i++)
+        atomic_store(&runtime_cache[i], 0);
     nruntime_text = 0;
     nself_text = 0;
     dl_iterate_phdr(collect_text, NULL);
@@ -186,7 +192,9 @@ bool lc_os_pc_in_runtime(uintptr_t pc) {
     return answer;
 }
 
-bool lc_os_pc_in_linker(uintptr_t pc) { return pc >= linker_text.start && pc < linker_text.end; }
+bool lc_os_pc_in_linker(uintptr_t pc) {
+    return pc >= linker_text.start && pc < linker_text.end;
+}
 
 bool lc_os_pc_in_self(uintptr_t pc) {
     for (int i = 0; i < nself_text; i++)
@@ -270,8 +278,10 @@ bool lc_os_task_info(pid_t tid, lc_task_info *out) {
     out->state = close_paren[2];
     snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
     if (read_small_file(path, buf, sizeof buf) > 0) {
-        if (strncmp(buf, "running", 7) == 0) out->syscall = -1;
-        else out->syscall = strtol(buf, NULL, 10);
+        if (strncmp(buf, "running", 7) == 0)
+            out->syscall = -1;
+        else
+            out->syscall = strtol(buf, NULL, 10);
     }
     snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
     if (read_small_file(path, buf, sizeof buf) > 0) {
@@ -301,7 +311,9 @@ size_t lc_os_list_tasks(pid_t *out, size_t cap) {
     return n;
 }
 
-int lc_os_signal_task(pid_t tid, int sig) { return (int)syscall(SYS_tgkill, getpid(), tid, sig); }
+int lc_os_signal_task(pid_t tid, int sig) {
+    return (int)syscall(SYS_tgkill, getpid(), tid, sig);
+}
 
 const char *lc_os_syscall_name(long nr) {
     static const struct {

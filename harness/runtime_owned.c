@@ -38,8 +38,10 @@ static long find_block(const scan *s, uintptr_t p, bool exact) {
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (lc_block_addr(&s->all[mid]) <= p) lo = mid + 1;
-        else hi = mid;
+        if (lc_block_addr(&s->all[mid]) <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo == 0) return -1;
     const lc_block *b = &s->all[lo - 1];
@@ -148,7 +150,8 @@ int lc_reachable_from_roots(const lc_block *all, size_t n, uint8_t *mark, uintpt
     uintptr_t lo, hi;
     if (stack_from && lc_os_thread_stack(&lo, &hi) && stack_from < hi)
         scan_range(&s, stack_from, hi, false);
-    for (size_t i = 0; i < nextra; i++) scan_range(&s, extra[i].start, extra[i].end, false);
+    for (size_t i = 0; i < nextra; i++)
+        scan_range(&s, extra[i].start, extra[i].end, false);
     drain(&s);
     scan_done(&s);
     lc_self_leave();

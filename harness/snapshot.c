@@ -42,7 +42,8 @@ lc_snapshot *lc_snapshot_take(void) {
         goto out;
     }
     lc_blocks_sort_by_seq(s->blocks, s->n);
-    for (size_t i = 0; i < s->n; i++) s->live_bytes += lc_block_size(&s->blocks[i]);
+    for (size_t i = 0; i < s->n; i++)
+        s->live_bytes += lc_block_size(&s->blocks[i]);
     s->nstacks = lc_stack_count();
     s->totals_bytes = (size_t)s->nstacks * 2 * sizeof(uint64_t);
     s->stack_totals = lc_os_alloc(s->totals_bytes);
@@ -63,10 +64,16 @@ void lc_snapshot_free(lc_snapshot *s) {
     lc_os_free(s, sizeof *s);
 }
 
-size_t lc_snapshot_live_objects(const lc_snapshot *s) { return s ? s->n : 0; }
-size_t lc_snapshot_live_bytes(const lc_snapshot *s) { return s ? s->live_bytes : 0; }
+size_t lc_snapshot_live_objects(const lc_snapshot *s) {
+    return s ? s->n : 0;
+}
+size_t lc_snapshot_live_bytes(const lc_snapshot *s) {
+    return s ? s->live_bytes : 0;
+}
 
-static long long abs_ll(long long v) { return v < 0 ? -v : v; }
+static long long abs_ll(long long v) {
+    return v < 0 ? -v : v;
+}
 
 static int by_growth(const void *a, const void *b) {
     const lc_diff_site *x = a, *y = b;
@@ -138,12 +145,18 @@ lc_diff *lc_snapshot_diff(const lc_snapshot *before, const lc_snapshot *after,
     return d;
 }
 
-size_t lc_diff_count(const lc_diff *d) { return d ? d->n : 0; }
+size_t lc_diff_count(const lc_diff *d) {
+    return d ? d->n : 0;
+}
 const lc_diff_site *lc_diff_get(const lc_diff *d, size_t i) {
     return d && i < d->n ? &d->sites[i] : NULL;
 }
-size_t lc_diff_new_threads(const lc_diff *d) { return d ? d->new_threads : 0; }
-size_t lc_diff_vanished_threads(const lc_diff *d) { return d ? d->vanished_threads : 0; }
+size_t lc_diff_new_threads(const lc_diff *d) {
+    return d ? d->new_threads : 0;
+}
+size_t lc_diff_vanished_threads(const lc_diff *d) {
+    return d ? d->vanished_threads : 0;
+}
 
 void lc_diff_free(lc_diff *d) {
     if (!d) return;

@@ -136,7 +136,9 @@ void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes) {
     }
 }
 
-uint32_t lc_stack_count(void) { return atomic_load(&nrecs); }
+uint32_t lc_stack_count(void) {
+    return atomic_load(&nrecs);
+}
 
 void lc_stack_lock_all(void) {
     lc_spin_lock(&reserve_lock);

@@ -106,7 +106,8 @@ int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
     if (!dwfl) dwfl_reload();
     size_t b = (pc >> 2) % SYM_BUCKETS;
     sym_entry *e = cache[b];
-    while (e && e->pc != pc) e = e->next;
+    while (e && e->pc != pc)
+        e = e->next;
     if (!e && (e = calloc(1, sizeof *e))) {
         e->pc = pc;
         resolve(pc, &e->frame);
@@ -119,12 +120,18 @@ int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
     return e && (e->frame.function || e->frame.file) ? 0 : -1;
 }
 
-void lc_symbolize_lock(void) { pthread_mutex_lock(&sym_lock); }
-void lc_symbolize_unlock(void) { pthread_mutex_unlock(&sym_lock); }
+void lc_symbolize_lock(void) {
+    pthread_mutex_lock(&sym_lock);
+}
+void lc_symbolize_unlock(void) {
+    pthread_mutex_unlock(&sym_lock);
+}
 
 /* Return addresses point after the call; the call itself is one byte
  * earlier, which matters when the call is the last instruction of a line. */
-static uintptr_t call_site(uintptr_t return_address) { return return_address - 1; }
+static uintptr_t call_site(uintptr_t return_address) {
+    return return_address - 1;
+}
 
 int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f) {
     const uintptr_t *pcs;

@@ -34,7 +34,9 @@ static size_t nactive;
 static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
 static int handler_installed;
 
-int lc_capture_signal(void) { return SIGRTMAX - 5; }
+int lc_capture_signal(void) {
+    return SIGRTMAX - 5;
+}
 
 static uintptr_t context_sp(const ucontext_t *uc) {
 #if defined(__x86_64__)
@@ -52,10 +54,12 @@ static uintptr_t context_sp(const ucontext_t *uc) {
 static int context_regs(const ucontext_t *uc, uintptr_t *out) {
 #if defined(__x86_64__)
     int n = NGREG < LC_MAX_REGS ? NGREG : LC_MAX_REGS;
-    for (int i = 0; i < n; i++) out[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
+    for (int i = 0; i < n; i++)
+        out[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
     return n;
 #elif defined(__aarch64__)
-    for (int i = 0; i < 31 && i < LC_MAX_REGS; i++) out[i] = (uintptr_t)uc->uc_mcontext.regs[i];
+    for (int i = 0; i < 31 && i < LC_MAX_REGS; i++)
+        out[i] = (uintptr_t)uc->uc_mcontext.regs[i];
     return 31;
 #else
     (void)uc;
@@ -120,7 +124,8 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         if (c->tid == me) {
             c->depth = lc_unwind_here(c->pcs, LC_MAX_DEPTH, 1);
             int from = 0;
-            while (from < c->depth && c->pcs[from] != lc_api_return) from++;
+            while (from < c->depth && c->pcs[from] != lc_api_return)
+                from++;
             if (from < c->depth) {
                 c->depth -= from;
                 memmove(c->pcs, c->pcs + from, (size_t)c->depth * sizeof(uintptr_t));
@@ -148,11 +153,13 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         k++;
     }
     __atomic_store_n(&nactive, k, __ATOMIC_RELEASE);
-    for (size_t j = 0; j < k; j++) lc_os_signal_task(slots[j].tid, lc_capture_signal());
+    for (size_t j = 0; j < k; j++)
+        lc_os_signal_task(slots[j].tid, lc_capture_signal());
     uint64_t deadline = lc_os_now_ns() + CAPTURE_WAIT_NS;
     for (;;) {
         size_t answered = 0;
-        for (size_t j = 0; j < k; j++) answered += __atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE);
+        for (size_t j = 0; j < k; j++)
+            answered += __atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE);
         if (answered == k || lc_os_now_ns() >= deadline) break;
         lc_os_sleep_ns(50000);
     }
@@ -176,9 +183,13 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
 
 const char *lc_capture_status_text(int status) {
     switch (status) {
-    case LC_CAPTURE_OK: return NULL;
-    case LC_CAPTURE_SIGNAL_BLOCKED: return "stack unavailable: the thread blocks the capture signal";
-    case LC_CAPTURE_GONE: return "stack unavailable: the thread has exited";
-    default: return "stack unavailable: the thread did not answer within 200 ms";
+    case LC_CAPTURE_OK:
+        return NULL;
+    case LC_CAPTURE_SIGNAL_BLOCKED:
+        return "stack unavailable: the thread blocks the capture signal";
+    case LC_CAPTURE_GONE:
+        return "stack unavailable: the thread has exited";
+    default:
+        return "stack unavailable: the thread did not answer within 200 ms";
     }
 }

@@ -70,8 +70,10 @@ static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
         snprintf(t->wait, sizeof t->wait, "%s", sys);
     } else {
         snprintf(t->state, sizeof t->state, "blocked");
-        if (sys) snprintf(t->wait, sizeof t->wait, "%s", sys);
-        else if (info.syscall >= 0) snprintf(t->wait, sizeof t->wait, "syscall %ld", info.syscall);
+        if (sys)
+            snprintf(t->wait, sizeof t->wait, "%s", sys);
+        else if (info.syscall >= 0)
+            snprintf(t->wait, sizeof t->wait, "syscall %ld", info.syscall);
     }
 }
 
@@ -127,7 +129,8 @@ static void capture(thread_entry *e, size_t n) {
     lc_capture *caps = lc_os_alloc(n * sizeof *caps + 1);
     lc_self_leave();
     if (!caps) return;
-    for (size_t i = 0; i < n; i++) caps[i].tid = e[i].tid;
+    for (size_t i = 0; i < n; i++)
+        caps[i].tid = e[i].tid;
     lc_capture_stacks(caps, n);
     for (size_t i = 0; i < n; i++) {
         e[i].cap = caps[i];
@@ -216,7 +219,8 @@ static bool same_group(const thread_entry *a, const thread_entry *b) {
 }
 
 static void group(thread_entry *e, size_t n) {
-    for (size_t i = 0; i < n; i++) e[i].count = 1;
+    for (size_t i = 0; i < n; i++)
+        e[i].count = 1;
     for (size_t i = 0; i < n; i++) {
         if (!e[i].count) continue;
         for (size_t j = i + 1; j < n; j++)
@@ -265,7 +269,8 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64
         if (stacks_for_rules && r->n) capture(r->e, r->n);
         r->n = filter(r->e, r->n, opts);
         bool waiting_helps = false;
-        for (size_t i = 0; i < r->n; i++) waiting_helps |= !r->e[i].exited;
+        for (size_t i = 0; i < r->n; i++)
+            waiting_helps |= !r->e[i].exited;
         uint64_t now = lc_os_now_ns();
         uint64_t elapsed = now > start ? now - start : 0;
         if (!waiting_helps || elapsed >= window) break;
@@ -279,7 +284,9 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64
     return r;
 }
 
-size_t lc_thread_report_count(const lc_thread_report *r) { return r ? r->n : 0; }
+size_t lc_thread_report_count(const lc_thread_report *r) {
+    return r ? r->n : 0;
+}
 
 size_t lc_thread_report_stack_of(const lc_thread_report *r, size_t i, lc_region out[2]) {
     if (!r || i >= r->n) return 0;
@@ -292,7 +299,8 @@ size_t lc_thread_report_stack_of(const lc_thread_report *r, size_t i, lc_region 
 
 size_t lc_thread_report_stacks(const lc_thread_report *r, lc_region *out, size_t cap) {
     size_t k = 0;
-    for (size_t i = 0; r && i < r->n && k + 2 <= cap; i++) k += lc_thread_report_stack_of(r, i, out + k);
+    for (size_t i = 0; r && i < r->n && k + 2 <= cap; i++)
+        k += lc_thread_report_stack_of(r, i, out + k);
     return k;
 }
 
@@ -323,9 +331,12 @@ static int thread_frames(const thread_entry *t, lc_frame *frames, int max) {
 
 static void header_text(lc_buf *b, const thread_entry *t) {
     lc_buf_printf(b, "thread %d \"%s\" [", (int)t->tid, t->name);
-    if (t->wait[0] && strcmp(t->state, "blocked") == 0) lc_buf_printf(b, "%s", t->wait);
-    else if (t->wait[0]) lc_buf_printf(b, "%s, %s", t->state, t->wait);
-    else lc_buf_printf(b, "%s", t->state);
+    if (t->wait[0] && strcmp(t->state, "blocked") == 0)
+        lc_buf_printf(b, "%s", t->wait);
+    else if (t->wait[0])
+        lc_buf_printf(b, "%s, %s", t->state, t->wait);
+    else
+        lc_buf_printf(b, "%s", t->state);
     if (t->seconds > 0) lc_buf_printf(b, ", %.1f s", t->seconds);
     lc_buf_printf(b, "]");
     if (t->count > 1) lc_buf_printf(b, " and %d more threads like this", t->count - 1);
@@ -338,7 +349,8 @@ static void entry_text(lc_buf *b, const thread_entry *t) {
     int n = thread_frames(t, frames, LC_MAX_DEPTH);
     const char *why = lc_capture_status_text(t->cap.status);
     if (why) lc_buf_printf(b, "    (%s)\n", why);
-    for (int i = 0; i < n; i++) lc_report_frame_text(b, &frames[i], "    ");
+    for (int i = 0; i < n; i++)
+        lc_report_frame_text(b, &frames[i], "    ");
     /* "created by" names the function that called pthread_create, then,
      * as a spawn helper is rarely the interesting one, its callers. */
     lc_frame c;
@@ -382,8 +394,8 @@ void lc_thread_report_json(const lc_thread_report *r, lc_buf *b) {
     for (size_t i = 0; r && i < r->n; i++) {
         const thread_entry *t = &r->e[i];
         if (!t->count) continue;
-        lc_buf_printf(b, "%s{\"tid\": %d, \"count\": %d, \"name\": ", first ? "" : ", ", (int)t->tid,
-                      t->count);
+        lc_buf_printf(b, "%s{\"tid\": %d, \"count\": %d, \"name\": ", first ? "" : ", ",
+                      (int)t->tid, t->count);
         first = 0;
         lc_buf_json_str(b, t->name);
         lc_buf_printf(b, ", \"state\": ");
@@ -417,7 +429,8 @@ void lc_thread_report_fill(const lc_thread_report *r, lc_result *res) {
         snprintf(o->name, sizeof o->name, "%s", t->name);
         snprintf(o->state, sizeof o->state, "%s", t->state);
         snprintf(o->wait, sizeof o->wait, "%s", t->wait);
-        int first = first_program_frame(t->cap.pcs, t->cap.status == LC_CAPTURE_OK ? t->cap.depth : 0);
+        int first =
+            first_program_frame(t->cap.pcs, t->cap.status == LC_CAPTURE_OK ? t->cap.depth : 0);
         const char *fn = first >= 0 ? frame_function(t->cap.pcs[first]) : NULL;
         snprintf(o->function, sizeof o->function, "%s", fn ? fn : "");
         const char *start = t->start_routine ? frame_function(t->start_routine + 1) : NULL;
@@ -435,7 +448,8 @@ void lc_dump_threads(FILE *out) {
     if (!r) return;
     r->n = gather(r->e, LC_MAX_THREADS, true);
     capture(r->e, r->n);
-    for (size_t i = 0; i < r->n; i++) r->e[i].count = 1;
+    for (size_t i = 0; i < r->n; i++)
+        r->e[i].count = 1;
     lc_buf b = {0};
     for (size_t i = 0; i < r->n; i++) {
         if (i) lc_buf_printf(&b, "\n");

@@ -55,8 +55,12 @@ static void resolve_real(void) {
     lc_self_leave();
 }
 
-void lc_threads_lock(void) { pthread_mutex_lock(&registry_lock); }
-void lc_threads_unlock(void) { pthread_mutex_unlock(&registry_lock); }
+void lc_threads_lock(void) {
+    pthread_mutex_lock(&registry_lock);
+}
+void lc_threads_unlock(void) {
+    pthread_mutex_unlock(&registry_lock);
+}
 
 static lc_thread_rec *rec_alloc(void) {
     for (size_t i = 0; i < LC_MAX_THREADS; i++) {
@@ -111,7 +115,9 @@ static void mark_exited(lc_thread_rec *r) {
     pthread_mutex_unlock(&registry_lock);
 }
 
-static void exit_cleanup(void *arg) { mark_exited(arg); }
+static void exit_cleanup(void *arg) {
+    mark_exited(arg);
+}
 
 __attribute__((noinline)) void *lc_thread_trampoline(void *p) {
     lc_thread_rec *r = p;
@@ -142,7 +148,8 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void 
     int detached = 0;
     if (attr) {
         int state;
-        if (pthread_attr_getdetachstate(attr, &state) == 0) detached = state == PTHREAD_CREATE_DETACHED;
+        if (pthread_attr_getdetachstate(attr, &state) == 0)
+            detached = state == PTHREAD_CREATE_DETACHED;
     }
     pthread_mutex_lock(&registry_lock);
     lc_thread_rec *r = rec_alloc();

@@ -52,13 +52,15 @@ static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller) {
     /* Drop the library's own frames: everything up to the interposer's
      * return address, which is the first frame of the report. */
     int start = 0;
-    while (start < got && (uintptr_t)buf[start] != caller) start++;
+    while (start < got && (uintptr_t)buf[start] != caller)
+        start++;
     if (start == got) {
         pcs[0] = caller;
         return 1;
     }
     int n = 0;
-    for (int i = start; i < got && n < max; i++) pcs[n++] = (uintptr_t)buf[i];
+    for (int i = start; i < got && n < max; i++)
+        pcs[n++] = (uintptr_t)buf[i];
     return n;
 }
 
@@ -74,6 +76,7 @@ int lc_unwind_here(uintptr_t *pcs, int max, int skip) {
     if (want > (int)(sizeof buf / sizeof buf[0])) want = (int)(sizeof buf / sizeof buf[0]);
     int got = unw_backtrace(buf, want);
     int n = 0;
-    for (int i = skip; i < got && n < max; i++) pcs[n++] = (uintptr_t)buf[i];
+    for (int i = skip; i < got && n < max; i++)
+        pcs[n++] = (uintptr_t)buf[i];
     return n;
 }

@@ -23,14 +23,18 @@
  *     ck_assert_no_leaks(.budget = "bytes=4k"); */
 #define ck_assert_no_leaks(...)                                                                    \
     do {                                                                                           \
-        if (lc_verify_none(&(const lc_options){.struct_version = LC_OPTIONS_VERSION,              \
-                                               __VA_ARGS__}) != 0)                                 \
+        if (lc_verify_none(                                                                        \
+                &(const lc_options){.struct_version = LC_OPTIONS_VERSION, __VA_ARGS__}) != 0)      \
             ck_abort_msg("%s", lc_last_report());                                                  \
     } while (0)
 
-static inline void lc_check_fixture_setup(void) { lc_baseline(); }
+static inline void lc_check_fixture_setup(void) {
+    lc_baseline();
+}
 
-static inline void lc_check_fixture_teardown(void) { ck_assert_no_leaks(); }
+static inline void lc_check_fixture_teardown(void) {
+    ck_assert_no_leaks();
+}
 
 /* One call: every test of the case starts from a fresh baseline and fails
  * when it leaves threads or heap behind (budget from LEAKCHECK_BUDGET). */

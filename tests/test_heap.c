@@ -45,31 +45,49 @@ static int site_named(const lc_result *r, const char *fn) {
     do {                                                                                           \
         ck_assert_int_eq((r).verdict, 1);                                                          \
         ck_assert_int_eq((r).leaked_objects, 1);                                                   \
-        ck_assert_msg(site_named(&(r), fn) >= 0, "no site named %s in:\n%s", fn,                  \
+        ck_assert_msg(site_named(&(r), fn) >= 0, "no site named %s in:\n%s", fn,                   \
                       lc_last_report());                                                           \
     } while (0)
 
 #define ASSERT_CLEAN(r)                                                                            \
-    ck_assert_msg((r).verdict == 0 && (r).leaked_objects == 0, "expected clean, got:\n%s",        \
+    ck_assert_msg((r).verdict == 0 && (r).leaked_objects == 0, "expected clean, got:\n%s",         \
                   lc_last_report())
 
 /* ------------------------------------------------------------ entry points */
 
 /* Each allocator is called from its own function so the report must name
  * exactly that function as the allocation site. */
-static void *with_malloc(void) { return malloc(24); }
-static void *with_calloc(void) { return calloc(3, 8); }
-static void *with_realloc_from_null(void) { return realloc(NULL, 24); }
-static void *with_reallocarray(void) { return reallocarray(NULL, 3, 8); }
+static void *with_malloc(void) {
+    return malloc(24);
+}
+static void *with_calloc(void) {
+    return calloc(3, 8);
+}
+static void *with_realloc_from_null(void) {
+    return realloc(NULL, 24);
+}
+static void *with_reallocarray(void) {
+    return reallocarray(NULL, 3, 8);
+}
 static void *with_posix_memalign(void) {
     void *p = NULL;
     return posix_memalign(&p, 64, 24) == 0 ? p : NULL;
 }
-static void *with_aligned_alloc(void) { return aligned_alloc(64, 64); }
-static void *with_memalign(void) { return memalign(64, 24); }
-static void *with_valloc(void) { return valloc(24); }
-static void *with_pvalloc(void) { return pvalloc(24); }
-static void *with_strdup(void) { return strdup("twenty-three characters"); }
+static void *with_aligned_alloc(void) {
+    return aligned_alloc(64, 64);
+}
+static void *with_memalign(void) {
+    return memalign(64, 24);
+}
+static void *with_valloc(void) {
+    return valloc(24);
+}
+static void *with_pvalloc(void) {
+    return pvalloc(24);
+}
+static void *with_strdup(void) {
+    return strdup("twenty-three characters");
+}
 static void *with_asprintf(void) {
     char *s = NULL;
     return asprintf(&s, "%d", 42) < 0 ? NULL : s;
@@ -171,7 +189,8 @@ END_TEST
 
 static void *grow_ten_times(void) {
     void *p = NULL;
-    for (size_t size = 16; size <= 16 << 9; size *= 2) p = realloc(p, size);
+    for (size_t size = 16; size <= 16 << 9; size *= 2)
+        p = realloc(p, size);
     return p;
 }
 
@@ -235,7 +254,8 @@ static void allocating_handler(int sig) {
     if (handler_frees) {
         free(from_handler);
         from_handler = NULL;
-    } else from_handler = malloc(33);
+    } else
+        from_handler = malloc(33);
 }
 
 static void raise_allocating_signal(int frees) {
@@ -271,7 +291,9 @@ END_TEST
 
 /* ------------------------------------------------------------ the library's own memory */
 
-static void *leak_once(void) { return malloc(77); }
+static void *leak_once(void) {
+    return malloc(77);
+}
 
 START_TEST(test_library_allocations_for_a_report_are_never_reported) {
     lc_baseline();
@@ -333,7 +355,8 @@ static void child_exit(int code) {
 static int fork_while_threads_allocate(int children, int child_leaks) {
     pthread_t t[4];
     churn_stop = 0;
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, churn, (void *)&churn_slot[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, churn, (void *)&churn_slot[i]);
     int leaking = 0;
     for (int i = 0; i < children; i++) {
         pid_t pid = fork();
@@ -352,12 +375,15 @@ static int fork_while_threads_allocate(int children, int child_leaks) {
         leaking += WEXITSTATUS(status) == 1;
     }
     churn_stop = 1;
-    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
     return leaking;
 }
 
 /* Under valgrind every fork copies the whole emulated process: fewer. */
-static int fork_rounds(void) { return RUNNING_ON_VALGRIND ? 3 : 20; }
+static int fork_rounds(void) {
+    return RUNNING_ON_VALGRIND ? 3 : 20;
+}
 
 START_TEST(test_fork_in_threaded_program_child_is_clean) {
     lc_baseline();
@@ -438,8 +464,12 @@ END_TEST
 
 START_TEST(test_malformed_budget_is_an_error_naming_the_bad_part) {
     static const char *const bad[][2] = {
-        {"bytes=1X", "bytes=1X"}, {"bites=1", "bites=1"}, {"bytes", "bytes"},
-        {"bytes=", "bytes="},     {"objects=-1", "objects=-1"}, {"bytes=1,", "trailing comma"},
+        {"bytes=1X", "bytes=1X"},
+        {"bites=1", "bites=1"},
+        {"bytes", "bytes"},
+        {"bytes=", "bytes="},
+        {"objects=-1", "objects=-1"},
+        {"bytes=1,", "trailing comma"},
         {"", "empty"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -523,9 +553,15 @@ END_TEST
 
 /* ------------------------------------------------------------ diffs */
 
-static void *site_small(void) { return malloc(100); }
-static void *site_large(void) { return malloc(1000); }
-static void *site_tiny(void) { return malloc(10); }
+static void *site_small(void) {
+    return malloc(100);
+}
+static void *site_large(void) {
+    return malloc(1000);
+}
+static void *site_tiny(void) {
+    return malloc(10);
+}
 
 typedef struct diff_fixture {
     void *small[10], *large[3], *tiny;
@@ -534,15 +570,19 @@ typedef struct diff_fixture {
 
 static void diff_setup(diff_fixture *f) {
     f->before = lc_snapshot_take();
-    for (int i = 0; i < 10; i++) f->small[i] = site_small();
-    for (int i = 0; i < 3; i++) f->large[i] = site_large();
+    for (int i = 0; i < 10; i++)
+        f->small[i] = site_small();
+    for (int i = 0; i < 3; i++)
+        f->large[i] = site_large();
     f->tiny = site_tiny();
     f->after = lc_snapshot_take();
 }
 
 static void diff_teardown(diff_fixture *f) {
-    for (int i = 0; i < 10; i++) free(f->small[i]);
-    for (int i = 0; i < 3; i++) free(f->large[i]);
+    for (int i = 0; i < 10; i++)
+        free(f->small[i]);
+    for (int i = 0; i < 3; i++)
+        free(f->large[i]);
     free(f->tiny);
     lc_snapshot_free(f->before);
     lc_snapshot_free(f->after);
@@ -606,9 +646,11 @@ END_TEST
 
 START_TEST(test_diff_reports_vanished_blocks_as_negative_growth) {
     void *p[4];
-    for (int i = 0; i < 4; i++) p[i] = site_large();
+    for (int i = 0; i < 4; i++)
+        p[i] = site_large();
     lc_snapshot *before = lc_snapshot_take();
-    for (int i = 0; i < 4; i++) free(p[i]);
+    for (int i = 0; i < 4; i++)
+        free(p[i]);
     lc_snapshot *after = lc_snapshot_take();
     lc_diff *d = lc_snapshot_diff(before, after, &(lc_diff_options){.min_bytes = 4000});
     ck_assert_uint_eq(lc_diff_count(d), 1);
@@ -751,7 +793,9 @@ END_TEST
 
 #define MANY_SITES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9)
 #define DEFINE_SITE(n)                                                                             \
-    static void *many_site_##n(void) { return malloc(16 + n); }
+    static void *many_site_##n(void) {                                                             \
+        return malloc(16 + n);                                                                     \
+    }
 MANY_SITES(DEFINE_SITE)
 #define CALL_SITE(n) blocks[n] = many_site_##n();
 
@@ -763,7 +807,8 @@ START_TEST(test_long_report_is_cut_with_a_count_of_what_was_left_out) {
     lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION, .quiet = 1, .top = 3}, &r);
     ck_assert_int_eq(r.leaked_objects, 10);
     ck_assert_ptr_nonnull(strstr(lc_last_report(), "7 more sites"));
-    for (int i = 0; i < 10; i++) free(blocks[i]);
+    for (int i = 0; i < 10; i++)
+        free(blocks[i]);
 }
 END_TEST
 
@@ -774,7 +819,8 @@ START_TEST(test_short_report_is_not_cut) {
     lc_result r;
     lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION, .quiet = 1, .top = 10}, &r);
     ck_assert_ptr_null(strstr(lc_last_report(), "more sites"));
-    for (int i = 0; i < 10; i++) free(blocks[i]);
+    for (int i = 0; i < 10; i++)
+        free(blocks[i]);
 }
 END_TEST
 
@@ -842,7 +888,9 @@ END_TEST
 
 /* ------------------------------------------------------------ watched objects */
 
-static void *make_session(void) { return malloc(48); }
+static void *make_session(void) {
+    return malloc(48);
+}
 
 START_TEST(test_watched_object_still_live_fails_whatever_the_budget) {
     lc_baseline();
@@ -902,10 +950,14 @@ END_TEST
 
 /* ------------------------------------------------------------ Check integration */
 
-START_TEST(inner_leaky_test) { global_holder = leak_once(); }
+START_TEST(inner_leaky_test) {
+    global_holder = leak_once();
+}
 END_TEST
 
-START_TEST(inner_clean_test) { free(leak_once()); }
+START_TEST(inner_clean_test) {
+    free(leak_once());
+}
 END_TEST
 
 START_TEST(inner_assert_no_leaks_leaky) {
@@ -950,15 +1002,16 @@ static char *run_inner(const char *fork_mode, int *failed) {
     ck_assert_int_gt(n, 0);
     self[n] = '\0';
     snprintf(cmd, sizeof cmd,
-             "env -u CK_RUN_CASE -u CK_RUN_SUITE LC_INNER_SUITE=1 CK_FORK=%s '%s' 2>&1",
-             fork_mode, self);
+             "env -u CK_RUN_CASE -u CK_RUN_SUITE LC_INNER_SUITE=1 CK_FORK=%s '%s' 2>&1", fork_mode,
+             self);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     char *out = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&out, &len);
     char line[1024];
-    while (fgets(line, sizeof line, p)) fputs(line, mem);
+    while (fgets(line, sizeof line, p))
+        fputs(line, mem);
     fclose(mem);
     int status = pclose(p);
     *failed = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -115,11 +115,16 @@ int lc_cli_run(int argc, char **argv) {
         if (!takes_value) return fail("unknown option '%s' (see leakcheck run --help)", a);
         if (!v) return fail("%s needs a value", a);
         i++;
-        if (strcmp(a, "--budget") == 0) budget = v;
-        else if (strcmp(a, "--format") == 0) format = v;
-        else if (strcmp(a, "--output") == 0) output = v;
-        else if (strcmp(a, "--suppressions") == 0) supp = v;
-        else if (strcmp(a, "--pprof") == 0) pprof = v;
+        if (strcmp(a, "--budget") == 0)
+            budget = v;
+        else if (strcmp(a, "--format") == 0)
+            format = v;
+        else if (strcmp(a, "--output") == 0)
+            output = v;
+        else if (strcmp(a, "--suppressions") == 0)
+            supp = v;
+        else if (strcmp(a, "--pprof") == 0)
+            pprof = v;
         else if (strcmp(a, "--error-exitcode") == 0) {
             char *end;
             exitcode = strtol(v, &end, 10);

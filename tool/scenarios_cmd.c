@@ -108,10 +108,12 @@ static int run(int argc, char **argv) {
              * after heap profiles there. */
             i++;
             if (!value || !*value || access(value, W_OK) != 0) {
-                fprintf(stderr, "leakcheck scenarios: --pprof needs a writable directory, got '%s'\n",
+                fprintf(stderr,
+                        "leakcheck scenarios: --pprof needs a writable directory, got '%s'\n",
                         value ? value : "");
                 status = 2;
-            } else setenv("LEAKCHECK_PPROF_DIR", value, 1);
+            } else
+                setenv("LEAKCHECK_PPROF_DIR", value, 1);
         } else if (strcmp(a, "--wait-for-tracer") == 0) {
             i++;
             if (parse_number(a, value, true, &o.wait_for_tracer) != 0) status = 2;
