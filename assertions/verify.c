@@ -45,6 +45,7 @@ void lc_baseline(void) {
     if (dir && *dir) baseline_snapshot = lc_snapshot_take();
     baseline_seq = lc_heap_new_epoch();
     lc_threads_baseline();
+    lc_fault_baseline();
 }
 
 /* Write the baseline's and the present heap as profiles; the report names

@@ -66,8 +66,10 @@ static void drain_pending(void) {
     while (pending_tail != pending_head) {
         pending_op op = pending[pending_tail % PENDING_MAX];
         in_tracker = 1;
-        if (op.size) track_alloc_locked(op.addr, op.size, NULL, op.caller);
-        else lc_heap_remove(op.addr);
+        if (op.size)
+            track_alloc_locked(op.addr, op.size, NULL, op.caller);
+        else
+            lc_heap_remove(op.addr);
         in_tracker = 0;
         pending_tail++;
     }
@@ -108,13 +110,28 @@ static inline void on_free(void *p) {
 #define CALLER ((uintptr_t)__builtin_return_address(0))
 #define FRAME __builtin_frame_address(0)
 
+/* Whether this allocation must fail (fault.c). Off, it costs one branch on
+ * a global flag; the library's own allocations and those a signal handler
+ * makes inside the tracker never fail and never count. */
+#define FAULT(frame, caller)                                                                       \
+    (LC_UNLIKELY(lc_fault_is_armed()) && !lc_self_depth && !in_tracker &&                          \
+     lc_fault_fires(frame, caller))
+
 void *malloc(size_t size) {
+    if (FAULT(FRAME, CALLER)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     void *p = __libc_malloc(size);
     on_alloc(p, size, FRAME, CALLER);
     return p;
 }
 
 void *calloc(size_t n, size_t size) {
+    if (FAULT(FRAME, CALLER)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     void *p = __libc_calloc(n, size);
     on_alloc(p, n * size, FRAME, CALLER);
     return p;
@@ -127,6 +144,12 @@ void free(void *p) {
 }
 
 static void *realloc_from(void *old, size_t size, void *frame, uintptr_t caller) {
+    /* realloc(p, 0) frees; only a request for memory may fail, and a
+     * failed one leaves the old block as it was. */
+    if ((!old || size) && FAULT(frame, caller)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     if (!old) {
         void *p = __libc_malloc(size);
         on_alloc(p, size, frame, caller);
@@ -138,12 +161,16 @@ static void *realloc_from(void *old, size_t size, void *frame, uintptr_t caller)
      * new allocation at this site: it is the site that now owns it). */
     on_free(old);
     void *p = __libc_realloc(old, size);
-    if (p) on_alloc(p, size, frame, caller);
-    else if (size) on_alloc(old, malloc_usable_size(old), frame, caller);
+    if (p)
+        on_alloc(p, size, frame, caller);
+    else if (size)
+        on_alloc(old, malloc_usable_size(old), frame, caller);
     return p;
 }
 
-void *realloc(void *old, size_t size) { return realloc_from(old, size, FRAME, CALLER); }
+void *realloc(void *old, size_t size) {
+    return realloc_from(old, size, FRAME, CALLER);
+}
 
 void *reallocarray(void *old, size_t n, size_t size) {
     size_t total;
@@ -154,10 +181,13 @@ void *reallocarray(void *old, size_t n, size_t size) {
     return realloc_from(old, total, FRAME, CALLER);
 }
 
-static bool power_of_two(size_t x) { return x && !(x & (x - 1)); }
+static bool power_of_two(size_t x) {
+    return x && !(x & (x - 1));
+}
 
 int posix_memalign(void **out, size_t align, size_t size) {
     if (!power_of_two(align) || align % sizeof(void *)) return EINVAL;
+    if (FAULT(FRAME, CALLER)) return ENOMEM;
     int saved = errno;
     void *p = __libc_memalign(align, size);
     if (!p) return ENOMEM;
@@ -172,18 +202,30 @@ void *aligned_alloc(size_t align, size_t size) {
         errno = EINVAL;
         return NULL;
     }
+    if (FAULT(FRAME, CALLER)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     void *p = __libc_memalign(align, size);
     on_alloc(p, size, FRAME, CALLER);
     return p;
 }
 
 void *memalign(size_t align, size_t size) {
+    if (FAULT(FRAME, CALLER)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     void *p = __libc_memalign(align, size);
     on_alloc(p, size, FRAME, CALLER);
     return p;
 }
 
 void *valloc(size_t size) {
+    if (FAULT(FRAME, CALLER)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     void *p = __libc_valloc(size);
     on_alloc(p, size, FRAME, CALLER);
     return p;
@@ -195,6 +237,10 @@ void *pvalloc(size_t size) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
     if (rounded < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (FAULT(FRAME, CALLER)) {
         errno = ENOMEM;
         return NULL;
     }
@@ -216,4 +262,6 @@ size_t malloc_usable_size(void *p) {
     return real(p);
 }
 
-uint64_t lc_alloc_events_dropped(void) { return atomic_load(&pending_dropped); }
+uint64_t lc_alloc_events_dropped(void) {
+    return atomic_load(&pending_dropped);
+}

@@ -48,8 +48,12 @@ void lc_init(void);
 /* Non-zero while the library runs its own code (symbolizing, reporting):
  * allocations made then are the library's and are not tracked. */
 extern LC_TLS int lc_self_depth;
-static inline void lc_self_enter(void) { lc_self_depth++; }
-static inline void lc_self_leave(void) { lc_self_depth--; }
+static inline void lc_self_enter(void) {
+    lc_self_depth++;
+}
+static inline void lc_self_leave(void) {
+    lc_self_depth--;
+}
 
 /* A lock that is safe to take inside malloc: no allocation, no futex table
  * registration, and cheap when uncontended. */
@@ -143,20 +147,32 @@ void lc_symbolize_unlock(void);
  * conservative scanner (ours, valgrind's, LSan's) never finds a pointer to a
  * user block in the tracker's own memory. */
 typedef struct lc_block {
-    uintptr_t key;    /* address ^ LC_HIDE; 0 = empty slot */
-    uint64_t seq_tid; /* seq:40 | tid:22 | flags:2 */
+    uintptr_t key;       /* address ^ LC_HIDE; 0 = empty slot */
+    uint64_t seq_tid;    /* seq:40 | tid:22 | flags:2 */
     uint64_t size_stack; /* size:40 | stack:24 */
 } lc_block;
 
 #define LC_HIDE ((uintptr_t)0xA5C3000000000000ull)
 #define LC_BLOCK_RUNTIME 1u /* allocated by the C runtime for itself */
 
-static inline uintptr_t lc_block_addr(const lc_block *b) { return b->key ^ LC_HIDE; }
-static inline uint64_t lc_block_seq(const lc_block *b) { return b->seq_tid >> 24; }
-static inline uint32_t lc_block_tid(const lc_block *b) { return (b->seq_tid >> 2) & 0x3fffff; }
-static inline uint32_t lc_block_flags(const lc_block *b) { return b->seq_tid & 3; }
-static inline size_t lc_block_size(const lc_block *b) { return b->size_stack >> 24; }
-static inline lc_stack_id lc_block_stack(const lc_block *b) { return b->size_stack & 0xffffff; }
+static inline uintptr_t lc_block_addr(const lc_block *b) {
+    return b->key ^ LC_HIDE;
+}
+static inline uint64_t lc_block_seq(const lc_block *b) {
+    return b->seq_tid >> 24;
+}
+static inline uint32_t lc_block_tid(const lc_block *b) {
+    return (b->seq_tid >> 2) & 0x3fffff;
+}
+static inline uint32_t lc_block_flags(const lc_block *b) {
+    return b->seq_tid & 3;
+}
+static inline size_t lc_block_size(const lc_block *b) {
+    return b->size_stack >> 24;
+}
+static inline lc_stack_id lc_block_stack(const lc_block *b) {
+    return b->size_stack & 0xffffff;
+}
 
 void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags);
 /* Start loading addr's slot: the stack capture that follows hides the
@@ -223,12 +239,12 @@ int lc_reachable_from_roots(const lc_block *all, size_t n, uint8_t *mark, uintpt
 
 typedef struct lc_thread_rec {
     int used;
-    int adopted;  /* not started through pthread_create: judged via /proc */
-    int ignored;  /* alive at lc_ignore_current() */
+    int adopted; /* not started through pthread_create: judged via /proc */
+    int ignored; /* alive at lc_ignore_current() */
     int detached;
     int exited;
     int started;
-    uint64_t id;  /* creation order, compared with the baseline */
+    uint64_t id; /* creation order, compared with the baseline */
     pthread_t handle;
     pid_t tid;
     char name[16]; /* the name at exit (live threads are read from /proc) */
@@ -237,8 +253,8 @@ typedef struct lc_thread_rec {
     lc_stack_id created_by;
     uint64_t created_ns, exited_ns;
     uintptr_t stack_lo, stack_hi;
-    const char *wait_kind;  /* declared with lc_thread_wait_begin */
-    uintptr_t wait_object;  /* disguised like block addresses */
+    const char *wait_kind; /* declared with lc_thread_wait_begin */
+    uintptr_t wait_object; /* disguised like block addresses */
     uint64_t wait_since_ns;
 } lc_thread_rec;
 
@@ -249,7 +265,6 @@ void lc_threads_unlock(void);
 lc_thread_rec *lc_thread_self_rec(void);
 bool lc_threads_is_new(const lc_thread_rec *r);
 bool lc_threads_task_is_new(pid_t tid);
-
 
 /* Stacks of other threads, captured with a signal (thread_capture.c). */
 enum { LC_CAPTURE_OK, LC_CAPTURE_NO_ANSWER, LC_CAPTURE_SIGNAL_BLOCKED, LC_CAPTURE_GONE };
@@ -344,5 +359,23 @@ void lc_threads_snapshot_free(struct lc_thread_snap *t);
 size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
                                      const struct lc_thread_snap *after);
 void lc_thread_report_set_retained(lc_thread_report *r, size_t i, long long bytes);
+
+/* ------------------------------------------- allocation-failure injection */
+
+/* Non-zero while injection is armed: the one branch the interposers pay
+ * when it is not (fault.c). */
+extern atomic_int lc_fault_armed;
+static inline bool lc_fault_is_armed(void) {
+    return atomic_load_explicit(&lc_fault_armed, memory_order_relaxed) != 0;
+}
+/* Counts an allocation of the program (the interposer's frame and return
+ * address) and says whether it must fail. Call only when armed. */
+bool lc_fault_fires(void *frame, uintptr_t caller);
+/* Restart the count and re-read LEAKCHECK_FAIL_ALLOC: a new baseline. */
+void lc_fault_baseline(void);
+/* The stack of the first failure injected since arming; 0 when none. */
+lc_stack_id lc_fault_failed_stack(void);
+
+/* --------------------------------------- end allocation-failure injection */
 
 #endif

@@ -37,14 +37,14 @@ extern "C" {
  *     LC_VERIFY_NONE(.budget = "bytes=1k,objects=2", .top = 5)
  * Every field left out has its default. */
 typedef struct lc_options {
-    int struct_version;       /* set by the macros; leave it alone */
-    const char *budget;       /* "bytes=1M,objects=10,threads=0"; overrides
-                                 LEAKCHECK_BUDGET field by field */
-    double settle_seconds;    /* thread settle window; 0 = default (1 s,
-                                 or LEAKCHECK_SETTLE) */
-    int top;                  /* report at most this many sites; 0 = 20 */
-    int quiet;                /* 1: do not print the report */
-    FILE *out;                /* where the report goes; NULL = stderr */
+    int struct_version;    /* set by the macros; leave it alone */
+    const char *budget;    /* "bytes=1M,objects=10,threads=0"; overrides
+                              LEAKCHECK_BUDGET field by field */
+    double settle_seconds; /* thread settle window; 0 = default (1 s,
+                              or LEAKCHECK_SETTLE) */
+    int top;               /* report at most this many sites; 0 = 20 */
+    int quiet;             /* 1: do not print the report */
+    FILE *out;             /* where the report goes; NULL = stderr */
     /* Thread ignore rules: NULL-terminated lists of function names. */
     const char *const *ignore_top_function;
     const char *const *ignore_any_function;
@@ -60,7 +60,7 @@ typedef struct lc_options {
  * 1 when the budget is exceeded, -1 on an error (for example a malformed
  * budget; the error is printed as one line). 0 when within budget. */
 int lc_verify_none(const lc_options *opts);
-#define LC_VERIFY_NONE(...) \
+#define LC_VERIFY_NONE(...)                                                                        \
     lc_verify_none(&(const lc_options){.struct_version = LC_OPTIONS_VERSION, __VA_ARGS__})
 
 /* The structured result of a check, for runners and tools. Groups are
@@ -68,23 +68,23 @@ int lc_verify_none(const lc_options *opts);
 #define LC_RESULT_MAX_ITEMS 16
 typedef struct lc_result_thread {
     long tid;
-    int count;              /* threads like this one (same state, stack, creator) */
+    int count; /* threads like this one (same state, stack, creator) */
     char name[16];
-    char state[24];         /* "blocked", "running", "exited, not joined", ... */
-    char wait[32];          /* "chan receive", "futex", ... or "" */
-    char function[64];      /* top frame of the thread's stack, "" if unknown */
-    char start[64];         /* the thread's start routine */
-    char created_by[64];    /* function that created the thread */
+    char state[24];      /* "blocked", "running", "exited, not joined", ... */
+    char wait[32];       /* "chan receive", "futex", ... or "" */
+    char function[64];   /* top frame of the thread's stack, "" if unknown */
+    char start[64];      /* the thread's start routine */
+    char created_by[64]; /* function that created the thread */
 } lc_result_thread;
 typedef struct lc_result_site {
     long long objects, bytes;
-    char klass[12];         /* "unreachable", "thread", "reachable" */
-    char function[64];      /* first frame outside the allocator family */
+    char klass[12];    /* "unreachable", "thread", "reachable" */
+    char function[64]; /* first frame outside the allocator family */
     char file[64];
     int line;
 } lc_result_site;
 typedef struct lc_result {
-    int verdict;            /* 0 within budget, 1 over budget, -1 error */
+    int verdict; /* 0 within budget, 1 over budget, -1 error */
     long long leaked_threads, leaked_objects, leaked_bytes;
     long long unreachable_objects, unreachable_bytes;
     long long budget_bytes, budget_objects, budget_threads;
@@ -137,11 +137,11 @@ typedef struct lc_diff_options {
 
 /* One allocation stack of a diff. */
 typedef struct lc_diff_site {
-    long long delta_objects, delta_bytes;   /* after - before, live */
+    long long delta_objects, delta_bytes; /* after - before, live */
     long long appeared_objects, appeared_bytes;
     long long vanished_objects, vanished_bytes;
-    long long inuse_objects, inuse_bytes;   /* live in `after` */
-    long long alloc_objects, alloc_bytes;   /* cumulative at `after` */
+    long long inuse_objects, inuse_bytes; /* live in `after` */
+    long long alloc_objects, alloc_bytes; /* cumulative at `after` */
     uint32_t stack_id;
 } lc_diff_site;
 
@@ -201,6 +201,66 @@ void lc_dump_threads(FILE *out);
  * it is live, every check fails whatever the budget and names it by its
  * label with its allocation stack. The watch ends when the block is freed. */
 void lc_watch(const void *ptr, const char *label);
+
+/* ------------------------------------------- allocation-failure injection */
+
+/* Make the n-th allocation the program makes from now on fail (NULL with
+ * errno ENOMEM; posix_memalign returns ENOMEM; a failed realloc leaves the
+ * old block alone); with persistent, every allocation from the n-th on.
+ * n = 0 disarms. The library's own allocations never fail and never count.
+ * LEAKCHECK_FAIL_ALLOC=N (or N+ for persistent) arms it at start and again
+ * in every forked child, counting from the fork. Returns 0, or -1 with
+ * errno EINVAL when n < 0. */
+int lc_fault_inject(long n, int persistent);
+
+/* Count only allocations whose stack has a frame in `function` (NULL or ""
+ * counts every allocation); LEAKCHECK_FAIL_SCOPE=FUNCTION at start. Returns
+ * 0, or -1 with errno ENAMETOOLONG. */
+int lc_fault_scope(const char *function);
+
+/* How many failures were injected since the last lc_fault_inject (or fork). */
+long lc_fault_hits(void);
+
+/* The SQLite method: for n = 1, 2, 3, ... run fn(arg) in a forked child with
+ * the n-th allocation failing (and, in a second pass, every allocation from
+ * the n-th on), check the child for leaks at a zero budget, and stop a pass
+ * at the first run that never reached the injected failure. */
+typedef struct lc_fault_sweep_options {
+    long max_runs;         /* per pass; 0 = 100000 */
+    int single_only;       /* 1: skip the persistent pass */
+    const char *scope;     /* as lc_fault_scope; NULL = every allocation */
+    double settle_seconds; /* the children's checks; 0 = the default */
+    int quiet;             /* 1: print no summary */
+    FILE *out;             /* where the summary goes; NULL = stderr */
+} lc_fault_sweep_options;
+
+/* A failure point that leaked or crashed. */
+typedef struct lc_fault_point {
+    long n;
+    int persistent;
+    int leaked; /* the check found a leak */
+    int signal; /* the child died of this signal; 0 if it did not */
+    long long leaked_objects, leaked_bytes;
+    char function[64]; /* the program's frame that made the failed allocation */
+    char *stack;       /* the failed allocation's stack, symbolized */
+    char *report;      /* the leak report ("" when none) */
+} lc_fault_point;
+
+typedef struct lc_fault_sweep_result {
+    long runs;           /* children run, both passes */
+    long leaks, crashes; /* failure points that leaked / crashed */
+    size_t npoints;
+    lc_fault_point *points; /* leaked or crashed points, in the order run */
+} lc_fault_sweep_result;
+
+/* 0 when every failure point was clean, 1 when one leaked or crashed, -1
+ * on an error (errno set: a pipe or fork failed). o may be NULL; r may be
+ * NULL; when given, free it with lc_fault_sweep_result_free. */
+int lc_fault_sweep(void (*fn)(void *), void *arg, const lc_fault_sweep_options *o,
+                   lc_fault_sweep_result *r);
+void lc_fault_sweep_result_free(lc_fault_sweep_result *r);
+
+/* --------------------------------------- end allocation-failure injection */
 
 #ifdef __cplusplus
 }

@@ -22,4 +22,9 @@ int lc_cli_scenarios(int argc, char **argv);
  * when its leaks exceed the budget. */
 int lc_cli_run(int argc, char **argv);
 
+/* `leakcheck fault-sweep [--scope FUNCTION] [--max N] -- PROGRAM [ARGS...]`:
+ * PROGRAM with its N-th allocation failing, N = 1, 2, ...; 1 when a failure
+ * point leaked or crashed, 0 when none did, 2 on a usage error. */
+int lc_cli_fault_sweep(int argc, char **argv);
+
 #endif
