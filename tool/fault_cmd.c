@@ -45,20 +45,6 @@ static int fail(const char *fmt, const char *arg) {
     return 2;
 }
 
-/* libleakcheck.so beside this executable (build/) or in ../lib (installed). */
-static int library_path(char *out, size_t len) {
-    char dir[PATH_MAX / 2];
-    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-    if (n <= 0) return -1;
-    dir[n] = '\0';
-    char *slash = strrchr(dir, '/');
-    if (!slash) return -1;
-    *slash = '\0';
-    snprintf(out, len, "%s/libleakcheck.so", dir);
-    if (access(out, R_OK) == 0) return 0;
-    snprintf(out, len, "%s/../lib/libleakcheck.so", dir);
-    return access(out, R_OK) == 0 ? 0 : -1;
-}
 
 /* The whole of a small file, NUL-terminated; "" when it does not exist. */
 static char *slurp(const char *path) {
@@ -167,7 +153,7 @@ int lc_cli_fault_sweep(int argc, char **argv) {
     }
     if (i >= argc) return fail("%s", "no program given (leakcheck fault-sweep -- PROGRAM)");
     run_paths p;
-    if (library_path(p.lib, sizeof p.lib) != 0)
+    if (lc_tool_find_library(p.lib, sizeof p.lib) != 0)
         return fail("%s", "cannot find libleakcheck.so next to the leakcheck executable");
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX / 2];

@@ -45,7 +45,7 @@ static int fail(const char *fmt, const char *arg) {
 }
 
 /* The library next to this executable (build/) or in ../lib (installed). */
-static int find_library(char *out, size_t len) {
+int lc_tool_find_library(char *out, size_t len) {
     char self[PATH_MAX / 2];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) return -1;
@@ -146,7 +146,7 @@ int lc_cli_run(int argc, char **argv) {
     }
     if (supp) return fail("suppression files are not supported by this version: '%s'", supp);
     char lib[PATH_MAX];
-    if (find_library(lib, sizeof lib) != 0)
+    if (lc_tool_find_library(lib, sizeof lib) != 0)
         return fail("%s", "cannot find libleakcheck.so next to the leakcheck executable");
     if (output) {
         FILE *f = fopen(output, "w"); /* truncate once; processes then append */

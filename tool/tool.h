@@ -27,4 +27,9 @@ int lc_cli_run(int argc, char **argv);
  * point leaked or crashed, 0 when none did, 2 on a usage error. */
 int lc_cli_fault_sweep(int argc, char **argv);
 
+/* libleakcheck.so beside this executable (build/) or in ../lib (installed),
+ * for the commands that preload it. 0, or -1 when there is none. */
+#include <stddef.h>
+int lc_tool_find_library(char *out, size_t len);
+
 #endif
