@@ -891,85 +891,66 @@ START_TEST(test_ignore_created_by_env_does_not_match_the_start_routine) {
 }
 END_TEST
 
-START_TEST(test_threads_alive_at_ignore_current_are_not_leaked) {
+/* A worker blocks, `mark` runs (lc_ignore_current or lc_baseline), and, when
+ * `start_after`, a second worker blocks; then the check. Returns the check's
+ * status and fills *res; *after_tid is the second worker's tid. */
+static int check_around_mark(void (*mark)(void), int start_after, lc_result *res,
+                             pid_t *after_tid) {
     lc_baseline();
     struct latch latch = LATCH_INIT;
-    struct worker w = {.latch = &latch};
-    start_worker(&w, wait_on_condvar);
-    await_syscall(&w, SYS_futex);
-    lc_ignore_current();
-
-    lc_result res = {0};
-    int rc = CHECK_THREADS(&res, SETTLE);
+    struct worker before = {.latch = &latch}, after = {.latch = &latch};
+    start_worker(&before, wait_on_condvar);
+    await_syscall(&before, SYS_futex);
+    mark();
+    if (start_after) {
+        start_worker(&after, wait_on_condvar);
+        await_syscall(&after, SYS_futex);
+    }
+    int rc = CHECK_THREADS(res, SETTLE);
     open_latch(&latch);
-    join(&w);
+    join(&before);
+    if (start_after) join(&after);
+    *after_tid = after.tid;
+    return rc;
+}
 
+START_TEST(test_threads_alive_at_ignore_current_are_not_leaked) {
+    lc_result res = {0};
+    pid_t later;
+    int rc = check_around_mark(lc_ignore_current, 0, &res, &later);
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(res.leaked_threads, 0);
 }
 END_TEST
 
 START_TEST(test_threads_started_after_ignore_current_are_leaked) {
-    lc_baseline();
-    struct latch latch = LATCH_INIT;
-    struct worker ignored = {.latch = &latch}, later = {.latch = &latch};
-    start_worker(&ignored, wait_on_condvar);
-    await_syscall(&ignored, SYS_futex);
-    lc_ignore_current();
-    start_worker(&later, wait_on_condvar);
-    await_syscall(&later, SYS_futex);
-
     lc_result res = {0};
-    int rc = CHECK_THREADS(&res, SETTLE);
-    open_latch(&latch);
-    join(&ignored);
-    join(&later);
-
+    pid_t later;
+    int rc = check_around_mark(lc_ignore_current, 1, &res, &later);
     ck_assert_int_eq(rc, 1);
     ck_assert_int_eq(res.leaked_threads, 1);
-    ck_assert_int_eq(res.threads[0].tid, later.tid);
+    ck_assert_int_eq(res.threads[0].tid, later);
 }
 END_TEST
 
 /* ------------------------------------------------------------ the baseline */
 
 START_TEST(test_thread_started_before_the_latest_baseline_is_not_leaked) {
-    lc_baseline();
-    struct latch latch = LATCH_INIT;
-    struct worker w = {.latch = &latch};
-    start_worker(&w, wait_on_condvar);
-    await_syscall(&w, SYS_futex);
-    lc_baseline();
-
     lc_result res = {0};
-    int rc = CHECK_THREADS(&res, SETTLE);
-    open_latch(&latch);
-    join(&w);
-
+    pid_t newer;
+    int rc = check_around_mark(lc_baseline, 0, &res, &newer);
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(res.leaked_threads, 0);
 }
 END_TEST
 
 START_TEST(test_only_threads_started_after_the_latest_baseline_are_leaked) {
-    lc_baseline();
-    struct latch latch = LATCH_INIT;
-    struct worker older = {.latch = &latch}, newer = {.latch = &latch};
-    start_worker(&older, wait_on_condvar);
-    await_syscall(&older, SYS_futex);
-    lc_baseline();
-    start_worker(&newer, wait_on_condvar);
-    await_syscall(&newer, SYS_futex);
-
     lc_result res = {0};
-    int rc = CHECK_THREADS(&res, SETTLE);
-    open_latch(&latch);
-    join(&older);
-    join(&newer);
-
+    pid_t newer;
+    int rc = check_around_mark(lc_baseline, 1, &res, &newer);
     ck_assert_int_eq(rc, 1);
     ck_assert_int_eq(res.leaked_threads, 1);
-    ck_assert_int_eq(res.threads[0].tid, newer.tid);
+    ck_assert_int_eq(res.threads[0].tid, newer);
 }
 END_TEST
 

@@ -39,12 +39,8 @@ static void usage(FILE *out) {
 }
 
 static int fail(const char *fmt, const char *arg) {
-    fprintf(stderr, "leakcheck fault-sweep: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    return 2;
+    return lc_tool_fail("fault-sweep", fmt, arg);
 }
-
 
 /* The whole of a small file, NUL-terminated; "" when it does not exist. */
 static char *slurp(const char *path) {

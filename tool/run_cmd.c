@@ -38,13 +38,17 @@ static void usage(FILE *out) {
 }
 
 static int fail(const char *fmt, const char *arg) {
-    fprintf(stderr, "leakcheck run: ");
+    return lc_tool_fail("run", fmt, arg);
+}
+
+/* The library next to this executable (build/) or in ../lib (installed). */
+int lc_tool_fail(const char *command, const char *fmt, const char *arg) {
+    fprintf(stderr, "leakcheck %s: ", command);
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n");
     return 2;
 }
 
-/* The library next to this executable (build/) or in ../lib (installed). */
 int lc_tool_find_library(char *out, size_t len) {
     char self[PATH_MAX / 2];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
