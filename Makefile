@@ -39,6 +39,9 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
 RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib'
 
+# Optional targets kept in their own files (sanitizer builds).
+-include mk/*.mk
+
 .PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools demo bench install clean format
 
 all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(BUILD)/leakcheck

@@ -368,6 +368,9 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     int watched_live = lc_watch_report(&watch_text, &watch_json);
     bool leak = over(h.bytes, budget.bytes) || over(h.objects, budget.objects) ||
                 over(nthreads, budget.threads) || watched_live > 0;
+    lc_buf vg_text = {0}, vg_json = {0};
+    lc_valgrind_report(&vg_text, &vg_json, &vg, h.unreachable_objects, h.unreachable_bytes,
+                       &budget, &leak);
     char budget_text[96], sz[32];
     lc_budget_format(&budget, budget_text, sizeof budget_text);
 
@@ -395,11 +398,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
                       h.reachable_objects, h.reachable_objects == 1 ? "" : "s",
                       lc_fmt_bytes(h.reachable_bytes, sz, sizeof sz));
     if (leak) write_check_profiles(t);
-    if (lc_cfg.valgrind_leak_check)
-        lc_buf_printf(t,
-                      "\nvalgrind memcheck (since its previous check): %lu bytes in %lu blocks "
-                      "definitely lost, %lu bytes in %lu blocks possibly lost\n",
-                      vg.leaked_bytes, vg.leaked_blocks, vg.dubious_bytes, vg.dubious_blocks);
+    if (vg_text.data) lc_buf_printf(t, "%s", vg_text.data);
 
     lc_buf *j = &last_json;
     lc_buf_printf(j,
@@ -411,10 +410,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_buf_printf(j, ", \"heap\": ");
     heap_json(j, &h);
     lc_buf_printf(j, ", \"watched\": %s", watch_json.data ? watch_json.data : "[]");
-    if (lc_cfg.valgrind_leak_check)
-        lc_buf_printf(
-            j, ", \"valgrind\": {\"definitely_lost_bytes\": %lu, \"possibly_lost_bytes\": %lu}",
-            vg.leaked_bytes, vg.dubious_bytes);
+    if (vg_json.data) lc_buf_printf(j, "%s", vg_json.data);
     lc_buf_printf(j, "}\n");
 
     if (res) {
@@ -440,6 +436,8 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     heap_view_free(&h);
     lc_buf_free(&watch_text);
     lc_buf_free(&watch_json);
+    lc_buf_free(&vg_text);
+    lc_buf_free(&vg_json);
     lc_thread_report_free(threads);
     return leak ? 1 : 0;
 }

@@ -68,3 +68,20 @@ void lc_valgrind_leak_check(lc_valgrind_counts *out) {
     (void)br;
     (void)bs;
 }
+
+void lc_valgrind_report(lc_buf *text, lc_buf *json, const lc_valgrind_counts *vg,
+                        long long own_lost_objects, long long own_lost_bytes,
+                        const lc_budget *budget, bool *leak) {
+    (void)own_lost_objects;
+    (void)own_lost_bytes;
+    (void)budget;
+    (void)leak;
+    if (!lc_cfg.under_valgrind || !lc_cfg.valgrind_leak_check) return;
+    lc_buf_printf(text,
+                  "\nvalgrind memcheck (since its previous check): %lu bytes in %lu blocks "
+                  "definitely lost, %lu bytes in %lu blocks possibly lost\n",
+                  vg->leaked_bytes, vg->leaked_blocks, vg->dubious_bytes, vg->dubious_blocks);
+    lc_buf_printf(json,
+                  ", \"valgrind\": {\"definitely_lost_bytes\": %lu, \"possibly_lost_bytes\": %lu}",
+                  vg->leaked_bytes, vg->dubious_bytes);
+}

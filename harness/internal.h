@@ -341,6 +341,13 @@ typedef struct lc_valgrind_counts {
     unsigned long leaked_bytes, dubious_bytes, leaked_blocks, dubious_blocks;
 } lc_valgrind_counts;
 void lc_valgrind_leak_check(lc_valgrind_counts *out);
+/* The valgrind engine's part of a check's report (collect.c): memcheck's
+ * counts beside the harness's own figures for the lost classes, in text
+ * and as the JSON member "valgrind"; sets *leak when memcheck's figures
+ * exceed the budget. Does nothing when valgrind's check did not run. */
+void lc_valgrind_report(struct lc_buf *text, struct lc_buf *json, const lc_valgrind_counts *vg,
+                        long long own_lost_objects, long long own_lost_bytes,
+                        const struct lc_budget *budget, bool *leak);
 
 /* Watched objects (assertions/watch.c): adds each watched block still
  * live to the text report and a JSON array; returns how many. */
@@ -377,5 +384,37 @@ void lc_fault_baseline(void);
 lc_stack_id lc_fault_failed_stack(void);
 
 /* --------------------------------------- end allocation-failure injection */
+
+/* ------------------------------------------------------------ suppressions */
+
+/* LeakSanitizer-style suppression files (suppress.c): `leak:PATTERN` lines
+ * matched against the function, file and module of every frame of a
+ * leaked block's allocation stack, `thread:PATTERN` against a leaked
+ * thread's stack, start routine and creator; `#` comments. The files named
+ * by LEAKCHECK_SUPPRESSIONS (colon-separated) are loaded at the first check.
+ * Returns 0, or -1 with "FILE:LINE: problem" (or the open error) in err. */
+int lc_suppress_load_file(const char *path, char *err, size_t errlen);
+int lc_suppress_load_env(char *err, size_t errlen);
+/* Start counting for a new check. */
+void lc_suppress_begin_check(void);
+/* Whether a leaked block with this allocation stack is suppressed; counts
+ * it against the matching pattern when it is. */
+bool lc_suppress_leak(lc_stack_id stack, size_t bytes);
+/* Whether a leaked thread is suppressed (its captured stack, its start
+ * routine, its creation stack); counts it when it is. */
+bool lc_suppress_thread(const uintptr_t *pcs, int depth, uintptr_t start_routine,
+                        lc_stack_id created_by);
+/* What was suppressed in this check: totals, and per pattern for the
+ * report ("suppressed": [{"pattern", "objects", "bytes", "threads"}]). */
+void lc_suppress_totals(long long *objects, long long *bytes, long long *threads);
+void lc_suppress_report_text(struct lc_buf *text);
+void lc_suppress_report_json(struct lc_buf *json);
+
+/* -------------------------------------------------------------- sanitizers */
+
+/* When the program runs under AddressSanitizer, LeakSanitizer or
+ * ThreadSanitizer, their runtime owns malloc; blocks are then tracked through
+ * __sanitizer_install_malloc_and_free_hooks instead of the interposers, and
+ * collection points ask LSan for its own leak check (sanitizer.c). */
 
 #endif

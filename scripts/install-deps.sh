@@ -19,6 +19,8 @@ packages=(
   "golang-go:validating written heap profiles with the real go tool pprof"
   "systemtap-sdt-dev:USDT probes (<sys/sdt.h>) in the toolkit's maps and channels"
   "bpftrace:the tracing script that lists map keys never deleted and channels never closed"
+  "jq:checking JSON reports field by field in the command-line tests"
+  "g++:the C++ programs of the leak corpus (operator new and delete)"
 )
 
 missing=()
