@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 static uint64_t baseline_seq;
-static lc_buf last_text, last_json;
+static lc_buf last_text, last_json, last_dot;
 static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
 
 enum { CLASS_UNREACHABLE, CLASS_THREAD, CLASS_REACHABLE, NCLASSES };
@@ -26,6 +26,8 @@ static const char *const class_names[NCLASSES] = {"unreachable", "thread", "reac
 #define MARK_ROOTS 2
 #define MARK_THREADS 4
 #define MARK_ONE_THREAD 8
+#define MARK_INDIRECT 16
+#define MARK_LEAK 32 /* a leak, not suppressed */
 /* Retained bytes are computed per thread with one scan each; beyond this
  * many threads the report names the leading ones only. */
 #define LC_MAX_RETAINED_SCANS 64
@@ -77,11 +79,17 @@ const char *lc_last_report(void) {
 const char *lc_last_report_json(void) {
     return last_json.data ? last_json.data : "";
 }
+const char *lc_last_report_dot(void) {
+    return last_dot.data ? last_dot.data : "";
+}
 
 typedef struct site {
     lc_stack_id stack;
     int klass;
+    bool indirect; /* unreachable, and only lost blocks point to it */
     long long objects, bytes;
+    size_t example; /* the block whose retention path is shown */
+    uint32_t example_depth;
 } site;
 
 typedef struct heap_view {
@@ -89,35 +97,55 @@ typedef struct heap_view {
     size_t n, map_bytes;
     uint8_t *mark;
     size_t mark_bytes;
+    lc_graph graph;
+    lc_thread_roots troots;
+    lc_retention retention;
     site *sites;
     size_t nsites, sites_bytes;
     bool count_reachable; /* test mode, or process mode with --strict */
+    bool incomplete;      /* out of memory while scanning */
     long long objects, bytes, unreachable_objects, unreachable_bytes;
+    long long indirect_objects, indirect_bytes, thread_objects, thread_bytes;
     long long reachable_objects, reachable_bytes; /* listed, maybe not counted */
-    long long class_bytes[NCLASSES];
+    long long suppressed_objects, suppressed_bytes;
+    double scan_seconds;
 } heap_view;
 
 static void heap_view_free(heap_view *h) {
+    lc_graph_free(&h->graph);
+    lc_thread_roots_free(&h->troots);
     lc_os_free(h->all, h->map_bytes);
     lc_os_free(h->mark, h->mark_bytes);
     lc_os_free(h->sites, h->sites_bytes);
 }
 
+/* Called with the heap locked: no block is freed while it is copied and
+ * scanned. */
 static bool copy_all_blocks(heap_view *h) {
     size_t cap = lc_heap_live_count() + 1024;
     for (;;) {
         h->map_bytes = cap * sizeof(lc_block);
         h->all = lc_os_alloc(h->map_bytes);
         if (!h->all) return false;
-        h->n = lc_heap_copy(h->all, cap, 0);
+        h->n = lc_heap_copy_held(h->all, cap, 0);
         if (h->n <= cap) return true;
         lc_os_free(h->all, h->map_bytes);
         cap = h->n + h->n / 4;
     }
 }
 
+static bool is_new(const heap_view *h, size_t i) {
+    return lc_block_seq(&h->all[i]) >= baseline_seq;
+}
+
 static bool is_leak(const heap_view *h, size_t i) {
-    return lc_block_seq(&h->all[i]) >= baseline_seq && !(h->mark[i] & MARK_RUNTIME);
+    return h->mark[i] & MARK_LEAK;
+}
+
+static int block_class(const heap_view *h, size_t i) {
+    return h->mark[i] & MARK_ROOTS     ? CLASS_REACHABLE
+           : h->mark[i] & MARK_THREADS ? CLASS_THREAD
+                                       : CLASS_UNREACHABLE;
 }
 
 static int site_order(const void *a, const void *b) {
@@ -130,14 +158,32 @@ static int site_order(const void *a, const void *b) {
 static int site_key_order(const void *a, const void *b) {
     const site *x = a, *y = b;
     if (x->stack != y->stack) return x->stack < y->stack ? -1 : 1;
-    return x->klass - y->klass;
+    if (x->klass != y->klass) return x->klass - y->klass;
+    return (int)x->indirect - (int)y->indirect;
 }
 
-/* Group the leaked blocks by (stack, class). */
+static uint32_t depth_of(const heap_view *h, size_t i) {
+    return h->graph.depth && h->graph.parent[i] != LC_GRAPH_NO_PARENT ? h->graph.depth[i]
+                                                                      : UINT32_MAX;
+}
+
+/* Mark the leaks (new, not the runtime's, not suppressed) and group them by
+ * (stack, class, direct or indirect). Runs with the heap unlocked: the
+ * suppression rules symbolize, which allocates. */
 static bool build_sites(heap_view *h) {
     size_t nleaks = 0;
-    for (size_t i = 0; i < h->n; i++)
-        nleaks += is_leak(h, i);
+    lc_suppress_begin_check();
+    for (size_t i = 0; i < h->n; i++) {
+        if (!is_new(h, i) || (h->mark[i] & MARK_RUNTIME)) continue;
+        const lc_block *b = &h->all[i];
+        if (lc_suppress_leak(lc_block_stack(b), lc_block_size(b))) {
+            h->suppressed_objects++;
+            h->suppressed_bytes += (long long)lc_block_size(b);
+            continue;
+        }
+        h->mark[i] |= MARK_LEAK;
+        nleaks++;
+    }
     if (!nleaks) return true;
     h->sites_bytes = nleaks * sizeof(site);
     h->sites = lc_os_alloc(h->sites_bytes);
@@ -146,82 +192,121 @@ static bool build_sites(heap_view *h) {
     for (size_t i = 0; i < h->n; i++) {
         if (!is_leak(h, i)) continue;
         const lc_block *b = &h->all[i];
-        int klass = h->mark[i] & MARK_ROOTS     ? CLASS_REACHABLE
-                    : h->mark[i] & MARK_THREADS ? CLASS_THREAD
-                                                : CLASS_UNREACHABLE;
-        h->sites[k++] = (site){lc_block_stack(b), klass, 1, (long long)lc_block_size(b)};
+        int klass = block_class(h, i);
+        bool indirect = klass == CLASS_UNREACHABLE && (h->mark[i] & MARK_INDIRECT);
+        long long size = (long long)lc_block_size(b);
+        h->sites[k++] = (site){lc_block_stack(b), klass, indirect, 1, size, i, depth_of(h, i)};
         if (klass == CLASS_REACHABLE) {
             h->reachable_objects++;
-            h->reachable_bytes += (long long)lc_block_size(b);
+            h->reachable_bytes += size;
+        } else if (klass == CLASS_THREAD) {
+            h->thread_objects++;
+            h->thread_bytes += size;
+        } else {
+            h->unreachable_objects++;
+            h->unreachable_bytes += size;
+            if (indirect) {
+                h->indirect_objects++;
+                h->indirect_bytes += size;
+            }
         }
         if (klass != CLASS_REACHABLE || h->count_reachable) {
             h->objects++;
-            h->bytes += (long long)lc_block_size(b);
-        }
-        h->class_bytes[klass] += (long long)lc_block_size(b);
-        if (klass == CLASS_UNREACHABLE) {
-            h->unreachable_objects++;
-            h->unreachable_bytes += (long long)lc_block_size(b);
+            h->bytes += size;
         }
     }
     qsort(h->sites, k, sizeof(site), site_key_order);
     size_t m = 0;
     for (size_t i = 0; i < k; i++) {
-        if (m && h->sites[m - 1].stack == h->sites[i].stack &&
-            h->sites[m - 1].klass == h->sites[i].klass) {
-            h->sites[m - 1].objects++;
-            h->sites[m - 1].bytes += h->sites[i].bytes;
+        site *s = &h->sites[i];
+        site *last = m ? &h->sites[m - 1] : NULL;
+        if (last && last->stack == s->stack && last->klass == s->klass &&
+            last->indirect == s->indirect) {
+            last->objects++;
+            last->bytes += s->bytes;
+            if (s->example_depth < last->example_depth) {
+                last->example = s->example;
+                last->example_depth = s->example_depth;
+            }
         } else
-            h->sites[m++] = h->sites[i];
+            h->sites[m++] = *s;
     }
     h->nsites = m;
     qsort(h->sites, m, sizeof(site), site_order);
     return true;
 }
 
-static long long retained_by(heap_view *h, const lc_region *roots, size_t nroots) {
-    for (size_t i = 0; i < h->n; i++)
-        h->mark[i] &= (uint8_t)~MARK_ONE_THREAD;
-    lc_reachable_from_roots(h->all, h->n, h->mark, 0, roots, nroots, MARK_ONE_THREAD, false);
-    long long bytes = 0;
-    for (size_t i = 0; i < h->n; i++)
-        if ((h->mark[i] & MARK_ONE_THREAD) && !(h->mark[i] & MARK_ROOTS) && is_leak(h, i))
-            bytes += (long long)lc_block_size(&h->all[i]);
-    return bytes;
-}
-
-/* Scan the heap: runtime ownership, then reachability for classes and
- * for the bytes each leaked thread retains. */
-static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_frame) {
-    if (!copy_all_blocks(h)) return false;
-    bool any_new = false;
-    for (size_t i = 0; i < h->n && !any_new; i++)
-        any_new = lc_block_seq(&h->all[i]) >= baseline_seq;
-    if (!any_new) return true;
-    lc_blocks_sort_by_addr(h->all, h->n);
-    h->mark_bytes = h->n ? h->n : 1;
-    h->mark = lc_os_alloc(h->mark_bytes);
-    if (!h->mark) return false;
-    lc_runtime_owned(h->all, h->n, h->mark);
-    bool any_leak = false;
-    for (size_t i = 0; i < h->n && !any_leak; i++)
-        any_leak = is_leak(h, i);
-    if (!any_leak) return true;
-    lc_reachable_from_roots(h->all, h->n, h->mark, caller_frame, NULL, 0, MARK_ROOTS, true);
+/* The scan, with every other thread's stack captured and the heap locked
+ * (so nothing it reads is freed under it): runtime ownership; what the
+ * program's globals, TLS and live threads reach (reachable, with the
+ * shortest path to each block); what only leaked threads reach (thread);
+ * what each leaked thread alone retains; and the direct/indirect split of
+ * the rest. */
+static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_frame,
+                      bool process_mode) {
+    uint64_t t0 = lc_os_now_ns();
+    lc_graph *g = &h->graph;
+    h->retention = (lc_retention){g, threads, &h->troots, caller_frame, process_mode};
+    /* Roots first: they are gathered with dl_iterate_phdr and thread
+     * signals, which must not wait on a heap lock. */
+    size_t runtime_from = lc_runtime_add_roots(g);
+    size_t roots_from = lc_graph_add_globals(g);
+    /* At exit the main thread's stack holds only what main and the exit
+     * handlers left there, dead values that must not hide a loss. */
+    lc_thread_roots_live(g, &h->troots, threads, process_mode ? 0 : caller_frame, true);
+    size_t threads_from = g->nroots;
     size_t nthreads = lc_thread_report_count(threads);
-    size_t cap = 2 * nthreads + 2;
-    lc_region *stacks = lc_os_alloc(cap * sizeof *stacks);
-    size_t nstacks = stacks ? lc_thread_report_stacks(threads, stacks, cap) : 0;
-    if (nstacks) {
-        lc_reachable_from_roots(h->all, h->n, h->mark, 0, stacks, nstacks, MARK_THREADS, false);
-        for (size_t t = 0; t < nthreads && t < LC_MAX_RETAINED_SCANS; t++) {
-            lc_region one[2];
-            size_t k = lc_thread_report_stack_of(threads, t, one);
-            if (k) lc_thread_report_set_retained(threads, t, retained_by(h, one, k));
+    size_t *thread_range = NULL, range_bytes = (nthreads + 1) * sizeof(size_t);
+    thread_range = lc_os_alloc(range_bytes);
+    for (size_t t = 0; t < nthreads && thread_range; t++) {
+        thread_range[t] = g->nroots;
+        lc_thread_roots_leaked(g, &h->troots, threads, t);
+    }
+    if (thread_range) thread_range[nthreads] = g->nroots;
+    size_t roots_end = g->nroots;
+
+    lc_heap_lock_all();
+    bool ok = copy_all_blocks(h);
+    bool any_new = false;
+    for (size_t i = 0; ok && i < h->n && !any_new; i++)
+        any_new = is_new(h, i);
+    if (ok && (any_new || lc_watch_count() > 0)) {
+        lc_blocks_sort_by_addr(h->all, h->n);
+        h->mark_bytes = h->n ? h->n : 1;
+        h->mark = lc_os_alloc(h->mark_bytes);
+        ok = h->mark && lc_graph_init(g, h->all, h->n, h->mark, true) == 0;
+        if (ok) {
+            lc_runtime_owned(g, runtime_from, roots_from, MARK_RUNTIME);
+            lc_graph_mark(g, roots_from, threads_from, MARK_ROOTS, MARK_RUNTIME, false, true);
+            lc_graph_mark(g, threads_from, roots_end, MARK_THREADS, MARK_RUNTIME | MARK_ROOTS,
+                          false, true);
+            lc_graph_split_lost(g, MARK_INDIRECT, MARK_RUNTIME | MARK_ROOTS | MARK_THREADS);
         }
     }
-    lc_os_free(stacks, cap * sizeof *stacks);
-    return build_sites(h);
+    /* What each leaked thread alone keeps alive: its own scan, with the
+     * blocks the rest of the program reaches left out. Still under the
+     * lock, since it reads the blocks. */
+    long long *retained = NULL;
+    size_t retained_bytes = (nthreads + 1) * sizeof(long long);
+    if (ok && h->mark && thread_range && (retained = lc_os_alloc(retained_bytes))) {
+        for (size_t t = 0; t < nthreads && t < LC_MAX_RETAINED_SCANS; t++) {
+            if (thread_range[t] == thread_range[t + 1]) continue;
+            lc_graph_mark_retained(g, thread_range[t], thread_range[t + 1], MARK_ONE_THREAD,
+                                   MARK_RUNTIME | MARK_ROOTS);
+            for (size_t i = 0; i < h->n; i++)
+                if ((h->mark[i] & MARK_ONE_THREAD) && is_new(h, i))
+                    retained[t] += (long long)lc_block_size(&h->all[i]);
+        }
+    }
+    lc_heap_unlock_all();
+    for (size_t t = 0; retained && t < nthreads; t++)
+        if (retained[t]) lc_thread_report_set_retained(threads, t, retained[t]);
+    lc_os_free(retained, retained_bytes);
+    if (ok && h->mark) ok = build_sites(h);
+    lc_os_free(thread_range, range_bytes);
+    h->incomplete = !ok || g->incomplete;
+    h->scan_seconds = (double)(lc_os_now_ns() - t0) / 1e9;
+    return !h->incomplete;
 }
 
 /* ------------------------------------------------------------ budgets */
@@ -249,8 +334,17 @@ static void site_frame(const site *s, lc_frame *f) {
     if (lc_stack_site_frame(s->stack, f) != 0) memset(f, 0, sizeof *f);
 }
 
+static const char *site_class_text(const site *s) {
+    if (s->klass != CLASS_UNREACHABLE) return class_names[s->klass];
+    return s->indirect ? "unreachable, indirect" : "unreachable, direct";
+}
+
+static bool has_path(const site *s) {
+    return s->klass != CLASS_UNREACHABLE;
+}
+
 static void heap_text(lc_buf *b, const heap_view *h, int top) {
-    char sz[32];
+    char sz[32], sz2[32], sz3[32], sz4[32];
     long long objects = h->objects, bytes = h->bytes;
     if (!h->count_reachable) {
         objects += h->reachable_objects;
@@ -259,13 +353,26 @@ static void heap_text(lc_buf *b, const heap_view *h, int top) {
     lc_buf_printf(b, "%lld leaked object%s (%s) from %zu allocation site%s, largest first:\n",
                   objects, objects == 1 ? "" : "s", lc_fmt_bytes(bytes, sz, sizeof sz), h->nsites,
                   h->nsites == 1 ? "" : "s");
+    lc_buf_printf(b,
+                  "  unreachable %lld (%s: %lld direct, %lld indirect (%s)), held by leaked "
+                  "threads %lld (%s), reachable %lld (%s)\n",
+                  h->unreachable_objects, lc_fmt_bytes(h->unreachable_bytes, sz, sizeof sz),
+                  h->unreachable_objects - h->indirect_objects, h->indirect_objects,
+                  lc_fmt_bytes(h->indirect_bytes, sz2, sizeof sz2), h->thread_objects,
+                  lc_fmt_bytes(h->thread_bytes, sz3, sizeof sz3), h->reachable_objects,
+                  lc_fmt_bytes(h->reachable_bytes, sz4, sizeof sz4));
     size_t shown = 0;
     for (; shown < h->nsites && (top <= 0 || shown < (size_t)top); shown++) {
         const site *s = &h->sites[shown];
         lc_buf_printf(b, "\n%s in %lld object%s [%s], allocated at:\n",
                       lc_fmt_bytes(s->bytes, sz, sizeof sz), s->objects, s->objects == 1 ? "" : "s",
-                      class_names[s->klass]);
+                      site_class_text(s));
         lc_report_stack(b, s->stack, "    ", 12);
+        if (!has_path(s)) continue;
+        lc_path_elem path[LC_PATH_MAX];
+        long skipped;
+        int n = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
+        lc_retention_text(b, path, n, skipped, "    ");
     }
     if (shown < h->nsites) {
         long long objects = 0, bytes = 0;
@@ -282,20 +389,82 @@ static void heap_text(lc_buf *b, const heap_view *h, int top) {
 static void heap_json(lc_buf *b, const heap_view *h) {
     lc_buf_printf(b,
                   "{\"leaked_objects\": %lld, \"leaked_bytes\": %lld, \"unreachable_objects\": "
-                  "%lld, \"unreachable_bytes\": %lld, \"sites\": [",
-                  h->objects, h->bytes, h->unreachable_objects, h->unreachable_bytes);
+                  "%lld, \"unreachable_bytes\": %lld, \"direct_objects\": %lld, "
+                  "\"direct_bytes\": %lld, \"indirect_objects\": %lld, \"indirect_bytes\": %lld, "
+                  "\"thread_objects\": %lld, \"thread_bytes\": %lld, \"reachable_objects\": "
+                  "%lld, \"reachable_bytes\": %lld, \"suppressed_objects\": %lld, "
+                  "\"suppressed_bytes\": %lld, \"sites\": [",
+                  h->objects, h->bytes, h->unreachable_objects, h->unreachable_bytes,
+                  h->unreachable_objects - h->indirect_objects,
+                  h->unreachable_bytes - h->indirect_bytes, h->indirect_objects, h->indirect_bytes,
+                  h->thread_objects, h->thread_bytes, h->reachable_objects, h->reachable_bytes,
+                  h->suppressed_objects, h->suppressed_bytes);
     for (size_t i = 0; i < h->nsites; i++) {
         const site *s = &h->sites[i];
-        lc_buf_printf(b, "%s{\"objects\": %lld, \"bytes\": %lld, \"class\": \"%s\", \"stack\": ",
+        lc_buf_printf(b, "%s{\"objects\": %lld, \"bytes\": %lld, \"class\": \"%s\", ",
                       i ? ", " : "", s->objects, s->bytes, class_names[s->klass]);
+        if (s->klass == CLASS_UNREACHABLE)
+            lc_buf_printf(b, "\"lost\": \"%s\", ", s->indirect ? "indirect" : "direct");
+        lc_buf_printf(b, "\"stack\": ");
         lc_frame frames[LC_MAX_DEPTH];
         int n = 0;
         while (n < LC_MAX_DEPTH && lc_stack_frame(s->stack, n, &frames[n]) == 0)
             n++;
         lc_report_stack_json(b, frames, n);
+        if (has_path(s)) {
+            lc_path_elem path[LC_PATH_MAX];
+            long skipped;
+            int np = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
+            lc_buf_printf(b, ", \"path\": ");
+            lc_retention_json(b, path, np, skipped);
+        }
         lc_buf_printf(b, "}");
     }
     lc_buf_printf(b, "]}");
+}
+
+/* Graphviz: the retention paths of every reachable and thread site. */
+static void heap_dot(lc_buf *b, const heap_view *h, int top) {
+    lc_buf_printf(b, "digraph leakcheck {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
+    for (size_t i = 0; i < h->nsites && (top <= 0 || i < (size_t)top); i++) {
+        const site *s = &h->sites[i];
+        if (!has_path(s)) continue;
+        lc_path_elem path[LC_PATH_MAX];
+        long skipped;
+        int n = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
+        if (!n) continue;
+        char id[32], label[256], sz[32];
+        lc_frame f;
+        site_frame(s, &f);
+        snprintf(id, sizeof id, "leak%zu", i);
+        snprintf(label, sizeof label, "%s in %lld object%s [%s]\\n%s", lc_fmt_bytes(s->bytes, sz, sizeof sz),
+                 s->objects, s->objects == 1 ? "" : "s", class_names[s->klass],
+                 f.function ? f.function : "?");
+        lc_retention_dot(b, path, n, id, label);
+    }
+    lc_buf_printf(b, "}\n");
+}
+
+/* lc_watch_report's callback: the path of a watched block still live. */
+static void watched_path(uintptr_t addr, lc_buf *text, lc_buf *json, void *ctx) {
+    const heap_view *h = ctx;
+    if (!h->mark) return;
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lc_block_addr(&h->all[mid]) < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == h->n || lc_block_addr(&h->all[lo]) != addr) return;
+    lc_path_elem path[LC_PATH_MAX];
+    long skipped;
+    int n = lc_retention_path(&h->retention, lo, path, LC_PATH_MAX, &skipped);
+    lc_retention_text(text, path, n, skipped, "    ");
+    if (n == 0) lc_buf_printf(text, "    (nothing the scan knows of points to it: lost)\n");
+    lc_buf_printf(json, ", \"path\": ");
+    lc_retention_json(json, path, n, skipped);
 }
 
 static void fill_sites(const heap_view *h, lc_result *res) {
@@ -336,7 +505,7 @@ static void error_result(const char *err, const lc_options *o, lc_result *res) {
 /* ------------------------------------------------------------ the check */
 
 static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
-                  bool count_reachable) {
+                  bool count_reachable, bool process_mode) {
     char err[256];
     lc_budget budget;
     if (o && o->struct_version != LC_OPTIONS_VERSION) {
@@ -344,7 +513,8 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
                      res);
         return -1;
     }
-    if (resolve_budget(o, &budget, err, sizeof err) != 0) {
+    if (resolve_budget(o, &budget, err, sizeof err) != 0 ||
+        lc_suppress_load_env(err, sizeof err) != 0) {
         error_result(err, o, res);
         return -1;
     }
@@ -359,13 +529,13 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_valgrind_leak_check(&vg);
     lc_thread_report *threads = lc_threads_check(o, settle, started);
     heap_view h = {.count_reachable = count_reachable};
-    bool scanned = scan_heap(&h, threads, caller_frame);
+    bool scanned = scan_heap(&h, threads, caller_frame, process_mode);
     long long nthreads = 0;
     for (size_t i = 0; i < lc_thread_report_count(threads); i++)
         nthreads++;
 
     lc_buf watch_text = {0}, watch_json = {0};
-    int watched_live = lc_watch_report(&watch_text, &watch_json);
+    int watched_live = lc_watch_report(&watch_text, &watch_json, watched_path, &h);
     bool leak = over(h.bytes, budget.bytes) || over(h.objects, budget.objects) ||
                 over(nthreads, budget.threads) || watched_live > 0;
     lc_buf vg_text = {0}, vg_json = {0};
@@ -376,12 +546,19 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
 
     lc_buf_free(&last_text);
     lc_buf_free(&last_json);
+    lc_buf_free(&last_dot);
+    heap_dot(&last_dot, &h, top);
     lc_buf *t = &last_text;
     lc_buf_printf(t, "leakcheck: %s: %lld thread%s and %lld object%s (%s) leaked; budget %s\n",
                   leak ? "LEAK" : "within budget", nthreads, nthreads == 1 ? "" : "s", h.objects,
                   h.objects == 1 ? "" : "s", lc_fmt_bytes(h.bytes, sz, sizeof sz), budget_text);
     if (!scanned)
         lc_buf_printf(t, "leakcheck: out of memory while scanning; heap figures incomplete\n");
+    if (h.troots.uncaptured)
+        lc_buf_printf(t,
+                      "leakcheck: the stacks or registers of %d thread%s could not be read; what "
+                      "only they hold may be reported as lost\n",
+                      h.troots.uncaptured, h.troots.uncaptured == 1 ? "" : "s");
     if (nthreads) {
         lc_buf_printf(t, "\n%lld leaked thread%s:\n", nthreads, nthreads == 1 ? "" : "s");
         lc_thread_report_text(threads, t, top);
@@ -397,6 +574,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
                       "--strict to count them)\n",
                       h.reachable_objects, h.reachable_objects == 1 ? "" : "s",
                       lc_fmt_bytes(h.reachable_bytes, sz, sizeof sz));
+    lc_suppress_report_text(t);
     if (leak) write_check_profiles(t);
     if (vg_text.data) lc_buf_printf(t, "%s", vg_text.data);
 
@@ -410,6 +588,10 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_buf_printf(j, ", \"heap\": ");
     heap_json(j, &h);
     lc_buf_printf(j, ", \"watched\": %s", watch_json.data ? watch_json.data : "[]");
+    lc_suppress_report_json(j);
+    lc_buf_printf(j,
+                  ", \"scan\": {\"seconds\": %.6f, \"complete\": %s, \"threads_not_read\": %d}",
+                  h.scan_seconds, scanned ? "true" : "false", h.troots.uncaptured);
     if (vg_json.data) lc_buf_printf(j, "%s", vg_json.data);
     lc_buf_printf(j, "}\n");
 
@@ -445,24 +627,24 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
 /* The public entry points record where the program called from: its own
  * stack frames are scanned from there up, and its stack in a dump starts
  * there. They must stay out of line for the addresses to be the caller's. */
-#define VERIFY_ENTRY(opts, res, count_reachable)                                                   \
+#define VERIFY_ENTRY(opts, res, count_reachable, process_mode)                                                   \
     do {                                                                                           \
         lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \
         pthread_mutex_lock(&verify_lock);                                                          \
-        int rc = verify(opts, res, caller_frame, count_reachable);                                 \
+        int rc = verify(opts, res, caller_frame, count_reachable, process_mode);                   \
         pthread_mutex_unlock(&verify_lock);                                                        \
         return rc;                                                                                 \
     } while (0)
 
 int lc_verify(const lc_options *opts, lc_result *res) {
-    VERIFY_ENTRY(opts, res, true);
+    VERIFY_ENTRY(opts, res, true, false);
 }
 
 int lc_verify_process(const lc_options *opts, lc_result *res, bool strict) {
-    VERIFY_ENTRY(opts, res, strict);
+    VERIFY_ENTRY(opts, res, strict, true);
 }
 
 int lc_verify_none(const lc_options *opts) {
-    VERIFY_ENTRY(opts, NULL, true);
+    VERIFY_ENTRY(opts, NULL, true, false);
 }

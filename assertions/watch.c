@@ -3,8 +3,8 @@
  * lc_watch(ptr, label) records the block's address with its sequence number
  * (so a later block at the same address is not mistaken for it). A check
  * that finds a watched block still live names it by its label, whatever the
- * budget: the program said this object must be freed. A watch ends when its
- * block is freed. */
+ * budget: the program said this object must be freed, and shows what still
+ * holds it. A watch ends when its block is freed. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -35,7 +35,14 @@ void lc_watch(const void *ptr, const char *label) {
     pthread_mutex_unlock(&watch_lock);
 }
 
-int lc_watch_report(lc_buf *text, lc_buf *json) {
+int lc_watch_count(void) {
+    pthread_mutex_lock(&watch_lock);
+    int n = nwatches;
+    pthread_mutex_unlock(&watch_lock);
+    return n;
+}
+
+int lc_watch_report(lc_buf *text, lc_buf *json, lc_watch_path_fn path, void *ctx) {
     int live = 0;
     char sz[32];
     pthread_mutex_lock(&watch_lock);
@@ -51,7 +58,9 @@ int lc_watch_report(lc_buf *text, lc_buf *json) {
         lc_report_stack(text, lc_block_stack(&b), "    ", 12);
         lc_buf_printf(json, "%s{\"label\": ", live ? ", " : "");
         lc_buf_json_str(json, w.label);
-        lc_buf_printf(json, ", \"bytes\": %zu}", lc_block_size(&b));
+        lc_buf_printf(json, ", \"bytes\": %zu", lc_block_size(&b));
+        if (path) path(w.key ^ LC_HIDE, text, json, ctx);
+        lc_buf_printf(json, "}");
         live++;
     }
     nwatches = kept;

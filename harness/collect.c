@@ -1,13 +1,29 @@
-/* collect.c: collection points.
+/* collect.c: collection points, and valgrind memcheck as a second engine.
  *
  * The C counterpart of runtime.GC() before a heap profile: run the cleanup
  * hooks the program registered (caches it wants emptied, pools it wants
- * drained), give threads that are on their way out a moment to finish, and
- * under valgrind (when asked) have memcheck run its own leak search so that
- * both engines judge the same moment. */
+ * drained) and give threads that are on their way out a moment to finish.
+ *
+ * Under valgrind, memcheck judges the same moments. Its counts
+ * (VALGRIND_COUNT_LEAKS and _BLOCKS) are totals over the whole process at
+ * its last leak search, so the engine takes one search at the harness's
+ * baseline and one at the check, and judges the growth between them
+ * against the same budget. The searches are memcheck's quick ones: with -q
+ * they print nothing and never count as errors, so a test that loses a
+ * block on purpose to see the harness catch it does not turn into a
+ * valgrind error, and a fork-mode suite stays quiet. Definitely and
+ * indirectly lost blocks are what memcheck calls leaks; its "possibly lost"
+ * (interior pointers, and the thread block of every thread blocked
+ * forever) is shown but judged by the harness's own thread and heap
+ * figures. LEAKCHECK_VALGRIND_LEAK_CHECK=0 turns the engine off, =full has
+ * each check print memcheck's own records of what grew since the previous
+ * search (these count as memcheck errors, as --errors-for-leak-kinds says). */
 #include "internal.h"
 
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <valgrind/memcheck.h>
 
 #define MAX_HOOKS 64
@@ -43,45 +59,166 @@ void lc_collect_run_hooks(void) {
     sched_yield();
 }
 
-void lc_collect(void) {
-    lc_collect_run_hooks();
-    lc_valgrind_leak_check(NULL);
+/* ------------------------------------------------------------ memcheck */
+
+/* memcheck's totals at the baseline, and the process that took them: a
+ * forked child inherits the parent's figures, which describe the parent. */
+static struct {
+    lc_valgrind_counts at;
+    pid_t pid;
+} vg_base;
+/* The process that loaded the library: with no baseline, memcheck's totals
+ * count from its start, as the harness's own figures then do. */
+static pid_t start_pid;
+/* What the last check's search could say, for its report (a check runs
+ * under the verify lock, search then report). */
+static struct {
+    bool judged;
+    bool baseline; /* judged against a baseline, not the program's start */
+} last_check;
+
+static bool engine_on(void) {
+    return lc_cfg.under_valgrind && lc_cfg.valgrind_leak_check;
 }
 
-/* memcheck prints every new loss record at each of these checks, so it is
- * asked only when LEAKCHECK_VALGRIND_LEAK_CHECK=1 requests the second
- * engine. */
-void lc_valgrind_leak_check(lc_valgrind_counts *out) {
-    if (!lc_cfg.under_valgrind || !lc_cfg.valgrind_leak_check) return;
-    VALGRIND_DO_ADDED_LEAK_CHECK;
-    if (!out) return;
+static bool engine_verbose(void) {
+    const char *v = getenv("LEAKCHECK_VALGRIND_LEAK_CHECK");
+    return v && strcmp(v, "full") == 0;
+}
+
+static void memcheck_search(bool print_growth, lc_valgrind_counts *out) {
+    if (print_growth)
+        VALGRIND_DO_ADDED_LEAK_CHECK;
+    else
+        VALGRIND_DO_QUICK_LEAK_CHECK;
     unsigned long leaked = 0, dubious = 0, reachable = 0, suppressed = 0;
     VALGRIND_COUNT_LEAKS(leaked, dubious, reachable, suppressed);
-    out->leaked_bytes = leaked;
-    out->dubious_bytes = dubious;
     unsigned long bl = 0, bd = 0, br = 0, bs = 0;
     VALGRIND_COUNT_LEAK_BLOCKS(bl, bd, br, bs);
-    out->leaked_blocks = bl;
-    out->dubious_blocks = bd;
     (void)reachable;
     (void)suppressed;
     (void)br;
     (void)bs;
+    *out = (lc_valgrind_counts){leaked, dubious, bl, bd};
+}
+
+__attribute__((constructor)) static void collect_init(void) {
+    start_pid = getpid();
+}
+
+void lc_collect(void) {
+    lc_collect_run_hooks();
+    /* Only memcheck's printed records make a search here worth its cost:
+     * the figures a check judges are taken by the check itself. */
+    if (engine_on() && engine_verbose()) {
+        lc_valgrind_counts ignored;
+        memcheck_search(true, &ignored);
+    }
+}
+
+static unsigned long growth(unsigned long now, unsigned long then) {
+    /* A block lost before the baseline and freed since shrinks the total:
+     * that is no leak of this test, and must not hide one either. */
+    return now > then ? now - then : 0;
+}
+
+/* out == NULL: the baseline (memcheck's totals are kept). Otherwise: the
+ * growth since the baseline taken in this process; the report then says
+ * whether there was one to judge against. */
+void lc_valgrind_leak_check(lc_valgrind_counts *out) {
+    if (!engine_on()) return;
+    lc_valgrind_counts now;
+    if (!out) {
+        memcheck_search(false, &now);
+        vg_base.at = now;
+        vg_base.pid = getpid();
+        return;
+    }
+    memcheck_search(engine_verbose(), &now);
+    pid_t self = getpid();
+    lc_valgrind_counts base = {0};
+    if (vg_base.pid == self)
+        base = vg_base.at;
+    else if (self != start_pid) {
+        /* A forked child that took no baseline of its own: its totals hold
+         * the parent's memory and what fork cut loose, not a verdict. */
+        *out = now;
+        last_check.judged = false;
+        last_check.baseline = false;
+        return;
+    }
+    out->leaked_bytes = growth(now.leaked_bytes, base.leaked_bytes);
+    out->leaked_blocks = growth(now.leaked_blocks, base.leaked_blocks);
+    out->dubious_bytes = growth(now.dubious_bytes, base.dubious_bytes);
+    out->dubious_blocks = growth(now.dubious_blocks, base.dubious_blocks);
+    last_check.judged = true;
+    last_check.baseline = vg_base.pid == self;
+}
+
+static bool over(unsigned long value, long long limit) {
+    return limit >= 0 && value > (unsigned long long)limit;
+}
+
+/* Which engine found lost memory: the harness counts blocks allocated
+ * since the baseline that nothing reaches; memcheck counts every block
+ * that became lost meanwhile, including one allocated before the baseline
+ * whose last pointer the test dropped. */
+static const char *found_by(bool own, bool memcheck) {
+    return own && memcheck ? "both" : own ? "leakcheck" : memcheck ? "memcheck" : "neither";
 }
 
 void lc_valgrind_report(lc_buf *text, lc_buf *json, const lc_valgrind_counts *vg,
                         long long own_lost_objects, long long own_lost_bytes,
                         const lc_budget *budget, bool *leak) {
-    (void)own_lost_objects;
-    (void)own_lost_bytes;
-    (void)budget;
-    (void)leak;
-    if (!lc_cfg.under_valgrind || !lc_cfg.valgrind_leak_check) return;
+    if (!engine_on()) return;
+    bool judged = last_check.judged;
+    bool vg_over = judged && (over(vg->leaked_bytes, budget->bytes) ||
+                              over(vg->leaked_blocks, budget->objects));
+    if (vg_over && leak) *leak = true;
+    bool own_found = own_lost_objects > 0, vg_found = vg->leaked_blocks > 0;
+    bool agree = (unsigned long long)own_lost_objects == vg->leaked_blocks &&
+                 (unsigned long long)own_lost_bytes == vg->leaked_bytes;
+    const char *since = !judged               ? "since the parent's last search (not judged)"
+                        : last_check.baseline ? "since the baseline"
+                                              : "since the program started";
+
     lc_buf_printf(text,
-                  "\nvalgrind memcheck (since its previous check): %lu bytes in %lu blocks "
-                  "definitely lost, %lu bytes in %lu blocks possibly lost\n",
-                  vg->leaked_bytes, vg->leaked_blocks, vg->dubious_bytes, vg->dubious_blocks);
+                  "\nvalgrind memcheck, %s: %lu bytes in %lu blocks definitely or indirectly "
+                  "lost%s; %lu bytes in %lu blocks possibly lost (not judged)\n",
+                  since, vg->leaked_bytes, vg->leaked_blocks,
+                  !judged   ? ""
+                  : vg_over ? " (over budget)"
+                            : " (within budget)",
+                  vg->dubious_bytes, vg->dubious_blocks);
+    lc_buf_printf(text, "  lost memory found by: %s", found_by(own_found, vg_found));
+    if (agree)
+        lc_buf_printf(text, " (the engines agree)\n");
+    else if (vg->leaked_blocks > (unsigned long long)own_lost_objects ||
+             vg->leaked_bytes > (unsigned long long)own_lost_bytes)
+        lc_buf_printf(text,
+                      "; they disagree: memcheck counts %lu bytes in %lu blocks, leakcheck %lld "
+                      "bytes in %lld unreachable objects (a block allocated before the baseline "
+                      "and lost since is memcheck's alone; LEAKCHECK_VALGRIND_LEAK_CHECK=full "
+                      "prints memcheck's records)\n",
+                      vg->leaked_bytes, vg->leaked_blocks, own_lost_bytes, own_lost_objects);
+    else
+        lc_buf_printf(text,
+                      "; they disagree: leakcheck counts %lld bytes in %lld unreachable objects, "
+                      "memcheck %lu bytes in %lu blocks (memcheck still finds a pointer, or "
+                      "only an interior one, to the rest)\n",
+                      own_lost_bytes, own_lost_objects, vg->leaked_bytes, vg->leaked_blocks);
+
     lc_buf_printf(json,
-                  ", \"valgrind\": {\"definitely_lost_bytes\": %lu, \"possibly_lost_bytes\": %lu}",
-                  vg->leaked_bytes, vg->dubious_bytes);
+                  ", \"valgrind\": {\"engine\": \"memcheck\", \"judged\": %s, \"since\": \"%s\", "
+                  "\"definitely_lost_bytes\": %lu, \"definitely_lost_blocks\": %lu, "
+                  "\"possibly_lost_bytes\": %lu, \"possibly_lost_blocks\": %lu, "
+                  "\"over_budget\": %s, \"leakcheck_unreachable_objects\": %lld, "
+                  "\"leakcheck_unreachable_bytes\": %lld, \"found_by\": \"%s\", \"agree\": %s}",
+                  judged ? "true" : "false",
+                  !judged               ? "fork"
+                  : last_check.baseline ? "baseline"
+                                        : "start",
+                  vg->leaked_bytes, vg->leaked_blocks, vg->dubious_bytes, vg->dubious_blocks,
+                  vg_over ? "true" : "false", own_lost_objects, own_lost_bytes,
+                  found_by(own_found, vg_found), agree ? "true" : "false");
 }

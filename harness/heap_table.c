@@ -169,20 +169,32 @@ bool lc_heap_lookup(uintptr_t addr, lc_block *out) {
     return i >= 0;
 }
 
+static size_t copy_shard(const shard *s, lc_block *out, size_t cap, uint64_t min_seq, size_t n) {
+    uint32_t slots = s->mask ? s->mask + 1 : 0;
+    for (uint32_t i = 0; i < slots; i++) {
+        const lc_block *b = &s->slots[i];
+        if (!b->key || lc_block_seq(b) < min_seq) continue;
+        if (n < cap) out[n] = *b;
+        n++;
+    }
+    return n;
+}
+
 size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++) {
         shard *s = &shards[k];
         lc_spin_lock(&s->lock);
-        uint32_t slots = s->mask ? s->mask + 1 : 0;
-        for (uint32_t i = 0; i < slots; i++) {
-            const lc_block *b = &s->slots[i];
-            if (!b->key || lc_block_seq(b) < min_seq) continue;
-            if (n < cap) out[n] = *b;
-            n++;
-        }
+        n = copy_shard(s, out, cap, min_seq, n);
         lc_spin_unlock(&s->lock);
     }
+    return n;
+}
+
+size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq) {
+    size_t n = 0;
+    for (uint32_t k = 0; k < NSHARDS; k++)
+        n = copy_shard(&shards[k], out, cap, min_seq, n);
     return n;
 }
 

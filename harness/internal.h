@@ -87,9 +87,12 @@ typedef enum lc_module_kind {
 } lc_module_kind;
 typedef void (*lc_region_fn)(const lc_region *r, lc_module_kind kind, const char *module,
                              void *arg);
-/* Calls fn for every writable segment of every loaded object, and for the
- * calling thread's TLS block of each object that has one. */
+/* Calls fn for every writable segment of every loaded object. */
 void lc_os_for_each_data_region(lc_region_fn fn, void *arg);
+/* Calls fn for the calling thread's TLS block of every object that has one.
+ * A static TLS block lies at the same distance from every thread's thread
+ * pointer (pthread_self()), which finds it in other threads. */
+void lc_os_for_each_tls_block(lc_region_fn fn, void *arg);
 /* Text (executable) range of the C runtime, whose code has no frame
  * pointers; filled at init. */
 bool lc_os_pc_in_runtime(uintptr_t pc);
@@ -138,6 +141,17 @@ int lc_symbolize_pc(uintptr_t pc, lc_frame *f);
 /* The first frame of a stack that is not inside the C runtime's allocation
  * family (so strdup's caller, not strdup, is named as the site). */
 int lc_stack_site_frame(lc_stack_id id, lc_frame *f);
+/* The variable at a data address (static ones too): its name, the offset
+ * into it, and the file and line that declare it when DWARF says. With
+ * tls_module, addr is an offset into that object's TLS block instead. */
+typedef struct lc_data_sym {
+    const char *name; /* NULL when unknown */
+    uintptr_t offset;
+    const char *file;
+    int line;
+    const char *module;
+} lc_data_sym;
+int lc_symbolize_data(uintptr_t addr, const char *tls_module, lc_data_sym *out);
 void lc_symbolize_lock(void);
 void lc_symbolize_unlock(void);
 
@@ -186,6 +200,9 @@ bool lc_heap_remove(uintptr_t addr);
 /* Copy every live block with seq >= min_seq into out (capacity cap);
  * returns the number of live blocks that matched (may exceed cap). */
 size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq);
+/* The same while the caller holds every shard (lc_heap_lock_all): no block
+ * can be freed, so a scan of the copied blocks reads live memory only. */
+size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq);
 size_t lc_heap_live_count(void);
 uint64_t lc_heap_next_seq(void);
 /* Start a new sequence epoch: blocks allocated from now on get numbers at
@@ -217,17 +234,84 @@ struct lc_snapshot {
 void lc_blocks_sort_by_addr(lc_block *b, size_t n);
 void lc_blocks_sort_by_seq(lc_block *b, size_t n);
 
-/* -------------------------------------------------- runtime ownership */
+/* -------------------------------------------------- reachability graph */
 
-/* Mark, in owned[i], every block of `all` (sorted by address) that the C
- * runtime owns: reachable from the runtime's own storage or allocated by it
- * for itself. */
-int lc_runtime_owned(const lc_block *all, size_t n, uint8_t *owned);
-/* Set `bit` in mark[i] for every block reachable from the program's
- * globals (when `globals`), the calling thread's stack from stack_from up
- * (when non-zero), and the extra regions (thread stacks and registers). */
-int lc_reachable_from_roots(const lc_block *all, size_t n, uint8_t *mark, uintptr_t stack_from,
-                            const lc_region *extra, size_t nextra, uint8_t bit, bool globals);
+/* A scan does not go through the sanitizers' instrumentation: it reads
+ * whole stacks and data segments word by word, across their redzones. */
+#define LC_NO_SANITIZE __attribute__((no_sanitize_address, no_sanitize_thread))
+
+/* Where a chain of references starts (reach.c). */
+typedef enum lc_root_kind {
+    LC_ROOT_GLOBAL,    /* writable data of a loaded object */
+    LC_ROOT_TLS,       /* a thread's static TLS block of an object */
+    LC_ROOT_STACK,     /* a thread's stack, from its stack pointer up */
+    LC_ROOT_REGISTERS, /* a thread's registers, saved when it was captured */
+} lc_root_kind;
+typedef struct lc_root {
+    lc_region r;
+    uint8_t kind;
+    bool leaked_thread; /* belongs to a leaked thread */
+    int thread;         /* index in the check's thread list, -1 for the checking thread */
+    pid_t tid;
+    const char *module; /* globals and TLS: the object's path */
+} lc_root;
+
+#define LC_GRAPH_NO_PARENT 0xffffffffu
+/* The live blocks (sorted by address) with one mark byte each; with paths,
+ * the holder each block was first reached from and where in it the
+ * pointer sits. */
+typedef struct lc_graph {
+    const lc_block *all;
+    size_t n;
+    uint8_t *mark;
+    uintptr_t lo, hi; /* no block outside */
+    uint32_t *queue;
+    size_t queue_bytes;
+    uint32_t *parent, *offset, *depth; /* with paths */
+    size_t path_bytes;
+    lc_root *roots;
+    size_t nroots, roots_cap;
+    uintptr_t *copy; /* valgrind scratch */
+    size_t copy_words;
+    bool incomplete; /* out of memory during a scan */
+} lc_graph;
+int lc_graph_init(lc_graph *g, const lc_block *all, size_t n, uint8_t *mark, bool paths);
+void lc_graph_free(lc_graph *g);
+int lc_graph_add_root(lc_graph *g, const lc_root *r);
+/* Set `bit` on every block reachable from roots [from, to) and not marked
+ * with a bit of `stop`; exact: the roots count only pointers to the start
+ * of a block. record: keep the parents (shortest paths). */
+void lc_graph_mark(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop, bool exact,
+                   bool record);
+/* The same from every block whose flags include `flag`. */
+void lc_graph_mark_flagged(lc_graph *g, uint32_t flag, uint8_t bit, uint8_t stop);
+/* Clear `bit`, then set it on everything reachable from roots [from, to)
+ * (what one thread retains). */
+void lc_graph_mark_retained(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop);
+/* The program's own writable data (globals), as roots; returns the index
+ * of the first. */
+size_t lc_graph_add_globals(lc_graph *g);
+/* Among blocks marked with no bit of `stop`: set indirect_bit on those that
+ * other such blocks point to (valgrind's indirectly lost). */
+void lc_graph_split_lost(lc_graph *g, uint8_t indirect_bit, uint8_t stop);
+/* The chain that holds block k, from its root down: each step is the
+ * holder (a root, or a block) and the offset of the pointer inside it. */
+typedef struct lc_path_step {
+    int root;   /* index in g->roots, or -1 */
+    long block; /* index in g->all, or -1 */
+    uint32_t offset;
+} lc_path_step;
+/* At most max steps: the root, then the holders nearest the block; *skipped
+ * says how many holders between them were left out. */
+int lc_graph_path(const lc_graph *g, size_t k, lc_path_step *out, int max, long *skipped);
+
+/* The C runtime's writable data and this thread's TLS of it, as roots;
+ * returns the index of the first (runtime_owned.c). */
+size_t lc_runtime_add_roots(lc_graph *g);
+/* Set `bit` on every block the C runtime owns: reachable (start pointers
+ * only) from those roots [from, to), or allocated by it for itself. -1
+ * when the scan ran out of memory. */
+int lc_runtime_owned(lc_graph *g, size_t from, size_t to, uint8_t bit);
 
 /* ------------------------------------------------------------- threads */
 
@@ -276,6 +360,7 @@ typedef struct lc_capture {
     int nregs;
     uintptr_t sp;
     uintptr_t pcs[LC_MAX_DEPTH];
+    uintptr_t sps[LC_MAX_DEPTH]; /* each frame's stack pointer (0: unknown) */
     uintptr_t regs[LC_MAX_REGS]; /* general registers at the interruption */
 } lc_capture;
 void lc_capture_stacks(lc_capture *c, size_t n);
@@ -301,6 +386,35 @@ void lc_thread_report_fill(const lc_thread_report *r, lc_result *res);
  * scan (two per thread); and those of entry i alone. */
 size_t lc_thread_report_stacks(const lc_thread_report *r, lc_region *out, size_t cap);
 size_t lc_thread_report_stack_of(const lc_thread_report *r, size_t i, lc_region out[2]);
+/* Entry i's capture (stack, stack pointers, registers), the top of its
+ * stack (0 when unknown) and a one-line label:
+ * `thread 4242 "worker-1" [blocked, chan receive]`. */
+const lc_capture *lc_thread_report_capture(const lc_thread_report *r, size_t i);
+uintptr_t lc_thread_report_stack_top(const lc_thread_report *r, size_t i);
+void lc_thread_report_label(const lc_thread_report *r, size_t i, char *out, size_t len);
+
+/* Threads as roots of the heap scan (thread_roots.c). Live threads the
+ * report does not name are numbered from LC_LIVE_THREAD_BASE in
+ * lc_root.thread; -1 is the checking thread. */
+#define LC_LIVE_THREAD_BASE 100000
+typedef struct lc_live_thread {
+    lc_capture cap;
+    uintptr_t stack_hi, tp;
+    char name[16];
+} lc_live_thread;
+typedef struct lc_thread_roots {
+    lc_live_thread *live;
+    size_t nlive, live_bytes;
+    int uncaptured; /* threads whose stack or registers could not be read */
+} lc_thread_roots;
+/* The checking thread's stack from `from` up and its TLS; with `others`,
+ * every other thread the report does not name, captured now. */
+void lc_thread_roots_live(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,
+                          uintptr_t from, bool others);
+/* The stack, registers and TLS of the report's entry i. */
+void lc_thread_roots_leaked(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,
+                            size_t i);
+void lc_thread_roots_free(lc_thread_roots *tr);
 
 /* ------------------------------------------------------------- buffers */
 
@@ -334,6 +448,8 @@ void lc_collect_run_hooks(void);
  * count only when strict. */
 void lc_process_mode_init(void);
 int lc_verify_process(const lc_options *opts, lc_result *res, bool strict);
+/* The last check's retention paths as a Graphviz graph. */
+const char *lc_last_report_dot(void);
 
 /* Under valgrind: memcheck's own verdict on what leaked since its last
  * check (VALGRIND_DO_ADDED_LEAK_CHECK). */
@@ -350,8 +466,11 @@ void lc_valgrind_report(struct lc_buf *text, struct lc_buf *json, const lc_valgr
                         const struct lc_budget *budget, bool *leak);
 
 /* Watched objects (assertions/watch.c): adds each watched block still
- * live to the text report and a JSON array; returns how many. */
-int lc_watch_report(lc_buf *text, lc_buf *json);
+ * live to the text report and a JSON array, with what retains it (`path`
+ * appends the text lines and the JSON member); returns how many. */
+typedef void (*lc_watch_path_fn)(uintptr_t addr, lc_buf *text, lc_buf *json, void *ctx);
+int lc_watch_report(lc_buf *text, lc_buf *json, lc_watch_path_fn path, void *ctx);
+int lc_watch_count(void);
 
 /* Reports (assertions/report.c). */
 void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent);
@@ -359,6 +478,34 @@ void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_fram
 /* Frames of a stack worth showing: up to the program's outermost frame. */
 int lc_report_useful_depth(lc_stack_id id);
 void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
+
+/* Retention paths (assertions/retention.c): the chain that keeps a leaked
+ * block alive, from its root down, as text, JSON and Graphviz. */
+#define LC_PATH_MAX 24
+typedef struct lc_path_elem {
+    const char *kind; /* "global", "tls", "thread", "registers", "block" */
+    char name[192];
+    lc_frame site; /* allocation site, declaration, or the frame holding it */
+    bool has_site;
+    long long offset; /* of the pointer in its holder (register number) */
+    long long bytes;  /* blocks */
+    const char *module;
+    char owner[128]; /* thread-locals: the thread they belong to */
+} lc_path_elem;
+typedef struct lc_retention {
+    const lc_graph *g;
+    const lc_thread_report *threads;
+    const lc_thread_roots *tr;
+    uintptr_t caller_frame;
+    bool process_mode;
+} lc_retention;
+int lc_retention_path(const lc_retention *r, size_t k, lc_path_elem *out, int max,
+                      long *skipped);
+void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped,
+                       const char *indent);
+void lc_retention_json(lc_buf *b, const lc_path_elem *p, int n, long skipped);
+void lc_retention_dot(lc_buf *b, const lc_path_elem *p, int n, const char *leak_id,
+                      const char *leak_label);
 
 /* Thread snapshots (thread_check.c), part of lc_snapshot. */
 struct lc_thread_snap *lc_threads_snapshot(void);
@@ -404,11 +551,25 @@ bool lc_suppress_leak(lc_stack_id stack, size_t bytes);
  * routine, its creation stack); counts it when it is. */
 bool lc_suppress_thread(const uintptr_t *pcs, int depth, uintptr_t start_routine,
                         lc_stack_id created_by);
+/* The same question without counting, for the settle loop, which asks at
+ * every attempt (a suppressed thread must not make it wait the whole
+ * window) while only the final verdict is counted; and whether any
+ * `thread:` rule is loaded, so that stacks are captured for it. */
+bool lc_suppress_thread_matches(const uintptr_t *pcs, int depth, uintptr_t start_routine,
+                                lc_stack_id created_by);
+bool lc_suppress_has_thread_rules(void);
 /* What was suppressed in this check: totals, and per pattern for the
  * report ("suppressed": [{"pattern", "objects", "bytes", "threads"}]). */
 void lc_suppress_totals(long long *objects, long long *bytes, long long *threads);
 void lc_suppress_report_text(struct lc_buf *text);
 void lc_suppress_report_json(struct lc_buf *json);
+/* Forget every rule and the environment's verdict, so that the next
+ * lc_suppress_load_env reads LEAKCHECK_SUPPRESSIONS again (tests that run
+ * many checks in one process). */
+void lc_suppress_reset(void);
+/* Whether one pattern, as written after `leak:` or `thread:`, matches a
+ * name: the matching rule of the files, on its own. */
+bool lc_suppress_pattern_matches(const char *pattern, const char *text);
 
 /* -------------------------------------------------------------- sanitizers */
 
@@ -416,5 +577,39 @@ void lc_suppress_report_json(struct lc_buf *json);
  * ThreadSanitizer, their runtime owns malloc; blocks are then tracked through
  * __sanitizer_install_malloc_and_free_hooks instead of the interposers, and
  * collection points ask LSan for its own leak check (sanitizer.c). */
+
+/* Decide, once at start-up, where allocations are tracked from: the
+ * interposers, or the sanitizer's hooks (installed here) when the
+ * sanitizer's malloc is the one the program calls. */
+void lc_sanitizer_init(void);
+/* Whether allocations are tracked through a sanitizer's hooks. */
+bool lc_sanitizer_hooked(void);
+/* "AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", or NULL. */
+const char *lc_sanitizer_name(void);
+/* Whether pc is in the sanitizer runtime's code (its interceptors above
+ * all): such frames are judged like the C runtime's. */
+bool lc_sanitizer_pc_in_runtime(uintptr_t pc);
+/* The stack of the allocation the hook is running for, from the
+ * program's caller of the allocation function outwards. */
+int lc_sanitizer_unwind(uintptr_t *pcs, int max);
+
+/* The hook path of the live-block table (alloc_hooks.c). */
+void lc_alloc_hooked(void *p, size_t size);
+void lc_free_hooked(void *p);
+/* Whether `malloc` resolves to the library's own interposer. */
+bool lc_alloc_interposers_active(void);
+
+/* LeakSanitizer's verdict at a collection point
+ * (__lsan_do_recoverable_leak_check). Its search covers the whole process,
+ * not only what was allocated since the baseline. */
+typedef struct lc_lsan_result {
+    bool available; /* the program runs under LSan or ASan */
+    bool ran;       /* LSan searched (not disabled by detect_leaks=0) */
+    bool leaks;     /* it found unreachable blocks */
+} lc_lsan_result;
+void lc_lsan_leak_check(lc_lsan_result *out);
+/* LSan's part of a check's report: a line of text and the JSON member
+ * "lsan"; nothing when the program does not run under LSan. */
+void lc_lsan_report(struct lc_buf *text, struct lc_buf *json, const lc_lsan_result *r);
 
 #endif

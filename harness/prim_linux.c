@@ -221,21 +221,32 @@ static int walk_data(struct dl_phdr_info *info, size_t size, void *arg) {
         lc_region r = {info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
         w->fn(&r, kind, name, w->arg);
     }
-    if (info->dlpi_tls_data) {
-        for (int i = 0; i < info->dlpi_phnum; i++) {
-            const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-            if (ph->p_type != PT_TLS) continue;
-            lc_region r = {(uintptr_t)info->dlpi_tls_data,
-                           (uintptr_t)info->dlpi_tls_data + ph->p_memsz};
-            w->fn(&r, kind, name, w->arg);
-        }
-    }
     return 0;
 }
 
 void lc_os_for_each_data_region(lc_region_fn fn, void *arg) {
     region_walk w = {fn, arg};
     dl_iterate_phdr(walk_data, &w);
+}
+
+static int walk_tls(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    region_walk *w = arg;
+    if (!info->dlpi_tls_data) return 0; /* no TLS, or not allocated yet */
+    const char *name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "(main program)";
+    lc_module_kind kind = is_runtime_name(name) ? LC_MODULE_RUNTIME : LC_MODULE_USER;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_TLS) continue;
+        lc_region r = {(uintptr_t)info->dlpi_tls_data, (uintptr_t)info->dlpi_tls_data + ph->p_memsz};
+        w->fn(&r, kind, name, w->arg);
+    }
+    return 0;
+}
+
+void lc_os_for_each_tls_block(lc_region_fn fn, void *arg) {
+    region_walk w = {fn, arg};
+    dl_iterate_phdr(walk_tls, &w);
 }
 
 /* ------------------------------------------------------------ threads */

@@ -8,6 +8,7 @@
  * allocations are never tracked. */
 #include "internal.h"
 
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <pthread.h>
@@ -151,4 +152,133 @@ int lc_stack_site_frame(lc_stack_id id, lc_frame *f) {
         return lc_stack_frame(id, i, f);
     }
     return -1;
+}
+
+/* ------------------------------------------------------------ variables */
+
+/* Where DWARF declares the variable at the run-time address `value` (or,
+ * with tls, at that TLS offset): a file-scope variable of some compile
+ * unit. */
+static void declared_at(Dwfl_Module *mod, GElf_Addr value, bool tls, lc_data_sym *out) {
+    Dwarf_Addr bias;
+    Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+    if (!dw) return;
+    if (!tls) value -= bias;
+    Dwarf_Off off = 0, next;
+    size_t header;
+    while (dwarf_nextcu(dw, off, &next, &header, NULL, NULL, NULL) == 0) {
+        Dwarf_Die cu, die;
+        if (dwarf_offdie(dw, off + header, &cu) && dwarf_child(&cu, &die) == 0) {
+            do {
+                if (dwarf_tag(&die) != DW_TAG_variable) continue;
+                Dwarf_Attribute attr;
+                Dwarf_Op *ops;
+                size_t nops;
+                if (!dwarf_attr(&die, DW_AT_location, &attr) ||
+                    dwarf_getlocation(&attr, &ops, &nops) != 0 || nops == 0)
+                    continue;
+                bool addr_op = ops[0].atom == DW_OP_addr || ops[0].atom == DW_OP_const8u ||
+                               ops[0].atom == DW_OP_const4u;
+                if (!addr_op || ops[0].number != value || (nops > 1) != tls) continue;
+                const char *file = dwarf_decl_file(&die);
+                int line = 0;
+                dwarf_decl_line(&die, &line);
+                out->file = file ? strdup(relative(file)) : NULL;
+                out->line = line;
+                return;
+            } while (dwarf_siblingof(&die, &die) == 0);
+        }
+        off = next;
+    }
+}
+
+typedef struct data_entry {
+    uintptr_t addr;
+    const char *module;
+    lc_data_sym sym;
+    struct data_entry *next;
+} data_entry;
+static data_entry *data_cache;
+
+static void resolve_data(uintptr_t addr, lc_data_sym *out) {
+    Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, addr) : NULL;
+    if (!mod) return;
+    const char *modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    out->module = modname ? strdup(modname) : NULL;
+    GElf_Sym sym;
+    GElf_Off off;
+    const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+    if (!name || GELF_ST_TYPE(sym.st_info) == STT_FUNC) return;
+    out->name = strdup(name);
+    out->offset = off;
+    declared_at(mod, addr - off, false, out);
+}
+
+typedef struct module_find {
+    const char *path;
+    Dwfl_Module *found;
+} module_find;
+
+static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_Addr start,
+                        void *arg) {
+    (void)user;
+    (void)start;
+    module_find *m = arg;
+    const char *file = NULL;
+    dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &file, NULL);
+    if ((name && strcmp(name, m->path) == 0) || (file && strcmp(file, m->path) == 0)) {
+        m->found = mod;
+        return DWARF_CB_ABORT;
+    }
+    return DWARF_CB_OK;
+}
+
+static void resolve_tls(const char *module, uintptr_t offset, lc_data_sym *out) {
+    char exe[512];
+    module_find m = {module, NULL};
+    if (strcmp(module, "(main program)") == 0) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0) return;
+        exe[n] = '\0';
+        m.path = exe;
+    }
+    if (dwfl) dwfl_getmodules(dwfl, match_module, &m, 0);
+    if (!m.found) return;
+    out->module = strdup(m.path);
+    int nsyms = dwfl_module_getsymtab(m.found);
+    for (int i = 1; i < nsyms; i++) {
+        GElf_Sym sym;
+        GElf_Addr value;
+        const char *name = dwfl_module_getsym_info(m.found, i, &sym, &value, NULL, NULL, NULL);
+        if (!name || GELF_ST_TYPE(sym.st_info) != STT_TLS) continue;
+        if (offset < sym.st_value || offset >= sym.st_value + (sym.st_size ? sym.st_size : 1))
+            continue;
+        out->name = strdup(name);
+        out->offset = offset - sym.st_value;
+        declared_at(m.found, sym.st_value, true, out);
+        return;
+    }
+}
+
+int lc_symbolize_data(uintptr_t addr, const char *tls_module, lc_data_sym *out) {
+    lc_self_enter();
+    pthread_mutex_lock(&sym_lock);
+    if (!dwfl) dwfl_reload();
+    data_entry *e = data_cache;
+    while (e && !(e->addr == addr && e->module == tls_module))
+        e = e->next;
+    if (!e && (e = calloc(1, sizeof *e))) {
+        e->addr = addr;
+        e->module = tls_module;
+        if (tls_module)
+            resolve_tls(tls_module, addr, &e->sym);
+        else
+            resolve_data(addr, &e->sym);
+        e->next = data_cache;
+        data_cache = e;
+    }
+    if (e) *out = e->sym;
+    pthread_mutex_unlock(&sym_lock);
+    lc_self_leave();
+    return e && e->sym.name ? 0 : -1;
 }

@@ -26,6 +26,7 @@ typedef struct capture_slot {
     int nregs;
     uintptr_t sp;
     uintptr_t pcs[LC_MAX_DEPTH];
+    uintptr_t sps[LC_MAX_DEPTH];
     uintptr_t regs[LC_MAX_REGS];
 } capture_slot;
 
@@ -81,8 +82,10 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv) {
         int depth = 0;
         if (unw_init_local2(&cursor, (unw_context_t *)ucv, UNW_INIT_SIGNAL_FRAME) == 0) {
             do {
-                unw_word_t ip;
+                unw_word_t ip, sp;
                 if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+                if (unw_get_reg(&cursor, UNW_REG_SP, &sp) < 0) sp = 0;
+                s->sps[depth] = (uintptr_t)sp;
                 s->pcs[depth++] = (uintptr_t)ip;
             } while (depth < LC_MAX_DEPTH && unw_step(&cursor) > 0);
         }
@@ -123,6 +126,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         c->status = LC_CAPTURE_NO_ANSWER;
         if (c->tid == me) {
             c->depth = lc_unwind_here(c->pcs, LC_MAX_DEPTH, 1);
+            memset(c->sps, 0, sizeof c->sps);
             int from = 0;
             while (from < c->depth && c->pcs[from] != lc_api_return)
                 from++;
@@ -171,6 +175,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
             if (c->tid != slots[j].tid || c->status != LC_CAPTURE_NO_ANSWER) continue;
             c->depth = slots[j].depth;
             memcpy(c->pcs, slots[j].pcs, (size_t)c->depth * sizeof(uintptr_t));
+            memcpy(c->sps, slots[j].sps, (size_t)c->depth * sizeof(uintptr_t));
             c->sp = slots[j].sp;
             c->nregs = slots[j].nregs;
             memcpy(c->regs, slots[j].regs, sizeof c->regs);

@@ -37,6 +37,7 @@ typedef struct thread_entry {
 struct lc_thread_report {
     thread_entry *e;
     size_t n, map_bytes;
+    size_t suppressed; /* leaked threads a `thread:` suppression matched */
 };
 
 /* ------------------------------------------------------------ gathering */
@@ -259,10 +260,33 @@ static size_t filter(thread_entry *e, size_t n, const lc_options *o) {
     return kept;
 }
 
+static bool suppressed(const thread_entry *t, bool count) {
+    int depth = t->cap.status == LC_CAPTURE_OK ? t->cap.depth : 0;
+    return count ? lc_suppress_thread(t->cap.pcs, depth, t->start_routine, t->created_by)
+                 : lc_suppress_thread_matches(t->cap.pcs, depth, t->start_routine, t->created_by);
+}
+
+/* Drop the entries a suppression matches, counting each once, at the end
+ * of the check; returns how many remain. */
+static size_t drop_suppressed(thread_entry *e, size_t n, size_t *dropped) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (suppressed(&e[i], true))
+            (*dropped)++;
+        else
+            e[kept++] = e[i];
+    }
+    return kept;
+}
+
 lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64_t start) {
     lc_thread_report *r = report_alloc();
     if (!r) return NULL;
-    bool stacks_for_rules = needs_stacks(opts);
+    /* A suppressed thread that lives on must not hold the check for the
+     * whole settle window, so suppressions are consulted at every attempt,
+     * and their stacks captured for them; they are counted once, below. */
+    bool thread_rules = lc_suppress_has_thread_rules();
+    bool stacks_for_rules = needs_stacks(opts) || thread_rules;
     uint64_t window = (uint64_t)(settle * 1e9);
     for (int attempt = 0;; attempt++) {
         r->n = gather(r->e, LC_MAX_THREADS, false);
@@ -270,7 +294,7 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64
         r->n = filter(r->e, r->n, opts);
         bool waiting_helps = false;
         for (size_t i = 0; i < r->n; i++)
-            waiting_helps |= !r->e[i].exited;
+            waiting_helps |= !r->e[i].exited && !(thread_rules && suppressed(&r->e[i], false));
         uint64_t now = lc_os_now_ns();
         uint64_t elapsed = now > start ? now - start : 0;
         if (!waiting_helps || elapsed >= window) break;
@@ -280,6 +304,7 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64
         lc_os_sleep_ns(nap);
     }
     if (r->n && !stacks_for_rules) capture(r->e, r->n);
+    if (thread_rules) r->n = drop_suppressed(r->e, r->n, &r->suppressed);
     group(r->e, r->n);
     return r;
 }
@@ -389,7 +414,8 @@ void lc_thread_report_text(const lc_thread_report *r, lc_buf *b, int top) {
 void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
 
 void lc_thread_report_json(const lc_thread_report *r, lc_buf *b) {
-    lc_buf_printf(b, "{\"leaked\": %zu, \"list\": [", r ? r->n : 0);
+    lc_buf_printf(b, "{\"leaked\": %zu, \"suppressed\": %zu, \"list\": [", r ? r->n : 0,
+                  r ? r->suppressed : 0);
     int first = 1;
     for (size_t i = 0; r && i < r->n; i++) {
         const thread_entry *t = &r->e[i];
@@ -500,4 +526,24 @@ size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
         count += !seen;
     }
     return count;
+}
+
+/* ------------------------------------------------- for the heap scan */
+
+const lc_capture *lc_thread_report_capture(const lc_thread_report *r, size_t i) {
+    return r && i < r->n ? &r->e[i].cap : NULL;
+}
+
+uintptr_t lc_thread_report_stack_top(const lc_thread_report *r, size_t i) {
+    return r && i < r->n ? r->e[i].stack_hi : 0;
+}
+
+void lc_thread_report_label(const lc_thread_report *r, size_t i, char *out, size_t len) {
+    if (!r || i >= r->n) {
+        snprintf(out, len, "thread");
+        return;
+    }
+    const thread_entry *t = &r->e[i];
+    snprintf(out, len, "thread %d \"%s\" [%s%s%s]", (int)t->tid, t->name, t->state,
+             t->wait[0] ? ", " : "", t->wait);
 }

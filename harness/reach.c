@@ -1,0 +1,267 @@
+/* reach.c: the reachability graph of the live heap.
+ *
+ * Every question a check asks about a leaked block is a question about who
+ * points to it: does the C runtime (runtime_owned.c), do the program's
+ * globals, TLS or live threads, do only leaked threads, or nothing at all.
+ * This file answers them with one conservative marker: a breadth-first walk
+ * from a set of roots through every word of every block it reaches, taking
+ * any word that points into a tracked block (at its start or inside it) as a
+ * reference. Breadth first, because the parent each block is first reached
+ * from then lies on a shortest chain from a root: that chain is the
+ * retention path a report shows, as LeakCanary shows a leak trace.
+ *
+ * Lost blocks are split as valgrind splits them: a block that only other
+ * lost blocks point to is `indirect` (freeing the direct ones frees it); of
+ * a lost cycle with nothing outside pointing in, one block stays `direct`.
+ *
+ * The walk reads memory the program never initialised; under valgrind each
+ * range is copied and the copy marked defined, so memcheck does not report
+ * the scanner, and the scanning functions are not instrumented by the
+ * sanitizers, whose redzones a word-by-word scan would cross. */
+#include "internal.h"
+
+#include <string.h>
+#include <valgrind/memcheck.h>
+
+#define ROOT_PARENT 0x80000000u
+
+int lc_graph_init(lc_graph *g, const lc_block *all, size_t n, uint8_t *mark, bool paths) {
+    /* Roots may be added first: they are gathered before the heap is
+     * locked, the blocks after. */
+    lc_root *roots = g->roots;
+    size_t nroots = g->nroots, roots_cap = g->roots_cap;
+    memset(g, 0, sizeof *g);
+    g->roots = roots;
+    g->nroots = nroots;
+    g->roots_cap = roots_cap;
+    g->all = all;
+    g->n = n;
+    g->mark = mark;
+    g->queue_bytes = (n ? n : 1) * sizeof(uint32_t);
+    g->queue = lc_os_alloc(g->queue_bytes);
+    if (!g->queue) return -1;
+    if (paths) {
+        g->path_bytes = (n ? n : 1) * sizeof(uint32_t);
+        g->parent = lc_os_alloc(g->path_bytes);
+        g->offset = lc_os_alloc(g->path_bytes);
+        g->depth = lc_os_alloc(g->path_bytes);
+        if (!g->parent || !g->offset || !g->depth) {
+            lc_graph_free(g);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            g->parent[i] = LC_GRAPH_NO_PARENT;
+    }
+    if (n) {
+        g->lo = lc_block_addr(&all[0]);
+        g->hi = lc_block_addr(&all[n - 1]) + lc_block_size(&all[n - 1]) + 1;
+    }
+    return 0;
+}
+
+void lc_graph_free(lc_graph *g) {
+    lc_os_free(g->queue, g->queue_bytes);
+    lc_os_free(g->parent, g->path_bytes);
+    lc_os_free(g->offset, g->path_bytes);
+    lc_os_free(g->depth, g->path_bytes);
+    lc_os_free(g->copy, g->copy_words * sizeof(uintptr_t));
+    lc_os_free(g->roots, g->roots_cap * sizeof(lc_root));
+    memset(g, 0, sizeof *g);
+}
+
+int lc_graph_add_root(lc_graph *g, const lc_root *r) {
+    if (g->nroots == g->roots_cap) {
+        size_t cap = g->roots_cap ? g->roots_cap * 2 : 256;
+        lc_root *a = lc_os_alloc(cap * sizeof *a);
+        if (!a) return -1;
+        if (g->roots) {
+            memcpy(a, g->roots, g->nroots * sizeof *a);
+            lc_os_free(g->roots, g->roots_cap * sizeof *a);
+        }
+        g->roots = a;
+        g->roots_cap = cap;
+    }
+    g->roots[g->nroots++] = *r;
+    return 0;
+}
+
+static void add_global_region(const lc_region *r, lc_module_kind kind, const char *module,
+                              void *arg) {
+    if (kind != LC_MODULE_USER) return;
+    lc_root root = {.r = *r, .kind = LC_ROOT_GLOBAL, .thread = -1, .module = module};
+    lc_graph_add_root(arg, &root);
+}
+
+size_t lc_graph_add_globals(lc_graph *g) {
+    size_t from = g->nroots;
+    lc_os_for_each_data_region(add_global_region, g);
+    return from;
+}
+
+/* Index of the block that contains p (or starts at p when exact), or -1. */
+static long find_block(const lc_graph *g, uintptr_t p, bool exact) {
+    size_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lc_block_addr(&g->all[mid]) <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0) return -1;
+    const lc_block *b = &g->all[lo - 1];
+    uintptr_t a = lc_block_addr(b);
+    if (exact) return a == p ? (long)(lo - 1) : -1;
+    size_t size = lc_block_size(b);
+    return p < a + (size ? size : 1) ? (long)(lo - 1) : -1;
+}
+
+static const uintptr_t *readable_words(lc_graph *g, uintptr_t start, size_t words) {
+    if (!lc_cfg.under_valgrind) return (const uintptr_t *)start;
+    if (words > g->copy_words) {
+        lc_os_free(g->copy, g->copy_words * sizeof(uintptr_t));
+        g->copy_words = words < 4096 ? 4096 : words;
+        g->copy = lc_os_alloc(g->copy_words * sizeof(uintptr_t));
+        if (!g->copy) {
+            g->copy_words = 0;
+            return NULL;
+        }
+    }
+    memcpy(g->copy, (const void *)start, words * sizeof(uintptr_t));
+    VALGRIND_MAKE_MEM_DEFINED(g->copy, words * sizeof(uintptr_t));
+    return g->copy;
+}
+
+typedef struct pass {
+    uint8_t bit, stop;
+    bool record;
+    size_t head, tail;
+} pass;
+
+static void reach(lc_graph *g, pass *p, long k, uint32_t parent, uint32_t offset, uint32_t depth) {
+    if (g->mark[k] & (p->bit | p->stop)) return;
+    g->mark[k] |= p->bit;
+    if (p->record && g->parent) {
+        g->parent[k] = parent;
+        g->offset[k] = offset;
+        g->depth[k] = depth;
+    }
+    g->queue[p->tail++] = (uint32_t)k;
+}
+
+/* Every word of [start, end) that points into a block reaches it. */
+LC_NO_SANITIZE static void scan_range(lc_graph *g, pass *p, uintptr_t start, uintptr_t end,
+                                      bool exact, uint32_t parent, uint32_t depth) {
+    uintptr_t from = start;
+    start = (start + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (end <= start || g->n == 0) return;
+    size_t words = (end - start) / sizeof(uintptr_t);
+    const uintptr_t *w = readable_words(g, start, words);
+    if (!w) {
+        g->incomplete = true;
+        return;
+    }
+    for (size_t i = 0; i < words; i++) {
+        uintptr_t v = w[i];
+        if (v < g->lo || v >= g->hi) continue;
+        long k = find_block(g, v, exact);
+        if (k >= 0)
+            reach(g, p, k, parent, (uint32_t)(start - from + i * sizeof(uintptr_t)), depth);
+    }
+}
+
+static void drain(lc_graph *g, pass *p) {
+    while (p->head < p->tail) {
+        uint32_t k = g->queue[p->head++];
+        const lc_block *b = &g->all[k];
+        uintptr_t a = lc_block_addr(b);
+        uint32_t depth = p->record && g->depth ? g->depth[k] + 1 : 0;
+        scan_range(g, p, a, a + lc_block_size(b), false, k, depth);
+    }
+}
+
+void lc_graph_mark(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop, bool exact,
+                   bool record) {
+    pass p = {bit, stop, record, 0, 0};
+    lc_self_enter();
+    for (size_t r = from; r < to && r < g->nroots; r++)
+        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, exact,
+                   ROOT_PARENT | (uint32_t)r, 0);
+    drain(g, &p);
+    lc_self_leave();
+}
+
+void lc_graph_mark_flagged(lc_graph *g, uint32_t flag, uint8_t bit, uint8_t stop) {
+    pass p = {bit, stop, false, 0, 0};
+    lc_self_enter();
+    for (size_t i = 0; i < g->n; i++)
+        if (lc_block_flags(&g->all[i]) & flag) reach(g, &p, (long)i, LC_GRAPH_NO_PARENT, 0, 0);
+    drain(g, &p);
+    lc_self_leave();
+}
+
+void lc_graph_mark_retained(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop) {
+    pass p = {bit, stop, false, 0, 0};
+    lc_self_enter();
+    for (size_t i = 0; i < g->n; i++)
+        g->mark[i] &= (uint8_t)~bit;
+    for (size_t r = from; r < to && r < g->nroots; r++)
+        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, false, LC_GRAPH_NO_PARENT, 0);
+    drain(g, &p);
+    lc_self_leave();
+}
+
+/* valgrind's clique walk: each lost block not yet known to be indirect
+ * leads a flood through the lost blocks it points to, which become
+ * indirect; if the flood comes back to the leader (a cycle), the leader
+ * stays direct. A leader reached later by another leader's flood becomes
+ * indirect too, so exactly the blocks nothing lost points to stay direct,
+ * plus one per closed cycle. */
+void lc_graph_split_lost(lc_graph *g, uint8_t indirect_bit, uint8_t stop) {
+    lc_self_enter();
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->mark[i] & (stop | indirect_bit)) continue;
+        pass p = {indirect_bit, stop, false, 0, 0};
+        const lc_block *b = &g->all[i];
+        uintptr_t a = lc_block_addr(b);
+        scan_range(g, &p, a, a + lc_block_size(b), false, LC_GRAPH_NO_PARENT, 0);
+        drain(g, &p);
+        g->mark[i] &= (uint8_t)~indirect_bit;
+    }
+    lc_self_leave();
+}
+
+int lc_graph_path(const lc_graph *g, size_t k, lc_path_step *out, int max, long *skipped) {
+    *skipped = 0;
+    if (!g->parent || g->parent[k] == LC_GRAPH_NO_PARENT || max < 2) return 0;
+    /* Walk up to the root keeping the holders nearest the block; a chain
+     * longer than max (the 100000th node of a list) keeps its root and
+     * says how many holders between were left out. */
+    int n = 0;
+    lc_path_step root = {-1, -1, 0};
+    for (uint32_t at = (uint32_t)k;;) {
+        uint32_t parent = g->parent[at];
+        if (parent == LC_GRAPH_NO_PARENT) break;
+        lc_path_step step = {-1, -1, g->offset[at]};
+        if (parent & ROOT_PARENT) {
+            step.root = (int)(parent & ~ROOT_PARENT);
+            root = step;
+            break;
+        }
+        step.block = (long)parent;
+        if (n < max - 1)
+            out[n++] = step;
+        else
+            ++*skipped;
+        at = parent;
+    }
+    for (int i = 0; i < n / 2; i++) {
+        lc_path_step t = out[i];
+        out[i] = out[n - 1 - i];
+        out[n - 1 - i] = t;
+    }
+    if (root.root < 0) return n;
+    memmove(out + 1, out, (size_t)n * sizeof *out);
+    out[0] = root;
+    return n + 1;
+}

@@ -1,0 +1,168 @@
+/* thread_roots.c: what threads hold, as roots of the heap scan.
+ *
+ * A block is still in use when a thread can reach it: through its stack
+ * (from its stack pointer up; what lies below is dead), its registers (a
+ * callee-saved register may hold the only pointer across a blocking call)
+ * or its thread-local variables. Other threads are captured with the same
+ * signal the thread dumps use; the checking thread scans its own stack from
+ * the program's frame that called the check, so the library's frames below,
+ * full of stale block addresses, do not count. A static TLS block sits at
+ * the same distance from every thread's thread pointer, so the calling
+ * thread's blocks (dl_iterate_phdr) locate every other thread's. */
+#include "internal.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* Static TLS lies next to the thread control block; a block further away
+ * is a dynamically allocated one (dlopen), which is not at the same
+ * distance in other threads. */
+#define STATIC_TLS_REACH (1u << 20)
+
+typedef struct tls_walk {
+    lc_graph *g;
+    uintptr_t target_tp;
+    lc_root proto;
+} tls_walk;
+
+static void add_tls_block(const lc_region *r, lc_module_kind kind, const char *module, void *arg) {
+    tls_walk *w = arg;
+    if (kind != LC_MODULE_USER) return;
+    uintptr_t self_tp = (uintptr_t)pthread_self();
+    intptr_t off = (intptr_t)(r->start - self_tp);
+    if (off > (intptr_t)STATIC_TLS_REACH || off < -(intptr_t)STATIC_TLS_REACH) return;
+    lc_root root = w->proto;
+    root.kind = LC_ROOT_TLS;
+    root.module = module;
+    root.r.start = w->target_tp + (uintptr_t)off;
+    root.r.end = root.r.start + (r->end - r->start);
+    lc_graph_add_root(w->g, &root);
+}
+
+static void add_tls(lc_graph *g, uintptr_t tp, const lc_root *proto) {
+    if (!tp) return;
+    tls_walk w = {g, tp, *proto};
+    lc_os_for_each_tls_block(add_tls_block, &w);
+}
+
+static uintptr_t handle_of(pid_t tid) {
+    uintptr_t tp = 0;
+    lc_threads_lock();
+    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+        const lc_thread_rec *r = &lc_thread_recs[i];
+        if (r->used && !r->adopted && !r->exited && r->tid == tid) tp = (uintptr_t)r->handle;
+    }
+    lc_threads_unlock();
+    return tp;
+}
+
+/* A captured thread's stack, registers and TLS. */
+static bool add_captured(lc_graph *g, const lc_capture *c, uintptr_t stack_hi, uintptr_t tp,
+                         const lc_root *proto) {
+    if (c->status != LC_CAPTURE_OK || !c->sp || stack_hi <= c->sp) return false;
+    /* TLS first: glibc keeps a thread's static TLS inside its stack block,
+     * and a pointer found there is best named by its variable. */
+    add_tls(g, tp, proto);
+    lc_root root = *proto;
+    root.kind = LC_ROOT_STACK;
+    root.r = (lc_region){c->sp, stack_hi};
+    lc_graph_add_root(g, &root);
+    root.kind = LC_ROOT_REGISTERS;
+    root.r = (lc_region){(uintptr_t)c->regs, (uintptr_t)(c->regs + c->nregs)};
+    lc_graph_add_root(g, &root);
+    return true;
+}
+
+static bool named_in(const lc_thread_report *r, pid_t tid) {
+    for (size_t i = 0; i < lc_thread_report_count(r); i++) {
+        const lc_capture *c = lc_thread_report_capture(r, i);
+        if (c && c->tid == tid) return true;
+    }
+    return false;
+}
+
+/* Every thread but this one that the report does not name, captured. */
+static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) {
+    static pid_t tasks[LC_MAX_THREADS];
+    size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
+    if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
+    pid_t me = lc_os_tid();
+    size_t n = 0;
+    for (size_t i = 0; i < ntasks; i++)
+        n += tasks[i] != me && !named_in(leaked, tasks[i]);
+    if (!n) return;
+    tr->live_bytes = n * sizeof(lc_live_thread);
+    tr->live = lc_os_alloc(tr->live_bytes);
+    if (!tr->live) {
+        tr->uncaptured += (int)n;
+        return;
+    }
+    lc_capture *caps = lc_os_alloc(n * sizeof *caps);
+    if (!caps) {
+        tr->uncaptured += (int)n;
+        return;
+    }
+    for (size_t i = 0, k = 0; i < ntasks; i++)
+        if (tasks[i] != me && !named_in(leaked, tasks[i])) caps[k++].tid = tasks[i];
+    lc_capture_stacks(caps, n);
+    for (size_t k = 0; k < n; k++) {
+        lc_live_thread *t = &tr->live[tr->nlive++];
+        t->cap = caps[k];
+        t->tp = handle_of(caps[k].tid);
+        lc_threads_lock();
+        for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+            const lc_thread_rec *r = &lc_thread_recs[i];
+            if (r->used && !r->exited && r->tid == caps[k].tid) t->stack_hi = r->stack_hi;
+        }
+        lc_threads_unlock();
+        if (!t->stack_hi && caps[k].tid == getpid()) {
+            extern void *__libc_stack_end;
+            t->stack_hi = (uintptr_t)__libc_stack_end;
+        }
+        lc_task_info info;
+        if (lc_os_task_info(caps[k].tid, &info)) memcpy(t->name, info.comm, sizeof t->name);
+    }
+    lc_os_free(caps, n * sizeof *caps);
+}
+
+void lc_thread_roots_live(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,
+                          uintptr_t from, bool others) {
+    lc_self_enter();
+    uintptr_t lo, hi;
+    lc_root self = {.thread = -1, .tid = lc_os_tid()};
+    add_tls(g, (uintptr_t)pthread_self(), &self);
+    if (from && lc_os_thread_stack(&lo, &hi) && from < hi) {
+        lc_root root = self;
+        root.kind = LC_ROOT_STACK;
+        root.r = (lc_region){from, hi};
+        lc_graph_add_root(g, &root);
+    }
+    if (others) {
+        capture_others(tr, leaked);
+        for (size_t i = 0; i < tr->nlive; i++) {
+            lc_live_thread *t = &tr->live[i];
+            lc_root proto = {.thread = (int)(LC_LIVE_THREAD_BASE + i), .tid = t->cap.tid};
+            if (!add_captured(g, &t->cap, t->stack_hi, t->tp, &proto)) tr->uncaptured++;
+        }
+    }
+    lc_self_leave();
+}
+
+void lc_thread_roots_leaked(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,
+                            size_t i) {
+    const lc_capture *c = lc_thread_report_capture(leaked, i);
+    if (!c) return;
+    lc_root proto = {.leaked_thread = true, .thread = (int)i, .tid = c->tid};
+    lc_self_enter();
+    uintptr_t tp = c->status == LC_CAPTURE_OK ? handle_of(c->tid) : 0;
+    bool ok = add_captured(g, c, lc_thread_report_stack_top(leaked, i), tp, &proto);
+    lc_self_leave();
+    /* A thread that exited holds nothing; one that could not be captured
+     * may hold what the scan then calls lost. */
+    if (!ok && c->status != LC_CAPTURE_GONE) tr->uncaptured++;
+}
+
+void lc_thread_roots_free(lc_thread_roots *tr) {
+    lc_os_free(tr->live, tr->live_bytes);
+    memset(tr, 0, sizeof *tr);
+}
