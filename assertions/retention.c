@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 /* The frame of a captured thread whose part of the stack holds addr: frame
  * i owns [sp_i, sp_{i+1}). */
 static int frame_holding(const lc_capture *c, uintptr_t addr) {
@@ -77,7 +76,8 @@ static void describe_root(const lc_retention *r, const lc_root *root, uint32_t o
         bool tls = root->kind == LC_ROOT_TLS;
         e->kind = tls ? "tls" : "global";
         lc_data_sym sym;
-        int found = lc_symbolize_data(tls ? offset : addr, tls ? root->module : NULL, &sym);
+        int found =
+            root->module ? lc_symbolize_data(tls ? offset : addr, root->module, tls, &sym) : -1;
         if (found == 0) {
             snprintf(e->name, sizeof e->name, "%s", sym.name);
             e->offset = (long long)sym.offset;
@@ -115,8 +115,7 @@ static void describe_root(const lc_retention *r, const lc_root *root, uint32_t o
     }
 }
 
-int lc_retention_path(const lc_retention *r, size_t k, lc_path_elem *out, int max,
-                      long *skipped) {
+int lc_retention_path(const lc_retention *r, size_t k, lc_path_elem *out, int max, long *skipped) {
     lc_path_step steps[LC_PATH_MAX];
     if (max > LC_PATH_MAX) max = LC_PATH_MAX;
     int n = lc_graph_path(r->g, k, steps, max, skipped);
@@ -143,8 +142,7 @@ static void site_text(lc_buf *b, const lc_path_elem *e) {
     if (e->site.file) lc_buf_printf(b, " (%s:%d)", e->site.file, e->site.line);
 }
 
-void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped,
-                       const char *indent) {
+void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped, const char *indent) {
     if (n == 0) return;
     lc_buf_printf(b, "%sretained by (shortest path from a root):\n", indent);
     for (int i = 0; i < n; i++) {
@@ -156,8 +154,7 @@ void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped,
             lc_buf_printf(b, ", pointer at +%lld\n", e->offset);
         } else if (strcmp(e->kind, "thread") == 0) {
             lc_buf_printf(b, "%s  %s%s, stack", indent, arrow, e->name);
-            if (e->has_site && e->site.function)
-                lc_buf_printf(b, " of frame %s", e->site.function);
+            if (e->has_site && e->site.function) lc_buf_printf(b, " of frame %s", e->site.function);
             if (e->has_site && e->site.file)
                 lc_buf_printf(b, " (%s:%d)", e->site.file, e->site.line);
             lc_buf_printf(b, ", slot +%lld\n", e->offset);
@@ -245,8 +242,7 @@ void lc_retention_dot(lc_buf *b, const lc_path_elem *p, int n, const char *leak_
         lc_buf tmp = {0};
         dot_label(&tmp, &p[i]);
         dot_quoted(b, from);
-        lc_buf_printf(b, " [shape=%s, label=",
-                      strcmp(p[i].kind, "block") == 0 ? "box" : "ellipse");
+        lc_buf_printf(b, " [shape=%s, label=", strcmp(p[i].kind, "block") == 0 ? "box" : "ellipse");
         dot_quoted(b, tmp.data ? tmp.data : "");
         lc_buf_printf(b, "];\n");
         lc_buf_free(&tmp);

@@ -437,9 +437,9 @@ static void heap_dot(lc_buf *b, const heap_view *h, int top) {
         lc_frame f;
         site_frame(s, &f);
         snprintf(id, sizeof id, "leak%zu", i);
-        snprintf(label, sizeof label, "%s in %lld object%s [%s]\\n%s", lc_fmt_bytes(s->bytes, sz, sizeof sz),
-                 s->objects, s->objects == 1 ? "" : "s", class_names[s->klass],
-                 f.function ? f.function : "?");
+        snprintf(label, sizeof label, "%s in %lld object%s [%s]\\n%s",
+                 lc_fmt_bytes(s->bytes, sz, sizeof sz), s->objects, s->objects == 1 ? "" : "s",
+                 class_names[s->klass], f.function ? f.function : "?");
         lc_retention_dot(b, path, n, id, label);
     }
     lc_buf_printf(b, "}\n");
@@ -504,8 +504,8 @@ static void error_result(const char *err, const lc_options *o, lc_result *res) {
 
 /* ------------------------------------------------------------ the check */
 
-static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
-                  bool count_reachable, bool process_mode) {
+static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame, bool count_reachable,
+                  bool process_mode) {
     char err[256];
     lc_budget budget;
     if (o && o->struct_version != LC_OPTIONS_VERSION) {
@@ -539,8 +539,8 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     bool leak = over(h.bytes, budget.bytes) || over(h.objects, budget.objects) ||
                 over(nthreads, budget.threads) || watched_live > 0;
     lc_buf vg_text = {0}, vg_json = {0};
-    lc_valgrind_report(&vg_text, &vg_json, &vg, h.unreachable_objects, h.unreachable_bytes,
-                       &budget, &leak);
+    lc_valgrind_report(&vg_text, &vg_json, &vg, h.unreachable_objects, h.unreachable_bytes, &budget,
+                       &leak);
     char budget_text[96], sz[32];
     lc_budget_format(&budget, budget_text, sizeof budget_text);
 
@@ -589,8 +589,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     heap_json(j, &h);
     lc_buf_printf(j, ", \"watched\": %s", watch_json.data ? watch_json.data : "[]");
     lc_suppress_report_json(j);
-    lc_buf_printf(j,
-                  ", \"scan\": {\"seconds\": %.6f, \"complete\": %s, \"threads_not_read\": %d}",
+    lc_buf_printf(j, ", \"scan\": {\"seconds\": %.6f, \"complete\": %s, \"threads_not_read\": %d}",
                   h.scan_seconds, scanned ? "true" : "false", h.troots.uncaptured);
     if (vg_json.data) lc_buf_printf(j, "%s", vg_json.data);
     lc_buf_printf(j, "}\n");
@@ -627,7 +626,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
 /* The public entry points record where the program called from: its own
  * stack frames are scanned from there up, and its stack in a dump starts
  * there. They must stay out of line for the addresses to be the caller's. */
-#define VERIFY_ENTRY(opts, res, count_reachable, process_mode)                                                   \
+#define VERIFY_ENTRY(opts, res, count_reachable, process_mode)                                     \
     do {                                                                                           \
         lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \

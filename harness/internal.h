@@ -141,9 +141,10 @@ int lc_symbolize_pc(uintptr_t pc, lc_frame *f);
 /* The first frame of a stack that is not inside the C runtime's allocation
  * family (so strdup's caller, not strdup, is named as the site). */
 int lc_stack_site_frame(lc_stack_id id, lc_frame *f);
-/* The variable at a data address (static ones too): its name, the offset
- * into it, and the file and line that declare it when DWARF says. With
- * tls_module, addr is an offset into that object's TLS block instead. */
+/* The variable at a data address of `module` (a name as
+ * lc_os_for_each_data_region gives it; static variables too): its name, the
+ * offset into it, and the file and line that declare it when DWARF says.
+ * With tls, addr is an offset into the module's TLS block instead. */
 typedef struct lc_data_sym {
     const char *name; /* NULL when unknown */
     uintptr_t offset;
@@ -151,7 +152,7 @@ typedef struct lc_data_sym {
     int line;
     const char *module;
 } lc_data_sym;
-int lc_symbolize_data(uintptr_t addr, const char *tls_module, lc_data_sym *out);
+int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out);
 void lc_symbolize_lock(void);
 void lc_symbolize_unlock(void);
 

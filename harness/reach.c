@@ -165,8 +165,7 @@ LC_NO_SANITIZE static void scan_range(lc_graph *g, pass *p, uintptr_t start, uin
         uintptr_t v = w[i];
         if (v < g->lo || v >= g->hi) continue;
         long k = find_block(g, v, exact);
-        if (k >= 0)
-            reach(g, p, k, parent, (uint32_t)(start - from + i * sizeof(uintptr_t)), depth);
+        if (k >= 0) reach(g, p, k, parent, (uint32_t)(start - from + i * sizeof(uintptr_t)), depth);
     }
 }
 
@@ -185,8 +184,8 @@ void lc_graph_mark(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t sto
     pass p = {bit, stop, record, 0, 0};
     lc_self_enter();
     for (size_t r = from; r < to && r < g->nroots; r++)
-        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, exact,
-                   ROOT_PARENT | (uint32_t)r, 0);
+        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, exact, ROOT_PARENT | (uint32_t)r,
+                   0);
     drain(g, &p);
     lc_self_leave();
 }

@@ -195,24 +195,11 @@ static void declared_at(Dwfl_Module *mod, GElf_Addr value, bool tls, lc_data_sym
 typedef struct data_entry {
     uintptr_t addr;
     const char *module;
+    bool tls;
     lc_data_sym sym;
     struct data_entry *next;
 } data_entry;
 static data_entry *data_cache;
-
-static void resolve_data(uintptr_t addr, lc_data_sym *out) {
-    Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, addr) : NULL;
-    if (!mod) return;
-    const char *modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    out->module = modname ? strdup(modname) : NULL;
-    GElf_Sym sym;
-    GElf_Off off;
-    const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
-    if (!name || GELF_ST_TYPE(sym.st_info) == STT_FUNC) return;
-    out->name = strdup(name);
-    out->offset = off;
-    declared_at(mod, addr - off, false, out);
-}
 
 typedef struct module_find {
     const char *path;
@@ -233,47 +220,70 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
     return DWARF_CB_OK;
 }
 
-static void resolve_tls(const char *module, uintptr_t offset, lc_data_sym *out) {
-    char exe[512];
-    module_find m = {module, NULL};
-    if (strcmp(module, "(main program)") == 0) {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n <= 0) return;
-        exe[n] = '\0';
-        m.path = exe;
+/* The module dl_iterate_phdr calls `name` ("(main program)" for the
+ * executable). By name, not by address: libdwfl's module ranges come from
+ * the file mappings, and a large .bss lies beyond them. */
+static Dwfl_Module *module_named(const char *name, char *path, size_t len) {
+    snprintf(path, len, "%s", name);
+    if (strcmp(name, "(main program)") == 0) {
+        ssize_t n = readlink("/proc/self/exe", path, len - 1);
+        if (n <= 0) return NULL;
+        path[n] = '\0';
     }
+    module_find m = {path, NULL};
     if (dwfl) dwfl_getmodules(dwfl, match_module, &m, 0);
-    if (!m.found) return;
-    out->module = strdup(m.path);
-    int nsyms = dwfl_module_getsymtab(m.found);
+    return m.found;
+}
+
+static void resolve_data(uintptr_t addr, const char *module, lc_data_sym *out) {
+    char path[512];
+    Dwfl_Module *mod = module_named(module, path, sizeof path);
+    if (!mod) return;
+    out->module = strdup(path);
+    GElf_Sym sym;
+    GElf_Off off;
+    const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+    if (!name || GELF_ST_TYPE(sym.st_info) == STT_FUNC) return;
+    out->name = strdup(name);
+    out->offset = off;
+    declared_at(mod, addr - off, false, out);
+}
+
+static void resolve_tls(const char *module, uintptr_t offset, lc_data_sym *out) {
+    char path[512];
+    Dwfl_Module *mod = module_named(module, path, sizeof path);
+    if (!mod) return;
+    out->module = strdup(path);
+    int nsyms = dwfl_module_getsymtab(mod);
     for (int i = 1; i < nsyms; i++) {
         GElf_Sym sym;
         GElf_Addr value;
-        const char *name = dwfl_module_getsym_info(m.found, i, &sym, &value, NULL, NULL, NULL);
+        const char *name = dwfl_module_getsym_info(mod, i, &sym, &value, NULL, NULL, NULL);
         if (!name || GELF_ST_TYPE(sym.st_info) != STT_TLS) continue;
         if (offset < sym.st_value || offset >= sym.st_value + (sym.st_size ? sym.st_size : 1))
             continue;
         out->name = strdup(name);
         out->offset = offset - sym.st_value;
-        declared_at(m.found, sym.st_value, true, out);
+        declared_at(mod, sym.st_value, true, out);
         return;
     }
 }
 
-int lc_symbolize_data(uintptr_t addr, const char *tls_module, lc_data_sym *out) {
+int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out) {
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
     if (!dwfl) dwfl_reload();
     data_entry *e = data_cache;
-    while (e && !(e->addr == addr && e->module == tls_module))
+    while (e && !(e->addr == addr && e->module == module && e->tls == tls))
         e = e->next;
     if (!e && (e = calloc(1, sizeof *e))) {
         e->addr = addr;
-        e->module = tls_module;
-        if (tls_module)
-            resolve_tls(tls_module, addr, &e->sym);
+        e->module = module;
+        e->tls = tls;
+        if (tls)
+            resolve_tls(module, addr, &e->sym);
         else
-            resolve_data(addr, &e->sym);
+            resolve_data(addr, module, &e->sym);
         e->next = data_cache;
         data_cache = e;
     }
