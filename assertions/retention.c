@@ -222,7 +222,11 @@ static void dot_node_id(char *out, size_t len, const lc_path_elem *e) {
 }
 
 static void dot_label(lc_buf *b, const lc_path_elem *e) {
-    lc_buf_printf(b, "%s %s", e->kind, e->name);
+    size_t kind_len = strlen(e->kind);
+    if (strncmp(e->name, e->kind, kind_len) == 0)
+        lc_buf_printf(b, "%s", e->name);
+    else
+        lc_buf_printf(b, "%s %s", e->kind, e->name);
     if (e->has_site && e->site.function) lc_buf_printf(b, "\\n%s", e->site.function);
     if (e->has_site && e->site.file) lc_buf_printf(b, "\\n%s:%d", e->site.file, e->site.line);
 }

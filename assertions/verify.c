@@ -155,13 +155,6 @@ static int site_order(const void *a, const void *b) {
     return (int)x->stack - (int)y->stack;
 }
 
-static int site_key_order(const void *a, const void *b) {
-    const site *x = a, *y = b;
-    if (x->stack != y->stack) return x->stack < y->stack ? -1 : 1;
-    if (x->klass != y->klass) return x->klass - y->klass;
-    return (int)x->indirect - (int)y->indirect;
-}
-
 static uint32_t depth_of(const heap_view *h, size_t i) {
     return h->graph.depth && h->graph.parent[i] != LC_GRAPH_NO_PARENT ? h->graph.depth[i]
                                                                       : UINT32_MAX;
@@ -172,7 +165,6 @@ static uint32_t depth_of(const heap_view *h, size_t i) {
  * suppression rules symbolize, which allocates. */
 static bool build_sites(heap_view *h) {
     size_t nleaks = 0;
-    lc_suppress_begin_check();
     for (size_t i = 0; i < h->n; i++) {
         if (!is_new(h, i) || (h->mark[i] & MARK_RUNTIME)) continue;
         const lc_block *b = &h->all[i];
@@ -185,9 +177,11 @@ static bool build_sites(heap_view *h) {
         nleaks++;
     }
     if (!nleaks) return true;
-    h->sites_bytes = nleaks * sizeof(site);
-    h->sites = lc_os_alloc(h->sites_bytes);
-    if (!h->sites) return false;
+    /* Group by sorting one key per leak, (stack, class, indirect) above the
+     * block's index: a radix sort, since a check may see a million leaks. */
+    size_t keys_bytes = 2 * nleaks * sizeof(uint64_t);
+    uint64_t *keys = lc_os_alloc(keys_bytes);
+    if (!keys) return false;
     size_t k = 0;
     for (size_t i = 0; i < h->n; i++) {
         if (!is_leak(h, i)) continue;
@@ -195,7 +189,8 @@ static bool build_sites(heap_view *h) {
         int klass = block_class(h, i);
         bool indirect = klass == CLASS_UNREACHABLE && (h->mark[i] & MARK_INDIRECT);
         long long size = (long long)lc_block_size(b);
-        h->sites[k++] = (site){lc_block_stack(b), klass, indirect, 1, size, i, depth_of(h, i)};
+        uint64_t group = (uint64_t)lc_block_stack(b) << 3 | (uint64_t)klass << 1 | indirect;
+        keys[k++] = group << 32 | (uint64_t)i;
         if (klass == CLASS_REACHABLE) {
             h->reachable_objects++;
             h->reachable_bytes += size;
@@ -215,22 +210,37 @@ static bool build_sites(heap_view *h) {
             h->bytes += size;
         }
     }
-    qsort(h->sites, k, sizeof(site), site_key_order);
+    lc_sort_u64(keys, keys + nleaks, k, 32, 27);
     size_t m = 0;
-    for (size_t i = 0; i < k; i++) {
-        site *s = &h->sites[i];
-        site *last = m ? &h->sites[m - 1] : NULL;
-        if (last && last->stack == s->stack && last->klass == s->klass &&
-            last->indirect == s->indirect) {
-            last->objects++;
-            last->bytes += s->bytes;
-            if (s->example_depth < last->example_depth) {
-                last->example = s->example;
-                last->example_depth = s->example_depth;
-            }
-        } else
-            h->sites[m++] = *s;
+    for (size_t i = 0; i < k; i++)
+        m += i == 0 || keys[i] >> 32 != keys[i - 1] >> 32;
+    h->sites_bytes = m * sizeof(site);
+    h->sites = lc_os_alloc(h->sites_bytes);
+    if (!h->sites) {
+        lc_os_free(keys, keys_bytes);
+        return false;
     }
+    m = 0;
+    for (size_t i = 0; i < k; i++) {
+        size_t at = (size_t)(keys[i] & 0xffffffffu);
+        const lc_block *b = &h->all[at];
+        uint32_t group = (uint32_t)(keys[i] >> 32);
+        site *last = m ? &h->sites[m - 1] : NULL;
+        if (last && i && keys[i] >> 32 == keys[i - 1] >> 32) {
+            last->objects++;
+            last->bytes += (long long)lc_block_size(b);
+            uint32_t depth = depth_of(h, at);
+            if (depth < last->example_depth) {
+                last->example = at;
+                last->example_depth = depth;
+            }
+            continue;
+        }
+        h->sites[m++] =
+            (site){group >> 3, (int)(group >> 1 & 3), group & 1, 1, (long long)lc_block_size(b),
+                   at,         depth_of(h, at)};
+    }
+    lc_os_free(keys, keys_bytes);
     h->nsites = m;
     qsort(h->sites, m, sizeof(site), site_order);
     return true;
@@ -243,7 +253,7 @@ static bool build_sites(heap_view *h) {
  * what each leaked thread alone retains; and the direct/indirect split of
  * the rest. */
 static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_frame,
-                      bool process_mode) {
+                      const lc_registers_at_entry *regs, bool process_mode) {
     uint64_t t0 = lc_os_now_ns();
     lc_graph *g = &h->graph;
     h->retention = (lc_retention){g, threads, &h->troots, caller_frame, process_mode};
@@ -253,7 +263,8 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
     size_t roots_from = lc_graph_add_globals(g);
     /* At exit the main thread's stack holds only what main and the exit
      * handlers left there, dead values that must not hide a loss. */
-    lc_thread_roots_live(g, &h->troots, threads, process_mode ? 0 : caller_frame, true);
+    lc_thread_roots_live(g, &h->troots, threads, process_mode ? 0 : caller_frame,
+                         process_mode ? NULL : regs, true);
     size_t threads_from = g->nroots;
     size_t nthreads = lc_thread_report_count(threads);
     size_t *thread_range = NULL, range_bytes = (nthreads + 1) * sizeof(size_t);
@@ -504,9 +515,9 @@ static void error_result(const char *err, const lc_options *o, lc_result *res) {
 
 /* ------------------------------------------------------------ the check */
 
-static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame, bool count_reachable,
-                  bool process_mode) {
-    char err[256];
+static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
+                  const lc_registers_at_entry *regs, bool count_reachable, bool process_mode) {
+    char err[1024];
     lc_budget budget;
     if (o && o->struct_version != LC_OPTIONS_VERSION) {
         error_result("lc_options built without LC_VERIFY_NONE/LC_OPTIONS (bad struct_version)", o,
@@ -518,6 +529,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame, b
         error_result(err, o, res);
         return -1;
     }
+    lc_suppress_begin_check();
     /* The settle window counts from the call: hooks and memcheck's own leak
      * search (slow under valgrind) must not shift what is judged. */
     uint64_t started = lc_os_now_ns();
@@ -529,7 +541,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame, b
     lc_valgrind_leak_check(&vg);
     lc_thread_report *threads = lc_threads_check(o, settle, started);
     heap_view h = {.count_reachable = count_reachable};
-    bool scanned = scan_heap(&h, threads, caller_frame, process_mode);
+    bool scanned = scan_heap(&h, threads, caller_frame, regs, process_mode);
     long long nthreads = 0;
     for (size_t i = 0; i < lc_thread_report_count(threads); i++)
         nthreads++;
@@ -628,10 +640,12 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame, b
  * there. They must stay out of line for the addresses to be the caller's. */
 #define VERIFY_ENTRY(opts, res, count_reachable, process_mode)                                     \
     do {                                                                                           \
+        lc_registers_at_entry regs;                                                                \
+        regs.n = lc_unwind_callee_saved(regs.callee_saved, 16, 1);                                 \
         lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \
         pthread_mutex_lock(&verify_lock);                                                          \
-        int rc = verify(opts, res, caller_frame, count_reachable, process_mode);                   \
+        int rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);            \
         pthread_mutex_unlock(&verify_lock);                                                        \
         return rc;                                                                                 \
     } while (0)

@@ -60,3 +60,25 @@ void lc_blocks_sort_by_addr(lc_block *b, size_t n) {
 void lc_blocks_sort_by_seq(lc_block *b, size_t n) {
     radix_sort(b, n, key_seq, 40);
 }
+
+void lc_sort_u64(uint64_t *v, uint64_t *scratch, size_t n, int from_bit, int bits) {
+    uint64_t *src = v, *dst = scratch;
+    size_t counts[DIGITS];
+    for (int shift = from_bit; shift < from_bit + bits; shift += DIGIT_BITS) {
+        memset(counts, 0, sizeof counts);
+        for (size_t i = 0; i < n; i++)
+            counts[(src[i] >> shift) & (DIGITS - 1)]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < DIGITS; d++) {
+            size_t c = counts[d];
+            counts[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[counts[(src[i] >> shift) & (DIGITS - 1)]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v) memcpy(v, src, n * sizeof *v);
+}

@@ -234,6 +234,9 @@ struct lc_snapshot {
 /* Sort blocks by address (radix sort, no allocation beyond scratch). */
 void lc_blocks_sort_by_addr(lc_block *b, size_t n);
 void lc_blocks_sort_by_seq(lc_block *b, size_t n);
+/* Sort v by its bits [from_bit, from_bit + bits), stably, with n words of
+ * scratch. */
+void lc_sort_u64(uint64_t *v, uint64_t *scratch, size_t n, int from_bit, int bits);
 
 /* -------------------------------------------------- reachability graph */
 
@@ -258,6 +261,15 @@ typedef struct lc_root {
 } lc_root;
 
 #define LC_GRAPH_NO_PARENT 0xffffffffu
+/* A run of blocks with no large gap between them, and its page index. */
+#define LC_MAX_CLUSTERS 64
+typedef struct lc_cluster {
+    uintptr_t lo, hi;
+    size_t first, end; /* blocks [first, end) */
+    unsigned shift;    /* page size */
+    uint32_t *page;    /* first block at or after each page */
+    size_t npages, page_bytes;
+} lc_cluster;
 /* The live blocks (sorted by address) with one mark byte each; with paths,
  * the holder each block was first reached from and where in it the
  * pointer sits. */
@@ -275,6 +287,8 @@ typedef struct lc_graph {
     uintptr_t *copy; /* valgrind scratch */
     size_t copy_words;
     bool incomplete; /* out of memory during a scan */
+    lc_cluster clusters[LC_MAX_CLUSTERS];
+    size_t nclusters;
 } lc_graph;
 int lc_graph_init(lc_graph *g, const lc_block *all, size_t n, uint8_t *mark, bool paths);
 void lc_graph_free(lc_graph *g);
@@ -408,10 +422,19 @@ typedef struct lc_thread_roots {
     size_t nlive, live_bytes;
     int uncaptured; /* threads whose stack or registers could not be read */
 } lc_thread_roots;
-/* The checking thread's stack from `from` up and its TLS; with `others`,
- * every other thread the report does not name, captured now. */
+/* The checking thread's callee-saved registers as its caller had them when
+ * it entered the library (unwind.c): a value the program keeps only in
+ * such a register is a root. */
+typedef struct lc_registers_at_entry {
+    uintptr_t callee_saved[16];
+    int n;
+} lc_registers_at_entry;
+int lc_unwind_callee_saved(uintptr_t *out, int max, int skip);
+/* The checking thread's registers (regs may be NULL), stack from `from` up
+ * and TLS; with `others`, every other thread the report does not name,
+ * captured now. */
 void lc_thread_roots_live(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,
-                          uintptr_t from, bool others);
+                          uintptr_t from, const lc_registers_at_entry *regs, bool others);
 /* The stack, registers and TLS of the report's entry i. */
 void lc_thread_roots_leaked(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,
                             size_t i);

@@ -17,7 +17,9 @@
  * (LEAKCHECK_RUN_PID) writes FILE; every other process, forked or started
  * by it, writes FILE.PID, so that no process overwrites another's profile.
  * Without LEAKCHECK_RUN_PID the process that loaded the library counts as
- * the one started, and its forked children write FILE.PID. */
+ * the one started, and its forked children write FILE.PID. LEAKCHECK_DOT=FILE
+ * (`--dot`) writes the check's retention paths as a Graphviz graph, named
+ * the same way. */
 #include "internal.h"
 
 #include <errno.h>
@@ -32,9 +34,9 @@ static bool strict;
 static const char *output;
 static double timeout_seconds;
 /* Copied at start: the program may change its environment before exit. */
-static char pprof_path[4096];
-static bool pprof_path_too_long;
-static pid_t pprof_owner; /* the process that writes pprof_path itself */
+static char pprof_path[4096], dot_path[4096];
+static bool pprof_path_too_long, dot_path_too_long;
+static pid_t file_owner; /* the process that writes FILE itself; others FILE.PID */
 
 static FILE *open_output(void) {
     if (!output) return stderr;
@@ -43,15 +45,22 @@ static FILE *open_output(void) {
     return f ? f : stderr;
 }
 
+/* FILE for the process `leakcheck run` started, FILE.PID for the others.
+ * Returns false when the path does not fit. */
+static bool process_file(const char *file, bool too_long, char *path, size_t len) {
+    pid_t self = getpid();
+    int n = too_long             ? -1
+            : self == file_owner ? snprintf(path, len, "%s", file)
+                                 : snprintf(path, len, "%s.%d", file, (int)self);
+    return n >= 0 && (size_t)n < len;
+}
+
 /* Write the heap profile of this process; a failure is reported with the
  * check's report and does not change the verdict. */
 static void write_profile(FILE *out) {
     char path[sizeof pprof_path + 16];
     pid_t self = getpid();
-    int len = pprof_path_too_long   ? -1
-              : self == pprof_owner ? snprintf(path, sizeof path, "%s", pprof_path)
-                                    : snprintf(path, sizeof path, "%s.%d", pprof_path, (int)self);
-    if (len < 0 || (size_t)len >= sizeof path) {
+    if (!process_file(pprof_path, pprof_path_too_long, path, sizeof path)) {
         fprintf(out, "leakcheck: pid %d: heap profile path too long: %s\n", (int)self, pprof_path);
         return;
     }
@@ -67,6 +76,18 @@ static void write_profile(FILE *out) {
     lc_snapshot_free(s);
 }
 
+/* The retention paths of the check as a Graphviz graph (`--dot FILE`). */
+static void write_dot(FILE *out) {
+    char path[sizeof dot_path + 16];
+    lc_self_enter();
+    FILE *f =
+        process_file(dot_path, dot_path_too_long, path, sizeof path) ? fopen(path, "w") : NULL;
+    if (!f || fputs(lc_last_report_dot(), f) < 0 || fclose(f) != 0)
+        fprintf(out, "leakcheck: pid %d: cannot write the retention graph %s: %s\n", (int)getpid(),
+                dot_path, f ? strerror(errno) : "cannot open it");
+    lc_self_leave();
+}
+
 static void check_at_exit(void) {
     lc_self_enter();
     FILE *out = open_output();
@@ -76,6 +97,7 @@ static void check_at_exit(void) {
     lc_options opts = {.struct_version = LC_OPTIONS_VERSION, .quiet = 1};
     lc_verify_process(&opts, &res, strict);
     fputs(json ? lc_last_report_json() : lc_last_report(), out);
+    if (dot_path[0]) write_dot(out);
     fflush(out);
     if (out != stderr) {
         lc_self_enter();
@@ -117,9 +139,14 @@ void lc_process_mode_init(void) {
     if (pprof && *pprof) {
         int n = snprintf(pprof_path, sizeof pprof_path, "%s", pprof);
         pprof_path_too_long = n < 0 || (size_t)n >= sizeof pprof_path;
-        const char *owner = getenv("LEAKCHECK_RUN_PID");
-        pprof_owner = owner && *owner ? (pid_t)atol(owner) : getpid();
     }
+    const char *dot = getenv("LEAKCHECK_DOT");
+    if (dot && *dot) {
+        int n = snprintf(dot_path, sizeof dot_path, "%s", dot);
+        dot_path_too_long = n < 0 || (size_t)n >= sizeof dot_path;
+    }
+    const char *owner = getenv("LEAKCHECK_RUN_PID");
+    file_owner = owner && *owner ? (pid_t)atol(owner) : getpid();
     if (timeout_seconds > 0) {
         pthread_t dog;
         if (pthread_create(&dog, NULL, watchdog, NULL) == 0) {

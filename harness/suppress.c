@@ -41,7 +41,7 @@ static rule *rules;
 static size_t nrules, rules_cap;
 static char *arena;
 static size_t arena_len, arena_cap;
-static bool have_leak_rules;
+static atomic_bool have_leak_rules; /* read without the lock by every leaked block */
 static lc_spinlock lock;
 
 /* Per-check verdict per stack id: 0 not computed yet, 1 no rule matches,
@@ -134,13 +134,11 @@ static int match_frame(int kind, const lc_frame *f) {
 }
 
 /* Frames are tried from the innermost out, so that the rule naming the
- * frame closest to the allocation is the one credited. The library's own
- * frames are never shown in reports, so they never match either. */
+ * frame closest to the allocation is the one credited. */
 static int match_stack(int kind, lc_stack_id id) {
     const uintptr_t *pcs;
     int depth = lc_stack_get(id, &pcs);
     for (int i = 0; i < depth; i++) {
-        if (lc_os_pc_in_self(pcs[i])) continue;
         lc_frame f = {0};
         if (lc_stack_frame(id, i, &f) != 0) continue;
         int k = match_frame(kind, &f);
@@ -316,40 +314,39 @@ int lc_suppress_load_file(const char *path, char *err, size_t errlen) {
     return rc;
 }
 
+/* Held for the whole of the first load, so that two threads checking at
+ * once load the files once; the files themselves take `lock`. */
+static lc_spinlock env_lock;
+
 int lc_suppress_load_env(char *err, size_t errlen) {
-    lc_spin_lock(&lock);
-    int state = env_state;
-    lc_spin_unlock(&lock);
-    if (state == 0) {
+    lc_spin_lock(&env_lock);
+    if (env_state == 0) {
         const char *v = getenv("LEAKCHECK_SUPPRESSIONS");
         char path[4096];
-        state = 1;
-        while (v && *v && state == 1) {
+        env_state = 1;
+        while (v && *v && env_state == 1) {
             const char *colon = strchr(v, ':');
             size_t n = colon ? (size_t)(colon - v) : strlen(v);
             if (n >= sizeof path) {
                 snprintf(env_err, sizeof env_err,
                          "LEAKCHECK_SUPPRESSIONS: file name too long: '%.64s...'", v);
-                state = -1;
+                env_state = -1;
             } else if (n) {
                 memcpy(path, v, n);
                 path[n] = '\0';
-                if (lc_suppress_load_file(path, env_err, sizeof env_err) != 0) state = -1;
+                if (lc_suppress_load_file(path, env_err, sizeof env_err) != 0) env_state = -1;
             }
             v = colon ? colon + 1 : NULL;
         }
-        lc_spin_lock(&lock);
-        env_state = state;
-        lc_spin_unlock(&lock);
     }
-    if (state < 0) {
-        if (err && errlen) snprintf(err, errlen, "%s", env_err);
-        return -1;
-    }
-    return 0;
+    int rc = env_state < 0 ? -1 : 0;
+    if (rc && err && errlen) snprintf(err, errlen, "%s", env_err);
+    lc_spin_unlock(&env_lock);
+    return rc;
 }
 
 void lc_suppress_reset(void) {
+    lc_spin_lock(&env_lock);
     lc_spin_lock(&lock);
     nrules = 0;
     arena_len = 0;
@@ -358,6 +355,7 @@ void lc_suppress_reset(void) {
     env_err[0] = '\0';
     verdicts_drop();
     lc_spin_unlock(&lock);
+    lc_spin_unlock(&env_lock);
 }
 
 /* ------------------------------------------------------------ checking */
@@ -422,7 +420,6 @@ static int thread_rule(const uintptr_t *pcs, int depth, uintptr_t start_routine,
                        lc_stack_id created_by) {
     int k = -1;
     for (int i = 0; i < depth && k < 0; i++) {
-        if (lc_os_pc_in_self(pcs[i])) continue;
         lc_frame f = {0};
         lc_symbolize_pc(i == 0 ? pcs[i] : pcs[i] - 1, &f);
         k = match_frame(KIND_THREAD, &f);

@@ -126,11 +126,18 @@ static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) 
 }
 
 void lc_thread_roots_live(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,
-                          uintptr_t from, bool others) {
+                          uintptr_t from, const lc_registers_at_entry *regs, bool others) {
     lc_self_enter();
     uintptr_t lo, hi;
     lc_root self = {.thread = -1, .tid = lc_os_tid()};
     add_tls(g, (uintptr_t)pthread_self(), &self);
+    if (regs && regs->n) {
+        lc_root root = self;
+        root.kind = LC_ROOT_REGISTERS;
+        root.r.start = (uintptr_t)regs->callee_saved;
+        root.r.end = (uintptr_t)(regs->callee_saved + regs->n);
+        lc_graph_add_root(g, &root);
+    }
     if (from && lc_os_thread_stack(&lo, &hi) && from < hi) {
         lc_root root = self;
         root.kind = LC_ROOT_STACK;

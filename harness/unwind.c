@@ -80,3 +80,31 @@ int lc_unwind_here(uintptr_t *pcs, int max, int skip) {
         pcs[n++] = (uintptr_t)buf[i];
     return n;
 }
+
+/* The callee-saved registers as they are in the frame `skip` levels above
+ * the caller: a value the program keeps only in such a register across its
+ * call into the library is either still in the register or in the save
+ * slot a prologue on the way pushed it to, and the unwinder knows which. */
+int lc_unwind_callee_saved(uintptr_t *out, int max, int skip) {
+#if defined(__x86_64__)
+    static const int regs[] = {UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
+                               UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15};
+#elif defined(__aarch64__)
+    static const int regs[] = {UNW_AARCH64_X19, UNW_AARCH64_X20, UNW_AARCH64_X21, UNW_AARCH64_X22,
+                               UNW_AARCH64_X23, UNW_AARCH64_X24, UNW_AARCH64_X25, UNW_AARCH64_X26,
+                               UNW_AARCH64_X27, UNW_AARCH64_X28, UNW_AARCH64_X29};
+#else
+    static const int regs[] = {UNW_REG_SP};
+#endif
+    unw_context_t ctx;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0) return 0;
+    for (int i = 0; i <= skip; i++)
+        if (unw_step(&cursor) <= 0) return 0;
+    int n = 0;
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0] && n < max; i++) {
+        unw_word_t v;
+        if (unw_get_reg(&cursor, regs[i], &v) == 0) out[n++] = (uintptr_t)v;
+    }
+    return n;
+}

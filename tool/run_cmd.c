@@ -32,7 +32,8 @@ static void usage(FILE *out) {
             "  --output FILE          write the report to FILE instead of stderr\n"
             "  --error-exitcode N     exit status when the budget is exceeded (default 23)\n"
             "  --timeout SECONDS      dump every thread and kill the program after SECONDS\n"
-            "  --suppressions FILE    leak:PATTERN / thread:PATTERN lines\n"
+            "  --suppressions FILE    LeakSanitizer-style leak:PATTERN / thread:PATTERN lines\n"
+            "                         (may be repeated)\n"
             "  --pprof FILE           write a pprof heap profile at exit (other processes\n"
             "                         of the program: FILE.PID)\n");
 }
@@ -91,8 +92,31 @@ static int check_profile_path(const char *path, char *abs, size_t len) {
     return 0;
 }
 
+/* Suppression files are parsed here, before the program runs, so that a
+ * typo is an error naming FILE:LINE now rather than a failed check at exit;
+ * the program gets their absolute paths (it may change directory) after
+ * any it already had. Returns 0, or 2 after printing the error. */
+static int add_suppressions(const char *path, char *list, size_t len) {
+    char err[PATH_MAX + 256], abs[PATH_MAX];
+    if (lc_suppress_load_file(path, err, sizeof err) != 0) return fail("%s", err);
+    if (!realpath(path, abs)) {
+        snprintf(err, sizeof err, "cannot resolve the suppression file '%s': %s", path,
+                 strerror(errno));
+        return fail("%s", err);
+    }
+    if (strchr(abs, ':'))
+        return fail("a suppression file's path cannot contain ':' (LEAKCHECK_SUPPRESSIONS is a "
+                    "':'-separated list): '%s'",
+                    abs);
+    size_t used = strlen(list);
+    int n = snprintf(list + used, len - used, "%s%s", used ? ":" : "", abs);
+    if (n < 0 || (size_t)n >= len - used) return fail("%s", "too many suppression files");
+    return 0;
+}
+
 int lc_cli_run(int argc, char **argv) {
-    const char *budget = NULL, *format = "text", *output = NULL, *supp = NULL, *pprof = NULL;
+    const char *budget = NULL, *format = "text", *output = NULL, *pprof = NULL;
+    static char supp[8 * PATH_MAX];
     long exitcode = 23;
     double timeout = 0;
     int strict = 0, i = 1;
@@ -125,9 +149,9 @@ int lc_cli_run(int argc, char **argv) {
             format = v;
         else if (strcmp(a, "--output") == 0)
             output = v;
-        else if (strcmp(a, "--suppressions") == 0)
-            supp = v;
-        else if (strcmp(a, "--pprof") == 0)
+        else if (strcmp(a, "--suppressions") == 0) {
+            if (add_suppressions(v, supp, sizeof supp) != 0) return 2;
+        } else if (strcmp(a, "--pprof") == 0)
             pprof = v;
         else if (strcmp(a, "--error-exitcode") == 0) {
             char *end;
@@ -148,7 +172,6 @@ int lc_cli_run(int argc, char **argv) {
         char err[256];
         if (lc_budget_parse(budget, &b, err, sizeof err) != 0) return fail("%s", err);
     }
-    if (supp) return fail("suppression files are not supported by this version: '%s'", supp);
     char lib[PATH_MAX];
     if (lc_tool_find_library(lib, sizeof lib) != 0)
         return fail("%s", "cannot find libleakcheck.so next to the leakcheck executable");
@@ -181,6 +204,13 @@ int lc_cli_run(int argc, char **argv) {
         setenv("LEAKCHECK_ERROR_EXITCODE", code, 1);
         setenv("LEAKCHECK_FORMAT", format, 1);
         if (budget) setenv("LEAKCHECK_BUDGET", budget, 1);
+        if (supp[0]) {
+            const char *had = getenv("LEAKCHECK_SUPPRESSIONS");
+            static char all[sizeof supp + PATH_MAX];
+            snprintf(all, sizeof all, "%s%s%s", had && *had ? had : "", had && *had ? ":" : "",
+                     supp);
+            setenv("LEAKCHECK_SUPPRESSIONS", all, 1);
+        }
         if (strict) setenv("LEAKCHECK_STRICT", "1", 1);
         if (output) setenv("LEAKCHECK_OUTPUT", output, 1);
         if (pprof) {
