@@ -21,6 +21,7 @@ packages=(
   "bpftrace:the tracing script that lists map keys never deleted and channels never closed"
   "jq:checking JSON reports field by field in the command-line tests"
   "g++:the C++ programs of the leak corpus (operator new and delete)"
+  "graphviz:checking that leakcheck run --dot writes a graph Graphviz reads"
 )
 
 missing=()

@@ -35,7 +35,9 @@ static void usage(FILE *out) {
             "  --suppressions FILE    LeakSanitizer-style leak:PATTERN / thread:PATTERN lines\n"
             "                         (may be repeated)\n"
             "  --pprof FILE           write a pprof heap profile at exit (other processes\n"
-            "                         of the program: FILE.PID)\n");
+            "                         of the program: FILE.PID)\n"
+            "  --dot FILE             write the retention paths as a Graphviz graph (other\n"
+            "                         processes: FILE.PID)\n");
 }
 
 static int fail(const char *fmt, const char *arg) {
@@ -115,7 +117,7 @@ static int add_suppressions(const char *path, char *list, size_t len) {
 }
 
 int lc_cli_run(int argc, char **argv) {
-    const char *budget = NULL, *format = "text", *output = NULL, *pprof = NULL;
+    const char *budget = NULL, *format = "text", *output = NULL, *pprof = NULL, *dot = NULL;
     static char supp[8 * PATH_MAX];
     long exitcode = 23;
     double timeout = 0;
@@ -139,7 +141,7 @@ int lc_cli_run(int argc, char **argv) {
         bool takes_value = strcmp(a, "--budget") == 0 || strcmp(a, "--format") == 0 ||
                            strcmp(a, "--output") == 0 || strcmp(a, "--error-exitcode") == 0 ||
                            strcmp(a, "--timeout") == 0 || strcmp(a, "--suppressions") == 0 ||
-                           strcmp(a, "--pprof") == 0;
+                           strcmp(a, "--pprof") == 0 || strcmp(a, "--dot") == 0;
         if (!takes_value) return fail("unknown option '%s' (see leakcheck run --help)", a);
         if (!v) return fail("%s needs a value", a);
         i++;
@@ -153,6 +155,8 @@ int lc_cli_run(int argc, char **argv) {
             if (add_suppressions(v, supp, sizeof supp) != 0) return 2;
         } else if (strcmp(a, "--pprof") == 0)
             pprof = v;
+        else if (strcmp(a, "--dot") == 0)
+            dot = v;
         else if (strcmp(a, "--error-exitcode") == 0) {
             char *end;
             exitcode = strtol(v, &end, 10);
@@ -190,6 +194,16 @@ int lc_cli_run(int argc, char **argv) {
         }
         pprof = pprof_abs;
     }
+    char dot_abs[PATH_MAX];
+    if (dot) {
+        if (check_profile_path(dot, dot_abs, sizeof dot_abs) != 0) {
+            char msg[PATH_MAX + 128];
+            snprintf(msg, sizeof msg, "cannot write the retention graph '%s': %s", dot,
+                     strerror(errno));
+            return fail("%s", msg);
+        }
+        dot = dot_abs;
+    }
 
     pid_t pid = fork();
     if (pid < 0) return fail("fork failed: %s", strerror(errno));
@@ -213,14 +227,13 @@ int lc_cli_run(int argc, char **argv) {
         }
         if (strict) setenv("LEAKCHECK_STRICT", "1", 1);
         if (output) setenv("LEAKCHECK_OUTPUT", output, 1);
-        if (pprof) {
-            /* This process becomes the program: it writes FILE, the
-             * processes it forks or starts write FILE.PID. */
-            char self[32];
-            snprintf(self, sizeof self, "%d", (int)getpid());
-            setenv("LEAKCHECK_PPROF", pprof, 1);
-            setenv("LEAKCHECK_RUN_PID", self, 1);
-        }
+        /* This process becomes the program: it writes FILE, the processes
+         * it forks or starts write FILE.PID. */
+        char self[32];
+        snprintf(self, sizeof self, "%d", (int)getpid());
+        setenv("LEAKCHECK_RUN_PID", self, 1);
+        if (pprof) setenv("LEAKCHECK_PPROF", pprof, 1);
+        if (dot) setenv("LEAKCHECK_DOT", dot, 1);
         if (timeout > 0) {
             snprintf(secs, sizeof secs, "%g", timeout);
             setenv("LEAKCHECK_TIMEOUT", secs, 1);
