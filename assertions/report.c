@@ -24,11 +24,17 @@ int lc_report_useful_depth(lc_stack_id id) {
     const uintptr_t *pcs;
     int depth = lc_stack_get(id, &pcs);
     /* Below the program's outermost frame there is only the C runtime's
-     * start code (__libc_start_main, _start, start_thread, clone3). */
+     * start code (__libc_start_main, _start, start_thread, clone3), or in a
+     * thread the library's trampoline that ran the start routine. */
     bool seen_program = false;
     for (int i = 0; i < depth; i++) {
         bool runtime = lc_os_pc_in_runtime(pcs[i]);
         if (seen_program && runtime) return i;
+        if (seen_program) {
+            lc_frame f;
+            lc_symbolize_pc(pcs[i] - 1, &f);
+            if (f.function && strcmp(f.function, "lc_thread_trampoline") == 0) return i;
+        }
         seen_program |= !runtime;
     }
     return depth;
