@@ -340,6 +340,7 @@ typedef struct lc_thread_rec {
     int used;
     int adopted; /* not started through pthread_create: judged via /proc */
     int ignored; /* alive at lc_ignore_current() */
+    int internal; /* the library's own (the timeout watchdog): never reported */
     int detached;
     int exited;
     int started;
@@ -614,8 +615,10 @@ const char *lc_sanitizer_name(void);
  * all): such frames are judged like the C runtime's. */
 bool lc_sanitizer_pc_in_runtime(uintptr_t pc);
 /* The stack of the allocation the hook is running for, from the
- * program's caller of the allocation function outwards. */
-int lc_sanitizer_unwind(uintptr_t *pcs, int max);
+ * program's caller of the allocation function outwards; *runtime_own is
+ * set when the sanitizer runtime's internals made the call (a block the
+ * runtime allocated through the C library for itself). */
+int lc_sanitizer_unwind(uintptr_t *pcs, int max, bool *runtime_own);
 
 /* The hook path of the live-block table (alloc_hooks.c). */
 void lc_alloc_hooked(void *p, size_t size);

@@ -115,6 +115,8 @@ static void check_at_exit(void) {
 
 static void *watchdog(void *arg) {
     (void)arg;
+    lc_thread_rec *self = lc_thread_self_rec();
+    if (self) self->internal = 1; /* not the program's: not in its dump */
     lc_os_sleep_ns((uint64_t)(timeout_seconds * 1e9));
     FILE *out = open_output();
     fprintf(out, "leakcheck: pid %d timed out after %.1f s; every thread:\n", (int)getpid(),

@@ -95,7 +95,7 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     lc_threads_lock();
     for (size_t i = 0; i < LC_MAX_THREADS && n < cap; i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
-        if (!r->used || r->adopted || (!all && !lc_threads_is_new(r))) continue;
+        if (!r->used || r->adopted || r->internal || (!all && !lc_threads_is_new(r))) continue;
         if (r->detached && r->exited) continue;
         thread_entry *t = &out[n++];
         memset(t, 0, sizeof *t);
