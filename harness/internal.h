@@ -38,6 +38,7 @@ typedef struct lc_config {
     bool quiet;            /* LEAKCHECK_QUIET: no reports printed */
     bool under_valgrind;
     bool valgrind_leak_check; /* LEAKCHECK_VALGRIND_LEAK_CHECK=1 */
+    bool retention_graph;     /* process mode with LEAKCHECK_DOT: checks build the graph */
 } lc_config;
 
 extern lc_config lc_cfg;
@@ -611,6 +612,11 @@ void lc_sanitizer_init(void);
 bool lc_sanitizer_hooked(void);
 /* "AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", or NULL. */
 const char *lc_sanitizer_name(void);
+/* Whether a new thread must call no allocator and no intercepted function
+ * before its start routine runs: under TSan the routine the library's
+ * pthread_create is handed is the runtime's own, which sets the thread's
+ * state up for everything the thread does afterwards. */
+bool lc_sanitizer_owns_thread_start(void);
 /* Whether pc is in the sanitizer runtime's code (its interceptors above
  * all): such frames are judged like the C runtime's. */
 bool lc_sanitizer_pc_in_runtime(uintptr_t pc);

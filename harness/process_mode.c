@@ -146,6 +146,7 @@ void lc_process_mode_init(void) {
     if (dot && *dot) {
         int n = snprintf(dot_path, sizeof dot_path, "%s", dot);
         dot_path_too_long = n < 0 || (size_t)n >= sizeof dot_path;
+        lc_cfg.retention_graph = true;
     }
     const char *owner = getenv("LEAKCHECK_RUN_PID");
     file_owner = owner && *owner ? (pid_t)atol(owner) : getpid();
