@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# build.sh: builds the `leakcheck run` corpus; sourced by tests/cli_corpus.sh
+# and tests/cli_corpus_valgrind.sh, which must run the same binaries.
+#
+#   corpus_build OUTDIR    builds every program below into OUTDIR, or
+#                          prints the compiler's complaint and returns 1
+#
+# One row per binary: its source and the flags that make it the case or its
+# twin. Every program is built with -O0 (so that locals stay where the
+# source puts them) and -g, except nodebug, which shows that a program
+# without debug information is still reported by function name.
+
+corpus_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+corpus_programs() {
+    cat <<'TABLE'
+lost_direct              lost_direct.c       -g
+lost_direct.fixed        lost_direct.c       -g -DFIXED=1
+lost_cycle               lost_cycle.c        -g
+lost_cycle.fixed         lost_cycle.c        -g -DFIXED=1
+lost_indirect            lost_indirect.c     -g
+lost_indirect.fixed      lost_indirect.c     -g -DFIXED=1
+thread_held              thread_held.c       -g
+thread_held.fixed        thread_held.c       -g -DFIXED=1
+thread_held.global       thread_held.c       -g -DALSO_GLOBAL=1
+global_reachable         global_reachable.c  -g
+global_reachable.fixed   global_reachable.c  -g -DFIXED=1
+interior                 interior.c          -g
+interior.fixed           interior.c          -g -DFIXED=1
+registers                registers.c         -g
+registers.fixed          registers.c         -g -DFIXED=1
+tls_thread               tls_thread.c        -g
+tls_thread.fixed         tls_thread.c        -g -DFIXED=1
+tls_main                 tls_main.c          -g
+tls_main.fixed           tls_main.c          -g -DFIXED=1
+alloc_family             alloc_family.c      -g
+alloc_family.fixed       alloc_family.c      -g -DFIXED=1
+cxx_new                  cxx_new.cc          -g
+cxx_new.fixed            cxx_new.cc          -g -DFIXED=1
+runtime_owned            runtime_owned.c     -g
+runtime_owned.leaky      runtime_owned.c     -g -DLEAKY=1
+thread_blocked           thread_blocked.c    -g
+thread_blocked.fixed     thread_blocked.c    -g -DFIXED=1
+thread_spinning          thread_spinning.c   -g
+thread_spinning.fixed    thread_spinning.c   -g -DFIXED=1
+thread_exited            thread_exited.c     -g
+thread_exited.fixed      thread_exited.c     -g -DFIXED=1
+thread_settling          thread_settling.c   -g
+thread_settling.linger   thread_settling.c   -g -DLINGER_MS=30000
+fork                     fork.c              -g
+crash                    crash.c             -g
+hang                     hang.c              -g
+suppress                 suppress.c          -g
+nodebug                  nodebug.c
+nodebug.fixed            nodebug.c           -DFIXED=1
+TABLE
+}
+
+corpus_build() {
+    local out=$1 name src flags compiler
+    mkdir -p "$out" || return 1
+    while read -r name src flags; do
+        case $src in
+        *.cc) compiler=(g++ -std=gnu++17) ;;
+        *) compiler=(cc -std=gnu11) ;;
+        esac
+        # shellcheck disable=SC2086 # flags are words
+        if ! "${compiler[@]}" -D_GNU_SOURCE -O0 -pthread -Wall -Wextra -Werror $flags -I"$corpus_dir" \
+            -o "$out/$name" "$corpus_dir/$src" -ldl 2>"$out/$name.build.log"; then
+            echo "corpus: cannot build $name from $src:" >&2
+            cat "$out/$name.build.log" >&2
+            return 1
+        fi
+    done < <(corpus_programs)
+}
