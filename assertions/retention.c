@@ -107,6 +107,10 @@ static void describe_root(const lc_retention *r, const lc_root *root, uint32_t o
         e->offset = (long long)(addr - frame_sp);
         break;
     }
+    case LC_ROOT_REGION:
+        e->kind = "region";
+        snprintf(e->name, sizeof e->name, "%s", root->module ? root->module : "");
+        break;
     case LC_ROOT_REGISTERS:
         e->kind = "registers";
         thread_label(r, root, e->name, sizeof e->name);
@@ -158,6 +162,9 @@ void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped, co
             if (e->has_site && e->site.file)
                 lc_buf_printf(b, " (%s:%d)", e->site.file, e->site.line);
             lc_buf_printf(b, ", slot +%lld\n", e->offset);
+        } else if (strcmp(e->kind, "region") == 0) {
+            lc_buf_printf(b, "%s  %sregistered region \"%s\" +%lld\n", indent, arrow, e->name,
+                          e->offset);
         } else if (strcmp(e->kind, "registers") == 0) {
             lc_buf_printf(b, "%s  %s%s, register #%lld\n", indent, arrow, e->name, e->offset);
         } else {

@@ -264,6 +264,7 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
      * signals, which must not wait on a heap lock. */
     size_t runtime_from = lc_runtime_add_roots(g);
     size_t roots_from = lc_graph_add_globals(g);
+    lc_user_roots_add(g);
     /* At exit the main thread's stack holds only what main and the exit
      * handlers left there, dead values that must not hide a loss. */
     lc_thread_roots_live(g, &h->troots, threads, process_mode ? 0 : caller_frame,

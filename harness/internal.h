@@ -251,6 +251,7 @@ typedef enum lc_root_kind {
     LC_ROOT_TLS,       /* a thread's static TLS block of an object */
     LC_ROOT_STACK,     /* a thread's stack, from its stack pointer up */
     LC_ROOT_REGISTERS, /* a thread's registers, saved when it was captured */
+    LC_ROOT_REGION,    /* registered with lc_root_register (module: its label) */
 } lc_root_kind;
 typedef struct lc_root {
     lc_region r;
@@ -324,6 +325,9 @@ int lc_graph_path(const lc_graph *g, size_t k, lc_path_step *out, int max, long 
 /* The C runtime's writable data and this thread's TLS of it, as roots;
  * returns the index of the first (runtime_owned.c). */
 size_t lc_runtime_add_roots(lc_graph *g);
+/* The regions registered with lc_root_register, as roots (user_roots.c);
+ * returns the index of the first. */
+size_t lc_user_roots_add(lc_graph *g);
 /* Set `bit` on every block the C runtime owns: reachable (start pointers
  * only) from those roots [from, to), or allocated by it for itself. -1
  * when the scan ran out of memory. */
@@ -509,7 +513,7 @@ void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
  * block alive, from its root down, as text, JSON and Graphviz. */
 #define LC_PATH_MAX 24
 typedef struct lc_path_elem {
-    const char *kind; /* "global", "tls", "thread", "registers", "block" */
+    const char *kind; /* "global", "tls", "thread", "registers", "region", "block" */
     char name[192];
     lc_frame site; /* allocation site, declaration, or the frame holding it */
     bool has_site;

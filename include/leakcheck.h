@@ -202,6 +202,15 @@ void lc_dump_threads(FILE *out);
  * label with its allocation stack. The watch ends when the block is freed. */
 void lc_watch(const void *ptr, const char *label);
 
+/* Treat [start, start + size) as a root of the reachability scan: memory the
+ * program keeps pointers in that is neither a global, a stack, nor the heap
+ * (an mmap'd arena, a custom allocator's slabs). A leak it holds is
+ * reachable, and its retention path names the region by `label`. Returns 0,
+ * or -1 with errno EINVAL (empty region) or ENOSPC (256 regions already). */
+int lc_root_register(const void *start, size_t size, const char *label);
+/* Forget the region that starts at `start`: 0, or -1 with errno ENOENT. */
+int lc_root_unregister(const void *start);
+
 /* ------------------------------------------- allocation-failure injection */
 
 /* Make the n-th allocation the program makes from now on fail (NULL with

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "leakcheck.h"
 
@@ -435,6 +436,53 @@ START_TEST(test_short_list_path_leaves_nothing_out) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ registered regions */
+
+/* An arena the library knows nothing of, holding the only pointer. */
+static void **map_arena(void) {
+    void **arena = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(arena, MAP_FAILED);
+    arena[3] = malloc(120);
+    return arena;
+}
+
+START_TEST(test_block_held_by_a_registered_region_is_reachable_through_it) {
+    lc_baseline();
+    void **arena = map_arena();
+    ck_assert_int_eq(lc_root_register(arena, 4096, "session arena"), 0);
+    scrub_stack();
+    const lc_result *r = check_now();
+    ck_assert_int_eq(r->leaked_objects, 1);
+    ck_assert_str_eq(r->sites[0].klass, "reachable");
+    ASSERT_JSON_HAS("{\"kind\": \"region\", \"name\": \"session arena\", \"site\": null, "
+                    "\"offset\": 24}");
+    ck_assert_int_eq(lc_root_unregister(arena), 0);
+    free(arena[3]);
+    munmap(arena, 4096);
+}
+END_TEST
+
+START_TEST(test_block_held_by_an_unregistered_region_is_lost) {
+    lc_baseline();
+    void **arena = map_arena();
+    scrub_stack();
+    const lc_result *r = check_now();
+    ck_assert_int_eq(r->leaked_objects, 1);
+    ck_assert_str_eq(r->sites[0].klass, "unreachable");
+    free(arena[3]);
+    munmap(arena, 4096);
+}
+END_TEST
+
+START_TEST(test_unregistering_an_unknown_region_is_an_error) {
+    int x = 0;
+    ck_assert_int_eq(lc_root_unregister(&x), -1);
+    ck_assert_int_eq(lc_root_register(NULL, 8, "nothing"), -1);
+    ck_assert_int_eq(lc_root_register(&x, sizeof x, "x"), 0);
+    ck_assert_int_eq(lc_root_unregister(&x), 0);
+}
+END_TEST
+
 static Suite *reach_suite(void) {
     Suite *s = suite_create("reach");
     TCase *tc = tcase_create("reachability");
@@ -457,6 +505,9 @@ static Suite *reach_suite(void) {
     tcase_add_test(tc, test_watched_object_freed_shows_no_path);
     tcase_add_test(tc, test_path_through_a_long_list_keeps_root_and_nearest_holders);
     tcase_add_test(tc, test_short_list_path_leaves_nothing_out);
+    tcase_add_test(tc, test_block_held_by_a_registered_region_is_reachable_through_it);
+    tcase_add_test(tc, test_block_held_by_an_unregistered_region_is_lost);
+    tcase_add_test(tc, test_unregistering_an_unknown_region_is_an_error);
     suite_add_tcase(s, tc);
     return s;
 }
