@@ -4,9 +4,14 @@
 # Builds the allocation workload (bench/alloc_workload.c) plain and with the
 # sanitizers into build/bench/, times it under every leak checker installed
 # here, 1 and 2 threads, in one run, and prints one table: seconds and the ratio
-# to the plain build. Then builds and runs bench/snapshot_bench.c against
-# build/libleakcheck.so, and checks the figures against the targets in
+# to the plain build. Then builds and runs bench/snapshot_bench.c and
+# bench/thread_bench.c against build/libleakcheck.so, times `leakcheck run`
+# against valgrind and LSan on bench/run_workload.c, times the reachability
+# scan of bench/scan_bench.c, and checks the figures against the targets in
 # bench/README.md.
+#
+# Usage: bash bench/run.sh [alloc] [snapshot] [threads] [run] [scan]
+# (no argument: all of them, as `make bench` does).
 #
 # A tool that is not installed, or a library that is not built yet, gives a
 # row that says so; the script fails only when the plain workload cannot be
@@ -20,13 +25,28 @@
 #   BENCH_HEAPTRACK_N  pairs under heaptrack, then scaled    (default BENCH_N)
 #   BENCH_BLOCKS       live blocks for snapshot_bench        (default 1000000)
 #   BENCH_LIB          the library to time  (default build/libleakcheck.so)
+#   BENCH_TOOL         the leakcheck executable (default: next to BENCH_LIB)
+#   BENCH_OUT          where builds and results go           (default build/bench)
+#   BENCH_RUN_ROUNDS   rounds of run_workload, every tool    (default 80)
+#   BENCH_RUN_THREADS  worker threads of run_workload        (default 4)
+#   BENCH_RUN_REPEAT   rounds of the fast tools on it        (default 3)
+#   BENCH_RUN_SLOW_REPEAT  runs of valgrind on it            (default 3)
+#   BENCH_SCAN_BLOCKS  blocks of the scan_bench heap         (default 1000000)
 set -euo pipefail
 export LC_ALL=C
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=$ROOT/build/bench
+OUT=${BENCH_OUT:-$ROOT/build/bench}
 LIB=${BENCH_LIB:-$ROOT/build/libleakcheck.so}
 LIBDIR=$(dirname "$LIB")
+LEAKCHECK=${BENCH_TOOL:-$LIBDIR/leakcheck}
+RUN_ROUNDS=${BENCH_RUN_ROUNDS:-80}
+RUN_THREADS=${BENCH_RUN_THREADS:-4}
+RUN_REPEAT=${BENCH_RUN_REPEAT:-3}
+RUN_SLOW_REPEAT=${BENCH_RUN_SLOW_REPEAT:-3}
+SCAN_BLOCKS=${BENCH_SCAN_BLOCKS:-1000000}
+SECTIONS=(alloc snapshot threads run scan)
+declare -A SELECTED # section -> 1 when it runs
 N=${BENCH_N:-4000000}
 REPEAT=${BENCH_REPEAT:-5}
 SLOW_REPEAT=${BENCH_SLOW_REPEAT:-3}
@@ -80,8 +100,6 @@ pairs_for() {
 # ---------------------------------------------------------------- building
 
 build_workloads() {
-    mkdir -p "$OUT"
-    rm -f "$OUT"/failed-*.stderr
     note "bench: building the workload into build/bench/"
     gcc "${CFLAGS[@]}" "$ROOT/bench/alloc_workload.c" -o "$OUT/alloc_plain" \
         >"$OUT/build-plain.log" 2>&1 ||
@@ -255,9 +273,17 @@ print_header() {
     local commit
     commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "none")
     echo "leakcheck benchmarks, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "command:  bash bench/run.sh   (BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_SLOW_REPEAT=$SLOW_REPEAT BENCH_VALGRIND_N=$VALGRIND_N BENCH_HEAPTRACK_N=$HEAPTRACK_N BENCH_BLOCKS=$BLOCKS BENCH_LIB=${LIB#"$ROOT"/})"
+    echo "command:  bash bench/run.sh ${ARGS[*]}  (BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_SLOW_REPEAT=$SLOW_REPEAT BENCH_VALGRIND_N=$VALGRIND_N BENCH_HEAPTRACK_N=$HEAPTRACK_N BENCH_BLOCKS=$BLOCKS BENCH_LIB=${LIB#"$ROOT"/} BENCH_RUN_ROUNDS=$RUN_ROUNDS BENCH_RUN_THREADS=$RUN_THREADS BENCH_RUN_REPEAT=$RUN_REPEAT BENCH_RUN_SLOW_REPEAT=$RUN_SLOW_REPEAT BENCH_SCAN_BLOCKS=$SCAN_BLOCKS)"
     echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), commit $commit"
     echo "compilers: $(gcc --version | head -1); $(command -v clang >/dev/null && clang --version | head -1 || echo "no clang")"
+    local section list=()
+    for section in "${SECTIONS[@]}"; do
+        if [[ -n ${SELECTED[$section]:-} ]]; then list+=("$section"); fi
+    done
+    echo "sections: ${list[*]}"
+}
+
+print_alloc_intro() {
     echo
     echo "Allocation workload: build/bench/alloc_* -n $N -t 1|2: $N malloc/free pairs of 16..512 B,"
     echo "100000 blocks live (split between the threads), allocation 3 calls below the thread's entry."
@@ -363,6 +389,279 @@ run_thread_bench() {
         echo "  failed: the check did not find every blocked thread"
 }
 
+# ------------------------------------------------------- leakcheck run bench
+
+# bench/run_workload.c leaves 69 bytes in 2 blocks (48 lost, 21 reachable only
+# from them); a run whose tool does not report exactly that did not check.
+RUN_TOOLS=(plain plain_clang leakcheck lsan valgrind)
+RUN_FAST_TOOLS=(plain plain_clang leakcheck lsan)
+declare -A RUN_LABEL=(
+    [plain]="plain (gcc -O2)"
+    [plain_clang]="plain (clang -O2)"
+    [leakcheck]="leakcheck run"
+    [lsan]="LSan (clang -fsanitize=leak)"
+    [valgrind]="valgrind --leak-check=full"
+)
+declare -A RUN_UNAVAILABLE # tool -> why it has no figure
+declare -A RUN_FAILED      # tool -> why a run did not count
+declare -A RUN_BEST_US     # tool -> best wall time in microseconds
+declare -A RUN_BEST_CPU_MS # tool -> least CPU time (user + sys, all threads) in ms
+RUN_EXPECTED=""            # the checksum line of the plain build
+
+build_run_workload() {
+    note "bench: building bench/run_workload.c into ${OUT#"$ROOT"/}/"
+    gcc "${CFLAGS[@]}" "$ROOT/bench/run_workload.c" -o "$OUT/run_plain" \
+        >"$OUT/build-run_plain.log" 2>&1 || return 1
+    local variant flag
+    for variant in plain_clang lsan; do
+        case $variant in
+        plain_clang) flag=() ;;
+        lsan) flag=(-fsanitize=leak) ;;
+        esac
+        if ! command -v clang >/dev/null; then
+            RUN_UNAVAILABLE[$variant]="not installed (clang)"
+        elif ! clang "${CFLAGS[@]}" "${flag[@]}" "$ROOT/bench/run_workload.c" \
+            -o "$OUT/run_$variant" >"$OUT/build-run_$variant.log" 2>&1; then
+            RUN_UNAVAILABLE[$variant]="not built (clang ${flag[*]}: see ${OUT#"$ROOT"/}/build-run_$variant.log)"
+        fi
+    done
+    if [[ -n ${UNAVAILABLE[leakcheck]:-} ]]; then
+        RUN_UNAVAILABLE[leakcheck]=${UNAVAILABLE[leakcheck]}
+    elif [[ ! -x $LEAKCHECK ]]; then
+        RUN_UNAVAILABLE[leakcheck]="not built (${LEAKCHECK#"$ROOT"/} is missing)"
+    fi
+    if [[ -n ${UNAVAILABLE[valgrind]:-} ]]; then
+        RUN_UNAVAILABLE[valgrind]=${UNAVAILABLE[valgrind]}
+    elif ((RUN_SLOW_REPEAT < 1)); then
+        RUN_UNAVAILABLE[valgrind]="not run (BENCH_RUN_SLOW_REPEAT=$RUN_SLOW_REPEAT)"
+    fi
+    return 0
+}
+
+# run_workload_under TOOL: one run, stdout to $TMP/run.out, stderr (and
+# valgrind's log, leakcheck's JSON report) in $TMP. Returns the exit status.
+run_workload_under() {
+    local args=(-t "$RUN_THREADS" -r "$RUN_ROUNDS")
+    case $1 in
+    plain) "$OUT/run_plain" "${args[@]}" ;;
+    plain_clang) "$OUT/run_plain_clang" "${args[@]}" ;;
+    leakcheck)
+        env -u LEAKCHECK_QUIET -u LEAKCHECK_BUDGET "$LEAKCHECK" run --format json \
+            --output "$TMP/run.json" -- "$OUT/run_plain" "${args[@]}" ;;
+    lsan)
+        env -u ASAN_OPTIONS LSAN_OPTIONS=detect_leaks=1 "$OUT/run_lsan" "${args[@]}" ;;
+    valgrind)
+        valgrind -q --leak-check=full --log-file="$TMP/run.valgrind" \
+            "$OUT/run_plain" "${args[@]}" ;;
+    esac
+} >"$TMP/run.out" 2>"$TMP/run.err"
+
+# known_leak_found TOOL: did the tool report the workload's 69 bytes in 2 blocks?
+known_leak_found() {
+    case $1 in
+    plain | plain_clang) return 0 ;;
+    leakcheck)
+        if command -v jq >/dev/null; then
+            jq -e '.heap.leaked_objects == 2 and .heap.leaked_bytes == 69' "$TMP/run.json" \
+                >/dev/null 2>&1
+        else
+            grep -Eq '"leaked_objects": *2,' "$TMP/run.json" &&
+                grep -Eq '"leaked_bytes": *69[,}]' "$TMP/run.json"
+        fi ;;
+    lsan) grep -qF 'SUMMARY: LeakSanitizer: 69 byte(s) leaked in 2 allocation(s).' "$TMP/run.err" ;;
+    valgrind)
+        grep -qF '69 (48 direct, 21 indirect) bytes in 1 blocks are definitely lost' \
+            "$TMP/run.valgrind" ;;
+    esac
+}
+
+# run_sample TOOL: time one run; keep the best, or record why it does not count.
+run_sample() {
+    local tool=$1 status=0 why="" want=0 wall user sys
+    if [[ -n ${RUN_UNAVAILABLE[$tool]:-} || -n ${RUN_FAILED[$tool]:-} ]]; then return 0; fi
+    note "bench:   ${RUN_LABEL[$tool]}, run_workload -t $RUN_THREADS -r $RUN_ROUNDS"
+    rm -f "$TMP/run.json" "$TMP/run.valgrind"
+    # CPU time beside wall time: on a shared machine it shows how much of a
+    # slow wall time was other work (and how much the tool spread over cores).
+    local TIMEFORMAT='%3R %3U %3S'
+    { time run_workload_under "$tool"; } 2>"$TMP/run.time" || status=$?
+    read -r wall user sys <"$TMP/run.time"
+    # leakcheck and LSan end a leaking program with 23; valgrind keeps its status.
+    if [[ $tool == leakcheck || $tool == lsan ]]; then want=23; fi
+    if [[ -n $RUN_EXPECTED ]] && ! grep -qxF "$RUN_EXPECTED" "$TMP/run.out"; then
+        why="no checksum or a wrong one (exit status $status)"
+    elif ((status != want)); then
+        why="exit status $status, expected $want"
+    elif ! known_leak_found "$tool"; then
+        why="did not report the workload's leak of 69 bytes in 2 blocks"
+    fi
+    if [[ -n $why ]]; then
+        cat "$TMP/run.err" "$TMP/run.valgrind" "$TMP/run.json" >"$OUT/failed-run-$tool.stderr" 2>/dev/null || true
+        RUN_FAILED[$tool]="$why (output in ${OUT#"$ROOT"/}/failed-run-$tool.stderr)"
+        return 0
+    fi
+    local us=$((10#${wall/./})) cpu=$((10#${user/./} + 10#${sys/./}))
+    us=$((us * 1000))
+    if [[ -z ${RUN_BEST_US[$tool]:-} ]] || ((us < RUN_BEST_US[$tool])); then
+        RUN_BEST_US[$tool]=$us
+    fi
+    if [[ -z ${RUN_BEST_CPU_MS[$tool]:-} ]] || ((cpu < RUN_BEST_CPU_MS[$tool])); then
+        RUN_BEST_CPU_MS[$tool]=$cpu
+    fi
+}
+
+measure_run_bench() {
+    if ! build_run_workload; then
+        RUN_FAILED[plain]="gcc could not build bench/run_workload.c (see ${OUT#"$ROOT"/}/build-run_plain.log)"
+        return 0
+    fi
+    if ! run_workload_under plain || ! RUN_EXPECTED=$(grep '^checksum ' "$TMP/run.out"); then
+        RUN_FAILED[plain]="the plain run_workload failed: $(head -c 300 "$TMP/run.err")"
+        return 0
+    fi
+    local round tool
+    note "bench: leakcheck run: $RUN_REPEAT rounds of the fast tools, then $RUN_SLOW_REPEAT runs of valgrind"
+    for ((round = 1; round <= RUN_REPEAT; round++)); do
+        for tool in "${RUN_FAST_TOOLS[@]}"; do
+            run_sample "$tool"
+        done
+    done
+    for ((round = 1; round <= RUN_SLOW_REPEAT; round++)); do
+        run_sample valgrind
+    done
+}
+
+# run_seconds TOOL: the best time in seconds, or nothing.
+run_seconds() {
+    local us=${RUN_BEST_US[$1]:-}
+    if [[ -n $us ]]; then awk -v u="$us" 'BEGIN { printf "%.3f", u / 1e6 }'; fi
+}
+
+# run_cpu_seconds TOOL: the least CPU time in seconds, or nothing.
+run_cpu_seconds() {
+    local ms=${RUN_BEST_CPU_MS[$1]:-}
+    if [[ -n $ms ]]; then awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1e3 }'; fi
+}
+
+# run_ratio_row LABEL A B TARGET OK: a ratio of wall times, the same ratio
+# of CPU times, and the verdict on the wall times.
+run_ratio_row() {
+    local label=$1 a=$2 b=$3 target=$4 ok=$5 cpu=""
+    if [[ -n $(run_cpu_seconds "$a") && -n $(run_cpu_seconds "$b") ]]; then
+        cpu="$(ratio "$(run_cpu_seconds "$a")" "$(run_cpu_seconds "$b")")x"
+    fi
+    printf '    %-30s %8sx %9s   %-14s %s\n' "$label" \
+        "$(ratio "$(run_seconds "$a")" "$(run_seconds "$b")")" "$cpu" "$target" "$ok"
+}
+
+print_run_table() {
+    echo
+    echo "leakcheck run: ${OUT#"$ROOT"/}/run_* -t $RUN_THREADS -r $RUN_ROUNDS (bench/run_workload.c): lists, a hash"
+    echo "table, strdup, realloc growth in $RUN_THREADS threads, and a known leak of 69 B in 2 blocks at exit"
+    echo "that every tool must report (exit status 23 from leakcheck run and LSan is expected)."
+    echo "Wall time, best of $RUN_REPEAT interleaved rounds (valgrind: best of $RUN_SLOW_REPEAT runs), and the"
+    echo "least CPU time (user + sys of every thread and child); every tool runs the same -r, nothing"
+    echo "is scaled. The targets are on wall time."
+    echo
+    if [[ -n ${RUN_FAILED[plain]:-} ]]; then
+        echo "  ${RUN_FAILED[plain]}"
+        return 0
+    fi
+    local tool secs plain cpu plain_cpu
+    plain=$(run_seconds plain)
+    plain_cpu=$(run_cpu_seconds plain)
+    printf '  %-34s %9s %9s %9s %9s\n' "tool" "seconds" "x plain" "CPU s" "x plain"
+    for tool in "${RUN_TOOLS[@]}"; do
+        secs=$(run_seconds "$tool")
+        cpu=$(run_cpu_seconds "$tool")
+        if [[ -n ${RUN_UNAVAILABLE[$tool]:-} ]]; then
+            printf '  %-34s %s\n' "${RUN_LABEL[$tool]}" "${RUN_UNAVAILABLE[$tool]}"
+        elif [[ -n $secs ]]; then
+            printf '  %-34s %9s %8sx %9s %8sx\n' "${RUN_LABEL[$tool]}" "$secs" \
+                "$(ratio "$secs" "$plain")" "$cpu" "$(ratio "$cpu" "$plain_cpu")"
+        else
+            printf '  %-34s %s\n' "${RUN_LABEL[$tool]}" "failed: ${RUN_FAILED[$tool]:-no figure}"
+        fi
+    done
+    local lc vg lsan
+    lc=$(run_seconds leakcheck)
+    vg=$(run_seconds valgrind)
+    lsan=$(run_seconds lsan)
+    echo
+    printf '  %-32s %9s %9s   %-14s %s\n' "ratios" "wall" "CPU" "target" "verdict (wall)"
+    if [[ -n $lc ]]; then
+        run_ratio_row "leakcheck run / plain (gcc)" leakcheck plain "" ""
+    fi
+    if [[ -n $lc && -n $vg ]]; then
+        run_ratio_row "valgrind / leakcheck run" valgrind leakcheck ">= 10x" \
+            "$(verdict "$(awk -v a="$vg" -v b="$lc" 'BEGIN { print (a >= 10 * b) }')")"
+    fi
+    if [[ -n $lc && -n $lsan ]]; then
+        run_ratio_row "leakcheck run / LSan" leakcheck lsan "<= 2x" \
+            "$(verdict "$(awk -v a="$lc" -v b="$lsan" 'BEGIN { print (a <= 2 * b) }')")"
+    fi
+}
+
+print_run_targets() {
+    local lc vg lsan
+    lc=$(run_seconds leakcheck)
+    vg=$(run_seconds valgrind)
+    lsan=$(run_seconds lsan)
+    if [[ -n $lc && -n $vg ]]; then
+        target_row "leakcheck run at least 10x faster than valgrind" "$(ratio "$vg" "$lc")x" \
+            "$(verdict "$(awk -v a="$vg" -v b="$lc" 'BEGIN { print (a >= 10 * b) }')")"
+    else
+        target_row "leakcheck run at least 10x faster than valgrind" "-" "not measured"
+    fi
+    if [[ -n $lc && -n $lsan ]]; then
+        target_row "leakcheck run within 2x of the LSan build" "$(ratio "$lc" "$lsan")x" \
+            "$(verdict "$(awk -v a="$lc" -v b="$lsan" 'BEGIN { print (a <= 2 * b) }')")"
+    else
+        target_row "leakcheck run within 2x of the LSan build" "-" "not measured"
+    fi
+}
+
+# ------------------------------------------------------ reachability scan
+
+SCAN_MS=""
+
+run_scan_bench() {
+    echo
+    echo "Reachability scan: ${OUT#"$ROOT"/}/scan_bench -b $SCAN_BLOCKS (linked against ${LIB#"$ROOT"/}):"
+    echo "lc_verify at an infinite budget (runtime ownership, reachability, per-thread retained bytes,"
+    echo "classification), settle window off; best of 3 checks."
+    if [[ -n ${UNAVAILABLE[leakcheck]:-} ]]; then
+        echo "  ${UNAVAILABLE[leakcheck]}"
+        return 0
+    fi
+    if ! gcc "${CFLAGS[@]}" -I"$ROOT/include" "$ROOT/bench/scan_bench.c" \
+        -L"$LIBDIR" -lleakcheck -Wl,-rpath,"$LIBDIR" -o "$OUT/scan_bench" \
+        >"$OUT/build-scan_bench.log" 2>&1; then
+        echo "  not built: the compile or link failed (${OUT#"$ROOT"/}/build-scan_bench.log):"
+        head -5 "$OUT/build-scan_bench.log" | sed 's/^/    /'
+        return 0
+    fi
+    note "bench: scan_bench -b $SCAN_BLOCKS"
+    local status=0
+    "$OUT/scan_bench" -b "$SCAN_BLOCKS" >"$TMP/scan.out" 2>"$TMP/scan.err" || status=$?
+    sed 's/^/  /' "$TMP/scan.out"
+    if ((status != 0)); then
+        echo "  failed: exit status $status"
+        head -5 "$TMP/scan.err" | sed 's/^/    /'
+        return 0
+    fi
+    SCAN_MS=$(awk '/^reachability check/ { print $(NF - 1) }' "$TMP/scan.out")
+}
+
+print_scan_targets() {
+    if [[ -n $SCAN_MS ]]; then
+        target_row "reachability check of $SCAN_BLOCKS blocks under 1 s" "$SCAN_MS ms" \
+            "$(verdict "$(awk -v a="$SCAN_MS" 'BEGIN { print (a < 1000) }')")"
+    else
+        target_row "reachability check of $SCAN_BLOCKS blocks under 1 s" "-" "not measured"
+    fi
+}
+
 # ----------------------------------------------------------------- targets
 
 # verdict OK?: "met" or "MISSED".
@@ -375,6 +674,13 @@ target_row() {
 print_targets() {
     echo
     echo "Targets (bench/README.md)"
+    if [[ -n ${SELECTED[alloc]:-} ]]; then print_alloc_targets; fi
+    if [[ -n ${SELECTED[snapshot]:-} ]]; then print_snapshot_targets; fi
+    if [[ -n ${SELECTED[run]:-} ]]; then print_run_targets; fi
+    if [[ -n ${SELECTED[scan]:-} ]]; then print_scan_targets; fi
+}
+
+print_alloc_targets() {
     local threads lc lc0 lsan plain
     for threads in "${THREADS[@]}"; do
         plain=${SECONDS_OF[plain,$threads]}
@@ -400,6 +706,9 @@ print_targets() {
             target_row "$threads thread(s): stack capture off at most 1.3x plain" "-" "not measured"
         fi
     done
+}
+
+print_snapshot_targets() {
     if [[ -n $SNAPSHOT_MS ]]; then
         target_row "snapshot + diff of $BLOCKS live blocks under 500 ms" "$SNAPSHOT_MS ms" \
             "$(verdict "$(awk -v a="$SNAPSHOT_MS" 'BEGIN { print (a < 500) }')")"
@@ -428,23 +737,46 @@ print_load() {
 }
 
 main() {
+    ARGS=("$@")
+    local section known
+    if (($# == 0)); then set -- "${SECTIONS[@]}"; fi
+    for section in "$@"; do
+        known=""
+        for known in "${SECTIONS[@]}"; do
+            if [[ $section == "$known" ]]; then break; fi
+            known=""
+        done
+        [[ -n $known ]] || die "unknown section '$section' (want: ${SECTIONS[*]})"
+        SELECTED[$section]=1
+    done
+
     local load_start
     load_start=$(load_average)
-    build_workloads
+    mkdir -p "$OUT"
+    rm -f "$OUT"/failed-*.stderr
     check_leakcheck
     check_other_tools
-    measure_all
     local tool threads
-    for tool in "${TOOLS[@]}"; do
-        for threads in "${THREADS[@]}"; do
-            figure "$tool" "$threads"
+    if [[ -n ${SELECTED[alloc]:-} ]]; then
+        build_workloads
+        measure_all
+        for tool in "${TOOLS[@]}"; do
+            for threads in "${THREADS[@]}"; do
+                figure "$tool" "$threads"
+            done
         done
-    done
+    fi
+    if [[ -n ${SELECTED[run]:-} ]]; then measure_run_bench; fi
     {
         print_header
-        print_table
-        run_snapshot_bench
-        run_thread_bench
+        if [[ -n ${SELECTED[alloc]:-} ]]; then
+            print_alloc_intro
+            print_table
+        fi
+        if [[ -n ${SELECTED[snapshot]:-} ]]; then run_snapshot_bench; fi
+        if [[ -n ${SELECTED[threads]:-} ]]; then run_thread_bench; fi
+        if [[ -n ${SELECTED[run]:-} ]]; then print_run_table; fi
+        if [[ -n ${SELECTED[scan]:-} ]]; then run_scan_bench; fi
         print_targets
         print_load "$load_start" "$(load_average)"
     } | tee "$OUT/results.txt"
