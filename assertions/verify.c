@@ -258,7 +258,8 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
     lc_graph *g = &h->graph;
     /* Nothing new is live: no leak to classify, and no thread need be
      * interrupted for its registers (the common case of a clean test). */
-    if (lc_heap_copy(NULL, 0, baseline_seq) == 0 && lc_watch_count() == 0) return true;
+    if (lc_heap_count_new(baseline_seq, LC_BLOCK_RUNTIME) == 0 && lc_watch_count() == 0)
+        return true;
     h->retention = (lc_retention){g, threads, &h->troots, caller_frame, process_mode};
     /* Roots first: they are gathered with dl_iterate_phdr and thread
      * signals, which must not wait on a heap lock. */
@@ -292,6 +293,12 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
         ok = h->mark && lc_graph_init(g, h->all, h->n, h->mark, true) == 0;
         if (ok) {
             lc_runtime_owned(g, runtime_from, roots_from, MARK_RUNTIME);
+            /* Once the runtime's, a block stays the runtime's: flagged, it
+             * no longer makes later checks scan. */
+            for (size_t i = 0; i < h->n; i++)
+                if ((h->mark[i] & MARK_RUNTIME) && is_new(h, i) &&
+                    !(lc_block_flags(&h->all[i]) & LC_BLOCK_RUNTIME))
+                    lc_heap_flag_held(lc_block_addr(&h->all[i]), LC_BLOCK_RUNTIME);
             lc_graph_mark(g, roots_from, threads_from, MARK_ROOTS, MARK_RUNTIME, false, true);
             lc_graph_mark(g, threads_from, roots_end, MARK_THREADS, MARK_RUNTIME | MARK_ROOTS,
                           false, true);

@@ -159,6 +159,29 @@ bool lc_heap_remove(uintptr_t addr) {
     return i >= 0;
 }
 
+void lc_heap_flag_held(uintptr_t addr, uint32_t flag) {
+    uint64_t h = hash_addr(addr);
+    shard *s = shard_of(h);
+    long i = find_slot(s, h, addr ^ LC_HIDE);
+    if (i >= 0) s->slots[i].seq_tid |= flag & 3;
+}
+
+size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags) {
+    size_t n = 0;
+    for (uint32_t k = 0; k < NSHARDS; k++) {
+        shard *s = &shards[k];
+        if (!__atomic_load_n(&s->count, __ATOMIC_RELAXED)) continue;
+        lc_spin_lock(&s->lock);
+        uint32_t slots = s->mask ? s->mask + 1 : 0;
+        for (uint32_t i = 0; i < slots; i++) {
+            const lc_block *b = &s->slots[i];
+            n += b->key && lc_block_seq(b) >= min_seq && !(lc_block_flags(b) & without_flags);
+        }
+        lc_spin_unlock(&s->lock);
+    }
+    return n;
+}
+
 bool lc_heap_lookup(uintptr_t addr, lc_block *out) {
     uint64_t h = hash_addr(addr);
     shard *s = shard_of(h);

@@ -205,6 +205,12 @@ size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq);
 /* The same while the caller holds every shard (lc_heap_lock_all): no block
  * can be freed, so a scan of the copied blocks reads live memory only. */
 size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq);
+/* Set a flag on the live block at addr (every shard held). A block the scan
+ * found owned by the C runtime is flagged so, and later checks need not
+ * scan again for it. */
+void lc_heap_flag_held(uintptr_t addr, uint32_t flag);
+/* Live blocks with seq >= min_seq and none of without_flags. */
+size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags);
 size_t lc_heap_live_count(void);
 uint64_t lc_heap_next_seq(void);
 /* Start a new sequence epoch: blocks allocated from now on get numbers at

@@ -238,7 +238,7 @@ static lc_thread_report *report_alloc(void) {
     lc_thread_report *r = lc_os_alloc(sizeof *r);
     if (!r) return NULL;
     r->map_bytes = LC_MAX_THREADS * sizeof(thread_entry);
-    r->e = lc_os_alloc(r->map_bytes);
+    r->e = lc_os_reserve(r->map_bytes); /* pages are touched only for the threads found */
     if (!r->e) {
         lc_os_free(r, sizeof *r);
         return NULL;

@@ -98,13 +98,17 @@ int lc_unwind_callee_saved(uintptr_t *out, int max, int skip) {
 #endif
     unw_context_t ctx;
     unw_cursor_t cursor;
-    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0) return 0;
-    for (int i = 0; i <= skip; i++)
-        if (unw_step(&cursor) <= 0) return 0;
     int n = 0;
-    for (size_t i = 0; i < sizeof regs / sizeof regs[0] && n < max; i++) {
-        unw_word_t v;
-        if (unw_get_reg(&cursor, regs[i], &v) == 0) out[n++] = (uintptr_t)v;
+    lc_self_enter(); /* libunwind's caches are the library's, not the program's */
+    if (unw_getcontext(&ctx) == 0 && unw_init_local(&cursor, &ctx) == 0) {
+        int steps = 0;
+        while (steps <= skip && unw_step(&cursor) > 0)
+            steps++;
+        for (size_t i = 0; steps > skip && i < sizeof regs / sizeof regs[0] && n < max; i++) {
+            unw_word_t v;
+            if (unw_get_reg(&cursor, regs[i], &v) == 0) out[n++] = (uintptr_t)v;
+        }
     }
+    lc_self_leave();
     return n;
 }
