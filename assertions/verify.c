@@ -550,6 +550,8 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_collect_run_hooks();
     lc_valgrind_counts vg = {0};
     lc_valgrind_leak_check(&vg);
+    lc_lsan_result lsan;
+    lc_lsan_leak_check(&lsan);
     lc_thread_report *threads = lc_threads_check(o, settle, started);
     heap_view h = {.count_reachable = count_reachable};
     bool scanned = scan_heap(&h, threads, caller_frame, regs, process_mode);
@@ -564,6 +566,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_buf vg_text = {0}, vg_json = {0};
     lc_valgrind_report(&vg_text, &vg_json, &vg, h.unreachable_objects, h.unreachable_bytes, &budget,
                        &leak);
+    lc_lsan_report(&vg_text, &vg_json, &lsan);
     char budget_text[96], sz[32];
     lc_budget_format(&budget, budget_text, sizeof budget_text);
 

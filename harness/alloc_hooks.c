@@ -12,6 +12,10 @@
  *    per-thread ring and applied when the thread leaves the tracker;
  *  - libunwind or dlsym allocating while a stack is captured: covered by the
  *    same in-tracker flag.
+ * When the program is built with a sanitizer, its runtime's malloc is the
+ * one the program calls and these interposers never run; the same tracking
+ * is then fed by the sanitizer's allocation hooks (lc_alloc_hooked,
+ * installed by sanitizer.c), and never by both.
  * Allocations made inside pthread_create (see threads.c) and by the
  * dynamic linker are flagged as the C runtime's own: the linker keeps its
  * link maps in memory of its own allocator, which no scan of tracked blocks
@@ -48,18 +52,24 @@ static LC_TLS pending_op pending[PENDING_MAX];
 static LC_TLS volatile sig_atomic_t pending_head, pending_tail;
 static _Atomic uint64_t pending_dropped;
 
+static void record_block(uintptr_t addr, size_t size, const uintptr_t *pcs, int n, uintptr_t caller,
+                         bool runtime_own) {
+    lc_stack_id id = 0;
+    if (lc_cfg.stack_depth > 0 && n > 0) {
+        id = lc_stack_intern(pcs, n);
+        lc_stack_account(id, size);
+    }
+    bool runtime = runtime_own || lc_runtime_alloc_depth || lc_os_pc_in_linker(caller);
+    lc_heap_insert(addr, size, id, runtime ? LC_BLOCK_RUNTIME : 0);
+}
+
 static void track_alloc_locked(uintptr_t addr, size_t size, void *frame, uintptr_t caller) {
     lc_heap_prefetch(addr);
     uintptr_t pcs[LC_MAX_DEPTH];
     int depth = lc_cfg.stack_depth;
-    lc_stack_id id = 0;
-    if (depth > 0) {
-        int n = frame ? lc_unwind(pcs, depth, frame, caller) : (pcs[0] = caller, 1);
-        id = lc_stack_intern(pcs, n);
-        lc_stack_account(id, size);
-    }
-    bool runtime = lc_runtime_alloc_depth || lc_os_pc_in_linker(caller);
-    lc_heap_insert(addr, size, id, runtime ? LC_BLOCK_RUNTIME : 0);
+    int n = 0;
+    if (depth > 0) n = frame ? lc_unwind(pcs, depth, frame, caller) : (pcs[0] = caller, 1);
+    record_block(addr, size, pcs, n, caller, false);
 }
 
 static void drain_pending(void) {
@@ -105,6 +115,35 @@ static inline void on_free(void *p) {
     lc_heap_remove((uintptr_t)p);
     in_tracker = 0;
     if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+}
+
+/* The sanitizer's hooks (sanitizer.c) run inside its malloc, after the block
+ * was made and before it is returned; free's hook runs before the block is
+ * released, so, as in free() below, no other thread can be handed the
+ * address while it is still recorded. The stack is taken from inside the
+ * sanitizer and cut below the allocation function the program called
+ * (sanitizer.c), so the program's caller heads it as it does natively. */
+void lc_alloc_hooked(void *p, size_t size) {
+    if (!p || lc_self_depth) return;
+    if (LC_UNLIKELY(in_tracker)) {
+        defer((uintptr_t)p, size ? size : 1, 0);
+        return;
+    }
+    in_tracker = 1;
+    lc_heap_prefetch((uintptr_t)p);
+    uintptr_t pcs[LC_MAX_DEPTH];
+    /* One frame even when stacks are off: it says whether the dynamic
+     * linker made the block. */
+    bool sanitizer_own;
+    int n =
+        lc_sanitizer_unwind(pcs, lc_cfg.stack_depth > 0 ? lc_cfg.stack_depth : 1, &sanitizer_own);
+    record_block((uintptr_t)p, size, pcs, n, n > 0 ? pcs[0] : 0, sanitizer_own);
+    in_tracker = 0;
+    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+}
+
+void lc_free_hooked(void *p) {
+    if (p) on_free(p);
 }
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))
@@ -264,4 +303,17 @@ size_t malloc_usable_size(void *p) {
 
 uint64_t lc_alloc_events_dropped(void) {
     return atomic_load(&pending_dropped);
+}
+
+/* Whether the program's `malloc` is defined in the object that holds this
+ * code: the interposers, whatever else the object was linked with. */
+bool lc_alloc_interposers_active(void) {
+    lc_self_enter();
+    void *resolved = dlsym(RTLD_DEFAULT, "malloc");
+    Dl_info theirs, ours;
+    bool same = resolved && dladdr(resolved, &theirs) &&
+                dladdr((void *)(uintptr_t)lc_alloc_interposers_active, &ours) &&
+                theirs.dli_fbase == ours.dli_fbase;
+    lc_self_leave();
+    return same;
 }

@@ -57,7 +57,7 @@ static void read_settings(void) {
     lc_cfg.quiet = quiet && *quiet && strcmp(quiet, "0") != 0;
     lc_cfg.under_valgrind = RUNNING_ON_VALGRIND != 0;
     const char *vg = getenv("LEAKCHECK_VALGRIND_LEAK_CHECK");
-    lc_cfg.valgrind_leak_check = vg && strcmp(vg, "1") == 0;
+    lc_cfg.valgrind_leak_check = !(vg && (strcmp(vg, "0") == 0 || strcmp(vg, "off") == 0));
 }
 
 __attribute__((constructor(101))) void lc_init(void) {
@@ -67,6 +67,7 @@ __attribute__((constructor(101))) void lc_init(void) {
     lc_self_enter();
     read_settings();
     lc_os_modules_refresh();
+    lc_sanitizer_init();
     lc_threads_init();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     lc_self_leave();

@@ -187,7 +187,7 @@ bool lc_os_pc_in_runtime(uintptr_t pc) {
     _Atomic uintptr_t *slot = &runtime_cache[(pc ^ (pc >> 10)) % RUNTIME_CACHE_SLOTS];
     uintptr_t seen = atomic_load_explicit(slot, memory_order_relaxed);
     if (seen >> 1 == pc) return seen & 1;
-    bool answer = in_runtime_ranges(pc);
+    bool answer = in_runtime_ranges(pc) || lc_sanitizer_pc_in_runtime(pc);
     atomic_store_explicit(slot, pc << 1 | answer, memory_order_relaxed);
     return answer;
 }

@@ -126,7 +126,7 @@ __attribute__((noinline)) void *lc_thread_trampoline(void *p) {
     self_rec = r;
     r->tid = lc_os_tid();
     uintptr_t lo, hi;
-    if (lc_os_thread_stack(&lo, &hi)) {
+    if (!lc_sanitizer_owns_thread_start() && lc_os_thread_stack(&lo, &hi)) {
         r->stack_lo = lo;
         r->stack_hi = hi;
     }
