@@ -2,7 +2,9 @@
 #
 #   make            build/libleakcheck.so, build/libleakcheck.a, build/leakcheck
 #   make check      install missing Debian packages, build, run every test
-#                   (both Check fork modes, then under valgrind)
+#                   (both Check fork modes, under valgrind, the command-line
+#                   tests, then the suite under ASan and the thread tests
+#                   under TSan: mk/sanitizers.mk)
 #   make demo       install missing packages, build, run the scenarios
 #   make bench      the side-by-side benchmarks (bench/README.md)
 #   make fuzz       fuzz the heap-profile reader (FUZZ_SECONDS, default 30)
@@ -76,7 +78,7 @@ $(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(BUILD)/libleakcheck.so $(wildcard i
 tests: $(TEST_PROGS)
 
 check: deps
-	@$(MAKE) --no-print-directory check-native check-valgrind check-tools
+	@$(MAKE) --no-print-directory check-native check-valgrind check-tools check-sanitizers
 
 check-native: all tests
 	@bash tests/run.sh native $(TEST_PROGS)

@@ -16,6 +16,18 @@
  * so that a failing test leaves nothing behind in CK_FORK=no mode either. */
 #include "leakcheck.h"
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LC_TEST_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define LC_TEST_UNDER_TSAN 1
+#endif
+#ifndef LC_TEST_UNDER_TSAN
+#define LC_TEST_UNDER_TSAN 0
+#endif
+
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
@@ -399,7 +411,12 @@ START_TEST(test_thread_blocked_in_read_is_leaked) {
     ck_assert_int_eq(res.threads[0].tid, w.tid);
     ck_assert_str_eq(res.threads[0].state, "blocked");
     ck_assert_str_eq(res.threads[0].wait, "read");
+#if !LC_TEST_UNDER_TSAN
+    /* ThreadSanitizer holds a signal for a thread in a blocking call until
+     * the call returns, so the capture gets no stack there (the state above
+     * comes from /proc and does not need one). */
     ck_assert_str_eq(res.threads[0].function, "read_from_pipe");
+#endif
     ck_assert_report_has("[read");
 }
 END_TEST
