@@ -548,8 +548,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     int top = o && o->top > 0 ? o->top : 20;
 
     lc_collect_run_hooks();
-    lc_valgrind_counts vg = {0};
-    lc_valgrind_leak_check(&vg);
+    lc_valgrind_counts vg = {0}; /* memcheck searches inside lc_valgrind_report */
     lc_lsan_result lsan;
     lc_lsan_leak_check(&lsan);
     lc_thread_report *threads = lc_threads_check(o, settle, started);

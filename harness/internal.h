@@ -37,7 +37,8 @@ typedef struct lc_config {
     double settle_seconds; /* thread settle window */
     bool quiet;            /* LEAKCHECK_QUIET: no reports printed */
     bool under_valgrind;
-    bool valgrind_leak_check; /* LEAKCHECK_VALGRIND_LEAK_CHECK=1 */
+    bool valgrind_leak_check; /* memcheck as a second engine: on under valgrind unless
+                                 LEAKCHECK_VALGRIND_LEAK_CHECK=0|off (=full: its records) */
     bool retention_graph;     /* process mode with LEAKCHECK_DOT: checks build the graph */
 } lc_config;
 
@@ -71,6 +72,9 @@ static inline void lc_spin_unlock(lc_spinlock *l) {
 void *lc_os_alloc(size_t size); /* zeroed pages, never from malloc */
 void lc_os_free(void *p, size_t size);
 void *lc_os_reserve(size_t size); /* address space, committed lazily */
+/* Copy len bytes of this process's memory at src; returns how many could be
+ * read (0 when src is unmapped). */
+size_t lc_os_read_self(void *dst, uintptr_t src, size_t len);
 pid_t lc_os_tid(void);            /* cached per thread */
 void lc_os_tid_reset(void);       /* after fork */
 uint64_t lc_os_now_ns(void);      /* CLOCK_MONOTONIC */
@@ -487,16 +491,19 @@ int lc_verify_process(const lc_options *opts, lc_result *res, bool strict);
 /* The last check's retention paths as a Graphviz graph. */
 const char *lc_last_report_dot(void);
 
-/* Under valgrind: memcheck's own verdict on what leaked since its last
- * check (VALGRIND_DO_ADDED_LEAK_CHECK). */
+/* Under valgrind, memcheck as a second engine (collect.c). With out NULL:
+ * a quiet memcheck search whose totals become the baseline (called at every
+ * baseline and fork). A check's own search runs in lc_valgrind_report. */
 typedef struct lc_valgrind_counts {
     unsigned long leaked_bytes, dubious_bytes, leaked_blocks, dubious_blocks;
 } lc_valgrind_counts;
 void lc_valgrind_leak_check(lc_valgrind_counts *out);
-/* The valgrind engine's part of a check's report (collect.c): memcheck's
- * counts beside the harness's own figures for the lost classes, in text
- * and as the JSON member "valgrind"; sets *leak when memcheck's figures
- * exceed the budget. Does nothing when valgrind's check did not run. */
+/* The valgrind engine's part of a check (collect.c): runs memcheck's search,
+ * judges its definitely-lost growth since the baseline against the budget
+ * (sets *leak when over), and writes its figures beside the harness's own
+ * lost objects and bytes, in text and as the JSON member "valgrind", saying
+ * which engine found what and whether they agree. Nothing when the engine
+ * is off. */
 void lc_valgrind_report(struct lc_buf *text, struct lc_buf *json, const lc_valgrind_counts *vg,
                         long long own_lost_objects, long long own_lost_bytes,
                         const struct lc_budget *budget, bool *leak);

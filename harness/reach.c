@@ -183,8 +183,12 @@ static long find_block(const lc_graph *g, uintptr_t p, bool exact) {
     return p < a + (size ? size : 1) ? (long)(lo - 1) : -1;
 }
 
-static const uintptr_t *readable_words(lc_graph *g, uintptr_t start, size_t words) {
-    if (!lc_cfg.under_valgrind) return (const uintptr_t *)start;
+/* The words of [start, start + words): in place, or copied when the range
+ * may vanish under the scan (another thread's stack: safe) or when memcheck
+ * must not see the reads. *words shrinks to what could be read. */
+static const uintptr_t *readable_words(lc_graph *g, uintptr_t start, size_t *nwords, bool safe) {
+    size_t words = *nwords;
+    if (!lc_cfg.under_valgrind && !safe) return (const uintptr_t *)start;
     if (words > g->copy_words) {
         lc_os_free(g->copy, g->copy_words * sizeof(uintptr_t));
         g->copy_words = words < 4096 ? 4096 : words;
@@ -194,8 +198,11 @@ static const uintptr_t *readable_words(lc_graph *g, uintptr_t start, size_t word
             return NULL;
         }
     }
-    memcpy(g->copy, (const void *)start, words * sizeof(uintptr_t));
-    VALGRIND_MAKE_MEM_DEFINED(g->copy, words * sizeof(uintptr_t));
+    if (safe)
+        *nwords = lc_os_read_self(g->copy, start, words * sizeof(uintptr_t)) / sizeof(uintptr_t);
+    else
+        memcpy(g->copy, (const void *)start, words * sizeof(uintptr_t));
+    VALGRIND_MAKE_MEM_DEFINED(g->copy, *nwords * sizeof(uintptr_t));
     return g->copy;
 }
 
@@ -218,12 +225,12 @@ static void reach(lc_graph *g, pass *p, long k, uint32_t parent, uint32_t offset
 
 /* Every word of [start, end) that points into a block reaches it. */
 LC_NO_SANITIZE static void scan_range(lc_graph *g, pass *p, uintptr_t start, uintptr_t end,
-                                      bool exact, uint32_t parent, uint32_t depth) {
+                                      bool exact, bool safe, uint32_t parent, uint32_t depth) {
     uintptr_t from = start;
     start = (start + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     if (end <= start || g->n == 0) return;
     size_t words = (end - start) / sizeof(uintptr_t);
-    const uintptr_t *w = readable_words(g, start, words);
+    const uintptr_t *w = readable_words(g, start, &words, safe);
     if (!w) {
         g->incomplete = true;
         return;
@@ -236,13 +243,18 @@ LC_NO_SANITIZE static void scan_range(lc_graph *g, pass *p, uintptr_t start, uin
     }
 }
 
+/* Another thread's stack and TLS go away if it exits during the scan. */
+static bool root_may_vanish(const lc_root *r) {
+    return (r->kind == LC_ROOT_STACK || r->kind == LC_ROOT_TLS) && r->tid != lc_os_tid();
+}
+
 static void drain(lc_graph *g, pass *p) {
     while (p->head < p->tail) {
         uint32_t k = g->queue[p->head++];
         const lc_block *b = &g->all[k];
         uintptr_t a = lc_block_addr(b);
         uint32_t depth = p->record && g->depth ? g->depth[k] + 1 : 0;
-        scan_range(g, p, a, a + lc_block_size(b), false, k, depth);
+        scan_range(g, p, a, a + lc_block_size(b), false, false, k, depth);
     }
 }
 
@@ -251,8 +263,8 @@ void lc_graph_mark(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t sto
     pass p = {bit, stop, record, 0, 0};
     lc_self_enter();
     for (size_t r = from; r < to && r < g->nroots; r++)
-        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, exact, ROOT_PARENT | (uint32_t)r,
-                   0);
+        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, exact,
+                   root_may_vanish(&g->roots[r]), ROOT_PARENT | (uint32_t)r, 0);
     drain(g, &p);
     lc_self_leave();
 }
@@ -272,7 +284,8 @@ void lc_graph_mark_retained(lc_graph *g, size_t from, size_t to, uint8_t bit, ui
     for (size_t i = 0; i < g->n; i++)
         g->mark[i] &= (uint8_t)~bit;
     for (size_t r = from; r < to && r < g->nroots; r++)
-        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, false, LC_GRAPH_NO_PARENT, 0);
+        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, false,
+                   root_may_vanish(&g->roots[r]), LC_GRAPH_NO_PARENT, 0);
     drain(g, &p);
     lc_self_leave();
 }
@@ -290,7 +303,7 @@ void lc_graph_split_lost(lc_graph *g, uint8_t indirect_bit, uint8_t stop) {
         pass p = {indirect_bit, stop, false, 0, 0};
         const lc_block *b = &g->all[i];
         uintptr_t a = lc_block_addr(b);
-        scan_range(g, &p, a, a + lc_block_size(b), false, LC_GRAPH_NO_PARENT, 0);
+        scan_range(g, &p, a, a + lc_block_size(b), false, false, LC_GRAPH_NO_PARENT, 0);
         drain(g, &p);
         g->mark[i] &= (uint8_t)~indirect_bit;
     }

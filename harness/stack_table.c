@@ -10,10 +10,14 @@
 #include "internal.h"
 
 #include <string.h>
+#include <valgrind/valgrind.h>
 
-#define MAX_STACKS (1u << 20)
-#define INDEX_SLOTS (1u << 21)
-#define MAX_FRAMES_TOTAL (MAX_STACKS * 24u)
+/* Capacity, fixed when the table is first reserved. Under valgrind it is 16
+ * times smaller: memcheck's leak search reads every mapped page, reserved
+ * or not, and 350 MB of reservation cost a second per search. */
+static uint32_t max_stacks = 1u << 20;
+#define index_slot_count (max_stacks * 2u)
+#define max_frames_total (max_stacks * 24u)
 
 typedef struct stack_rec {
     uint64_t hash;
@@ -43,12 +47,13 @@ static bool reserve(void) {
     if (LC_LIKELY(atomic_load_explicit(&reserved, memory_order_acquire))) return true;
     lc_spin_lock(&reserve_lock);
     if (!atomic_load(&reserved)) {
-        recs = lc_os_reserve(MAX_STACKS * sizeof(stack_rec));
-        index_slots = lc_os_reserve(INDEX_SLOTS * sizeof(uint32_t));
-        frames = lc_os_reserve(MAX_FRAMES_TOTAL * sizeof(uintptr_t));
+        if (RUNNING_ON_VALGRIND) max_stacks = 1u << 16;
+        recs = lc_os_reserve(max_stacks * sizeof(stack_rec));
+        index_slots = lc_os_reserve(index_slot_count * sizeof(uint32_t));
+        frames = lc_os_reserve(max_frames_total * sizeof(uintptr_t));
         bool ok = recs && index_slots && frames;
         for (int i = 0; i < COUNTER_SHARDS && ok; i++)
-            ok = (counters[i] = lc_os_reserve(MAX_STACKS * sizeof(counter))) != NULL;
+            ok = (counters[i] = lc_os_reserve(max_stacks * sizeof(counter))) != NULL;
         if (ok) atomic_store_explicit(&reserved, 1, memory_order_release);
     }
     lc_spin_unlock(&reserve_lock);
@@ -73,12 +78,12 @@ static bool same(const stack_rec *r, uint64_t h, const uintptr_t *pcs, int depth
 lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
     if (depth <= 0 || !reserve()) return 0;
     uint64_t h = hash_frames(pcs, depth);
-    uint32_t i = (uint32_t)h & (INDEX_SLOTS - 1);
+    uint32_t i = (uint32_t)h & (index_slot_count - 1);
     for (;;) {
         uint32_t id = atomic_load_explicit(&index_slots[i], memory_order_acquire);
         if (!id) break;
         if (same(&recs[id], h, pcs, depth)) return id;
-        i = (i + 1) & (INDEX_SLOTS - 1);
+        i = (i + 1) & (index_slot_count - 1);
     }
     lc_spin_lock(&insert_lock);
     /* Another thread may have inserted it, or filled our slot, meanwhile. */
@@ -89,11 +94,11 @@ lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
             lc_spin_unlock(&insert_lock);
             return id;
         }
-        i = (i + 1) & (INDEX_SLOTS - 1);
+        i = (i + 1) & (index_slot_count - 1);
     }
     uint32_t id = atomic_load_explicit(&nrecs, memory_order_relaxed);
-    if (id >= MAX_STACKS - 1 || nframes + (uint32_t)depth > MAX_FRAMES_TOTAL ||
-        id * 2 > INDEX_SLOTS) {
+    if (id >= max_stacks - 1 || nframes + (uint32_t)depth > max_frames_total ||
+        id * 2 > index_slot_count) {
         lc_spin_unlock(&insert_lock);
         return 0; /* table full: the block is tracked without a stack */
     }
