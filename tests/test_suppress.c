@@ -16,6 +16,8 @@
  * behaves the same with CK_FORK=no. The end-to-end tests at the bottom run
  * real checks (lc_verify) with rules loaded. */
 #include <check.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -705,9 +707,12 @@ START_TEST(test_suppressing_one_leak_leaves_the_other_reported) {
 END_TEST
 
 /* A thread blocked reading a pipe until the test closes it. */
+static atomic_int reader_started;
+
 static void *spec_blocked_reader(void *arg) {
     int fd = *(int *)arg;
     char c;
+    atomic_store(&reader_started, 1);
     while (read(fd, &c, 1) < 0 && errno == EINTR) {
     }
     return NULL;
@@ -718,7 +723,12 @@ static lc_result check_with_blocked_reader(void) {
     ck_assert_int_eq(pipe(fds), 0);
     lc_baseline();
     pthread_t t;
+    atomic_store(&reader_started, 0);
     ck_assert_int_eq(pthread_create(&t, NULL, spec_blocked_reader, &fds[0]), 0);
+    /* Judged once it runs its own code: before, its stack is the thread
+     * library's start-up alone. */
+    while (!atomic_load(&reader_started))
+        sched_yield();
     lc_result r = check_now();
     close(fds[1]);
     pthread_join(t, NULL);
