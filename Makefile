@@ -1,25 +1,49 @@
+# SPDX-License-Identifier: MIT
 # leakcheck: build, tests, demo, install.
 #
-#   make            build/libleakcheck.so, build/libleakcheck.a, build/leakcheck
-#   make check      install missing Debian packages, build, run every test
-#                   (both Check fork modes, under valgrind, the command-line
-#                   tests, then the suite under ASan and the thread tests
-#                   under TSan: mk/sanitizers.mk)
-#   make demo       install missing packages, build, run the scenarios
-#   make bench      the side-by-side benchmarks (bench/README.md)
-#   make fuzz       fuzz the heap-profile reader (FUZZ_SECONDS, default 30)
-#   make install PREFIX=/usr/local
+#   make              build/libleakcheck.so (+ .so.0), build/libleakcheck.a,
+#                     build/leakcheck, build/leakcheck.pc (uninstalled: use
+#                     PKG_CONFIG_PATH=build), the man pages in build/man/
+#   make deps         install the missing Debian packages (as root)
+#   make check        install missing packages, build, run every test: both
+#                     Check fork modes, under valgrind, the command-line tests,
+#                     the suite under ASan and the thread tests under TSan, as
+#                     parallel jobs (CHECK_JOBS, default: the number of CPUs)
+#   make stress       the timing-sensitive suites ten times under a CPU hog
+#   make demo         install missing packages, build, run the scenarios
+#   make bench        the side-by-side benchmarks (bench/README.md)
+#   make fuzz         fuzz the heap-profile reader (FUZZ_SECONDS, default 30)
+#   make install      PREFIX=/usr/local [LIBDIR=$(PREFIX)/lib] [DESTDIR=]
+#   make uninstall    the same variables as install
+#
+# Any target that compiles first checks the build dependencies and, when one
+# is missing, stops with the list of packages and the command to install them.
+
+.DEFAULT_GOAL := all
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+BINDIR  ?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+MANDIR  ?= $(DATADIR)/man
 BUILD   := build
 VERSION := 0.1.0
+SOVERSION := 0
 
 WARN      := -Wall -Wextra -Werror
 OPT       ?= -O2
 BASE_CFLAGS := -std=gnu11 $(WARN) -g -fno-omit-frame-pointer -pthread -D_GNU_SOURCE
 LIB_CFLAGS  := $(BASE_CFLAGS) $(OPT) -fPIC -fvisibility=default -Iinclude -Iharness
 LIB_LIBS    := -ldw -lelf -lunwind -lz -ldl -pthread
+
+# The shared library is built under its full version and reached through
+# the usual links: the SONAME (what programs record and load) and the
+# development name (what -lleakcheck and LD_PRELOAD use).
+LIB_SO      := $(BUILD)/libleakcheck.so
+LIB_SO_MAJ  := $(LIB_SO).$(SOVERSION)
+LIB_SO_REAL := $(LIB_SO).$(VERSION)
 
 LIB_SRCS := $(wildcard harness/*.c) $(wildcard assertions/*.c)
 LIB_PIC_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
@@ -41,15 +65,33 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
 RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib'
 
-# Optional targets kept in their own files (sanitizer builds).
+# Build dependencies are checked once per make invocation, before any
+# compiler runs (exported, so recursive makes do not ask again). `check`,
+# `demo` and `deps` install them instead, and then recurse; the other goals
+# here need nothing but a shell.
+NODEPS_GOALS := deps check demo clean uninstall format help
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifndef LC_DEPS_CHECKED
+DEPS_TIER := $(if $(filter-out all install $(BUILD)/%,$(or $(MAKECMDGOALS),all)),all,build)
+_deps := $(shell bash scripts/install-deps.sh --check --for $(DEPS_TIER) >&2)
+ifneq ($(.SHELLSTATUS),0)
+$(error stopped before building: Debian packages are missing (listed above))
+endif
+export LC_DEPS_CHECKED := 1
+endif
+endif
+
+.PHONY: fuzz all deps check check-all check-native check-valgrind check-tools \
+        demo bench install uninstall clean format tests stress man
+
+all: $(LIB_SO) $(LIB_SO_MAJ) $(BUILD)/libleakcheck.a $(BUILD)/leakcheck $(BUILD)/leakcheck.pc
+
+# Optional targets kept in their own files (sanitizer builds). Included after
+# `all` is defined; .DEFAULT_GOAL above makes the order irrelevant anyway.
 -include mk/*.mk
 
-.PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools demo bench install clean format
-
-all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(BUILD)/leakcheck
-
 deps:
-	@bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh --for all
 
 $(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h scenarios/*.h tool/*.h)
 	@mkdir -p $(dir $@)
@@ -59,8 +101,11 @@ $(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h scenarios/*.h tool/*.h)
 # define (calloc as malloc + memset, for instance).
 $(BUILD)/obj/harness/alloc_hooks.o: LIB_CFLAGS += -fno-builtin
 
-$(BUILD)/libleakcheck.so: $(LIB_PIC_OBJS)
-	$(CC) -shared -Wl,-soname,libleakcheck.so -o $@ $^ $(LIB_LIBS)
+$(LIB_SO_REAL): $(LIB_PIC_OBJS)
+	$(CC) -shared -Wl,-soname,libleakcheck.so.$(SOVERSION) -o $@ $^ $(LIB_LIBS)
+
+$(LIB_SO_MAJ) $(LIB_SO): $(LIB_SO_REAL)
+	ln -sf $(notdir $<) $@
 
 $(BUILD)/libleakcheck.a: $(LIB_PIC_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -68,26 +113,73 @@ $(BUILD)/libleakcheck.a: $(LIB_PIC_OBJS)
 $(TOOLKIT_LIB): $(TOOLKIT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(BUILD)/libleakcheck.so
+$(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(LIB_SO) $(LIB_SO_MAJ)
 	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) -L$(BUILD) -lleakcheck $(RPATH) -lz
 
-$(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(BUILD)/libleakcheck.so $(wildcard include/*.h tests/*.h)
+$(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(LIB_SO) $(LIB_SO_MAJ) $(wildcard include/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TOOLKIT_LIB) -L$(BUILD) -lleakcheck $(RPATH) $(CHECK_LIBS) -lz
 
 tests: $(TEST_PROGS)
 
+# pkg-config files: the uninstalled one points at this checkout (headers in
+# include/, the library in build/, with an rpath so that a test compiled
+# against it runs without LD_LIBRARY_PATH); the installed one at PREFIX.
+# Both name the valgrind suppression file, for the CI recipe:
+#   valgrind --suppressions=$(pkg-config --variable=suppressions leakcheck) ...
+define pc_file
+prefix=$(1)
+libdir=$(2)
+includedir=$(3)
+suppressions=$(4)
+
+Name: leakcheck
+Description: leak-detection harness for C tests (threads and heap)
+Version: $(VERSION)
+Libs: -L$${libdir} $(if $(5),$(5) )-lleakcheck
+Libs.private: $(LIB_LIBS)
+Cflags: -I$${includedir} -fno-omit-frame-pointer
+endef
+
+$(BUILD)/leakcheck.pc: export PC_TEXT = $(call pc_file,$(CURDIR),$${prefix}/$(BUILD),$${prefix}/include,$${prefix}/scripts/leakcheck.supp,-Wl$(comma)-rpath$(comma)$${libdir})
+$(BUILD)/leakcheck.pc: Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' "$$PC_TEXT" >$@
+	@echo "wrote $@ (use PKG_CONFIG_PATH=$(BUILD))"
+
+$(BUILD)/install/leakcheck.pc: export PC_TEXT = $(call pc_file,$(PREFIX),$(call under_prefix,$(LIBDIR)),$(call under_prefix,$(INCLUDEDIR)),$(call under_prefix,$(DATADIR))/leakcheck/leakcheck.supp,)
+$(BUILD)/install/leakcheck.pc: Makefile FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' "$$PC_TEXT" >$@
+
+comma := ,
+# A directory under PREFIX, written relative to ${prefix} as pkg-config files are.
+under_prefix = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+FORCE:
+
+# The test jobs of `make check`, run side by side by tests/run.sh (one
+# progress line per test binary and mode). CHECK_JOBS defaults to the number
+# of CPUs.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CHECK_PLAN = native="$(TEST_PROGS)" valgrind="$(TEST_PROGS)" tools
+
 check: deps
-	@$(MAKE) --no-print-directory check-native check-valgrind check-tools check-sanitizers
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) check-all
+
+check-all: all tests $(SAN_BUILD_TARGETS)
+	@bash tests/run.sh --jobs $(CHECK_JOBS) $(CHECK_PLAN) $(SAN_PLAN)
 
 check-native: all tests
-	@bash tests/run.sh native $(TEST_PROGS)
+	@bash tests/run.sh --jobs $(CHECK_JOBS) native="$(TEST_PROGS)"
 
 check-valgrind: all tests
-	@bash tests/run.sh valgrind $(TEST_PROGS)
+	@bash tests/run.sh --jobs $(CHECK_JOBS) valgrind="$(TEST_PROGS)"
 
 check-tools: all
-	@bash tests/run.sh tools
+	@bash tests/run.sh --jobs $(CHECK_JOBS) tools
+
+stress: all tests $(SAN_BUILD_TARGETS)
+	@bash tests/stress.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -100,19 +192,38 @@ bench: all
 fuzz:
 	bash tests/fuzz.sh
 
-leakcheck.pc: Makefile
-	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
-	  'Name: leakcheck' 'Description: leak-detection harness for C tests (threads and heap)' \
-	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lleakcheck' \
-	  'Libs.private: $(LIB_LIBS)' 'Cflags: -I$${includedir} -fno-omit-frame-pointer' > $@
+# Installation follows the library conventions: the real file, the SONAME
+# link and the development link; headers, pkg-config file, tool, man pages
+# and the valgrind suppression file. ldconfig runs when installing into the
+# live system as root, so the library is found at once.
+INSTALL_HEADERS := $(wildcard include/*.h)
 
-install: all leakcheck.pc
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 include/leakcheck.h include/leakcheck_check.h $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(BUILD)/libleakcheck.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(BUILD)/libleakcheck.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 leakcheck.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	install -m 755 $(BUILD)/leakcheck $(DESTDIR)$(PREFIX)/bin/
+install: all $(BUILD)/install/leakcheck.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) \
+	  $(DESTDIR)$(DATADIR)/leakcheck
+	install -m 644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(LIB_SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIB_SO_REAL)) $(DESTDIR)$(LIBDIR)/libleakcheck.so.$(SOVERSION)
+	ln -sf libleakcheck.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libleakcheck.so
+	install -m 644 $(BUILD)/libleakcheck.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/install/leakcheck.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(BUILD)/leakcheck $(DESTDIR)$(BINDIR)/
+	install -m 644 scripts/leakcheck.supp $(DESTDIR)$(DATADIR)/leakcheck/
+	@set -e; for page in $(wildcard $(BUILD)/man/*.[0-9]); do \
+	  sect=$${page##*.}; install -d $(DESTDIR)$(MANDIR)/man$$sect; \
+	  install -m 644 $$page $(DESTDIR)$(MANDIR)/man$$sect/; done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	  echo ldconfig; ldconfig; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(INSTALL_HEADERS)))
+	rm -f $(DESTDIR)$(LIBDIR)/libleakcheck.so $(DESTDIR)$(LIBDIR)/libleakcheck.so.$(SOVERSION) \
+	  $(DESTDIR)$(LIBDIR)/libleakcheck.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libleakcheck.a \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/leakcheck.pc $(DESTDIR)$(BINDIR)/leakcheck \
+	  $(DESTDIR)$(MANDIR)/man1/leakcheck.1 $(DESTDIR)$(MANDIR)/man3/leakcheck.3
+	rm -rf $(DESTDIR)$(DATADIR)/leakcheck
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	  echo ldconfig; ldconfig; fi
 
 format:
 	clang-format -i include/*.h harness/*.[ch] assertions/*.c scenarios/*.[ch] tool/*.[ch] tests/*.c bench/*.c

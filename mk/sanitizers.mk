@@ -74,25 +74,24 @@ ASAN_TEST_PROGS := $(filter-out $(ASAN_NOFORK_PROGS),$(ASAN_ALL_PROGS))
 # reported as killed by its signal, which ASan would turn into exit status 1.
 ASAN_RUN_OPTIONS := detect_leaks=0:handle_segv=0:handle_sigbus=0:handle_sigfpe=0
 
+# The sanitizer jobs of `make check` (see CHECK_PLAN in the Makefile).
+SAN_BUILD_TARGETS := asan-build tsan-build
+SAN_PLAN = asan="$(ASAN_TEST_PROGS)" asan-nofork="$(ASAN_NOFORK_PROGS)" \
+           tsan-nofork="$(TSAN_BUILD)/tests/test_threads"
+export ASAN_RUN_OPTIONS
+
 .PHONY: asan-check tsan-check check-sanitizers asan-build tsan-build
 
 asan-build:
-	@command -v $(SAN_CC) >/dev/null || { echo "asan-check: $(SAN_CC) not found" >&2; exit 1; }
+	@command -v $(SAN_CC) >/dev/null || { echo "asan-build: $(SAN_CC) not found (run make deps)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CC=$(SAN_CC) LC_SANITIZE=address all tests
 
 asan-check: asan-build
 	@echo "== ASan build (excluded: $(ASAN_EXCLUDE); no-fork mode only: $(ASAN_NOFORK_ONLY))"
-	@ASAN_OPTIONS=$(ASAN_RUN_OPTIONS) bash tests/run.sh native $(ASAN_TEST_PROGS)
-	@for prog in $(ASAN_NOFORK_PROGS); do \
-	  if ASAN_OPTIONS=$(ASAN_RUN_OPTIONS) CK_FORK=no $$prog >$$prog.log 2>&1; then \
-	    echo "  ok    $$(basename $$prog) CK_FORK=no"; \
-	  else \
-	    echo "  FAIL  $$(basename $$prog) CK_FORK=no"; sed 's/^/        /' $$prog.log | tail -60; exit 1; \
-	  fi; \
-	done
+	@bash tests/run.sh --jobs $(CHECK_JOBS) asan="$(ASAN_TEST_PROGS)" asan-nofork="$(ASAN_NOFORK_PROGS)"
 
 tsan-build:
-	@command -v $(SAN_CC) >/dev/null || { echo "tsan-check: $(SAN_CC) not found" >&2; exit 1; }
+	@command -v $(SAN_CC) >/dev/null || { echo "tsan-build: $(SAN_CC) not found (run make deps)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) CC=$(SAN_CC) LC_SANITIZE=thread \
 	  LC_SANITIZE_LIB=no $(TSAN_BUILD)/tests/test_threads
 
@@ -100,12 +99,7 @@ tsan-build:
 # hangs (clang 14; not yet understood), while no-fork mode finishes in
 # seconds.
 tsan-check: tsan-build
-	@echo "== tests/test_threads.c under ThreadSanitizer (Check no-fork mode)"
-	@if CK_FORK=no $(TSAN_BUILD)/tests/test_threads >$(TSAN_BUILD)/test_threads.log 2>&1; then \
-	  echo "  ok    test_threads CK_FORK=no"; \
-	else \
-	  echo "  FAIL  test_threads CK_FORK=no"; sed 's/^/        /' $(TSAN_BUILD)/test_threads.log | tail -60; exit 1; \
-	fi
+	@bash tests/run.sh --jobs 1 tsan-nofork="$(TSAN_BUILD)/tests/test_threads"
 
 check-sanitizers:
 	@$(MAKE) --no-print-directory asan-check tsan-check

@@ -1,49 +1,104 @@
 #!/usr/bin/env bash
-# install-deps.sh: install the Debian packages leakcheck needs, when missing.
+# SPDX-License-Identifier: MIT
+# install-deps.sh: the Debian packages leakcheck needs, checked or installed.
 #
-# Run by `make check` and `make demo` before building. Prints what it
-# installs, does nothing when everything is present, and, when not root,
-# prints the exact apt-get command to run instead of failing half-way.
+#   install-deps.sh [--for build|all]          install what is missing (root)
+#   install-deps.sh --check [--for build|all]  only check; list what is missing
+#
+# `make deps`, `make check` and `make demo` run it to install; every other
+# make target runs it with --check --for build before any compiler runs, so a
+# missing header is reported as a missing package with the one command that
+# installs it, never as a raw compiler error. `build` is what `make` (the
+# library, the tool and the man pages) needs; `all` adds what the tests, the
+# sanitizer passes and the benchmarks need.
+#
+# Exit status: 0 when everything asked for is present (or was installed);
+# 1 when packages are missing and could not be installed (not root, or
+# --check); 2 on a usage error.
 set -euo pipefail
 
-# package: why it is needed
+# tier:package:why it is needed
 packages=(
-  "check:the unit-test framework the tests and the Check integration use"
-  "pkg-config:finding Check's compiler and linker flags"
-  "valgrind:the valgrind pass of make check, and valgrind/*.h client requests"
-  "libdw-dev:symbolizing stacks to function, file and line (elfutils libdw)"
-  "libunwind-dev:unwinding through code without frame pointers and other threads' stacks"
-  "zlib1g-dev:gzip for pprof heap profiles"
-  "clang:the sanitizer and fuzzing builds"
-  "libclang-rt-14-dev:the sanitizer runtimes used by the ASan/TSan/LSan builds"
-  "golang-go:validating written heap profiles with the real go tool pprof"
-  "systemtap-sdt-dev:USDT probes (<sys/sdt.h>) in the toolkit's maps and channels"
-  "bpftrace:the tracing script that lists map keys never deleted and channels never closed"
-  "jq:checking JSON reports field by field in the command-line tests"
-  "g++:the C++ programs of the leak corpus (operator new and delete)"
-  "graphviz:checking that leakcheck run --dot writes a graph Graphviz reads"
+  "build:libdw-dev:symbolizing stacks to function, file and line (elfutils libdw)"
+  "build:libelf-dev:reading ELF symbol tables and program headers (gelf.h)"
+  "build:libunwind-dev:unwinding through code without frame pointers"
+  "build:zlib1g-dev:gzip for pprof heap profiles"
+  "build:valgrind:valgrind/*.h client requests (and the valgrind pass of make check)"
+  "build:systemtap-sdt-dev:USDT probes (<sys/sdt.h>) in the toolkit's maps and channels"
+  "build:help2man:the leakcheck(1) man page, generated from the tool's --help"
+  "build:pkg-config:the uninstalled build/leakcheck.pc and finding Check's flags"
+  "all:check:the unit-test framework the tests and the Check integration use"
+  "all:clang:the sanitizer and fuzzing builds"
+  "all:libclang-rt-14-dev:the sanitizer runtimes used by the ASan/TSan/LSan builds"
+  "all:golang-go:validating written heap profiles with the real go tool pprof"
+  "all:bpftrace:the tracing script that lists map keys never deleted and channels never closed"
+  "all:jq:checking JSON reports field by field in the command-line tests"
+  "all:g++:the C++ programs of the leak corpus (operator new and delete)"
+  "all:graphviz:checking that leakcheck run --dot writes a graph Graphviz reads"
 )
 
+mode=install
+tier=all
+while [ $# -gt 0 ]; do
+  case $1 in
+  --check) mode=check ;;
+  --for)
+    tier=${2:-}
+    shift
+    ;;
+  --for=*) tier=${1#--for=} ;;
+  -h | --help)
+    sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "install-deps.sh: unknown argument '$1' (try --help)" >&2
+    exit 2
+    ;;
+  esac
+  shift
+done
+case $tier in
+build | all) ;;
+*)
+  echo "install-deps.sh: --for wants 'build' or 'all', not '$tier'" >&2
+  exit 2
+  ;;
+esac
+
+# Not a Debian system: there is no package database to ask. Say so once and
+# let the compiler speak for itself.
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  [ "$mode" = check ] && exit 0
+  echo "install-deps.sh: no dpkg-query: install the packages listed in docs/dependencies.md by hand" >&2
+  exit 1
+fi
+
+wanted() { # tier of a package entry
+  [ "$tier" = all ] || [ "$1" = build ]
+}
+
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' 2>/dev/null | awk '/ install ok installed$/ {print $1}')
 missing=()
+reasons=()
 for entry in "${packages[@]}"; do
-  pkg=${entry%%:*}
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+  t=${entry%%:*}
+  rest=${entry#*:}
+  pkg=${rest%%:*}
+  wanted "$t" || continue
+  if ! grep -qx -e "$pkg" -e "$pkg:amd64" -e "$pkg:arm64" <<<"$installed"; then
     missing+=("$pkg")
+    reasons+=("  $pkg - ${rest#*:}")
   fi
 done
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "leakcheck: missing Debian packages:"
-for entry in "${packages[@]}"; do
-  pkg=${entry%%:*}
-  for m in "${missing[@]}"; do
-    [ "$m" = "$pkg" ] && echo "  $pkg - ${entry#*:}"
-  done
-done
+echo "leakcheck: missing Debian packages:" >&2
+printf '%s\n' "${reasons[@]}" >&2
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "leakcheck: not root; install them with:" >&2
+if [ "$mode" = check ] || [ "$(id -u)" -ne 0 ]; then
+  echo "leakcheck: install them with:  make deps   (as root), or:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
   exit 1
 fi

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +41,15 @@ static void usage(FILE *out) {
             "                         processes: FILE.PID)\n");
 }
 
+struct found_library {
+    char *path;
+    size_t len;
+};
+
 static int fail(const char *fmt, const char *arg) {
     return lc_tool_fail("run", fmt, arg);
 }
 
-/* The library next to this executable (build/) or in ../lib (installed). */
 int lc_tool_fail(const char *command, const char *fmt, const char *arg) {
     fprintf(stderr, "leakcheck %s: ", command);
     fprintf(stderr, fmt, arg);
@@ -52,7 +57,22 @@ int lc_tool_fail(const char *command, const char *fmt, const char *arg) {
     return 2;
 }
 
+/* Finds the library to preload, in order: the copy this executable itself
+ * loaded (wherever LIBDIR put it), the one next to the executable (build/)
+ * and the one in ../lib (installed under PREFIX). The SONAME comes before
+ * the unversioned name: an installed runtime has only the former. */
+static int find_loaded_library(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    const char *base = strrchr(info->dlpi_name, '/');
+    if (!base || strncmp(base, "/libleakcheck.so", 16) != 0) return 0;
+    struct found_library *found = data;
+    snprintf(found->path, found->len, "%s", info->dlpi_name);
+    return 1;
+}
+
 int lc_tool_find_library(char *out, size_t len) {
+    struct found_library found = {out, len};
+    if (dl_iterate_phdr(find_loaded_library, &found) && access(out, R_OK) == 0) return 0;
     char self[PATH_MAX / 2];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) return -1;
@@ -60,8 +80,9 @@ int lc_tool_find_library(char *out, size_t len) {
     char *slash = strrchr(self, '/');
     if (!slash) return -1;
     *slash = '\0';
-    const char *candidates[] = {"%s/libleakcheck.so", "%s/../lib/libleakcheck.so"};
-    for (size_t i = 0; i < 2; i++) {
+    const char *candidates[] = {"%s/libleakcheck.so.0", "%s/../lib/libleakcheck.so.0",
+                                "%s/libleakcheck.so", "%s/../lib/libleakcheck.so"};
+    for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
         snprintf(out, len, candidates[i], self);
         if (access(out, R_OK) == 0) return 0;
     }
