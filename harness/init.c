@@ -36,6 +36,7 @@ static void after_fork_child(void) {
     lc_os_tid_reset();
     lc_threads_after_fork_child();
     lc_baseline();
+    lc_process_mode_after_fork_child();
 }
 
 static void read_settings(void) {

@@ -487,6 +487,8 @@ void lc_collect_run_hooks(void);
 /* Process mode (`leakcheck run`): the check at exit. Reachable blocks
  * count only when strict. */
 void lc_process_mode_init(void);
+/* In a forked child: its own start record under the supervisor. */
+void lc_process_mode_after_fork_child(void);
 int lc_verify_process(const lc_options *opts, lc_result *res, bool strict);
 /* The last check's retention paths as a Graphviz graph. */
 const char *lc_last_report_dot(void);

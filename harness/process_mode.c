@@ -19,13 +19,30 @@
  * Without LEAKCHECK_RUN_PID the process that loaded the library counts as
  * the one started, and its forked children write FILE.PID. LEAKCHECK_DOT=FILE
  * (`--dot`) writes the check's retention paths as a Graphviz graph, named
- * the same way. */
+ * the same way.
+ *
+ * Under the supervisor (`leakcheck run`, LEAKCHECK_RUN_DIR set) nothing of
+ * this reaches the program's own file descriptors or exit status: each
+ * process writes into the run directory, under its pid, a start record when
+ * it starts (PID.start: parent pid and command line), its report when its
+ * check is done (PID.report, then PID.verdict last, each written whole under
+ * a temporary name and renamed), notes about profiles and graphs
+ * (PID.notes), the reason when it ends with _exit before its check
+ * (PID.ended), and its thread dump at the run's deadline (PID.dump). The
+ * supervisor merges them, writes the one report and decides the exit
+ * status; the process exits with its own. The deadline is an absolute
+ * CLOCK_MONOTONIC time (LEAKCHECK_DEADLINE_NS), so that an exec does not
+ * restart it. */
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static int error_exitcode = 23;
@@ -37,8 +54,112 @@ static double timeout_seconds;
 static char pprof_path[4096], dot_path[4096];
 static bool pprof_path_too_long, dot_path_too_long;
 static pid_t file_owner; /* the process that writes FILE itself; others FILE.PID */
+static char run_dir[4096]; /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
+static uint64_t deadline_ns; /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
+static bool checked;         /* this process's exit check has run */
+
+/* ------------------------------------------------------------ run directory */
+
+/* Writes DATA whole as RUN_DIR/PID.WHAT: under a temporary name first, then
+ * renamed, so that the supervisor never reads half a file. Only system
+ * calls: usable at exit, in a fork child and from the _exit interposer.
+ * Returns 0, or -1 with errno set. */
+static int run_file_write(const char *what, const char *data, size_t len) {
+    char tmp[sizeof run_dir + 64], path[sizeof run_dir + 64];
+    int pid = (int)getpid();
+    int n = snprintf(path, sizeof path, "%s/%d.%s", run_dir, pid, what);
+    int m = snprintf(tmp, sizeof tmp, "%s/.%d.%s.tmp", run_dir, pid, what);
+    if (n < 0 || (size_t)n >= sizeof path || m < 0 || (size_t)m >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : EIO;
+            close(fd);
+            unlink(tmp);
+            errno = e;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* PID.start: "PPID\nCOMMAND LINE\n", the arguments joined by spaces. */
+static void run_file_start(void) {
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "%d\n", (int)getppid());
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, buf + n, sizeof buf - (size_t)n - 2) : -1;
+    if (fd >= 0) close(fd);
+    size_t len = (size_t)n + (got > 0 ? (size_t)got : 0);
+    for (size_t i = (size_t)n; i < len; i++)
+        if (buf[i] == '\0') buf[i] = ' ';
+    while (len > (size_t)n && buf[len - 1] == ' ')
+        len--;
+    buf[len++] = '\n';
+    run_file_write("start", buf, len);
+}
+
+/* Notes about this process's profile and graph files: in the run directory
+ * under the supervisor (never inside a JSON report), else with the report. */
+static char notes[2048];
+static size_t notes_len;
+
+static void note(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(FILE *out, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (!run_dir[0]) {
+        vfprintf(out, fmt, ap);
+    } else if (notes_len < sizeof notes) {
+        int n = vsnprintf(notes + notes_len, sizeof notes - notes_len, fmt, ap);
+        if (n > 0) notes_len += (size_t)n < sizeof notes - notes_len ? (size_t)n : sizeof notes - notes_len - 1;
+    }
+    va_end(ap);
+}
+
+void lc_process_mode_after_fork_child(void) {
+    checked = false;
+    notes_len = 0;
+    if (run_dir[0]) run_file_start();
+}
+
+/* A process that ends with _exit skips its exit check: say so, so that the
+ * supervisor reports it as not checked rather than lose it silently. */
+static void note_early_exit(const char *how, int status) {
+    if (!run_dir[0] || checked) return;
+    char buf[128];
+    int n = snprintf(buf, sizeof buf, "ended with %s(%d) before its exit check\n", how, status);
+    if (n > 0) run_file_write("ended", buf, (size_t)n);
+}
+
+__attribute__((noreturn)) void _exit(int status) {
+    note_early_exit("_exit", status);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+__attribute__((noreturn)) void _Exit(int status) {
+    note_early_exit("_Exit", status);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
 
 static FILE *open_output(void) {
+    if (run_dir[0]) return NULL; /* the supervisor's run directory */
     if (!output) return stderr;
     /* Append: a program that forks has several processes reporting. */
     FILE *f = fopen(output, "a");
@@ -61,17 +182,17 @@ static void write_profile(FILE *out) {
     char path[sizeof pprof_path + 16];
     pid_t self = getpid();
     if (!process_file(pprof_path, pprof_path_too_long, path, sizeof path)) {
-        fprintf(out, "leakcheck: pid %d: heap profile path too long: %s\n", (int)self, pprof_path);
+        note(out, "leakcheck: pid %d: heap profile path too long: %s\n", (int)self, pprof_path);
         return;
     }
     lc_snapshot *s = lc_snapshot_take();
     if (!s) {
-        fprintf(out, "leakcheck: pid %d: cannot write heap profile %s: out of memory\n", (int)self,
+        note(out, "leakcheck: pid %d: cannot write heap profile %s: out of memory\n", (int)self,
                 path);
         return;
     }
     if (lc_snapshot_write_pprof(s, path) != 0)
-        fprintf(out, "leakcheck: pid %d: cannot write heap profile %s: %s\n", (int)self, path,
+        note(out, "leakcheck: pid %d: cannot write heap profile %s: %s\n", (int)self, path,
                 strerror(errno));
     lc_snapshot_free(s);
 }
@@ -83,9 +204,19 @@ static void write_dot(FILE *out) {
     FILE *f =
         process_file(dot_path, dot_path_too_long, path, sizeof path) ? fopen(path, "w") : NULL;
     if (!f || fputs(lc_last_report_dot(), f) < 0 || fclose(f) != 0)
-        fprintf(out, "leakcheck: pid %d: cannot write the retention graph %s: %s\n", (int)getpid(),
+        note(out, "leakcheck: pid %d: cannot write the retention graph %s: %s\n", (int)getpid(),
                 dot_path, f ? strerror(errno) : "cannot open it");
     lc_self_leave();
+}
+
+/* Under the supervisor: the report, the notes, and the verdict last (its
+ * presence says the check ran to the end). */
+static void report_to_run_dir(const char *report, int verdict) {
+    int e = run_file_write("report", report, strlen(report));
+    if (notes_len) run_file_write("notes", notes, notes_len);
+    char v[64];
+    int n = snprintf(v, sizeof v, "%d\n", e == 0 ? verdict : -2);
+    run_file_write("verdict", v, (size_t)n);
 }
 
 static void check_at_exit(void) {
@@ -96,8 +227,16 @@ static void check_at_exit(void) {
     lc_result res;
     lc_options opts = {.struct_version = LC_OPTIONS_VERSION, .quiet = 1};
     lc_verify_process(&opts, &res, strict);
-    fputs(json ? lc_last_report_json() : lc_last_report(), out);
+    checked = true;
+    const char *report = json ? lc_last_report_json() : lc_last_report();
     if (dot_path[0]) write_dot(out);
+    if (run_dir[0]) {
+        /* The process keeps its own exit status: only the supervisor's
+         * changes. */
+        report_to_run_dir(report, res.verdict);
+        return;
+    }
+    fputs(report, out);
     fflush(out);
     if (out != stderr) {
         lc_self_enter();
@@ -109,21 +248,45 @@ static void check_at_exit(void) {
          * handler: without this, a leaky program's buffered output to a
          * pipe or file would be lost. */
         fflush(NULL);
-        _exit(res.verdict < 0 ? 2 : error_exitcode);
+        syscall(SYS_exit_group, res.verdict < 0 ? 2 : error_exitcode);
     }
 }
 
+/* At the deadline: under the supervisor, the thread dump goes to the run
+ * directory and the supervisor ends the process group; alone, the dump goes
+ * with the report and the process ends itself with status 124. */
 static void *watchdog(void *arg) {
     (void)arg;
     lc_thread_rec *self = lc_thread_self_rec();
     if (self) self->internal = 1; /* not the program's: not in its dump */
-    lc_os_sleep_ns((uint64_t)(timeout_seconds * 1e9));
+    if (deadline_ns) {
+        struct timespec at = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR) {
+        }
+    } else {
+        lc_os_sleep_ns((uint64_t)(timeout_seconds * 1e9));
+    }
+    if (run_dir[0]) {
+        lc_self_enter();
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        if (mem) {
+            lc_dump_threads(mem);
+            fclose(mem);
+            run_file_write("dump", text ? text : "", text ? len : 0);
+            free(text);
+        }
+        lc_self_leave();
+        return NULL;
+    }
     FILE *out = open_output();
     fprintf(out, "leakcheck: pid %d timed out after %.1f s; every thread:\n", (int)getpid(),
             timeout_seconds);
     lc_dump_threads(out);
     fflush(out);
-    _exit(124);
+    syscall(SYS_exit_group, 124);
+    return NULL;
 }
 
 void lc_process_mode_init(void) {
@@ -148,6 +311,14 @@ void lc_process_mode_init(void) {
         dot_path_too_long = n < 0 || (size_t)n >= sizeof dot_path;
         lc_cfg.retention_graph = true;
     }
+    const char *dir = getenv("LEAKCHECK_RUN_DIR");
+    if (dir && dir[0] == '/' && strlen(dir) < sizeof run_dir - 64) {
+        snprintf(run_dir, sizeof run_dir, "%s", dir);
+        run_file_start();
+    }
+    const char *deadline = getenv("LEAKCHECK_DEADLINE_NS");
+    if (deadline && *deadline) deadline_ns = strtoull(deadline, NULL, 10);
+    if (deadline_ns) timeout_seconds = 1; /* the watchdog waits for the deadline */
     const char *owner = getenv("LEAKCHECK_RUN_PID");
     file_owner = owner && *owner ? (pid_t)atol(owner) : getpid();
     if (timeout_seconds > 0) {

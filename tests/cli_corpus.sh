@@ -142,7 +142,10 @@ select_report() {
         fail "no report written"
         return 1
     }
-    docs=$(jq -s '.' "$tmp/$case_name.json" 2>&1) || {
+    # One process: its report; several: one document with a processes
+    # array. Either way, the list of reports.
+    docs=$(jq -s 'if length == 1 and (.[0] | has("processes")) then .[0].processes else . end' \
+        "$tmp/$case_name.json" 2>&1) || {
         fail "the report is not JSON: $docs"
         return 1
     }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "supervise.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -137,6 +138,46 @@ static int add_suppressions(const char *path, char *list, size_t len) {
     return 0;
 }
 
+/* What the program's environment gets, set in the child before exec. */
+struct child_env {
+    const char *lib;
+    long exitcode;
+    const char *format, *budget, *supp;
+    int strict;
+    const char *pprof, *dot;
+};
+
+static void prepare_child(void *ctx) {
+    const struct child_env *e = ctx;
+    char code[16];
+    snprintf(code, sizeof code, "%ld", e->exitcode);
+    const char *old = getenv("LD_PRELOAD");
+    static char preload[PATH_MAX * 2];
+    snprintf(preload, sizeof preload, "%s%s%s", e->lib, old && *old ? ":" : "", old ? old : "");
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("LEAKCHECK_MODE", "process", 1);
+    setenv("LEAKCHECK_ERROR_EXITCODE", code, 1);
+    setenv("LEAKCHECK_FORMAT", e->format, 1);
+    if (e->budget) setenv("LEAKCHECK_BUDGET", e->budget, 1);
+    if (e->supp[0]) {
+        const char *had = getenv("LEAKCHECK_SUPPRESSIONS");
+        static char all[8 * PATH_MAX + PATH_MAX];
+        snprintf(all, sizeof all, "%s%s%s", had && *had ? had : "", had && *had ? ":" : "",
+                 e->supp);
+        setenv("LEAKCHECK_SUPPRESSIONS", all, 1);
+    }
+    if (e->strict) setenv("LEAKCHECK_STRICT", "1", 1);
+    /* The report goes through the run directory, never the program's fds. */
+    unsetenv("LEAKCHECK_OUTPUT");
+    /* This process becomes the program: it writes FILE, the processes it
+     * forks or starts write FILE.PID. */
+    char self[32];
+    snprintf(self, sizeof self, "%d", (int)getpid());
+    setenv("LEAKCHECK_RUN_PID", self, 1);
+    if (e->pprof) setenv("LEAKCHECK_PPROF", e->pprof, 1);
+    if (e->dot) setenv("LEAKCHECK_DOT", e->dot, 1);
+}
+
 int lc_cli_run(int argc, char **argv) {
     const char *budget = NULL, *format = "text", *output = NULL, *pprof = NULL, *dot = NULL;
     static char supp[8 * PATH_MAX];
@@ -200,11 +241,6 @@ int lc_cli_run(int argc, char **argv) {
     char lib[PATH_MAX];
     if (lc_tool_find_library(lib, sizeof lib) != 0)
         return fail("%s", "cannot find libleakcheck.so next to the leakcheck executable");
-    if (output) {
-        FILE *f = fopen(output, "w"); /* truncate once; processes then append */
-        if (!f) return fail("cannot write the report file '%s'", output);
-        fclose(f);
-    }
     char pprof_abs[PATH_MAX];
     if (pprof) {
         if (check_profile_path(pprof, pprof_abs, sizeof pprof_abs) != 0) {
@@ -226,55 +262,16 @@ int lc_cli_run(int argc, char **argv) {
         dot = dot_abs;
     }
 
-    pid_t pid = fork();
-    if (pid < 0) return fail("fork failed: %s", strerror(errno));
-    if (pid == 0) {
-        char code[16], secs[32];
-        snprintf(code, sizeof code, "%ld", exitcode);
-        const char *old = getenv("LD_PRELOAD");
-        char preload[PATH_MAX * 2];
-        snprintf(preload, sizeof preload, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
-        setenv("LD_PRELOAD", preload, 1);
-        setenv("LEAKCHECK_MODE", "process", 1);
-        setenv("LEAKCHECK_ERROR_EXITCODE", code, 1);
-        setenv("LEAKCHECK_FORMAT", format, 1);
-        if (budget) setenv("LEAKCHECK_BUDGET", budget, 1);
-        if (supp[0]) {
-            const char *had = getenv("LEAKCHECK_SUPPRESSIONS");
-            static char all[sizeof supp + PATH_MAX];
-            snprintf(all, sizeof all, "%s%s%s", had && *had ? had : "", had && *had ? ":" : "",
-                     supp);
-            setenv("LEAKCHECK_SUPPRESSIONS", all, 1);
-        }
-        if (strict) setenv("LEAKCHECK_STRICT", "1", 1);
-        if (output) setenv("LEAKCHECK_OUTPUT", output, 1);
-        /* This process becomes the program: it writes FILE, the processes
-         * it forks or starts write FILE.PID. */
-        char self[32];
-        snprintf(self, sizeof self, "%d", (int)getpid());
-        setenv("LEAKCHECK_RUN_PID", self, 1);
-        if (pprof) setenv("LEAKCHECK_PPROF", pprof, 1);
-        if (dot) setenv("LEAKCHECK_DOT", dot, 1);
-        if (timeout > 0) {
-            snprintf(secs, sizeof secs, "%g", timeout);
-            setenv("LEAKCHECK_TIMEOUT", secs, 1);
-        }
-        execvp(argv[i], argv + i);
-        fprintf(stderr, "leakcheck run: cannot run '%s': %s\n", argv[i], strerror(errno));
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) return fail("waitpid failed: %s", strerror(errno));
-    }
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        fprintf(stderr, "leakcheck run: %s was killed by signal %d (%s)\n", argv[i], sig,
-                strsignal(sig));
-        return 128 + sig;
-    }
-    int code = WEXITSTATUS(status);
-    if (timeout > 0 && code == 124)
-        fprintf(stderr, "leakcheck run: %s timed out after %g s\n", argv[i], timeout);
-    return code;
+    struct child_env env = {lib, exitcode, format, budget, supp, strict, pprof, dot};
+    lc_supervision sup = {
+        .argv = argv + i,
+        .output = output,
+        .json = strcmp(format, "json") == 0,
+        .error_exitcode = (int)exitcode,
+        .timeout = timeout,
+        .grace = 2.0,
+        .prepare = prepare_child,
+        .ctx = &env,
+    };
+    return lc_supervise(&sup);
 }

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* supervise.h: `leakcheck run` as the parent of the program it checks.
+ *
+ * The supervisor starts the program in its own process group and stays its
+ * parent (and, as a child subreaper, the parent of every orphaned process
+ * of it). It owns what must not depend on the program: the report file,
+ * written whole or not at all; the deadline; signal forwarding; and the exit
+ * status. Each checked process writes its report into a per-run directory
+ * (harness/process_mode.c); the supervisor merges them into one report. */
+#ifndef LC_SUPERVISE_H
+#define LC_SUPERVISE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit statuses of the supervisor's own (the program's own pass through). */
+enum {
+    LC_RUN_UNCHECKED = 70, /* the program could not be checked (EX_SOFTWARE) */
+    LC_RUN_IOERR = 74,     /* the report could not be written (EX_IOERR) */
+    LC_RUN_TIMEOUT = 124,  /* the deadline passed, as timeout(1) */
+    LC_RUN_CANNOT_RUN = 127,
+};
+
+typedef struct lc_supervision {
+    char **argv;          /* the program and its arguments */
+    const char *output;   /* where the report goes; NULL: stderr */
+    bool json;            /* one JSON document, else text */
+    int error_exitcode;   /* the status when the budget is exceeded */
+    double timeout;       /* seconds; 0: none */
+    double grace;         /* seconds between the dump request and the kill */
+    /* Runs in the child before exec: sets the environment that preloads
+     * the library. RUN_DIR and DEADLINE_NS are already in the environment. */
+    void (*prepare)(void *ctx);
+    void *ctx;
+} lc_supervision;
+
+/* Runs the program under supervision and returns the exit status of
+ * `leakcheck run`; prints its own errors as one line each. */
+int lc_supervise(const lc_supervision *s);
+
+#endif
