@@ -53,8 +53,8 @@ static double timeout_seconds;
 /* Copied at start: the program may change its environment before exit. */
 static char pprof_path[4096], dot_path[4096];
 static bool pprof_path_too_long, dot_path_too_long;
-static pid_t file_owner; /* the process that writes FILE itself; others FILE.PID */
-static char run_dir[4096]; /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
+static pid_t file_owner;     /* the process that writes FILE itself; others FILE.PID */
+static char run_dir[4096];   /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
 static uint64_t deadline_ns; /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
 static bool checked;         /* this process's exit check has run */
 
@@ -126,7 +126,9 @@ static void note(FILE *out, const char *fmt, ...) {
         vfprintf(out, fmt, ap);
     } else if (notes_len < sizeof notes) {
         int n = vsnprintf(notes + notes_len, sizeof notes - notes_len, fmt, ap);
-        if (n > 0) notes_len += (size_t)n < sizeof notes - notes_len ? (size_t)n : sizeof notes - notes_len - 1;
+        if (n > 0)
+            notes_len +=
+                (size_t)n < sizeof notes - notes_len ? (size_t)n : sizeof notes - notes_len - 1;
     }
     va_end(ap);
 }
@@ -188,12 +190,12 @@ static void write_profile(FILE *out) {
     lc_snapshot *s = lc_snapshot_take();
     if (!s) {
         note(out, "leakcheck: pid %d: cannot write heap profile %s: out of memory\n", (int)self,
-                path);
+             path);
         return;
     }
     if (lc_snapshot_write_pprof(s, path) != 0)
         note(out, "leakcheck: pid %d: cannot write heap profile %s: %s\n", (int)self, path,
-                strerror(errno));
+             strerror(errno));
     lc_snapshot_free(s);
 }
 
@@ -205,7 +207,7 @@ static void write_dot(FILE *out) {
         process_file(dot_path, dot_path_too_long, path, sizeof path) ? fopen(path, "w") : NULL;
     if (!f || fputs(lc_last_report_dot(), f) < 0 || fclose(f) != 0)
         note(out, "leakcheck: pid %d: cannot write the retention graph %s: %s\n", (int)getpid(),
-                dot_path, f ? strerror(errno) : "cannot open it");
+             dot_path, f ? strerror(errno) : "cannot open it");
     lc_self_leave();
 }
 
@@ -260,7 +262,8 @@ static void *watchdog(void *arg) {
     lc_thread_rec *self = lc_thread_self_rec();
     if (self) self->internal = 1; /* not the program's: not in its dump */
     if (deadline_ns) {
-        struct timespec at = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+        struct timespec at = {(time_t)(deadline_ns / 1000000000u),
+                              (long)(deadline_ns % 1000000000u)};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR) {
         }
     } else {

@@ -92,8 +92,10 @@ static char *read_file(const char *dir, const char *name) {
         len += got;
     }
     fclose(f);
-    if (!data) data = calloc(1, 1);
-    else data[len] = '\0';
+    if (!data)
+        data = calloc(1, 1);
+    else
+        data[len] = '\0';
     return data;
 }
 
@@ -320,8 +322,8 @@ static int output_open(output *o, const char *path) {
     char *slash = strrchr(dir, '/');
     const char *base = slash ? slash + 1 : dir;
     if (slash) *slash = '\0';
-    int n = snprintf(o->tmp, sizeof o->tmp, "%s/.%s.XXXXXX", slash ? (dir[0] ? dir : "/") : ".",
-                     base);
+    int n =
+        snprintf(o->tmp, sizeof o->tmp, "%s/.%s.XXXXXX", slash ? (dir[0] ? dir : "/") : ".", base);
     if (n < 0 || (size_t)n >= sizeof o->tmp) {
         errno = ENAMETOOLONG;
         return -1;
@@ -546,7 +548,8 @@ int lc_supervise(const lc_supervision *s) {
         render_json(&r, s, &text);
     else
         render_text(&r, s, &text);
-    int write_error = text.data && output_commit(&out, text.data, strlen(text.data)) != 0 ? errno : 0;
+    int write_error =
+        text.data && output_commit(&out, text.data, strlen(text.data)) != 0 ? errno : 0;
     if (!text.data) output_abandon(&out);
     lc_buf_free(&text);
 

@@ -22,12 +22,12 @@ enum {
 };
 
 typedef struct lc_supervision {
-    char **argv;          /* the program and its arguments */
-    const char *output;   /* where the report goes; NULL: stderr */
-    bool json;            /* one JSON document, else text */
-    int error_exitcode;   /* the status when the budget is exceeded */
-    double timeout;       /* seconds; 0: none */
-    double grace;         /* seconds between the dump request and the kill */
+    char **argv;        /* the program and its arguments */
+    const char *output; /* where the report goes; NULL: stderr */
+    bool json;          /* one JSON document, else text */
+    int error_exitcode; /* the status when the budget is exceeded */
+    double timeout;     /* seconds; 0: none */
+    double grace;       /* seconds between the dump request and the kill */
     /* Runs in the child before exec: sets the environment that preloads
      * the library. RUN_DIR and DEADLINE_NS are already in the environment. */
     void (*prepare)(void *ctx);

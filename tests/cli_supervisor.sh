@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# cli_supervisor.sh: `leakcheck run` owns the report, the deadline, the
+# signals and the exit status; the program keeps its own behaviour.
+#
+# Every case runs tests/fixtures/supervised.c in one of its behaviours, each
+# a way a program used to lose its report, change under the checker or
+# escape it, with a twin of the opposite verdict where the verdict is what
+# is tested.
+#
+# usage: bash tests/cli_supervisor.sh [path/to/leakcheck]   (default build/leakcheck)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+leakcheck=${1:-build/leakcheck}
+case $leakcheck in /*) ;; *) leakcheck=$(pwd)/$leakcheck ;; esac
+[ -x "$leakcheck" ] || {
+  echo "cli_supervisor.sh: $leakcheck is not an executable (build it first)" >&2
+  exit 1
+}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cli_supervisor.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+cc -g -O0 -fno-omit-frame-pointer -o "$tmp/prog" tests/fixtures/supervised.c || exit 1
+prog=$tmp/prog
+
+failures=0
+pass() { echo "ok   $*"; }
+fail() {
+  echo "FAIL $*"
+  failures=$((failures + 1))
+}
+show() { sed 's/^/    /' "$1" | head -30; }
+
+# lc OUT ARGS...: leakcheck run ARGS with stdout+stderr into OUT; sets status.
+lc() {
+  local out=$1
+  shift
+  status=0
+  LEAKCHECK_SETTLE=0.2 timeout -k 5 60 "$leakcheck" run "$@" >"$out" 2>&1 || status=$?
+}
+
+# 1. A program that closes stderr at exit still gets its report, on the
+#    supervisor's stderr, and the leak's status.
+lc "$tmp/close.out" -- "$prog" close-stderr-at-exit
+if [ $status -eq 23 ] && grep -q '77 B in 1 object' "$tmp/close.out"; then
+  pass "a program that closes stderr at exit still gets its report"
+else
+  fail "close-stderr-at-exit (status $status, want 23 and a report):"
+  show "$tmp/close.out"
+fi
+lc "$tmp/close-clean.out" -- "$prog" close-stderr-at-exit clean
+[ $status -eq 0 ] && grep -q 'within budget' "$tmp/close-clean.out" &&
+  pass "its clean twin passes with a report" ||
+  fail "close-stderr-at-exit clean (status $status)"
+
+# 2. The report never lands in the program's data file on fd 2.
+lc "$tmp/reuse.out" -- "$prog" reuse-fd2 leaky "$tmp/data.txt"
+if [ $status -eq 23 ] && [ "$(cat "$tmp/data.txt")" = data ] && grep -q '77 B' "$tmp/reuse.out"; then
+  pass "a data file opened on descriptor 2 holds only the program's data"
+else
+  fail "reuse-fd2 (status $status; data file: $(head -c 200 "$tmp/data.txt")):"
+  show "$tmp/reuse.out"
+fi
+
+# 3. A relative --output is the caller's, whatever directory the program
+#    moves to; an environment the program clears does not lose it.
+for what in chdir clearenv; do
+  (cd "$tmp" && lc "$tmp/$what.out" --output "rel-$what.txt" -- "$prog" "$what"
+    echo $status >"$tmp/$what.status")
+  if [ "$(cat "$tmp/$what.status")" -eq 23 ] && grep -q '77 B' "$tmp/rel-$what.txt" 2>/dev/null; then
+    pass "--output by a relative path survives the program's $what"
+  else
+    fail "$what: status $(cat "$tmp/$what.status"), report file: $(ls "$tmp")"
+  fi
+done
+
+# 4. A program killed by a signal: the report file is replaced whole by a
+#    report that says it was not checked, and the status is 128+9.
+echo "an earlier report" >"$tmp/killed.txt"
+lc "$tmp/killed.out" --output "$tmp/killed.txt" -- "$prog" killed
+if [ $status -eq 137 ] && grep -q 'not checked' "$tmp/killed.txt" && ! grep -q 'earlier' "$tmp/killed.txt"; then
+  pass "a killed program: 128+9, and a whole report that says it was not checked"
+else
+  fail "killed (status $status):"
+  show "$tmp/killed.txt"
+fi
+
+# 5. A report that cannot be written is an error of its own (74), never a
+#    silent loss.
+lc "$tmp/full.out" --output /dev/full -- "$prog" plain clean
+if [ $status -eq 74 ] && grep -q "cannot write the report to '/dev/full'" "$tmp/full.out"; then
+  pass "--output /dev/full: status 74 with the reason"
+else
+  fail "/dev/full (status $status):"
+  show "$tmp/full.out"
+fi
+
+# 6. The program's own failure keeps its status; so do its children.
+lc "$tmp/exit5.out" -- "$prog" exit5
+[ $status -eq 5 ] && grep -q '77 B' "$tmp/exit5.out" &&
+  pass "a failing program keeps its status, and its leak is still reported" ||
+  { fail "exit5 (status $status, want 5)"; show "$tmp/exit5.out"; }
+lc "$tmp/child.out" -- "$prog" child-status clean
+if [ $status -eq 0 ] && grep -q 'child exited 0' "$tmp/child.out" &&
+  grep -q '== process [0-9]*: ' "$tmp/child.out"; then
+  pass "a leaking child exits with its own status; text sections name each pid"
+else
+  fail "child-status (status $status):"
+  show "$tmp/child.out"
+fi
+
+# 7. Several processes give one JSON document with a processes array.
+lc "$tmp/child-json.out" --format json --output "$tmp/child.json" -- "$prog" child-status
+n=$(jq -e '.processes | length' "$tmp/child.json" 2>/dev/null || echo invalid)
+if [ $status -eq 23 ] && [ "$n" = 2 ] && [ "$(jq -r .verdict "$tmp/child.json")" = leak ]; then
+  pass "two processes: one JSON document, two reports"
+else
+  fail "child-status json (status $status, processes: $n)"
+  show "$tmp/child.json"
+fi
+
+# 8. _exit skips the check: reported as not checked, with the reason.
+lc "$tmp/uexit.out" -- "$prog" underscore-exit
+if [ $status -eq 70 ] && grep -q 'not checked: ended with _exit(0)' "$tmp/uexit.out"; then
+  pass "_exit before the check: not checked, status 70"
+else
+  fail "underscore-exit (status $status, want 70):"
+  show "$tmp/uexit.out"
+fi
+
+# 9. The deadline: a JSON report with every thread, status 124; not
+#    restarted by exec; a hanging orphan is killed too.
+lc "$tmp/hang.out" --timeout 1 --format json --output "$tmp/hang.json" -- "$prog" hang
+if [ $status -eq 124 ] && [ "$(jq -r .timed_out "$tmp/hang.json" 2>/dev/null)" = true ] &&
+  jq -e '.thread_dumps[0].dump | test("main")' "$tmp/hang.json" >/dev/null 2>&1; then
+  pass "--timeout with --format json: one JSON document with the thread dump"
+else
+  fail "hang (status $status):"
+  show "$tmp/hang.json"
+fi
+start=$(date +%s%N)
+lc "$tmp/exec.out" --timeout 1 -- "$prog" exec-chain clean 3
+ms=$((($(date +%s%N) - start) / 1000000))
+if [ $status -eq 124 ]; then
+  pass "an exec does not restart the deadline (${ms} ms)"
+else
+  fail "exec-chain (status $status after ${ms} ms, want 124)"
+  show "$tmp/exec.out"
+fi
+lc "$tmp/exec-ok.out" --timeout 10 -- "$prog" exec-chain clean 3
+[ $status -eq 0 ] && pass "its twin, within the deadline, passes" || fail "exec-chain within deadline (status $status)"
+lc "$tmp/orphan.out" --timeout 1 -- "$prog" orphan-hangs clean
+if [ $status -eq 124 ] && ! pgrep -f "$prog orphan-hangs" >/dev/null; then
+  pass "a hanging orphan is waited for and killed at the deadline"
+else
+  fail "orphan-hangs (status $status; left: $(pgrep -f "$prog orphan-hangs"))"
+  pkill -9 -f "$prog orphan-hangs"
+fi
+
+# 10. SIGTERM to leakcheck reaches the program; the status says so.
+LEAKCHECK_SETTLE=0.2 "$leakcheck" run -- "$prog" wait-for-term clean >"$tmp/term.out" 2>&1 &
+sup=$!
+for _ in $(seq 100); do grep -q waiting "$tmp/term.out" && break; sleep 0.05; done
+kill -TERM $sup
+status=0
+wait $sup || status=$?
+if [ $status -eq 143 ] && ! pgrep -f "$prog wait-for-term" >/dev/null; then
+  pass "SIGTERM to leakcheck is forwarded: the program ends, status 143"
+else
+  fail "SIGTERM (status $status)"
+  pkill -9 -f "$prog wait-for-term"
+  show "$tmp/term.out"
+fi
+
+# 11. A static program cannot be checked: said so, status 70, never a pass.
+if cc -static -O0 -o "$tmp/static" tests/fixtures/supervised.c 2>/dev/null; then
+  lc "$tmp/static.out" -- "$tmp/static" plain clean
+  if [ $status -eq 70 ] && grep -q 'library was not loaded' "$tmp/static.out"; then
+    pass "a static program: not checked, status 70"
+  else
+    fail "static (status $status, want 70):"
+    show "$tmp/static.out"
+  fi
+else
+  fail "cannot build a static program (libc6-dev's libc.a)"
+fi
+
+if [ $failures -ne 0 ]; then
+  echo "cli_supervisor.sh: $failures failed"
+  exit 1
+fi
+echo "cli_supervisor.sh: all passed"
