@@ -7,7 +7,15 @@
  * the signal is known from /proc before anything is sent; a thread that does
  * not answer in time is reported as such, never waited for forever. The slot
  * table is never freed, so an answer that arrives late lands in memory that
- * is still there and is ignored. */
+ * is still there and is ignored.
+ *
+ * The signal is the program's first: each capture takes a real-time signal
+ * the program has no handler for (from SIGRTMAX-5 down), installs its
+ * handler for the capture only, and gives the signal back to its default
+ * disposition when every thread has answered. A handler the program
+ * installed is never replaced. If a thread did not answer, the handler stays
+ * (a late answer must not meet the default action, which ends the process)
+ * until a later capture ends with every answer in. */
 #define UNW_LOCAL_ONLY
 #include "internal.h"
 
@@ -33,10 +41,11 @@ typedef struct capture_slot {
 static capture_slot *slots;
 static size_t nactive;
 static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
-static int handler_installed;
+static int capture_sig;  /* the signal of the capture in progress, or last */
+static int handler_left; /* our handler is still installed on capture_sig */
 
 int lc_capture_signal(void) {
-    return SIGRTMAX - 5;
+    return capture_sig ? capture_sig : SIGRTMAX - 5;
 }
 
 static uintptr_t context_sp(const ucontext_t *uc) {
@@ -98,19 +107,49 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv) {
     errno = saved;
 }
 
+static void capture_handler(int sig, siginfo_t *si, void *ucv);
+
+/* Whether a signal is free for a capture: nobody's handler, or ours. */
+static bool signal_is_free(const struct sigaction *cur) {
+    if (cur->sa_flags & SA_SIGINFO) return cur->sa_sigaction == capture_handler;
+    return cur->sa_handler == SIG_DFL;
+}
+
 static bool prepare(void) {
     if (!slots) slots = lc_os_reserve(LC_MAX_THREADS * sizeof(capture_slot));
     if (!slots) return false;
-    if (!handler_installed) {
+    if (handler_left) {
+        struct sigaction cur;
+        if (sigaction(capture_sig, NULL, &cur) == 0 && cur.sa_flags & SA_SIGINFO &&
+            cur.sa_sigaction == capture_handler)
+            return true;
+        handler_left = 0; /* the program took the signal since */
+    }
+    for (int sig = SIGRTMAX - 5; sig >= SIGRTMIN + 2; sig--) {
+        struct sigaction cur;
+        if (sigaction(sig, NULL, &cur) != 0 || !signal_is_free(&cur)) continue;
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = capture_handler;
         sa.sa_flags = SA_SIGINFO | SA_RESTART;
         sigfillset(&sa.sa_mask);
-        if (sigaction(lc_capture_signal(), &sa, NULL) != 0) return false;
-        handler_installed = 1;
+        if (sigaction(sig, &sa, NULL) != 0) continue;
+        capture_sig = sig;
+        handler_left = 1;
+        return true;
     }
-    return true;
+    return false;
+}
+
+/* The signal goes back to its default disposition once nothing can still
+ * arrive for the handler. */
+static void finish(bool every_answer_in) {
+    if (!handler_left || !every_answer_in) return;
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    if (sigaction(capture_sig, &dfl, NULL) == 0) handler_left = 0;
 }
 
 void lc_capture_stacks(lc_capture *out, size_t n) {
@@ -168,6 +207,10 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         lc_os_sleep_ns(50000);
     }
     __atomic_store_n(&nactive, 0, __ATOMIC_RELEASE);
+    size_t answered = 0;
+    for (size_t j = 0; j < k; j++)
+        answered += __atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE);
+    finish(answered == k);
     for (size_t j = 0; j < k; j++) {
         if (!__atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE)) continue;
         for (size_t i = 0; i < n; i++) {
