@@ -5,10 +5,18 @@
  * object, straight from the files in /proc/self/maps. Results are cached per
  * address for the life of the process: reports ask for the same few hundred
  * addresses over and over. All of it runs as the library's own code, so its
- * allocations are never tracked. */
+ * allocations are never tracked.
+ *
+ * Separate debug files are looked up on this machine only (by build id
+ * under /usr/lib/debug, then by .gnu_debuglink), never through debuginfod:
+ * libdwfl's standard lookup loads libdebuginfod, and with it libcurl and
+ * some thirty libraries, into the checked program at exit, where they
+ * allocate and may meet libraries the program already shut down. */
 #include "internal.h"
 
 #include <dwarf.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <pthread.h>
@@ -29,9 +37,49 @@ static Dwfl *dwfl;
 static char cwd[512];
 static size_t cwd_len;
 
+static int open_debug_file(const char *path, char **name) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    *name = strdup(path); /* libdwfl owns and frees it */
+    if (!*name) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                                Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                                GElf_Word debuglink_crc, char **debuginfo_file_name) {
+    (void)userdata, (void)modname, (void)base, (void)debuglink_crc;
+    char path[1024];
+    const unsigned char *id;
+    GElf_Addr vaddr;
+    int len = dwfl_module_build_id(mod, &id, &vaddr);
+    if (len > 1 && len < 64) {
+        int n = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
+        for (int i = 1; i < len && n > 0 && (size_t)n < sizeof path - 8; i++)
+            n += snprintf(path + n, sizeof path - (size_t)n, "%02x", id[i]);
+        snprintf(path + n, sizeof path - (size_t)n, ".debug");
+        int fd = open_debug_file(path, debuginfo_file_name);
+        if (fd >= 0) return fd;
+    }
+    if (!debuglink_file || !file_name) return -1;
+    const char *slash = strrchr(file_name, '/');
+    int dir_len = slash ? (int)(slash - file_name) : 0;
+    const char *forms[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        snprintf(path, sizeof path, forms[i], dir_len, file_name, debuglink_file);
+        if (strcmp(path, file_name) == 0) continue;
+        int fd = open_debug_file(path, debuginfo_file_name);
+        if (fd >= 0) return fd;
+    }
+    return -1;
+}
+
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = find_local_debuginfo,
 };
 
 static void dwfl_reload(void) {

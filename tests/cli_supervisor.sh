@@ -185,6 +185,31 @@ else
   fail "cannot build a static program (libc6-dev's libc.a)"
 fi
 
+# 12. Symbolizing a frame of a library without debug information loads
+#     nothing into the program (no libdebuginfod, no libcurl) at exit.
+cat >"$tmp/zl.c" <<'C'
+#include <stdlib.h>
+#include <zlib.h>
+int main(void) {
+    z_stream *z = calloc(1, sizeof *z);
+    deflateInit(z, 6);
+    z = NULL;
+    return 0;
+}
+C
+if cc -g -o "$tmp/zl" "$tmp/zl.c" -lz; then
+  status=0
+  LD_DEBUG=files LEAKCHECK_SETTLE=0.2 "$leakcheck" run -- "$tmp/zl" >"$tmp/zl.out" 2>&1 || status=$?
+  if [ $status -eq 23 ] && grep -q deflateInit "$tmp/zl.out" &&
+    ! grep -q 'debuginfod\|libcurl' "$tmp/zl.out"; then
+    pass "symbolizing at exit loads no library into the program"
+  else
+    fail "zlib leak (status $status; loaded: $(grep -o 'file=[^ ]*debuginfod[^ ]*\|file=[^ ]*libcurl[^ ]*' "$tmp/zl.out" | sort -u | tr '\n' ' '))"
+  fi
+else
+  fail "cannot build the zlib program"
+fi
+
 if [ $failures -ne 0 ]; then
   echo "cli_supervisor.sh: $failures failed"
   exit 1
