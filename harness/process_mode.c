@@ -1,9 +1,15 @@
 /* process_mode.c: checking a whole program when it exits.
  *
  * `leakcheck run` preloads the library with LEAKCHECK_MODE=process. The
- * check is an atexit handler registered while the library initialises, so
- * it runs after every handler the program registers itself (atexit runs
- * handlers in reverse order) and sees the program as it leaves it. In this
+ * check is the last thing a process does: an exit handler registered while
+ * the library initialises, before the C library registers the dynamic
+ * linker's finaliser, and bound to no shared object (__cxa_atexit with a
+ * null handle, where atexit() in a library would bind it to the library and
+ * run it among the library destructors). Exit handlers run in reverse order,
+ * so it runs after every handler the program registers and after every
+ * shared library's destructor, and sees the program as it leaves it: memory
+ * a plugin frees in its destructor is not a leak, output a library writes
+ * in its destructor is not lost. In this
  * mode every thread but the main one is a leak, and so is every block that
  * is unreachable or held only by leaked threads; blocks still reachable from
  * globals are listed but count only with LEAKCHECK_STRICT. A timeout starts
@@ -221,7 +227,8 @@ static void report_to_run_dir(const char *report, int verdict) {
     run_file_write("verdict", v, (size_t)n);
 }
 
-static void check_at_exit(void) {
+static void check_at_exit(void *unused) {
+    (void)unused;
     lc_self_enter();
     FILE *out = open_output();
     if (pprof_path[0]) write_profile(out);
@@ -331,5 +338,6 @@ void lc_process_mode_init(void) {
             lc_ignore_current();
         }
     }
-    atexit(check_at_exit);
+    extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+    __cxa_atexit(check_at_exit, NULL, NULL);
 }

@@ -210,6 +210,32 @@ else
   fail "cannot build the zlib program"
 fi
 
+# 13. The check runs after every shared library's destructor: memory a
+#     library frees there is not a leak, output it writes there is kept.
+cat >"$tmp/plugmain.c" <<'C'
+#include <stdio.h>
+extern char *plugin_buffer;
+int main(void) {
+    printf("main %d\n", plugin_buffer != NULL);
+    return 0;
+}
+C
+for variant in free keep; do
+  flag=; [ $variant = keep ] && flag=-DKEEP
+  mkdir -p "$tmp/$variant"
+  cc -g -fPIC -shared $flag -o "$tmp/$variant/libplugin.so" tests/fixtures/plugin.c &&
+    cc -g -o "$tmp/$variant/prog" "$tmp/plugmain.c" -L"$tmp/$variant" -lplugin -Wl,-rpath,"$tmp/$variant" ||
+    fail "cannot build the plugin program"
+  lc "$tmp/$variant.out" --strict -- "$tmp/$variant/prog"
+  want=0; [ $variant = keep ] && want=23
+  if [ $status -eq $want ] && grep -q 'plugin fini' "$tmp/$variant.out"; then
+    pass "library destructor that ${variant}s its block: status $want, its output kept"
+  else
+    fail "plugin $variant (status $status, want $want):"
+    show "$tmp/$variant.out"
+  fi
+done
+
 if [ $failures -ne 0 ]; then
   echo "cli_supervisor.sh: $failures failed"
   exit 1
