@@ -32,8 +32,4 @@ int lc_cli_fault_sweep(int argc, char **argv);
 #include <stddef.h>
 int lc_tool_find_library(char *out, size_t len);
 
-/* Print "leakcheck COMMAND: " and fmt (one %s taking arg) as one line on
- * stderr; returns 2, the usage-error exit status. */
-int lc_tool_fail(const char *command, const char *fmt, const char *arg);
-
 #endif
