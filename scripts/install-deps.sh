@@ -22,6 +22,8 @@ packages=(
   "jq:checking JSON reports field by field in the command-line tests"
   "g++:the C++ programs of the leak corpus (operator new and delete)"
   "graphviz:checking that leakcheck run --dot writes a graph Graphviz reads"
+  "help2man:generating the leakcheck(1) man page from the tool's own --help"
+  "groff-base:checking that the man pages render without a warning"
 )
 
 missing=()
