@@ -23,7 +23,7 @@ packages=(
   "g++:the C++ programs of the leak corpus (operator new and delete)"
   "graphviz:checking that leakcheck run --dot writes a graph Graphviz reads"
   "help2man:generating the leakcheck(1) man page from the tool's own --help"
-  "groff-base:checking that the man pages render without a warning"
+  "groff-base:rendering the man pages and checking that groff finds nothing to warn about"
 )
 
 missing=()
