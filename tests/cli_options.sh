@@ -20,10 +20,10 @@
 #
 # usage: bash tests/cli_options.sh [path/to/leakcheck]   (default build/leakcheck)
 set -uo pipefail
-cd "$(dirname "$0")/.."
 
 leakcheck=${1:-build/leakcheck}
 case $leakcheck in /*) ;; *) leakcheck=$(pwd)/$leakcheck ;; esac
+cd "$(dirname "$0")/.." || exit 1 # the headers and the library's sources
 [ -x "$leakcheck" ] || {
     echo "cli_options.sh: $leakcheck is not an executable (build it first)" >&2
     exit 1
