@@ -351,7 +351,7 @@ check_bad "option '--strict' takes no value" run --strict=1 -- touch "$tmp/ran"
 check_bad "ambiguous option '--min' (--min-objects, --min-bytes)" diff --min=1 a b
 check_bad "unexpected argument 'c'" diff a b c
 check_bad "missing the AFTER profile" diff a
-check_bad "unknown format 'yaml'" run --format yaml -- touch "$tmp/ran"
+check_bad "--format: 'yaml'" run --format yaml -- touch "$tmp/ran"
 check_bad "--format: 'yaml'" diff --format yaml a b
 check_bad "--format: 'yaml'" scenarios run -f yaml
 check_bad "no scenario named 'nope'" scenarios run nope

@@ -158,6 +158,8 @@ int lc_cli_run(int argc, char **argv) {
             strict = 1;
             break;
         case 'f':
+            if (strcmp(o.optarg, "text") != 0 && strcmp(o.optarg, "json") != 0)
+                return lc_opts_fail("run", "--format: '%s' is not text or json", o.optarg);
             format = o.optarg;
             break;
         case 'o':
@@ -188,8 +190,6 @@ int lc_cli_run(int argc, char **argv) {
     int i = o.optind;
     if (i >= argc)
         return lc_opts_usage_error(&o, "no program given (leakcheck run [OPTIONS] -- PROGRAM)");
-    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
-        return lc_opts_fail("run", "unknown format '%s' (text or json)", format);
     if (budget) {
         lc_budget b = {0, 0, 0};
         char err[256];
