@@ -348,6 +348,8 @@ check_bad "option '--max' needs a value" fault-sweep --max
 check_bad "option '--top' needs a value" diff a b --top
 check_bad "option '-j' needs a value" scenarios run -vj
 check_bad "option '--strict' takes no value" run --strict=1 -- touch "$tmp/ran"
+check_bad "unknown option '-v'" run --strict -vx -- touch "$tmp/ran"
+check_bad "option '--timeout' needs a value" run --strict --time
 check_bad "ambiguous option '--min' (--min-objects, --min-bytes)" diff --min=1 a b
 check_bad "unexpected argument 'c'" diff a b c
 check_bad "missing the AFTER profile" diff a

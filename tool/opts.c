@@ -65,13 +65,14 @@ static void name_option(lc_opts *o, int val, int longindex) {
     o->name = o->namebuf;
 }
 
-/* getopt_long said '?' or ':'; say which option and what is wrong with it.
- * getopt leaves optopt at 0 for a long option it does not know (or that is
- * ambiguous), at the option's value otherwise; the word it stopped at is
- * argv[optind - 1] for long options and bundles ending with the bad
- * letter. */
-static int report(lc_opts *o, int c) {
-    const char *word = optind >= 1 && optind <= o->argc ? o->argv[optind - 1] : "";
+/* getopt_long said '?' or ':' about the word argv[at]; say which option and
+ * what is wrong with it. getopt leaves optopt at 0 for a long option it does
+ * not know (or that is ambiguous), at the option's value otherwise; a word
+ * that starts with "--" is a long option, any other a bundle of letters
+ * (getopt never moves words, with the '+' and '-' orderings used here, so
+ * the word is the one optind pointed at before the call). */
+static int report(lc_opts *o, int c, int at) {
+    const char *word = at >= 1 && at < o->argc ? o->argv[at] : "";
     int is_long = strncmp(word, "--", 2) == 0;
     char given[64];
     if (is_long)
@@ -79,6 +80,10 @@ static int report(lc_opts *o, int c) {
     else
         snprintf(given, sizeof given, "-%c", optopt ? optopt : '?');
 
+    if (c == ':' && is_long && optopt) { /* named in full, even when abbreviated */
+        name_option(o, optopt, -1);
+        snprintf(given, sizeof given, "%s", o->name);
+    }
     if (c == ':') return lc_opts_usage_error(o, "option '%s' needs a value", given);
     if (optopt && is_long) return lc_opts_usage_error(o, "option '%s' takes no value", given);
     if (optopt) return lc_opts_usage_error(o, "unknown option '%s'", given);
@@ -112,6 +117,7 @@ int lc_opts_next(lc_opts *o) {
         o->started = 1;
     }
     int longindex = -1;
+    int at = optind < 1 ? 1 : optind; /* the word getopt is about to read */
     optopt = 0;
     int c = getopt_long(o->argc, o->argv, o->shortbuf, o->longopts, &longindex);
     o->optind = optind;
@@ -119,7 +125,7 @@ int lc_opts_next(lc_opts *o) {
     if (c == -1) return LC_OPTS_END;
     if (c == 1) return LC_OPTS_OPERAND;
     if (c == '?' || c == ':') {
-        report(o, c);
+        report(o, c, at);
         return LC_OPTS_ERROR;
     }
     name_option(o, c, longindex);
