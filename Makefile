@@ -116,6 +116,24 @@ $(TOOLKIT_LIB): $(TOOLKIT_OBJS)
 $(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(LIB_SO) $(LIB_SO_MAJ)
 	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) -L$(BUILD) -lleakcheck $(RPATH) -lz
 
+# Manual pages, part of `all`: leakcheck(1) is help2man's reading of the
+# tool's own --help (scripts/man-help.sh) and docs/man/leakcheck.1.h2m,
+# leakcheck(3) is written by hand. A page groff warns about is an error.
+all: $(BUILD)/man/leakcheck.1 $(BUILD)/man/leakcheck.3
+MAN_CHECK = w=$$(groff -ww -man -z $@.tmp 2>&1); [ -z "$$w" ] || { echo "$$w" >&2; exit 1; }; mv $@.tmp $@
+
+$(BUILD)/man/leakcheck.1: $(BUILD)/leakcheck scripts/man-help.sh docs/man/leakcheck.1.h2m
+	@mkdir -p $(dir $@)
+	LEAKCHECK=$(BUILD)/leakcheck help2man -N -s 1 -m 'leakcheck manual' -o $@.tmp \
+	  -n 'leak checks for C programs and their test suites' -i docs/man/leakcheck.1.h2m \
+	  scripts/man-help.sh
+	@$(MAN_CHECK)
+
+$(BUILD)/man/leakcheck.3: docs/man/leakcheck.3
+	@mkdir -p $(dir $@)
+	cp $< $@.tmp
+	@$(MAN_CHECK)
+
 $(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(LIB_SO) $(LIB_SO_MAJ) $(wildcard include/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TOOLKIT_LIB) -L$(BUILD) -lleakcheck $(RPATH) $(CHECK_LIBS) -lz

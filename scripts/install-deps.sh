@@ -26,6 +26,7 @@ packages=(
   "build:valgrind:valgrind/*.h client requests (and the valgrind pass of make check)"
   "build:systemtap-sdt-dev:USDT probes (<sys/sdt.h>) in the toolkit's maps and channels"
   "build:help2man:the leakcheck(1) man page, generated from the tool's --help"
+  "build:groff-base:checking the man pages render without warnings (groff)"
   "build:pkg-config:the uninstalled build/leakcheck.pc and finding Check's flags"
   "all:check:the unit-test framework the tests and the Check integration use"
   "all:clang:the sanitizer and fuzzing builds"

@@ -11,39 +11,42 @@
  * is where those errors are printed. */
 #include "tool.h"
 #include "pprof.h"
+#include "opts.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define EXIT_USAGE 2
-
 static const char usage_text[] =
-    "usage: leakcheck diff BASE AFTER [--top N] [--min-objects N] [--min-bytes N]\n"
-    "                      [--sample TYPE] [--format text|json]\n"
-    "\n"
+    "Usage: leakcheck diff [OPTIONS] BASE AFTER\n"
     "Compare two heap profiles in pprof's format (written by leakcheck, by Go's\n"
     "runtime/pprof or by the pprof tool) and print, for each call stack, how much\n"
     "it grew from BASE to AFTER, largest growth first. Stacks are matched by the\n"
     "function, file and line of their frames, so profiles of different processes\n"
     "compare; frames without symbols are matched by their offset in their file.\n"
+    "Options may come before, between or after the two profiles.\n"
     "\n"
-    "  --top N          print only the first N stacks\n"
-    "  --min-objects N  keep stacks whose objects grew by at least N\n"
-    "  --min-bytes N    keep stacks whose bytes grew by at least N; suffixes k, M, G\n"
-    "                   are powers of 1024 (both minimums: stacks that pass both)\n"
-    "  --sample TYPE    order by this sample type: inuse_space (the default when the\n"
-    "                   profiles have it), inuse_objects, alloc_space, alloc_objects,\n"
-    "                   or any type the profiles share; objects and bytes are then\n"
-    "                   the alloc_ types when TYPE is one\n"
-    "  --format FORMAT  text (the default) or json (schema leakcheck/1, kind diff)\n"
-    "  --help           print this help\n"
+    "Options:\n"
+    "  -n, --top=N              print only the first N stacks\n"
+    "      --min-objects=N      keep stacks whose objects grew by at least N\n"
+    "      --min-bytes=N        keep stacks whose bytes grew by at least N; suffixes\n"
+    "                           k, M, G are powers of 1024 (both minimums: stacks\n"
+    "                           that pass both)\n"
+    "      --sample=TYPE        order by this sample type: inuse_space (the default\n"
+    "                           when the profiles have it), inuse_objects,\n"
+    "                           alloc_space, alloc_objects, or any type the profiles\n"
+    "                           share; objects and bytes are then the alloc_ types\n"
+    "                           when TYPE is one\n"
+    "  -f, --format=FORMAT      text (the default) or json (schema leakcheck/1, kind\n"
+    "                           diff)\n"
+    "  -h, --help               print this help\n"
     "\n"
-    "Exit status: 0 when the profiles were compared, 2 on a usage error or a\n"
-    "profile that cannot be read.\n";
+    "Exit status:\n"
+    "  0        the profiles were compared\n"
+    "  2        a usage error, a profile that cannot be read, or output that\n"
+    "           cannot be written\n";
 
 typedef struct diff_args {
     const char *base, *after;
@@ -51,119 +54,80 @@ typedef struct diff_args {
     int json;
 } diff_args;
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("leakcheck diff: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see leakcheck diff --help)\n", stderr);
-    va_end(ap);
-    return EXIT_USAGE;
-}
+enum { OPT_MIN_OBJECTS = 256, OPT_MIN_BYTES, OPT_SAMPLE };
 
-/* A decimal integer with an optional k, M or G suffix (powers of 1024) when
- * `scaled`. */
-static int parse_amount(const char *s, int scaled, int64_t *out) {
-    errno = 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno) return -1;
-    int64_t unit = 1;
-    if (scaled && *end) {
-        if (*end == 'k' || *end == 'K')
-            unit = 1024;
-        else if (*end == 'M')
-            unit = 1024 * 1024;
-        else if (*end == 'G')
-            unit = 1024 * 1024 * 1024;
-        else
-            return -1;
-        end++;
-    }
-    if (*end) return -1;
-    if (__builtin_mul_overflow((int64_t)v, unit, out)) return -1;
-    return 0;
-}
+static const struct option long_options[] = {
+    {"top", required_argument, NULL, 'n'},
+    {"min-objects", required_argument, NULL, OPT_MIN_OBJECTS},
+    {"min-bytes", required_argument, NULL, OPT_MIN_BYTES},
+    {"sample", required_argument, NULL, OPT_SAMPLE},
+    {"format", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
 
 /* Fill *a from the command line. Returns -1 to go on, else the exit status
  * (after --help or a usage error). */
 static int parse_args(int argc, char **argv, diff_args *a) {
     const char *positional[2];
-    int npositional = 0, options_done = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (options_done || arg[0] != '-' || arg[1] == 0) {
-            if (npositional == 2) return usage_error("unexpected argument '%s'", arg);
-            positional[npositional++] = arg;
-            continue;
-        }
-        if (strcmp(arg, "--") == 0) {
-            options_done = 1;
-            continue;
-        }
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        /* --name VALUE or --name=VALUE */
-        static const char *const valued[] = {"--top", "--min-objects", "--min-bytes", "--sample",
-                                             "--format"};
-        const char *value = NULL;
-        size_t which = sizeof valued / sizeof *valued;
-        for (size_t k = 0; k < sizeof valued / sizeof *valued; k++) {
-            size_t n = strlen(valued[k]);
-            if (strncmp(arg, valued[k], n) != 0) continue;
-            if (arg[n] == '=') {
-                value = arg + n + 1;
-            } else if (arg[n] == 0) {
-                if (i + 1 == argc) return usage_error("option %s needs a value", valued[k]);
-                value = argv[++i];
-            } else {
-                continue;
-            }
-            which = k;
+    int npositional = 0, c;
+    int64_t n;
+    lc_opts o = {.command = "diff",
+                 .help_command = "diff",
+                 .shortopts = "n:f:h",
+                 .longopts = long_options,
+                 .order = LC_OPTS_PERMUTE,
+                 .argc = argc,
+                 .argv = argv};
+    while ((c = lc_opts_next(&o)) != LC_OPTS_END) {
+        switch (c) {
+        case LC_OPTS_OPERAND:
+            if (npositional == 2)
+                return lc_opts_usage_error(&o, "unexpected argument '%s'", o.optarg);
+            positional[npositional++] = o.optarg;
             break;
-        }
-        if (!value) return usage_error("unknown option '%s'", arg);
-        int64_t n;
-        switch (which) {
-        case 0:
-            if (parse_amount(value, 0, &n) || n < 0)
-                return usage_error("--top needs a count of stacks, not '%s'", value);
+        case 'n':
+            if (lc_opts_integer(&o, 0, INT64_MAX, 0, &n) != 0) return LC_EXIT_USAGE;
             a->opts.top = (size_t)n;
             break;
-        case 1:
-            if (parse_amount(value, 0, &n))
-                return usage_error("--min-objects needs an integer, not '%s'", value);
+        case OPT_MIN_OBJECTS:
+            if (lc_opts_integer(&o, INT64_MIN, INT64_MAX, 0, &n) != 0) return LC_EXIT_USAGE;
             a->opts.min_objects = n;
             a->opts.has_min_objects = 1;
             break;
-        case 2:
-            if (parse_amount(value, 1, &n))
-                return usage_error("--min-bytes needs an integer with an optional k, M or G "
-                                   "suffix, not '%s'",
-                                   value);
+        case OPT_MIN_BYTES:
+            if (lc_opts_integer(&o, INT64_MIN, INT64_MAX, 1, &n) != 0) return LC_EXIT_USAGE;
             a->opts.min_bytes = n;
             a->opts.has_min_bytes = 1;
             break;
-        case 3:
-            if (!value[0]) return usage_error("--sample needs a sample type");
-            a->opts.sample = value;
+        case OPT_SAMPLE:
+            if (!o.optarg[0]) return lc_opts_fail("diff", "--sample: the sample type is empty");
+            a->opts.sample = o.optarg;
             break;
-        case 4:
-            if (strcmp(value, "json") == 0)
+        case 'f':
+            if (strcmp(o.optarg, "json") == 0)
                 a->json = 1;
-            else if (strcmp(value, "text") == 0)
+            else if (strcmp(o.optarg, "text") == 0)
                 a->json = 0;
             else
-                return usage_error("--format is text or json, not '%s'", value);
+                return lc_opts_fail("diff", "--format: '%s' is not text or json", o.optarg);
             break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default: /* LC_OPTS_ERROR, printed */
+            return LC_EXIT_USAGE;
         }
     }
+    /* Operands after "--". */
+    for (int i = o.optind; i < argc; i++) {
+        if (npositional == 2) return lc_opts_usage_error(&o, "unexpected argument '%s'", argv[i]);
+        positional[npositional++] = argv[i];
+    }
     if (npositional < 2)
-        return usage_error("%s", npositional ? "missing the AFTER profile"
-                                             : "missing the BASE and AFTER profiles");
+        return lc_opts_usage_error(&o, "%s",
+                                   npositional ? "missing the AFTER profile"
+                                               : "missing the BASE and AFTER profiles");
     a->base = positional[0];
     a->after = positional[1];
     return -1;
@@ -382,7 +346,7 @@ int lc_cli_diff(int argc, char **argv) {
         fprintf(stderr, "leakcheck diff: %s\n", err);
         lc_pprof_free(base);
         lc_pprof_free(after);
-        return EXIT_USAGE;
+        return LC_EXIT_USAGE;
     }
     if (a.json)
         print_json(stdout, &a, d);
@@ -393,7 +357,7 @@ int lc_cli_diff(int argc, char **argv) {
     lc_pprof_free(after);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "leakcheck diff: cannot write the output: %s\n", strerror(errno));
-        return EXIT_USAGE;
+        return LC_EXIT_USAGE;
     }
     return 0;
 }

@@ -12,6 +12,7 @@
  * output is discarded (it runs hundreds of times); the leak reports go to a
  * file of their own and are shown for the runs that leaked. */
 #include "tool.h"
+#include "opts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,20 +28,25 @@
 /* The process-mode check's exit status for a leak (process_mode.c). */
 #define LEAK_EXITCODE 23
 #define DEFAULT_MAX 100000
+#define MAX_RUNS 100000000
 
-static void usage(FILE *out) {
-    fprintf(out, "usage: leakcheck fault-sweep [OPTIONS] -- PROGRAM [ARGS...]\n"
-                 "\n"
-                 "  --scope FUNCTION   count only allocations with FUNCTION on their stack\n"
-                 "  --max N            stop after N runs (default 100000)\n"
-                 "\n"
-                 "Exit status: 0 when no failure point leaked or crashed, 1 when one did,\n"
-                 "2 on a usage error.\n");
-}
-
-static int fail(const char *fmt, const char *arg) {
-    return lc_tool_fail("fault-sweep", fmt, arg);
-}
+static const char usage_text[] =
+    "Usage: leakcheck fault-sweep [OPTIONS] [--] PROGRAM [ARGS...]\n"
+    "Run PROGRAM once for every N = 1, 2, 3, ... with its N-th allocation failing,\n"
+    "until a run no longer reaches the injected failure, and report every failure\n"
+    "point the program leaked on (with the leak report) or crashed on, with the\n"
+    "failed allocation's stack. The program's own output is discarded. Options end\n"
+    "at \"--\" or at PROGRAM: the program's own arguments are never read.\n"
+    "\n"
+    "Options:\n"
+    "  -s, --scope=FUNCTION     count only allocations with FUNCTION on their stack\n"
+    "  -n, --max=N              stop after N runs, 1 to 100000000 (default 100000)\n"
+    "  -h, --help               print this help\n"
+    "\n"
+    "Exit status:\n"
+    "  0        no failure point leaked or crashed\n"
+    "  1        a failure point leaked or crashed\n"
+    "  2        a usage error, or PROGRAM cannot be run\n";
 
 /* The whole of a small file, NUL-terminated; "" when it does not exist. */
 static char *slurp(const char *path) {
@@ -71,13 +77,27 @@ typedef struct run_paths {
     char status[PATH_MAX], report[PATH_MAX], lib[PATH_MAX];
 } run_paths;
 
-/* Run the program once with allocation n failing; its wait status, or -1. */
-static int run_once(const run_paths *p, long n, const char *scope, char **argv) {
+/* Run the program once with allocation n failing; its wait status, or -1.
+ * The child's output goes to /dev/null, so a failed exec cannot say why
+ * there: the child writes its errno to a close-on-exec pipe instead, which
+ * a successful exec closes empty. *exec_errno is that errno, or 0 when the
+ * program started (an exit status of 127 is then the program's own). */
+static int run_once(const run_paths *p, long n, const char *scope, char **argv, int *exec_errno) {
     unlink(p->status);
     unlink(p->report);
+    *exec_errno = 0;
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
     pid_t pid = fork();
-    if (pid < 0) return -1;
+    if (pid < 0) {
+        int e = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        errno = e;
+        return -1;
+    }
     if (pid == 0) {
+        close(pipefd[0]);
         char num[32], preload[PATH_MAX * 2];
         snprintf(num, sizeof num, "%ld", n);
         const char *old = getenv("LD_PRELOAD");
@@ -95,8 +115,18 @@ static int run_once(const run_paths *p, long n, const char *scope, char **argv) 
             dup2(null, 2);
         }
         execvp(argv[0], argv);
+        int e = errno;
+        ssize_t w = write(pipefd[1], &e, sizeof e);
+        (void)w;
         _exit(127);
     }
+    close(pipefd[1]);
+    int e = 0;
+    ssize_t got;
+    while ((got = read(pipefd[0], &e, sizeof e)) < 0 && errno == EINTR)
+        ;
+    close(pipefd[0]);
+    if (got == (ssize_t)sizeof e) *exec_errno = e;
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return -1;
@@ -120,57 +150,64 @@ static const char *status_stack(const char *status) {
     return s ? s + 1 : "";
 }
 
+static const struct option long_options[] = {
+    {"scope", required_argument, NULL, 's'},
+    {"max", required_argument, NULL, 'n'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int lc_cli_fault_sweep(int argc, char **argv) {
     const char *scope = NULL;
-    long max = DEFAULT_MAX;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            i++;
+    int64_t max = DEFAULT_MAX;
+    int c;
+    lc_opts o = {.command = "fault-sweep",
+                 .help_command = "fault-sweep",
+                 .shortopts = "s:n:h",
+                 .longopts = long_options,
+                 .order = LC_OPTS_IN_ORDER,
+                 .argc = argc,
+                 .argv = argv};
+    while ((c = lc_opts_next(&o)) != LC_OPTS_END) {
+        switch (c) {
+        case 's':
+            scope = o.optarg;
             break;
-        }
-        if (strcmp(a, "--help") == 0) {
-            usage(stdout);
+        case 'n':
+            if (lc_opts_integer(&o, 1, MAX_RUNS, 0, &max) != 0) return LC_EXIT_USAGE;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
             return 0;
-        }
-        if (a[0] != '-') break;
-        if (strcmp(a, "--scope") != 0 && strcmp(a, "--max") != 0)
-            return fail("unknown option '%s' (see leakcheck fault-sweep --help)", a);
-        if (i + 1 >= argc) return fail("%s needs a value", a);
-        const char *v = argv[++i];
-        if (strcmp(a, "--scope") == 0) {
-            scope = v;
-        } else {
-            char *end;
-            max = strtol(v, &end, 10);
-            if (*end || max < 1) return fail("--max wants a positive number, got '%s'", v);
+        default: /* LC_OPTS_ERROR, printed */
+            return LC_EXIT_USAGE;
         }
     }
-    if (i >= argc) return fail("%s", "no program given (leakcheck fault-sweep -- PROGRAM)");
+    int i = o.optind;
+    if (i >= argc)
+        return lc_opts_usage_error(&o, "no program given (leakcheck fault-sweep -- PROGRAM)");
     run_paths p;
     if (lc_tool_find_library(p.lib, sizeof p.lib) != 0)
-        return fail("%s", "cannot find libleakcheck.so next to the leakcheck executable");
+        return lc_opts_fail("fault-sweep",
+                            "cannot find libleakcheck.so next to the leakcheck executable");
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX / 2];
     snprintf(dir, sizeof dir, "%s/leakcheck-fault.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) return fail("cannot create a temporary directory: %s", strerror(errno));
+    if (!mkdtemp(dir))
+        return lc_opts_fail("fault-sweep", "cannot create a temporary directory: %s",
+                            strerror(errno));
     snprintf(p.status, sizeof p.status, "%s/status", dir);
     snprintf(p.report, sizeof p.report, "%s/report", dir);
 
     long runs = 0, leaks = 0, crashes = 0;
     int rc = 0;
     for (long n = 1; n <= max; n++) {
-        int status = run_once(&p, n, scope, argv + i);
+        int exec_errno;
+        int status = run_once(&p, n, scope, argv + i, &exec_errno);
         runs++;
-        if (status < 0) {
-            fprintf(stderr, "leakcheck fault-sweep: cannot run '%s': %s\n", argv[i],
-                    strerror(errno));
-            rc = 2;
-            break;
-        }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && n == 1) {
-            fprintf(stderr, "leakcheck fault-sweep: cannot run '%s'\n", argv[i]);
+        if (status < 0 || exec_errno) {
+            lc_opts_fail("fault-sweep", "cannot run '%s': %s", argv[i],
+                         strerror(status < 0 ? errno : exec_errno));
             rc = 2;
             break;
         }

@@ -1,44 +1,95 @@
-/* main.c: the leakcheck command-line tool: reads the command and hands the
- * rest of the command line to it. Each command lives in its own file. */
+/* main.c: the leakcheck command-line tool: reads the tool's own options and
+ * the command, and hands the rest of the command line to the command. Each
+ * command lives in its own file and parses its options with opts.c. */
 #include "tool.h"
+#include "opts.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "leakcheck.h"
 
-static void usage(FILE *out) {
-    fprintf(out, "usage: leakcheck COMMAND [ARGS...]\n"
-                 "\n"
-                 "commands:\n"
-                 "  scenarios list             the reproduction scenarios, one line each\n"
-                 "  scenarios run [NAME...]    run them, each variant in a forked child\n"
-                 "  run [OPTIONS] -- PROGRAM [ARGS...]\n"
-                 "                             run PROGRAM and check it for leaks at exit\n"
-                 "  diff BASE AFTER [OPTIONS]  growth per call stack between two heap profiles\n"
-                 "\n"
-                 "  leakcheck COMMAND --help   the options of a command\n"
-                 "  leakcheck --version\n");
-}
+/* The text help2man turns into leakcheck(1) (Makefile, scripts/man.sh):
+ * "Usage:", indented two-column lists and headings ending in ':' are its
+ * conventions. */
+static const char usage_text[] =
+    "Usage: leakcheck COMMAND [OPTIONS] [ARGS...]\n"
+    "  or:  leakcheck --help | --version\n"
+    "Check C programs and their test suites for leaked threads and heap memory:\n"
+    "whole programs at exit, allocation-failure sweeps, heap-profile diffs, and the\n"
+    "reproduction scenarios.\n"
+    "\n"
+    "Commands:\n"
+    "  run [OPTIONS] [--] PROGRAM [ARGS...]\n"
+    "                           run PROGRAM with the library preloaded and check it\n"
+    "                           and every process it starts for leaks at exit\n"
+    "  fault-sweep [OPTIONS] [--] PROGRAM [ARGS...]\n"
+    "                           run PROGRAM with its 1st, 2nd, 3rd... allocation\n"
+    "                           failing; report the failure points that leak or crash\n"
+    "  diff [OPTIONS] BASE AFTER\n"
+    "                           growth per call stack between two heap profiles\n"
+    "  scenarios list           the reproduction scenarios, one line each\n"
+    "  scenarios run [OPTIONS] [NAME...]\n"
+    "                           run them, each variant in a forked child\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help               print this help\n"
+    "  -V, --version            print the version\n"
+    "\n"
+    "'leakcheck COMMAND --help' lists the options and exit statuses of COMMAND.\n"
+    "\n"
+    "Exit status:\n"
+    "  0        the help or the version was printed; otherwise the status of\n"
+    "           COMMAND (see its --help)\n"
+    "  2        a usage error: no command, or an unknown command or option\n";
+
+static const struct option long_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"run", lc_cli_run},
+    {"fault-sweep", lc_cli_fault_sweep},
+    {"diff", lc_cli_diff},
+    {"scenarios", lc_cli_scenarios},
+};
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
+    /* The tool's own options end at the command, whose options are its own. */
+    lc_opts o = {.command = "",
+                 .help_command = "",
+                 .shortopts = "hV",
+                 .longopts = long_options,
+                 .order = LC_OPTS_IN_ORDER,
+                 .argc = argc,
+                 .argv = argv};
+    int c;
+    while ((c = lc_opts_next(&o)) != LC_OPTS_END) {
+        if (c == 'h') {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (c == 'V') {
+            printf("leakcheck %s\n", LEAKCHECK_VERSION);
+            return 0;
+        }
+        return LC_EXIT_USAGE; /* LC_OPTS_ERROR, printed */
     }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        usage(stdout);
+    if (o.optind >= argc) return lc_opts_fail("", "no command given; try 'leakcheck --help'");
+    const char *name = argv[o.optind];
+    if (strcmp(name, "help") == 0) {
+        fputs(usage_text, stdout);
         return 0;
     }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("leakcheck %s\n", LEAKCHECK_VERSION);
-        return 0;
-    }
-    if (strcmp(cmd, "scenarios") == 0) return lc_cli_scenarios(argc - 1, argv + 1);
-    if (strcmp(cmd, "run") == 0) return lc_cli_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "diff") == 0) return lc_cli_diff(argc - 1, argv + 1);
-    if (strcmp(cmd, "fault-sweep") == 0) return lc_cli_fault_sweep(argc - 1, argv + 1);
-    fprintf(stderr, "leakcheck: unknown command '%s' (see leakcheck --help)\n", cmd);
-    return 2;
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - o.optind, argv + o.optind);
+    return lc_opts_fail("", "unknown command '%s'; try 'leakcheck --help'", name);
 }

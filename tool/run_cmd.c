@@ -1,14 +1,14 @@
+/* SPDX-License-Identifier: MIT */
 /* run_cmd.c: `leakcheck run [OPTIONS] -- PROGRAM [ARGS...]`.
  *
- * Starts PROGRAM with the library preloaded in process mode; the library
- * checks the program when it exits (process_mode.c) and ends it with the
- * error exit code when its leaks exceed the budget. This side validates the
- * options before anything runs (a malformed budget or an unreadable file is
- * an error now, not a surprise at exit), passes them through the
- * environment, waits, and turns the way the program ended into the exit
- * status: the program's own, the error exit code, or a signal reported as
- * such. */
+ * Validates the options before anything runs (a malformed budget or an
+ * unreadable file is an error now, not a surprise at exit), finds the
+ * library to preload, and hands the program to the supervisor
+ * (supervise.c), which owns the report, the deadline, the signals and the
+ * exit status. The settings reach each process of the program through its
+ * environment, set in the child just before exec. */
 #include "tool.h"
+#include "opts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,44 +24,53 @@
 #include "internal.h"
 #include "supervise.h"
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: leakcheck run [OPTIONS] -- PROGRAM [ARGS...]\n"
-            "\n"
-            "  --budget SPEC          leak budget, e.g. bytes=1M,objects=10,threads=0 (default 0)\n"
-            "  --strict               count reachable blocks too\n"
-            "  --format text|json     report format (default text)\n"
-            "  --output FILE          write the report to FILE instead of stderr\n"
-            "  --error-exitcode N     exit status when the budget is exceeded (default 23)\n"
-            "  --timeout SECONDS      dump every thread and kill the program after SECONDS\n"
-            "  --suppressions FILE    LeakSanitizer-style leak:PATTERN / thread:PATTERN lines\n"
-            "                         (may be repeated)\n"
-            "  --pprof FILE           write a pprof heap profile at exit (other processes\n"
-            "                         of the program: FILE.PID)\n"
-            "  --dot FILE             write the retention paths as a Graphviz graph (other\n"
-            "                         processes: FILE.PID)\n");
-}
-
-struct found_library {
-    char *path;
-    size_t len;
-};
-
-static int fail(const char *fmt, const char *arg) {
-    return lc_tool_fail("run", fmt, arg);
-}
-
-int lc_tool_fail(const char *command, const char *fmt, const char *arg) {
-    fprintf(stderr, "leakcheck %s: ", command);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    return 2;
-}
+static const char usage_text[] =
+    "Usage: leakcheck run [OPTIONS] [--] PROGRAM [ARGS...]\n"
+    "Run PROGRAM with libleakcheck.so preloaded and check it, and every process it\n"
+    "starts, for leaked threads and heap memory when it exits. Options end at \"--\"\n"
+    "or at PROGRAM: the program's own arguments are never read.\n"
+    "\n"
+    "Options:\n"
+    "  -b, --budget=SPEC        leak budget, e.g. bytes=1M,objects=10,threads=0\n"
+    "                           (default 0: any leak fails)\n"
+    "      --strict             count reachable blocks too\n"
+    "  -f, --format=FORMAT      report format: text (the default) or json\n"
+    "  -o, --output=FILE        write the report to FILE instead of stderr\n"
+    "      --error-exitcode=N   exit status when the budget is exceeded, 1 to 255\n"
+    "                           (default 23)\n"
+    "  -t, --timeout=SECONDS    dump every thread and kill the program after SECONDS\n"
+    "                           (more than 0, at most a year)\n"
+    "      --suppressions=FILE  LeakSanitizer-style leak:PATTERN / thread:PATTERN\n"
+    "                           lines (may be repeated)\n"
+    "      --pprof=FILE         write a pprof heap profile at exit (other processes\n"
+    "                           of the program: FILE.PID)\n"
+    "      --dot=FILE           write the retention paths as a Graphviz graph (other\n"
+    "                           processes: FILE.PID)\n"
+    "  -h, --help               print this help\n"
+    "\n"
+    "Exit status:\n"
+    "  N        the program's own status: when its leaks are within the budget, and\n"
+    "           whenever the program fails on its own (its leaks are still reported)\n"
+    "  23       the budget is exceeded by the started process, which itself exited 0\n"
+    "           (the value of --error-exitcode; other processes are reported only)\n"
+    "  70       the program could not be checked: the library was not loaded into it\n"
+    "           (static, setuid, LD_PRELOAD refused), it ended with _exit or was\n"
+    "           killed before its check, or its check failed\n"
+    "  74       the report could not be written\n"
+    "  124      the --timeout expired (every thread dumped, the program killed)\n"
+    "  127      PROGRAM cannot be run\n"
+    "  128+S    the program was killed by signal S\n"
+    "  2        a usage error\n";
 
 /* Finds the library to preload, in order: the copy this executable itself
  * loaded (wherever LIBDIR put it), the one next to the executable (build/)
  * and the one in ../lib (installed under PREFIX). The SONAME comes before
  * the unversioned name: an installed runtime has only the former. */
+struct found_library {
+    char *path;
+    size_t len;
+};
+
 static int find_loaded_library(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     const char *base = strrchr(info->dlpi_name, '/');
@@ -122,21 +131,38 @@ static int check_profile_path(const char *path, char *abs, size_t len) {
  * any it already had. Returns 0, or 2 after printing the error. */
 static int add_suppressions(const char *path, char *list, size_t len) {
     char err[PATH_MAX + 256], abs[PATH_MAX];
-    if (lc_suppress_load_file(path, err, sizeof err) != 0) return fail("%s", err);
-    if (!realpath(path, abs)) {
-        snprintf(err, sizeof err, "cannot resolve the suppression file '%s': %s", path,
-                 strerror(errno));
-        return fail("%s", err);
-    }
+    if (lc_suppress_load_file(path, err, sizeof err) != 0) return lc_opts_fail("run", "%s", err);
+    if (!realpath(path, abs))
+        return lc_opts_fail("run", "cannot resolve the suppression file '%s': %s", path,
+                            strerror(errno));
     if (strchr(abs, ':'))
-        return fail("a suppression file's path cannot contain ':' (LEAKCHECK_SUPPRESSIONS is a "
-                    "':'-separated list): '%s'",
-                    abs);
+        return lc_opts_fail(
+            "run",
+            "a suppression file's path cannot contain ':' (LEAKCHECK_SUPPRESSIONS is a "
+            "':'-separated list): '%s'",
+            abs);
     size_t used = strlen(list);
     int n = snprintf(list + used, len - used, "%s%s", used ? ":" : "", abs);
-    if (n < 0 || (size_t)n >= len - used) return fail("%s", "too many suppression files");
+    if (n < 0 || (size_t)n >= len - used)
+        return lc_opts_fail("run", "%s", "too many suppression files");
     return 0;
 }
+
+enum { OPT_STRICT = 256, OPT_ERROR_EXITCODE, OPT_SUPPRESSIONS, OPT_PPROF, OPT_DOT };
+
+static const struct option long_options[] = {
+    {"budget", required_argument, NULL, 'b'},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE},
+    {"timeout", required_argument, NULL, 't'},
+    {"suppressions", required_argument, NULL, OPT_SUPPRESSIONS},
+    {"pprof", required_argument, NULL, OPT_PPROF},
+    {"dot", required_argument, NULL, OPT_DOT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
 
 /* What the program's environment gets, set in the child before exec. */
 struct child_env {
@@ -181,88 +207,83 @@ static void prepare_child(void *ctx) {
 int lc_cli_run(int argc, char **argv) {
     const char *budget = NULL, *format = "text", *output = NULL, *pprof = NULL, *dot = NULL;
     static char supp[8 * PATH_MAX];
-    long exitcode = 23;
+    int64_t exitcode = 23;
     double timeout = 0;
-    int strict = 0, i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--") == 0) {
-            i++;
+    int strict = 0, c;
+    lc_opts o = {.command = "run",
+                 .help_command = "run",
+                 .shortopts = "b:f:o:t:h",
+                 .longopts = long_options,
+                 .order = LC_OPTS_IN_ORDER,
+                 .argc = argc,
+                 .argv = argv};
+    while ((c = lc_opts_next(&o)) != LC_OPTS_END) {
+        switch (c) {
+        case 'b':
+            budget = o.optarg;
             break;
-        }
-        if (strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "--strict") == 0) {
+        case OPT_STRICT:
             strict = 1;
-            continue;
-        }
-        if (a[0] != '-') break; /* the program, without a "--" */
-        bool takes_value = strcmp(a, "--budget") == 0 || strcmp(a, "--format") == 0 ||
-                           strcmp(a, "--output") == 0 || strcmp(a, "--error-exitcode") == 0 ||
-                           strcmp(a, "--timeout") == 0 || strcmp(a, "--suppressions") == 0 ||
-                           strcmp(a, "--pprof") == 0 || strcmp(a, "--dot") == 0;
-        if (!takes_value) return fail("unknown option '%s' (see leakcheck run --help)", a);
-        if (!v) return fail("%s needs a value", a);
-        i++;
-        if (strcmp(a, "--budget") == 0)
-            budget = v;
-        else if (strcmp(a, "--format") == 0)
-            format = v;
-        else if (strcmp(a, "--output") == 0)
-            output = v;
-        else if (strcmp(a, "--suppressions") == 0) {
-            if (add_suppressions(v, supp, sizeof supp) != 0) return 2;
-        } else if (strcmp(a, "--pprof") == 0)
-            pprof = v;
-        else if (strcmp(a, "--dot") == 0)
-            dot = v;
-        else if (strcmp(a, "--error-exitcode") == 0) {
-            char *end;
-            exitcode = strtol(v, &end, 10);
-            if (*end || exitcode < 1 || exitcode > 255)
-                return fail("--error-exitcode wants a number from 1 to 255, got '%s'", v);
-        } else {
-            char *end;
-            timeout = strtod(v, &end);
-            if (*end || timeout <= 0) return fail("--timeout wants a positive number, got '%s'", v);
+            break;
+        case 'f':
+            if (strcmp(o.optarg, "text") != 0 && strcmp(o.optarg, "json") != 0)
+                return lc_opts_fail("run", "--format: '%s' is not text or json", o.optarg);
+            format = o.optarg;
+            break;
+        case 'o':
+            output = o.optarg;
+            break;
+        case OPT_ERROR_EXITCODE:
+            if (lc_opts_integer(&o, 1, 255, 0, &exitcode) != 0) return LC_EXIT_USAGE;
+            break;
+        case 't':
+            if (lc_opts_seconds(&o, 0, &timeout) != 0) return LC_EXIT_USAGE;
+            break;
+        case OPT_SUPPRESSIONS:
+            if (add_suppressions(o.optarg, supp, sizeof supp) != 0) return LC_EXIT_USAGE;
+            break;
+        case OPT_PPROF:
+            pprof = o.optarg;
+            break;
+        case OPT_DOT:
+            dot = o.optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default: /* LC_OPTS_ERROR, printed */
+            return LC_EXIT_USAGE;
         }
     }
-    if (i >= argc) return fail("%s", "no program given (leakcheck run [OPTIONS] -- PROGRAM)");
-    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
-        return fail("unknown format '%s' (text or json)", format);
+    int i = o.optind;
+    if (i >= argc)
+        return lc_opts_usage_error(&o, "no program given (leakcheck run [OPTIONS] -- PROGRAM)");
     if (budget) {
         lc_budget b = {0, 0, 0};
         char err[256];
-        if (lc_budget_parse(budget, &b, err, sizeof err) != 0) return fail("%s", err);
+        if (lc_budget_parse(budget, &b, err, sizeof err) != 0)
+            return lc_opts_fail("run", "%s", err);
     }
     char lib[PATH_MAX];
     if (lc_tool_find_library(lib, sizeof lib) != 0)
-        return fail("%s", "cannot find libleakcheck.so next to the leakcheck executable");
+        return lc_opts_fail("run", "%s",
+                            "cannot find libleakcheck.so next to the leakcheck executable");
     char pprof_abs[PATH_MAX];
     if (pprof) {
-        if (check_profile_path(pprof, pprof_abs, sizeof pprof_abs) != 0) {
-            char msg[PATH_MAX + 128];
-            snprintf(msg, sizeof msg, "cannot write the heap profile '%s': %s", pprof,
-                     strerror(errno));
-            return fail("%s", msg);
-        }
+        if (check_profile_path(pprof, pprof_abs, sizeof pprof_abs) != 0)
+            return lc_opts_fail("run", "cannot write the heap profile '%s': %s", pprof,
+                                strerror(errno));
         pprof = pprof_abs;
     }
     char dot_abs[PATH_MAX];
     if (dot) {
-        if (check_profile_path(dot, dot_abs, sizeof dot_abs) != 0) {
-            char msg[PATH_MAX + 128];
-            snprintf(msg, sizeof msg, "cannot write the retention graph '%s': %s", dot,
-                     strerror(errno));
-            return fail("%s", msg);
-        }
+        if (check_profile_path(dot, dot_abs, sizeof dot_abs) != 0)
+            return lc_opts_fail("run", "cannot write the retention graph '%s': %s", dot,
+                                strerror(errno));
         dot = dot_abs;
     }
 
-    struct child_env env = {lib, exitcode, format, budget, supp, strict, pprof, dot};
+    struct child_env env = {lib, (long)exitcode, format, budget, supp, strict, pprof, dot};
     lc_supervision sup = {
         .argv = argv + i,
         .output = output,

@@ -5,6 +5,7 @@
  * which the tests also drive with scenario lists of their own. Every usage
  * error is one line on stderr and exit status 2, before anything runs. */
 #include "tool.h"
+#include "opts.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -17,150 +18,182 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: leakcheck scenarios list\n"
-            "       leakcheck scenarios run [-v] [--jobs N] [--timeout SECONDS]\n"
-            "                               [--format text|json|tap]\n"
-            "                               [--pprof DIR] [--wait-for-tracer SECONDS] [NAME...]\n"
+            "Usage: leakcheck scenarios list\n"
+            "  or:  leakcheck scenarios run [OPTIONS] [NAME...]\n"
+            "List the reproduction scenarios, or run the leaky and the fixed variant of\n"
+            "each (all of them when no NAME is given), each in a forked child, and check\n"
+            "that the harness finds every leak as the scenario declares and that every\n"
+            "fix is clean. Options and names may come in any order.\n"
             "\n"
-            "Runs the leaky and the fixed variant of each scenario (all of them when no\n"
-            "NAME is given), each in a forked child, and checks that the harness finds\n"
-            "every leak as the scenario declares and that every fix is clean.\n"
-            "\n"
+            "Options of run:\n"
             "  -v, --verbose            print each full report before the summary table\n"
-            "  -j, --jobs N             run N children at once (default 1)\n"
-            "  --timeout SECONDS        dump the threads of a variant still running after\n"
-            "                           SECONDS and kill it (default %g)\n"
-            "  --format text|json|tap   summary table, one JSON report per variant, or TAP\n"
-            "  --pprof DIR              write the before/after heap profiles of each leak to DIR\n"
-            "  --wait-for-tracer SECONDS\n"
+            "  -j, --jobs=N             run N children at once, 1 to 1024 (default 1)\n"
+            "  -t, --timeout=SECONDS    dump the threads of a variant still running after\n"
+            "                           SECONDS and kill it (default %g, at most a year)\n"
+            "  -f, --format=FORMAT      text (a summary table, the default), json (one\n"
+            "                           report per variant) or tap\n"
+            "      --pprof=DIR          write the before/after heap profiles of each leak\n"
+            "                           to DIR\n"
+            "      --wait-for-tracer=SECONDS\n"
             "                           each child prints its pid and waits up to SECONDS\n"
             "                           for a tracer on the toolkit's probes, such as\n"
             "                           bpftrace -p PID scenarios/leaks.bt\n"
+            "  -h, --help               print this help\n"
             "\n"
-            "Exit status: 0 when every expectation holds, 1 when one does not, 2 on a\n"
-            "usage error.\n",
+            "Exit status:\n"
+            "  0        every expectation holds (list: always)\n"
+            "  1        an expectation does not hold\n"
+            "  2        a usage error, or the scenarios cannot be run\n",
             LC_RUNNER_DEFAULT_TIMEOUT);
 }
 
-static int list(void) {
-    for (size_t i = 0; i < lc_scenario_count; i++)
-        printf("%-26s %s\n", lc_scenarios[i].name, lc_scenarios[i].summary);
-    return 0;
-}
-
-/* The value of a numeric option: > 0, or >= 0 when zero is allowed. */
-static int parse_number(const char *flag, const char *value, bool zero_ok, double *out) {
-    char *end = NULL;
-    errno = 0;
-    double v = value ? strtod(value, &end) : 0;
-    if (!value || !*value || *end || errno || v < 0 || (v == 0 && !zero_ok)) {
-        fprintf(stderr, "leakcheck scenarios: %s needs a %s number, got '%s'\n", flag,
-                zero_ok ? "non-negative" : "positive", value ? value : "");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static int parse_format(const char *value, lc_runner_format *out) {
-    if (value && strcmp(value, "text") == 0)
+    if (strcmp(value, "text") == 0)
         *out = LC_RUNNER_TEXT;
-    else if (value && strcmp(value, "json") == 0)
+    else if (strcmp(value, "json") == 0)
         *out = LC_RUNNER_JSON;
-    else if (value && strcmp(value, "tap") == 0)
+    else if (strcmp(value, "tap") == 0)
         *out = LC_RUNNER_TAP;
-    else {
-        fprintf(stderr, "leakcheck scenarios: unknown format '%s' (text, json or tap)\n",
-                value ? value : "");
-        return -1;
-    }
+    else
+        return lc_opts_fail("scenarios run", "--format: '%s' is not text, json or tap", value);
     return 0;
+}
+
+enum { OPT_PPROF = 256, OPT_WAIT_FOR_TRACER };
+
+static const struct option run_options[] = {
+    {"verbose", no_argument, NULL, 'v'},
+    {"jobs", required_argument, NULL, 'j'},
+    {"timeout", required_argument, NULL, 't'},
+    {"format", required_argument, NULL, 'f'},
+    {"pprof", required_argument, NULL, OPT_PPROF},
+    {"wait-for-tracer", required_argument, NULL, OPT_WAIT_FOR_TRACER},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Read the options and names of `scenarios run` into *o and picked[].
+ * Returns -1 to go on, else the exit status (after --help or an error). */
+static int parse_run(int argc, char **argv, lc_runner_opts *ro, const lc_scenario **picked,
+                     size_t *npicked) {
+    lc_opts o = {.command = "scenarios run",
+                 .help_command = "scenarios",
+                 .shortopts = "vj:t:f:h",
+                 .longopts = run_options,
+                 .order = LC_OPTS_PERMUTE,
+                 .argc = argc,
+                 .argv = argv};
+    int c;
+    int64_t jobs;
+    const lc_scenario *sc;
+    while ((c = lc_opts_next(&o)) != LC_OPTS_END) {
+        switch (c) {
+        case LC_OPTS_OPERAND:
+            if (!(sc = lc_scenario_find(o.optarg)))
+                return lc_opts_fail("scenarios run", "no scenario named '%s' (see scenarios list)",
+                                    o.optarg);
+            picked[(*npicked)++] = sc;
+            break;
+        case 'v':
+            ro->verbose = 1;
+            break;
+        case 'j':
+            if (lc_opts_integer(&o, 1, 1024, 0, &jobs) != 0) return LC_EXIT_USAGE;
+            ro->jobs = (int)jobs;
+            break;
+        case 't':
+            if (lc_opts_seconds(&o, 0, &ro->timeout) != 0) return LC_EXIT_USAGE;
+            break;
+        case 'f':
+            if (parse_format(o.optarg, &ro->format) != 0) return LC_EXIT_USAGE;
+            break;
+        case OPT_PPROF:
+            /* Children inherit it: each failing check writes its before and
+             * after heap profiles there. */
+            if (!o.optarg[0] || access(o.optarg, W_OK) != 0)
+                return lc_opts_fail("scenarios run", "--pprof: '%s' is not a writable directory",
+                                    o.optarg);
+            setenv("LEAKCHECK_PPROF_DIR", o.optarg, 1);
+            break;
+        case OPT_WAIT_FOR_TRACER:
+            if (lc_opts_seconds(&o, 1, &ro->wait_for_tracer) != 0) return LC_EXIT_USAGE;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default: /* LC_OPTS_ERROR, printed */
+            return LC_EXIT_USAGE;
+        }
+    }
+    for (int i = o.optind; i < argc; i++) { /* names after "--" */
+        if (!(sc = lc_scenario_find(argv[i])))
+            return lc_opts_fail("scenarios run", "no scenario named '%s' (see scenarios list)",
+                                argv[i]);
+        picked[(*npicked)++] = sc;
+    }
+    return -1;
 }
 
 static int run(int argc, char **argv) {
     lc_runner_opts o = {.jobs = 1, .timeout = LC_RUNNER_DEFAULT_TIMEOUT};
     const lc_scenario **picked = calloc(lc_scenario_count + (size_t)argc, sizeof *picked);
-    if (!picked) {
-        fprintf(stderr, "leakcheck scenarios: out of memory\n");
-        return 2;
-    }
+    if (!picked) return lc_opts_fail("scenarios run", "out of memory");
     size_t npicked = 0;
-    int status = -1;
-    for (int i = 1; i < argc && status < 0; i++) {
-        const char *a = argv[i];
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        double v = 0;
-        if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            o.verbose = 1;
-        } else if (strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
-            i++;
-            if (parse_number(a, value, false, &v) != 0 || v > 1024) {
-                if (v > 1024) fprintf(stderr, "leakcheck scenarios: %s: at most 1024\n", a);
-                status = 2;
-            } else {
-                o.jobs = (int)v;
-            }
-        } else if (strcmp(a, "--timeout") == 0) {
-            i++;
-            if (parse_number(a, value, false, &o.timeout) != 0) status = 2;
-        } else if (strcmp(a, "--pprof") == 0) {
-            /* Children inherit it: each failing check writes its before and
-             * after heap profiles there. */
-            i++;
-            if (!value || !*value || access(value, W_OK) != 0) {
-                fprintf(stderr,
-                        "leakcheck scenarios: --pprof needs a writable directory, got '%s'\n",
-                        value ? value : "");
-                status = 2;
-            } else
-                setenv("LEAKCHECK_PPROF_DIR", value, 1);
-        } else if (strcmp(a, "--wait-for-tracer") == 0) {
-            i++;
-            if (parse_number(a, value, true, &o.wait_for_tracer) != 0) status = 2;
-        } else if (strcmp(a, "--format") == 0) {
-            i++;
-            if (parse_format(value, &o.format) != 0) status = 2;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            status = 0;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "leakcheck scenarios: unknown option '%s' (see scenarios --help)\n", a);
-            status = 2;
-        } else {
-            const lc_scenario *sc = lc_scenario_find(a);
-            if (sc) {
-                picked[npicked++] = sc;
-            } else {
-                fprintf(stderr,
-                        "leakcheck scenarios: no scenario named '%s' (see scenarios list)\n", a);
-                status = 2;
-            }
-        }
-    }
+    int status = parse_run(argc, argv, &o, picked, &npicked);
     if (status < 0) {
         if (!npicked)
             for (size_t i = 0; i < lc_scenario_count; i++)
                 picked[npicked++] = &lc_scenarios[i];
         int unmet = lc_scenarios_run(picked, npicked, &o, stdout);
         if (unmet < 0)
-            fprintf(stderr, "leakcheck scenarios: cannot run the scenarios: %s\n", strerror(errno));
+            fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: %s\n",
+                    strerror(errno));
         status = unmet < 0 ? 2 : unmet > 0 ? 1 : 0;
     }
     free(picked);
     return status;
 }
 
-int lc_cli_scenarios(int argc, char **argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
+static const struct option list_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int list(int argc, char **argv) {
+    lc_opts o = {.command = "scenarios list",
+                 .help_command = "scenarios",
+                 .shortopts = "h",
+                 .longopts = list_options,
+                 .order = LC_OPTS_PERMUTE,
+                 .argc = argc,
+                 .argv = argv};
+    int c;
+    while ((c = lc_opts_next(&o)) != LC_OPTS_END) {
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        if (c == LC_OPTS_OPERAND)
+            return lc_opts_usage_error(&o, "unexpected argument '%s'", o.optarg);
+        return LC_EXIT_USAGE;
     }
+    if (o.optind < argc) return lc_opts_usage_error(&o, "unexpected argument '%s'", argv[o.optind]);
+    for (size_t i = 0; i < lc_scenario_count; i++)
+        printf("%-26s %s\n", lc_scenarios[i].name, lc_scenarios[i].summary);
+    return 0;
+}
+
+int lc_cli_scenarios(int argc, char **argv) {
+    if (argc < 2)
+        return lc_opts_fail("scenarios",
+                            "no subcommand given (list or run); try 'leakcheck scenarios --help'");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "list") == 0) return list();
+    if (strcmp(argv[1], "list") == 0) return list(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0) return run(argc - 1, argv + 1);
-    fprintf(stderr, "leakcheck scenarios: unknown subcommand '%s' (list or run)\n", argv[1]);
-    return 2;
+    return lc_opts_fail("scenarios",
+                        "unknown subcommand '%s' (list or run); try 'leakcheck scenarios --help'",
+                        argv[1]);
 }

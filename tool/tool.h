@@ -1,9 +1,10 @@
 /* tool.h: the commands of the leakcheck command-line tool.
  *
- * main.c reads the first argument and hands the rest of the command line to
- * one of these; each takes its own argv with argv[0] naming the command
- * ("diff"), prints its own output and errors, and returns the process exit
- * status. */
+ * main.c reads the tool's own options and the command, and hands the rest
+ * of the command line to one of these; each takes its own argv with argv[0]
+ * naming the command ("diff"), parses its options with opts.h, prints its
+ * own output and errors, and returns the process exit status. Each
+ * command's --help lists its exit statuses; 2 is a usage error in all. */
 #ifndef LC_TOOL_H
 #define LC_TOOL_H
 
@@ -19,21 +20,19 @@ int lc_cli_scenarios(int argc, char **argv);
 
 /* `leakcheck run [OPTIONS] -- PROGRAM [ARGS...]`: PROGRAM with the library
  * preloaded, checked at exit. The program's status, or the error exit code
- * when its leaks exceed the budget. */
+ * when its leaks exceed the budget, 124 after --timeout, 127 when it cannot
+ * run, 128+signal when a signal killed it. */
 int lc_cli_run(int argc, char **argv);
 
 /* `leakcheck fault-sweep [--scope FUNCTION] [--max N] -- PROGRAM [ARGS...]`:
  * PROGRAM with its N-th allocation failing, N = 1, 2, ...; 1 when a failure
- * point leaked or crashed, 0 when none did, 2 on a usage error. */
+ * point leaked or crashed, 0 when none did, 2 on a usage error or a
+ * program that cannot run. */
 int lc_cli_fault_sweep(int argc, char **argv);
 
 /* libleakcheck.so beside this executable (build/) or in ../lib (installed),
  * for the commands that preload it. 0, or -1 when there is none. */
 #include <stddef.h>
 int lc_tool_find_library(char *out, size_t len);
-
-/* Print "leakcheck COMMAND: " and fmt (one %s taking arg) as one line on
- * stderr; returns 2, the usage-error exit status. */
-int lc_tool_fail(const char *command, const char *fmt, const char *arg);
 
 #endif
