@@ -65,6 +65,8 @@ normalise() {
         -e "s#$1/##g" \
         `# thread ids and process ids` \
         -e 's/thread [0-9]+/thread TID/g' \
+        `# which thread of a group of like threads is named is arbitrary` \
+        -e 's/(thread TID "[^"]*-)[0-9]+"/\1N"/g' \
         -e 's/"tid": [0-9]+/"tid": TID/g' \
         -e 's/"pid": [0-9]+/"pid": PID/g' \
         -e 's/pid [0-9]+/pid PID/g' \
