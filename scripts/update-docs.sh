@@ -72,6 +72,7 @@ normalise() {
         -e 's/pid [0-9]+/pid PID/g' \
         -e 's/==[0-9]+==/==PID==/g' \
         -e 's/(\.pb\.gz)\.[0-9]+/\1.PID/g' \
+        -e 's/leakcheck-[0-9]+-/leakcheck-PID-/g' \
         `# how long a thread has been in its state, and other timings` \
         -e 's/, [0-9]+\.[0-9]+ s\]/, N.N s]/g' \
         -e 's/"seconds": [0-9.]+/"seconds": N.N/g' \
