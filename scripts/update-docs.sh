@@ -62,7 +62,8 @@ export LC_ALL=C TZ=UTC
 # normalise SCRATCH: what varies between runs becomes a fixed word.
 normalise() {
     sed -E \
-        -e "s#$1/##g" \
+        `# the scratch directory and the checkout (the include path of a header)` \
+        -e "s#$1/##g" -e "s#$root/##g" \
         `# thread ids and process ids` \
         -e 's/thread [0-9]+/thread TID/g' \
         `# which thread of a group of like threads is named is arbitrary` \
@@ -80,6 +81,8 @@ normalise() {
         -e 's/in [0-9]+\.[0-9]+ s\b/in N.N s/g' \
         `# addresses: program counters, and offsets of frames without symbols` \
         -e 's/"pc": "0x[0-9a-f]+"/"pc": "0xADDR"/g' \
+        -e 's/#([0-9]+) 0x[0-9a-f]+ in /#\1 0xADDR in /g' \
+        -e 's/BuildId: [0-9a-f]+/BuildId: ID/g' \
         -e 's/\+0x[0-9a-f]+\)/+0xOFF)/g' \
         `# temporary files of the programs shown` \
         -e 's#/tmp/[A-Za-z0-9._/-]+#/tmp/FILE#g'
