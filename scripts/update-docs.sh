@@ -68,19 +68,19 @@ normalise() {
         -e 's/thread [0-9]+/thread TID/g' \
         `# which thread of a group of like threads is named is arbitrary` \
         -e 's/(thread TID "[^"]*-)[0-9]+"/\1N"/g' \
-        -e 's/"tid": [0-9]+/"tid": TID/g' \
-        -e 's/"pid": [0-9]+/"pid": PID/g' \
+        -e 's/"tid":( ?)[0-9]+/"tid":\1TID/g' \
+        -e 's/"pid":( ?)[0-9]+/"pid":\1PID/g' \
         -e 's/pid [0-9]+/pid PID/g' \
         -e 's/==[0-9]+==/==PID==/g' \
         -e 's/(\.pb\.gz)\.[0-9]+/\1.PID/g' \
         -e 's/leakcheck-[0-9]+-/leakcheck-PID-/g' \
         `# how long a thread has been in its state, and other timings` \
         -e 's/, [0-9]+\.[0-9]+ s\]/, N.N s]/g' \
-        -e 's/"seconds": [0-9.]+/"seconds": N.N/g' \
+        -e 's/"seconds":( ?)[0-9.]+/"seconds":\1N.N/g' \
         -e 's/ [0-9]+\.[0-9]+s( |$)/ N.NNs\1/g' \
         -e 's/in [0-9]+\.[0-9]+ s\b/in N.N s/g' \
         `# addresses: program counters, and offsets of frames without symbols` \
-        -e 's/"pc": "0x[0-9a-f]+"/"pc": "0xADDR"/g' \
+        -e 's/"pc":( ?)"0x[0-9a-f]+"/"pc":\1"0xADDR"/g' \
         -e 's/#([0-9]+) 0x[0-9a-f]+ in /#\1 0xADDR in /g' \
         -e 's/BuildId: [0-9a-f]+/BuildId: ID/g' \
         -e 's/\+0x[0-9a-f]+\)/+0xOFF)/g' \
