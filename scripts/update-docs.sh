@@ -120,7 +120,7 @@ run_one() {
 render() {
     local page=$1 dest=$2 dir block line kind cmd pending=() infence=0
     dir=$(mktemp -d "$tmp/scratch.XXXXXX")
-    for d in build docs scripts tests include scenarios; do ln -s "$root/$d" "$dir/$d"; done
+    for d in build docs scripts tests include scenarios harness assertions tool; do ln -s "$root/$d" "$dir/$d"; done
     block=$(mktemp "$tmp/block.XXXXXX")
     : >"$dest"
     while IFS= read -r line || [ -n "$line" ]; do
