@@ -7,6 +7,7 @@
 #                   under TSan: mk/sanitizers.mk)
 #   make demo       install missing packages, build, run the scenarios
 #   make bench      the side-by-side benchmarks (bench/README.md)
+#   make check-docs fail when an output shown in README.md or docs/ is stale
 #   make fuzz       fuzz the heap-profile reader (FUZZ_SECONDS, default 30)
 #   make install PREFIX=/usr/local
 
@@ -44,7 +45,7 @@ RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../
 # Optional targets kept in their own files (sanitizer builds).
 -include mk/*.mk
 
-.PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools demo bench install clean format
+.PHONY: leakcheck.pc fuzz all deps check check-docs check-native check-valgrind check-tools demo bench install clean format
 
 all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(BUILD)/leakcheck
 
@@ -95,6 +96,11 @@ demo: deps
 
 bench: all
 	bash bench/run.sh
+
+# Every output shown in README.md and docs/*.md must be what the current
+# build prints (scripts/update-docs.sh regenerates them).
+check-docs: all
+	bash scripts/update-docs.sh --check
 
 # Fuzz the heap-profile reader for FUZZ_SECONDS (default 30) with libFuzzer.
 fuzz:
