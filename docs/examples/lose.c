@@ -5,7 +5,8 @@
 
 __attribute__((noinline)) static void lose_a_name(void) {
     char *name = strdup("forgotten");
-    name = NULL;
+    (void)name;
+    name = NULL; /* its last pointer is gone: lost */
 }
 
 int main(void) {

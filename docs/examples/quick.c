@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *remember(const char *s) { return strdup(s); }
+static char *remember(const char *s) {
+    return strdup(s);
+}
 
 START_TEST(test_remember_is_freed) {
     char *name = remember("alice");
-    (void)name;             /* never freed: the check below fails */
+    (void)name; /* never freed: the check below fails */
     ck_assert_no_leaks();
 }
 END_TEST
@@ -16,7 +18,7 @@ END_TEST
 START_TEST(test_remember_and_free) {
     char *name = remember("bob");
     free(name);
-    ck_assert_no_leaks();   /* or: ck_assert_int_eq(LC_VERIFY_NONE(), 0); */
+    ck_assert_no_leaks(); /* or: ck_assert_int_eq(LC_VERIFY_NONE(), 0); */
 }
 END_TEST
 
