@@ -6,14 +6,18 @@
 
 struct inbox {
     pthread_mutex_t mu;
-    pthread_cond_t ready;
+    pthread_cond_t ready, waiting_changed;
     void *item;
+    int waiting;
 };
-static struct inbox inbox = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL};
+static struct inbox inbox = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                             PTHREAD_COND_INITIALIZER, NULL, 0};
 
 static void *worker_main(void *buffer) {
     pthread_mutex_lock(&inbox.mu);
     lc_thread_wait_begin("chan receive", &inbox); /* what reports call this wait */
+    inbox.waiting++;
+    pthread_cond_broadcast(&inbox.waiting_changed);
     while (!inbox.item)
         pthread_cond_wait(&inbox.ready, &inbox.mu);
     lc_thread_wait_end();
@@ -29,6 +33,12 @@ static void start_workers(int n) {
         pthread_setname_np(t, "worker");
         pthread_detach(t);
     }
+    /* Check only once every worker waits, so that the report is the same
+     * on a busy machine. */
+    pthread_mutex_lock(&inbox.mu);
+    while (inbox.waiting < n)
+        pthread_cond_wait(&inbox.waiting_changed, &inbox.mu);
+    pthread_mutex_unlock(&inbox.mu);
 }
 
 int main(void) {
