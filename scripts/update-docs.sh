@@ -99,6 +99,7 @@ run_one() {
     log=$(mktemp "$tmp/log.XXXXXX")
     # Variables a command exports are seen by the page's later commands, as
     # in one terminal session (`export PKG_CONFIG_PATH=build`).
+    # shellcheck disable=SC2016 # $1 and $s are the inner shell's
     (cd "$dir" && timeout 120 bash -c '. ./.env 2>/dev/null; eval "$1"; s=$?; export -p >.env; exit $s' \
         _ "$cmd") >"$log" 2>&1 </dev/null || status=$?
     case $kind in
