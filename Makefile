@@ -9,6 +9,7 @@
 #                     Check fork modes, under valgrind, the command-line tests,
 #                     the suite under ASan and the thread tests under TSan, as
 #                     parallel jobs (CHECK_JOBS, default: the number of CPUs)
+#   make check-docs  fail when an output shown in README.md or docs/ is stale
 #   make stress       the timing-sensitive suites ten times under a CPU hog
 #   make demo         install missing packages, build, run the scenarios
 #   make bench        the side-by-side benchmarks (bench/README.md)
@@ -81,7 +82,7 @@ export LC_DEPS_CHECKED := 1
 endif
 endif
 
-.PHONY: fuzz all deps check check-all check-native check-valgrind check-tools \
+.PHONY: fuzz all deps check check-all check-docs check-native check-valgrind check-tools \
         demo bench install uninstall clean format tests stress man
 
 all: $(LIB_SO) $(LIB_SO_MAJ) $(BUILD)/libleakcheck.a $(BUILD)/leakcheck $(BUILD)/leakcheck.pc
@@ -205,6 +206,11 @@ demo: deps
 
 bench: all
 	bash bench/run.sh
+
+# Every output shown in README.md and docs/*.md must be what the current
+# build prints (scripts/update-docs.sh regenerates them).
+check-docs: all
+	bash scripts/update-docs.sh --check
 
 # Fuzz the heap-profile reader for FUZZ_SECONDS (default 30) with libFuzzer.
 fuzz:

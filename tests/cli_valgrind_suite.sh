@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cli_valgrind_suite.sh: a Check suite under the recommended valgrind command
-# line (README, "CI recipes"), in both Check fork modes.
+# line (docs/ci.md, "Valgrind"), in both Check fork modes.
 #
 # tests/fixtures/vg_suite.c has one test that loses a block and one that
 # frees its block, both under lc_tcase_add_leak_check. In each fork mode
