@@ -180,7 +180,7 @@ FORCE:
 # progress line per test binary and mode). CHECK_JOBS defaults to the number
 # of CPUs.
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-CHECK_PLAN = native="$(TEST_PROGS)" valgrind="$(TEST_PROGS)" tools
+CHECK_PLAN = native="$(TEST_PROGS)" valgrind="$(TEST_PROGS)" tools docs
 
 check: deps
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) check-all

@@ -14,6 +14,8 @@
 #                          not change, and memcheck must find no definite leak
 #                          and no error in the library or the tests
 #   tools                  the command-line tests (tests/cli_*.sh)
+#   docs                   the outputs shown in README.md and docs/ are current
+#                          (scripts/update-docs.sh --check)
 #   asan="PROG..."         ASan builds in both fork modes (ASAN_RUN_OPTIONS)
 #   asan-nofork="PROG..."  ASan builds in no-fork mode only
 #   tsan-nofork="PROG..."  TSan builds in no-fork mode only
@@ -98,7 +100,7 @@ while [ $# -gt 0 ]; do
   --jobs) jobs=${2:-}; shift ;;
   --jobs=*) jobs=${1#--jobs=} ;;
   valgrind=*) valgrind_segs+=("$1") ;;
-  native=* | tools | asan=* | asan-nofork=* | tsan-nofork=*) other_segs+=("$1") ;;
+  native=* | tools | docs | asan=* | asan-nofork=* | tsan-nofork=*) other_segs+=("$1") ;;
   *) usage "unknown segment '$1'" ;;
   esac
   shift
@@ -113,6 +115,7 @@ for seg in "${valgrind_segs[@]}" "${other_segs[@]}"; do
   valgrind) plan_valgrind "${progs[@]}" ;;
   native) plan_native "" "yes no" "" "${progs[@]}" ;;
   tools) plan_tools ;;
+  docs) add "docs are current" bash scripts/update-docs.sh --check ;;
   asan) plan_native asan "yes no" "ASAN_OPTIONS=${ASAN_RUN_OPTIONS:-}" "${progs[@]}" ;;
   asan-nofork) plan_native asan "no" "ASAN_OPTIONS=${ASAN_RUN_OPTIONS:-}" "${progs[@]}" ;;
   tsan-nofork) plan_native tsan "no" "" "${progs[@]}" ;;
