@@ -236,6 +236,18 @@ for variant in free keep; do
   fi
 done
 
+# 14. Allocation-failure injection is for the program, never for the tool:
+#     the program's first allocation fails (it cannot start), where an
+#     injection the tool took itself left the program running unchecked.
+status=0
+LEAKCHECK_FAIL_ALLOC=1 LEAKCHECK_SETTLE=0.2 "$leakcheck" run -- "$prog" plain clean >"$tmp/fa.out" 2>&1 || status=$?
+if [ $status -ne 0 ] && ! grep -q 'within budget' "$tmp/fa.out"; then
+  pass "LEAKCHECK_FAIL_ALLOC reaches the program, not the tool (status $status)"
+else
+  fail "LEAKCHECK_FAIL_ALLOC=1 (status $status): the program ran as if nothing failed"
+  show "$tmp/fa.out"
+fi
+
 if [ $failures -ne 0 ]; then
   echo "cli_supervisor.sh: $failures failed"
   exit 1

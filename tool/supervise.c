@@ -183,6 +183,8 @@ static void free_run(run *r) {
 static const char *unchecked_reason(const run *r, const proc *p) {
     if (p->ended) return p->ended;
     if (p->has_verdict && p->verdict == -2) return "its report could not be written\n";
+    if (!p->started && p->pid == r->main_pid && r->main_reaped && WIFSIGNALED(r->main_status))
+        return "it was killed by a signal before the library had started in it\n";
     if (!p->started)
         return "the library was not loaded into it (a statically linked or setuid program, "
                "or one that refuses LD_PRELOAD): nothing was checked\n";
