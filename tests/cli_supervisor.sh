@@ -237,16 +237,19 @@ for variant in free keep; do
 done
 
 # 14. Allocation-failure injection is for the program, never for the tool:
-#     the program's first allocation fails (it cannot start), where an
-#     injection the tool took itself left the program running unchecked.
+#     the program's first allocation fails, where an injection the tool took
+#     itself left the program running untouched.
 status=0
-LEAKCHECK_FAIL_ALLOC=1 LEAKCHECK_SETTLE=0.2 "$leakcheck" run -- "$prog" plain clean >"$tmp/fa.out" 2>&1 || status=$?
-if [ $status -ne 0 ] && ! grep -q 'within budget' "$tmp/fa.out"; then
-  pass "LEAKCHECK_FAIL_ALLOC reaches the program, not the tool (status $status)"
+LEAKCHECK_FAIL_ALLOC=1 LEAKCHECK_SETTLE=0.2 "$leakcheck" run -- "$prog" first-allocation >"$tmp/fa.out" 2>&1 || status=$?
+if grep -q 'first allocation failed' "$tmp/fa.out"; then
+  pass "LEAKCHECK_FAIL_ALLOC reaches the program, not the tool"
 else
-  fail "LEAKCHECK_FAIL_ALLOC=1 (status $status): the program ran as if nothing failed"
+  fail "LEAKCHECK_FAIL_ALLOC=1 (status $status): the program's first allocation did not fail"
   show "$tmp/fa.out"
 fi
+LEAKCHECK_SETTLE=0.2 "$leakcheck" run -- "$prog" first-allocation >"$tmp/fa0.out" 2>&1
+grep -q 'first allocation succeeded' "$tmp/fa0.out" && pass "its twin without injection allocates" ||
+  fail "first-allocation without injection: $(cat "$tmp/fa0.out")"
 
 if [ $failures -ne 0 ]; then
   echo "cli_supervisor.sh: $failures failed"

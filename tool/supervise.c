@@ -462,6 +462,9 @@ static int start_program(run *r, const lc_supervision *s, const sigset_t *old_ma
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
+        /* The library re-arms allocation-failure injection in a forked
+         * child; this child is still the tool until it execs. */
+        lc_fault_inject(0, 0);
         setpgid(0, 0);
         if (tty >= 0) give_terminal(tty, getpid());
         for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
