@@ -1,6 +1,8 @@
 # leakcheck: build, tests, demo, install.
 #
 #   make            build/libleakcheck.so, build/libleakcheck.a, build/leakcheck
+#                   (and build/libleakcheck_internal.a: the same objects, for
+#                   the tool and the tests that reach past the public API)
 #   make check      install missing Debian packages, build, run every test
 #                   (both Check fork modes, under valgrind, the command-line
 #                   tests, then the suite under ASan and the thread tests
@@ -18,11 +20,14 @@ VERSION := 0.1.0
 WARN      := -Wall -Wextra -Werror
 OPT       ?= -O2
 BASE_CFLAGS := -std=gnu11 $(WARN) -g -fno-omit-frame-pointer -pthread -D_GNU_SOURCE
-LIB_CFLAGS  := $(BASE_CFLAGS) $(OPT) -fPIC -fvisibility=default -Iinclude -Iharness
+# Hidden by default: the .so exports only what include/leakcheck.h marks
+# LC_API and the interposed libc and pthread names.
+LIB_CFLAGS  := $(BASE_CFLAGS) $(OPT) -fPIC -fvisibility=hidden -Iinclude -Iharness -Iassertions
 LIB_LIBS    := -ldw -lelf -lunwind -lz -ldl -pthread
 
 LIB_SRCS := $(wildcard harness/*.c) $(wildcard assertions/*.c)
 LIB_PIC_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+INTERNAL_LIB := $(BUILD)/libleakcheck_internal.a
 
 TOOLKIT_SRCS := $(wildcard scenarios/*.c)
 TOOLKIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOLKIT_SRCS))
@@ -36,6 +41,9 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 TEST_SRCS  := $(wildcard tests/test_*.c)
 TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# Tests that call internal functions link the internal archive and not the
+# .so, so that a test process holds one copy of the library's state.
+INTERNAL_TESTS := test_fault test_heap test_pprof test_suppress
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
@@ -46,12 +54,12 @@ RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../
 
 .PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools demo bench install clean format
 
-all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(BUILD)/leakcheck
+all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(INTERNAL_LIB) $(BUILD)/leakcheck
 
 deps:
 	@bash scripts/install-deps.sh
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h scenarios/*.h tool/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h assertions/*.h scenarios/*.h tool/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -Iscenarios -Itool -c $< -o $@
 
@@ -62,18 +70,35 @@ $(BUILD)/obj/harness/alloc_hooks.o: LIB_CFLAGS += -fno-builtin
 $(BUILD)/libleakcheck.so: $(LIB_PIC_OBJS)
 	$(CC) -shared -Wl,-soname,libleakcheck.so -o $@ $^ $(LIB_LIBS)
 
-$(BUILD)/libleakcheck.a: $(LIB_PIC_OBJS)
-	rm -f $@ && ar rcs $@ $^
+# The static archives hold the library as one relocatable object, so that a
+# program that links them gets it whole, as loading the .so gives it:
+# start-up, fork handlers and interposers, whichever function it calls.
+# libleakcheck.a keeps only the exported names global (as the .so exports
+# them); libleakcheck_internal.a keeps every name, for the tool and the tests
+# that reach past the public API, which link it instead of the .so.
+$(BUILD)/obj/libleakcheck.o: $(LIB_PIC_OBJS)
+	$(LD) -r -o $@ $^
+
+$(BUILD)/libleakcheck.a: $(BUILD)/obj/libleakcheck.o
+	objcopy --localize-hidden $< $(BUILD)/obj/libleakcheck_public.o
+	rm -f $@ && ar rcs $@ $(BUILD)/obj/libleakcheck_public.o
+
+$(INTERNAL_LIB): $(BUILD)/obj/libleakcheck.o
+	rm -f $@ && ar rcs $@ $<
 
 $(TOOLKIT_LIB): $(TOOLKIT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(BUILD)/libleakcheck.so
-	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) -L$(BUILD) -lleakcheck $(RPATH) -lz
+# The tool holds the library itself (statically): `leakcheck run` preloads
+# the .so into the program it starts, never into itself.
+$(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(INTERNAL_LIB) $(BUILD)/libleakcheck.so
+	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) $(INTERNAL_LIB) $(LIB_LIBS) -lz
 
-$(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(BUILD)/libleakcheck.so $(wildcard include/*.h tests/*.h)
+$(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(BUILD)/libleakcheck.so $(INTERNAL_LIB) $(wildcard include/*.h harness/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(TOOLKIT_LIB) -L$(BUILD) -lleakcheck $(RPATH) $(CHECK_LIBS) -lz
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(TOOLKIT_LIB) \
+	  $(if $(filter $*,$(INTERNAL_TESTS)),$(INTERNAL_LIB) $(LIB_LIBS),-L$(BUILD) -lleakcheck $(RPATH)) \
+	  $(CHECK_LIBS) -lz
 
 tests: $(TEST_PROGS)
 
@@ -115,7 +140,7 @@ install: all leakcheck.pc
 	install -m 755 $(BUILD)/leakcheck $(DESTDIR)$(PREFIX)/bin/
 
 format:
-	clang-format -i include/*.h harness/*.[ch] assertions/*.c scenarios/*.[ch] tool/*.[ch] tests/*.c bench/*.c
+	clang-format -i include/*.h harness/*.[ch] assertions/*.[ch] scenarios/*.[ch] tool/*.[ch] tests/*.c bench/*.c
 
 clean:
 	rm -rf $(BUILD) leakcheck.pc

@@ -11,7 +11,7 @@
  *   cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -Iharness -Itool bench/bench_pprof.c \
  *      tool/diff.c harness/pprof_encode.c harness/pprof_decode.c -lz -o build/bench_pprof
  *   build/bench_pprof [DIR]      (profiles are written to DIR, default /tmp) */
-#include "pprof.h"
+#include "pprof_decode.h"
 #include "tool.h"
 
 #include <fcntl.h>

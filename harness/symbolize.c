@@ -6,7 +6,10 @@
  * address for the life of the process: reports ask for the same few hundred
  * addresses over and over. All of it runs as the library's own code, so its
  * allocations are never tracked. */
-#include "internal.h"
+#include "core.h"
+#include "os.h"
+#include "stacks.h"
+#include "symbols.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>

@@ -9,7 +9,10 @@
  * table is never freed, so an answer that arrives late lands in memory that
  * is still there and is ignored. */
 #define UNW_LOCAL_ONLY
-#include "internal.h"
+#include "core.h"
+#include "os.h"
+#include "stacks.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <libunwind.h>

@@ -20,7 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "budget.h"
+#include "suppress.h"
 
 static void usage(FILE *out) {
     fprintf(out,

@@ -20,7 +20,11 @@
  * the one started, and its forked children write FILE.PID. LEAKCHECK_DOT=FILE
  * (`--dot`) writes the check's retention paths as a Graphviz graph, named
  * the same way. */
-#include "internal.h"
+#include "core.h"
+#include "os.h"
+#include "run.h"
+#include "thread.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <stdio.h>
