@@ -10,6 +10,8 @@
 #   make demo       install missing packages, build, run the scenarios
 #   make bench      the side-by-side benchmarks (bench/README.md)
 #   make fuzz       fuzz the heap-profile reader (FUZZ_SECONDS, default 30)
+#   make check-layers  include lines follow the layer order, and the .so
+#                   exports only the public API (docs/architecture.md)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -52,7 +54,7 @@ RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../
 # Optional targets kept in their own files (sanitizer builds).
 -include mk/*.mk
 
-.PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools demo bench install clean format
+.PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools check-layers demo bench install clean format
 
 all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(INTERNAL_LIB) $(BUILD)/leakcheck
 
@@ -113,6 +115,12 @@ check-valgrind: all tests
 
 check-tools: all
 	@bash tests/run.sh tools
+
+# Include lines follow the layers of docs/architecture.md; the .so exports
+# only the public API and the interposed names (both also run, with their
+# failure cases, in tests/cli_layers.sh).
+check-layers: $(BUILD)/libleakcheck.so
+	@bash scripts/check-layers.sh && bash scripts/check-exports.sh $(BUILD)/libleakcheck.so
 
 demo: deps
 	@$(MAKE) --no-print-directory all
