@@ -116,11 +116,12 @@ check-valgrind: all tests
 check-tools: all
 	@bash tests/run.sh tools
 
-# Include lines follow the layers of docs/architecture.md; the .so exports
-# only the public API and the interposed names (both also run, with their
-# failure cases, in tests/cli_layers.sh).
+# Include lines and the objects' symbols follow the layers of
+# docs/architecture.md; the .so exports only the public API and the
+# interposed names (both also run, with their failure cases, in
+# tests/cli_layers.sh).
 check-layers: $(BUILD)/libleakcheck.so
-	@bash scripts/check-layers.sh && bash scripts/check-exports.sh $(BUILD)/libleakcheck.so
+	@bash scripts/check-layers.sh . $(BUILD)/obj && bash scripts/check-exports.sh $(BUILD)/libleakcheck.so
 
 demo: deps
 	@$(MAKE) --no-print-directory all

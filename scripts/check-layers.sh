@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # check-layers.sh: the library's include lines follow its layer order.
 #
-#   check-layers.sh [ROOT]    ROOT defaults to the repository
+#   check-layers.sh [ROOT [OBJDIR]]   ROOT defaults to the repository
 #
 # The layers are the table of docs/architecture.md (layer, module, headers,
 # files). A library file may include the headers of its own layer and of
 # lower ones only; every file of harness/ and assertions/ must be in the
 # table; an internal header stays within 200 lines; the toolkit (scenarios/)
-# includes public headers only. Prints one line per violation and exits 1
-# when there is any, 0 otherwise.
+# includes public headers only. With OBJDIR (build/obj), the same order
+# holds for the symbols the compiled objects reference: an object may use
+# what objects of its own or lower layers define (the interposed libc and
+# pthread names excepted: a call to malloc goes through the C library's
+# API, whoever defines it). Prints one line per violation and exits 1 when
+# there is any, 0 otherwise.
 set -uo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+objdir=${2:-}
+[ -z "$objdir" ] || objdir=$(cd "$objdir" && pwd) || exit 2
 cd "$root" || exit 2
 table=docs/architecture.md
 [ -r "$table" ] || { echo "check-layers: cannot read $table" >&2; exit 2; }
@@ -69,5 +75,32 @@ for f in scenarios/*.[ch]; do
       fail "$f:$line includes \"$name\": the toolkit uses public headers only"
   done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f")
 done
+
+if [ -n "$objdir" ]; then
+  objs=()
+  for f in "${!layer[@]}"; do
+    [[ $f == *.c ]] || continue
+    [ -e "$objdir/${f%.c}.o" ] || { fail "$objdir/${f%.c}.o is missing (build first)"; continue; }
+    objs+=("$objdir/${f%.c}.o")
+  done
+  interposed=' malloc calloc realloc reallocarray free posix_memalign aligned_alloc memalign
+    valloc pvalloc malloc_usable_size pthread_create pthread_join pthread_tryjoin_np
+    pthread_timedjoin_np pthread_detach pthread_exit '
+  symbols=$(
+    for f in "${!layer[@]}"; do echo "L $objdir/${f%.c}.o ${layer[$f]} ${module[$f]}"; done
+    nm -A "${objs[@]}" | sed 's/:/ /' | awk -v skip="$interposed" '
+      NF == 4 && $3 ~ /^[TDBRV]$/ { print "D", $1, $4 }
+      NF == 3 && $2 == "U" && index(skip, " " $3 " ") == 0 { print "U", $1, $3 }' |
+      sort -s -k1,1)
+  # Sorted D, L, U: definitions and layers are known before the uses.
+  while read -r line; do fail "$line"; done < <(awk -v objdir="$objdir/" '
+    $1 == "L" { layer[$2] = $3; module[$2] = $4; next }
+    $1 == "D" { def[$3] = $2; next }
+    $1 == "U" && ($3 in def) && layer[def[$3]] > layer[$2] {
+      a = $2; b = def[$3]; sub(objdir, "", a); sub(objdir, "", b)
+      printf "%s (layer %d, %s) calls %s of %s (layer %d, %s), a higher layer\n",
+        a, layer[$2], module[$2], $3, b, layer[def[$3]], module[def[$3]]
+    }' <<<"$symbols")
+fi
 
 exit $bad

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # cli_layers.sh: the library's module boundaries, as built.
 #
-# The include lines follow the layer order of docs/architecture.md, and a
-# copy of the sources with one upward include (the OS layer including the
-# check's header) or one file missing from the table fails the check, naming
-# the file. libleakcheck.so exports exactly the functions of include/*.h and
+# The include lines and the symbols the built objects use follow the layer
+# order of docs/architecture.md, and a copy of the sources with one upward
+# include (the OS layer including the check's header), one file missing from
+# the table, or one object calling up (core calling lc_verify) fails the
+# check, naming the file. libleakcheck.so exports exactly the functions of include/*.h and
 # the interposed names: a public function declared without LC_API (a
 # declaration the library does not export) and an export no header declares
 # each fail the check. The tool holds the library itself: `leakcheck run`
@@ -21,6 +22,7 @@ case $leakcheck in /*) ;; *) leakcheck=$(pwd)/$leakcheck ;; esac
 }
 root=$(cd "$(dirname "$0")/.." && pwd)
 lib=$(dirname "$leakcheck")/libleakcheck.so
+objdir=$(dirname "$leakcheck")/obj
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cli_layers.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -39,10 +41,10 @@ copy_tree() { # a copy of what the checks read, in $tmp/$1
 
 # --------------------------------------------------------------- layers
 
-if out=$(bash "$root/scripts/check-layers.sh" "$root" 2>&1); then
-    pass "the sources follow the layer order"
+if out=$(bash "$root/scripts/check-layers.sh" "$root" "$objdir" 2>&1); then
+    pass "the sources and the objects follow the layer order"
 else
-    fail "the sources follow the layer order"
+    fail "the sources and the objects follow the layer order"
     echo "$out"
 fi
 
@@ -65,6 +67,20 @@ elif grep -q 'harness/stray.c is in no layer' <<<"$out"; then
     pass "a file in no layer fails the check"
 else
     fail "a file in no layer fails the check"
+    echo "$out"
+fi
+
+mkdir -p "$tmp/objs"
+cp -r "$objdir/harness" "$objdir/assertions" "$tmp/objs/"
+printf 'int lc_verify(const void *, void *);\nint lc_core_calls_up(void) { return lc_verify(0, 0); }\n' \
+    >"$tmp/up.c"
+cc -c "$tmp/up.c" -o "$tmp/objs/harness/core.o"
+if out=$(bash "$root/scripts/check-layers.sh" "$root" "$tmp/objs" 2>&1); then
+    fail "an object calling a higher layer fails the check"
+elif grep -q 'harness/core.o (layer 1, core) calls lc_verify of assertions/verify.o (layer 18, verify)' <<<"$out"; then
+    pass "an object calling a higher layer fails the check, naming both"
+else
+    fail "an object calling a higher layer fails the check, naming both"
     echo "$out"
 fi
 
