@@ -51,6 +51,10 @@ INTERNAL_TESTS := test_fault test_heap test_pprof test_suppress
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
 RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib'
 
+# How the tool and the tests that call internals get the library: the
+# internal archive, statically (the sanitizer builds override it).
+INTERNAL_LINK = $(INTERNAL_LIB) $(LIB_LIBS)
+
 # Optional targets kept in their own files (sanitizer builds).
 -include mk/*.mk
 
@@ -94,12 +98,12 @@ $(TOOLKIT_LIB): $(TOOLKIT_OBJS)
 # The tool holds the library itself (statically): `leakcheck run` preloads
 # the .so into the program it starts, never into itself.
 $(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(INTERNAL_LIB) $(BUILD)/libleakcheck.so
-	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) $(INTERNAL_LIB) $(LIB_LIBS) -lz
+	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) $(INTERNAL_LINK) -lz
 
 $(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(BUILD)/libleakcheck.so $(INTERNAL_LIB) $(wildcard include/*.h harness/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TOOLKIT_LIB) \
-	  $(if $(filter $*,$(INTERNAL_TESTS)),$(INTERNAL_LIB) $(LIB_LIBS),-L$(BUILD) -lleakcheck $(RPATH)) \
+	  $(if $(filter $*,$(INTERNAL_TESTS)),$(INTERNAL_LINK),-L$(BUILD) -lleakcheck $(RPATH)) \
 	  $(CHECK_LIBS) -lz
 
 tests: $(TEST_PROGS)
