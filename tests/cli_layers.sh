@@ -8,8 +8,11 @@
 # check, naming the file. libleakcheck.so exports exactly the functions of include/*.h and
 # the interposed names: a public function declared without LC_API (a
 # declaration the library does not export) and an export no header declares
-# each fail the check. The tool holds the library itself: `leakcheck run`
-# preloads libleakcheck.so into the program it starts, never into itself.
+# each fail the check. A program linked with libleakcheck.a gets the whole
+# library (start-up and interposers: its leak is found, its twin's free is
+# seen) and no internal name as a global symbol. The tool holds the library
+# itself: `leakcheck run` preloads libleakcheck.so into the program it
+# starts, never into itself.
 #
 # usage: bash tests/cli_layers.sh [path/to/leakcheck]   (default build/leakcheck)
 set -euo pipefail
@@ -122,6 +125,39 @@ elif grep -q 'exported but not public: lc_watch' <<<"$out"; then
 else
     fail "an export no public header declares fails the check"
     echo "$out"
+fi
+
+# ------------------------------------------------------- the static archive
+
+cat >"$tmp/static.c" <<'EOF'
+#include "leakcheck.h"
+#include <stdlib.h>
+int main(int argc, char **argv) {
+    (void)argv;
+    lc_baseline();
+    char *volatile p = malloc(100);
+    p[0] = 1;
+    if (argc > 1) free(p);
+    p = NULL;
+    return LC_VERIFY_NONE(.quiet = 1) != 0;
+}
+EOF
+if cc -g -O0 -I"$root/include" "$tmp/static.c" "$(dirname "$leakcheck")/libleakcheck.a" \
+    -ldw -lelf -lunwind -lz -ldl -pthread -o "$tmp/static" 2>"$tmp/static.err"; then
+    if ! "$tmp/static" && "$tmp/static" free; then
+        pass "a program linked with libleakcheck.a has its leak found, and its twin none"
+    else
+        fail "a program linked with libleakcheck.a has its leak found, and its twin none"
+    fi
+    if nm "$tmp/static" | grep -qE ' [TDB] lc_(heap|stack|os|graph)_'; then
+        fail "libleakcheck.a keeps internal names local"
+        nm "$tmp/static" | grep -E ' [TDB] lc_(heap|stack|os|graph)_' | head -5
+    else
+        pass "libleakcheck.a keeps internal names local"
+    fi
+else
+    fail "a program links with libleakcheck.a"
+    cat "$tmp/static.err"
 fi
 
 # ------------------------------------------------------- one copy per process
