@@ -4,12 +4,16 @@
 #   make              build/libleakcheck.so (+ .so.0), build/libleakcheck.a,
 #                     build/leakcheck, build/leakcheck.pc (uninstalled: use
 #                     PKG_CONFIG_PATH=build), the man pages in build/man/
+#                     (and build/libleakcheck_internal.a: the same objects, for
+#                     the tool and the tests that reach past the public API)
 #   make deps         install the missing Debian packages (as root)
 #   make check        install missing packages, build, run every test: both
 #                     Check fork modes, under valgrind, the command-line tests,
 #                     the suite under ASan and the thread tests under TSan, as
 #                     parallel jobs (CHECK_JOBS, default: the number of CPUs)
 #   make check-docs  fail when an output shown in README.md or docs/ is stale
+#   make check-layers include lines follow the layer order, and the .so
+#                     exports only the public API (docs/architecture.md)
 #   make stress       the timing-sensitive suites ten times under a CPU hog
 #   make demo         install missing packages, build, run the scenarios
 #   make bench        the side-by-side benchmarks (bench/README.md)
@@ -36,7 +40,9 @@ SOVERSION := 0
 WARN      := -Wall -Wextra -Werror
 OPT       ?= -O2
 BASE_CFLAGS := -std=gnu11 $(WARN) -g -fno-omit-frame-pointer -pthread -D_GNU_SOURCE
-LIB_CFLAGS  := $(BASE_CFLAGS) $(OPT) -fPIC -fvisibility=default -Iinclude -Iharness
+# Hidden by default: the .so exports only what include/leakcheck.h marks
+# LC_API and the interposed libc and pthread names.
+LIB_CFLAGS  := $(BASE_CFLAGS) $(OPT) -fPIC -fvisibility=hidden -Iinclude -Iharness -Iassertions
 LIB_LIBS    := -ldw -lelf -lunwind -lz -ldl -pthread
 
 # The shared library is built under its full version and reached through
@@ -48,6 +54,7 @@ LIB_SO_REAL := $(LIB_SO).$(VERSION)
 
 LIB_SRCS := $(wildcard harness/*.c) $(wildcard assertions/*.c)
 LIB_PIC_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+INTERNAL_LIB := $(BUILD)/libleakcheck_internal.a
 
 TOOLKIT_SRCS := $(wildcard scenarios/*.c)
 TOOLKIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOLKIT_SRCS))
@@ -61,6 +68,9 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 TEST_SRCS  := $(wildcard tests/test_*.c)
 TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# Tests that call internal functions link the internal archive and not the
+# .so, so that a test process holds one copy of the library's state.
+INTERNAL_TESTS := test_fault test_heap test_pprof test_suppress
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
@@ -82,10 +92,15 @@ export LC_DEPS_CHECKED := 1
 endif
 endif
 
-.PHONY: fuzz all deps check check-all check-docs check-native check-valgrind check-tools \
+# How the tool and the tests that call internals get the library: the
+# internal archive, statically (the sanitizer builds override it).
+INTERNAL_LINK = $(INTERNAL_LIB) $(LIB_LIBS)
+
+.PHONY: fuzz all deps check check-all check-docs check-layers check-native check-valgrind check-tools \
         demo bench install uninstall clean format tests stress man
 
-all: $(LIB_SO) $(LIB_SO_MAJ) $(BUILD)/libleakcheck.a $(BUILD)/leakcheck $(BUILD)/leakcheck.pc
+all: $(LIB_SO) $(LIB_SO_MAJ) $(BUILD)/libleakcheck.a $(INTERNAL_LIB) $(BUILD)/leakcheck \
+     $(BUILD)/leakcheck.pc
 
 # Optional targets kept in their own files (sanitizer builds). Included after
 # `all` is defined; .DEFAULT_GOAL above makes the order irrelevant anyway.
@@ -94,7 +109,7 @@ all: $(LIB_SO) $(LIB_SO_MAJ) $(BUILD)/libleakcheck.a $(BUILD)/leakcheck $(BUILD)
 deps:
 	@bash scripts/install-deps.sh --for all
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h scenarios/*.h tool/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h assertions/*.h scenarios/*.h tool/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -Iscenarios -Itool -c $< -o $@
 
@@ -108,14 +123,29 @@ $(LIB_SO_REAL): $(LIB_PIC_OBJS)
 $(LIB_SO_MAJ) $(LIB_SO): $(LIB_SO_REAL)
 	ln -sf $(notdir $<) $@
 
-$(BUILD)/libleakcheck.a: $(LIB_PIC_OBJS)
-	rm -f $@ && ar rcs $@ $^
+# The static archives hold the library as one relocatable object, so that a
+# program that links them gets it whole, as loading the .so gives it:
+# start-up, fork handlers and interposers, whichever function it calls.
+# libleakcheck.a keeps only the exported names global (as the .so exports
+# them); libleakcheck_internal.a keeps every name, for the tool and the tests
+# that reach past the public API, which link it instead of the .so.
+$(BUILD)/obj/libleakcheck.o: $(LIB_PIC_OBJS)
+	$(LD) -r -o $@ $^
+
+$(BUILD)/libleakcheck.a: $(BUILD)/obj/libleakcheck.o
+	objcopy --localize-hidden $< $(BUILD)/obj/libleakcheck_public.o
+	rm -f $@ && ar rcs $@ $(BUILD)/obj/libleakcheck_public.o
+
+$(INTERNAL_LIB): $(BUILD)/obj/libleakcheck.o
+	rm -f $@ && ar rcs $@ $<
 
 $(TOOLKIT_LIB): $(TOOLKIT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(LIB_SO) $(LIB_SO_MAJ)
-	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) -L$(BUILD) -lleakcheck $(RPATH) -lz
+# The tool holds the library itself (statically): `leakcheck run` preloads
+# the .so into the program it starts, never into itself.
+$(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(INTERNAL_LIB) $(LIB_SO) $(LIB_SO_MAJ)
+	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) $(INTERNAL_LINK) -lz
 
 # Manual pages, part of `all`: leakcheck(1) is help2man's reading of the
 # tool's own --help (scripts/man-help.sh) and docs/man/leakcheck.1.h2m,
@@ -135,9 +165,11 @@ $(BUILD)/man/leakcheck.3: docs/man/leakcheck.3
 	cp $< $@.tmp
 	@$(MAN_CHECK)
 
-$(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(LIB_SO) $(LIB_SO_MAJ) $(wildcard include/*.h tests/*.h)
+$(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(LIB_SO) $(LIB_SO_MAJ) $(INTERNAL_LIB) $(wildcard include/*.h harness/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(TOOLKIT_LIB) -L$(BUILD) -lleakcheck $(RPATH) $(CHECK_LIBS) -lz
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(TOOLKIT_LIB) \
+	  $(if $(filter $*,$(INTERNAL_TESTS)),$(INTERNAL_LINK),-L$(BUILD) -lleakcheck $(RPATH)) \
+	  $(CHECK_LIBS) -lz
 
 tests: $(TEST_PROGS)
 
@@ -200,6 +232,13 @@ check-tools: all
 stress: all tests $(SAN_BUILD_TARGETS)
 	@bash tests/stress.sh
 
+# Include lines and the objects' symbols follow the layers of
+# docs/architecture.md; the .so exports only the public API and the
+# interposed names (both also run, with their failure cases, in
+# tests/cli_layers.sh).
+check-layers: $(BUILD)/libleakcheck.so
+	@bash scripts/check-layers.sh . $(BUILD)/obj && bash scripts/check-exports.sh $(BUILD)/libleakcheck.so
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/leakcheck scenarios run -v
@@ -250,7 +289,7 @@ uninstall:
 	  echo ldconfig; ldconfig; fi
 
 format:
-	clang-format -i include/*.h harness/*.[ch] assertions/*.c scenarios/*.[ch] tool/*.[ch] tests/*.c bench/*.c
+	clang-format -i include/*.h harness/*.[ch] assertions/*.[ch] scenarios/*.[ch] tool/*.[ch] tests/*.c bench/*.c
 
 clean:
 	rm -rf $(BUILD) leakcheck.pc

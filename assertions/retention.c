@@ -9,7 +9,13 @@
  * way with its allocation site and the offset of the pointer inside it. The
  * same chain is written as text, as JSON ({kind, name, site, offset}) and as
  * Graphviz edges. */
-#include "internal.h"
+#include "buf.h"
+#include "heap.h"
+#include "os.h"
+#include "scan.h"
+#include "symbols.h"
+#include "thread.h"
+#include "verify.h"
 
 #include <stdio.h>
 #include <string.h>

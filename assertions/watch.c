@@ -5,7 +5,10 @@
  * that finds a watched block still live names it by its label, whatever the
  * budget: the program said this object must be freed, and shows what still
  * holds it. A watch ends when its block is freed. */
-#include "internal.h"
+#include "buf.h"
+#include "heap.h"
+#include "symbols.h"
+#include "verify.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -12,7 +12,7 @@
  *      tool/diff.c tool/opts.c harness/pprof_encode.c harness/pprof_decode.c -lz \
  *      -o build/bench_pprof
  *   build/bench_pprof [DIR]      (profiles are written to DIR, default /tmp) */
-#include "pprof.h"
+#include "pprof_decode.h"
 #include "tool.h"
 
 #include <fcntl.h>

@@ -20,7 +20,12 @@
  * dynamic linker are flagged as the C runtime's own: the linker keeps its
  * link maps in memory of its own allocator, which no scan of tracked blocks
  * can follow, so ownership is decided where the block is made. */
-#include "internal.h"
+#include "alloc.h"
+#include "core.h"
+#include "fault.h"
+#include "heap.h"
+#include "os.h"
+#include "stacks.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -37,7 +42,6 @@ extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 
-LC_TLS int lc_self_depth;
 LC_TLS int lc_runtime_alloc_depth;
 static LC_TLS volatile sig_atomic_t in_tracker;
 
@@ -123,7 +127,7 @@ static inline void on_free(void *p) {
  * address while it is still recorded. The stack is taken from inside the
  * sanitizer and cut below the allocation function the program called
  * (sanitizer.c), so the program's caller heads it as it does natively. */
-void lc_alloc_hooked(void *p, size_t size) {
+void lc_alloc_hooked(void *p, size_t size, lc_hook_unwind_fn unwind) {
     if (!p || lc_self_depth) return;
     if (LC_UNLIKELY(in_tracker)) {
         defer((uintptr_t)p, size ? size : 1, 0);
@@ -135,8 +139,7 @@ void lc_alloc_hooked(void *p, size_t size) {
     /* One frame even when stacks are off: it says whether the dynamic
      * linker made the block. */
     bool sanitizer_own;
-    int n =
-        lc_sanitizer_unwind(pcs, lc_cfg.stack_depth > 0 ? lc_cfg.stack_depth : 1, &sanitizer_own);
+    int n = unwind(pcs, lc_cfg.stack_depth > 0 ? lc_cfg.stack_depth : 1, &sanitizer_own);
     record_block((uintptr_t)p, size, pcs, n, n > 0 ? pcs[0] : 0, sanitizer_own);
     in_tracker = 0;
     if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();

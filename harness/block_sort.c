@@ -5,7 +5,8 @@
  * milliseconds, from inside a process whose malloc is being measured. An LSD
  * radix sort over 11-bit digits does both in a handful of linear passes,
  * with scratch space from mmap. */
-#include "internal.h"
+#include "heap.h"
+#include "os.h"
 
 #include <string.h>
 

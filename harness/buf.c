@@ -4,7 +4,8 @@
  * and to a pipe) and are the library's own allocations, so the buffer
  * allocates as library code. A failed allocation marks the buffer failed
  * instead of crashing the check that is reporting a leak. */
-#include "internal.h"
+#include "buf.h"
+#include "core.h"
 
 #include <stdarg.h>
 #include <stdio.h>

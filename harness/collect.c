@@ -18,8 +18,12 @@
  * figures. LEAKCHECK_VALGRIND_LEAK_CHECK=0 turns the engine off, =full has
  * each check print memcheck's own records of what grew since the previous
  * search (these count as memcheck errors, as --errors-for-leak-kinds says). */
-#include "internal.h"
+#include "budget.h"
+#include "buf.h"
+#include "collect.h"
+#include "core.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>

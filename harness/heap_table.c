@@ -11,7 +11,10 @@
  * by every malloc would bounce one cache line between cores, so each thread
  * takes numbers in chunks; a baseline starts a new epoch, which makes every
  * thread take a fresh chunk above the baseline before its next allocation. */
-#include "internal.h"
+#include "core.h"
+#include "heap.h"
+#include "os.h"
+#include "stacks.h"
 
 #include <string.h>
 

@@ -17,7 +17,7 @@
  * The comparison lives here too because it is a query over two models: stacks
  * are matched by what they mean (function, file, line of each frame), never by
  * ids or addresses, which differ from one process to the next. */
-#include "pprof.h"
+#include "pprof_decode.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -4,7 +4,8 @@
  * malloc lives here: page allocation, thread ids, clocks, stack bounds, and
  * the walk over loaded objects with dl_iterate_phdr. Keeping it in one file
  * keeps the rest of the library free of /proc paths and system headers. */
-#include "internal.h"
+#include "core.h"
+#include "os.h"
 
 #include <sys/uio.h>
 
@@ -199,11 +200,24 @@ void lc_os_modules_refresh(void) {
     lc_self_leave();
 }
 
+/* Set once by a module above (the sanitizer's runtime code); read on every
+ * question, so a test registered late applies from then on. */
+static _Atomic(lc_pc_test_fn) extra_runtime_test;
+
+void lc_os_set_runtime_pc_test(lc_pc_test_fn fn) {
+    atomic_store_explicit(&extra_runtime_test, fn, memory_order_release);
+}
+
+static bool in_extra_runtime(uintptr_t pc) {
+    lc_pc_test_fn fn = atomic_load_explicit(&extra_runtime_test, memory_order_acquire);
+    return fn && fn(pc);
+}
+
 bool lc_os_pc_in_runtime(uintptr_t pc) {
     _Atomic uintptr_t *slot = &runtime_cache[(pc ^ (pc >> 10)) % RUNTIME_CACHE_SLOTS];
     uintptr_t seen = atomic_load_explicit(slot, memory_order_relaxed);
     if (seen >> 1 == pc) return seen & 1;
-    bool answer = in_runtime_ranges(pc) || lc_sanitizer_pc_in_runtime(pc);
+    bool answer = in_runtime_ranges(pc) || in_extra_runtime(pc);
     atomic_store_explicit(slot, pc << 1 | answer, memory_order_relaxed);
     return answer;
 }

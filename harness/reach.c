@@ -18,7 +18,10 @@
  * range is copied and the copy marked defined, so memcheck does not report
  * the scanner, and the scanning functions are not instrumented by the
  * sanitizers, whose redzones a word-by-word scan would cross. */
-#include "internal.h"
+#include "core.h"
+#include "heap.h"
+#include "os.h"
+#include "scan.h"
 
 #include <string.h>
 #include <valgrind/memcheck.h>

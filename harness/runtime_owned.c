@@ -11,7 +11,10 @@
  * excuse. Runtime roots count only pointers to the start of a block:
  * malloc's own bins point at chunk headers, which can fall inside the
  * previous block and must not excuse it. */
-#include "internal.h"
+#include "core.h"
+#include "heap.h"
+#include "os.h"
+#include "scan.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

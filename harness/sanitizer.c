@@ -24,13 +24,18 @@
  * recoverable leak check, and the report shows its verdict beside the
  * harness's own. */
 #define UNW_LOCAL_ONLY
-#include "internal.h"
+#include "alloc.h"
+#include "buf.h"
+#include "core.h"
+#include "os.h"
+#include "sanitizer.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libunwind.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -305,7 +310,7 @@ bool lc_sanitizer_pc_in_runtime(uintptr_t pc) {
 /* ------------------------------------------------------------- the hooks */
 
 static void on_sanitizer_malloc(const volatile void *p, size_t size) {
-    lc_alloc_hooked((void *)(uintptr_t)p, size);
+    lc_alloc_hooked((void *)(uintptr_t)p, size, lc_sanitizer_unwind);
 }
 
 static void on_sanitizer_free(const volatile void *p) {
@@ -346,6 +351,9 @@ void lc_sanitizer_init(void) {
     interposed = lc_alloc_interposers_active();
     if (install) runtime_name = detect_runtime();
     if (install) load_runtime_text((void *)(uintptr_t)install);
+    /* Its code is judged like the C runtime's wherever the OS layer is
+     * asked (stack capture, reports). */
+    if (install) lc_os_set_runtime_pc_test(lc_sanitizer_pc_in_runtime);
     if (install && !interposed) {
         load_family();
         /* The runtime keeps a handful of hook slots; 0 means none was left,

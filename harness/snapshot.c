@@ -5,7 +5,14 @@
  * appeared and what vanished by allocation stack and sort by growth. Each
  * block has a unique sequence number, so "the same block" is an exact
  * notion: two snapshots sorted by sequence merge in one linear pass. */
-#include "internal.h"
+#include "buf.h"
+#include "core.h"
+#include "heap.h"
+#include "os.h"
+#include "snapshot.h"
+#include "stacks.h"
+#include "symbols.h"
+#include "thread.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -20,7 +20,11 @@
  * rather than hidden in an anonymous empty stack. The cumulative counts are
  * kept per real stack only, so that sample's alloc values are its inuse
  * values: what is live was allocated at least once. */
-#include "internal.h"
+#include "core.h"
+#include "heap.h"
+#include "snapshot.h"
+#include "stacks.h"
+#include "symbols.h"
 #include "pprof.h"
 
 #include <errno.h>

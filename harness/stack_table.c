@@ -7,7 +7,9 @@
  * are reserved address space, committed as they fill, so readers need no
  * lock to follow an id. Each record also keeps the cumulative counts of
  * pprof's alloc_objects / alloc_space. */
-#include "internal.h"
+#include "core.h"
+#include "os.h"
+#include "stacks.h"
 
 #include <string.h>
 #include <valgrind/valgrind.h>

@@ -15,7 +15,11 @@
  * indexed by stack id. Rules, patterns and that table live in pages from
  * the OS: this file runs inside checks, where an allocation through malloc
  * would be tracked as the program's. */
-#include "internal.h"
+#include "buf.h"
+#include "os.h"
+#include "stacks.h"
+#include "suppress.h"
+#include "symbols.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,10 @@
  * libdwfl's standard lookup loads libdebuginfod, and with it libcurl and
  * some thirty libraries, into the checked program at exit, where they
  * allocate and may meet libraries the program already shut down. */
-#include "internal.h"
+#include "core.h"
+#include "os.h"
+#include "stacks.h"
+#include "symbols.h"
 
 #include <dwarf.h>
 #include <fcntl.h>

@@ -17,7 +17,10 @@
  * (a late answer must not meet the default action, which ends the process)
  * until a later capture ends with every answer in. */
 #define UNW_LOCAL_ONLY
-#include "internal.h"
+#include "core.h"
+#include "os.h"
+#include "stacks.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <libunwind.h>

@@ -9,7 +9,13 @@
  * what it waits on (declared with lc_thread_wait_begin, or the system call
  * /proc shows it in), its stack, and who created it. Identical threads are
  * grouped, as TSan groups its reports. */
-#include "internal.h"
+#include "buf.h"
+#include "core.h"
+#include "os.h"
+#include "stacks.h"
+#include "suppress.h"
+#include "symbols.h"
+#include "thread.h"
 
 #include <stdio.h>
 #include <stdlib.h>

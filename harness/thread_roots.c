@@ -9,7 +9,11 @@
  * full of stale block addresses, do not count. A static TLS block sits at
  * the same distance from every thread's thread pointer, so the calling
  * thread's blocks (dl_iterate_phdr) locate every other thread's. */
-#include "internal.h"
+#include "core.h"
+#include "os.h"
+#include "scan.h"
+#include "stacks.h"
+#include "thread.h"
 
 #include <string.h>
 #include <unistd.h>

@@ -9,7 +9,13 @@
  * retire it. Threads the library did not see start (the main thread, or
  * threads that existed before it was loaded) are found through
  * /proc/self/task and compared by thread id. */
-#include "internal.h"
+#include "alloc.h"
+#include "core.h"
+#include "heap.h"
+#include "os.h"
+#include "sanitizer.h"
+#include "stacks.h"
+#include "thread.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -8,7 +8,9 @@
  * those, and everywhere when LEAKCHECK_UNWIND=dwarf, libunwind unwinds from
  * the DWARF call-frame information instead. */
 #define UNW_LOCAL_ONLY
-#include "internal.h"
+#include "core.h"
+#include "os.h"
+#include "stacks.h"
 
 #include <libunwind.h>
 #include <valgrind/memcheck.h>

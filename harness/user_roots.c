@@ -6,7 +6,7 @@
  * segment) registers it, as valgrind's VALGRIND_CREATE_MEMPOOL or LSan's
  * __lsan_register_root_region let one do; the report then names the region
  * by its label when it holds a leak. */
-#include "internal.h"
+#include "scan.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -31,6 +31,11 @@ extern "C" {
 
 #define LEAKCHECK_VERSION "0.1.0"
 
+/* The functions declared here are the library's exports; everything else in
+ * libleakcheck.so is hidden (it is built with -fvisibility=hidden), so no
+ * internal name can collide with one of the program it is loaded into. */
+#define LC_API __attribute__((visibility("default")))
+
 /* ---------------------------------------------------------------- options */
 
 /* Options of a check, given with designated initializers:
@@ -59,7 +64,7 @@ typedef struct lc_options {
  * total exceeds the budget, print the report and return non-zero:
  * 1 when the budget is exceeded, -1 on an error (for example a malformed
  * budget; the error is printed as one line). 0 when within budget. */
-int lc_verify_none(const lc_options *opts);
+LC_API int lc_verify_none(const lc_options *opts);
 #define LC_VERIFY_NONE(...)                                                                        \
     lc_verify_none(&(const lc_options){.struct_version = LC_OPTIONS_VERSION, __VA_ARGS__})
 
@@ -95,16 +100,16 @@ typedef struct lc_result {
 } lc_result;
 
 /* lc_verify_none that also fills *res (res may be NULL). */
-int lc_verify(const lc_options *opts, lc_result *res);
+LC_API int lc_verify(const lc_options *opts, lc_result *res);
 
 /* The text of the last report or error produced by a check in this process
  * (empty before the first), and the same report in the JSON schema
  * "leakcheck/1". Owned by the library; valid until the next check. */
-const char *lc_last_report(void);
-const char *lc_last_report_json(void);
+LC_API const char *lc_last_report(void);
+LC_API const char *lc_last_report_json(void);
 
 /* Take the baseline now: later checks report only what appears after it. */
-void lc_baseline(void);
+LC_API void lc_baseline(void);
 
 /* ----------------------------------------------------- collection points */
 
@@ -112,11 +117,11 @@ typedef void (*lc_collect_hook)(void *arg);
 
 /* Register a cleanup hook that every collection point runs first (as Go's
  * runtime.GC() runs finalizers). Returns 0, or -1 when the table is full. */
-int lc_at_collect(lc_collect_hook hook, void *arg);
+LC_API int lc_at_collect(lc_collect_hook hook, void *arg);
 
 /* A collection point: run the hooks, let exiting threads finish, and under
  * valgrind ask memcheck for a leak check. */
-void lc_collect(void);
+LC_API void lc_collect(void);
 
 /* -------------------------------------------------------------- snapshots */
 
@@ -124,10 +129,10 @@ typedef struct lc_snapshot lc_snapshot;
 typedef struct lc_diff lc_diff;
 
 /* Record the live blocks and threads now. NULL when out of memory. */
-lc_snapshot *lc_snapshot_take(void);
-void lc_snapshot_free(lc_snapshot *s);
-size_t lc_snapshot_live_objects(const lc_snapshot *s);
-size_t lc_snapshot_live_bytes(const lc_snapshot *s);
+LC_API lc_snapshot *lc_snapshot_take(void);
+LC_API void lc_snapshot_free(lc_snapshot *s);
+LC_API size_t lc_snapshot_live_objects(const lc_snapshot *s);
+LC_API size_t lc_snapshot_live_bytes(const lc_snapshot *s);
 
 typedef struct lc_diff_options {
     long long min_objects; /* keep sites whose |delta objects| >= this */
@@ -147,22 +152,22 @@ typedef struct lc_diff_site {
 
 /* What appeared and vanished between two snapshots, grouped by allocation
  * stack, sorted by growth in bytes (largest first). opts may be NULL. */
-lc_diff *lc_snapshot_diff(const lc_snapshot *before, const lc_snapshot *after,
-                          const lc_diff_options *opts);
-size_t lc_diff_count(const lc_diff *d);
-const lc_diff_site *lc_diff_get(const lc_diff *d, size_t i);
+LC_API lc_diff *lc_snapshot_diff(const lc_snapshot *before, const lc_snapshot *after,
+                                 const lc_diff_options *opts);
+LC_API size_t lc_diff_count(const lc_diff *d);
+LC_API const lc_diff_site *lc_diff_get(const lc_diff *d, size_t i);
 /* Number of threads that appeared in / vanished from `after`. */
-size_t lc_diff_new_threads(const lc_diff *d);
-size_t lc_diff_vanished_threads(const lc_diff *d);
+LC_API size_t lc_diff_new_threads(const lc_diff *d);
+LC_API size_t lc_diff_vanished_threads(const lc_diff *d);
 /* Write the snapshot as a gzip-compressed pprof heap profile (Go's four
  * sample types: alloc_objects, alloc_space, inuse_objects, inuse_space),
  * readable by `go tool pprof` and `leakcheck diff`. 0, or -1 with errno set
  * (or EINVAL when the profile could not be encoded). */
-int lc_snapshot_write_pprof(const lc_snapshot *s, const char *path);
+LC_API int lc_snapshot_write_pprof(const lc_snapshot *s, const char *path);
 
 /* Print the diff as a table with symbolized stacks. */
-void lc_diff_print(const lc_diff *d, FILE *out);
-void lc_diff_free(lc_diff *d);
+LC_API void lc_diff_print(const lc_diff *d, FILE *out);
+LC_API void lc_diff_free(lc_diff *d);
 
 /* ------------------------------------------------------------ call stacks */
 
@@ -177,7 +182,7 @@ typedef struct lc_frame {
 
 /* Symbolize frame `i` of the stack `stack_id` (from a diff site). Returns 0
  * and fills *f (strings owned by the library), -1 past the last frame. */
-int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f);
+LC_API int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f);
 
 /* ---------------------------------------------------------------- threads */
 
@@ -185,31 +190,31 @@ int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f);
  * and reports show it ("chan receive", "chan send", "select",
  * "waitgroup wait", ...). `kind` must be a string literal or otherwise
  * outlive the wait. */
-void lc_thread_wait_begin(const char *kind, const void *object);
-void lc_thread_wait_end(void);
+LC_API void lc_thread_wait_begin(const char *kind, const void *object);
+LC_API void lc_thread_wait_end(void);
 
 /* goleak's IgnoreCurrent: every thread alive now is ignored by every later
  * check of this process (for example a pool started by a fixture). */
-void lc_ignore_current(void);
+LC_API void lc_ignore_current(void);
 
 /* Print every thread of the process as Go prints goroutines. */
-void lc_dump_threads(FILE *out);
+LC_API void lc_dump_threads(FILE *out);
 
 /* ---------------------------------------------------------------- objects */
 
 /* Declare that the heap block at ptr must be freed by the next check: while
  * it is live, every check fails whatever the budget and names it by its
  * label with its allocation stack. The watch ends when the block is freed. */
-void lc_watch(const void *ptr, const char *label);
+LC_API void lc_watch(const void *ptr, const char *label);
 
 /* Treat [start, start + size) as a root of the reachability scan: memory the
  * program keeps pointers in that is neither a global, a stack, nor the heap
  * (an mmap'd arena, a custom allocator's slabs). A leak it holds is
  * reachable, and its retention path names the region by `label`. Returns 0,
  * or -1 with errno EINVAL (empty region) or ENOSPC (256 regions already). */
-int lc_root_register(const void *start, size_t size, const char *label);
+LC_API int lc_root_register(const void *start, size_t size, const char *label);
 /* Forget the region that starts at `start`: 0, or -1 with errno ENOENT. */
-int lc_root_unregister(const void *start);
+LC_API int lc_root_unregister(const void *start);
 
 /* ------------------------------------------- allocation-failure injection */
 
@@ -220,15 +225,15 @@ int lc_root_unregister(const void *start);
  * LEAKCHECK_FAIL_ALLOC=N (or N+ for persistent) arms it at start and again
  * in every forked child, counting from the fork. Returns 0, or -1 with
  * errno EINVAL when n < 0. */
-int lc_fault_inject(long n, int persistent);
+LC_API int lc_fault_inject(long n, int persistent);
 
 /* Count only allocations whose stack has a frame in `function` (NULL or ""
  * counts every allocation); LEAKCHECK_FAIL_SCOPE=FUNCTION at start. Returns
  * 0, or -1 with errno ENAMETOOLONG. */
-int lc_fault_scope(const char *function);
+LC_API int lc_fault_scope(const char *function);
 
 /* How many failures were injected since the last lc_fault_inject (or fork). */
-long lc_fault_hits(void);
+LC_API long lc_fault_hits(void);
 
 /* The SQLite method: for n = 1, 2, 3, ... run fn(arg) in a forked child with
  * the n-th allocation failing (and, in a second pass, every allocation from
@@ -265,9 +270,9 @@ typedef struct lc_fault_sweep_result {
 /* 0 when every failure point was clean, 1 when one leaked or crashed, -1
  * on an error (errno set: a pipe or fork failed). o may be NULL; r may be
  * NULL; when given, free it with lc_fault_sweep_result_free. */
-int lc_fault_sweep(void (*fn)(void *), void *arg, const lc_fault_sweep_options *o,
-                   lc_fault_sweep_result *r);
-void lc_fault_sweep_result_free(lc_fault_sweep_result *r);
+LC_API int lc_fault_sweep(void (*fn)(void *), void *arg, const lc_fault_sweep_options *o,
+                          lc_fault_sweep_result *r);
+LC_API void lc_fault_sweep_result_free(lc_fault_sweep_result *r);
 
 /* --------------------------------------- end allocation-failure injection */
 

@@ -29,6 +29,13 @@ TEST_CFLAGS += -fsanitize=$(LC_SANITIZE)
 ifeq ($(LC_SANITIZE_LIB),yes)
 LIB_CFLAGS += -fsanitize=$(LC_SANITIZE)
 endif
+# The sanitizer runtime linked into an executable defines malloc there, and
+# only a library loaded after it, a shared object, leaves that malloc the
+# program's. So in these builds the tool and every test link the .so, as a
+# program built with a sanitizer does, and the .so keeps every name visible
+# for the tests that call internals.
+LIB_CFLAGS += -fvisibility=default
+INTERNAL_LINK = -L$(BUILD) -lleakcheck $(RPATH)
 endif
 
 # The conservative scanner reads globals, stacks and heap blocks word by

@@ -16,7 +16,8 @@
 #include <time.h>
 #include <valgrind/valgrind.h>
 
-#include "internal.h"
+#include "core.h"
+#include "fault.h"
 #include "leakcheck.h"
 
 #define NALLOC 5

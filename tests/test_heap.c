@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
-#include "internal.h"
+#include "budget.h"
 #include "leakcheck.h"
 #include "leakcheck_check.h"
 

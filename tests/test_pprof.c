@@ -7,7 +7,7 @@
  * valid, so that a rejection is known to come from the damage. Snapshots of
  * this process's own heap are written with lc_snapshot_write_pprof and read
  * back, a kept block next to a freed twin. */
-#include "pprof.h"
+#include "pprof_decode.h"
 #include "leakcheck.h"
 
 #include <check.h>

@@ -26,7 +26,11 @@
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
-#include "internal.h"
+#include "buf.h"
+#include "os.h"
+#include "stacks.h"
+#include "suppress.h"
+#include "symbols.h"
 #include "leakcheck.h"
 
 /* ------------------------------------------------------------ helpers */

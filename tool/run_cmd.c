@@ -21,7 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "budget.h"
+#include "suppress.h"
 #include "supervise.h"
 
 static const char usage_text[] =

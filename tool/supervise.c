@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "buf.h"
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 

@@ -39,7 +39,11 @@
  * status; the process exits with its own. The deadline is an absolute
  * CLOCK_MONOTONIC time (LEAKCHECK_DEADLINE_NS), so that an exec does not
  * restart it. */
-#include "internal.h"
+#include "core.h"
+#include "os.h"
+#include "run.h"
+#include "thread.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <fcntl.h>

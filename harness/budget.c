@@ -5,7 +5,7 @@
  * field (built-in zero, LEAKCHECK_BUDGET, then the options), so parsing only
  * writes the fields it names. Any malformed part is an error that names it:
  * a budget that is silently ignored is a check that silently passes. */
-#include "internal.h"
+#include "budget.h"
 
 #include <errno.h>
 #include <stdio.h>

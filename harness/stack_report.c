@@ -1,10 +1,13 @@
-/* report.c: how stacks and frames are written in reports.
+/* stack_report.c: how stacks and frames are written in reports.
  *
  * One place decides what a frame looks like in text ("make_ctx (x.c:30)")
  * and in JSON, and which frames of an allocation stack are worth showing:
  * the allocator family inside the C runtime (malloc's callers such as
  * strdup) stays, the library's own frames never appear. */
-#include "internal.h"
+#include "buf.h"
+#include "os.h"
+#include "stacks.h"
+#include "symbols.h"
 
 #include <string.h>
 

@@ -1,0 +1,308 @@
+/* fault_sweep.c: the fault sweep, SQLite's loop over a function.
+ *
+ * Fail allocation n = 1, 2, 3, ... in a forked child each (fault.c decides
+ * which allocation fails), check the child for leaks with the full check,
+ * and stop when a run never reaches the injected failure. A second,
+ * persistent pass fails every allocation from n on, for the points where the
+ * code allocated again after its single failure. It sits above the check,
+ * which each child runs. */
+#include "buf.h"
+#include "core.h"
+#include "fault.h"
+#include "heap.h"
+#include "os.h"
+#include "sanitizer.h"
+#include "stacks.h"
+#include "symbols.h"
+#include "thread.h"
+#include "verify.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_RUNS 100000
+
+/* What a child sends back, followed by the stack and report texts. */
+typedef struct sweep_msg {
+    int hit;
+    int allocated_after; /* counted allocations after the failure */
+    int leaked;
+    long long leaked_objects, leaked_bytes;
+    char function[64];
+    size_t stack_len, report_len;
+} sweep_msg;
+
+static int write_full(int fd, const void *p, size_t len) {
+    const char *c = p;
+    while (len) {
+        ssize_t w = write(fd, c, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        c += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static size_t read_full(int fd, void *p, size_t len) {
+    char *c = p;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, c + got, len - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* Whether the child's run certainly left nothing behind: no block it
+ * allocated is live, no thread it started exists or waits to be joined,
+ * nothing is watched, and no second engine (memcheck, a sanitizer) has a
+ * say. Most runs of a sweep end so, and a full check costs several times
+ * the run itself (its scans and reports are sized for the worst case);
+ * anything else gets the full check, so the verdicts are the same. */
+static bool certainly_clean(uint64_t since) {
+    if (lc_cfg.under_valgrind || lc_sanitizer_hooked() || lc_watch_count() > 0) return false;
+    if (lc_heap_copy(NULL, 0, since) != 0) return false;
+    pid_t one;
+    if (lc_os_list_tasks(&one, 1) != 1) return false;
+    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+        const lc_thread_rec *r = &lc_thread_recs[i];
+        if (r->used && lc_threads_is_new(r)) return false;
+    }
+    return true;
+}
+
+static _Noreturn void sweep_child(int fd, long n, int persistent, void (*fn)(void *), void *arg,
+                                  const lc_fault_sweep_options *o) {
+    /* The fork took the baseline (init.c), so every block fn allocates is
+     * numbered from here on; counting starts here too. */
+    uint64_t since = lc_heap_next_seq();
+    lc_fault_count_after_hit(true);
+    lc_fault_inject(n, persistent);
+    fn(arg);
+    long hit = lc_fault_hits();
+    long counted_now = lc_fault_counted();
+    lc_stack_id id = lc_fault_failed_stack();
+    lc_fault_inject(0, 0);
+    sweep_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.hit = hit > 0;
+    msg.allocated_after = msg.hit && counted_now > n;
+    if (!certainly_clean(since)) {
+        lc_result res;
+        lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION,
+                                      .quiet = 1,
+                                      .budget = "bytes=0,objects=0,threads=0",
+                                      .settle_seconds = o->settle_seconds},
+                  &res);
+        msg.leaked = res.verdict != 0;
+        msg.leaked_objects = res.leaked_objects;
+        msg.leaked_bytes = res.leaked_bytes;
+    }
+    lc_self_enter();
+    lc_buf stack = {0};
+    if (msg.leaked && id) {
+        lc_report_stack(&stack, id, "    ", 32);
+        lc_frame f;
+        if (lc_stack_site_frame(id, &f) == 0 && f.function)
+            snprintf(msg.function, sizeof msg.function, "%s", f.function);
+    }
+    const char *report = msg.leaked ? lc_last_report() : "";
+    msg.stack_len = stack.failed ? 0 : stack.len;
+    msg.report_len = strlen(report);
+    int rc = write_full(fd, &msg, sizeof msg);
+    if (rc == 0 && msg.stack_len) rc = write_full(fd, stack.data, msg.stack_len);
+    if (rc == 0) rc = write_full(fd, report, msg.report_len);
+    /* Whatever fn left behind stays. _exit runs no exit-time code, but
+     * under valgrind memcheck's leak search would still run and find only
+     * what the sweep made fail on purpose: there the child stops itself and
+     * the parent kills it (should something continue it, it leaves). */
+    if (lc_cfg.under_valgrind) raise(SIGSTOP);
+    _exit(rc == 0 ? 0 : 1);
+}
+
+static char *dup_text(int fd, size_t len, bool *complete) {
+    char *t = malloc(len + 1);
+    if (!t) {
+        *complete = false;
+        return NULL;
+    }
+    size_t got = read_full(fd, t, len);
+    t[got] = '\0';
+    if (got != len) *complete = false;
+    return t;
+}
+
+/* One child: 0 when the run never reached the failure, 1 when it reached it
+ * and allocated nothing after, 2 when it allocated again after it (or died,
+ * or did not say), -1 on an error. A point worth reporting is added. */
+static int sweep_one(long n, int persistent, void (*fn)(void *), void *arg,
+                     const lc_fault_sweep_options *o, lc_fault_sweep_result *r) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        sweep_child(fds[1], n, persistent, fn, arg, o);
+    }
+    close(fds[1]);
+    r->runs++;
+    lc_self_enter();
+    sweep_msg msg;
+    bool complete = read_full(fds[0], &msg, sizeof msg) == sizeof msg;
+    char *stack = NULL, *report = NULL;
+    if (complete) {
+        stack = dup_text(fds[0], msg.stack_len, &complete);
+        report = dup_text(fds[0], msg.report_len, &complete);
+    }
+    close(fds[0]);
+    int status, sig = 0;
+    while (waitpid(pid, &status, WUNTRACED) < 0 && errno == EINTR)
+        continue;
+    if (WIFSTOPPED(status)) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            continue;
+    } else if (WIFSIGNALED(status)) {
+        sig = WTERMSIG(status);
+    }
+    if (!complete && !sig) sig = -1; /* ended without a complete answer */
+    int reached = sig ? 2 : !msg.hit ? 0 : msg.allocated_after ? 2 : 1;
+    if (sig || msg.leaked) {
+        lc_fault_point *grown = realloc(r->points, (r->npoints + 1) * sizeof *grown);
+        if (!grown) {
+            free(stack);
+            free(report);
+            lc_self_leave();
+            errno = ENOMEM;
+            return -1;
+        }
+        r->points = grown;
+        lc_fault_point *p = &r->points[r->npoints++];
+        memset(p, 0, sizeof *p);
+        p->n = n;
+        p->persistent = persistent;
+        p->signal = sig > 0 ? sig : 0;
+        p->leaked = complete && msg.leaked;
+        if (complete) {
+            p->leaked_objects = msg.leaked_objects;
+            p->leaked_bytes = msg.leaked_bytes;
+            memcpy(p->function, msg.function, sizeof p->function);
+            p->function[sizeof p->function - 1] = '\0';
+        }
+        p->stack = stack ? stack : strdup("");
+        p->report = report ? report : strdup("");
+        stack = report = NULL;
+        if (p->leaked)
+            r->leaks++;
+        else
+            r->crashes++;
+    }
+    free(stack);
+    free(report);
+    lc_self_leave();
+    return reached;
+}
+
+static void print_summary(const lc_fault_sweep_result *r, FILE *out) {
+    fprintf(out, "fault sweep: %ld runs, %ld failure points leaked, %ld crashed\n", r->runs,
+            r->leaks, r->crashes);
+    for (size_t i = 0; i < r->npoints; i++) {
+        const lc_fault_point *p = &r->points[i];
+        const char *mode = p->persistent ? "every allocation from" : "allocation";
+        if (p->leaked)
+            fprintf(out,
+                    "  %s %ld failing: %lld objects (%lld bytes) leaked; the failed "
+                    "allocation:\n%s%s\n",
+                    mode, p->n, p->leaked_objects, p->leaked_bytes, p->stack ? p->stack : "",
+                    p->report ? p->report : "");
+        else if (p->signal)
+            fprintf(out, "  %s %ld failing: the child died of signal %d (%s)\n", mode, p->n,
+                    p->signal, strsignal(p->signal));
+        else
+            fprintf(out, "  %s %ld failing: the child ended without an answer\n", mode, p->n);
+    }
+}
+
+int lc_fault_sweep(void (*fn)(void *), void *arg, const lc_fault_sweep_options *o,
+                   lc_fault_sweep_result *r) {
+    lc_fault_sweep_options defaults = {0};
+    if (!o) o = &defaults;
+    lc_fault_sweep_result local;
+    if (!r) r = &local;
+    memset(r, 0, sizeof *r);
+    long max = o->max_runs > 0 ? o->max_runs : DEFAULT_MAX_RUNS;
+    char saved_scope[LC_FAULT_SCOPE_MAX];
+    lc_fault_scope_get(saved_scope, sizeof saved_scope);
+    int rc = 0;
+    if (o->scope && lc_fault_scope(o->scope) != 0) rc = -1;
+    /* The children inherit the scope; the parent's own is put back.
+     * The persistent pass fails allocation n and every one after it, so a
+     * run whose single failure at n was followed by no other allocation
+     * would repeat the single run exactly: only the others are run again.
+     * Both passes end at the same n, as allocations 1 .. n-1 succeed in
+     * both. `again` holds, per n, whether to run it again; it is the
+     * library's own memory, but a child forked meanwhile must count its
+     * allocations, so the library's mark is set only around its calls. */
+    size_t again_cap = 0;
+    unsigned char *again = NULL;
+    long last = 0;
+    for (long n = 1; rc == 0 && n <= max; n++) {
+        int reached = sweep_one(n, 0, fn, arg, o, r);
+        if (reached < 0) rc = -1;
+        if (reached <= 0) break;
+        if ((size_t)n >= again_cap) {
+            size_t cap = again_cap ? 2 * again_cap : 256;
+            lc_self_enter();
+            unsigned char *grown = realloc(again, cap);
+            lc_self_leave();
+            if (!grown) {
+                errno = ENOMEM;
+                rc = -1;
+                break;
+            }
+            memset(grown + again_cap, 0, cap - again_cap);
+            again = grown;
+            again_cap = cap;
+        }
+        again[n] = reached == 2;
+        last = n;
+    }
+    for (long n = 1; rc == 0 && !o->single_only && n <= last; n++) {
+        if (!again[n]) continue;
+        if (sweep_one(n, 1, fn, arg, o, r) < 0) rc = -1;
+    }
+    lc_self_enter();
+    free(again);
+    lc_self_leave();
+    lc_fault_scope(saved_scope);
+    if (rc == 0 && !o->quiet) print_summary(r, o->out ? o->out : stderr);
+    int verdict = rc < 0 ? -1 : r->npoints ? 1 : 0;
+    if (r == &local) lc_fault_sweep_result_free(r);
+    return verdict;
+}
+
+void lc_fault_sweep_result_free(lc_fault_sweep_result *r) {
+    if (!r) return;
+    lc_self_enter();
+    for (size_t i = 0; i < r->npoints; i++) {
+        free(r->points[i].stack);
+        free(r->points[i].report);
+    }
+    free(r->points);
+    lc_self_leave();
+    r->points = NULL;
+    r->npoints = 0;
+}

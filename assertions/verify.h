@@ -1,0 +1,46 @@
+/* verify.h: the check and its parts (verify.c): watched objects
+ * (watch.c), retention paths (retention.c), the check of process mode. */
+#ifndef LC_VERIFY_H
+#define LC_VERIFY_H
+
+#include "buf.h"
+#include "scan.h"
+
+int lc_verify_process(const lc_options *opts, lc_result *res, bool strict);
+/* The last check's retention paths as a Graphviz graph. */
+const char *lc_last_report_dot(void);
+
+/* Watched objects (assertions/watch.c): adds each watched block still
+ * live to the text report and a JSON array, with what retains it (`path`
+ * appends the text lines and the JSON member); returns how many. */
+typedef void (*lc_watch_path_fn)(uintptr_t addr, lc_buf *text, lc_buf *json, void *ctx);
+int lc_watch_report(lc_buf *text, lc_buf *json, lc_watch_path_fn path, void *ctx);
+int lc_watch_count(void);
+
+/* Retention paths (assertions/retention.c): the chain that keeps a leaked
+ * block alive, from its root down, as text, JSON and Graphviz. */
+#define LC_PATH_MAX 24
+typedef struct lc_path_elem {
+    const char *kind; /* "global", "tls", "thread", "registers", "region", "block" */
+    char name[192];
+    lc_frame site; /* allocation site, declaration, or the frame holding it */
+    bool has_site;
+    long long offset; /* of the pointer in its holder (register number) */
+    long long bytes;  /* blocks */
+    const char *module;
+    char owner[128]; /* thread-locals: the thread they belong to */
+} lc_path_elem;
+typedef struct lc_retention {
+    const lc_graph *g;
+    const lc_thread_report *threads;
+    const lc_thread_roots *tr;
+    uintptr_t caller_frame;
+    bool process_mode;
+} lc_retention;
+int lc_retention_path(const lc_retention *r, size_t k, lc_path_elem *out, int max, long *skipped);
+void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped, const char *indent);
+void lc_retention_json(lc_buf *b, const lc_path_elem *p, int n, long skipped);
+void lc_retention_dot(lc_buf *b, const lc_path_elem *p, int n, const char *leak_id,
+                      const char *leak_label);
+
+#endif

@@ -1,0 +1,40 @@
+/* core.c: the settings and the re-entry depth every module reads.
+ *
+ * Settings come from the environment once, at start-up (init.c calls
+ * lc_config_read before any other module starts). The defaults below hold
+ * until then: the allocation hooks run before any constructor and must
+ * find usable values. */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <valgrind/valgrind.h>
+
+lc_config lc_cfg = {
+    .stack_depth = LC_DEFAULT_DEPTH,
+    .settle_seconds = 1.0,
+};
+
+LC_TLS int lc_self_depth;
+
+void lc_config_read(void) {
+    const char *depth = getenv("LEAKCHECK_STACK_DEPTH");
+    if (depth && *depth) {
+        char *end;
+        long d = strtol(depth, &end, 10);
+        if (*end == '\0' && d >= 0) lc_cfg.stack_depth = d > LC_MAX_DEPTH ? LC_MAX_DEPTH : (int)d;
+    }
+    const char *unwind = getenv("LEAKCHECK_UNWIND");
+    lc_cfg.unwind_dwarf = unwind && strcmp(unwind, "dwarf") == 0;
+    const char *settle = getenv("LEAKCHECK_SETTLE");
+    if (settle && *settle) {
+        char *end;
+        double s = strtod(settle, &end);
+        if (*end == '\0' && s >= 0) lc_cfg.settle_seconds = s;
+    }
+    const char *quiet = getenv("LEAKCHECK_QUIET");
+    lc_cfg.quiet = quiet && *quiet && strcmp(quiet, "0") != 0;
+    lc_cfg.under_valgrind = RUNNING_ON_VALGRIND != 0;
+    const char *vg = getenv("LEAKCHECK_VALGRIND_LEAK_CHECK");
+    lc_cfg.valgrind_leak_check = !(vg && (strcmp(vg, "0") == 0 || strcmp(vg, "off") == 0));
+}

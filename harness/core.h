@@ -1,0 +1,60 @@
+/* core.h: what every file of the library shares.
+ *
+ * The settings read from the environment once at start-up (core.c), the
+ * per-thread re-entry depth that tells the library's own allocations from
+ * the program's, and the few attributes the tracker's hot paths rely on.
+ * Nothing here calls another module. */
+#ifndef LC_CORE_H
+#define LC_CORE_H
+
+#include "leakcheck.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Initial-exec TLS never calls __tls_get_addr, which may call malloc. */
+#define LC_TLS __thread __attribute__((tls_model("initial-exec")))
+#define LC_UNUSED __attribute__((unused))
+#define LC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* A scan does not go through the sanitizers' instrumentation: it reads
+ * whole stacks and data segments word by word, across their redzones. */
+#define LC_NO_SANITIZE __attribute__((no_sanitize_address, no_sanitize_thread))
+
+#define LC_MAX_DEPTH 64
+#define LC_DEFAULT_DEPTH 16
+
+/* ------------------------------------------------------------ configuration */
+
+typedef struct lc_config {
+    int stack_depth;       /* frames kept per allocation; 0 disables capture */
+    bool unwind_dwarf;     /* always unwind with libunwind (no frame pointers) */
+    double settle_seconds; /* thread settle window */
+    bool quiet;            /* LEAKCHECK_QUIET: no reports printed */
+    bool under_valgrind;
+    bool valgrind_leak_check; /* memcheck as a second engine: on under valgrind unless
+                                 LEAKCHECK_VALGRIND_LEAK_CHECK=0|off (=full: its records) */
+    bool retention_graph;     /* process mode with LEAKCHECK_DOT: checks build the graph */
+} lc_config;
+
+extern lc_config lc_cfg;
+/* Read the LEAKCHECK_* settings into lc_cfg (core.c); once, at start-up. */
+void lc_config_read(void);
+
+/* ------------------------------------------------------------- re-entry */
+
+/* Non-zero while the library runs its own code (symbolizing, reporting):
+ * allocations made then are the library's and are not tracked. */
+extern LC_TLS int lc_self_depth;
+static inline void lc_self_enter(void) {
+    lc_self_depth++;
+}
+static inline void lc_self_leave(void) {
+    lc_self_depth--;
+}
+
+#endif

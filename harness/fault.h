@@ -1,0 +1,30 @@
+/* fault.h: allocation-failure injection, the decision made inside every
+ * allocation (fault.c). The sweep that drives it runs above the
+ * check (assertions/fault_sweep.c). */
+#ifndef LC_FAULT_H
+#define LC_FAULT_H
+
+#include "stacks.h"
+
+/* Non-zero while injection is armed: the one branch the interposers pay
+ * when it is not (fault.c). */
+extern atomic_int lc_fault_armed;
+static inline bool lc_fault_is_armed(void) {
+    return atomic_load_explicit(&lc_fault_armed, memory_order_relaxed) != 0;
+}
+/* Counts an allocation of the program (the interposer's frame and return
+ * address) and says whether it must fail. Call only when armed. */
+bool lc_fault_fires(void *frame, uintptr_t caller);
+/* Restart the count and re-read LEAKCHECK_FAIL_ALLOC: a new baseline. */
+void lc_fault_baseline(void);
+/* The stack of the first failure injected since arming; 0 when none. */
+lc_stack_id lc_fault_failed_stack(void);
+/* For the sweep: a child counts allocations after its single failure
+ * (whether the code allocated again), how many were counted since arming,
+ * and the scope in force (to put back after the sweep). */
+void lc_fault_count_after_hit(bool on);
+long lc_fault_counted(void);
+#define LC_FAULT_SCOPE_MAX 128
+void lc_fault_scope_get(char *out, size_t len);
+
+#endif

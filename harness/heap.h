@@ -1,0 +1,77 @@
+/* heap.h: the live-block table (heap_table.c) and the block sorts
+ * (block_sort.c). One 24-byte record per live block of the
+ * program, sharded and locked for the allocation path. */
+#ifndef LC_HEAP_H
+#define LC_HEAP_H
+
+#include "stacks.h"
+
+/* One live block: 24 bytes. Addresses are stored disguised so that a
+ * conservative scanner (ours, valgrind's, LSan's) never finds a pointer to a
+ * user block in the tracker's own memory. */
+typedef struct lc_block {
+    uintptr_t key;       /* address ^ LC_HIDE; 0 = empty slot */
+    uint64_t seq_tid;    /* seq:40 | tid:22 | flags:2 */
+    uint64_t size_stack; /* size:40 | stack:24 */
+} lc_block;
+
+#define LC_HIDE ((uintptr_t)0xA5C3000000000000ull)
+#define LC_BLOCK_RUNTIME 1u /* allocated by the C runtime for itself */
+
+static inline uintptr_t lc_block_addr(const lc_block *b) {
+    return b->key ^ LC_HIDE;
+}
+static inline uint64_t lc_block_seq(const lc_block *b) {
+    return b->seq_tid >> 24;
+}
+static inline uint32_t lc_block_tid(const lc_block *b) {
+    return (b->seq_tid >> 2) & 0x3fffff;
+}
+static inline uint32_t lc_block_flags(const lc_block *b) {
+    return b->seq_tid & 3;
+}
+static inline size_t lc_block_size(const lc_block *b) {
+    return b->size_stack >> 24;
+}
+static inline lc_stack_id lc_block_stack(const lc_block *b) {
+    return b->size_stack & 0xffffff;
+}
+
+void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags);
+/* Start loading addr's slot: the stack capture that follows hides the
+ * cache miss. A hint only; a table that grows meanwhile makes it useless,
+ * never wrong. */
+void lc_heap_prefetch(uintptr_t addr);
+/* The live block at addr, if tracked. */
+bool lc_heap_lookup(uintptr_t addr, lc_block *out);
+/* Remove addr; returns false when it was not tracked. */
+bool lc_heap_remove(uintptr_t addr);
+/* Copy every live block with seq >= min_seq into out (capacity cap);
+ * returns the number of live blocks that matched (may exceed cap). */
+size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq);
+/* The same while the caller holds every shard (lc_heap_lock_all): no block
+ * can be freed, so a scan of the copied blocks reads live memory only. */
+size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq);
+/* Set a flag on the live block at addr (every shard held). A block the scan
+ * found owned by the C runtime is flagged so, and later checks need not
+ * scan again for it. */
+void lc_heap_flag_held(uintptr_t addr, uint32_t flag);
+/* Live blocks with seq >= min_seq and none of without_flags. */
+size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags);
+size_t lc_heap_live_count(void);
+uint64_t lc_heap_next_seq(void);
+/* Start a new sequence epoch: blocks allocated from now on get numbers at
+ * least the returned value. */
+uint64_t lc_heap_new_epoch(void);
+void lc_heap_lock_all(void);
+void lc_heap_unlock_all(void);
+size_t lc_heap_table_bytes(void);
+
+/* Sort blocks by address (radix sort, no allocation beyond scratch). */
+void lc_blocks_sort_by_addr(lc_block *b, size_t n);
+void lc_blocks_sort_by_seq(lc_block *b, size_t n);
+/* Sort v by its bits [from_bit, from_bit + bits), stably, with n words of
+ * scratch. */
+void lc_sort_u64(uint64_t *v, uint64_t *scratch, size_t n, int from_bit, int bits);
+
+#endif

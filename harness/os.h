@@ -1,0 +1,78 @@
+/* os.h: the operating-system layer (prim_linux.c): memory that
+ * never comes from malloc, threads and tasks from /proc, clocks, and the
+ * loaded objects. It knows nothing of the tracker; what an upper layer adds
+ * to its answers (the sanitizer runtime's code counted as the C runtime's)
+ * is registered here at start-up. */
+#ifndef LC_OS_H
+#define LC_OS_H
+
+#include "core.h"
+
+/* A lock that is safe to take inside malloc: no allocation, no futex table
+ * registration, and cheap when uncontended. */
+typedef struct lc_spinlock {
+    atomic_int held;
+} lc_spinlock;
+void lc_spin_lock(lc_spinlock *l);
+static inline void lc_spin_unlock(lc_spinlock *l) {
+    atomic_store_explicit(&l->held, 0, memory_order_release);
+}
+
+void *lc_os_alloc(size_t size); /* zeroed pages, never from malloc */
+void lc_os_free(void *p, size_t size);
+void *lc_os_reserve(size_t size); /* address space, committed lazily */
+/* Copy len bytes of this process's memory at src; returns how many could be
+ * read (0 when src is unmapped). */
+size_t lc_os_read_self(void *dst, uintptr_t src, size_t len);
+pid_t lc_os_tid(void);       /* cached per thread */
+void lc_os_tid_reset(void);  /* after fork */
+uint64_t lc_os_now_ns(void); /* CLOCK_MONOTONIC */
+void lc_os_sleep_ns(uint64_t ns);
+/* Bounds of the calling thread's stack; false when unknown. */
+bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi);
+
+/* Loaded objects, through dl_iterate_phdr. */
+typedef struct lc_region {
+    uintptr_t start, end;
+} lc_region;
+typedef enum lc_module_kind {
+    LC_MODULE_RUNTIME, /* libc, the dynamic linker, libgcc_s, libstdc++ ... */
+    LC_MODULE_USER,
+} lc_module_kind;
+typedef void (*lc_region_fn)(const lc_region *r, lc_module_kind kind, const char *module,
+                             void *arg);
+/* Calls fn for every writable segment of every loaded object. */
+void lc_os_for_each_data_region(lc_region_fn fn, void *arg);
+/* Calls fn for the calling thread's TLS block of every object that has one.
+ * A static TLS block lies at the same distance from every thread's thread
+ * pointer (pthread_self()), which finds it in other threads. */
+void lc_os_for_each_tls_block(lc_region_fn fn, void *arg);
+/* Text (executable) range of the C runtime, whose code has no frame
+ * pointers; filled at init. */
+bool lc_os_pc_in_runtime(uintptr_t pc);
+bool lc_os_pc_in_self(uintptr_t pc);
+/* Code of the dynamic linker: what it allocates is its own (link maps,
+ * scope lists, TLS descriptors), wherever it keeps the pointer. */
+bool lc_os_pc_in_linker(uintptr_t pc);
+void lc_os_modules_refresh(void);
+
+/* Threads, from /proc/self/task (no ptrace). */
+typedef struct lc_task_info {
+    char state;           /* R, S, D, T, t, Z, ... */
+    long syscall;         /* the system call it is in, -1 when running */
+    char comm[16];        /* its name */
+    uint64_t sig_blocked; /* blocked-signal mask */
+} lc_task_info;
+bool lc_os_task_exists(pid_t tid);
+bool lc_os_task_info(pid_t tid, lc_task_info *out);
+size_t lc_os_list_tasks(pid_t *out, size_t cap);
+int lc_os_signal_task(pid_t tid, int sig);
+const char *lc_os_syscall_name(long nr);
+
+/* An extra test for lc_os_pc_in_runtime, registered once at start-up by a
+ * layer that knows of more runtime code (the sanitizer runtime's, see
+ * sanitizer.c); NULL until then. */
+typedef bool (*lc_pc_test_fn)(uintptr_t pc);
+void lc_os_set_runtime_pc_test(lc_pc_test_fn fn);
+
+#endif

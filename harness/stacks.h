@@ -1,0 +1,34 @@
+/* stacks.h: stack capture (unwind.c) and the interned stack table
+ * (stack_table.c). An allocation's stack is captured in the
+ * interposer and stored once per distinct stack, with running totals. */
+#ifndef LC_STACKS_H
+#define LC_STACKS_H
+
+#include "core.h"
+
+typedef uint32_t lc_stack_id; /* 0: no stack recorded */
+
+/* Capture the stack of an allocation: `frame` is the interposer's frame
+ * address and `caller` its return address (the first frame reported). */
+int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller);
+/* Capture from a signal handler (thread dumps): full DWARF unwinding. */
+int lc_unwind_here(uintptr_t *pcs, int max, int skip);
+
+lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth);
+int lc_stack_get(lc_stack_id id, const uintptr_t **pcs);
+void lc_stack_account(lc_stack_id id, size_t bytes);
+void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes);
+uint32_t lc_stack_count(void);
+void lc_stack_lock_all(void);
+void lc_stack_unlock_all(void);
+
+/* The checking thread's callee-saved registers as its caller had them when
+ * it entered the library (unwind.c): a value the program keeps only in
+ * such a register is a root. */
+typedef struct lc_registers_at_entry {
+    uintptr_t callee_saved[16];
+    int n;
+} lc_registers_at_entry;
+int lc_unwind_callee_saved(uintptr_t *out, int max, int skip);
+
+#endif

@@ -1,0 +1,109 @@
+/* thread.h: the threads of the program: the registry and the interposed
+ * pthread functions (threads.c), their stacks captured with a signal
+ * (thread_capture.c), and the thread check with its report and snapshots
+ * (thread_check.c). */
+#ifndef LC_THREAD_H
+#define LC_THREAD_H
+
+#include "buf.h"
+#include "os.h"
+#include "stacks.h"
+
+#include <pthread.h>
+
+/* The registry (threads.c) records every thread the program starts; the
+ * checker (thread_check.c) captures, judges and reports them. */
+
+#define LC_MAX_THREADS 4096
+
+struct lc_thread_snap;
+
+typedef struct lc_thread_rec {
+    int used;
+    int adopted;  /* not started through pthread_create: judged via /proc */
+    int ignored;  /* alive at lc_ignore_current() */
+    int internal; /* the library's own (the timeout watchdog): never reported */
+    int detached;
+    int exited;
+    int started;
+    uint64_t id; /* creation order, compared with the baseline */
+    pthread_t handle;
+    pid_t tid;
+    char name[16]; /* the name at exit (live threads are read from /proc) */
+    uintptr_t start_routine;
+    uintptr_t start_arg; /* disguised like block addresses */
+    lc_stack_id created_by;
+    uint64_t created_ns, exited_ns;
+    uintptr_t stack_lo, stack_hi;
+    const char *wait_kind; /* declared with lc_thread_wait_begin */
+    uintptr_t wait_object; /* disguised like block addresses */
+    uint64_t wait_since_ns;
+} lc_thread_rec;
+
+extern lc_thread_rec lc_thread_recs[LC_MAX_THREADS];
+
+void lc_threads_lock(void);
+void lc_threads_unlock(void);
+lc_thread_rec *lc_thread_self_rec(void);
+bool lc_threads_is_new(const lc_thread_rec *r);
+bool lc_threads_task_is_new(pid_t tid);
+
+/* Stacks of other threads, captured with a signal (thread_capture.c). */
+enum { LC_CAPTURE_OK, LC_CAPTURE_NO_ANSWER, LC_CAPTURE_SIGNAL_BLOCKED, LC_CAPTURE_GONE };
+#define LC_MAX_REGS 34
+typedef struct lc_capture {
+    pid_t tid;
+    int status;
+    int depth;
+    int nregs;
+    uintptr_t sp;
+    uintptr_t pcs[LC_MAX_DEPTH];
+    uintptr_t sps[LC_MAX_DEPTH]; /* each frame's stack pointer (0: unknown) */
+    uintptr_t regs[LC_MAX_REGS]; /* general registers at the interruption */
+} lc_capture;
+void lc_capture_stacks(lc_capture *c, size_t n);
+const char *lc_capture_status_text(int status);
+int lc_capture_signal(void);
+/* Return address of the public entry point the calling thread is in, so
+ * that its own captured stack starts at the program's frame. */
+extern LC_TLS uintptr_t lc_api_return;
+void lc_threads_init(void);
+void lc_threads_after_fork_child(void);
+void lc_threads_baseline(void);
+/* Wait until `settle` seconds after `start` (lc_os_now_ns() when the check
+ * began) for threads created after the baseline to end; returns the
+ * leaked ones, freed with lc_thread_report_free. */
+typedef struct lc_thread_report lc_thread_report;
+lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64_t start);
+void lc_thread_report_free(lc_thread_report *r);
+size_t lc_thread_report_count(const lc_thread_report *r);
+void lc_thread_report_text(const lc_thread_report *r, struct lc_buf *out, int top);
+void lc_thread_report_json(const lc_thread_report *r, struct lc_buf *out);
+void lc_thread_report_fill(const lc_thread_report *r, lc_result *res);
+/* Stacks and saved registers of the threads a report names, as regions to
+ * scan (two per thread); and those of entry i alone. */
+size_t lc_thread_report_stacks(const lc_thread_report *r, lc_region *out, size_t cap);
+size_t lc_thread_report_stack_of(const lc_thread_report *r, size_t i, lc_region out[2]);
+/* Entry i's capture (stack, stack pointers, registers), the top of its
+ * stack (0 when unknown) and a one-line label:
+ * `thread 4242 "worker-1" [blocked, chan receive]`. */
+const lc_capture *lc_thread_report_capture(const lc_thread_report *r, size_t i);
+uintptr_t lc_thread_report_stack_top(const lc_thread_report *r, size_t i);
+void lc_thread_report_label(const lc_thread_report *r, size_t i, char *out, size_t len);
+
+/* Thread snapshots (thread_check.c), part of lc_snapshot. */
+struct lc_thread_snap *lc_threads_snapshot(void);
+void lc_threads_snapshot_free(struct lc_thread_snap *t);
+size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
+                                     const struct lc_thread_snap *after);
+void lc_thread_report_set_retained(lc_thread_report *r, size_t i, long long bytes);
+
+/* The interposed pthread functions (threads.c), visible like malloc. */
+LC_API int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+LC_API int pthread_join(pthread_t t, void **ret);
+LC_API int pthread_tryjoin_np(pthread_t t, void **ret);
+LC_API int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abstime);
+LC_API int pthread_detach(pthread_t t);
+LC_API void pthread_exit(void *ret);
+
+#endif
