@@ -189,7 +189,8 @@ int lc_cli_fault_sweep(int argc, char **argv) {
     run_paths p;
     if (lc_tool_find_library(p.lib, sizeof p.lib) != 0)
         return lc_opts_fail("fault-sweep",
-                            "cannot find libleakcheck.so next to the leakcheck executable");
+                            "cannot find libleakcheck.so.0 (looked next to the leakcheck "
+                            "executable, in ../lib, LD_LIBRARY_PATH and the ld.so cache)");
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX / 2];
     snprintf(dir, sizeof dir, "%s/leakcheck-fault.XXXXXX", tmp && *tmp ? tmp : "/tmp");

@@ -13,7 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <link.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,41 +64,63 @@ static const char usage_text[] =
     "  128+S    the program was killed by signal S\n"
     "  2        a usage error\n";
 
-/* Finds the library to preload, in order: the copy this executable itself
- * loaded (wherever LIBDIR put it), the one next to the executable (build/)
- * and the one in ../lib (installed under PREFIX). The SONAME comes before
- * the unversioned name: an installed runtime has only the former. */
-struct found_library {
-    char *path;
-    size_t len;
-};
+/* Finds the library to preload, in order: next to this executable
+ * (build/), in ../lib (installed under PREFIX), then where the dynamic
+ * linker would find it: LD_LIBRARY_PATH, and the ld.so cache, which holds
+ * the full path of every library ldconfig knows (an installed LIBDIR such
+ * as /usr/lib/x86_64-linux-gnu). The SONAME comes before the unversioned
+ * name: an installed runtime has only the former. */
+static int find_in_path_list(const char *list, char *out, size_t len) {
+    while (list && *list) {
+        size_t n = strcspn(list, ":");
+        if (n && snprintf(out, len, "%.*s/libleakcheck.so.0", (int)n, list) < (int)len &&
+            access(out, R_OK) == 0)
+            return 0;
+        list += n + (list[n] == ':');
+    }
+    return -1;
+}
 
-static int find_loaded_library(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size;
-    const char *base = strrchr(info->dlpi_name, '/');
-    if (!base || strncmp(base, "/libleakcheck.so", 16) != 0) return 0;
-    struct found_library *found = data;
-    snprintf(found->path, found->len, "%s", info->dlpi_name);
-    return 1;
+static int find_in_ld_cache(char *out, size_t len) {
+    int fd = open("/etc/ld.so.cache", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    char *map = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && st.st_size > 0)
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) return -1;
+    static const char name[] = "/libleakcheck.so.0"; /* with its NUL */
+    int rc = -1;
+    for (char *p = map;
+         rc != 0 && (p = memmem(p, (size_t)(map + st.st_size - p), name, sizeof name)) != NULL;
+         p += sizeof name) {
+        char *start = p;
+        while (start > map && start[-1] != '\0')
+            start--;
+        if (*start == '/' && snprintf(out, len, "%s", start) < (int)len && access(out, R_OK) == 0)
+            rc = 0;
+    }
+    munmap(map, (size_t)st.st_size);
+    return rc;
 }
 
 int lc_tool_find_library(char *out, size_t len) {
-    struct found_library found = {out, len};
-    if (dl_iterate_phdr(find_loaded_library, &found) && access(out, R_OK) == 0) return 0;
     char self[PATH_MAX / 2];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash) return -1;
-    *slash = '\0';
-    const char *candidates[] = {"%s/libleakcheck.so.0", "%s/../lib/libleakcheck.so.0",
-                                "%s/libleakcheck.so", "%s/../lib/libleakcheck.so"};
-    for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
-        snprintf(out, len, candidates[i], self);
-        if (access(out, R_OK) == 0) return 0;
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) *slash = '\0';
+        const char *candidates[] = {"%s/libleakcheck.so.0", "%s/../lib/libleakcheck.so.0",
+                                    "%s/libleakcheck.so", "%s/../lib/libleakcheck.so"};
+        for (size_t i = 0; slash && i < sizeof candidates / sizeof *candidates; i++) {
+            snprintf(out, len, candidates[i], self);
+            if (access(out, R_OK) == 0) return 0;
+        }
     }
-    return -1;
+    if (find_in_path_list(getenv("LD_LIBRARY_PATH"), out, len) == 0) return 0;
+    return find_in_ld_cache(out, len);
 }
 
 /* The heap profile is written when the program exits, possibly after it
@@ -268,7 +291,8 @@ int lc_cli_run(int argc, char **argv) {
     char lib[PATH_MAX];
     if (lc_tool_find_library(lib, sizeof lib) != 0)
         return lc_opts_fail("run", "%s",
-                            "cannot find libleakcheck.so next to the leakcheck executable");
+                            "cannot find libleakcheck.so.0 (looked next to the leakcheck "
+                            "executable, in ../lib, LD_LIBRARY_PATH and the ld.so cache)");
     char pprof_abs[PATH_MAX];
     if (pprof) {
         if (check_profile_path(pprof, pprof_abs, sizeof pprof_abs) != 0)
