@@ -149,9 +149,14 @@ if cc -g -O0 -I"$root/include" "$tmp/static.c" "$(dirname "$leakcheck")/libleakc
     else
         fail "a program linked with libleakcheck.a has its leak found, and its twin none"
     fi
-    if nm "$tmp/static" | grep -qE ' [TDB] lc_(heap|stack|os|graph)_'; then
+    # Global lc_ names of the program, less the public API (LC_API in the
+    # headers): none may be left.
+    public=$(grep -ho 'LC_API[^(;]*(' "$root"/include/*.h | grep -o 'lc_[a-z0-9_]*' | sort -u)
+    internal=$(nm "$tmp/static" | awk '$2 ~ /^[TDB]$/ && $3 ~ /^lc_/ {print $3}' | sort -u |
+        comm -23 - <(printf '%s\n' "$public"))
+    if [ -n "$internal" ]; then
         fail "libleakcheck.a keeps internal names local"
-        nm "$tmp/static" | grep -E ' [TDB] lc_(heap|stack|os|graph)_' | head -5
+        head -5 <<<"$internal"
     else
         pass "libleakcheck.a keeps internal names local"
     fi
