@@ -32,5 +32,5 @@ while IFS= read -r f; do
     sed -i "1i $line" "$f"
   fi
 done < <(git ls-files -co --exclude-standard -- '*.c' '*.h' '*.cc' '*.cpp' '*.hpp' '*.sh' '*.mk' '*.bt' \
-  Makefile .ci/run | grep -v '^docs/examples/')
+  Makefile .ci/run)
 exit $missing
