@@ -35,6 +35,7 @@ packages=(
   "all:bpftrace:the tracing script that lists map keys never deleted and channels never closed"
   "all:jq:checking JSON reports field by field in the command-line tests"
   "all:g++:the C++ programs of the leak corpus (operator new and delete)"
+  "all:python3-jsonschema:validating every JSON producer against docs/leakcheck-1.schema.json"
   "all:graphviz:checking that leakcheck run --dot writes a graph Graphviz reads"
 )
 
