@@ -651,26 +651,46 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
 /* The public entry points record where the program called from: its own
  * stack frames are scanned from there up, and its stack in a dump starts
  * there. They must stay out of line for the addresses to be the caller's. */
-#define VERIFY_ENTRY(opts, res, count_reachable, process_mode)                                     \
+#define VERIFY_CALL(rc, opts, res, count_reachable, process_mode)                                  \
     do {                                                                                           \
         lc_registers_at_entry regs;                                                                \
         regs.n = lc_unwind_callee_saved(regs.callee_saved, 16, 1);                                 \
         lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \
         pthread_mutex_lock(&verify_lock);                                                          \
-        int rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);            \
+        rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);                \
         pthread_mutex_unlock(&verify_lock);                                                        \
-        return rc;                                                                                 \
     } while (0)
 
 int lc_verify(const lc_options *opts, lc_result *res) {
-    VERIFY_ENTRY(opts, res, true, false);
+    int rc;
+    VERIFY_CALL(rc, opts, res, true, false);
+    return rc;
 }
 
 int lc_verify_process(const lc_options *opts, lc_result *res, bool strict) {
-    VERIFY_ENTRY(opts, res, strict, true);
+    int rc;
+    VERIFY_CALL(rc, opts, res, strict, true);
+    return rc;
 }
 
 int lc_verify_none(const lc_options *opts) {
-    VERIFY_ENTRY(opts, NULL, true, false);
+    int rc;
+    VERIFY_CALL(rc, opts, NULL, true, false);
+    return rc;
+}
+
+/* The check runs quietly: the report is printed once, by
+ * lc_test_report_failure, with the summary the framework gets. */
+int lc_verify_test(const lc_options *opts, const char *name, const char *file, int line, char *msg,
+                   size_t msglen) {
+    lc_options quiet = {.struct_version = LC_OPTIONS_VERSION};
+    if (opts) quiet = *opts;
+    quiet.quiet = 1;
+    lc_result res;
+    int rc;
+    VERIFY_CALL(rc, &quiet, &res, true, false);
+    if (msg && msglen) msg[0] = '\0';
+    if (rc != 0) lc_test_report_failure(rc, &res, opts, name, file, line, msg, msglen);
+    return rc;
 }

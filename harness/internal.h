@@ -491,6 +491,12 @@ int lc_verify_process(const lc_options *opts, lc_result *res, bool strict);
 /* The last check's retention paths as a Graphviz graph. */
 const char *lc_last_report_dot(void);
 
+/* A test framework's check failed (rc 1) or could not run (rc -1): print
+ * the report, write the report file, and put the one-line summary in msg
+ * (test_report.c). */
+void lc_test_report_failure(int rc, const lc_result *res, const lc_options *opts, const char *name,
+                            const char *file, int line, char *msg, size_t msglen);
+
 /* Under valgrind, memcheck as a second engine (collect.c). With out NULL:
  * a quiet memcheck search whose totals become the baseline (called at every
  * baseline and fork). A check's own search runs in lc_valgrind_report. */
