@@ -22,6 +22,9 @@ packages=(
   "jq:checking JSON reports field by field in the command-line tests"
   "g++:the C++ programs of the leak corpus (operator new and delete)"
   "graphviz:checking that leakcheck run --dot writes a graph Graphviz reads"
+  "libxml2-utils:xmllint, validating Check's XML log in tests/cli_check_logs.sh"
+  "perl:prove, reading Check's TAP log in tests/cli_check_logs.sh"
+  "libgtest-dev:GoogleTest, for include/leakcheck_gtest.h and its test"
 )
 
 missing=()
