@@ -41,7 +41,10 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
 RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib'
 
-# Optional targets kept in their own files (sanitizer builds).
+# Plain `make` is `make all`, whatever the included files define first.
+.DEFAULT_GOAL := all
+
+# Optional targets kept in their own files (sanitizer builds, C++ tests).
 -include mk/*.mk
 
 .PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools demo bench install clean format

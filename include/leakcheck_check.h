@@ -61,7 +61,9 @@ static inline size_t lc_check_msg_room_(void) {
 /* The end of a wrapped test body: the fixture's check, inside the test. */
 static inline void lc_check_test_end_(const char *file, int line) {
     if (!lc_test_take_armed()) return;
-    char msg[LC_CHECK_MSG_MAX];
+    /* Zeroed: this frame lies where the body's frames were, and their dead
+     * pointers must not make a lost object look held. */
+    char msg[LC_CHECK_MSG_MAX] = {0};
     if (lc_verify_test(NULL, NULL, file, line, msg, lc_check_msg_room_()) != 0)
         _ck_assert_failed(file, line, "Failed", "%s", msg);
 }
