@@ -38,7 +38,13 @@ static const char *const class_names[NCLASSES] = {"unreachable", "thread", "reac
 static lc_snapshot *baseline_snapshot;
 static unsigned profiles_written;
 
+unsigned long lc_baseline_searches;
+
 void lc_baseline(void) {
+    lc_baseline_ex(true);
+}
+
+void lc_baseline_ex(bool memcheck_search) {
     const char *dir = getenv("LEAKCHECK_PPROF_DIR");
     if (baseline_snapshot) {
         lc_snapshot_free(baseline_snapshot);
@@ -47,7 +53,8 @@ void lc_baseline(void) {
     if (dir && *dir) baseline_snapshot = lc_snapshot_take();
     baseline_seq = lc_heap_new_epoch();
     lc_threads_baseline();
-    lc_fault_baseline();
+    lc_fault_baseline(memcheck_search);
+    lc_baseline_searches += memcheck_search;
 }
 
 /* Write the baseline's and the present heap as profiles; the report names

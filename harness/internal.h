@@ -491,6 +491,11 @@ int lc_verify_process(const lc_options *opts, lc_result *res, bool strict);
 /* The last check's retention paths as a Graphviz graph. */
 const char *lc_last_report_dot(void);
 
+/* lc_baseline, with or without memcheck's search under valgrind (each
+ * search takes about a second); lc_baseline_searches counts those taken. */
+void lc_baseline_ex(bool memcheck_search);
+extern unsigned long lc_baseline_searches;
+
 /* A test framework's check failed (rc 1) or could not run (rc -1): print
  * the report, write the report file, and put the one-line summary in msg
  * (test_report.c). */
@@ -575,7 +580,7 @@ static inline bool lc_fault_is_armed(void) {
  * address) and says whether it must fail. Call only when armed. */
 bool lc_fault_fires(void *frame, uintptr_t caller);
 /* Restart the count and re-read LEAKCHECK_FAIL_ALLOC: a new baseline. */
-void lc_fault_baseline(void);
+void lc_fault_baseline(bool memcheck_search);
 /* The stack of the first failure injected since arming; 0 when none. */
 lc_stack_id lc_fault_failed_stack(void);
 

@@ -93,7 +93,7 @@ END_TEST
 
 START_TEST(test_env_n_plus_arms_persistent_mode_at_the_baseline) {
     setenv("LEAKCHECK_FAIL_ALLOC", "2+", 1);
-    lc_fault_baseline();
+    lc_fault_baseline(true);
     void *a = malloc(8), *b = malloc(8), *c = malloc(8);
     lc_fault_inject(0, 0);
     unsetenv("LEAKCHECK_FAIL_ALLOC");
@@ -104,7 +104,7 @@ END_TEST
 
 START_TEST(test_env_n_arms_single_mode_at_the_baseline) {
     setenv("LEAKCHECK_FAIL_ALLOC", "2", 1);
-    lc_fault_baseline();
+    lc_fault_baseline(true);
     void *a = malloc(8), *b = malloc(8), *c = malloc(8);
     lc_fault_inject(0, 0);
     unsetenv("LEAKCHECK_FAIL_ALLOC");
