@@ -111,7 +111,9 @@ leakcheck.pc: Makefile
 
 install: all leakcheck.pc
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 include/leakcheck.h include/leakcheck_check.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/leakcheck.h include/leakcheck_check.h include/leakcheck_gtest.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/share/leakcheck
+	install -m 644 scripts/leakcheck.supp $(DESTDIR)$(PREFIX)/share/leakcheck/
 	install -m 755 $(BUILD)/libleakcheck.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(BUILD)/libleakcheck.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 leakcheck.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
