@@ -25,6 +25,8 @@ packages=(
   "libxml2-utils:xmllint, validating Check's XML log in tests/cli_check_logs.sh"
   "perl:prove, reading Check's TAP log in tests/cli_check_logs.sh"
   "libgtest-dev:GoogleTest, for include/leakcheck_gtest.h and its test"
+  "cmake:building the CMake example of docs/examples/check-suite (tests/cli_build_systems.sh)"
+  "meson:building the Meson example, whose TAP reader checks the suite's results"
 )
 
 missing=()
