@@ -97,7 +97,7 @@ static inline void lc_check_fixture_setup(void) {
  * body that failed earlier keeps its own failure. */
 static inline void lc_check_fixture_teardown(void) {
     if (!lc_test_disarm()) return;
-    char msg[LC_CHECK_MSG_MAX];
+    char msg[LC_CHECK_MSG_MAX] = {0}; /* as in lc_check_test_end_ */
     const char *name = tcase_name();
     if (lc_verify_test(NULL, name, NULL, 0, msg, lc_check_msg_room_()) != 0)
         _ck_assert_failed(name ? name : "test", 0, "Failed", "%s", msg);

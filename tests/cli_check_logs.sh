@@ -5,7 +5,7 @@
 # The inner suite of tests/test_check_integration.c (a 190 KiB report, a
 # thread leak, fixtures in both orders, 200 clean tests) writes its logs
 # through CK_XML_LOG_FILE_NAME and CK_TAP_LOG_FILE_NAME. The XML must be
-# well-formed (xmllint) with every test in it and the five failures marked
+# well-formed (xmllint) with every test in it and the six failures marked
 # failures; the TAP log must be accepted by prove and by the strict reader
 # below, which refuses any line that is not the plan, a result or a
 # comment (as Meson's TAP reader does). The strict reader is itself shown
@@ -72,11 +72,15 @@ else
 fi
 
 for mode in yes no; do
-    env -u CK_RUN_CASE -u CK_RUN_SUITE LC_CHECK_INNER=1 CK_FORK=$mode \
+    # A '#' in the summary (here in the report file's path) could start a
+    # TAP directive: it must come out as TAP's escape, '\#'.
+    reports="$tmp/reports#$mode"
+    mkdir -p "$reports"
+    env -u CK_RUN_CASE -u CK_RUN_SUITE LC_CHECK_INNER=1 CK_FORK=$mode LEAKCHECK_REPORT_DIR="$reports" \
         CK_XML_LOG_FILE_NAME="$tmp/$mode.xml" CK_TAP_LOG_FILE_NAME="$tmp/$mode.tap" \
         "$suite" >"$tmp/$mode.out" 2>"$tmp/$mode.err" || true
-    if grep -q "inner: 210 run, 5 failed" "$tmp/$mode.out"; then
-        pass "CK_FORK=$mode: every test ran, the five leaky ones failed"
+    if grep -q "inner: 212 run, 6 failed" "$tmp/$mode.out"; then
+        pass "CK_FORK=$mode: every test ran, the six leaky ones failed"
     else
         fail "CK_FORK=$mode: $(tail -3 "$tmp/$mode.out")"
     fi
@@ -89,18 +93,25 @@ for mode in yes no; do
     tests=$(xmllint --xpath 'count(//*[local-name()="test"])' "$tmp/$mode.xml")
     failed=$(xmllint --xpath 'count(//*[local-name()="test"][@result="failure"])' "$tmp/$mode.xml")
     big=$(xmllint --xpath 'string(//*[local-name()="test"][*[local-name()="id"]="inner_assert_huge_report_leaky"]/*[local-name()="message"])' "$tmp/$mode.xml")
-    if [ "$tests" = 210 ] && [ "$failed" = 5 ] && [[ $big == *"256 objects"*"full report"* ]]; then
-        pass "CK_FORK=$mode: the XML log has 210 tests, 5 failures, the summary as message"
+    if [ "$tests" = 212 ] && [ "$failed" = 6 ] && [[ $big == *"256 objects"*"full report"* ]]; then
+        pass "CK_FORK=$mode: the XML log has 212 tests, 6 failures, the summary as message"
     else
         fail "CK_FORK=$mode: XML has $tests tests, $failed failures, message '${big:0:120}'"
     fi
 
     if prove -e cat "$tmp/$mode.tap" >"$tmp/prove.out" 2>&1; then
         fail "CK_FORK=$mode: prove passed a log with failures"
-    elif grep -q "Parse errors" "$tmp/prove.out" || ! grep -q "Failed 5/210 subtests" "$tmp/prove.out"; then
+    elif grep -q "Parse errors" "$tmp/prove.out" || ! grep -q "Failed 6/212 subtests" "$tmp/prove.out"; then
         fail "CK_FORK=$mode: prove: $(grep -E 'Parse|Failed' "$tmp/prove.out" | head -3)"
     else
-        pass "CK_FORK=$mode: prove reads the TAP log: 5 of 210 failed, no parse error"
+        pass "CK_FORK=$mode: prove reads the TAP log: 6 of 212 failed, no parse error"
+    fi
+
+    if grep -qF "reports\\#$mode/inner_assert_huge_report_leaky.txt" "$tmp/$mode.tap" &&
+        [ -s "$reports/inner_assert_huge_report_leaky.txt" ]; then
+        pass "CK_FORK=$mode: a '#' in the summary is escaped in the TAP log"
+    else
+        fail "CK_FORK=$mode: no escaped report path in: $(grep -m1 huge_report "$tmp/$mode.tap" | cut -c1-200)"
     fi
 
     if strict_tap "$tmp/$mode.tap" >"$tmp/strict.out"; then

@@ -137,6 +137,17 @@ START_TEST(inner_thread_joined_clean) {
 }
 END_TEST
 
+/* A test defined with Check's own START_TEST (where leakcheck_check.h was
+ * not included): its body is not wrapped, so the fixture checks it from
+ * the checked teardown. */
+static void inner_unwrapped_leaky_fn(int _i) {
+    (void)_i;
+    leak_from_sites(2);
+}
+static const TTest inner_unwrapped_leaky_ttest = {"inner_unwrapped_leaky", inner_unwrapped_leaky_fn,
+                                                  __FILE__, __LINE__};
+static const TTest *inner_unwrapped_leaky = &inner_unwrapped_leaky_ttest;
+
 START_TEST(inner_many_clean) {
     free(malloc(16 + (size_t)_i));
 }
@@ -173,6 +184,13 @@ static int run_inner_suite(void) {
     tcase_add_checked_fixture(tc, NULL, unblock_reader);
     tcase_add_test(tc, inner_fixture_blocked_thread_leaky);
     tcase_add_test(tc, inner_thread_joined_clean);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("unwrapped");
+    lc_tcase_add_leak_check(tc);
+    tcase_add_test(tc, inner_unwrapped_leaky);
+    tcase_add_test(tc, inner_fixture_clean);
+    tcase_add_checked_fixture(tc, user_setup, user_teardown);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many");
@@ -311,13 +329,14 @@ static void free_both(void) {
     inner_free(&runs[1]);
 }
 
-/* 3 + 3 + 2 + 2 + 200 tests; the leaky ones: the huge report, twenty sites
- * in both fixture orders, the thread; plus the failing assertion. */
+/* 3 + 3 + 2 + 2 + 2 + 200 tests; the leaky ones: the huge report, twenty
+ * sites in both fixture orders, the thread, the unwrapped test; plus the
+ * failing assertion. */
 START_TEST(test_every_test_runs_and_exactly_the_leaky_ones_fail) {
     inner_run *r = &runs[_i];
-    ck_assert_msg(strstr(r->out, "inner: 210 run, 5 failed"), "status %d:\n%.1500s\n%.1000s",
+    ck_assert_msg(strstr(r->out, "inner: 212 run, 6 failed"), "status %d:\n%.1500s\n%.1000s",
                   r->status, r->out, r->err);
-    ck_assert_msg(strstr(r->out, "Checks: 210, Failures: 5, Errors: 0"), "%.1500s", r->out);
+    ck_assert_msg(strstr(r->out, "Checks: 212, Failures: 6, Errors: 0"), "%.1500s", r->out);
 }
 END_TEST
 
@@ -406,16 +425,33 @@ START_TEST(test_leaked_thread_is_summarised_with_its_wait) {
 }
 END_TEST
 
+START_TEST(test_unwrapped_test_is_checked_by_the_fixture_teardown) {
+    /* Check's teardown letter, the test's name; its clean twin passes. */
+    char line[8192];
+    ck_assert_msg(
+        result_line(runs[_i].out, "unwrapped", "inner_unwrapped_leaky", line, sizeof line),
+        "%.1500s", runs[_i].out);
+    ck_assert_msg(
+        strstr(line, ":S:unwrapped:inner_unwrapped_leaky:") &&
+            strstr(line, "leakcheck: inner_unwrapped_leaky: LEAK: 0 threads and 2 objects"),
+        "%.1500s", line);
+    assert_passed(&runs[_i], "unwrapped", "inner_fixture_clean");
+}
+END_TEST
+
 START_TEST(test_summary_is_one_line) {
     /* Check prints one result line per failure: each starts with this
-     * file's name, and no stray report line sits between them. */
+     * file's name (the unwrapped test's, whose file the teardown cannot
+     * know, with the test's name), and no stray report line sits between
+     * them. */
     const char *p = strstr(runs[_i].out, "Checks: ");
     ck_assert_ptr_nonnull(p);
     p = strchr(p, '\n');
     ck_assert_ptr_nonnull(p);
     for (p++; *p && strncmp(p, "inner:", 6) != 0; p = strchr(p, '\n') + 1)
         ck_assert_msg(strncmp(p, "tests/test_check_integration.c:", 31) == 0 ||
-                          strncmp(p, "test_check_integration.c:", 25) == 0,
+                          strncmp(p, "test_check_integration.c:", 25) == 0 ||
+                          strncmp(p, "inner_unwrapped_leaky:0:S:", 26) == 0,
                       "stray line: %.200s", p);
 }
 END_TEST
@@ -456,6 +492,7 @@ static Suite *check_suite(void) {
     tcase_add_loop_test(tc, test_fixture_keeps_the_failure_of_a_test_that_failed_first, 0, 2);
     tcase_add_loop_test(tc, test_fixture_report_is_printed_once, 0, 2);
     tcase_add_loop_test(tc, test_leaked_thread_is_summarised_with_its_wait, 0, 2);
+    tcase_add_loop_test(tc, test_unwrapped_test_is_checked_by_the_fixture_teardown, 0, 2);
     tcase_add_loop_test(tc, test_summary_is_one_line, 0, 2);
     tcase_add_loop_test(tc, test_small_check_message_limit_still_fits, 0, 2);
     suite_add_tcase(s, tc);
