@@ -35,6 +35,7 @@ extern "C" {
 
 /* Options of a check, given with designated initializers:
  *     LC_VERIFY_NONE(.budget = "bytes=1k,objects=2", .top = 5)
+ * (in C++ with the lc::options builder defined at the end of this header).
  * Every field left out has its default. */
 typedef struct lc_options {
     int struct_version;    /* set by the macros; leave it alone */
