@@ -7,12 +7,14 @@
 # GoogleTest program fails its leaky test at the test's line with the
 # demangled summary, passes the clean twin and the fixture that frees in
 # TearDown, prints reports with C++ names only, and writes a well-formed
-# XML result.
+# XML result. A C++ program under `leakcheck run` has its report, DOT graph
+# and heap profile name functions and globals demangled.
 #
 # usage: bash tests/cli_cxx.sh [path/to/leakcheck]   (default build/leakcheck)
 set -euo pipefail
 
 leakcheck=${1:-build/leakcheck}
+case $leakcheck in /*) ;; *) leakcheck=$(pwd)/$leakcheck ;; esac
 build=$(cd "$(dirname "$leakcheck")" && pwd)
 src=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cli_cxx.XXXXXX")
@@ -87,6 +89,47 @@ if [ -x "$gtest" ]; then
     fi
 else
     fail "$gtest is not built (make tests)"
+fi
+
+# A C++ program under `leakcheck run`: the text report, the DOT graph and
+# the heap profile name functions and globals as C++ writes them.
+cat >"$tmp/kv.cc" <<'CXX'
+namespace kv {
+struct Node {
+    Node *next;
+    int v;
+};
+Node *registry;
+__attribute__((noinline)) Node *make_node(int v) {
+    return new Node{nullptr, v};
+}
+} // namespace kv
+int main() {
+    kv::registry = kv::make_node(1); // reachable from a global
+    kv::make_node(2);                // lost
+    return 0;
+}
+CXX
+g++ -g -O0 -fno-omit-frame-pointer -o "$tmp/kv" "$tmp/kv.cc"
+status=0
+"$leakcheck" run --strict --pprof "$tmp/kv.pb.gz" --dot "$tmp/kv.dot" -- "$tmp/kv" 2>"$tmp/kv.err" || status=$?
+if [ $status -eq 23 ] && grep -q '^    kv::make_node(int) (.*kv.cc:8)$' "$tmp/kv.err" &&
+    grep -q 'global .kv::registry. ' "$tmp/kv.err" && ! grep -q '_ZN2kv' "$tmp/kv.err"; then
+    pass "leakcheck run: the report names kv::make_node(int) and kv::registry"
+else
+    fail "leakcheck run: status $status, $(head -12 "$tmp/kv.err")"
+fi
+if grep -q 'global kv::registry' "$tmp/kv.dot" && grep -q 'kv::make_node(int)' "$tmp/kv.dot" &&
+    ! grep -q '_ZN2kv' "$tmp/kv.dot"; then
+    pass "leakcheck run --dot: the graph names the C++ global and function"
+else
+    fail "leakcheck run --dot: $(cat "$tmp/kv.dot")"
+fi
+if zcat "$tmp/kv.pb.gz" | strings | grep -q 'kv::make_node(int)' &&
+    ! zcat "$tmp/kv.pb.gz" | strings | grep -q '_ZN2kv'; then
+    pass "leakcheck run --pprof: the profile names kv::make_node(int)"
+else
+    fail "leakcheck run --pprof: $(zcat "$tmp/kv.pb.gz" | strings | grep -m3 make_node)"
 fi
 
 if [ $failures -ne 0 ]; then
