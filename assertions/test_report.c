@@ -70,8 +70,8 @@ int lc_test_disarm(void) {
 
 /* Appends to a fixed buffer, keeping it one line: control characters
  * become spaces, and '#' (which starts a directive in a TAP result line)
- * is escaped as TAP allows. Text that does not fit is dropped; `full`
- * records that it happened. */
+ * is escaped as TAP allows. A piece that does not fit is dropped whole, and
+ * so is everything after it; `full` records that it happened. */
 typedef struct line_buf {
     char *s;
     size_t len, cap;
@@ -85,11 +85,15 @@ static void line_put(line_buf *b, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    if (b->full) return;
+    size_t start = b->len;
     for (const char *p = tmp; *p; p++) {
         char c = (unsigned char)*p < ' ' || *p == 0x7f ? ' ' : *p;
         size_t need = c == '#' ? 2 : 1;
         if (b->len + need + 1 > b->cap) {
             b->full = true;
+            b->len = start;
+            b->s[start] = '\0';
             return;
         }
         if (c == '#') b->s[b->len++] = '\\';
@@ -159,7 +163,9 @@ void lc_test_report_failure(int rc, const lc_result *res, const lc_options *opts
     if (written < 0) line_put(&where, "%s(could not write %s: %s)", quiet ? "" : " ", path, err);
     if (quiet && written != 0) line_put(&where, "lc_last_report()");
 
-    line_buf b = {msg, 0, msglen > where.len + 1 ? msglen - where.len : msglen, false};
+    /* Room for the rest: what `where` leaves, less 4 for " ..." when cut. */
+    size_t room = msglen > where.len + 1 ? msglen - where.len : msglen;
+    line_buf b = {msg, 0, room > 8 ? room - 4 : room, false};
     msg[0] = '\0';
     line_put(&b, "leakcheck: ");
     if (name && *name) line_put(&b, "%s", name);
@@ -204,7 +210,11 @@ void lc_test_report_failure(int rc, const lc_result *res, const lc_options *opts
             line_put(&b, "; %lld more object%s from other sites", res->leaked_objects - shown,
                      res->leaked_objects - shown == 1 ? "" : "s");
     }
-    if (b.full && b.len + 4 < b.cap) line_put(&b, " ...");
+    if (b.full) {
+        b.cap = room;
+        b.full = false;
+        line_put(&b, " ...");
+    }
     /* Already made one line and escaped. */
     if (b.len + where.len < msglen) {
         memcpy(b.s + b.len, where_text, where.len + 1);
