@@ -102,7 +102,7 @@ INTERNAL_LINK = $(INTERNAL_LIB) $(LIB_LIBS)
 all: $(LIB_SO) $(LIB_SO_MAJ) $(BUILD)/libleakcheck.a $(INTERNAL_LIB) $(BUILD)/leakcheck \
      $(BUILD)/leakcheck.pc
 
-# Optional targets kept in their own files (sanitizer builds). Included after
+# Optional targets kept in their own files (sanitizer builds, C++ tests). Included after
 # `all` is defined; .DEFAULT_GOAL above makes the order irrelevant anyway.
 -include mk/*.mk
 
