@@ -248,7 +248,7 @@ bench: all
 
 # Every output shown in README.md and docs/*.md must be what the current
 # build prints (scripts/update-docs.sh regenerates them).
-check-docs: all
+check-docs: all tests
 	bash scripts/update-docs.sh --check
 
 # Fuzz the heap-profile reader for FUZZ_SECONDS (default 30) with libFuzzer.
