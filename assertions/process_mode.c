@@ -34,9 +34,9 @@
  * check is done (PID.report, then PID.verdict last, each written whole under
  * a temporary name and renamed), notes about profiles and graphs
  * (PID.notes), the reason when it ends with _exit where its check cannot
- * run (PID.ended; elsewhere _exit runs the check), and its thread dump at the run's deadline (PID.dump). The
- * supervisor merges them, writes the one report and decides the exit
- * status; the process exits with its own. The deadline is an absolute
+ * run (PID.ended; elsewhere _exit runs the check), and its thread dump at
+ * the run's deadline (PID.dump). The supervisor merges them, writes the one
+ * report and decides the exit status; the process exits with its own. The deadline is an absolute
  * CLOCK_MONOTONIC time (LEAKCHECK_DEADLINE_NS), so that an exec does not
  * restart it. */
 #include "core.h"
