@@ -137,7 +137,10 @@ have openssl && trial openssl-enc openssl enc -aes-256-cbc -K "$(printf '%064d' 
 have sqlite3 && trial sqlite3 sqlite3 db.sqlite 'create table t(a, b); insert into t values (1, "x"), (2, "y"); create index i on t(b); select sum(a), group_concat(b) from t;'
 have rsync && trial rsync rsync -ai "$in/tree/" copy/
 have perl && trial perl perl -e 'my %h; $h{$_} = [1 .. 10] for 1 .. 20000; print scalar(keys %h), "\n"'
-have python3 && trial python3 python3 -c 'x = [str(i) * 10 for i in range(200000)]; d = {i: i for i in range(50000)}; print(len(x), len(d))'
+# The system's python3, not a version manager's shim (a shell script) before it.
+python3=python3
+[ -x /usr/bin/python3 ] && python3=/usr/bin/python3
+have python3 && trial python3 "$python3" -c 'x = [str(i) * 10 for i in range(200000)]; d = {i: i for i in range(50000)}; print(len(x), len(d))'
 if have gcc; then
   trial gcc gcc -O1 -o hello "$in/hello.c"
   # The executable each gcc produced: missing, it would be status 127.
