@@ -280,7 +280,7 @@ print_header() {
     local commit
     commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "none")
     echo "leakcheck benchmarks, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "command:  bash bench/run.sh ${ARGS[*]}  (BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_SLOW_REPEAT=$SLOW_REPEAT BENCH_VALGRIND_N=$VALGRIND_N BENCH_HEAPTRACK_N=$HEAPTRACK_N BENCH_BLOCKS=$BLOCKS BENCH_LIB=${LIB#"$ROOT"/} BENCH_RUN_ROUNDS=$RUN_ROUNDS BENCH_RUN_THREADS=$RUN_THREADS BENCH_RUN_REPEAT=$RUN_REPEAT BENCH_RUN_SLOW_REPEAT=$RUN_SLOW_REPEAT BENCH_SCAN_BLOCKS=$SCAN_BLOCKS)"
+    echo "command:  bash bench/run.sh ${ARGS[*]}  (BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_SLOW_REPEAT=$SLOW_REPEAT BENCH_VALGRIND_N=$VALGRIND_N BENCH_HEAPTRACK_N=$HEAPTRACK_N BENCH_BLOCKS=$BLOCKS BENCH_LIB=${LIB#"$ROOT"/} BENCH_RUN_ROUNDS=$RUN_ROUNDS BENCH_RUN_THREADS=$RUN_THREADS BENCH_RUN_REPEAT=$RUN_REPEAT BENCH_RUN_SLOW_REPEAT=$RUN_SLOW_REPEAT BENCH_SCAN_BLOCKS=$SCAN_BLOCKS BENCH_FORKS=$FORKS BENCH_FORKS_REPEAT=$FORKS_REPEAT BENCH_FORKS_VALGRIND=$FORKS_VALGRIND)"
     echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), commit $commit"
     echo "compilers: $(gcc --version | head -1); $(command -v clang >/dev/null && clang --version | head -1 || echo "no clang")"
     local section list=()
