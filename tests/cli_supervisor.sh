@@ -175,6 +175,34 @@ else
   show "$tmp/xdg-bad.out"
 fi
 
+# 8c. A daemon the program leaves running (it left the process group) is not
+#     waited for: the run ends with the program and lists it as still
+#     running. A background job still in the group is waited for and checked.
+start=$(date +%s%N)
+lc "$tmp/daemon.out" -- "$prog" daemon
+ms=$((($(date +%s%N) - start) / 1000000))
+daemon=$(sed -n 's/^child \([0-9]*\)$/\1/p' "$tmp/daemon.out")
+if [ $status -eq 23 ] && [ $ms -lt 30000 ] && grep -q '77 B' "$tmp/daemon.out" &&
+  grep -q "== process $daemon: .*" "$tmp/daemon.out" &&
+  grep -q 'not checked: still running when the program ended' "$tmp/daemon.out"; then
+  pass "a daemon left running: not waited for (${ms} ms), listed as still running"
+else
+  fail "daemon (status $status after ${ms} ms, want 23 at once):"
+  show "$tmp/daemon.out"
+fi
+[ -n "$daemon" ] && kill "$daemon" 2>/dev/null
+start=$(date +%s%N)
+lc "$tmp/background.out" -- "$prog" background clean
+ms=$((($(date +%s%N) - start) / 1000000))
+child=$(sed -n 's/^child \([0-9]*\)$/\1/p' "$tmp/background.out")
+if [ $status -eq 0 ] && [ $ms -ge 900 ] && [ -n "$child" ] &&
+  grep -A1 "== process $child: " "$tmp/background.out" | grep -q 'within budget'; then
+  pass "its twin, a background job in the group: waited for (${ms} ms) and checked"
+else
+  fail "background (status $status after ${ms} ms):"
+  show "$tmp/background.out"
+fi
+
 # 9. The deadline: a JSON report with every thread, status 124; not
 #    restarted by exec; a hanging orphan is killed too.
 lc "$tmp/hang.out" --timeout 1 --format json --output "$tmp/hang.json" -- "$prog" hang
