@@ -141,6 +141,13 @@ else
   fail "underscore-exit-in-handler (status $status, want 70):"
   show "$tmp/uexit-sig.out"
 fi
+lc "$tmp/uexit-blocked.out" -- "$prog" underscore-exit-all-blocked
+if [ $status -eq 23 ] && grep -q 'ended with _exit(0): checked there' "$tmp/uexit-blocked.out"; then
+  pass "_exit with every signal blocked but none handled by the program: checked (23)"
+else
+  fail "underscore-exit-all-blocked (status $status, want 23):"
+  show "$tmp/uexit-blocked.out"
+fi
 for variant in leaky clean; do
   lc "$tmp/vfork-$variant.out" -- "$prog" vfork-exit $variant
   want=0; [ $variant = leaky ] && want=23
