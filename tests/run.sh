@@ -140,7 +140,10 @@ run_job() { # index
       printf '  ok    %-44s %4ss\n' "${labels[$i]}" $((end - start))
     else
       printf '  FAIL  %-44s %4ss (status %d)\n' "${labels[$i]}" $((end - start)) $status
-      sed 's/^/        /' "$work/$i.log" | tail -60
+      # Check's failure lines first (valgrind's output can bury them), then
+      # the end of the log.
+      grep -E '^[^ ]+:[0-9]+:[FE]:' "$work/$i.log" | head -20 | sed 's/^/        /'
+      sed 's/^/        /' "$work/$i.log" | tail -40
       echo "$i" >"$work/$i.failed"
     fi
   } 9>"$work/lock"
