@@ -117,11 +117,8 @@ $(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h assertions/*.h scenario
 # define (calloc as malloc + memset, for instance).
 $(BUILD)/obj/harness/alloc_hooks.o: LIB_CFLAGS += -fno-builtin
 
-# -z now: the library's calls are bound at load, not on first use, so that a
-# forked child (a Check test) does not resolve, and so copy, the GOT pages of
-# the functions only a child calls (the fork handlers') every time.
 $(LIB_SO_REAL): $(LIB_PIC_OBJS)
-	$(CC) -shared -Wl,-soname,libleakcheck.so.$(SOVERSION) -Wl,-z,now -o $@ $^ $(LIB_LIBS)
+	$(CC) -shared -Wl,-soname,libleakcheck.so.$(SOVERSION) -o $@ $^ $(LIB_LIBS)
 
 $(LIB_SO_MAJ) $(LIB_SO): $(LIB_SO_REAL)
 	ln -sf $(notdir $<) $@
