@@ -491,8 +491,13 @@ static int start_program(run *r, const lc_supervision *s, const sigset_t *old_ma
 
 int lc_supervise(const lc_supervision *s) {
     run r = {0};
+    /* Every process of the program creates two small files here: on a disk
+     * file system that can take milliseconds each (ext4 looking for a free
+     * inode among recently deleted ones), in memory next to nothing. So
+     * /dev/shm unless TMPDIR names a place. */
     const char *tmpdir = getenv("TMPDIR");
-    snprintf(r.dir, sizeof r.dir, "%s/leakcheck-run.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    snprintf(r.dir, sizeof r.dir, "%s/leakcheck-run.XXXXXX",
+             tmpdir && *tmpdir ? tmpdir : "/dev/shm");
     if (!mkdtemp(r.dir)) {
         snprintf(r.dir, sizeof r.dir, "/tmp/leakcheck-run.XXXXXX");
         if (!mkdtemp(r.dir)) {
