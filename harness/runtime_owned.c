@@ -130,14 +130,20 @@ bool lc_runtime_owns_new(uint64_t min_seq) {
     lc_self_enter();
     lc_runtime_add_roots(&g);
     quick q = {0};
+    /* One mapping for the set, the queue and the new blocks: a check maps
+     * and unmaps once, and touches only the pages it fills. */
     size_t set_bytes = QUICK_SET * sizeof(uintptr_t);
     size_t queue_bytes = QUICK_MAX_BLOCKS * sizeof(lc_block);
-    size_t fresh_bytes = QUICK_MAX_NEW * sizeof(lc_block);
-    q.set = lc_os_alloc(set_bytes);
-    q.queue = lc_os_alloc(queue_bytes);
-    lc_block *fresh = lc_os_alloc(fresh_bytes);
+    size_t bytes = set_bytes + queue_bytes + QUICK_MAX_NEW * sizeof(lc_block);
+    char *scratch = lc_os_alloc(bytes);
+    lc_block *fresh = NULL;
+    if (scratch) {
+        q.set = (uintptr_t *)scratch;
+        q.queue = (lc_block *)(scratch + set_bytes);
+        fresh = (lc_block *)(scratch + set_bytes + queue_bytes);
+    }
     bool owned = false;
-    if (q.set && q.queue && fresh && g.nroots) {
+    if (scratch && g.nroots) {
         lc_heap_lock_all();
         lc_heap_bounds(&q.lo, &q.hi);
         size_t n = lc_heap_copy_held(fresh, QUICK_MAX_NEW, min_seq);
@@ -160,9 +166,7 @@ bool lc_runtime_owns_new(uint64_t min_seq) {
         }
         lc_heap_unlock_all();
     }
-    lc_os_free(q.set, set_bytes);
-    lc_os_free(q.queue, queue_bytes);
-    lc_os_free(fresh, fresh_bytes);
+    lc_os_free(scratch, bytes);
     lc_graph_free(&g);
     lc_self_leave();
     return owned;
