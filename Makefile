@@ -102,7 +102,7 @@ INTERNAL_LINK = $(INTERNAL_LIB) $(LIB_LIBS)
 all: $(LIB_SO) $(LIB_SO_MAJ) $(BUILD)/libleakcheck.a $(INTERNAL_LIB) $(BUILD)/leakcheck \
      $(BUILD)/leakcheck.pc
 
-# Optional targets kept in their own files (sanitizer builds). Included after
+# Optional targets kept in their own files (sanitizer builds, C++ tests). Included after
 # `all` is defined; .DEFAULT_GOAL above makes the order irrelevant anyway.
 -include mk/*.mk
 
@@ -248,7 +248,7 @@ bench: all
 
 # Every output shown in README.md and docs/*.md must be what the current
 # build prints (scripts/update-docs.sh regenerates them).
-check-docs: all
+check-docs: all tests
 	bash scripts/update-docs.sh --check
 
 # Fuzz the heap-profile reader for FUZZ_SECONDS (default 30) with libFuzzer.

@@ -33,10 +33,10 @@
  * it starts (PID.start: parent pid and command line), its report when its
  * check is done (PID.report, then PID.verdict last, each written whole under
  * a temporary name and renamed), notes about profiles and graphs
- * (PID.notes), the reason when it ends with _exit before its check
- * (PID.ended), and its thread dump at the run's deadline (PID.dump). The
- * supervisor merges them, writes the one report and decides the exit
- * status; the process exits with its own. The deadline is an absolute
+ * (PID.notes), the reason when it ends with _exit where its check cannot
+ * run (PID.ended; elsewhere _exit runs the check), and its thread dump at
+ * the run's deadline (PID.dump). The supervisor merges them, writes the one
+ * report and decides the exit status; the process exits with its own. The deadline is an absolute
  * CLOCK_MONOTONIC time (LEAKCHECK_DEADLINE_NS), so that an exec does not
  * restart it. */
 #include "core.h"
@@ -47,6 +47,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,7 @@ static pid_t file_owner;     /* the process that writes FILE itself; others FILE
 static char run_dir[4096];   /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
 static uint64_t deadline_ns; /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
 static bool checked;         /* this process's exit check has run */
+static pid_t self_pid;       /* set at start and by fork's child handler */
 
 /* ------------------------------------------------------------ run directory */
 
@@ -144,28 +147,69 @@ static void note(FILE *out, const char *fmt, ...) {
 }
 
 void lc_process_mode_after_fork_child(void) {
+    self_pid = getpid();
     checked = false;
     notes_len = 0;
     if (run_dir[0]) run_file_start();
 }
 
-/* A process that ends with _exit skips its exit check: say so, so that the
- * supervisor reports it as not checked rather than lose it silently. */
-static void note_early_exit(const char *how, int status) {
+static void check_at_exit(void *unused);
+
+/* Whether a process ending with _exit can run its check there. Not in a
+ * child made by vfork or clone without fork's handlers (its pid is not the
+ * one recorded at start or fork): it shares its parent's memory, which the
+ * check would change under the parent. Not inside the library's own code,
+ * nor, as far as can be told, inside a signal handler (a signal with a
+ * handler is blocked, as it is while its handler runs): the handler may have
+ * interrupted malloc with its lock held, and the check would wait for it
+ * forever. There the process is reported as not checked instead. */
+static const char *early_exit_unsafe(void) {
+    if ((pid_t)syscall(SYS_getpid) != self_pid)
+        return "in a child made by vfork or clone, which may share its parent's memory";
+    if (lc_self_depth) return "inside the checker's own code";
+    sigset_t blocked;
+    if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0) return "its signal mask is unknown";
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction sa;
+        /* The capture signal's handler is the library's, never running here. */
+        if (sig != lc_capture_signal() && sigismember(&blocked, sig) == 1 &&
+            sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+            return "maybe in a signal handler (a handled signal is blocked)";
+    }
+    return NULL;
+}
+
+/* A process that ends with _exit (a shell does, and so does a forked child
+ * that must not run its parent's exit handlers) is checked there, as
+ * valgrind checks it: its exit handlers and destructors do not run, which
+ * its report says. When the check cannot run safely, the reason goes to the
+ * supervisor, which reports the process as not checked rather than lose it
+ * silently. */
+static void early_exit(const char *how, int status) {
     if (!run_dir[0] || checked) return;
-    char buf[128];
-    int n = snprintf(buf, sizeof buf, "ended with %s(%d) before its exit check\n", how, status);
-    if (n > 0) run_file_write("ended", buf, (size_t)n);
+    char buf[256];
+    const char *unsafe = early_exit_unsafe();
+    if (!unsafe) {
+        note(NULL,
+             "leakcheck: pid %d ended with %s(%d): checked there; its exit handlers and "
+             "destructors did not run\n",
+             (int)self_pid, how, status);
+        check_at_exit(NULL);
+        return;
+    }
+    int n = snprintf(buf, sizeof buf, "ended with %s(%d) before its exit check, %s\n", how, status,
+                     unsafe);
+    if (n > 0) run_file_write("ended", buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
 __attribute__((noreturn)) void _exit(int status) {
-    note_early_exit("_exit", status);
+    early_exit("_exit", status);
     syscall(SYS_exit_group, status);
     __builtin_unreachable();
 }
 
 __attribute__((noreturn)) void _Exit(int status) {
-    note_early_exit("_Exit", status);
+    early_exit("_Exit", status);
     syscall(SYS_exit_group, status);
     __builtin_unreachable();
 }
@@ -325,6 +369,7 @@ void lc_process_mode_init(void) {
         dot_path_too_long = n < 0 || (size_t)n >= sizeof dot_path;
         lc_cfg.retention_graph = true;
     }
+    self_pid = getpid();
     const char *dir = getenv("LEAKCHECK_RUN_DIR");
     if (dir && dir[0] == '/' && strlen(dir) < sizeof run_dir - 64) {
         snprintf(run_dir, sizeof run_dir, "%s", dir);

@@ -51,7 +51,13 @@ static const char *const class_names[NCLASSES] = {"unreachable", "thread", "reac
 static lc_snapshot *baseline_snapshot;
 static unsigned profiles_written;
 
+unsigned long lc_baseline_searches;
+
 void lc_baseline(void) {
+    lc_baseline_ex(true);
+}
+
+void lc_baseline_ex(bool memcheck_search) {
     const char *dir = getenv("LEAKCHECK_PPROF_DIR");
     if (baseline_snapshot) {
         lc_snapshot_free(baseline_snapshot);
@@ -62,8 +68,11 @@ void lc_baseline(void) {
     lc_threads_baseline();
     lc_fault_baseline();
     /* The baseline (and so every fork) is also memcheck's: under valgrind
-     * its leak figures are judged as growth since this moment (collect.c). */
-    lc_valgrind_leak_check(NULL);
+     * its leak figures are judged as growth since this moment (collect.c).
+     * A test framework's second baseline of the same test keeps the first
+     * search (test_report.c). */
+    if (memcheck_search) lc_valgrind_leak_check(NULL);
+    lc_baseline_searches += memcheck_search;
 }
 
 /* Write the baseline's and the present heap as profiles; the report names
@@ -675,26 +684,46 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
 /* The public entry points record where the program called from: its own
  * stack frames are scanned from there up, and its stack in a dump starts
  * there. They must stay out of line for the addresses to be the caller's. */
-#define VERIFY_ENTRY(opts, res, count_reachable, process_mode)                                     \
+#define VERIFY_CALL(rc, opts, res, count_reachable, process_mode)                                  \
     do {                                                                                           \
         lc_registers_at_entry regs;                                                                \
         regs.n = lc_unwind_callee_saved(regs.callee_saved, 16, 1);                                 \
         lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \
         pthread_mutex_lock(&verify_lock);                                                          \
-        int rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);            \
+        rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);                \
         pthread_mutex_unlock(&verify_lock);                                                        \
-        return rc;                                                                                 \
     } while (0)
 
 int lc_verify(const lc_options *opts, lc_result *res) {
-    VERIFY_ENTRY(opts, res, true, false);
+    int rc;
+    VERIFY_CALL(rc, opts, res, true, false);
+    return rc;
 }
 
 int lc_verify_process(const lc_options *opts, lc_result *res, bool strict) {
-    VERIFY_ENTRY(opts, res, strict, true);
+    int rc;
+    VERIFY_CALL(rc, opts, res, strict, true);
+    return rc;
 }
 
 int lc_verify_none(const lc_options *opts) {
-    VERIFY_ENTRY(opts, NULL, true, false);
+    int rc;
+    VERIFY_CALL(rc, opts, NULL, true, false);
+    return rc;
+}
+
+/* The check runs quietly: the report is printed once, by
+ * lc_test_report_failure, with the summary the framework gets. */
+int lc_verify_test(const lc_options *opts, const char *name, const char *file, int line, char *msg,
+                   size_t msglen) {
+    lc_options quiet = {.struct_version = LC_OPTIONS_VERSION};
+    if (opts) quiet = *opts;
+    quiet.quiet = 1;
+    lc_result res;
+    int rc;
+    VERIFY_CALL(rc, &quiet, &res, true, false);
+    if (msg && msglen) msg[0] = '\0';
+    if (rc != 0) lc_test_report_failure(rc, &res, opts, name, file, line, msg, msglen);
+    return rc;
 }

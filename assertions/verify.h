@@ -1,5 +1,6 @@
 /* verify.h: the check and its parts (verify.c): watched objects
- * (watch.c), retention paths (retention.c), the check of process mode. */
+ * (watch.c), retention paths (retention.c), the check of process mode, and
+ * a failing check as test frameworks need it (test_report.c). */
 #ifndef LC_VERIFY_H
 #define LC_VERIFY_H
 
@@ -7,6 +8,17 @@
 #include "scan.h"
 
 int lc_verify_process(const lc_options *opts, lc_result *res, bool strict);
+
+/* lc_baseline, with or without memcheck's search under valgrind (each
+ * search takes about a second); lc_baseline_searches counts those taken. */
+void lc_baseline_ex(bool memcheck_search);
+extern unsigned long lc_baseline_searches;
+
+/* A test framework's check failed (rc 1) or could not run (rc -1): print
+ * the report, write the report file, and put the one-line summary in msg
+ * (test_report.c). */
+void lc_test_report_failure(int rc, const lc_result *res, const lc_options *opts, const char *name,
+                            const char *file, int line, char *msg, size_t msglen);
 /* The last check's retention paths as a Graphviz graph. */
 const char *lc_last_report_dot(void);
 

@@ -7,12 +7,12 @@
 # to the plain build. Then builds and runs bench/snapshot_bench.c and
 # bench/thread_bench.c against build/libleakcheck.so, times `leakcheck run`
 # against valgrind and LSan on bench/run_workload.c, times the reachability
-# scan of bench/scan_bench.c, the per-test cost of the library in a Check
-# suite (bench/check_suite.c) and the per-process cost of `leakcheck run` on a
-# shell that starts many short processes, and checks the figures against the
-# targets in bench/README.md.
+# scan of bench/scan_bench.c, times the fixed cost of each checked process on
+# a shell that starts short children (plain, `leakcheck run`, valgrind), times
+# the per-test cost of the library in a Check suite (bench/check_suite.c), and
+# checks the figures against the targets in bench/README.md.
 #
-# Usage: bash bench/run.sh [alloc] [snapshot] [threads] [run] [scan] [check]
+# Usage: bash bench/run.sh [alloc] [snapshot] [threads] [run] [scan] [forks] [check]
 # (no argument: all of them, as `make bench` does).
 #
 # A tool that is not installed, or a library that is not built yet, gives a
@@ -34,9 +34,11 @@
 #   BENCH_RUN_REPEAT   rounds of the fast tools on it        (default 3)
 #   BENCH_RUN_SLOW_REPEAT  runs of valgrind on it            (default 3)
 #   BENCH_SCAN_BLOCKS  blocks of the scan_bench heap         (default 1000000)
+#   BENCH_FORKS        children of the forks workload         (default 100)
+#   BENCH_FORKS_REPEAT rounds of plain and leakcheck on it    (default 3)
+#   BENCH_FORKS_VALGRIND  children under valgrind, then scaled (default 10)
 #   BENCH_CHECK_TESTS  tests of the check_suite               (default 200)
 #   BENCH_CHECK_REPEAT interleaved rounds of the check section (default 5)
-#   BENCH_CHECK_PROCS  processes the shell starts under run   (default 100)
 set -euo pipefail
 export LC_ALL=C
 
@@ -52,8 +54,10 @@ RUN_SLOW_REPEAT=${BENCH_RUN_SLOW_REPEAT:-3}
 SCAN_BLOCKS=${BENCH_SCAN_BLOCKS:-1000000}
 CHECK_TESTS=${BENCH_CHECK_TESTS:-200}
 CHECK_REPEAT=${BENCH_CHECK_REPEAT:-5}
-CHECK_PROCS=${BENCH_CHECK_PROCS:-100}
-SECTIONS=(alloc snapshot threads run scan check)
+FORKS=${BENCH_FORKS:-100}
+FORKS_REPEAT=${BENCH_FORKS_REPEAT:-3}
+FORKS_VALGRIND=${BENCH_FORKS_VALGRIND:-10}
+SECTIONS=(alloc snapshot threads run scan forks check)
 declare -A SELECTED # section -> 1 when it runs
 N=${BENCH_N:-4000000}
 REPEAT=${BENCH_REPEAT:-5}
@@ -281,7 +285,7 @@ print_header() {
     local commit
     commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "none")
     echo "leakcheck benchmarks, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "command:  bash bench/run.sh ${ARGS[*]}  (BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_SLOW_REPEAT=$SLOW_REPEAT BENCH_VALGRIND_N=$VALGRIND_N BENCH_HEAPTRACK_N=$HEAPTRACK_N BENCH_BLOCKS=$BLOCKS BENCH_LIB=${LIB#"$ROOT"/} BENCH_RUN_ROUNDS=$RUN_ROUNDS BENCH_RUN_THREADS=$RUN_THREADS BENCH_RUN_REPEAT=$RUN_REPEAT BENCH_RUN_SLOW_REPEAT=$RUN_SLOW_REPEAT BENCH_SCAN_BLOCKS=$SCAN_BLOCKS BENCH_CHECK_TESTS=$CHECK_TESTS BENCH_CHECK_REPEAT=$CHECK_REPEAT BENCH_CHECK_PROCS=$CHECK_PROCS)"
+    echo "command:  bash bench/run.sh ${ARGS[*]}  (BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_SLOW_REPEAT=$SLOW_REPEAT BENCH_VALGRIND_N=$VALGRIND_N BENCH_HEAPTRACK_N=$HEAPTRACK_N BENCH_BLOCKS=$BLOCKS BENCH_LIB=${LIB#"$ROOT"/} BENCH_RUN_ROUNDS=$RUN_ROUNDS BENCH_RUN_THREADS=$RUN_THREADS BENCH_RUN_REPEAT=$RUN_REPEAT BENCH_RUN_SLOW_REPEAT=$RUN_SLOW_REPEAT BENCH_SCAN_BLOCKS=$SCAN_BLOCKS BENCH_FORKS=$FORKS BENCH_FORKS_REPEAT=$FORKS_REPEAT BENCH_FORKS_VALGRIND=$FORKS_VALGRIND BENCH_CHECK_TESTS=$CHECK_TESTS BENCH_CHECK_REPEAT=$CHECK_REPEAT)"
     echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), commit $commit"
     echo "compilers: $(gcc --version | head -1); $(command -v clang >/dev/null && clang --version | head -1 || echo "no clang")"
     local section list=()
@@ -672,8 +676,8 @@ print_scan_targets() {
 
 # ------------------------------------------------------- Check suite bench
 
-# bench/check_suite.c in three builds, run in both Check fork modes; and a
-# shell that starts CHECK_PROCS short processes, plain and under `leakcheck run`.
+# bench/check_suite.c in three builds, run in both Check fork modes. (What
+# `leakcheck run` costs each process is the forks section's.)
 CHECK_BUILDS=(plain linked assert)
 declare -A CHECK_LABEL=(
     [plain]="plain (no library)"
@@ -685,8 +689,6 @@ declare -A CHECK_FAILED      # build,mode -> why a run did not count
 declare -A CHECK_BEST_US     # build,mode -> best wall time in microseconds
 declare -A CHECK_CPU_US      # build,mode -> CPU time of that run (process + tests)
 declare -A CHECK_FAULTS      # build,mode -> page faults of the tests (children), or the process's
-declare -A PROCS_BEST_US     # plain/run -> best wall time of the shell
-PROCS_WHY=""
 
 build_check_suite() {
     local cflags libs build flag
@@ -737,28 +739,6 @@ check_sample() {
     fi
 }
 
-# procs_sample plain|run: bash starting CHECK_PROCS short processes.
-procs_sample() {
-    local how=$1 start end status=0
-    local script="for i in \$(seq $CHECK_PROCS); do /bin/true; done"
-    start=${EPOCHREALTIME/./}
-    case $how in
-    plain) bash -c "$script" >"$TMP/procs.out" 2>&1 || status=$? ;;
-    run)
-        env -u LEAKCHECK_BUDGET "$LEAKCHECK" run -- bash -c "$script" >"$TMP/procs.out" 2>&1 || status=$?
-        # 23: a leak found (seq leaks a little); the run was still complete.
-        if ((status == 23)); then status=0; fi ;;
-    esac
-    end=${EPOCHREALTIME/./}
-    if ((status != 0)); then
-        cp "$TMP/procs.out" "$OUT/failed-procs-$how.out"
-        PROCS_WHY="$how: exit status $status (output in ${OUT#"$ROOT"/}/failed-procs-$how.out)"
-        return 0
-    fi
-    local us=$((end - start))
-    if [[ -z ${PROCS_BEST_US[$how]:-} ]] || ((us < PROCS_BEST_US[$how])); then PROCS_BEST_US[$how]=$us; fi
-}
-
 measure_check_bench() {
     build_check_suite
     local round build mode
@@ -769,10 +749,6 @@ measure_check_bench() {
                 check_sample "$build" "$mode"
             done
         done
-        if [[ -z ${RUN_UNAVAILABLE[leakcheck]:-} && -x $LEAKCHECK ]]; then
-            procs_sample plain
-            procs_sample run
-        fi
     done
 }
 
@@ -810,18 +786,6 @@ print_check_table() {
             fi
         done
     done
-    echo
-    echo "leakcheck run of bash starting $CHECK_PROCS processes (/bin/true), best of $CHECK_REPEAT:"
-    if [[ -n $PROCS_WHY ]]; then
-        echo "  failed: $PROCS_WHY"
-    elif [[ -n ${PROCS_BEST_US[plain]:-} && -n ${PROCS_BEST_US[run]:-} ]]; then
-        printf '  plain %.3f s, leakcheck run %.3f s: %+.2f ms per process\n' \
-            "$(awk -v u="${PROCS_BEST_US[plain]}" 'BEGIN { print u / 1e6 }')" \
-            "$(awk -v u="${PROCS_BEST_US[run]}" 'BEGIN { print u / 1e6 }')" \
-            "$(awk -v a="${PROCS_BEST_US[run]}" -v b="${PROCS_BEST_US[plain]}" -v n="$CHECK_PROCS" 'BEGIN { print (a - b) / 1000 / n }')"
-    else
-        echo "  not measured (${LEAKCHECK#"$ROOT"/} missing)"
-    fi
 }
 
 print_check_targets() {
@@ -842,6 +806,89 @@ print_check_targets() {
     done
 }
 
+# ------------------------------------------------- fixed cost per process
+
+# A build-like workload: a shell that starts FORKS short children. Checked,
+# every child (and the shell) loads the library, writes its start record,
+# runs its exit check and writes its report; the difference with the plain
+# run, divided by the FORKS + 1 processes, is the fixed cost of a checked
+# process. Plain and leakcheck rounds alternate and the best counts, so that
+# a slow moment of the machine falls on both; valgrind runs once, on fewer
+# children, and is scaled per process.
+FORKS_PLAIN_MS="" FORKS_LC_MS="" FORKS_VG_MS=""
+
+forks_script() { echo "for i in \$(seq $1); do /bin/true; done"; }
+
+# forks_ms COMMAND...: wall milliseconds of one run (stdout, stderr dropped).
+forks_ms() {
+    local start
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || true
+    echo $((($(date +%s%N) - start) / 1000000))
+}
+
+min_of() { printf '%s\n' "$@" | sort -n | head -1; }
+
+run_forks_bench() {
+    echo
+    echo "Fixed cost per checked process: bash -c '$(forks_script "$FORKS")',"
+    echo "$((FORKS + 1)) processes; best of $FORKS_REPEAT alternating rounds (valgrind: one run of"
+    echo "$FORKS_VALGRIND children, --trace-children=yes --leak-check=full, scaled per process)."
+    if [[ -n ${UNAVAILABLE[leakcheck]:-} ]]; then
+        echo "  ${UNAVAILABLE[leakcheck]}"
+        return 0
+    fi
+    local plain=() lc=() i script
+    script=$(forks_script "$FORKS")
+    note "bench: forks ($FORKS children)"
+    for ((i = 0; i < FORKS_REPEAT; i++)); do
+        plain+=("$(forks_ms bash -c "$script")")
+        lc+=("$(forks_ms env -u LEAKCHECK_QUIET -u LEAKCHECK_BUDGET "$LEAKCHECK" run \
+            --output "$TMP/forks.report" -- bash -c "$script")")
+    done
+    FORKS_PLAIN_MS=$(min_of "${plain[@]}")
+    FORKS_LC_MS=$(min_of "${lc[@]}")
+    local reports
+    reports=$(grep -c '^== process' "$TMP/forks.report" 2>/dev/null || echo 0)
+    printf '  %-34s %8s ms  %7s ms per process\n' "plain" "$FORKS_PLAIN_MS" \
+        "$(awk -v a="$FORKS_PLAIN_MS" -v n="$((FORKS + 1))" 'BEGIN { printf "%.1f", a / n }')"
+    printf '  %-34s %8s ms  %+7s ms per process (%s process reports)\n' "leakcheck run" "$FORKS_LC_MS" \
+        "$(forks_per_process "$FORKS_LC_MS" "$FORKS_PLAIN_MS" "$FORKS")" "$reports"
+    if ((reports != FORKS + 2)); then
+        echo "  leakcheck run: $reports reports where $((FORKS + 2)) were expected (the shell, seq, $FORKS children)"
+        FORKS_LC_MS=""
+    fi
+    if command -v valgrind >/dev/null; then
+        local vg_plain vg
+        script=$(forks_script "$FORKS_VALGRIND")
+        vg_plain=$(forks_ms bash -c "$script")
+        vg=$(forks_ms valgrind -q --trace-children=yes --leak-check=full bash -c "$script")
+        FORKS_VG_MS=$(awk -v a="$vg" -v b="$vg_plain" -v m="$FORKS_VALGRIND" -v n="$FORKS" \
+            'BEGIN { printf "%.0f", (a - b) / (m + 1) * (n + 1) + b }')
+        printf '  %-34s %8s ms  %+7s ms per process (scaled from %s ms for %s children)\n' \
+            "valgrind" "$FORKS_VG_MS" "$(forks_per_process "$vg" "$vg_plain" "$FORKS_VALGRIND")" \
+            "$vg" "$FORKS_VALGRIND"
+    else
+        echo "  valgrind: not installed"
+    fi
+}
+
+# forks_per_process CHECKED_MS PLAIN_MS CHILDREN: added ms per process.
+forks_per_process() {
+    awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%+.1f", (a - b) / (n + 1) }'
+}
+
+print_forks_targets() {
+    local what="leakcheck run: under 20 ms added per checked process"
+    if [[ -n $FORKS_LC_MS ]]; then
+        local per
+        per=$(forks_per_process "$FORKS_LC_MS" "$FORKS_PLAIN_MS" "$FORKS")
+        target_row "$what" "$per ms" "$(verdict "$(awk -v a="$per" 'BEGIN { print (a < 20) }')")"
+    else
+        target_row "$what" "-" "not measured"
+    fi
+}
+
 # ----------------------------------------------------------------- targets
 
 # verdict OK?: "met" or "MISSED".
@@ -859,6 +906,7 @@ print_targets() {
     if [[ -n ${SELECTED[run]:-} ]]; then print_run_targets; fi
     if [[ -n ${SELECTED[scan]:-} ]]; then print_scan_targets; fi
     if [[ -n ${SELECTED[check]:-} ]]; then print_check_targets; fi
+    if [[ -n ${SELECTED[forks]:-} ]]; then print_forks_targets; fi
 }
 
 print_alloc_targets() {
@@ -948,10 +996,7 @@ main() {
         done
     fi
     if [[ -n ${SELECTED[run]:-} ]]; then measure_run_bench; fi
-    if [[ -n ${SELECTED[check]:-} ]]; then
-        if [[ ! -x $LEAKCHECK ]]; then RUN_UNAVAILABLE[leakcheck]="not built"; fi
-        measure_check_bench
-    fi
+    if [[ -n ${SELECTED[check]:-} ]]; then measure_check_bench; fi
     {
         print_header
         if [[ -n ${SELECTED[alloc]:-} ]]; then
@@ -963,6 +1008,7 @@ main() {
         if [[ -n ${SELECTED[run]:-} ]]; then print_run_table; fi
         if [[ -n ${SELECTED[scan]:-} ]]; then run_scan_bench; fi
         if [[ -n ${SELECTED[check]:-} ]]; then print_check_table; fi
+        if [[ -n ${SELECTED[forks]:-} ]]; then run_forks_bench; fi
         print_targets
         print_load "$load_start" "$(load_average)"
     } | tee "$OUT/results.txt"

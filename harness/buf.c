@@ -47,20 +47,50 @@ void lc_buf_printf(lc_buf *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when the
+ * bytes there are not one (overlong forms, surrogates and values past
+ * U+10FFFF included). */
+static int utf8_length(const unsigned char *s) {
+    unsigned c = s[0];
+    int n = c < 0x80             ? 1
+            : (c & 0xe0) == 0xc0 ? 2
+            : (c & 0xf0) == 0xe0 ? 3
+            : (c & 0xf8) == 0xf0 ? 4
+                                 : 0;
+    if (n <= 1) return n;
+    unsigned cp = c & (0x3f >> (n - 1));
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, and
+ * bytes that are not UTF-8 (a thread name, a path) replaced by U+FFFD, so
+ * that the document stays valid JSON whatever the program named things. */
 void lc_buf_json_str(lc_buf *b, const char *s) {
     if (!s) {
         lc_buf_printf(b, "null");
         return;
     }
     lc_buf_printf(b, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            lc_buf_printf(b, "\\%c", c);
-        else if (c < 0x20)
-            lc_buf_printf(b, "\\u%04x", c);
-        else
-            lc_buf_printf(b, "%c", c);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = utf8_length(p);
+        if (n == 0) {
+            lc_buf_printf(b, "\\ufffd");
+            p++;
+        } else if (*p == '"' || *p == '\\') {
+            lc_buf_printf(b, "\\%c", *p++);
+        } else if (*p < 0x20) {
+            lc_buf_printf(b, "\\u%04x", *p++);
+        } else {
+            lc_buf_printf(b, "%.*s", n, (const char *)p);
+            p += n;
+        }
     }
     lc_buf_printf(b, "\"");
 }

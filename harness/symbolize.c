@@ -5,7 +5,7 @@
  * object, straight from the files in /proc/self/maps. Results are cached per
  * address for the life of the process: reports ask for the same few hundred
  * addresses over and over. All of it runs as the library's own code, so its
- * allocations are never tracked.
+ * allocations are never tracked. C++ names are demangled.
  *
  * Separate debug files are looked up on this machine only (by build id
  * under /usr/lib/debug, then by .gnu_debuglink), never through debuginfod:
@@ -17,6 +17,7 @@
 #include "stacks.h"
 #include "symbols.h"
 
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -125,6 +126,27 @@ static const char *line_by_cu_walk(Dwfl_Module *mod, uintptr_t pc, int *lineno) 
     return NULL;
 }
 
+/* C++ names as people write them, "kv::Store::make(int)" for
+ * _ZN2kv5Store4makeEi, as LeakSanitizer shows them and matches its
+ * suppressions. The demangler is the C++ runtime's own __cxa_demangle
+ * (libstdc++ or libc++abi), looked up only once a C++ name is met: a
+ * program with C++ names has its runtime loaded, and a C program never
+ * loads one. Called as the library's own code (lc_symbolize_pc entered it),
+ * so the demangler's allocations are never tracked. */
+typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
+
+static char *demangled(const char *name) {
+    static cxa_demangle_fn demangle;
+    if (strncmp(name, "_Z", 2) != 0) return strdup(name);
+    /* Until found: a dlopen may load the runtime later. */
+    if (!demangle) *(void **)&demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    int status = -1;
+    char *out = demangle ? demangle(name, NULL, NULL, &status) : NULL;
+    if (status == 0 && out) return out;
+    free(out);
+    return strdup(name);
+}
+
 static void resolve(uintptr_t pc, lc_frame *f) {
     memset(f, 0, sizeof *f);
     f->pc = pc;
@@ -141,7 +163,7 @@ static void resolve(uintptr_t pc, lc_frame *f) {
     GElf_Sym sym;
     GElf_Off off;
     const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
-    f->function = name ? strdup(name) : NULL;
+    f->function = name ? demangled(name) : NULL;
     Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
     int lineno = 0;
     const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
@@ -295,7 +317,7 @@ static void resolve_data(uintptr_t addr, const char *module, lc_data_sym *out) {
     GElf_Off off;
     const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
     if (!name || GELF_ST_TYPE(sym.st_info) == STT_FUNC) return;
-    out->name = strdup(name);
+    out->name = demangled(name);
     out->offset = off;
     declared_at(mod, addr - off, false, out);
 }
@@ -313,7 +335,7 @@ static void resolve_tls(const char *module, uintptr_t offset, lc_data_sym *out) 
         if (!name || GELF_ST_TYPE(sym.st_info) != STT_TLS) continue;
         if (offset < sym.st_value || offset >= sym.st_value + (sym.st_size ? sym.st_size : 1))
             continue;
-        out->name = strdup(name);
+        out->name = demangled(name);
         out->offset = offset - sym.st_value;
         declared_at(mod, sym.st_value, true, out);
         return;

@@ -40,6 +40,7 @@ extern "C" {
 
 /* Options of a check, given with designated initializers:
  *     LC_VERIFY_NONE(.budget = "bytes=1k,objects=2", .top = 5)
+ * (in C++ with the lc::options builder defined at the end of this header).
  * Every field left out has its default. */
 typedef struct lc_options {
     int struct_version;    /* set by the macros; leave it alone */
@@ -65,8 +66,18 @@ typedef struct lc_options {
  * 1 when the budget is exceeded, -1 on an error (for example a malformed
  * budget; the error is printed as one line). 0 when within budget. */
 LC_API int lc_verify_none(const lc_options *opts);
-#define LC_VERIFY_NONE(...)                                                                        \
-    lc_verify_none(&(const lc_options){.struct_version = LC_OPTIONS_VERSION, __VA_ARGS__})
+#define LC_VERIFY_NONE(...) lc_verify_none(LC_OPTIONS(__VA_ARGS__))
+
+/* The options of the macros, as a pointer valid until the end of the full
+ * expression. In C, designated initializers: LC_OPTIONS(.top = 5). In C++
+ * (which has no compound literals), an lc::options builder, or nothing:
+ *     LC_VERIFY_NONE(lc::options().budget("bytes=1k").top(5))
+ * (defined at the end of this header). */
+#ifdef __cplusplus
+#define LC_OPTIONS(...) ::lc::options_ptr(__VA_ARGS__)
+#else
+#define LC_OPTIONS(...) (&(const lc_options){.struct_version = LC_OPTIONS_VERSION, __VA_ARGS__})
+#endif
 
 /* The structured result of a check, for runners and tools. Groups are
  * listed largest first; at most LC_RESULT_MAX_ITEMS of each. */
@@ -276,7 +287,91 @@ LC_API void lc_fault_sweep_result_free(lc_fault_sweep_result *r);
 
 /* --------------------------------------- end allocation-failure injection */
 
+/* ------------------------------------------------ test-framework support */
+
+/* What leakcheck_check.h and leakcheck_gtest.h are built on; a harness for
+ * another framework calls them the same way.
+ *
+ * A test starts: lc_test_begin names it (for the summary and the report
+ * file) and takes the baseline. */
+LC_API void lc_test_begin(const char *name, const char *file, int line);
+
+/* The check of a test ran by a framework: lc_verify with the report handled
+ * as a framework needs it. When the budget is exceeded (1) or the check
+ * fails (-1), the full report goes once to opts->out (stderr by default;
+ * nowhere with .quiet) and, when LEAKCHECK_REPORT_DIR is set, to the file
+ * DIR/NAME.txt; and msg receives a one-line summary for the framework's
+ * failure message: the totals, the largest sites and threads, and where the
+ * full report went. It never holds a newline, is cut to fit msglen, and
+ * names the test by `name` (NULL: the one lc_test_begin named) at file:line
+ * (NULL: the test's). Returns as lc_verify. */
+LC_API int lc_verify_test(const lc_options *opts, const char *name, const char *file, int line, char *msg,
+                   size_t msglen);
+
+/* A check wanted when the current test ends (the Check fixture): armed by
+ * lc_test_arm, which also takes a baseline; lc_test_take_armed returns 1
+ * and disarms when a check is wanted and lc_test_begin ran since arming;
+ * lc_test_disarm returns 1 when a check is wanted for a test that never
+ * called lc_test_begin (its body is not wrapped), and disarms. */
+LC_API void lc_test_arm(void);
+LC_API int lc_test_take_armed(void);
+LC_API int lc_test_disarm(void);
+
 #ifdef __cplusplus
 }
+
+/* C++: options through a builder (C++ has no compound literals, and its
+ * designated initializers, C++20 only, must name every field in order):
+ *     LC_VERIFY_NONE(lc::options().budget("bytes=1k").quiet())
+ *     ck_assert_no_leaks(lc::options().top(5)); */
+namespace lc {
+class options {
+  public:
+    options() : o_() { o_.struct_version = LC_OPTIONS_VERSION; }
+    options &budget(const char *b) {
+        o_.budget = b;
+        return *this;
+    }
+    options &settle_seconds(double s) {
+        o_.settle_seconds = s;
+        return *this;
+    }
+    options &top(int n) {
+        o_.top = n;
+        return *this;
+    }
+    options &quiet(bool q = true) {
+        o_.quiet = q ? 1 : 0;
+        return *this;
+    }
+    options &out(FILE *f) {
+        o_.out = f;
+        return *this;
+    }
+    options &ignore_top_function(const char *const *names) {
+        o_.ignore_top_function = names;
+        return *this;
+    }
+    options &ignore_any_function(const char *const *names) {
+        o_.ignore_any_function = names;
+        return *this;
+    }
+    options &ignore_created_by(const char *const *names) {
+        o_.ignore_created_by = names;
+        return *this;
+    }
+    const lc_options *get() const { return &o_; }
+
+  private:
+    lc_options o_;
+};
+
+inline const lc_options *options_ptr() {
+    return NULL; /* every default */
+}
+inline const lc_options *options_ptr(const options &o) {
+    return o.get();
+}
+} // namespace lc
 #endif
 #endif

@@ -35,7 +35,13 @@ packages=(
   "all:bpftrace:the tracing script that lists map keys never deleted and channels never closed"
   "all:jq:checking JSON reports field by field in the command-line tests"
   "all:g++:the C++ programs of the leak corpus (operator new and delete)"
+  "all:python3-jsonschema:validating every JSON producer against docs/leakcheck-1.schema.json"
   "all:graphviz:checking that leakcheck run --dot writes a graph Graphviz reads"
+  "all:libxml2-utils:xmllint, validating Check's XML log in tests/cli_check_logs.sh"
+  "all:perl:prove, reading Check's TAP log in tests/cli_check_logs.sh"
+  "all:libgtest-dev:GoogleTest, for include/leakcheck_gtest.h and its test"
+  "all:cmake:building the CMake example of docs/examples/check-suite (tests/cli_build_systems.sh)"
+  "all:meson:building the Meson example, whose TAP reader checks the suite's results"
 )
 
 mode=install

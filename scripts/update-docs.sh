@@ -88,6 +88,8 @@ normalise() {
         -e 's/"pc":( ?)"0x[0-9a-f]+"/"pc":\1"0xADDR"/g' \
         -e 's/#([0-9]+) 0x[0-9a-f]+ in /#\1 0xADDR in /g' \
         -e 's/BuildId: [0-9a-f]+/BuildId: ID/g' \
+        `# where in a frame a pointer sits moves with the stack's alignment` \
+        -e 's/(stack of frame .*), slot \+[0-9]+/\1, slot +N/g' \
         -e 's/\+0x[0-9a-f]+\)/+0xOFF)/g' \
         `# temporary files of the programs shown` \
         -e 's#/tmp/[A-Za-z0-9._/-]+#/tmp/FILE#g'
