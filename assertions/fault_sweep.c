@@ -72,7 +72,7 @@ static bool certainly_clean(uint64_t since) {
     if (lc_heap_copy(NULL, 0, since) != 0) return false;
     pid_t one;
     if (lc_os_list_tasks(&one, 1) != 1) return false;
-    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+    for (size_t i = 0; i < lc_thread_recs_end(); i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
         if (r->used && lc_threads_is_new(r)) return false;
     }

@@ -8,10 +8,11 @@
 # bench/thread_bench.c against build/libleakcheck.so, times `leakcheck run`
 # against valgrind and LSan on bench/run_workload.c, times the reachability
 # scan of bench/scan_bench.c, times the fixed cost of each checked process on
-# a shell that starts short children (plain, `leakcheck run`, valgrind), and
+# a shell that starts short children (plain, `leakcheck run`, valgrind), times
+# the per-test cost of the library in a Check suite (bench/check_suite.c), and
 # checks the figures against the targets in bench/README.md.
 #
-# Usage: bash bench/run.sh [alloc] [snapshot] [threads] [run] [scan] [forks]
+# Usage: bash bench/run.sh [alloc] [snapshot] [threads] [run] [scan] [forks] [check]
 # (no argument: all of them, as `make bench` does).
 #
 # A tool that is not installed, or a library that is not built yet, gives a
@@ -36,6 +37,8 @@
 #   BENCH_FORKS        children of the forks workload         (default 100)
 #   BENCH_FORKS_REPEAT rounds of plain and leakcheck on it    (default 3)
 #   BENCH_FORKS_VALGRIND  children under valgrind, then scaled (default 10)
+#   BENCH_CHECK_TESTS  tests of the check_suite               (default 200)
+#   BENCH_CHECK_REPEAT interleaved rounds of the check section (default 5)
 set -euo pipefail
 export LC_ALL=C
 
@@ -49,10 +52,12 @@ RUN_THREADS=${BENCH_RUN_THREADS:-4}
 RUN_REPEAT=${BENCH_RUN_REPEAT:-3}
 RUN_SLOW_REPEAT=${BENCH_RUN_SLOW_REPEAT:-3}
 SCAN_BLOCKS=${BENCH_SCAN_BLOCKS:-1000000}
+CHECK_TESTS=${BENCH_CHECK_TESTS:-200}
+CHECK_REPEAT=${BENCH_CHECK_REPEAT:-5}
 FORKS=${BENCH_FORKS:-100}
 FORKS_REPEAT=${BENCH_FORKS_REPEAT:-3}
 FORKS_VALGRIND=${BENCH_FORKS_VALGRIND:-10}
-SECTIONS=(alloc snapshot threads run scan forks)
+SECTIONS=(alloc snapshot threads run scan forks check)
 declare -A SELECTED # section -> 1 when it runs
 N=${BENCH_N:-4000000}
 REPEAT=${BENCH_REPEAT:-5}
@@ -280,7 +285,7 @@ print_header() {
     local commit
     commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "none")
     echo "leakcheck benchmarks, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "command:  bash bench/run.sh ${ARGS[*]}  (BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_SLOW_REPEAT=$SLOW_REPEAT BENCH_VALGRIND_N=$VALGRIND_N BENCH_HEAPTRACK_N=$HEAPTRACK_N BENCH_BLOCKS=$BLOCKS BENCH_LIB=${LIB#"$ROOT"/} BENCH_RUN_ROUNDS=$RUN_ROUNDS BENCH_RUN_THREADS=$RUN_THREADS BENCH_RUN_REPEAT=$RUN_REPEAT BENCH_RUN_SLOW_REPEAT=$RUN_SLOW_REPEAT BENCH_SCAN_BLOCKS=$SCAN_BLOCKS BENCH_FORKS=$FORKS BENCH_FORKS_REPEAT=$FORKS_REPEAT BENCH_FORKS_VALGRIND=$FORKS_VALGRIND)"
+    echo "command:  bash bench/run.sh ${ARGS[*]}  (BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_SLOW_REPEAT=$SLOW_REPEAT BENCH_VALGRIND_N=$VALGRIND_N BENCH_HEAPTRACK_N=$HEAPTRACK_N BENCH_BLOCKS=$BLOCKS BENCH_LIB=${LIB#"$ROOT"/} BENCH_RUN_ROUNDS=$RUN_ROUNDS BENCH_RUN_THREADS=$RUN_THREADS BENCH_RUN_REPEAT=$RUN_REPEAT BENCH_RUN_SLOW_REPEAT=$RUN_SLOW_REPEAT BENCH_SCAN_BLOCKS=$SCAN_BLOCKS BENCH_FORKS=$FORKS BENCH_FORKS_REPEAT=$FORKS_REPEAT BENCH_FORKS_VALGRIND=$FORKS_VALGRIND BENCH_CHECK_TESTS=$CHECK_TESTS BENCH_CHECK_REPEAT=$CHECK_REPEAT)"
     echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), commit $commit"
     echo "compilers: $(gcc --version | head -1); $(command -v clang >/dev/null && clang --version | head -1 || echo "no clang")"
     local section list=()
@@ -669,6 +674,138 @@ print_scan_targets() {
     fi
 }
 
+# ------------------------------------------------------- Check suite bench
+
+# bench/check_suite.c in three builds, run in both Check fork modes. (What
+# `leakcheck run` costs each process is the forks section's.)
+CHECK_BUILDS=(plain linked assert)
+declare -A CHECK_LABEL=(
+    [plain]="plain (no library)"
+    [linked]="linked, no assertion"
+    [assert]="ck_assert_no_leaks() in every test"
+)
+declare -A CHECK_UNAVAILABLE # build -> why it has no figures
+declare -A CHECK_FAILED      # build,mode -> why a run did not count
+declare -A CHECK_BEST_US     # build,mode -> best wall time in microseconds
+declare -A CHECK_CPU_US      # build,mode -> CPU time of that run (process + tests)
+declare -A CHECK_FAULTS      # build,mode -> page faults of the tests (children), or the process's
+
+build_check_suite() {
+    local cflags libs build flag
+    if ! cflags=$(pkg-config --cflags check 2>/dev/null) || ! libs=$(pkg-config --libs check 2>/dev/null); then
+        for build in "${CHECK_BUILDS[@]}"; do CHECK_UNAVAILABLE[$build]="not built (no pkg-config file for check)"; done
+        return 0
+    fi
+    for build in "${CHECK_BUILDS[@]}"; do
+        case $build in
+        plain) flag=() ;;
+        linked) flag=(-DLINKED -L"$LIBDIR" "-Wl,--no-as-needed" -lleakcheck "-Wl,--as-needed" "-Wl,-rpath,$LIBDIR") ;;
+        assert) flag=(-DASSERT -L"$LIBDIR" -lleakcheck "-Wl,-rpath,$LIBDIR") ;;
+        esac
+        if [[ $build != plain && -n ${UNAVAILABLE[leakcheck]:-} ]]; then
+            CHECK_UNAVAILABLE[$build]=${UNAVAILABLE[leakcheck]}
+            continue
+        fi
+        # shellcheck disable=SC2086 # pkg-config output is a list of flags
+        gcc "${CFLAGS[@]}" -I"$ROOT/include" $cflags "$ROOT/bench/check_suite.c" -o "$OUT/check_$build" \
+            "${flag[@]}" $libs >"$OUT/build-check_$build.log" 2>&1 ||
+            CHECK_UNAVAILABLE[$build]="not built (see ${OUT#"$ROOT"/}/build-check_$build.log)"
+    done
+}
+
+# check_sample BUILD MODE: one run of the suite; keep the best wall time
+# with that run's CPU time and page faults.
+check_sample() {
+    local build=$1 mode=$2 start end status=0 line
+    if [[ -n ${CHECK_UNAVAILABLE[$build]:-} || -n ${CHECK_FAILED[$build,$mode]:-} ]]; then return 0; fi
+    note "bench:   check_$build, CK_FORK=$mode"
+    start=${EPOCHREALTIME/./}
+    env -u LEAKCHECK_BUDGET -u LEAKCHECK_PPROF_DIR CK_FORK="$mode" BENCH_CHECK_TESTS="$CHECK_TESTS" \
+        "$OUT/check_$build" >"$TMP/check.out" 2>"$TMP/check.err" || status=$?
+    end=${EPOCHREALTIME/./}
+    line=$(grep '^tests ' "$TMP/check.out" || true)
+    if ((status != 0)) || [[ $line != "tests $CHECK_TESTS failed 0 "* ]]; then
+        cp "$TMP/check.err" "$OUT/failed-check-$build-$mode.stderr"
+        CHECK_FAILED[$build,$mode]="exit status $status, '$line' (stderr in ${OUT#"$ROOT"/}/failed-check-$build-$mode.stderr)"
+        return 0
+    fi
+    local us=$((end - start)) self children cpu
+    read -r self children cpu < <(awk '{ print $6, $8, $10 }' <<<"$line")
+    if [[ -z ${CHECK_BEST_US[$build,$mode]:-} ]] || ((us < CHECK_BEST_US[$build,$mode])); then
+        CHECK_BEST_US[$build,$mode]=$us
+        CHECK_CPU_US[$build,$mode]=$cpu
+        # In fork mode the tests are the children; otherwise the process.
+        if [[ $mode == yes ]]; then CHECK_FAULTS[$build,$mode]=$children; else CHECK_FAULTS[$build,$mode]=$self; fi
+    fi
+}
+
+measure_check_bench() {
+    build_check_suite
+    local round build mode
+    note "bench: Check suite: $CHECK_REPEAT interleaved rounds"
+    for ((round = 1; round <= CHECK_REPEAT; round++)); do
+        for mode in yes no; do
+            for build in "${CHECK_BUILDS[@]}"; do
+                check_sample "$build" "$mode"
+            done
+        done
+    done
+}
+
+# check_ms_per_test BUILD MODE: wall milliseconds per test.
+check_ms() { awk -v u="$1" -v n="$CHECK_TESTS" 'BEGIN { printf "%.2f", u / 1000 / n }'; }
+
+print_check_table() {
+    echo
+    echo "Check suite: ${OUT#"$ROOT"/}/check_* (bench/check_suite.c), $CHECK_TESTS tests that each allocate and"
+    echo "free a block; plain, linked with ${LIB#"$ROOT"/} and no assertion, and ck_assert_no_leaks() in every"
+    echo "test (baseline: the fork; with CK_FORK=no the checked fixture's). Best wall time of"
+    echo "$CHECK_REPEAT interleaved rounds, with that run's CPU time (the process and its forked tests)"
+    echo "and page faults per test (of the forked tests with CK_FORK=yes, of the process with no)."
+    echo
+    printf '  %-9s %-36s %8s %8s %8s %9s %8s %8s %11s\n' "CK_FORK" "build" "seconds" "x plain" \
+        "ms/test" "+ms/test" "CPU s" "x plain" "faults/test"
+    local mode build us plain cpu plain_cpu
+    for mode in yes no; do
+        plain=${CHECK_BEST_US[plain,$mode]:-}
+        plain_cpu=${CHECK_CPU_US[plain,$mode]:-}
+        for build in "${CHECK_BUILDS[@]}"; do
+            us=${CHECK_BEST_US[$build,$mode]:-}
+            cpu=${CHECK_CPU_US[$build,$mode]:-}
+            if [[ -n ${CHECK_UNAVAILABLE[$build]:-} ]]; then
+                printf '  %-9s %-36s %s\n' "$mode" "${CHECK_LABEL[$build]}" "${CHECK_UNAVAILABLE[$build]}"
+            elif [[ -z $us || -z $plain ]]; then
+                printf '  %-9s %-36s failed: %s\n' "$mode" "${CHECK_LABEL[$build]}" \
+                    "${CHECK_FAILED[$build,$mode]:-${CHECK_FAILED[plain,$mode]:-no figure}}"
+            else
+                printf '  %-9s %-36s %8.3f %7sx %8s %9s %8.3f %7sx %11s\n' "$mode" "${CHECK_LABEL[$build]}" \
+                    "$(awk -v u="$us" 'BEGIN { print u / 1e6 }')" "$(ratio "$us" "$plain")" \
+                    "$(check_ms "$us")" "$(awk -v a="$us" -v b="$plain" -v n="$CHECK_TESTS" 'BEGIN { printf "%+.2f", (a - b) / 1000 / n }')" \
+                    "$(awk -v u="$cpu" 'BEGIN { print u / 1e6 }')" "$(ratio "$cpu" "$plain_cpu")" \
+                    "$(awk -v f="${CHECK_FAULTS[$build,$mode]}" -v n="$CHECK_TESTS" 'BEGIN { printf "%.0f", f / n }')"
+            fi
+        done
+    done
+}
+
+print_check_targets() {
+    local build limit us plain text
+    plain=${CHECK_BEST_US[plain,yes]:-}
+    for build in assert linked; do
+        case $build in
+        assert) limit=1.5 text="Check suite, assertion in every test, at most 1.5x plain" ;;
+        linked) limit=1.2 text="Check suite, linked, no assertion, at most 1.2x plain" ;;
+        esac
+        us=${CHECK_BEST_US[$build,yes]:-}
+        if [[ -n $us && -n $plain ]]; then
+            target_row "$text" "$(ratio "$us" "$plain")x ($(check_ms "$us") ms/test)" \
+                "$(verdict "$(awk -v a="$us" -v b="$plain" -v l="$limit" 'BEGIN { print (a <= l * b) }')")"
+        else
+            target_row "$text" "-" "not measured"
+        fi
+    done
+}
+
 # ------------------------------------------------- fixed cost per process
 
 # A build-like workload: a shell that starts FORKS short children. Checked,
@@ -768,6 +905,7 @@ print_targets() {
     if [[ -n ${SELECTED[snapshot]:-} ]]; then print_snapshot_targets; fi
     if [[ -n ${SELECTED[run]:-} ]]; then print_run_targets; fi
     if [[ -n ${SELECTED[scan]:-} ]]; then print_scan_targets; fi
+    if [[ -n ${SELECTED[check]:-} ]]; then print_check_targets; fi
     if [[ -n ${SELECTED[forks]:-} ]]; then print_forks_targets; fi
 }
 
@@ -858,6 +996,7 @@ main() {
         done
     fi
     if [[ -n ${SELECTED[run]:-} ]]; then measure_run_bench; fi
+    if [[ -n ${SELECTED[check]:-} ]]; then measure_check_bench; fi
     {
         print_header
         if [[ -n ${SELECTED[alloc]:-} ]]; then
@@ -868,6 +1007,7 @@ main() {
         if [[ -n ${SELECTED[threads]:-} ]]; then run_thread_bench; fi
         if [[ -n ${SELECTED[run]:-} ]]; then print_run_table; fi
         if [[ -n ${SELECTED[scan]:-} ]]; then run_scan_bench; fi
+        if [[ -n ${SELECTED[check]:-} ]]; then print_check_table; fi
         if [[ -n ${SELECTED[forks]:-} ]]; then run_forks_bench; fi
         print_targets
         print_load "$load_start" "$(load_average)"

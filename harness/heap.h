@@ -58,6 +58,10 @@ size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq);
 void lc_heap_flag_held(uintptr_t addr, uint32_t flag);
 /* Live blocks with seq >= min_seq and none of without_flags. */
 size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags);
+/* With the heap locked (lc_heap_lock_all): the block that starts at addr. */
+bool lc_heap_find_held(uintptr_t addr, lc_block *out);
+/* Every block ever tracked started in [*lo, *hi] (*lo > *hi: none). */
+void lc_heap_bounds(uintptr_t *lo, uintptr_t *hi);
 size_t lc_heap_live_count(void);
 uint64_t lc_heap_next_seq(void);
 /* Start a new sequence epoch: blocks allocated from now on get numbers at

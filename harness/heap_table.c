@@ -24,13 +24,24 @@
 #define SEQ_CHUNK 4096u
 #define SEQ_MASK ((1ull << 40) - 1)
 
+/* max_seq and the bounds only widen (a free does not narrow them): a shard
+ * whose max_seq is below a baseline holds nothing new, so a check after a
+ * small test reads a handful of shards, not the whole table (in a forked
+ * test, whose pages it would fault in one by one). */
 typedef struct shard {
     lc_spinlock lock;
     uint32_t count;
     uint32_t mask; /* capacity - 1; 0 before the first insert */
     lc_block *slots;
-    char pad[64 - sizeof(lc_spinlock) - 2 * sizeof(uint32_t) - sizeof(lc_block *)];
+    uint64_t max_seq; /* the highest sequence number ever inserted */
+    /* Every address ever inserted is in [~not_lo, ~not_hi] (0: none yet).
+     * Kept complemented, so that the scan never takes the table for a
+     * holder of the blocks at its bounds. */
+    uintptr_t not_lo, not_hi;
+    char pad[64 - 48];
 } shard;
+/* One cache line each: threads on different shards never share one. */
+_Static_assert(sizeof(shard) == 64, "a shard is one cache line");
 
 static shard shards[NSHARDS] __attribute__((aligned(64)));
 static _Atomic uint64_t next_chunk = 1;
@@ -103,6 +114,9 @@ void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t fla
         .size_stack = (uint64_t)size << 24 | (stack & 0xffffff),
     };
     lc_spin_lock(&s->lock);
+    if (seq > s->max_seq) s->max_seq = seq;
+    if (~addr > s->not_lo) s->not_lo = ~addr;
+    if (~addr < s->not_hi || !s->not_hi) s->not_hi = ~addr;
     /* Load factor at most 3/4: 24 bytes a slot keeps the table between 32
      * and 64 bytes per live block. */
     if (LC_UNLIKELY((s->count + 1) * 4u > (s->mask + 1) * 3u || !s->mask)) {
@@ -169,11 +183,36 @@ void lc_heap_flag_held(uintptr_t addr, uint32_t flag) {
     if (i >= 0) s->slots[i].seq_tid |= flag & 3;
 }
 
+/* Does the shard hold no block of sequence number min_seq or above? */
+static bool nothing_since(const shard *s, uint64_t min_seq) {
+    return min_seq && __atomic_load_n(&s->max_seq, __ATOMIC_RELAXED) < min_seq;
+}
+
+bool lc_heap_find_held(uintptr_t addr, lc_block *out) {
+    uint64_t h = hash_addr(addr);
+    const shard *s = shard_of(h);
+    if (~addr > s->not_lo || ~addr < s->not_hi) return false;
+    long i = find_slot(s, h, addr ^ LC_HIDE);
+    if (i >= 0) *out = s->slots[i];
+    return i >= 0;
+}
+
+void lc_heap_bounds(uintptr_t *lo, uintptr_t *hi) {
+    *lo = UINTPTR_MAX;
+    *hi = 0;
+    for (uint32_t k = 0; k < NSHARDS; k++) {
+        const shard *s = &shards[k];
+        if (!s->not_lo) continue;
+        if (~s->not_lo < *lo) *lo = ~s->not_lo;
+        if (~s->not_hi > *hi) *hi = ~s->not_hi;
+    }
+}
+
 size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++) {
         shard *s = &shards[k];
-        if (!__atomic_load_n(&s->count, __ATOMIC_RELAXED)) continue;
+        if (!__atomic_load_n(&s->count, __ATOMIC_RELAXED) || nothing_since(s, min_seq)) continue;
         lc_spin_lock(&s->lock);
         uint32_t slots = s->mask ? s->mask + 1 : 0;
         for (uint32_t i = 0; i < slots; i++) {
@@ -196,6 +235,7 @@ bool lc_heap_lookup(uintptr_t addr, lc_block *out) {
 }
 
 static size_t copy_shard(const shard *s, lc_block *out, size_t cap, uint64_t min_seq, size_t n) {
+    if (nothing_since(s, min_seq)) return n;
     uint32_t slots = s->mask ? s->mask + 1 : 0;
     for (uint32_t i = 0; i < slots; i++) {
         const lc_block *b = &s->slots[i];

@@ -10,7 +10,15 @@
  * linker's link maps are all found this way, with no list of functions to
  * excuse. Runtime roots count only pointers to the start of a block:
  * malloc's own bins point at chunk headers, which can fall inside the
- * previous block and must not excuse it. */
+ * previous block and must not excuse it.
+ *
+ * A check that passes needs only this question answered for the blocks new
+ * since its baseline, and usually for a handful of them (the child's first
+ * stdio buffer, the time zone): lc_runtime_owns_new answers it from the
+ * runtime's roots alone, following start pointers through the table's hash
+ * lookup, without copying, sorting or indexing the whole heap. It finds a
+ * subset of what the full scan finds, so its "all the runtime's" is the full
+ * scan's verdict too; anything else is left to the full scan. */
 #include "core.h"
 #include "heap.h"
 #include "os.h"
@@ -18,6 +26,8 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <string.h>
+#include <valgrind/memcheck.h>
 
 static void add_runtime_region(const lc_region *r, lc_module_kind kind, const char *module,
                                void *arg) {
@@ -55,4 +65,109 @@ int lc_runtime_owned(lc_graph *g, size_t from, size_t to, uint8_t bit) {
     lc_graph_mark(g, from, to, bit, 0, true, false);
     lc_graph_mark_flagged(g, LC_BLOCK_RUNTIME, bit, 0);
     return g->incomplete ? -1 : 0;
+}
+
+/* The blocks the quick answer may visit: beyond these it gives up and the
+ * full scan decides (a program whose runtime holds thousands of blocks). */
+#define QUICK_MAX_BLOCKS 4096u
+#define QUICK_SET (2 * QUICK_MAX_BLOCKS) /* open addressing, at most half full */
+#define QUICK_MAX_NEW 1024u
+
+typedef struct quick {
+    uintptr_t *set; /* visited block addresses */
+    lc_block *queue;
+    size_t nqueue, bytes;
+    uintptr_t lo, hi;
+    bool full;
+} quick;
+
+static bool quick_visit(quick *q, uintptr_t v) {
+    if (v < q->lo || v > q->hi || (v & (sizeof(uintptr_t) - 1))) return false;
+    uint32_t i = (uint32_t)((v >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (QUICK_SET - 1);
+    for (; q->set[i]; i = (i + 1) & (QUICK_SET - 1))
+        if (q->set[i] == v) return false;
+    lc_block b;
+    if (!lc_heap_find_held(v, &b)) return false;
+    if (q->nqueue == QUICK_MAX_BLOCKS) {
+        q->full = true;
+        return false;
+    }
+    q->set[i] = v;
+    q->queue[q->nqueue++] = b;
+    return true;
+}
+
+static bool quick_has(const quick *q, uintptr_t v) {
+    uint32_t i = (uint32_t)((v >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (QUICK_SET - 1);
+    for (; q->set[i]; i = (i + 1) & (QUICK_SET - 1))
+        if (q->set[i] == v) return true;
+    return false;
+}
+
+/* Every word of [start, end) that is the start of a tracked block. Under
+ * valgrind the words are copied and the copy marked defined, as reach.c
+ * does, so that memcheck does not report the reads. */
+LC_NO_SANITIZE static void quick_scan(quick *q, uintptr_t start, uintptr_t end) {
+    start = (start + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    uintptr_t buf[256];
+    while (start + sizeof(uintptr_t) <= end && !q->full) {
+        size_t words = (end - start) / sizeof(uintptr_t);
+        if (words > 256) words = 256;
+        const uintptr_t *w = (const uintptr_t *)start;
+        if (lc_cfg.under_valgrind) {
+            memcpy(buf, w, words * sizeof(uintptr_t));
+            VALGRIND_MAKE_MEM_DEFINED(buf, words * sizeof(uintptr_t));
+            w = buf;
+        }
+        for (size_t i = 0; i < words; i++)
+            quick_visit(q, w[i]);
+        start += words * sizeof(uintptr_t);
+    }
+}
+
+bool lc_runtime_owns_new(uint64_t min_seq) {
+    lc_graph g = {0};
+    lc_self_enter();
+    lc_runtime_add_roots(&g);
+    quick q = {0};
+    /* One mapping for the set, the queue and the new blocks: a check maps
+     * and unmaps once, and touches only the pages it fills. */
+    size_t set_bytes = QUICK_SET * sizeof(uintptr_t);
+    size_t queue_bytes = QUICK_MAX_BLOCKS * sizeof(lc_block);
+    size_t bytes = set_bytes + queue_bytes + QUICK_MAX_NEW * sizeof(lc_block);
+    char *scratch = lc_os_alloc(bytes);
+    lc_block *fresh = NULL;
+    if (scratch) {
+        q.set = (uintptr_t *)scratch;
+        q.queue = (lc_block *)(scratch + set_bytes);
+        fresh = (lc_block *)(scratch + set_bytes + queue_bytes);
+    }
+    bool owned = false;
+    if (scratch && g.nroots) {
+        lc_heap_lock_all();
+        lc_heap_bounds(&q.lo, &q.hi);
+        size_t n = lc_heap_copy_held(fresh, QUICK_MAX_NEW, min_seq);
+        if (n <= QUICK_MAX_NEW) {
+            for (size_t r = 0; r < g.nroots && !q.full; r++)
+                quick_scan(&q, g.roots[r].r.start, g.roots[r].r.end);
+            for (size_t k = 0; k < q.nqueue && !q.full; k++) {
+                uintptr_t a = lc_block_addr(&q.queue[k]);
+                quick_scan(&q, a, a + lc_block_size(&q.queue[k]));
+            }
+            owned = !q.full;
+            for (size_t i = 0; i < n && owned; i++)
+                owned = (lc_block_flags(&fresh[i]) & LC_BLOCK_RUNTIME) ||
+                        quick_has(&q, lc_block_addr(&fresh[i]));
+            /* Flagged, as the full scan flags them: later checks count
+             * them out without asking again. */
+            for (size_t i = 0; i < n && owned; i++)
+                if (!(lc_block_flags(&fresh[i]) & LC_BLOCK_RUNTIME))
+                    lc_heap_flag_held(lc_block_addr(&fresh[i]), LC_BLOCK_RUNTIME);
+        }
+        lc_heap_unlock_all();
+    }
+    lc_os_free(scratch, bytes);
+    lc_graph_free(&g);
+    lc_self_leave();
+    return owned;
 }

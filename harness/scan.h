@@ -95,6 +95,11 @@ size_t lc_user_roots_add(lc_graph *g);
  * only) from those roots [from, to), or allocated by it for itself. -1
  * when the scan ran out of memory. */
 int lc_runtime_owned(lc_graph *g, size_t from, size_t to, uint8_t bit);
+/* Whether every live block of seq >= min_seq is the C runtime's, decided
+ * from the runtime's roots alone (start pointers only, a bounded walk); if
+ * so they are flagged LC_BLOCK_RUNTIME. false means "not shown": the full
+ * scan must decide. */
+bool lc_runtime_owns_new(uint64_t min_seq);
 
 /* Threads as roots of the heap scan (thread_roots.c). Live threads the
  * report does not name are numbered from LC_LIVE_THREAD_BASE in

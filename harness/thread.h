@@ -41,6 +41,10 @@ typedef struct lc_thread_rec {
 } lc_thread_rec;
 
 extern lc_thread_rec lc_thread_recs[LC_MAX_THREADS];
+/* One past the last record ever used: loops over the registry stop there,
+ * so that a forked child or a check reads (and faults in) only the pages
+ * of records that exist. */
+size_t lc_thread_recs_end(void);
 
 void lc_threads_lock(void);
 void lc_threads_unlock(void);

@@ -85,7 +85,7 @@ static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
 }
 
 static bool owned_by_registered(pid_t tid) {
-    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+    for (size_t i = 0; i < lc_thread_recs_end(); i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
         if (r->used && !r->adopted && r->tid == tid) return true;
     }
@@ -99,7 +99,7 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     uint64_t now = lc_os_now_ns();
     size_t n = 0;
     lc_threads_lock();
-    for (size_t i = 0; i < LC_MAX_THREADS && n < cap; i++) {
+    for (size_t i = 0; i < lc_thread_recs_end() && n < cap; i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
         if (!r->used || r->adopted || r->internal || (!all && !lc_threads_is_new(r))) continue;
         if (r->detached && r->exited) continue;
@@ -121,7 +121,7 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
         memset(t, 0, sizeof *t);
         t->tid = tasks[i];
         const lc_thread_rec *adopted = NULL;
-        for (size_t k = 0; k < LC_MAX_THREADS; k++)
+        for (size_t k = 0; k < lc_thread_recs_end(); k++)
             if (lc_thread_recs[k].used && lc_thread_recs[k].adopted &&
                 lc_thread_recs[k].tid == tasks[i])
                 adopted = &lc_thread_recs[k];

@@ -52,7 +52,7 @@ static void add_tls(lc_graph *g, uintptr_t tp, const lc_root *proto) {
 static uintptr_t handle_of(pid_t tid) {
     uintptr_t tp = 0;
     lc_threads_lock();
-    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+    for (size_t i = 0; i < lc_thread_recs_end(); i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
         if (r->used && !r->adopted && !r->exited && r->tid == tid) tp = (uintptr_t)r->handle;
     }
@@ -114,7 +114,7 @@ static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) 
         t->cap = caps[k];
         t->tp = handle_of(caps[k].tid);
         lc_threads_lock();
-        for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+        for (size_t i = 0; i < lc_thread_recs_end(); i++) {
             const lc_thread_rec *r = &lc_thread_recs[i];
             if (r->used && !r->exited && r->tid == caps[k].tid) t->stack_hi = r->stack_hi;
         }

@@ -34,6 +34,7 @@ static size_t nbaseline_tasks;
 static pid_t ignored_tasks[LC_MAX_THREADS];
 static size_t nignored_tasks;
 static LC_TLS lc_thread_rec *self_rec;
+static size_t recs_end; /* lc_thread_recs_end() */
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 typedef int (*join_fn)(pthread_t, void **);
@@ -68,11 +69,16 @@ void lc_threads_unlock(void) {
     pthread_mutex_unlock(&registry_lock);
 }
 
+size_t lc_thread_recs_end(void) {
+    return __atomic_load_n(&recs_end, __ATOMIC_ACQUIRE);
+}
+
 static lc_thread_rec *rec_alloc(void) {
     for (size_t i = 0; i < LC_MAX_THREADS; i++) {
         lc_thread_rec *r = &lc_thread_recs[i];
         if (!r->used) {
             memset(r, 0, sizeof *r);
+            if (i >= recs_end) __atomic_store_n(&recs_end, i + 1, __ATOMIC_RELEASE);
             r->used = 1;
             r->id = next_id++;
             return r;
@@ -82,7 +88,7 @@ static lc_thread_rec *rec_alloc(void) {
 }
 
 static lc_thread_rec *rec_by_handle(pthread_t h) {
-    for (size_t i = 0; i < LC_MAX_THREADS; i++)
+    for (size_t i = 0; i < recs_end; i++)
         if (lc_thread_recs[i].used && !lc_thread_recs[i].adopted &&
             pthread_equal(lc_thread_recs[i].handle, h))
             return &lc_thread_recs[i];
@@ -252,17 +258,28 @@ void lc_thread_wait_end(void) {
 
 /* ------------------------------------------------------------ baselines */
 
+/* Set in a fork child until its baseline: then the child has one thread,
+ * the one that forked, and listing /proc/self/task (an open, a directory
+ * read and a close in every forked test) would only find it. */
+static bool forked_alone;
+
 void lc_threads_baseline(void) {
     pthread_mutex_lock(&registry_lock);
     baseline_id = next_id;
-    nbaseline_tasks = lc_os_list_tasks(baseline_tasks, LC_MAX_THREADS);
-    if (nbaseline_tasks > LC_MAX_THREADS) nbaseline_tasks = LC_MAX_THREADS;
+    if (forked_alone) {
+        baseline_tasks[0] = lc_os_tid();
+        nbaseline_tasks = 1;
+        forked_alone = false;
+    } else {
+        nbaseline_tasks = lc_os_list_tasks(baseline_tasks, LC_MAX_THREADS);
+        if (nbaseline_tasks > LC_MAX_THREADS) nbaseline_tasks = LC_MAX_THREADS;
+    }
     pthread_mutex_unlock(&registry_lock);
 }
 
 void lc_ignore_current(void) {
     pthread_mutex_lock(&registry_lock);
-    for (size_t i = 0; i < LC_MAX_THREADS; i++)
+    for (size_t i = 0; i < recs_end; i++)
         if (lc_thread_recs[i].used) lc_thread_recs[i].ignored = 1;
     nignored_tasks = lc_os_list_tasks(ignored_tasks, LC_MAX_THREADS);
     if (nignored_tasks > LC_MAX_THREADS) nignored_tasks = LC_MAX_THREADS;
@@ -287,7 +304,11 @@ bool lc_threads_task_is_new(pid_t tid) {
 void lc_threads_after_fork_child(void) {
     /* Only the forking thread exists in the child. */
     pthread_mutex_init(&registry_lock, NULL);
-    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+    forked_alone = true;
+    /* Only the records that were ever used, and of those only the ones to
+     * retire are written: the rest of the registry stays shared with the
+     * parent (a Check test in fork mode pays no copy of it). */
+    for (size_t i = 0; i < recs_end; i++) {
         lc_thread_rec *r = &lc_thread_recs[i];
         if (r->used && r != self_rec) r->used = 0;
     }

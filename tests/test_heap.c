@@ -20,6 +20,8 @@
 #include <valgrind/valgrind.h>
 
 #include "budget.h"
+#include "heap.h"
+#include "scan.h"
 #include "leakcheck.h"
 #include "leakcheck_check.h"
 
@@ -789,6 +791,34 @@ START_TEST(test_c_runtime_first_use_does_not_hide_a_real_leak) {
 }
 END_TEST
 
+/* A passing check asks only whether the new blocks are the runtime's, from
+ * the runtime's own roots (runtime_owned.c); the full scan is for a leak. */
+START_TEST(test_c_runtime_blocks_are_proven_the_runtimes_without_the_full_scan) {
+    lc_baseline();
+    uint64_t since = lc_heap_next_seq();
+    use_the_c_runtime();
+    ck_assert_uint_gt(lc_heap_count_new(since, LC_BLOCK_RUNTIME), 0);
+    ck_assert(lc_runtime_owns_new(since));
+    /* Flagged, as the full scan flags them: the next check counts them out. */
+    ck_assert_uint_eq(lc_heap_count_new(since, LC_BLOCK_RUNTIME), 0);
+    lc_result r = check_now("bytes=0,objects=0,threads=0");
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+START_TEST(test_a_leak_beside_c_runtime_blocks_is_left_to_the_full_scan) {
+    lc_baseline();
+    uint64_t since = lc_heap_next_seq();
+    use_the_c_runtime();
+    void *p = leak_once();
+    ck_assert(!lc_runtime_owns_new(since));
+    ck_assert_uint_gt(lc_heap_count_new(since, LC_BLOCK_RUNTIME), 0);
+    lc_result r = check_now("bytes=0,objects=0,threads=0");
+    ASSERT_ONE_LEAK_AT(r, "leak_once");
+    free(p);
+}
+END_TEST
+
 /* ------------------------------------------------------------ reports */
 
 #define MANY_SITES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9)
@@ -1115,6 +1145,8 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_block_nothing_points_to_is_classified_unreachable);
     tcase_add_test(tc, test_c_runtime_first_use_is_clean_at_zero_budget);
     tcase_add_test(tc, test_c_runtime_first_use_does_not_hide_a_real_leak);
+    tcase_add_test(tc, test_c_runtime_blocks_are_proven_the_runtimes_without_the_full_scan);
+    tcase_add_test(tc, test_a_leak_beside_c_runtime_blocks_is_left_to_the_full_scan);
     tcase_add_test(tc, test_long_report_is_cut_with_a_count_of_what_was_left_out);
     tcase_add_test(tc, test_short_report_is_not_cut);
     tcase_add_test(tc, test_json_report_has_the_schema_fields);
