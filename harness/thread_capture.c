@@ -12,10 +12,12 @@
  * The signal is the program's first: each capture takes a real-time signal
  * the program has no handler for (from SIGRTMAX-5 down), installs its
  * handler for the capture only, and gives the signal back to its default
- * disposition when every thread has answered. A handler the program
- * installed is never replaced. If a thread did not answer, the handler stays
- * (a late answer must not meet the default action, which ends the process)
- * until a later capture ends with every answer in. */
+ * disposition once every signal sent has been handled. A handler the
+ * program installed is never replaced. Real-time signals queue: a thread
+ * that had the signal blocked through two captures receives it twice, so
+ * the handler stays until the count of signals handled catches up with the
+ * count sent (a late one must never meet the default action, which ends the
+ * process); a later capture gives the signal back then. */
 #define UNW_LOCAL_ONLY
 #include "core.h"
 #include "os.h"
@@ -25,6 +27,7 @@
 #include <errno.h>
 #include <libunwind.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <ucontext.h>
 
@@ -44,8 +47,10 @@ typedef struct capture_slot {
 static capture_slot *slots;
 static size_t nactive;
 static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
-static int capture_sig;  /* the signal of the capture in progress, or last */
-static int handler_left; /* our handler is still installed on capture_sig */
+static int capture_sig;                       /* the signal of the capture in progress, or last */
+static int handler_left;                      /* our handler is still installed on capture_sig */
+static unsigned long signals_sent;            /* under capture_lock */
+static _Atomic unsigned long signals_handled; /* by the handler, late ones too */
 
 int lc_capture_signal(void) {
     return capture_sig ? capture_sig : SIGRTMAX - 5;
@@ -85,6 +90,7 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv) {
     (void)sig;
     (void)si;
     int saved = errno;
+    atomic_fetch_add(&signals_handled, 1);
     pid_t me = lc_os_tid();
     size_t n = __atomic_load_n(&nactive, __ATOMIC_ACQUIRE);
     for (size_t i = 0; i < n; i++) {
@@ -146,8 +152,8 @@ static bool prepare(void) {
 
 /* The signal goes back to its default disposition once nothing can still
  * arrive for the handler. */
-static void finish(bool every_answer_in) {
-    if (!handler_left || !every_answer_in) return;
+static void finish(void) {
+    if (!handler_left || atomic_load(&signals_handled) != signals_sent) return;
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
@@ -200,7 +206,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
     }
     __atomic_store_n(&nactive, k, __ATOMIC_RELEASE);
     for (size_t j = 0; j < k; j++)
-        lc_os_signal_task(slots[j].tid, lc_capture_signal());
+        if (lc_os_signal_task(slots[j].tid, lc_capture_signal()) == 0) signals_sent++;
     uint64_t deadline = lc_os_now_ns() + CAPTURE_WAIT_NS;
     for (;;) {
         size_t answered = 0;
@@ -210,10 +216,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         lc_os_sleep_ns(50000);
     }
     __atomic_store_n(&nactive, 0, __ATOMIC_RELEASE);
-    size_t answered = 0;
-    for (size_t j = 0; j < k; j++)
-        answered += __atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE);
-    finish(answered == k);
+    finish();
     for (size_t j = 0; j < k; j++) {
         if (!__atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE)) continue;
         for (size_t i = 0; i < n; i++) {

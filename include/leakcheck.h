@@ -305,8 +305,8 @@ LC_API void lc_test_begin(const char *name, const char *file, int line);
  * full report went. It never holds a newline, is cut to fit msglen, and
  * names the test by `name` (NULL: the one lc_test_begin named) at file:line
  * (NULL: the test's). Returns as lc_verify. */
-LC_API int lc_verify_test(const lc_options *opts, const char *name, const char *file, int line, char *msg,
-                   size_t msglen);
+LC_API int lc_verify_test(const lc_options *opts, const char *name, const char *file, int line,
+                          char *msg, size_t msglen);
 
 /* A check wanted when the current test ends (the Check fixture): armed by
  * lc_test_arm, which also takes a baseline; lc_test_take_armed returns 1
