@@ -664,17 +664,39 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     return leak ? 1 : 0;
 }
 
+/* Set while this thread runs a check (and holds verify_lock): a check
+ * from inside it (a collection hook's) would wait on that lock forever. */
+static LC_TLS int in_check;
+
+static int nested_check(const lc_options *o, lc_result *res) {
+    /* Inside a check this thread holds the lock; inside a hook run by
+     * lc_collect it does not, and the last report is shared. */
+    bool locked = in_check;
+    if (!locked) pthread_mutex_lock(&verify_lock);
+    error_result("a check cannot run inside an lc_at_collect hook (nor inside another check)", o,
+                 res);
+    if (!locked) pthread_mutex_unlock(&verify_lock);
+    return -1;
+}
+
 /* The public entry points record where the program called from: its own
  * stack frames are scanned from there up, and its stack in a dump starts
  * there. They must stay out of line for the addresses to be the caller's. */
 #define VERIFY_ENTRY(opts, res, count_reachable, process_mode)                                     \
     do {                                                                                           \
+        if (in_check) return nested_check(opts, res);                                              \
         lc_registers_at_entry regs;                                                                \
         regs.n = lc_unwind_callee_saved(regs.callee_saved, 16, 1);                                 \
         lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \
         pthread_mutex_lock(&verify_lock);                                                          \
+        if (lc_collect_in_hook()) {                                                                \
+            pthread_mutex_unlock(&verify_lock);                                                    \
+            return nested_check(opts, res);                                                        \
+        }                                                                                          \
+        in_check = 1;                                                                              \
         int rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);            \
+        in_check = 0;                                                                              \
         pthread_mutex_unlock(&verify_lock);                                                        \
         return rc;                                                                                 \
     } while (0)
