@@ -15,7 +15,15 @@
  * disposition when every thread has answered. A handler the program
  * installed is never replaced. If a thread did not answer, the handler stays
  * (a late answer must not meet the default action, which ends the process)
- * until a later capture ends with every answer in. */
+ * until a later capture ends with every answer in.
+ *
+ * The handler runs on an alternate signal stack (SA_ONSTACK): the signal
+ * frame alone (the saved vector state) can exceed the 4 KiB stack a
+ * coroutine runs on, and libunwind needs a few more. Every thread the
+ * library starts, and the main thread, gets one unless it has one already;
+ * a thread it did not start and that has none runs the handler on its own
+ * stack, as before. The library is linked with -z now, so the handler
+ * never enters the lazy binding resolver either. */
 #define UNW_LOCAL_ONLY
 #include "core.h"
 #include "os.h"
@@ -110,6 +118,37 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv) {
     errno = saved;
 }
 
+/* The handler's frame, libunwind's cursor and its DWARF walk stay well
+ * within 16 KiB; the kernel's signal frame (up to ~10 KiB with AVX-512
+ * state) comes on top. */
+#define ALTSTACK_BYTES (64u * 1024u)
+
+void *lc_capture_altstack_enter(void) {
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE)) return NULL;
+    void *mem = lc_os_alloc(ALTSTACK_BYTES);
+    if (!mem) return NULL;
+    stack_t ss = {.ss_sp = mem, .ss_size = ALTSTACK_BYTES, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        lc_os_free(mem, ALTSTACK_BYTES);
+        return NULL;
+    }
+    return mem;
+}
+
+void lc_capture_altstack_leave(void *mine) {
+    if (!mine) return;
+    stack_t cur;
+    /* The program may have put its own in place since: leave that one. */
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == mine && !(cur.ss_flags & SS_ONSTACK)) {
+        stack_t off = {.ss_flags = SS_DISABLE};
+        if (sigaltstack(&off, NULL) != 0) return;
+    } else if (cur.ss_sp == mine) {
+        return;
+    }
+    lc_os_free(mine, ALTSTACK_BYTES);
+}
+
 static void capture_handler(int sig, siginfo_t *si, void *ucv);
 
 /* Whether a signal is free for a capture: nobody's handler, or ours. */
@@ -134,7 +173,7 @@ static bool prepare(void) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = capture_handler;
-        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
         sigfillset(&sa.sa_mask);
         if (sigaction(sig, &sa, NULL) != 0) continue;
         capture_sig = sig;

@@ -122,7 +122,10 @@ static void mark_exited(lc_thread_rec *r) {
 }
 
 static void exit_cleanup(void *arg) {
-    mark_exited(arg);
+    lc_thread_rec *r = arg;
+    void *alt = r ? (void *)r->altstack : NULL;
+    mark_exited(r);
+    lc_capture_altstack_leave(alt);
 }
 
 __attribute__((noinline)) void *lc_thread_trampoline(void *p) {
@@ -136,6 +139,7 @@ __attribute__((noinline)) void *lc_thread_trampoline(void *p) {
         r->stack_lo = lo;
         r->stack_hi = hi;
     }
+    r->altstack = (uintptr_t)lc_capture_altstack_enter();
     __atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
     void *ret;
     pthread_cleanup_push(exit_cleanup, r);
@@ -299,5 +303,7 @@ void lc_threads_after_fork_child(void) {
 
 void lc_threads_init(void) {
     resolve_real();
+    if (lc_os_tid() == getpid())
+        (void)lc_capture_altstack_enter(); /* the main thread's, for life */
     lc_threads_baseline();
 }

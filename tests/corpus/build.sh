@@ -47,6 +47,8 @@ thread_exited            thread_exited.c     -g
 thread_exited.fixed      thread_exited.c     -g -DFIXED=1
 thread_settling          thread_settling.c   -g
 thread_settling.linger   thread_settling.c   -g -DLINGER_MS=30000
+tiny_stack               tiny_stack.c        -g
+tiny_stack.fixed         tiny_stack.c        -g -DFIXED=1
 fork                     fork.c              -g
 crash                    crash.c             -g
 hang                     hang.c              -g
