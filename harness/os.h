@@ -56,6 +56,24 @@ bool lc_os_pc_in_self(uintptr_t pc);
 bool lc_os_pc_in_linker(uintptr_t pc);
 void lc_os_modules_refresh(void);
 
+/* The process's mappings, from /proc (the calling thread's view, which
+ * still works after the main thread has exited), in address order. */
+enum {
+    LC_MAP_READ = 1,
+    LC_MAP_WRITE = 2,
+    LC_MAP_EXEC = 4,
+    LC_MAP_SHARED = 8,
+    LC_MAP_ANON = 16, /* no file behind it (its name, if any, is [heap], [stack] ...) */
+};
+typedef struct lc_mapping {
+    uintptr_t start, end;
+    unsigned flags;
+    const char *name; /* the path or [name]; "" when anonymous and unnamed */
+} lc_mapping;
+typedef void (*lc_mapping_fn)(const lc_mapping *m, void *arg);
+/* Calls fn for every mapping; -1 when /proc could not be read. */
+int lc_os_for_each_mapping(lc_mapping_fn fn, void *arg);
+
 /* Threads, from /proc/self/task (no ptrace). */
 typedef struct lc_task_info {
     char state;           /* R, S, D, T, t, Z, ... */

@@ -59,7 +59,9 @@ size_t lc_os_read_self(void *dst, uintptr_t src, size_t len) {
      * exited) is an error code, not a crash, and memcheck does not take the
      * read as the program's. */
     struct iovec local = {dst, len}, remote = {(void *)src, len};
-    ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    /* By this thread's id: once the main thread has called pthread_exit,
+     * the process id names a zombie with no memory to read. */
+    ssize_t n = process_vm_readv(lc_os_tid(), &local, 1, &remote, 1, 0);
     if (n >= 0) return (size_t)n;
     /* Kernels without process_vm_readv (or seccomp that forbids it): read
      * directly, as the rest of the scan does. */
@@ -406,4 +408,78 @@ const char *lc_os_syscall_name(long nr) {
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].nr == nr) return names[i].name;
     return NULL;
+}
+
+/* ------------------------------------------------------------ mappings */
+
+static uintptr_t parse_hex(const char **p) {
+    uintptr_t v = 0;
+    for (;; ++*p) {
+        char c = **p;
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                                            : 16u;
+        if (d == 16) return v;
+        v = v << 4 | d;
+    }
+}
+
+/* One line of maps: "start-end perms offset dev inode   name". */
+static bool parse_mapping(const char *line, lc_mapping *m) {
+    const char *p = line;
+    m->start = parse_hex(&p);
+    if (*p++ != '-') return false;
+    m->end = parse_hex(&p);
+    if (*p++ != ' ' || strlen(p) < 4) return false;
+    m->flags = (p[0] == 'r' ? LC_MAP_READ : 0) | (p[1] == 'w' ? LC_MAP_WRITE : 0) |
+               (p[2] == 'x' ? LC_MAP_EXEC : 0) | (p[3] == 's' ? LC_MAP_SHARED : 0);
+    p += 4;
+    /* offset, dev, inode: the inode is 0 for anonymous memory */
+    for (int field = 0; field < 3; field++) {
+        while (*p == ' ')
+            p++;
+        const char *f = p;
+        while (*p && *p != ' ')
+            p++;
+        if (field == 2 && p - f == 1 && *f == '0') m->flags |= LC_MAP_ANON;
+    }
+    while (*p == ' ')
+        p++;
+    m->name = p;
+    return true;
+}
+
+int lc_os_for_each_mapping(lc_mapping_fn fn, void *arg) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/maps", (int)lc_os_tid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    /* Read in pieces into pages of our own (never malloc); a line never
+     * exceeds PATH_MAX plus its fixed fields. */
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = lc_os_alloc(cap);
+    if (!buf) {
+        close(fd);
+        return -1;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = '\0';
+            lc_mapping m;
+            if (parse_mapping(line, &m)) fn(&m, arg);
+            line = nl + 1;
+        }
+        len = (size_t)(buf + len - line);
+        memmove(buf, line, len);
+        if (n == 0) break;
+    }
+    close(fd);
+    lc_os_free(buf, cap);
+    return 0;
 }

@@ -49,8 +49,10 @@ typedef struct lc_graph {
     size_t path_bytes;
     lc_root *roots;
     size_t nroots, roots_cap;
-    uintptr_t *copy; /* valgrind scratch */
+    uintptr_t *copy; /* where memory read through the kernel lands */
     size_t copy_words;
+    lc_region *readable; /* readable memory, merged and sorted (for blocks) */
+    size_t nreadable, readable_bytes, readable_hit;
     bool incomplete; /* out of memory during a scan */
     lc_cluster clusters[LC_MAX_CLUSTERS];
     size_t nclusters;

@@ -49,6 +49,8 @@ thread_settling          thread_settling.c   -g
 thread_settling.linger   thread_settling.c   -g -DLINGER_MS=30000
 tiny_stack               tiny_stack.c        -g
 tiny_stack.fixed         tiny_stack.c        -g -DFIXED=1
+guard_pages              guard_pages.c       -g
+guard_pages.fixed        guard_pages.c       -g -DFIXED=1
 fork                     fork.c              -g
 crash                    crash.c             -g
 hang                     hang.c              -g
