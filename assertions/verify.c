@@ -282,10 +282,10 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
     size_t runtime_from = lc_runtime_add_roots(g);
     size_t roots_from = lc_graph_add_globals(g);
     lc_user_roots_add(g);
-    /* At exit the main thread's stack holds only what main and the exit
-     * handlers left there, dead values that must not hide a loss. */
-    lc_thread_roots_live(g, &h->troots, threads, process_mode ? 0 : caller_frame,
-                         process_mode ? NULL : regs, true);
+    /* At exit, caller_frame is where the program called exit(): the frames
+     * above it are live; those of the exit handlers below, and what main
+     * left after returning, are dead values that must not hide a loss. */
+    lc_thread_roots_live(g, &h->troots, threads, caller_frame, regs, true);
     size_t threads_from = g->nroots;
     size_t nthreads = lc_thread_report_count(threads);
     size_t *thread_range = NULL, range_bytes = (nthreads + 1) * sizeof(size_t);
@@ -705,8 +705,15 @@ int lc_verify(const lc_options *opts, lc_result *res) {
     VERIFY_ENTRY(opts, res, true, false);
 }
 
-int lc_verify_process(const lc_options *opts, lc_result *res, bool strict) {
-    VERIFY_ENTRY(opts, res, strict, true);
+int lc_verify_process(const lc_options *opts, lc_result *res, bool strict, uintptr_t exit_frame,
+                      const lc_registers_at_entry *exit_regs) {
+    if (in_check) return nested_check(opts, res);
+    pthread_mutex_lock(&verify_lock);
+    in_check = 1;
+    int rc = verify(opts, res, exit_frame, exit_regs, strict, true);
+    in_check = 0;
+    pthread_mutex_unlock(&verify_lock);
+    return rc;
 }
 
 int lc_verify_none(const lc_options *opts) {

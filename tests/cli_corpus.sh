@@ -88,6 +88,8 @@ tiny_stack              | tiny_stack             |                              
 tiny_stack_fixed        | tiny_stack.fixed       |                                    | 0       | clean        |
 guard_pages             | guard_pages            |                                    | 23      | leak         | leaked=1/48 unreachable=1/48 direct=1/48 reachable=3/12384
 guard_pages_fixed       | guard_pages.fixed      |                                    | 0       | clean        | reachable=3/12384
+exit_local              | exit_local             |                                    | 23      | leak         | leaked=1/40 unreachable=1/40 direct=1/40
+exit_local_fixed        | exit_local.fixed       |                                    | 0       | clean        | reachable=1/40
 fork_both_child         | fork both              |                                    | 23      | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
 fork_both_parent        | fork both              |                                    | 23      | parent:leak  | leaked=1/222 unreachable=1/222 direct=1/222
 fork_child_child        | fork child             |                                    | 0       | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
