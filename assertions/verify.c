@@ -286,6 +286,9 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
      * above it are live; those of the exit handlers below, and what main
      * left after returning, are dead values that must not hide a loss. */
     lc_thread_roots_live(g, &h->troots, threads, caller_frame, regs, true);
+    size_t tsd_from = g->nroots;
+    lc_thread_roots_tsd(g, &h->troots);
+    size_t tsd_to = g->nroots;
     size_t threads_from = g->nroots;
     size_t nthreads = lc_thread_report_count(threads);
     size_t *thread_range = NULL, range_bytes = (nthreads + 1) * sizeof(size_t);
@@ -308,7 +311,10 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
         h->mark = lc_os_alloc(h->mark_bytes);
         ok = h->mark && lc_graph_init(g, h->all, h->n, h->mark, true) == 0;
         if (ok) {
-            lc_runtime_owned(g, runtime_from, roots_from, MARK_RUNTIME);
+            /* What live threads keep with pthread_setspecific is the
+             * program's, though the runtime's blocks point at it too. */
+            lc_graph_mark(g, tsd_from, tsd_to, MARK_ROOTS, 0, false, true);
+            lc_runtime_owned(g, runtime_from, roots_from, MARK_RUNTIME, MARK_ROOTS);
             /* Once the runtime's, a block stays the runtime's: flagged, it
              * no longer makes later checks scan. */
             for (size_t i = 0; i < h->n; i++)

@@ -15,6 +15,7 @@ typedef enum lc_root_kind {
     LC_ROOT_STACK,     /* a thread's stack, from its stack pointer up */
     LC_ROOT_REGISTERS, /* a thread's registers, saved when it was captured */
     LC_ROOT_REGION,    /* registered with lc_root_register (module: its label) */
+    LC_ROOT_TSD,       /* a thread's pthread_setspecific values */
 } lc_root_kind;
 typedef struct lc_root {
     lc_region r;
@@ -94,9 +95,14 @@ size_t lc_runtime_add_roots(lc_graph *g);
  * returns the index of the first. */
 size_t lc_user_roots_add(lc_graph *g);
 /* Set `bit` on every block the C runtime owns: reachable (start pointers
- * only) from those roots [from, to), or allocated by it for itself. -1
- * when the scan ran out of memory. */
-int lc_runtime_owned(lc_graph *g, size_t from, size_t to, uint8_t bit);
+ * only) from those roots [from, to), or allocated by it for itself, and not
+ * marked with a bit of `stop`. -1 when the scan ran out of memory. */
+int lc_runtime_owned(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop);
+/* The pthread_setspecific values of the thread whose descriptor is tp, as
+ * roots of the program; lc_runtime_tsd_probe finds where they sit (once,
+ * at start-up; without it there are none, and the runtime owns them). */
+void lc_runtime_tsd_probe(void);
+void lc_runtime_add_tsd(lc_graph *g, uintptr_t tp, const lc_root *proto);
 
 /* Threads as roots of the heap scan (thread_roots.c). Live threads the
  * report does not name are numbered from LC_LIVE_THREAD_BASE in
@@ -121,5 +127,8 @@ void lc_thread_roots_live(lc_graph *g, lc_thread_roots *tr, const lc_thread_repo
 void lc_thread_roots_leaked(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,
                             size_t i);
 void lc_thread_roots_free(lc_thread_roots *tr);
+/* The pthread_setspecific values of the checking thread and of every live
+ * thread lc_thread_roots_live captured. */
+void lc_thread_roots_tsd(lc_graph *g, const lc_thread_roots *tr);
 
 #endif

@@ -173,6 +173,17 @@ void lc_thread_roots_leaked(lc_graph *g, lc_thread_roots *tr, const lc_thread_re
     if (!ok && c->status != LC_CAPTURE_GONE) tr->uncaptured++;
 }
 
+void lc_thread_roots_tsd(lc_graph *g, const lc_thread_roots *tr) {
+    lc_root self = {.thread = -1, .tid = lc_os_tid()};
+    lc_runtime_add_tsd(g, (uintptr_t)pthread_self(), &self);
+    for (size_t i = 0; i < tr->nlive; i++) {
+        const lc_live_thread *t = &tr->live[i];
+        if (t->cap.status != LC_CAPTURE_OK) continue;
+        lc_root proto = {.thread = (int)(LC_LIVE_THREAD_BASE + i), .tid = t->cap.tid};
+        lc_runtime_add_tsd(g, t->tp, &proto);
+    }
+}
+
 void lc_thread_roots_free(lc_thread_roots *tr) {
     lc_os_free(tr->live, tr->live_bytes);
     memset(tr, 0, sizeof *tr);

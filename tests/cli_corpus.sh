@@ -90,6 +90,9 @@ guard_pages             | guard_pages            |                              
 guard_pages_fixed       | guard_pages.fixed      |                                    | 0       | clean        | reachable=3/12384
 exit_local              | exit_local             |                                    | 23      | leak         | leaked=1/40 unreachable=1/40 direct=1/40
 exit_local_fixed        | exit_local.fixed       |                                    | 0       | clean        | reachable=1/40
+tsd                     | tsd                    |                                    | 23      | leak         | leaked=3/128 unreachable=3/128 direct=2/104 indirect=1/24
+tsd_fixed               | tsd.fixed              |                                    | 0       | clean        | reachable=3/128
+tsd_fixed_strict        | tsd.fixed              | --strict                           | 23      | leak         | leaked=3/128 reachable=3/128
 fork_both_child         | fork both              |                                    | 23      | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
 fork_both_parent        | fork both              |                                    | 23      | parent:leak  | leaked=1/222 unreachable=1/222 direct=1/222
 fork_child_child        | fork child             |                                    | 0       | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
@@ -252,7 +255,7 @@ consistency='
        "an unreachable site has no lost: direct|indirect"),
   rule([.heap.sites[] | (.stack | length > 0) and ((.stack[0].file // "") | test("^harness/") | not) and ((.stack[0].function // "") | test("^lc_") | not)] | all;
        "a site has no stack, or a harness frame on top of it"),
-  rule([.heap.sites[] | select(.class == "thread" or .class == "reachable") | (.path | length > 0) and (.path[0].kind | IN("global", "tls", "thread", "registers", "stack", "region")) and ([.path[1:][] | .kind == "block" and (.offset | type) == "number"] | all)] | all;
+  rule([.heap.sites[] | select(.class == "thread" or .class == "reachable") | (.path | length > 0) and (.path[0].kind | IN("global", "tls", "thread", "registers", "stack", "region", "tsd")) and ([.path[1:][] | .kind == "block" and (.offset | type) == "number"] | all)] | all;
        "a thread or reachable site has no path from a root through blocks"),
   rule(([.threads.list[] | .count // 1] | add // 0) == .threads.leaked;
        "the listed threads do not add up to threads.leaked"),

@@ -53,6 +53,8 @@ guard_pages              guard_pages.c       -g
 guard_pages.fixed        guard_pages.c       -g -DFIXED=1
 exit_local               exit_local.c        -g
 exit_local.fixed         exit_local.c        -g -DFIXED=1
+tsd                      tsd.c               -g
+tsd.fixed                tsd.c               -g -DFIXED=1
 fork                     fork.c              -g
 crash                    crash.c             -g
 hang                     hang.c              -g
