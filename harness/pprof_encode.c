@@ -436,7 +436,7 @@ static int fill_segments(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 static int collect_segments(segment_walk *w) {
-    ssize_t n = readlink("/proc/self/exe", w->main_path, sizeof w->main_path - 1);
+    ssize_t n = readlink("/proc/thread-self/exe", w->main_path, sizeof w->main_path - 1);
     w->main_path[n > 0 ? n : 0] = 0;
 
     dl_iterate_phdr(count_segments, w);

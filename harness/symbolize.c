@@ -89,7 +89,9 @@ static void dwfl_reload(void) {
     if (dwfl) dwfl_end(dwfl);
     dwfl = dwfl_begin(&callbacks);
     if (!dwfl) return;
-    if (dwfl_linux_proc_report(dwfl, getpid()) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0) {
+    /* By this thread's id: after main's pthread_exit the process id names
+     * a zombie whose maps are empty. */
+    if (dwfl_linux_proc_report(dwfl, lc_os_tid()) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0) {
         dwfl_end(dwfl);
         dwfl = NULL;
     }
@@ -277,7 +279,7 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 static Dwfl_Module *module_named(const char *name, char *path, size_t len) {
     snprintf(path, len, "%s", name);
     if (strcmp(name, "(main program)") == 0) {
-        ssize_t n = readlink("/proc/self/exe", path, len - 1);
+        ssize_t n = readlink("/proc/thread-self/exe", path, len - 1);
         if (n <= 0) return NULL;
         path[n] = '\0';
     }

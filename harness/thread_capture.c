@@ -220,7 +220,8 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
             continue;
         }
         lc_task_info info;
-        if (!lc_os_task_info(c->tid, &info)) {
+        /* A zombie (main after pthread_exit) has no stack left to read. */
+        if (!lc_os_task_info(c->tid, &info) || info.state == 'Z' || info.state == 'X') {
             c->status = LC_CAPTURE_GONE;
             continue;
         }

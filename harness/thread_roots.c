@@ -153,7 +153,9 @@ void lc_thread_roots_live(lc_graph *g, lc_thread_roots *tr, const lc_thread_repo
         for (size_t i = 0; i < tr->nlive; i++) {
             lc_live_thread *t = &tr->live[i];
             lc_root proto = {.thread = (int)(LC_LIVE_THREAD_BASE + i), .tid = t->cap.tid};
-            if (!add_captured(g, &t->cap, t->stack_hi, t->tp, &proto)) tr->uncaptured++;
+            if (!add_captured(g, &t->cap, t->stack_hi, t->tp, &proto) &&
+                t->cap.status != LC_CAPTURE_GONE)
+                tr->uncaptured++;
         }
     }
     lc_self_leave();

@@ -93,6 +93,10 @@ exit_local_fixed        | exit_local.fixed       |                              
 tsd                     | tsd                    |                                    | 23      | leak         | leaked=3/128 unreachable=3/128 direct=2/104 indirect=1/24
 tsd_fixed               | tsd.fixed              |                                    | 0       | clean        | reachable=3/128
 tsd_fixed_strict        | tsd.fixed              | --strict                           | 23      | leak         | leaked=3/128 reachable=3/128
+exit_thread             | exit_thread            |                                    | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
+exit_thread_fixed       | exit_thread.fixed      |                                    | 0       | clean        | reachable=1/72
+exit_thread_main_pthread_exit       | exit_thread pthread_exit       |            | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
+exit_thread_main_pthread_exit_fixed | exit_thread.fixed pthread_exit |            | 0       | clean        |
 fork_both_child         | fork both              |                                    | 23      | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
 fork_both_parent        | fork both              |                                    | 23      | parent:leak  | leaked=1/222 unreachable=1/222 direct=1/222
 fork_child_child        | fork child             |                                    | 0       | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
@@ -438,6 +442,13 @@ check_nodebug() {
         "[.heap.sites[] | .stack | $(has_frame make_orphan)] == [true]"
     expect "the thread is named by idle_main" \
         "[.threads.list[] | .name == \"idle\" and (.stack | $(has_frame idle_main))] == [true]"
+}
+
+check_exit_thread_main_pthread_exit() {
+    expect "after main's pthread_exit the lost block's stack is still symbolized" \
+        "[.heap.sites[] | .stack | $(has_frame make)] == [true]"
+    expect "main, a zombie by then, is not a thread whose stack could not be read" \
+        ".scan.threads_not_read == 0"
 }
 
 # ---------------------------------------------------------------- the run

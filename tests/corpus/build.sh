@@ -55,6 +55,8 @@ exit_local               exit_local.c        -g
 exit_local.fixed         exit_local.c        -g -DFIXED=1
 tsd                      tsd.c               -g
 tsd.fixed                tsd.c               -g -DFIXED=1
+exit_thread              exit_thread.c       -g
+exit_thread.fixed        exit_thread.c       -g -DFIXED=1
 fork                     fork.c              -g
 crash                    crash.c             -g
 hang                     hang.c              -g
