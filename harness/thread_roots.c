@@ -49,13 +49,24 @@ static void add_tls(lc_graph *g, uintptr_t tp, const lc_root *proto) {
     lc_os_for_each_tls_block(add_tls_block, &w);
 }
 
-static uintptr_t handle_of(pid_t tid) {
-    uintptr_t tp = 0;
-    lc_threads_lock();
+/* The record of a live thread: one that has not exited, or a detached one
+ * whose start routine returned but which still runs (its TSD destructors);
+ * a thread that is captured is alive. Call with the registry locked. */
+static const lc_thread_rec *live_rec(pid_t tid) {
+    const lc_thread_rec *found = NULL;
     for (size_t i = 0; i < LC_MAX_THREADS; i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
-        if (r->used && !r->adopted && !r->exited && r->tid == tid) tp = (uintptr_t)r->handle;
+        if (!r->used || r->adopted || r->tid != tid) continue;
+        if (!r->exited) return r;
+        if (r->detached) found = r;
     }
+    return found;
+}
+
+static uintptr_t handle_of(pid_t tid) {
+    lc_threads_lock();
+    const lc_thread_rec *r = live_rec(tid);
+    uintptr_t tp = r ? (uintptr_t)r->handle : 0;
     lc_threads_unlock();
     return tp;
 }
@@ -114,10 +125,8 @@ static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) 
         t->cap = caps[k];
         t->tp = handle_of(caps[k].tid);
         lc_threads_lock();
-        for (size_t i = 0; i < LC_MAX_THREADS; i++) {
-            const lc_thread_rec *r = &lc_thread_recs[i];
-            if (r->used && !r->exited && r->tid == caps[k].tid) t->stack_hi = r->stack_hi;
-        }
+        const lc_thread_rec *r = live_rec(caps[k].tid);
+        if (r) t->stack_hi = r->stack_hi;
         lc_threads_unlock();
         if (!t->stack_hi && caps[k].tid == getpid()) {
             extern void *__libc_stack_end;

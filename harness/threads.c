@@ -68,22 +68,39 @@ void lc_threads_unlock(void) {
     pthread_mutex_unlock(&registry_lock);
 }
 
+/* A detached thread's record outlives its start routine: the thread still
+ * runs its TSD destructors and glibc's cleanup after that, with its stack
+ * and TLS holding what it works on. The record goes when the kernel says
+ * the thread is gone (checked here, when a slot is needed). */
+static bool rec_free(lc_thread_rec *r) {
+    if (!r->used) return true;
+    if (r->detached && r->exited && !r->adopted && !lc_os_task_exists(r->tid)) {
+        r->used = 0;
+        return true;
+    }
+    return false;
+}
+
 static lc_thread_rec *rec_alloc(void) {
-    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
-        lc_thread_rec *r = &lc_thread_recs[i];
-        if (!r->used) {
+    /* Free slots first: the kernel is asked only when none is left. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+            lc_thread_rec *r = &lc_thread_recs[i];
+            if (r->used && (pass == 0 || !rec_free(r))) continue;
             memset(r, 0, sizeof *r);
             r->used = 1;
             r->id = next_id++;
             return r;
         }
-    }
     return NULL;
 }
 
 static lc_thread_rec *rec_by_handle(pthread_t h) {
     for (size_t i = 0; i < LC_MAX_THREADS; i++)
+        /* A detached thread that exited may linger (rec_free); its handle
+         * can already be a new thread's. */
         if (lc_thread_recs[i].used && !lc_thread_recs[i].adopted &&
+            !(lc_thread_recs[i].detached && lc_thread_recs[i].exited) &&
             pthread_equal(lc_thread_recs[i].handle, h))
             return &lc_thread_recs[i];
     return NULL;
@@ -117,7 +134,6 @@ static void mark_exited(lc_thread_rec *r) {
     pthread_mutex_lock(&registry_lock);
     r->exited = 1;
     r->exited_ns = lc_os_now_ns();
-    if (r->detached) rec_retire(r);
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -224,7 +240,6 @@ int pthread_detach(pthread_t h) {
         lc_thread_rec *r = rec_by_handle(h);
         if (r) {
             r->detached = 1;
-            if (r->exited) rec_retire(r);
         }
         pthread_mutex_unlock(&registry_lock);
     }

@@ -97,6 +97,8 @@ exit_thread             | exit_thread            |                              
 exit_thread_fixed       | exit_thread.fixed      |                                    | 0       | clean        | reachable=1/72
 exit_thread_main_pthread_exit       | exit_thread pthread_exit       |            | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
 exit_thread_main_pthread_exit_fixed | exit_thread.fixed pthread_exit |            | 0       | clean        |
+detached_dtor           | detached_dtor          |                                    | 23      | leak         | leaked=1/88 unreachable=1/88 direct=1/88
+detached_dtor_fixed     | detached_dtor.fixed    |                                    | 0       | clean        | reachable=1/88
 fork_both_child         | fork both              |                                    | 23      | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
 fork_both_parent        | fork both              |                                    | 23      | parent:leak  | leaked=1/222 unreachable=1/222 direct=1/222
 fork_child_child        | fork child             |                                    | 0       | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111

@@ -57,6 +57,8 @@ tsd                      tsd.c               -g
 tsd.fixed                tsd.c               -g -DFIXED=1
 exit_thread              exit_thread.c       -g
 exit_thread.fixed        exit_thread.c       -g -DFIXED=1
+detached_dtor            detached_dtor.c     -g
+detached_dtor.fixed      detached_dtor.c     -g -DFIXED=1
 fork                     fork.c              -g
 crash                    crash.c             -g
 hang                     hang.c              -g
