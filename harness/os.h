@@ -80,9 +80,13 @@ typedef struct lc_task_info {
     long syscall;         /* the system call it is in, -1 when running */
     char comm[16];        /* its name */
     uint64_t sig_blocked; /* blocked-signal mask */
+    uintptr_t arg0;       /* the system call's first argument */
 } lc_task_info;
 bool lc_os_task_exists(pid_t tid);
 bool lc_os_task_info(pid_t tid, lc_task_info *out);
+/* Whether the thread is the C runtime's own helper that waits for the
+ * signal glibc keeps for itself (the SIGEV_THREAD timer thread). */
+bool lc_os_task_is_runtime_helper(pid_t tid);
 size_t lc_os_list_tasks(pid_t *out, size_t cap);
 int lc_os_signal_task(pid_t tid, int sig);
 const char *lc_os_syscall_name(long nr);

@@ -284,6 +284,8 @@ void lc_os_for_each_tls_block(lc_region_fn fn, void *arg) {
 
 /* ------------------------------------------------------------ threads */
 
+#define SIGRTMIN_KERNEL 32 /* the kernel's first real-time signal, glibc's SIGTIMER */
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -322,10 +324,12 @@ bool lc_os_task_info(pid_t tid, lc_task_info *out) {
     out->state = close_paren[2];
     snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
     if (read_small_file(path, buf, sizeof buf) > 0) {
+        char *end = buf;
         if (strncmp(buf, "running", 7) == 0)
             out->syscall = -1;
         else
-            out->syscall = strtol(buf, NULL, 10);
+            out->syscall = strtol(buf, &end, 10);
+        if (out->syscall >= 0) out->arg0 = (uintptr_t)strtoull(end, NULL, 16);
     }
     snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
     if (read_small_file(path, buf, sizeof buf) > 0) {
@@ -333,6 +337,19 @@ bool lc_os_task_info(pid_t tid, lc_task_info *out) {
         if (blk) out->sig_blocked = strtoull(blk + 7, NULL, 16);
     }
     return true;
+}
+
+bool lc_os_task_is_runtime_helper(pid_t tid) {
+    /* glibc's SIGEV_THREAD helper blocks every signal and waits in
+     * sigwaitinfo for SIGTIMER, the first real-time signal, which glibc
+     * reserves (its sigwaitinfo drops it from any set a program passes):
+     * a thread waiting for exactly that signal is the runtime's. */
+    lc_task_info info;
+    if (!lc_os_task_info(tid, &info) || info.syscall != SYS_rt_sigtimedwait || !info.arg0)
+        return false;
+    uint64_t set;
+    if (lc_os_read_self(&set, info.arg0, sizeof set) != sizeof set) return false;
+    return set == 1ull << (SIGRTMIN_KERNEL - 1);
 }
 
 size_t lc_os_list_tasks(pid_t *out, size_t cap) {

@@ -121,6 +121,7 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
     for (size_t i = 0; i < ntasks && n < cap; i++) {
         if (owned_by_registered(tasks[i]) || (!all && tasks[i] == me)) continue;
+        if (lc_os_task_is_runtime_helper(tasks[i])) continue;
         if (!all && !lc_threads_task_is_new(tasks[i])) continue;
         thread_entry *t = &out[n++];
         memset(t, 0, sizeof *t);

@@ -102,6 +102,12 @@ static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) 
     size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
     if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
     pid_t me = lc_os_tid();
+    /* The runtime's helper threads hold nothing of the program's (and
+     * block the capture signal): left out, as the report leaves them. */
+    size_t kept = 0;
+    for (size_t i = 0; i < ntasks; i++)
+        if (tasks[i] == me || !lc_os_task_is_runtime_helper(tasks[i])) tasks[kept++] = tasks[i];
+    ntasks = kept;
     size_t n = 0;
     for (size_t i = 0; i < ntasks; i++)
         n += tasks[i] != me && !named_in(leaked, tasks[i]);

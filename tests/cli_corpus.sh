@@ -99,6 +99,8 @@ exit_thread_main_pthread_exit       | exit_thread pthread_exit       |          
 exit_thread_main_pthread_exit_fixed | exit_thread.fixed pthread_exit |            | 0       | clean        |
 detached_dtor           | detached_dtor          |                                    | 23      | leak         | leaked=1/88 unreachable=1/88 direct=1/88
 detached_dtor_fixed     | detached_dtor.fixed    |                                    | 0       | clean        | reachable=1/88
+timer_thread            | timer_thread           |                                    | 0       | clean        |
+timer_thread_leaky      | timer_thread.leaky     |                                    | 23      | leak         | threads=1
 fork_both_child         | fork both              |                                    | 23      | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
 fork_both_parent        | fork both              |                                    | 23      | parent:leak  | leaked=1/222 unreachable=1/222 direct=1/222
 fork_child_child        | fork child             |                                    | 0       | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
@@ -450,6 +452,11 @@ check_exit_thread_main_pthread_exit() {
     expect "after main's pthread_exit the lost block's stack is still symbolized" \
         "[.heap.sites[] | .stack | $(has_frame make)] == [true]"
     expect "main, a zombie by then, is not a thread whose stack could not be read" \
+        ".scan.threads_not_read == 0"
+}
+
+check_timer_thread() {
+    expect "glibc's timer helper is not a thread whose stack could not be read" \
         ".scan.threads_not_read == 0"
 }
 

@@ -59,6 +59,8 @@ exit_thread              exit_thread.c       -g
 exit_thread.fixed        exit_thread.c       -g -DFIXED=1
 detached_dtor            detached_dtor.c     -g
 detached_dtor.fixed      detached_dtor.c     -g -DFIXED=1
+timer_thread             timer_thread.c      -g
+timer_thread.leaky       timer_thread.c      -g -DLEAKY=1
 fork                     fork.c              -g
 crash                    crash.c             -g
 hang                     hang.c              -g
