@@ -691,7 +691,7 @@ static int nested_check(const lc_options *o, lc_result *res) {
 #define VERIFY_ENTRY(opts, res, count_reachable, process_mode)                                     \
     do {                                                                                           \
         if (in_check) return nested_check(opts, res);                                              \
-        lc_registers_at_entry regs;                                                                \
+        lc_registers_at_entry regs = {0}; /* no stale word beyond n */                             \
         regs.n = lc_unwind_callee_saved(regs.callee_saved, 16, 1);                                 \
         lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \

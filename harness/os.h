@@ -56,6 +56,11 @@ bool lc_os_pc_in_self(uintptr_t pc);
 bool lc_os_pc_in_linker(uintptr_t pc);
 void lc_os_modules_refresh(void);
 
+/* The executable's path (readlink of /proc/self/exe, which valgrind
+ * answers with the program's; after main's pthread_exit only the calling
+ * thread's entry still answers). -1 when neither does. */
+long lc_os_exe_path(char *buf, size_t len);
+
 /* The process's mappings, from /proc (the calling thread's view, which
  * still works after the main thread has exited), in address order. */
 enum {

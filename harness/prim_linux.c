@@ -8,6 +8,7 @@
 #include "os.h"
 
 #include <sys/uio.h>
+#include <valgrind/valgrind.h>
 
 #include <errno.h>
 #include <link.h>
@@ -59,9 +60,14 @@ size_t lc_os_read_self(void *dst, uintptr_t src, size_t len) {
      * exited) is an error code, not a crash, and memcheck does not take the
      * read as the program's. */
     struct iovec local = {dst, len}, remote = {(void *)src, len};
+    /* memcheck checks what the kernel reads as if the program passed it to
+     * a system call: the scan's reads of never-written stack slots are not
+     * the program's errors. */
+    VALGRIND_DISABLE_ERROR_REPORTING;
     /* By this thread's id: once the main thread has called pthread_exit,
      * the process id names a zombie with no memory to read. */
     ssize_t n = process_vm_readv(lc_os_tid(), &local, 1, &remote, 1, 0);
+    VALGRIND_ENABLE_ERROR_REPORTING;
     if (n >= 0) return (size_t)n;
     /* Kernels without process_vm_readv (or seccomp that forbids it): read
      * directly, as the rest of the scan does. */
@@ -428,6 +434,14 @@ const char *lc_os_syscall_name(long nr) {
 }
 
 /* ------------------------------------------------------------ mappings */
+
+long lc_os_exe_path(char *buf, size_t len) {
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0) n = readlink("/proc/thread-self/exe", buf, len - 1);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    return (long)n;
+}
 
 static uintptr_t parse_hex(const char **p) {
     uintptr_t v = 0;

@@ -279,9 +279,7 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 static Dwfl_Module *module_named(const char *name, char *path, size_t len) {
     snprintf(path, len, "%s", name);
     if (strcmp(name, "(main program)") == 0) {
-        ssize_t n = readlink("/proc/thread-self/exe", path, len - 1);
-        if (n <= 0) return NULL;
-        path[n] = '\0';
+        if (lc_os_exe_path(path, len) < 0) return NULL;
     }
     module_find m = {path, NULL};
     if (dwfl) dwfl_getmodules(dwfl, match_module, &m, 0);

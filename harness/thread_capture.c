@@ -124,6 +124,10 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv) {
 #define ALTSTACK_BYTES (64u * 1024u)
 
 void *lc_capture_altstack_enter(void) {
+    /* valgrind delivers signals on stacks of its own making; on ours its
+     * stack tracking would take libunwind's probes of the handler's
+     * frames for the program's reads of dead stack. */
+    if (lc_cfg.under_valgrind) return NULL;
     stack_t cur;
     if (sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE)) return NULL;
     void *mem = lc_os_alloc(ALTSTACK_BYTES);
