@@ -670,6 +670,24 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     return leak ? 1 : 0;
 }
 
+/* The stack below the program's frame that called the check is dead: what
+ * the program's callees left there (a pointer it has since dropped) must
+ * not look live to LeakSanitizer, which scans the checking thread's stack
+ * from deep inside the check. Cleared before the check's own frames take
+ * that space, and only where the thread's stack certainly extends. */
+#define DEAD_STACK_CLEARED 16384
+__attribute__((noinline)) static void clear_dead_stack(void) {
+    volatile char pad[DEAD_STACK_CLEARED];
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = 0;
+}
+
+static void clear_below_caller(void) {
+    uintptr_t lo, hi, sp = (uintptr_t)__builtin_frame_address(0);
+    if (lc_os_thread_stack(&lo, &hi) && sp < hi && sp - lo > 4 * DEAD_STACK_CLEARED)
+        clear_dead_stack();
+}
+
 /* Set while this thread runs a check (and holds verify_lock): a check
  * from inside it (a collection hook's) would wait on that lock forever. */
 static LC_TLS int in_check;
@@ -691,6 +709,7 @@ static int nested_check(const lc_options *o, lc_result *res) {
 #define VERIFY_ENTRY(opts, res, count_reachable, process_mode)                                     \
     do {                                                                                           \
         if (in_check) return nested_check(opts, res);                                              \
+        clear_below_caller();                                                                      \
         lc_registers_at_entry regs = {0}; /* no stale word beyond n */                             \
         regs.n = lc_unwind_callee_saved(regs.callee_saved, 16, 1);                                 \
         lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
