@@ -51,7 +51,7 @@ bool lc_threads_task_is_new(pid_t tid);
 
 /* Stacks of other threads, captured with a signal (thread_capture.c). */
 enum { LC_CAPTURE_OK, LC_CAPTURE_NO_ANSWER, LC_CAPTURE_SIGNAL_BLOCKED, LC_CAPTURE_GONE };
-#define LC_MAX_REGS 34
+#define LC_MAX_REGS 64 /* general, then vector registers (two words each) */
 typedef struct lc_capture {
     pid_t tid;
     int status;

@@ -71,12 +71,17 @@ static uintptr_t context_sp(const ucontext_t *uc) {
 }
 
 /* The interrupted thread's registers may hold the only pointer to a block
- * (a callee-saved register across a blocking call), so they are roots. */
+ * (a callee-saved register across a blocking call, or a vector register an
+ * optimised loop keeps it in), so they are roots. */
 static int context_regs(const ucontext_t *uc, uintptr_t *out) {
 #if defined(__x86_64__)
     int n = NGREG < LC_MAX_REGS ? NGREG : LC_MAX_REGS;
     for (int i = 0; i < n; i++)
         out[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
+    /* xmm0-15, saved by the kernel in the signal frame. */
+    const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+    for (int i = 0; fp && i < 16 && n + 2 <= LC_MAX_REGS; i++, n += 2)
+        memcpy(&out[n], &fp->_xmm[i], 2 * sizeof(uintptr_t));
     return n;
 #elif defined(__aarch64__)
     for (int i = 0; i < 31 && i < LC_MAX_REGS; i++)

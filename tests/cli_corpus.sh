@@ -101,6 +101,8 @@ detached_dtor           | detached_dtor          |                              
 detached_dtor_fixed     | detached_dtor.fixed    |                                    | 0       | clean        | reachable=1/88
 timer_thread            | timer_thread           |                                    | 0       | clean        |
 timer_thread_leaky      | timer_thread.leaky     |                                    | 23      | leak         | threads=1
+vector_register         | vector_register        |                                    | 23      | leak         | threads=1 leaked=1/136 thread=1/136
+vector_register_fixed   | vector_register.fixed  |                                    | 23      | leak         | threads=1 leaked=1/136 unreachable=1/136 direct=1/136
 fork_both_child         | fork both              |                                    | 23      | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
 fork_both_parent        | fork both              |                                    | 23      | parent:leak  | leaked=1/222 unreachable=1/222 direct=1/222
 fork_child_child        | fork child             |                                    | 0       | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111

@@ -61,6 +61,8 @@ detached_dtor            detached_dtor.c     -g
 detached_dtor.fixed      detached_dtor.c     -g -DFIXED=1
 timer_thread             timer_thread.c      -g
 timer_thread.leaky       timer_thread.c      -g -DLEAKY=1
+vector_register          vector_register.c   -g
+vector_register.fixed    vector_register.c   -g -DFIXED=1
 fork                     fork.c              -g
 crash                    crash.c             -g
 hang                     hang.c              -g
