@@ -117,8 +117,10 @@ $(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h assertions/*.h scenario
 # define (calloc as malloc + memset, for instance).
 $(BUILD)/obj/harness/alloc_hooks.o: LIB_CFLAGS += -fno-builtin
 
+# -z now: every symbol bound at load, so that the capture signal's handler
+# never runs the lazy binding resolver (and its stack appetite) mid-program.
 $(LIB_SO_REAL): $(LIB_PIC_OBJS)
-	$(CC) -shared -Wl,-soname,libleakcheck.so.$(SOVERSION) -o $@ $^ $(LIB_LIBS)
+	$(CC) -shared -Wl,-soname,libleakcheck.so.$(SOVERSION) -Wl,-z,now -o $@ $^ $(LIB_LIBS)
 
 $(LIB_SO_MAJ) $(LIB_SO): $(LIB_SO_REAL)
 	ln -sf $(notdir $<) $@

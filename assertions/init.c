@@ -12,6 +12,7 @@
 #include "os.h"
 #include "run.h"
 #include "sanitizer.h"
+#include "scan.h"
 #include "stacks.h"
 #include "symbols.h"
 #include "thread.h"
@@ -49,6 +50,7 @@ __attribute__((constructor(101))) static void lc_init(void) {
     lc_os_modules_refresh();
     lc_sanitizer_init();
     lc_threads_init();
+    lc_runtime_tsd_probe();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     lc_self_leave();
     lc_process_mode_init();

@@ -42,9 +42,11 @@
 #include "core.h"
 #include "os.h"
 #include "run.h"
+#include "stacks.h"
 #include "thread.h"
 #include "verify.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -202,6 +204,34 @@ static void early_exit(const char *how, int status) {
     if (n > 0) run_file_write("ended", buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+/* Where the program called exit(): main's frames (or a thread's) above that
+ * call are live, and their locals hold what the program still uses when it
+ * exits, as valgrind and LeakSanitizer count it. The exit handlers run below
+ * that frame, and what main left after returning is dead, so a return from
+ * main (libc's own call to exit, which no interposer sees) scans nothing. */
+static struct {
+    atomic_int tid; /* the first thread to call exit */
+    uintptr_t frame;
+    lc_registers_at_entry regs;
+} exit_call;
+
+__attribute__((noreturn, noinline, visibility("default"))) void exit(int status) {
+    static void (*real_exit)(int);
+    int none = 0;
+    if (atomic_compare_exchange_strong(&exit_call.tid, &none, (int)lc_os_tid())) {
+        exit_call.regs.n = lc_unwind_callee_saved(exit_call.regs.callee_saved, 16, 1);
+        exit_call.frame = (uintptr_t)__builtin_frame_address(0);
+    }
+    if (!real_exit) {
+        lc_self_enter();
+        real_exit = (void (*)(int))dlsym(RTLD_NEXT, "exit");
+        lc_self_leave();
+    }
+    if (real_exit) real_exit(status);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
 __attribute__((noreturn)) void _exit(int status) {
     early_exit("_exit", status);
     syscall(SYS_exit_group, status);
@@ -283,7 +313,9 @@ static void check_at_exit(void *unused) {
     lc_self_leave();
     lc_result res;
     lc_options opts = {.struct_version = LC_OPTIONS_VERSION, .quiet = 1};
-    lc_verify_process(&opts, &res, strict);
+    bool by_exit = atomic_load(&exit_call.tid) == (int)lc_os_tid() && exit_call.frame;
+    lc_verify_process(&opts, &res, strict, by_exit ? exit_call.frame : 0,
+                      by_exit ? &exit_call.regs : NULL);
     checked = true;
     const char *report = json ? lc_last_report_json() : lc_last_report();
     if (dot_path[0]) write_dot(out);

@@ -113,6 +113,12 @@ static void describe_root(const lc_retention *r, const lc_root *root, uint32_t o
         e->offset = (long long)(addr - frame_sp);
         break;
     }
+    case LC_ROOT_TSD:
+        e->kind = "tsd";
+        thread_label(r, root, e->name, sizeof e->name);
+        /* The slot in its array of 32 (the key itself in the first). */
+        e->offset = offset / (uint32_t)(2 * sizeof(uintptr_t));
+        break;
     case LC_ROOT_REGION:
         e->kind = "region";
         snprintf(e->name, sizeof e->name, "%s", root->module ? root->module : "");
@@ -173,6 +179,9 @@ void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped, co
                           e->offset);
         } else if (strcmp(e->kind, "registers") == 0) {
             lc_buf_printf(b, "%s  %s%s, register #%lld\n", indent, arrow, e->name, e->offset);
+        } else if (strcmp(e->kind, "tsd") == 0) {
+            lc_buf_printf(b, "%s  %s%s, pthread_setspecific value in slot %lld\n", indent, arrow,
+                          e->name, e->offset);
         } else {
             lc_buf_printf(b, "%s  %s%s `%s`", indent, arrow,
                           strcmp(e->kind, "tls") == 0 ? "thread-local" : "global", e->name);

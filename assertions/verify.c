@@ -299,10 +299,13 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
     size_t runtime_from = lc_runtime_add_roots(g);
     size_t roots_from = lc_graph_add_globals(g);
     lc_user_roots_add(g);
-    /* At exit the main thread's stack holds only what main and the exit
-     * handlers left there, dead values that must not hide a loss. */
-    lc_thread_roots_live(g, &h->troots, threads, process_mode ? 0 : caller_frame,
-                         process_mode ? NULL : regs, true);
+    /* At exit, caller_frame is where the program called exit(): the frames
+     * above it are live; those of the exit handlers below, and what main
+     * left after returning, are dead values that must not hide a loss. */
+    lc_thread_roots_live(g, &h->troots, threads, caller_frame, regs, true);
+    size_t tsd_from = g->nroots;
+    lc_thread_roots_tsd(g, &h->troots);
+    size_t tsd_to = g->nroots;
     size_t threads_from = g->nroots;
     size_t nthreads = lc_thread_report_count(threads);
     size_t *thread_range = NULL, range_bytes = (nthreads + 1) * sizeof(size_t);
@@ -325,7 +328,10 @@ static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_
         h->mark = lc_os_alloc(h->mark_bytes);
         ok = h->mark && lc_graph_init(g, h->all, h->n, h->mark, true) == 0;
         if (ok) {
-            lc_runtime_owned(g, runtime_from, roots_from, MARK_RUNTIME);
+            /* What live threads keep with pthread_setspecific is the
+             * program's, though the runtime's blocks point at it too. */
+            lc_graph_mark(g, tsd_from, tsd_to, MARK_ROOTS, 0, false, true);
+            lc_runtime_owned(g, runtime_from, roots_from, MARK_RUNTIME, MARK_ROOTS);
             /* Once the runtime's, a block stays the runtime's: flagged, it
              * no longer makes later checks scan. */
             for (size_t i = 0; i < h->n; i++)
@@ -681,17 +687,58 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     return leak ? 1 : 0;
 }
 
+/* The stack below the program's frame that called the check is dead: what
+ * the program's callees left there (a pointer it has since dropped) must
+ * not look live to LeakSanitizer, which scans the checking thread's stack
+ * from deep inside the check. Cleared before the check's own frames take
+ * that space, and only where the thread's stack certainly extends. */
+#define DEAD_STACK_CLEARED 16384
+__attribute__((noinline)) static void clear_dead_stack(void) {
+    volatile char pad[DEAD_STACK_CLEARED];
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = 0;
+}
+
+static void clear_below_caller(void) {
+    uintptr_t lo, hi, sp = (uintptr_t)__builtin_frame_address(0);
+    if (lc_os_thread_stack(&lo, &hi) && sp < hi && sp - lo > 4 * DEAD_STACK_CLEARED)
+        clear_dead_stack();
+}
+
+/* Set while this thread runs a check (and holds verify_lock): a check
+ * from inside it (a collection hook's) would wait on that lock forever. */
+static LC_TLS int in_check;
+
+static int nested_check(const lc_options *o, lc_result *res) {
+    /* Inside a check this thread holds the lock; inside a hook run by
+     * lc_collect it does not, and the last report is shared. */
+    bool locked = in_check;
+    if (!locked) pthread_mutex_lock(&verify_lock);
+    error_result("a check cannot run inside an lc_at_collect hook (nor inside another check)", o,
+                 res);
+    if (!locked) pthread_mutex_unlock(&verify_lock);
+    return -1;
+}
+
 /* The public entry points record where the program called from: its own
  * stack frames are scanned from there up, and its stack in a dump starts
  * there. They must stay out of line for the addresses to be the caller's. */
 #define VERIFY_CALL(rc, opts, res, count_reachable, process_mode)                                  \
     do {                                                                                           \
-        lc_registers_at_entry regs;                                                                \
+        if (in_check) return nested_check(opts, res);                                              \
+        clear_below_caller();                                                                      \
+        lc_registers_at_entry regs = {0}; /* no stale word beyond n */                             \
         regs.n = lc_unwind_callee_saved(regs.callee_saved, 16, 1);                                 \
         lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \
         pthread_mutex_lock(&verify_lock);                                                          \
-        rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);                \
+        if (lc_collect_in_hook()) {                                                                \
+            pthread_mutex_unlock(&verify_lock);                                                    \
+            return nested_check(opts, res);                                                        \
+        }                                                                                          \
+        in_check = 1;                                                                              \
+        rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);            \
+        in_check = 0;                                                                              \
         pthread_mutex_unlock(&verify_lock);                                                        \
     } while (0)
 
@@ -701,9 +748,14 @@ int lc_verify(const lc_options *opts, lc_result *res) {
     return rc;
 }
 
-int lc_verify_process(const lc_options *opts, lc_result *res, bool strict) {
-    int rc;
-    VERIFY_CALL(rc, opts, res, strict, true);
+int lc_verify_process(const lc_options *opts, lc_result *res, bool strict, uintptr_t exit_frame,
+                      const lc_registers_at_entry *exit_regs) {
+    if (in_check) return nested_check(opts, res);
+    pthread_mutex_lock(&verify_lock);
+    in_check = 1;
+    int rc = verify(opts, res, exit_frame, exit_regs, strict, true);
+    in_check = 0;
+    pthread_mutex_unlock(&verify_lock);
     return rc;
 }
 

@@ -7,7 +7,11 @@
 #include "buf.h"
 #include "scan.h"
 
-int lc_verify_process(const lc_options *opts, lc_result *res, bool strict);
+/* The exit check: exit_frame is where the exiting thread called exit(),
+ * its frames above are scanned with the registers it had then (0 and NULL:
+ * no live frame, as after a return from main). */
+int lc_verify_process(const lc_options *opts, lc_result *res, bool strict, uintptr_t exit_frame,
+                      const lc_registers_at_entry *exit_regs);
 
 /* lc_baseline, with or without memcheck's search under valgrind (each
  * search takes about a second); lc_baseline_searches counts those taken. */

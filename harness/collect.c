@@ -53,14 +53,26 @@ int lc_at_collect(lc_collect_hook hook, void *arg) {
     return rc;
 }
 
-void lc_collect_run_hooks(void) {
+/* Set while this thread runs the hooks: a collection point (or a check)
+ * started from inside a hook would run the hooks again, without end. */
+static LC_TLS int in_hooks;
+
+bool lc_collect_in_hook(void) {
+    return in_hooks != 0;
+}
+
+int lc_collect_run_hooks(void) {
+    if (in_hooks) return -1;
     pthread_mutex_lock(&hooks_lock);
     int n = nhooks;
     pthread_mutex_unlock(&hooks_lock);
     /* Hooks run unlocked: a hook may register another hook. */
+    in_hooks = 1;
     for (int i = 0; i < n; i++)
         hooks[i].fn(hooks[i].arg);
+    in_hooks = 0;
     sched_yield();
+    return 0;
 }
 
 /* ------------------------------------------------------------ memcheck */
@@ -113,14 +125,15 @@ __attribute__((constructor)) static void collect_init(void) {
     start_pid = getpid();
 }
 
-void lc_collect(void) {
-    lc_collect_run_hooks();
+int lc_collect(void) {
+    if (lc_collect_run_hooks() != 0) return -1;
     /* Only memcheck's printed records make a search here worth its cost:
      * the figures a check judges are taken by the check itself. */
     if (engine_on() && engine_verbose()) {
         lc_valgrind_counts ignored;
         memcheck_search(true, &ignored);
     }
+    return 0;
 }
 
 static unsigned long growth(unsigned long now, unsigned long then) {

@@ -6,7 +6,10 @@
 #include "budget.h"
 #include "buf.h"
 
-void lc_collect_run_hooks(void);
+/* Runs the hooks; -1 (and runs none) when called from inside one of them. */
+int lc_collect_run_hooks(void);
+/* Whether this thread is running the hooks now. */
+bool lc_collect_in_hook(void);
 
 /* Under valgrind, memcheck as a second engine (collect.c). With out NULL:
  * a quiet memcheck search whose totals become the baseline (called at every

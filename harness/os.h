@@ -56,15 +56,42 @@ bool lc_os_pc_in_self(uintptr_t pc);
 bool lc_os_pc_in_linker(uintptr_t pc);
 void lc_os_modules_refresh(void);
 
+/* The executable's path (readlink of /proc/self/exe, which valgrind
+ * answers with the program's; after main's pthread_exit only the calling
+ * thread's entry still answers). -1 when neither does. */
+long lc_os_exe_path(char *buf, size_t len);
+
+/* The process's mappings, from /proc (the calling thread's view, which
+ * still works after the main thread has exited), in address order. */
+enum {
+    LC_MAP_READ = 1,
+    LC_MAP_WRITE = 2,
+    LC_MAP_EXEC = 4,
+    LC_MAP_SHARED = 8,
+    LC_MAP_ANON = 16, /* no file behind it (its name, if any, is [heap], [stack] ...) */
+};
+typedef struct lc_mapping {
+    uintptr_t start, end;
+    unsigned flags;
+    const char *name; /* the path or [name]; "" when anonymous and unnamed */
+} lc_mapping;
+typedef void (*lc_mapping_fn)(const lc_mapping *m, void *arg);
+/* Calls fn for every mapping; -1 when /proc could not be read. */
+int lc_os_for_each_mapping(lc_mapping_fn fn, void *arg);
+
 /* Threads, from /proc/self/task (no ptrace). */
 typedef struct lc_task_info {
     char state;           /* R, S, D, T, t, Z, ... */
     long syscall;         /* the system call it is in, -1 when running */
     char comm[16];        /* its name */
     uint64_t sig_blocked; /* blocked-signal mask */
+    uintptr_t arg0;       /* the system call's first argument */
 } lc_task_info;
 bool lc_os_task_exists(pid_t tid);
 bool lc_os_task_info(pid_t tid, lc_task_info *out);
+/* Whether the thread is the C runtime's own helper that waits for the
+ * signal glibc keeps for itself (the SIGEV_THREAD timer thread). */
+bool lc_os_task_is_runtime_helper(pid_t tid);
 size_t lc_os_list_tasks(pid_t *out, size_t cap);
 int lc_os_signal_task(pid_t tid, int sig);
 const char *lc_os_syscall_name(long nr);

@@ -19,6 +19,7 @@
  * sections are built. Buffers record allocation failure and ignore later
  * writes, so the encoder checks for it once at the end instead of after every
  * byte. */
+#include "os.h"
 #include "pprof.h"
 #include "leakcheck.h"
 
@@ -436,8 +437,7 @@ static int fill_segments(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 static int collect_segments(segment_walk *w) {
-    ssize_t n = readlink("/proc/self/exe", w->main_path, sizeof w->main_path - 1);
-    w->main_path[n > 0 ? n : 0] = 0;
+    if (lc_os_exe_path(w->main_path, sizeof w->main_path) < 0) w->main_path[0] = 0;
 
     dl_iterate_phdr(count_segments, w);
     if (w->cap == 0) return 0;

@@ -8,6 +8,7 @@
 #include "os.h"
 
 #include <sys/uio.h>
+#include <valgrind/valgrind.h>
 
 #include <errno.h>
 #include <link.h>
@@ -59,7 +60,14 @@ size_t lc_os_read_self(void *dst, uintptr_t src, size_t len) {
      * exited) is an error code, not a crash, and memcheck does not take the
      * read as the program's. */
     struct iovec local = {dst, len}, remote = {(void *)src, len};
-    ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    /* memcheck checks what the kernel reads as if the program passed it to
+     * a system call: the scan's reads of never-written stack slots are not
+     * the program's errors. */
+    VALGRIND_DISABLE_ERROR_REPORTING;
+    /* By this thread's id: once the main thread has called pthread_exit,
+     * the process id names a zombie with no memory to read. */
+    ssize_t n = process_vm_readv(lc_os_tid(), &local, 1, &remote, 1, 0);
+    VALGRIND_ENABLE_ERROR_REPORTING;
     if (n >= 0) return (size_t)n;
     /* Kernels without process_vm_readv (or seccomp that forbids it): read
      * directly, as the rest of the scan does. */
@@ -282,6 +290,8 @@ void lc_os_for_each_tls_block(lc_region_fn fn, void *arg) {
 
 /* ------------------------------------------------------------ threads */
 
+#define SIGRTMIN_KERNEL 32 /* the kernel's first real-time signal, glibc's SIGTIMER */
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -320,10 +330,12 @@ bool lc_os_task_info(pid_t tid, lc_task_info *out) {
     out->state = close_paren[2];
     snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
     if (read_small_file(path, buf, sizeof buf) > 0) {
+        char *end = buf;
         if (strncmp(buf, "running", 7) == 0)
             out->syscall = -1;
         else
-            out->syscall = strtol(buf, NULL, 10);
+            out->syscall = strtol(buf, &end, 10);
+        if (out->syscall >= 0) out->arg0 = (uintptr_t)strtoull(end, NULL, 16);
     }
     snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
     if (read_small_file(path, buf, sizeof buf) > 0) {
@@ -331,6 +343,19 @@ bool lc_os_task_info(pid_t tid, lc_task_info *out) {
         if (blk) out->sig_blocked = strtoull(blk + 7, NULL, 16);
     }
     return true;
+}
+
+bool lc_os_task_is_runtime_helper(pid_t tid) {
+    /* glibc's SIGEV_THREAD helper blocks every signal and waits in
+     * sigwaitinfo for SIGTIMER, the first real-time signal, which glibc
+     * reserves (its sigwaitinfo drops it from any set a program passes):
+     * a thread waiting for exactly that signal is the runtime's. */
+    lc_task_info info;
+    if (!lc_os_task_info(tid, &info) || info.syscall != SYS_rt_sigtimedwait || !info.arg0)
+        return false;
+    uint64_t set;
+    if (lc_os_read_self(&set, info.arg0, sizeof set) != sizeof set) return false;
+    return set == 1ull << (SIGRTMIN_KERNEL - 1);
 }
 
 size_t lc_os_list_tasks(pid_t *out, size_t cap) {
@@ -406,4 +431,86 @@ const char *lc_os_syscall_name(long nr) {
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].nr == nr) return names[i].name;
     return NULL;
+}
+
+/* ------------------------------------------------------------ mappings */
+
+long lc_os_exe_path(char *buf, size_t len) {
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0) n = readlink("/proc/thread-self/exe", buf, len - 1);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    return (long)n;
+}
+
+static uintptr_t parse_hex(const char **p) {
+    uintptr_t v = 0;
+    for (;; ++*p) {
+        char c = **p;
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                                            : 16u;
+        if (d == 16) return v;
+        v = v << 4 | d;
+    }
+}
+
+/* One line of maps: "start-end perms offset dev inode   name". */
+static bool parse_mapping(const char *line, lc_mapping *m) {
+    const char *p = line;
+    m->start = parse_hex(&p);
+    if (*p++ != '-') return false;
+    m->end = parse_hex(&p);
+    if (*p++ != ' ' || strlen(p) < 4) return false;
+    m->flags = (p[0] == 'r' ? LC_MAP_READ : 0) | (p[1] == 'w' ? LC_MAP_WRITE : 0) |
+               (p[2] == 'x' ? LC_MAP_EXEC : 0) | (p[3] == 's' ? LC_MAP_SHARED : 0);
+    p += 4;
+    /* offset, dev, inode: the inode is 0 for anonymous memory */
+    for (int field = 0; field < 3; field++) {
+        while (*p == ' ')
+            p++;
+        const char *f = p;
+        while (*p && *p != ' ')
+            p++;
+        if (field == 2 && p - f == 1 && *f == '0') m->flags |= LC_MAP_ANON;
+    }
+    while (*p == ' ')
+        p++;
+    m->name = p;
+    return true;
+}
+
+int lc_os_for_each_mapping(lc_mapping_fn fn, void *arg) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/maps", (int)lc_os_tid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    /* Read in pieces into pages of our own (never malloc); a line never
+     * exceeds PATH_MAX plus its fixed fields. */
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = lc_os_alloc(cap);
+    if (!buf) {
+        close(fd);
+        return -1;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = '\0';
+            lc_mapping m;
+            if (parse_mapping(line, &m)) fn(&m, arg);
+            line = nl + 1;
+        }
+        len = (size_t)(buf + len - line);
+        memmove(buf, line, len);
+        if (n == 0) break;
+    }
+    close(fd);
+    lc_os_free(buf, cap);
+    return 0;
 }

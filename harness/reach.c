@@ -17,7 +17,16 @@
  * The walk reads memory the program never initialised; under valgrind each
  * range is copied and the copy marked defined, so memcheck does not report
  * the scanner, and the scanning functions are not instrumented by the
- * sanitizers, whose redzones a word-by-word scan would cross. */
+ * sanitizers, whose redzones a word-by-word scan would cross.
+ *
+ * The scan must never fault the program it checks. Roots (globals, TLS,
+ * stacks, mappings) are read through the kernel (process_vm_readv), which
+ * answers an unreadable page (PROT_NONE, or unmapped since it was listed)
+ * with a short count instead of a SIGSEGV; the page is skipped and the scan
+ * goes on after it. Blocks are read in place, which the 1M-block scan needs
+ * to stay fast, once the maps say every page of the block is readable (the
+ * heap is locked, so no block is freed under the scan); a block the program
+ * protected in part is read through the kernel like a root. */
 #include "core.h"
 #include "heap.h"
 #include "os.h"
@@ -29,6 +38,55 @@
 #define ROOT_PARENT 0x80000000u
 
 static void build_index(lc_graph *g);
+
+typedef struct readable_walk {
+    lc_graph *g;
+    size_t cap;
+} readable_walk;
+
+static void add_readable(const lc_mapping *m, void *arg) {
+    readable_walk *w = arg;
+    lc_graph *g = w->g;
+    if (!(m->flags & LC_MAP_READ)) return;
+    if (g->nreadable && g->readable[g->nreadable - 1].end == m->start) {
+        g->readable[g->nreadable - 1].end = m->end; /* adjacent: one range */
+        return;
+    }
+    if (g->nreadable == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 512;
+        lc_region *a = lc_os_alloc(cap * sizeof *a);
+        if (!a) return; /* what is not listed is read through the kernel */
+        if (g->readable) memcpy(a, g->readable, g->nreadable * sizeof *a);
+        lc_os_free(g->readable, w->cap * sizeof *a);
+        g->readable = a;
+        w->cap = cap;
+    }
+    g->readable[g->nreadable++] = (lc_region){m->start, m->end};
+}
+
+static void load_readable(lc_graph *g) {
+    readable_walk w = {g, 0};
+    lc_os_for_each_mapping(add_readable, &w);
+    g->readable_bytes = w.cap * sizeof(lc_region);
+}
+
+/* Whether every page of [start, end) was readable when the maps were read. */
+static bool listed_readable(lc_graph *g, uintptr_t start, uintptr_t end) {
+    const lc_region *r = g->nreadable ? &g->readable[g->readable_hit] : NULL;
+    if (r && start >= r->start && end <= r->end) return true;
+    size_t lo = 0, hi = g->nreadable;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->readable[mid].end <= start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == g->nreadable || start < g->readable[lo].start || end > g->readable[lo].end)
+        return false;
+    g->readable_hit = lo;
+    return true;
+}
 
 int lc_graph_init(lc_graph *g, const lc_block *all, size_t n, uint8_t *mark, bool paths) {
     /* Roots may be added first: they are gathered before the heap is
@@ -58,6 +116,7 @@ int lc_graph_init(lc_graph *g, const lc_block *all, size_t n, uint8_t *mark, boo
             g->parent[i] = LC_GRAPH_NO_PARENT;
     }
     build_index(g);
+    load_readable(g);
     if (g->nclusters) {
         g->lo = g->clusters[0].lo;
         g->hi = g->clusters[g->nclusters - 1].hi;
@@ -71,6 +130,7 @@ void lc_graph_free(lc_graph *g) {
     lc_os_free(g->offset, g->path_bytes);
     lc_os_free(g->depth, g->path_bytes);
     lc_os_free(g->copy, g->copy_words * sizeof(uintptr_t));
+    lc_os_free(g->readable, g->readable_bytes);
     lc_os_free(g->roots, g->roots_cap * sizeof(lc_root));
     for (size_t i = 0; i < g->nclusters; i++)
         lc_os_free(g->clusters[i].page, g->clusters[i].page_bytes);
@@ -186,29 +246,6 @@ static long find_block(const lc_graph *g, uintptr_t p, bool exact) {
     return p < a + (size ? size : 1) ? (long)(lo - 1) : -1;
 }
 
-/* The words of [start, start + words): in place, or copied when the range
- * may vanish under the scan (another thread's stack: safe) or when memcheck
- * must not see the reads. *words shrinks to what could be read. */
-static const uintptr_t *readable_words(lc_graph *g, uintptr_t start, size_t *nwords, bool safe) {
-    size_t words = *nwords;
-    if (!lc_cfg.under_valgrind && !safe) return (const uintptr_t *)start;
-    if (words > g->copy_words) {
-        lc_os_free(g->copy, g->copy_words * sizeof(uintptr_t));
-        g->copy_words = words < 4096 ? 4096 : words;
-        g->copy = lc_os_alloc(g->copy_words * sizeof(uintptr_t));
-        if (!g->copy) {
-            g->copy_words = 0;
-            return NULL;
-        }
-    }
-    if (safe)
-        *nwords = lc_os_read_self(g->copy, start, words * sizeof(uintptr_t)) / sizeof(uintptr_t);
-    else
-        memcpy(g->copy, (const void *)start, words * sizeof(uintptr_t));
-    VALGRIND_MAKE_MEM_DEFINED(g->copy, *nwords * sizeof(uintptr_t));
-    return g->copy;
-}
-
 typedef struct pass {
     uint8_t bit, stop;
     bool record;
@@ -226,29 +263,61 @@ static void reach(lc_graph *g, pass *p, long k, uint32_t parent, uint32_t offset
     g->queue[p->tail++] = (uint32_t)k;
 }
 
-/* Every word of [start, end) that points into a block reaches it. */
-LC_NO_SANITIZE static void scan_range(lc_graph *g, pass *p, uintptr_t start, uintptr_t end,
-                                      bool exact, bool safe, uint32_t parent, uint32_t depth) {
-    uintptr_t from = start;
-    start = (start + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
-    if (end <= start || g->n == 0) return;
-    size_t words = (end - start) / sizeof(uintptr_t);
-    const uintptr_t *w = readable_words(g, start, &words, safe);
-    if (!w) {
-        g->incomplete = true;
-        return;
-    }
+/* Every word of w[0, words) that points into a block reaches it; the
+ * words were read at address `at`, `from` is where the holder starts. */
+LC_NO_SANITIZE static inline __attribute__((always_inline)) void
+scan_words(lc_graph *g, pass *p, const uintptr_t *w, size_t words, uintptr_t at, uintptr_t from,
+           bool exact, uint32_t parent, uint32_t depth) {
     for (size_t i = 0; i < words; i++) {
         uintptr_t v = w[i];
         if (v < g->lo || v >= g->hi) continue;
         long k = find_block(g, v, exact);
-        if (k >= 0) reach(g, p, k, parent, (uint32_t)(start - from + i * sizeof(uintptr_t)), depth);
+        if (k >= 0) reach(g, p, k, parent, (uint32_t)(at - from + i * sizeof(uintptr_t)), depth);
     }
 }
 
-/* Another thread's stack and TLS go away if it exits during the scan. */
-static bool root_may_vanish(const lc_root *r) {
-    return (r->kind == LC_ROOT_STACK || r->kind == LC_ROOT_TLS) && r->tid != lc_os_tid();
+#define COPY_WORDS ((size_t)1 << 16)
+#define PAGE ((uintptr_t)4096)
+
+/* Every word of [start, end) that points into a block reaches it. In place
+ * when `direct` (a block the maps call readable), else copied in pieces:
+ * through the kernel, skipping each page it cannot read, or under
+ * valgrind with memcpy, so that memcheck does not take the reads as the
+ * program's. */
+LC_NO_SANITIZE static void scan_range(lc_graph *g, pass *p, uintptr_t start, uintptr_t end,
+                                      bool exact, bool direct, uint32_t parent, uint32_t depth) {
+    uintptr_t from = start;
+    start = (start + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (end <= start || g->n == 0) return;
+    if (direct && !listed_readable(g, start, end)) direct = false;
+    if (direct && !lc_cfg.under_valgrind) {
+        scan_words(g, p, (const uintptr_t *)start, (end - start) / sizeof(uintptr_t), start, from,
+                   exact, parent, depth);
+        return;
+    }
+    if (!g->copy) {
+        g->copy = lc_os_alloc(COPY_WORDS * sizeof(uintptr_t));
+        if (!g->copy) {
+            g->incomplete = true;
+            return;
+        }
+        g->copy_words = COPY_WORDS;
+    }
+    for (uintptr_t at = start; end - at >= sizeof(uintptr_t);) {
+        size_t want = (end - at) / sizeof(uintptr_t);
+        if (want > COPY_WORDS) want = COPY_WORDS;
+        size_t got;
+        if (direct) {
+            memcpy(g->copy, (const void *)at, want * sizeof(uintptr_t));
+            got = want;
+        } else {
+            got = lc_os_read_self(g->copy, at, want * sizeof(uintptr_t)) / sizeof(uintptr_t);
+        }
+        VALGRIND_MAKE_MEM_DEFINED(g->copy, got * sizeof(uintptr_t));
+        scan_words(g, p, g->copy, got, at, from, exact, parent, depth);
+        at += got * sizeof(uintptr_t);
+        if (got < want) at = (at | (PAGE - 1)) + 1; /* the page that could not be read */
+    }
 }
 
 static void drain(lc_graph *g, pass *p) {
@@ -257,7 +326,7 @@ static void drain(lc_graph *g, pass *p) {
         const lc_block *b = &g->all[k];
         uintptr_t a = lc_block_addr(b);
         uint32_t depth = p->record && g->depth ? g->depth[k] + 1 : 0;
-        scan_range(g, p, a, a + lc_block_size(b), false, false, k, depth);
+        scan_range(g, p, a, a + lc_block_size(b), false, true, k, depth);
     }
 }
 
@@ -266,8 +335,8 @@ void lc_graph_mark(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t sto
     pass p = {bit, stop, record, 0, 0};
     lc_self_enter();
     for (size_t r = from; r < to && r < g->nroots; r++)
-        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, exact,
-                   root_may_vanish(&g->roots[r]), ROOT_PARENT | (uint32_t)r, 0);
+        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, exact, false,
+                   ROOT_PARENT | (uint32_t)r, 0);
     drain(g, &p);
     lc_self_leave();
 }
@@ -287,8 +356,8 @@ void lc_graph_mark_retained(lc_graph *g, size_t from, size_t to, uint8_t bit, ui
     for (size_t i = 0; i < g->n; i++)
         g->mark[i] &= (uint8_t)~bit;
     for (size_t r = from; r < to && r < g->nroots; r++)
-        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, false,
-                   root_may_vanish(&g->roots[r]), LC_GRAPH_NO_PARENT, 0);
+        scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, false, false, LC_GRAPH_NO_PARENT,
+                   0);
     drain(g, &p);
     lc_self_leave();
 }
@@ -306,7 +375,7 @@ void lc_graph_split_lost(lc_graph *g, uint8_t indirect_bit, uint8_t stop) {
         pass p = {indirect_bit, stop, false, 0, 0};
         const lc_block *b = &g->all[i];
         uintptr_t a = lc_block_addr(b);
-        scan_range(g, &p, a, a + lc_block_size(b), false, false, LC_GRAPH_NO_PARENT, 0);
+        scan_range(g, &p, a, a + lc_block_size(b), false, true, LC_GRAPH_NO_PARENT, 0);
         drain(g, &p);
         g->mark[i] &= (uint8_t)~indirect_bit;
     }

@@ -18,7 +18,16 @@
  * runtime's roots alone, following start pointers through the table's hash
  * lookup, without copying, sorting or indexing the whole heap. It finds a
  * subset of what the full scan finds, so its "all the runtime's" is the full
- * scan's verdict too; anything else is left to the full scan. */
+ * scan's verdict too; anything else is left to the full scan.
+ *
+ * One part of the thread descriptor is the program's, not the runtime's:
+ * the values stored with pthread_setspecific. They are roots of the program
+ * (as LeakSanitizer treats them), so the descriptor is scanned around them,
+ * and the check marks what they reach as the program's before it asks what
+ * the runtime owns. Where they sit is found once at start-up: one key is
+ * created, given a value whose address nothing else holds, looked for in
+ * the calling thread's descriptor and deleted again, so that the program
+ * still gets every key. */
 #include "core.h"
 #include "heap.h"
 #include "os.h"
@@ -51,19 +60,78 @@ static size_t thread_descriptor_size(void) {
     return size;
 }
 
+/* glibc's layout: keys 0-31 in an array of {sequence, value} pairs inside
+ * the descriptor, followed by 32 pointers to arrays of 32 more pairs each
+ * (the first pointing back at the array inside). */
+#define TSD_PAIRS 32
+#define TSD_PAIR_BYTES (2 * sizeof(uintptr_t))
+#define TSD_BLOCK_BYTES (TSD_PAIRS * TSD_PAIR_BYTES)
+static long tsd_offset = -1; /* of the first array in the descriptor; -1: unknown */
+
+void lc_runtime_tsd_probe(void) {
+    static char marker; /* an address no other word of the descriptor holds */
+    pthread_key_t key;
+    if (pthread_key_create(&key, NULL) != 0) return;
+    if (key < TSD_PAIRS && pthread_setspecific(key, &marker) == 0) {
+        uintptr_t self = (uintptr_t)pthread_self();
+        size_t size = thread_descriptor_size();
+        for (size_t off = 0; off + sizeof(uintptr_t) <= size; off += sizeof(uintptr_t)) {
+            if (*(const uintptr_t *)(self + off) != (uintptr_t)&marker) continue;
+            long base = (long)off - (long)(key * TSD_PAIR_BYTES + sizeof(uintptr_t));
+            size_t end = (size_t)base + TSD_BLOCK_BYTES + TSD_PAIRS * sizeof(uintptr_t);
+            if (base >= 0 && end <= size &&
+                *(const uintptr_t *)(self + (size_t)base + TSD_BLOCK_BYTES) ==
+                    self + (size_t)base) {
+                tsd_offset = base;
+                break;
+            }
+        }
+        pthread_setspecific(key, NULL);
+    }
+    pthread_key_delete(key);
+}
+
 size_t lc_runtime_add_roots(lc_graph *g) {
     size_t from = g->nroots;
     lc_os_for_each_data_region(add_runtime_region, g);
     lc_os_for_each_tls_block(add_runtime_region, g);
     uintptr_t self = (uintptr_t)pthread_self();
-    lc_region tcb = {self, self + thread_descriptor_size()};
-    add_runtime_region(&tcb, LC_MODULE_RUNTIME, "libc (thread descriptor)", g);
+    size_t size = thread_descriptor_size();
+    if (tsd_offset < 0) {
+        lc_region tcb = {self, self + size};
+        add_runtime_region(&tcb, LC_MODULE_RUNTIME, "libc (thread descriptor)", g);
+    } else {
+        /* All but the program's values; the pointers to the further arrays
+         * stay, so those arrays are the runtime's blocks. */
+        lc_region below = {self, self + (size_t)tsd_offset};
+        lc_region above = {self + (size_t)tsd_offset + TSD_BLOCK_BYTES, self + size};
+        add_runtime_region(&below, LC_MODULE_RUNTIME, "libc (thread descriptor)", g);
+        add_runtime_region(&above, LC_MODULE_RUNTIME, "libc (thread descriptor)", g);
+    }
     return from;
 }
 
-int lc_runtime_owned(lc_graph *g, size_t from, size_t to, uint8_t bit) {
-    lc_graph_mark(g, from, to, bit, 0, true, false);
-    lc_graph_mark_flagged(g, LC_BLOCK_RUNTIME, bit, 0);
+void lc_runtime_add_tsd(lc_graph *g, uintptr_t tp, const lc_root *proto) {
+    if (tsd_offset < 0 || !tp) return;
+    lc_root root = *proto;
+    root.kind = LC_ROOT_TSD;
+    uintptr_t first = tp + (uintptr_t)tsd_offset;
+    root.r = (lc_region){first, first + TSD_BLOCK_BYTES};
+    lc_graph_add_root(g, &root);
+    /* Another thread's descriptor may go away as it exits: read, not
+     * dereferenced. */
+    uintptr_t more[TSD_PAIRS];
+    size_t got = lc_os_read_self(more, first + TSD_BLOCK_BYTES, sizeof more) / sizeof more[0];
+    for (size_t i = 1; i < got; i++) {
+        if (!more[i]) continue;
+        root.r = (lc_region){more[i], more[i] + TSD_BLOCK_BYTES};
+        lc_graph_add_root(g, &root);
+    }
+}
+
+int lc_runtime_owned(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop) {
+    lc_graph_mark(g, from, to, bit, stop, true, false);
+    lc_graph_mark_flagged(g, LC_BLOCK_RUNTIME, bit, stop);
     return g->incomplete ? -1 : 0;
 }
 

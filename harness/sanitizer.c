@@ -235,6 +235,7 @@ static int region_order(const void *a, const void *b) {
  * full symbol table when the executable keeps one. */
 static void load_runtime_symbols(uintptr_t bias) {
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fd = open("/proc/thread-self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     elf_version(EV_CURRENT);
     Elf *elf = elf_begin(fd, ELF_C_READ, NULL);

@@ -15,6 +15,7 @@ typedef enum lc_root_kind {
     LC_ROOT_STACK,     /* a thread's stack, from its stack pointer up */
     LC_ROOT_REGISTERS, /* a thread's registers, saved when it was captured */
     LC_ROOT_REGION,    /* registered with lc_root_register (module: its label) */
+    LC_ROOT_TSD,       /* a thread's pthread_setspecific values */
 } lc_root_kind;
 typedef struct lc_root {
     lc_region r;
@@ -49,8 +50,10 @@ typedef struct lc_graph {
     size_t path_bytes;
     lc_root *roots;
     size_t nroots, roots_cap;
-    uintptr_t *copy; /* valgrind scratch */
+    uintptr_t *copy; /* where memory read through the kernel lands */
     size_t copy_words;
+    lc_region *readable; /* readable memory, merged and sorted (for blocks) */
+    size_t nreadable, readable_bytes, readable_hit;
     bool incomplete; /* out of memory during a scan */
     lc_cluster clusters[LC_MAX_CLUSTERS];
     size_t nclusters;
@@ -92,9 +95,14 @@ size_t lc_runtime_add_roots(lc_graph *g);
  * returns the index of the first. */
 size_t lc_user_roots_add(lc_graph *g);
 /* Set `bit` on every block the C runtime owns: reachable (start pointers
- * only) from those roots [from, to), or allocated by it for itself. -1
- * when the scan ran out of memory. */
-int lc_runtime_owned(lc_graph *g, size_t from, size_t to, uint8_t bit);
+ * only) from those roots [from, to), or allocated by it for itself, and not
+ * marked with a bit of `stop`. -1 when the scan ran out of memory. */
+int lc_runtime_owned(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop);
+/* The pthread_setspecific values of the thread whose descriptor is tp, as
+ * roots of the program; lc_runtime_tsd_probe finds where they sit (once,
+ * at start-up; without it there are none, and the runtime owns them). */
+void lc_runtime_tsd_probe(void);
+void lc_runtime_add_tsd(lc_graph *g, uintptr_t tp, const lc_root *proto);
 /* Whether every live block of seq >= min_seq is the C runtime's, decided
  * from the runtime's roots alone (start pointers only, a bounded walk); if
  * so they are flagged LC_BLOCK_RUNTIME. false means "not shown": the full
@@ -124,5 +132,8 @@ void lc_thread_roots_live(lc_graph *g, lc_thread_roots *tr, const lc_thread_repo
 void lc_thread_roots_leaked(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,
                             size_t i);
 void lc_thread_roots_free(lc_thread_roots *tr);
+/* The pthread_setspecific values of the checking thread and of every live
+ * thread lc_thread_roots_live captured. */
+void lc_thread_roots_tsd(lc_graph *g, const lc_thread_roots *tr);
 
 #endif

@@ -90,7 +90,9 @@ static void dwfl_reload(void) {
     if (dwfl) dwfl_end(dwfl);
     dwfl = dwfl_begin(&callbacks);
     if (!dwfl) return;
-    if (dwfl_linux_proc_report(dwfl, getpid()) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0) {
+    /* By this thread's id: after main's pthread_exit the process id names
+     * a zombie whose maps are empty. */
+    if (dwfl_linux_proc_report(dwfl, lc_os_tid()) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0) {
         dwfl_end(dwfl);
         dwfl = NULL;
     }
@@ -299,9 +301,7 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 static Dwfl_Module *module_named(const char *name, char *path, size_t len) {
     snprintf(path, len, "%s", name);
     if (strcmp(name, "(main program)") == 0) {
-        ssize_t n = readlink("/proc/self/exe", path, len - 1);
-        if (n <= 0) return NULL;
-        path[n] = '\0';
+        if (lc_os_exe_path(path, len) < 0) return NULL;
     }
     module_find m = {path, NULL};
     if (dwfl) dwfl_getmodules(dwfl, match_module, &m, 0);

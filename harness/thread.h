@@ -35,6 +35,7 @@ typedef struct lc_thread_rec {
     lc_stack_id created_by;
     uint64_t created_ns, exited_ns;
     uintptr_t stack_lo, stack_hi;
+    uintptr_t altstack;    /* the alternate signal stack the library gave it */
     const char *wait_kind; /* declared with lc_thread_wait_begin */
     uintptr_t wait_object; /* disguised like block addresses */
     uint64_t wait_since_ns;
@@ -54,7 +55,7 @@ bool lc_threads_task_is_new(pid_t tid);
 
 /* Stacks of other threads, captured with a signal (thread_capture.c). */
 enum { LC_CAPTURE_OK, LC_CAPTURE_NO_ANSWER, LC_CAPTURE_SIGNAL_BLOCKED, LC_CAPTURE_GONE };
-#define LC_MAX_REGS 34
+#define LC_MAX_REGS 64 /* general, then vector registers (two words each) */
 typedef struct lc_capture {
     pid_t tid;
     int status;
@@ -68,6 +69,12 @@ typedef struct lc_capture {
 void lc_capture_stacks(lc_capture *c, size_t n);
 const char *lc_capture_status_text(int status);
 int lc_capture_signal(void);
+/* The capture handler runs on an alternate signal stack, so that a thread
+ * on a tiny stack (a 4 KiB swapcontext coroutine) survives it. Each thread
+ * the library sees start gets one of its own unless it already has one (the
+ * program's is borrowed, never replaced); it goes away as the thread ends. */
+void *lc_capture_altstack_enter(void);
+void lc_capture_altstack_leave(void *mine);
 /* Return address of the public entry point the calling thread is in, so
  * that its own captured stack starts at the program's frame. */
 extern LC_TLS uintptr_t lc_api_return;

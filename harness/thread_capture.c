@@ -17,7 +17,15 @@
  * that had the signal blocked through two captures receives it twice, so
  * the handler stays until the count of signals handled catches up with the
  * count sent (a late one must never meet the default action, which ends the
- * process); a later capture gives the signal back then. */
+ * process); a later capture gives the signal back then.
+ *
+ * The handler runs on an alternate signal stack (SA_ONSTACK): the signal
+ * frame alone (the saved vector state) can exceed the 4 KiB stack a
+ * coroutine runs on, and libunwind needs a few more. Every thread the
+ * library starts, and the main thread, gets one unless it has one already;
+ * a thread it did not start and that has none runs the handler on its own
+ * stack, as before. The library is linked with -z now, so the handler
+ * never enters the lazy binding resolver either. */
 #define UNW_LOCAL_ONLY
 #include "core.h"
 #include "os.h"
@@ -68,12 +76,17 @@ static uintptr_t context_sp(const ucontext_t *uc) {
 }
 
 /* The interrupted thread's registers may hold the only pointer to a block
- * (a callee-saved register across a blocking call), so they are roots. */
+ * (a callee-saved register across a blocking call, or a vector register an
+ * optimised loop keeps it in), so they are roots. */
 static int context_regs(const ucontext_t *uc, uintptr_t *out) {
 #if defined(__x86_64__)
     int n = NGREG < LC_MAX_REGS ? NGREG : LC_MAX_REGS;
     for (int i = 0; i < n; i++)
         out[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
+    /* xmm0-15, saved by the kernel in the signal frame. */
+    const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+    for (int i = 0; fp && i < 16 && n + 2 <= LC_MAX_REGS; i++, n += 2)
+        memcpy(&out[n], &fp->_xmm[i], 2 * sizeof(uintptr_t));
     return n;
 #elif defined(__aarch64__)
     for (int i = 0; i < 31 && i < LC_MAX_REGS; i++)
@@ -116,6 +129,41 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv) {
     errno = saved;
 }
 
+/* The handler's frame, libunwind's cursor and its DWARF walk stay well
+ * within 16 KiB; the kernel's signal frame (up to ~10 KiB with AVX-512
+ * state) comes on top. */
+#define ALTSTACK_BYTES (64u * 1024u)
+
+void *lc_capture_altstack_enter(void) {
+    /* valgrind delivers signals on stacks of its own making; on ours its
+     * stack tracking would take libunwind's probes of the handler's
+     * frames for the program's reads of dead stack. */
+    if (lc_cfg.under_valgrind) return NULL;
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE)) return NULL;
+    void *mem = lc_os_alloc(ALTSTACK_BYTES);
+    if (!mem) return NULL;
+    stack_t ss = {.ss_sp = mem, .ss_size = ALTSTACK_BYTES, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        lc_os_free(mem, ALTSTACK_BYTES);
+        return NULL;
+    }
+    return mem;
+}
+
+void lc_capture_altstack_leave(void *mine) {
+    if (!mine) return;
+    stack_t cur;
+    /* The program may have put its own in place since: leave that one. */
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == mine && !(cur.ss_flags & SS_ONSTACK)) {
+        stack_t off = {.ss_flags = SS_DISABLE};
+        if (sigaltstack(&off, NULL) != 0) return;
+    } else if (cur.ss_sp == mine) {
+        return;
+    }
+    lc_os_free(mine, ALTSTACK_BYTES);
+}
+
 static void capture_handler(int sig, siginfo_t *si, void *ucv);
 
 /* Whether a signal is free for a capture: nobody's handler, or ours. */
@@ -140,7 +188,7 @@ static bool prepare(void) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = capture_handler;
-        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
         sigfillset(&sa.sa_mask);
         if (sigaction(sig, &sa, NULL) != 0) continue;
         capture_sig = sig;
@@ -187,7 +235,8 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
             continue;
         }
         lc_task_info info;
-        if (!lc_os_task_info(c->tid, &info)) {
+        /* A zombie (main after pthread_exit) has no stack left to read. */
+        if (!lc_os_task_info(c->tid, &info) || info.state == 'Z' || info.state == 'X') {
             c->status = LC_CAPTURE_GONE;
             continue;
         }

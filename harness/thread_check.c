@@ -98,10 +98,15 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     static pid_t tasks[LC_MAX_THREADS];
     uint64_t now = lc_os_now_ns();
     size_t n = 0;
+    /* The thread running a check is never a leak of its own: it may be a
+     * worker that called exit(), the last thread after main's pthread_exit,
+     * or a thread started after the baseline that checks. */
+    pid_t me = lc_os_tid();
     lc_threads_lock();
     for (size_t i = 0; i < lc_thread_recs_end() && n < cap; i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
         if (!r->used || r->adopted || r->internal || (!all && !lc_threads_is_new(r))) continue;
+        if (!all && r->tid == me) continue;
         if (r->detached && r->exited) continue;
         thread_entry *t = &out[n++];
         memset(t, 0, sizeof *t);
@@ -115,7 +120,8 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
     if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
     for (size_t i = 0; i < ntasks && n < cap; i++) {
-        if (owned_by_registered(tasks[i])) continue;
+        if (owned_by_registered(tasks[i]) || (!all && tasks[i] == me)) continue;
+        if (lc_os_task_is_runtime_helper(tasks[i])) continue;
         if (!all && !lc_threads_task_is_new(tasks[i])) continue;
         thread_entry *t = &out[n++];
         memset(t, 0, sizeof *t);

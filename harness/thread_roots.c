@@ -49,13 +49,24 @@ static void add_tls(lc_graph *g, uintptr_t tp, const lc_root *proto) {
     lc_os_for_each_tls_block(add_tls_block, &w);
 }
 
-static uintptr_t handle_of(pid_t tid) {
-    uintptr_t tp = 0;
-    lc_threads_lock();
+/* The record of a live thread: one that has not exited, or a detached one
+ * whose start routine returned but which still runs (its TSD destructors);
+ * a thread that is captured is alive. Call with the registry locked. */
+static const lc_thread_rec *live_rec(pid_t tid) {
+    const lc_thread_rec *found = NULL;
     for (size_t i = 0; i < lc_thread_recs_end(); i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
-        if (r->used && !r->adopted && !r->exited && r->tid == tid) tp = (uintptr_t)r->handle;
+        if (!r->used || r->adopted || r->tid != tid) continue;
+        if (!r->exited) return r;
+        if (r->detached) found = r;
     }
+    return found;
+}
+
+static uintptr_t handle_of(pid_t tid) {
+    lc_threads_lock();
+    const lc_thread_rec *r = live_rec(tid);
+    uintptr_t tp = r ? (uintptr_t)r->handle : 0;
     lc_threads_unlock();
     return tp;
 }
@@ -91,6 +102,12 @@ static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) 
     size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
     if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
     pid_t me = lc_os_tid();
+    /* The runtime's helper threads hold nothing of the program's (and
+     * block the capture signal): left out, as the report leaves them. */
+    size_t kept = 0;
+    for (size_t i = 0; i < ntasks; i++)
+        if (tasks[i] == me || !lc_os_task_is_runtime_helper(tasks[i])) tasks[kept++] = tasks[i];
+    ntasks = kept;
     size_t n = 0;
     for (size_t i = 0; i < ntasks; i++)
         n += tasks[i] != me && !named_in(leaked, tasks[i]);
@@ -114,10 +131,8 @@ static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) 
         t->cap = caps[k];
         t->tp = handle_of(caps[k].tid);
         lc_threads_lock();
-        for (size_t i = 0; i < lc_thread_recs_end(); i++) {
-            const lc_thread_rec *r = &lc_thread_recs[i];
-            if (r->used && !r->exited && r->tid == caps[k].tid) t->stack_hi = r->stack_hi;
-        }
+        const lc_thread_rec *r = live_rec(caps[k].tid);
+        if (r) t->stack_hi = r->stack_hi;
         lc_threads_unlock();
         if (!t->stack_hi && caps[k].tid == getpid()) {
             extern void *__libc_stack_end;
@@ -153,7 +168,9 @@ void lc_thread_roots_live(lc_graph *g, lc_thread_roots *tr, const lc_thread_repo
         for (size_t i = 0; i < tr->nlive; i++) {
             lc_live_thread *t = &tr->live[i];
             lc_root proto = {.thread = (int)(LC_LIVE_THREAD_BASE + i), .tid = t->cap.tid};
-            if (!add_captured(g, &t->cap, t->stack_hi, t->tp, &proto)) tr->uncaptured++;
+            if (!add_captured(g, &t->cap, t->stack_hi, t->tp, &proto) &&
+                t->cap.status != LC_CAPTURE_GONE)
+                tr->uncaptured++;
         }
     }
     lc_self_leave();
@@ -171,6 +188,17 @@ void lc_thread_roots_leaked(lc_graph *g, lc_thread_roots *tr, const lc_thread_re
     /* A thread that exited holds nothing; one that could not be captured
      * may hold what the scan then calls lost. */
     if (!ok && c->status != LC_CAPTURE_GONE) tr->uncaptured++;
+}
+
+void lc_thread_roots_tsd(lc_graph *g, const lc_thread_roots *tr) {
+    lc_root self = {.thread = -1, .tid = lc_os_tid()};
+    lc_runtime_add_tsd(g, (uintptr_t)pthread_self(), &self);
+    for (size_t i = 0; i < tr->nlive; i++) {
+        const lc_live_thread *t = &tr->live[i];
+        if (t->cap.status != LC_CAPTURE_OK) continue;
+        lc_root proto = {.thread = (int)(LC_LIVE_THREAD_BASE + i), .tid = t->cap.tid};
+        lc_runtime_add_tsd(g, t->tp, &proto);
+    }
 }
 
 void lc_thread_roots_free(lc_thread_roots *tr) {

@@ -73,23 +73,40 @@ size_t lc_thread_recs_end(void) {
     return __atomic_load_n(&recs_end, __ATOMIC_ACQUIRE);
 }
 
+/* A detached thread's record outlives its start routine: the thread still
+ * runs its TSD destructors and glibc's cleanup after that, with its stack
+ * and TLS holding what it works on. The record goes when the kernel says
+ * the thread is gone (checked here, when a slot is needed). */
+static bool rec_free(lc_thread_rec *r) {
+    if (!r->used) return true;
+    if (r->detached && r->exited && !r->adopted && !lc_os_task_exists(r->tid)) {
+        r->used = 0;
+        return true;
+    }
+    return false;
+}
+
 static lc_thread_rec *rec_alloc(void) {
-    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
-        lc_thread_rec *r = &lc_thread_recs[i];
-        if (!r->used) {
+    /* Free slots first: the kernel is asked only when none is left. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+            lc_thread_rec *r = &lc_thread_recs[i];
+            if (r->used && (pass == 0 || !rec_free(r))) continue;
             memset(r, 0, sizeof *r);
             if (i >= recs_end) __atomic_store_n(&recs_end, i + 1, __ATOMIC_RELEASE);
             r->used = 1;
             r->id = next_id++;
             return r;
         }
-    }
     return NULL;
 }
 
 static lc_thread_rec *rec_by_handle(pthread_t h) {
     for (size_t i = 0; i < recs_end; i++)
+        /* A detached thread that exited may linger (rec_free); its handle
+         * can already be a new thread's. */
         if (lc_thread_recs[i].used && !lc_thread_recs[i].adopted &&
+            !(lc_thread_recs[i].detached && lc_thread_recs[i].exited) &&
             pthread_equal(lc_thread_recs[i].handle, h))
             return &lc_thread_recs[i];
     return NULL;
@@ -123,12 +140,14 @@ static void mark_exited(lc_thread_rec *r) {
     pthread_mutex_lock(&registry_lock);
     r->exited = 1;
     r->exited_ns = lc_os_now_ns();
-    if (r->detached) rec_retire(r);
     pthread_mutex_unlock(&registry_lock);
 }
 
 static void exit_cleanup(void *arg) {
-    mark_exited(arg);
+    lc_thread_rec *r = arg;
+    void *alt = r ? (void *)r->altstack : NULL;
+    mark_exited(r);
+    lc_capture_altstack_leave(alt);
 }
 
 __attribute__((noinline)) void *lc_thread_trampoline(void *p) {
@@ -142,6 +161,7 @@ __attribute__((noinline)) void *lc_thread_trampoline(void *p) {
         r->stack_lo = lo;
         r->stack_hi = hi;
     }
+    r->altstack = (uintptr_t)lc_capture_altstack_enter();
     __atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
     void *ret;
     pthread_cleanup_push(exit_cleanup, r);
@@ -226,7 +246,6 @@ int pthread_detach(pthread_t h) {
         lc_thread_rec *r = rec_by_handle(h);
         if (r) {
             r->detached = 1;
-            if (r->exited) rec_retire(r);
         }
         pthread_mutex_unlock(&registry_lock);
     }
@@ -320,5 +339,7 @@ void lc_threads_after_fork_child(void) {
 
 void lc_threads_init(void) {
     resolve_real();
+    if (lc_os_tid() == getpid())
+        (void)lc_capture_altstack_enter(); /* the main thread's, for life */
     lc_threads_baseline();
 }

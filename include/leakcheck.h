@@ -131,8 +131,10 @@ typedef void (*lc_collect_hook)(void *arg);
 LC_API int lc_at_collect(lc_collect_hook hook, void *arg);
 
 /* A collection point: run the hooks, let exiting threads finish, and under
- * valgrind ask memcheck for a leak check. */
-LC_API void lc_collect(void);
+ * valgrind ask memcheck for a leak check. Returns 0, or -1 (doing nothing)
+ * when called from inside a hook. A check started from inside a hook
+ * returns -1 the same way. */
+LC_API int lc_collect(void);
 
 /* -------------------------------------------------------------- snapshots */
 

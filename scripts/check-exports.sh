@@ -21,7 +21,7 @@ interposed=(
   malloc calloc realloc reallocarray free posix_memalign aligned_alloc memalign valloc
   pvalloc malloc_usable_size
   pthread_create pthread_join pthread_tryjoin_np pthread_timedjoin_np pthread_detach
-  pthread_exit _exit _Exit
+  pthread_exit exit _exit _Exit
   __lsan_is_turned_off
 )
 

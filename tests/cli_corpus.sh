@@ -84,6 +84,25 @@ thread_exited           | thread_exited          |                              
 thread_exited_detached  | thread_exited.fixed    |                                    | 0       | clean        |
 thread_settling         | thread_settling        |                                    | 0       | clean        |
 thread_settling_linger  | thread_settling.linger |                                    | 23      | leak         | threads=1
+tiny_stack              | tiny_stack             |                                    | 23      | leak         | threads=1
+tiny_stack_fixed        | tiny_stack.fixed       |                                    | 0       | clean        |
+guard_pages             | guard_pages            |                                    | 23      | leak         | leaked=1/48 unreachable=1/48 direct=1/48 reachable=3/12384
+guard_pages_fixed       | guard_pages.fixed      |                                    | 0       | clean        | reachable=3/12384
+exit_local              | exit_local             |                                    | 23      | leak         | leaked=1/40 unreachable=1/40 direct=1/40
+exit_local_fixed        | exit_local.fixed       |                                    | 0       | clean        | reachable=1/40
+tsd                     | tsd                    |                                    | 23      | leak         | leaked=3/128 unreachable=3/128 direct=2/104 indirect=1/24
+tsd_fixed               | tsd.fixed              |                                    | 0       | clean        | reachable=3/128
+tsd_fixed_strict        | tsd.fixed              | --strict                           | 23      | leak         | leaked=3/128 reachable=3/128
+exit_thread             | exit_thread            |                                    | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
+exit_thread_fixed       | exit_thread.fixed      |                                    | 0       | clean        | reachable=1/72
+exit_thread_main_pthread_exit       | exit_thread pthread_exit       |            | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
+exit_thread_main_pthread_exit_fixed | exit_thread.fixed pthread_exit |            | 0       | clean        |
+detached_dtor           | detached_dtor          |                                    | 23      | leak         | leaked=1/88 unreachable=1/88 direct=1/88
+detached_dtor_fixed     | detached_dtor.fixed    |                                    | 0       | clean        | reachable=1/88
+timer_thread            | timer_thread           |                                    | 0       | clean        |
+timer_thread_leaky      | timer_thread.leaky     |                                    | 23      | leak         | threads=1
+vector_register         | vector_register        |                                    | 23      | leak         | threads=1 leaked=1/136 thread=1/136
+vector_register_fixed   | vector_register.fixed  |                                    | 23      | leak         | threads=1 leaked=1/136 unreachable=1/136 direct=1/136
 fork_both_child         | fork both              |                                    | 23      | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
 fork_both_parent        | fork both              |                                    | 23      | parent:leak  | leaked=1/222 unreachable=1/222 direct=1/222
 fork_child_child        | fork child             |                                    | 0       | child:leak   | leaked=1/111 unreachable=1/111 direct=1/111
@@ -246,7 +265,7 @@ consistency='
        "an unreachable site has no lost: direct|indirect"),
   rule([.heap.sites[] | (.stack | length > 0) and ((.stack[0].file // "") | test("^harness/") | not) and ((.stack[0].function // "") | test("^lc_") | not)] | all;
        "a site has no stack, or a harness frame on top of it"),
-  rule([.heap.sites[] | select(.class == "thread" or .class == "reachable") | (.path | length > 0) and (.path[0].kind | IN("global", "tls", "thread", "registers", "stack", "region")) and ([.path[1:][] | .kind == "block" and (.offset | type) == "number"] | all)] | all;
+  rule([.heap.sites[] | select(.class == "thread" or .class == "reachable") | (.path | length > 0) and (.path[0].kind | IN("global", "tls", "thread", "registers", "stack", "region", "tsd")) and ([.path[1:][] | .kind == "block" and (.offset | type) == "number"] | all)] | all;
        "a thread or reachable site has no path from a root through blocks"),
   rule(([.threads.list[] | .count // 1] | add // 0) == .threads.leaked;
        "the listed threads do not add up to threads.leaked"),
@@ -429,6 +448,18 @@ check_nodebug() {
         "[.heap.sites[] | .stack | $(has_frame make_orphan)] == [true]"
     expect "the thread is named by idle_main" \
         "[.threads.list[] | .name == \"idle\" and (.stack | $(has_frame idle_main))] == [true]"
+}
+
+check_exit_thread_main_pthread_exit() {
+    expect "after main's pthread_exit the lost block's stack is still symbolized" \
+        "[.heap.sites[] | .stack | $(has_frame make)] == [true]"
+    expect "main, a zombie by then, is not a thread whose stack could not be read" \
+        ".scan.threads_not_read == 0"
+}
+
+check_timer_thread() {
+    expect "glibc's timer helper is not a thread whose stack could not be read" \
+        ".scan.threads_not_read == 0"
 }
 
 # ---------------------------------------------------------------- the run

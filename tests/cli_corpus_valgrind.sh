@@ -52,6 +52,12 @@ runtime_owned.leaky      lost
 runtime_owned            none
 global_reachable         none
 interior                 none
+guard_pages              lost
+guard_pages.fixed        none
+exit_local               lost
+exit_local.fixed         none
+tsd                      lost
+tsd.fixed                none
 TABLE
 }
 

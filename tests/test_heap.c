@@ -978,6 +978,53 @@ START_TEST(test_without_hook_cached_block_is_a_leak) {
 }
 END_TEST
 
+/* A hook that starts a collection point or a check of its own: each nested
+ * call must come back with -1 at once, neither recursing nor waiting on the
+ * check that runs the hook. The hook stays registered, so it acts only
+ * while a test asks it to. */
+static int nesting_hook_active;
+static int nested_collect_rc, nested_verify_rc;
+static void nesting_hook(void *arg) {
+    (void)arg;
+    if (!nesting_hook_active) return;
+    nested_collect_rc = lc_collect();
+    nested_verify_rc = lc_verify_none(&(const lc_options){
+        .struct_version = LC_OPTIONS_VERSION, .quiet = 1, .settle_seconds = 0.01});
+}
+
+static void register_nesting_hook(void) {
+    static int registered;
+    if (!registered) registered = lc_at_collect(nesting_hook, NULL) == 0;
+    ck_assert(registered);
+}
+
+START_TEST(test_collect_inside_a_hook_returns_an_error) {
+    register_nesting_hook();
+    nested_collect_rc = nested_verify_rc = 99;
+    nesting_hook_active = 1;
+    int rc = lc_collect();
+    nesting_hook_active = 0;
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(nested_collect_rc, -1);
+    ck_assert_int_eq(nested_verify_rc, -1);
+}
+END_TEST
+
+START_TEST(test_check_inside_a_hook_returns_an_error) {
+    register_nesting_hook();
+    lc_baseline();
+    nested_collect_rc = nested_verify_rc = 99;
+    nesting_hook_active = 1;
+    lc_result r = check_now(NULL);
+    nesting_hook_active = 0;
+    ck_assert_int_eq(r.verdict, 0);
+    ck_assert_int_eq(nested_collect_rc, -1);
+    ck_assert_int_eq(nested_verify_rc, -1);
+    /* Without the hook acting, the same calls work. */
+    ck_assert_int_eq(lc_collect(), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ Check integration */
 
 START_TEST(inner_leaky_test) {
@@ -1156,6 +1203,8 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_passing_check_writes_no_profiles);
     tcase_add_test(tc, test_collect_hook_runs_before_the_check);
     tcase_add_test(tc, test_without_hook_cached_block_is_a_leak);
+    tcase_add_test(tc, test_collect_inside_a_hook_returns_an_error);
+    tcase_add_test(tc, test_check_inside_a_hook_returns_an_error);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("check integration");

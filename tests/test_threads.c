@@ -347,6 +347,49 @@ static const char *thread_header(char *buf, size_t n, int tid, const char *name,
 
 /* ------------------------------------------------------------ blocked, sleeping, running */
 
+/* A thread started after the baseline that runs the check itself is the
+ * checker, not a leak of its own; a thread it leaves behind still is. */
+static void *parked(void *arg) {
+    pthread_mutex_lock(arg);
+    pthread_mutex_unlock(arg);
+    return NULL;
+}
+
+static void *check_from_here(void *arg) {
+    pthread_mutex_t *park = arg;
+    pthread_t other;
+    if (park && pthread_create(&other, NULL, parked, park) != 0) return (void *)(intptr_t)-2;
+    intptr_t rc = lc_verify_none(&(const lc_options){
+        .struct_version = LC_OPTIONS_VERSION, .quiet = 1, .settle_seconds = 0.05});
+    if (park) {
+        pthread_mutex_unlock(park);
+        pthread_join(other, NULL);
+    }
+    return (void *)rc;
+}
+
+START_TEST(test_thread_that_runs_the_check_is_not_leaked) {
+    lc_baseline();
+    pthread_t t;
+    void *rc;
+    ck_assert_int_eq(pthread_create(&t, NULL, check_from_here, NULL), 0);
+    pthread_join(t, &rc);
+    ck_assert_int_eq((int)(intptr_t)rc, 0);
+}
+END_TEST
+
+START_TEST(test_thread_the_checker_leaves_blocked_is_leaked) {
+    static pthread_mutex_t park = PTHREAD_MUTEX_INITIALIZER;
+    lc_baseline();
+    pthread_mutex_lock(&park);
+    pthread_t t;
+    void *rc;
+    ck_assert_int_eq(pthread_create(&t, NULL, check_from_here, &park), 0);
+    pthread_join(t, &rc);
+    ck_assert_int_eq((int)(intptr_t)rc, 1);
+}
+END_TEST
+
 START_TEST(test_thread_blocked_on_condvar_is_leaked) {
     lc_baseline();
     struct latch latch = LATCH_INIT;
@@ -1250,6 +1293,8 @@ static Suite *threads_suite(void) {
     tcase_add_test(tc, test_thread_whose_poll_returned_and_was_joined_is_not_leaked);
     tcase_add_test(tc, test_thread_in_nanosleep_is_leaked_as_sleeping);
     tcase_add_test(tc, test_thread_whose_sleep_ended_and_was_joined_is_not_leaked);
+    tcase_add_test(tc, test_thread_that_runs_the_check_is_not_leaked);
+    tcase_add_test(tc, test_thread_the_checker_leaves_blocked_is_leaked);
     tcase_add_test(tc, test_thread_spinning_in_user_code_is_leaked_as_running);
     tcase_add_test(tc, test_thread_that_stopped_spinning_and_was_joined_is_not_leaked);
     suite_add_tcase(s, tc);

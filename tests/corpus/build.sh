@@ -47,6 +47,22 @@ thread_exited            thread_exited.c     -g
 thread_exited.fixed      thread_exited.c     -g -DFIXED=1
 thread_settling          thread_settling.c   -g
 thread_settling.linger   thread_settling.c   -g -DLINGER_MS=30000
+tiny_stack               tiny_stack.c        -g
+tiny_stack.fixed         tiny_stack.c        -g -DFIXED=1
+guard_pages              guard_pages.c       -g
+guard_pages.fixed        guard_pages.c       -g -DFIXED=1
+exit_local               exit_local.c        -g
+exit_local.fixed         exit_local.c        -g -DFIXED=1
+tsd                      tsd.c               -g
+tsd.fixed                tsd.c               -g -DFIXED=1
+exit_thread              exit_thread.c       -g
+exit_thread.fixed        exit_thread.c       -g -DFIXED=1
+detached_dtor            detached_dtor.c     -g
+detached_dtor.fixed      detached_dtor.c     -g -DFIXED=1
+timer_thread             timer_thread.c      -g
+timer_thread.leaky       timer_thread.c      -g -DLEAKY=1
+vector_register          vector_register.c   -g
+vector_register.fixed    vector_register.c   -g -DFIXED=1
 fork                     fork.c              -g
 crash                    crash.c             -g
 hang                     hang.c              -g
