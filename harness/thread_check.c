@@ -42,10 +42,14 @@ struct lc_thread_report {
 
 /* ------------------------------------------------------------ gathering */
 
+static bool rec_exited(const lc_thread_rec *r) {
+    return __atomic_load_n(&r->exited, __ATOMIC_ACQUIRE);
+}
+
 static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
     lc_task_info info;
     bool alive = lc_os_task_info(t->tid, &info);
-    if (r && r->exited && !r->detached) {
+    if (r && rec_exited(r) && !r->detached) {
         snprintf(t->state, sizeof t->state, "exited, not joined");
         memcpy(t->name, r->name, sizeof t->name);
         t->exited = true;
@@ -78,12 +82,27 @@ static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
     }
 }
 
+/* Whether a task of /proc is a thread the library saw start: registered,
+ * or retired and still on its way out. */
 static bool owned_by_registered(pid_t tid) {
     for (size_t i = 0; i < LC_MAX_THREADS; i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
-        if (r->used && !r->adopted && r->tid == tid) return true;
+        if ((r->used || r->lingering) && !r->adopted && r->tid == tid) return true;
     }
     return false;
+}
+
+/* A retired thread whose task is gone no longer lingers: its id may be
+ * given to a thread the library did not see start. */
+static void forget_gone(const pid_t *tasks, size_t ntasks) {
+    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+        lc_thread_rec *r = &lc_thread_recs[i];
+        if (!r->lingering) continue;
+        bool listed = false;
+        for (size_t k = 0; k < ntasks && !listed; k++)
+            listed = tasks[k] == r->tid;
+        if (!listed) r->lingering = 0;
+    }
 }
 
 /* Every thread that is new since the baseline (all threads when `all`),
@@ -96,7 +115,7 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     for (size_t i = 0; i < LC_MAX_THREADS && n < cap; i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
         if (!r->used || r->adopted || r->internal || (!all && !lc_threads_is_new(r))) continue;
-        if (r->detached && r->exited) continue;
+        if (r->detached && rec_exited(r)) continue;
         thread_entry *t = &out[n++];
         memset(t, 0, sizeof *t);
         t->tid = r->tid;
@@ -108,6 +127,7 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     }
     size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
     if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
+    forget_gone(tasks, ntasks);
     for (size_t i = 0; i < ntasks && n < cap; i++) {
         if (owned_by_registered(tasks[i])) continue;
         if (!all && !lc_threads_task_is_new(tasks[i])) continue;
@@ -279,7 +299,12 @@ static size_t drop_suppressed(thread_entry *e, size_t n, size_t *dropped) {
     return kept;
 }
 
-lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64_t start) {
+/* The settle window counts from the first look at the threads, not from
+ * the check's call: whatever runs before (collection hooks, a sanitizer's
+ * search, a slow start under valgrind or on a loaded machine) must not use
+ * up the time the threads get, or a thread on its way out would be judged
+ * on one look. */
+lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
     lc_thread_report *r = report_alloc();
     if (!r) return NULL;
     /* A suppressed thread that lives on must not hold the check for the
@@ -288,6 +313,7 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64
     bool thread_rules = lc_suppress_has_thread_rules();
     bool stacks_for_rules = needs_stacks(opts) || thread_rules;
     uint64_t window = (uint64_t)(settle * 1e9);
+    uint64_t start = lc_os_now_ns();
     for (int attempt = 0;; attempt++) {
         r->n = gather(r->e, LC_MAX_THREADS, false);
         if (stacks_for_rules && r->n) capture(r->e, r->n);

@@ -62,17 +62,23 @@ void lc_threads_unlock(void) {
     pthread_mutex_unlock(&registry_lock);
 }
 
+/* A free record, preferring one that no exiting thread still lingers in. */
 static lc_thread_rec *rec_alloc(void) {
+    lc_thread_rec *r = NULL;
     for (size_t i = 0; i < LC_MAX_THREADS; i++) {
-        lc_thread_rec *r = &lc_thread_recs[i];
-        if (!r->used) {
-            memset(r, 0, sizeof *r);
-            r->used = 1;
-            r->id = next_id++;
-            return r;
+        lc_thread_rec *c = &lc_thread_recs[i];
+        if (c->used) continue;
+        if (!r) r = c;
+        if (!c->lingering) {
+            r = c;
+            break;
         }
     }
-    return NULL;
+    if (!r) return NULL;
+    memset(r, 0, sizeof *r);
+    r->used = 1;
+    r->id = next_id++;
+    return r;
 }
 
 static lc_thread_rec *rec_by_handle(pthread_t h) {
@@ -83,8 +89,14 @@ static lc_thread_rec *rec_by_handle(pthread_t h) {
     return NULL;
 }
 
+/* A retired thread may still be on its way out of the kernel (a detached
+ * thread retires itself as it exits; pthread_join returns once the thread
+ * has cleared its id, before the kernel unlists its task): the record lingers
+ * with the thread's id until a check sees the task gone. */
 static void rec_retire(lc_thread_rec *r) {
-    if (r) r->used = 0;
+    if (!r) return;
+    r->used = 0;
+    r->lingering = r->tid != 0;
 }
 
 lc_thread_rec *lc_thread_self_rec(void) {
@@ -105,13 +117,20 @@ lc_thread_rec *lc_thread_self_rec(void) {
     return r;
 }
 
+/* The thread is done with the program's code: it says so before it takes
+ * the registry lock, so a check that holds the lock while it looks at the
+ * threads sees a thread waiting here as exited, not as blocked in a futex
+ * (which it would report as leaked once its settle window had passed). */
 static void mark_exited(lc_thread_rec *r) {
     if (!r) return;
+    uint64_t id = r->id;
     prctl(PR_GET_NAME, r->name, 0, 0, 0);
-    pthread_mutex_lock(&registry_lock);
-    r->exited = 1;
     r->exited_ns = lc_os_now_ns();
-    if (r->detached) rec_retire(r);
+    __atomic_store_n(&r->exited, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&registry_lock);
+    /* pthread_detach may have retired the record meanwhile (it is exited),
+     * and a new thread taken it over. */
+    if (r->used && r->id == id && r->detached) rec_retire(r);
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -214,7 +233,7 @@ int pthread_detach(pthread_t h) {
         lc_thread_rec *r = rec_by_handle(h);
         if (r) {
             r->detached = 1;
-            if (r->exited) rec_retire(r);
+            if (__atomic_load_n(&r->exited, __ATOMIC_ACQUIRE)) rec_retire(r);
         }
         pthread_mutex_unlock(&registry_lock);
     }
@@ -284,6 +303,7 @@ void lc_threads_after_fork_child(void) {
     for (size_t i = 0; i < LC_MAX_THREADS; i++) {
         lc_thread_rec *r = &lc_thread_recs[i];
         if (r->used && r != self_rec) r->used = 0;
+        r->lingering = 0;
     }
     if (self_rec) {
         self_rec->tid = lc_os_tid();

@@ -14,6 +14,7 @@
  * test a twin that must report a leak. Each test records what the check
  * said, then wakes and joins every thread it started and only then asserts,
  * so that a failing test leaves nothing behind in CK_FORK=no mode either. */
+#include "internal.h" /* the registry, for the exit-path test */
 #include "leakcheck.h"
 
 #if defined(__has_feature)
@@ -632,15 +633,40 @@ START_TEST(test_detached_thread_still_blocked_is_leaked) {
 }
 END_TEST
 
-/* ------------------------------------------------------------ the settle window */
+/* ------------------------------------------------------------ on the way out */
 
-START_TEST(test_thread_exiting_within_the_settle_window_is_not_leaked) {
+/* A thread-specific value whose destructor waits on the worker's latch: the
+ * C library runs it after the start routine has returned, so the thread is
+ * on its way out and still listed in /proc until the test opens the latch. */
+static pthread_key_t exit_gate_key;
+static pthread_once_t exit_gate_once = PTHREAD_ONCE_INIT;
+
+static void wait_at_exit_gate(void *latch) {
+    WAIT_FOR_LATCH((struct latch *)latch);
+}
+
+static void make_exit_gate_key(void) {
+    ck_assert_int_eq(pthread_key_create(&exit_gate_key, wait_at_exit_gate), 0);
+}
+
+static void *return_through_exit_gate(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    pthread_once(&exit_gate_once, make_exit_gate_key);
+    pthread_setspecific(exit_gate_key, w->latch);
+    return NULL;
+}
+
+START_TEST(test_detached_thread_on_its_way_out_is_not_leaked) {
     lc_baseline();
-    struct worker w = {.until = monotonic_in_ms(50)};
-    start_detached(&w, sleep_until_deadline);
+    struct latch gate = LATCH_INIT;
+    struct worker w = {.latch = &gate};
+    start_detached(&w, return_through_exit_gate);
+    await_syscall(&w, SYS_futex);
 
     lc_result res = {0};
-    int rc = CHECK_THREADS(&res, 1.0);
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&gate);
     await_gone(&w);
 
     ck_assert_int_eq(rc, 0);
@@ -648,20 +674,144 @@ START_TEST(test_thread_exiting_within_the_settle_window_is_not_leaked) {
 }
 END_TEST
 
+START_TEST(test_joinable_thread_on_its_way_out_is_leaked_as_exited_not_joined) {
+    lc_baseline();
+    struct latch gate = LATCH_INIT;
+    struct worker w = {.latch = &gate};
+    start_worker(&w, return_through_exit_gate);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&gate);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "exited, not joined");
+}
+END_TEST
+
+/* Whether the registry (harness/internal.h) records the thread as exited,
+ * read without its lock. */
+static bool registry_says_exited(int tid) {
+    for (size_t i = 0; i < LC_MAX_THREADS; i++)
+        if (lc_thread_recs[i].used && lc_thread_recs[i].tid == tid)
+            return __atomic_load_n(&lc_thread_recs[i].exited, __ATOMIC_ACQUIRE);
+    return false;
+}
+
+/* A check holds the registry lock while it looks at the threads; a thread
+ * that returns meanwhile waits for that lock on its way out, in a futex. It
+ * must already count as exited then, or the check would see a thread
+ * blocked in a futex and, its window over, report it. */
+START_TEST(test_thread_waiting_for_the_registry_on_its_way_out_counts_as_exited) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_worker(&w, wait_on_condvar);
+    int tid = await_tid(&w);
+    await_syscall(&w, SYS_futex);
+
+    lc_threads_lock();
+    open_latch(&latch);
+    double deadline = now_seconds() + AWAIT_SECONDS;
+    bool exited;
+    while (!(exited = registry_says_exited(tid)) && now_seconds() < deadline)
+        nap_ms(1);
+    lc_threads_unlock();
+    join(&w);
+
+    ck_assert_msg(exited, "the thread was not marked exited while it waited for the registry");
+}
+END_TEST
+
+/* ------------------------------------------------------------ the settle window */
+
+/* The window is far longer than the thread's 50 ms nap (the check ends as
+ * soon as the thread is gone), so that a loaded machine cannot stretch the
+ * nap past it. */
+START_TEST(test_thread_exiting_within_the_settle_window_is_not_leaked) {
+    lc_baseline();
+    struct worker w = {.until = monotonic_in_ms(50)};
+    start_detached(&w, sleep_until_deadline);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, 10.0);
+    await_gone(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+/* The thread sleeps until the test cancels it after the check: a thread
+ * due to wake at a fixed time could wake before a slow check's first look. */
 START_TEST(test_thread_exiting_after_the_settle_window_is_leaked) {
     lc_baseline();
-    struct worker w = {.until = monotonic_in_ms(600)};
-    start_detached(&w, sleep_until_deadline);
+    struct worker w = {0};
+    start_detached(&w, sleep_until_cancelled);
     await_sleeping(&w);
 
     lc_result res = {0};
     int rc = CHECK_THREADS(&res, 0.1);
+    pthread_cancel(w.thread);
     await_gone(&w);
 
     ck_assert_int_eq(rc, 1);
     ck_assert_int_eq(res.leaked_threads, 1);
     ck_assert_int_eq(res.threads[0].tid, w.tid);
     ck_assert_str_eq(res.threads[0].state, "sleeping");
+}
+END_TEST
+
+/* A collection hook that takes longer than the settle window and, as its
+ * last act, lets a worker go (armed by the test; a no-op otherwise, since
+ * hooks stay registered). */
+static struct {
+    struct latch *latch;
+    long ms;
+} slow_hook;
+
+static void slow_hook_then_release(void *arg) {
+    (void)arg;
+    if (!slow_hook.latch) return;
+    nap_ms(slow_hook.ms);
+    open_latch(slow_hook.latch);
+    slow_hook.latch = NULL;
+}
+
+static void *wait_then_nap(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    WAIT_FOR_LATCH(w->latch);
+    nap_ms(20);
+    return NULL;
+}
+
+/* The window counts from the first look at the threads, not from the
+ * check's call: what runs before (hooks here; a slow start under valgrind or
+ * on a loaded machine) does not use it up. */
+START_TEST(test_thread_let_go_by_a_slow_collection_hook_gets_the_whole_settle_window) {
+    static bool registered;
+    if (!registered) registered = lc_at_collect(slow_hook_then_release, NULL) == 0;
+    ck_assert(registered);
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_detached(&w, wait_then_nap);
+    await_syscall(&w, SYS_futex);
+
+    slow_hook.ms = 600;
+    slow_hook.latch = &latch;
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, 0.5);
+    open_latch(&latch); /* in case the hook did not run */
+    await_gone(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
 }
 END_TEST
 
@@ -1261,6 +1411,10 @@ static Suite *threads_suite(void) {
     tcase_add_test(tc, test_detached_thread_still_blocked_is_leaked);
     tcase_add_test(tc, test_thread_exiting_within_the_settle_window_is_not_leaked);
     tcase_add_test(tc, test_thread_exiting_after_the_settle_window_is_leaked);
+    tcase_add_test(tc, test_thread_let_go_by_a_slow_collection_hook_gets_the_whole_settle_window);
+    tcase_add_test(tc, test_detached_thread_on_its_way_out_is_not_leaked);
+    tcase_add_test(tc, test_joinable_thread_on_its_way_out_is_leaked_as_exited_not_joined);
+    tcase_add_test(tc, test_thread_waiting_for_the_registry_on_its_way_out_counts_as_exited);
     suite_add_tcase(s, tc);
 
     tc = tcase("ignore");
