@@ -145,6 +145,27 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     return n;
 }
 
+static const char *frame_function(uintptr_t pc);
+static int first_program_frame(const uintptr_t *pcs, int depth);
+
+/* How many times a running thread's stack is captured again when it went
+ * astray; each capture interrupts the thread at another point. */
+#define ASTRAY_RETRIES 20
+
+/* Whether a running thread's captured stack went astray: interrupted in
+ * code the unwinder cannot step out of (a sanitizer's runtime, which
+ * ThreadSanitizer links into the program without unwind tables; code
+ * without unwind information), it stops there or continues through
+ * addresses that are not code, and names no function of the program. A
+ * blocked thread would answer the same again, so only running ones are
+ * retried. */
+static bool astray(const thread_entry *t) {
+    if (t->cap.status != LC_CAPTURE_OK || strcmp(t->state, "running") != 0) return false;
+    int first = first_program_frame(t->cap.pcs, t->cap.depth);
+    return first < 0 || lc_os_pc_in_runtime(t->cap.pcs[first]) ||
+           !frame_function(t->cap.pcs[first]);
+}
+
 static void capture(thread_entry *e, size_t n) {
     lc_self_enter();
     lc_capture *caps = lc_os_alloc(n * sizeof *caps + 1);
@@ -156,6 +177,17 @@ static void capture(thread_entry *e, size_t n) {
     for (size_t i = 0; i < n; i++) {
         e[i].cap = caps[i];
         if (e[i].exited) e[i].cap.status = LC_CAPTURE_GONE;
+    }
+    for (int round = 0; round < ASTRAY_RETRIES; round++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (astray(&e[i])) caps[k++].tid = e[i].tid;
+        if (!k) break;
+        lc_os_sleep_ns(1000000);
+        lc_capture_stacks(caps, k);
+        for (size_t j = 0; j < k; j++)
+            for (size_t i = 0; i < n; i++)
+                if (e[i].tid == caps[j].tid && caps[j].status == LC_CAPTURE_OK) e[i].cap = caps[j];
     }
     lc_os_free(caps, n * sizeof *caps + 1);
 }
@@ -299,11 +331,11 @@ static size_t drop_suppressed(thread_entry *e, size_t n, size_t *dropped) {
     return kept;
 }
 
-/* The settle window counts from the first look at the threads, not from
- * the check's call: whatever runs before (collection hooks, a sanitizer's
- * search, a slow start under valgrind or on a loaded machine) must not use
- * up the time the threads get, or a thread on its way out would be judged
- * on one look. */
+/* The settle window counts from the end of the first look at the threads,
+ * not from the check's call: whatever runs before (collection hooks, a
+ * sanitizer's search) or during that look (reading /proc for every thread,
+ * slow under valgrind or on a loaded machine) must not use up the time the
+ * threads get, or a thread on its way out would be judged on one look. */
 lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
     lc_thread_report *r = report_alloc();
     if (!r) return NULL;
@@ -313,9 +345,10 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
     bool thread_rules = lc_suppress_has_thread_rules();
     bool stacks_for_rules = needs_stacks(opts) || thread_rules;
     uint64_t window = (uint64_t)(settle * 1e9);
-    uint64_t start = lc_os_now_ns();
+    uint64_t start = 0;
     for (int attempt = 0;; attempt++) {
         r->n = gather(r->e, LC_MAX_THREADS, false);
+        if (attempt == 0) start = lc_os_now_ns();
         if (stacks_for_rules && r->n) capture(r->e, r->n);
         r->n = filter(r->e, r->n, opts);
         bool waiting_helps = false;

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -542,6 +543,72 @@ START_TEST(test_thread_spinning_in_user_code_is_leaked_as_running) {
     ck_assert_str_eq(res.threads[0].wait, "");
     ck_assert_str_eq(res.threads[0].function, "spin_in_user_code");
     ck_assert_report_has("[running");
+}
+END_TEST
+
+/* Code with neither unwind information nor a symbol, as a JIT emits or as
+ * a sanitizer's runtime is to the unwinder: a countdown loop in an
+ * executable page of its own. */
+typedef void (*countdown_fn)(unsigned long n);
+
+static countdown_fn make_countdown(void) {
+#if defined(__x86_64__)
+    static const unsigned char code[] = {0x48, 0xff, 0xcf,
+                                         0x75, 0xfb, 0xc3}; /* 1: dec %rdi; jnz 1b; ret */
+#elif defined(__aarch64__)
+    static const uint32_t code[] = {0xf1000400, 0x54ffffe1,
+                                    0xd65f03c0}; /* 1: subs x0, x0, #1; b.ne 1b; ret */
+#endif
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(page, MAP_FAILED);
+    memcpy(page, code, sizeof code);
+    ck_assert_int_eq(mprotect(page, 4096, PROT_READ | PROT_EXEC), 0);
+    __builtin___clear_cache((char *)page, (char *)page + sizeof code);
+    return (countdown_fn)page;
+}
+
+static countdown_fn countdown;
+
+/* Spends about half its time in the countdown, half in its own loop. */
+static void *spin_half_in_code_without_unwind_info(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+        countdown(100000);
+        for (volatile unsigned long i = 0; i < 20000; i++) {
+        }
+        atomic_fetch_add_explicit(&w->spins, 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+/* A capture that interrupts the thread in the countdown yields a stack
+ * that names no function of the program; the check captures the thread
+ * again until it is interrupted in its own code. Checked a few times, as
+ * one capture lands in the countdown about every other time. */
+START_TEST(test_running_thread_interrupted_where_it_cannot_be_unwound_is_named_by_its_own_code) {
+    if (!countdown) countdown = make_countdown();
+    lc_baseline();
+    struct worker w = {0};
+    start_worker(&w, spin_half_in_code_without_unwind_info);
+    await_spinning(&w);
+
+    enum { CHECKS = 5 };
+    char functions[CHECKS][64];
+    int rcs[CHECKS];
+    for (int i = 0; i < CHECKS; i++) {
+        lc_result res = {0};
+        rcs[i] = CHECK_THREADS(&res, 0.05);
+        snprintf(functions[i], sizeof functions[i], "%s",
+                 res.nthreads ? res.threads[0].function : "(no thread)");
+    }
+    atomic_store(&w.stop, true);
+    join(&w);
+
+    for (int i = 0; i < CHECKS; i++) {
+        ck_assert_int_eq(rcs[i], 1);
+        ck_assert_str_eq(functions[i], "spin_half_in_code_without_unwind_info");
+    }
 }
 END_TEST
 
@@ -1402,6 +1469,8 @@ static Suite *threads_suite(void) {
     tcase_add_test(tc, test_thread_whose_sleep_ended_and_was_joined_is_not_leaked);
     tcase_add_test(tc, test_thread_spinning_in_user_code_is_leaked_as_running);
     tcase_add_test(tc, test_thread_that_stopped_spinning_and_was_joined_is_not_leaked);
+    tcase_add_test(
+        tc, test_running_thread_interrupted_where_it_cannot_be_unwound_is_named_by_its_own_code);
     suite_add_tcase(s, tc);
 
     tc = tcase("exits");
