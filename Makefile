@@ -8,6 +8,8 @@
 #   make demo       install missing packages, build, run the scenarios
 #   make bench      the side-by-side benchmarks (bench/README.md)
 #   make fuzz       fuzz the heap-profile reader (FUZZ_SECONDS, default 30)
+#   make stress     the thread and timing suites ten times each under a CPU
+#                   hog (tests/stress.sh, STRESS_RUNS=N)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -44,7 +46,7 @@ RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../
 # Optional targets kept in their own files (sanitizer builds).
 -include mk/*.mk
 
-.PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools demo bench install clean format
+.PHONY: leakcheck.pc fuzz all deps check check-native check-valgrind check-tools stress demo bench install clean format
 
 all: $(BUILD)/libleakcheck.so $(BUILD)/libleakcheck.a $(BUILD)/leakcheck
 
@@ -88,6 +90,11 @@ check-valgrind: all tests
 
 check-tools: all
 	@bash tests/run.sh tools
+
+# The suites that involve threads or timing, ten times each (STRESS_RUNS=N)
+# with both cores kept busy: any verdict that changes between runs fails.
+stress: all tests tsan-build
+	@bash tests/stress.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
