@@ -7,7 +7,7 @@
 #
 # Two busy loops keep both cores of a 2-core machine busy for the whole run;
 # they are killed when the script ends, however it ends. Each suite runs
-# STRESS_RUNS times with Check's verbose output, one verdict line per test;
+# STRESS_RUNS times with Check's log (CK_LOG_FILE_NAME), one verdict line per test;
 # a command-line test counts as one test. The script reports every test
 # whose verdict changed between runs and every test that failed, and exits
 # 1 if there is any, 0 when every run of every test passed.
@@ -51,18 +51,20 @@ suite() {
   local i start log rc
   for i in $(seq "$runs"); do
     log=$work/$key.log
+    rm -f "$work/$key.check"
     start=$SECONDS
-    CK_VERBOSITY=verbose "$@" >"$log" 2>&1
+    CK_LOG_FILE_NAME=$work/$key.check "$@" >"$log" 2>&1
     rc=$?
-    # Check's verbose lines: FILE:LINE:RESULT:TCASE:TEST:ITERATION:MESSAGE.
-    grep -E '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:[0-9]+:' "$log" |
+    # Check's log: FILE:LINE:RESULT:TCASE:TEST:ITERATION:MESSAGE per test.
+    cat "$work/$key.check" 2>/dev/null |
+      grep -E '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:[0-9]+:' |
       awk -F: '{ print $4 "/" $5 "#" $6, ($3 == "P" ? "passed" : "FAILED") }' >"$work/$key.$i"
     if [ ! -s "$work/$key.$i" ]; then
       # A command-line test, or a suite that died before any verdict.
-      echo "(whole run) $([ "$rc" -eq 0 ] && echo passed || echo "FAILED")" >"$work/$key.$i"
+      echo "(whole-run) $([ "$rc" -eq 0 ] && echo passed || echo "FAILED")" >"$work/$key.$i"
     elif [ "$rc" -ne 0 ] && ! grep -q ' FAILED$' "$work/$key.$i"; then
       # Every test passed, yet the run failed: a memcheck error, a crash.
-      echo "(exit status) FAILED" >>"$work/$key.$i"
+      echo "(exit-status) FAILED" >>"$work/$key.$i"
     fi
     if grep -q ' FAILED$' "$work/$key.$i"; then
       cp "$log" "$work/$key.failed.$i"
