@@ -23,8 +23,13 @@ case $runs in
 esac
 
 hogs=()
+vg_suite=
 work=$(mktemp -d)
 cleanup() {
+  if [ -n "$vg_suite" ]; then
+    pkill -P "$vg_suite" 2>/dev/null
+    kill "$vg_suite" 2>/dev/null
+  fi
   for pid in "${hogs[@]}"; do kill "$pid" 2>/dev/null; done
   wait 2>/dev/null
   rm -rf "$work"
@@ -41,13 +46,12 @@ vg=(valgrind -q --soname-synonyms=somalloc=nouseroverride
     --suppressions=scripts/leakcheck.supp
     --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1)
 
-suites=()
-# suite LABEL COMMAND...: one suite, run STRESS_RUNS times.
+# suite LABEL COMMAND...: one suite, run STRESS_RUNS times; each run's
+# verdicts land in $work/KEY.RUN, one "TEST passed|FAILED" line per test.
 suite() {
   local label=$1
   shift
   local key=${label//[^A-Za-z0-9_]/_}
-  suites+=("$label")
   local i start log rc
   for i in $(seq "$runs"); do
     log=$work/$key.log
@@ -58,7 +62,8 @@ suite() {
     # Check's log: FILE:LINE:RESULT:TCASE:TEST:ITERATION:MESSAGE per test.
     cat "$work/$key.check" 2>/dev/null |
       grep -E '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:[0-9]+:' |
-      awk -F: '{ print $4 "/" $5 "#" $6, ($3 == "P" ? "passed" : "FAILED") }' >"$work/$key.$i"
+      awk -F: '{ t = $4 "/" $5 "#" $6; gsub(/ /, "_", t); print t, ($3 == "P" ? "passed" : "FAILED") }' \
+        >"$work/$key.$i"
     if [ ! -s "$work/$key.$i" ]; then
       # A command-line test, or a suite that died before any verdict.
       echo "(whole-run) $([ "$rc" -eq 0 ] && echo passed || echo "FAILED")" >"$work/$key.$i"
@@ -76,18 +81,25 @@ suite() {
 
 began=$SECONDS
 echo "== stress: $runs runs of each suite, two busy loops running ($(nproc) cores)"
+# The valgrind suite, the slowest by far, runs alongside the others: more
+# load still, and the whole takes about as long as it alone.
+vg_label="test_scenarios valgrind CK_FORK=yes"
+suite "$vg_label" env CK_FORK=yes CK_DEFAULT_TIMEOUT=120 "${vg[@]}" build/tests/test_scenarios &
+vg_suite=$!
+suites=("$vg_label")
 for mode in yes no; do
-  suite "test_threads CK_FORK=$mode" env CK_FORK=$mode build/tests/test_threads
-  suite "test_scenarios CK_FORK=$mode" env CK_FORK=$mode build/tests/test_scenarios
-  suite "test_suppress CK_FORK=$mode" env CK_FORK=$mode build/tests/test_suppress
-  suite "test_toolkit CK_FORK=$mode" env CK_FORK=$mode build/tests/test_toolkit
-  suite "test_heap CK_FORK=$mode" env CK_FORK=$mode build/tests/test_heap
+  for prog in test_threads test_scenarios test_suppress test_toolkit test_heap; do
+    suites+=("$prog CK_FORK=$mode")
+    suite "$prog CK_FORK=$mode" env CK_FORK=$mode build/tests/$prog
+  done
 done
+suites+=("test_threads TSan CK_FORK=no")
 suite "test_threads TSan CK_FORK=no" env CK_FORK=no build-tsan/tests/test_threads
-suite "test_scenarios valgrind CK_FORK=yes" \
-  env CK_FORK=yes CK_DEFAULT_TIMEOUT=120 "${vg[@]}" build/tests/test_scenarios
-suite "cli_scenarios.sh" bash tests/cli_scenarios.sh build/leakcheck
-suite "cli_suppress.sh" bash tests/cli_suppress.sh build/leakcheck
+for cli in cli_scenarios.sh cli_suppress.sh; do
+  suites+=("$cli")
+  suite "$cli" bash "tests/$cli" build/leakcheck
+done
+wait "$vg_suite"
 
 echo "== verdicts"
 bad=0

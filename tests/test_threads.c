@@ -702,14 +702,24 @@ END_TEST
 
 /* ------------------------------------------------------------ on the way out */
 
-/* A thread-specific value whose destructor waits on the worker's latch: the
- * C library runs it after the start routine has returned, so the thread is
- * on its way out and still listed in /proc until the test opens the latch. */
+/* A thread-specific value whose destructor waits at a gate, the first of
+ * two latches the worker's `latch` points to, then opens the second: the C
+ * library runs it after the start routine has returned, so the thread is on
+ * its way out and still listed in /proc until the test opens the gate. The
+ * second latch tells the test the thread is done with both (a thread that
+ * exits is no synchronization for ThreadSanitizer). */
 static pthread_key_t exit_gate_key;
 static pthread_once_t exit_gate_once = PTHREAD_ONCE_INIT;
 
-static void wait_at_exit_gate(void *latch) {
-    WAIT_FOR_LATCH((struct latch *)latch);
+static void wait_at_exit_gate(void *latches) {
+    struct latch *gate = latches, *passed = gate + 1;
+    WAIT_FOR_LATCH(gate);
+    open_latch(passed);
+}
+
+static void pass_exit_gate(struct latch gate[2]) {
+    open_latch(&gate[0]);
+    WAIT_FOR_LATCH(&gate[1]);
 }
 
 static void make_exit_gate_key(void) {
@@ -726,14 +736,14 @@ static void *return_through_exit_gate(void *arg) {
 
 START_TEST(test_detached_thread_on_its_way_out_is_not_leaked) {
     lc_baseline();
-    struct latch gate = LATCH_INIT;
-    struct worker w = {.latch = &gate};
+    struct latch gate[2] = {LATCH_INIT, LATCH_INIT};
+    struct worker w = {.latch = gate};
     start_detached(&w, return_through_exit_gate);
     await_syscall(&w, SYS_futex);
 
     lc_result res = {0};
     int rc = CHECK_THREADS(&res, SETTLE);
-    open_latch(&gate);
+    pass_exit_gate(gate);
     await_gone(&w);
 
     ck_assert_int_eq(rc, 0);
@@ -743,14 +753,14 @@ END_TEST
 
 START_TEST(test_joinable_thread_on_its_way_out_is_leaked_as_exited_not_joined) {
     lc_baseline();
-    struct latch gate = LATCH_INIT;
-    struct worker w = {.latch = &gate};
+    struct latch gate[2] = {LATCH_INIT, LATCH_INIT};
+    struct worker w = {.latch = gate};
     start_worker(&w, return_through_exit_gate);
     await_syscall(&w, SYS_futex);
 
     lc_result res = {0};
     int rc = CHECK_THREADS(&res, SETTLE);
-    open_latch(&gate);
+    pass_exit_gate(gate);
     join(&w);
 
     ck_assert_int_eq(rc, 1);
