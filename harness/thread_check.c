@@ -149,8 +149,11 @@ static const char *frame_function(uintptr_t pc);
 static int first_program_frame(const uintptr_t *pcs, int depth);
 
 /* How many times a running thread's stack is captured again when it went
- * astray; each capture interrupts the thread at another point. */
-#define ASTRAY_RETRIES 20
+ * astray, each time after a longer pause (1 ms doubling up to 64 ms, about
+ * 0.45 s in all): a thread the machine has not scheduled since it was
+ * interrupted would be caught at the same point again. */
+#define ASTRAY_RETRIES 12
+#define ASTRAY_MAX_PAUSE_NS 64000000ull
 
 /* Whether a running thread's captured stack went astray: interrupted in
  * code the unwinder cannot step out of (a sanitizer's runtime, which
@@ -178,12 +181,14 @@ static void capture(thread_entry *e, size_t n) {
         e[i].cap = caps[i];
         if (e[i].exited) e[i].cap.status = LC_CAPTURE_GONE;
     }
+    uint64_t pause = 1000000;
     for (int round = 0; round < ASTRAY_RETRIES; round++) {
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
             if (astray(&e[i])) caps[k++].tid = e[i].tid;
         if (!k) break;
-        lc_os_sleep_ns(1000000);
+        lc_os_sleep_ns(pause);
+        if (pause < ASTRAY_MAX_PAUSE_NS) pause *= 2;
         lc_capture_stacks(caps, k);
         for (size_t j = 0; j < k; j++)
             for (size_t i = 0; i < n; i++)
@@ -334,8 +339,9 @@ static size_t drop_suppressed(thread_entry *e, size_t n, size_t *dropped) {
 /* The settle window counts from the end of the first look at the threads,
  * not from the check's call: whatever runs before (collection hooks, a
  * sanitizer's search) or during that look (reading /proc for every thread,
- * slow under valgrind or on a loaded machine) must not use up the time the
- * threads get, or a thread on its way out would be judged on one look. */
+ * the first symbolization of a creator for the ignore rules, both slow under
+ * valgrind or on a loaded machine) must not use up the time the threads
+ * get, or a thread on its way out would be judged on one look. */
 lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
     lc_thread_report *r = report_alloc();
     if (!r) return NULL;
@@ -348,13 +354,13 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
     uint64_t start = 0;
     for (int attempt = 0;; attempt++) {
         r->n = gather(r->e, LC_MAX_THREADS, false);
-        if (attempt == 0) start = lc_os_now_ns();
         if (stacks_for_rules && r->n) capture(r->e, r->n);
         r->n = filter(r->e, r->n, opts);
         bool waiting_helps = false;
         for (size_t i = 0; i < r->n; i++)
             waiting_helps |= !r->e[i].exited && !(thread_rules && suppressed(&r->e[i], false));
         uint64_t now = lc_os_now_ns();
+        if (attempt == 0) start = now;
         uint64_t elapsed = now > start ? now - start : 0;
         if (!waiting_helps || elapsed >= window) break;
         uint64_t nap = attempt < 30 ? 1000ull << attempt : 100000000ull;
