@@ -59,9 +59,10 @@ suite() {
     start=$SECONDS
     CK_LOG_FILE_NAME=$work/$key.check "$@" >"$log" 2>&1
     rc=$?
-    # Check's log: FILE:LINE:RESULT:TCASE:TEST:ITERATION:MESSAGE per test.
+    # Check's log: FILE:LINE:RESULT:TCASE:TEST:ITERATION:MESSAGE per test (test_heap
+    # logs bytes its inner suite prints, hence -a).
     cat "$work/$key.check" 2>/dev/null |
-      grep -E '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:[0-9]+:' |
+      grep -aE '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:[0-9]+:' |
       awk -F: '{ t = $4 "/" $5 "#" $6; gsub(/ /, "_", t); print t, ($3 == "P" ? "passed" : "FAILED") }' \
         >"$work/$key.$i"
     if [ ! -s "$work/$key.$i" ]; then
