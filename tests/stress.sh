@@ -57,17 +57,24 @@ suite() {
     log=$work/$key.log
     rm -f "$work/$key.check"
     start=$SECONDS
-    CK_LOG_FILE_NAME=$work/$key.check "$@" >"$log" 2>&1
+    if [ -n "${WHOLE_RUN:-}" ]; then
+      "$@" >"$log" 2>&1
+    else
+      CK_LOG_FILE_NAME=$work/$key.check "$@" >"$log" 2>&1
+    fi
     rc=$?
-    # Check's log: FILE:LINE:RESULT:TCASE:TEST:ITERATION:MESSAGE per test (test_heap
-    # logs bytes its inner suite prints, hence -a).
+    # Check's log: FILE:LINE:RESULT:TCASE:TEST:ITERATION:MESSAGE per test.
     cat "$work/$key.check" 2>/dev/null |
       grep -aE '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:[0-9]+:' |
       awk -F: '{ t = $4 "/" $5 "#" $6; gsub(/ /, "_", t); print t, ($3 == "P" ? "passed" : "FAILED") }' \
         >"$work/$key.$i"
     if [ ! -s "$work/$key.$i" ]; then
-      # A command-line test, or a suite that died before any verdict.
+      # A command-line test, a suite judged as a whole, or one that died
+      # before any verdict: the run's status, and the tests it printed as
+      # failed.
       echo "(whole-run) $([ "$rc" -eq 0 ] && echo passed || echo "FAILED")" >"$work/$key.$i"
+      grep -aE '^[^:]+:[0-9]+:[FE]:[^:]+:[^:]+:[0-9]+:' "$log" |
+        awk -F: '{ t = $4 "/" $5 "#" $6; gsub(/ /, "_", t); print t, "FAILED" }' >>"$work/$key.$i"
     elif [ "$rc" -ne 0 ] && ! grep -q ' FAILED$' "$work/$key.$i"; then
       # Every test passed, yet the run failed: a memcheck error, a crash.
       echo "(exit-status) FAILED" >>"$work/$key.$i"
@@ -89,10 +96,14 @@ suite "$vg_label" env CK_FORK=yes CK_DEFAULT_TIMEOUT=120 "${vg[@]}" build/tests/
 vg_suite=$!
 suites=("$vg_label")
 for mode in yes no; do
-  for prog in test_threads test_scenarios test_suppress test_toolkit test_heap; do
+  for prog in test_threads test_scenarios test_suppress test_toolkit; do
     suites+=("$prog CK_FORK=$mode")
     suite "$prog CK_FORK=$mode" env CK_FORK=$mode build/tests/$prog
   done
+  # test_heap runs a Check suite of its own inside, which writes the same
+  # log: it is judged as a whole, with the tests it prints as failed.
+  suites+=("test_heap CK_FORK=$mode")
+  WHOLE_RUN=1 suite "test_heap CK_FORK=$mode" env CK_FORK=$mode build/tests/test_heap
 done
 suites+=("test_threads TSan CK_FORK=no")
 suite "test_threads TSan CK_FORK=no" env CK_FORK=no build-tsan/tests/test_threads
@@ -106,6 +117,11 @@ echo "== verdicts"
 bad=0
 for label in "${suites[@]}"; do
   key=${label//[^A-Za-z0-9_]/_}
+  if ! ls "$work/$key".[0-9]* >/dev/null 2>&1; then
+    bad=1
+    printf '  FAIL  %s: no run recorded\n' "$label"
+    continue
+  fi
   # TEST VERDICT per line over all runs -> one line per test that did not
   # pass in every run: its verdicts and how many runs gave each.
   report=$(cat "$work/$key".[0-9]* | awk -v runs="$runs" '
