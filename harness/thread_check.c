@@ -163,7 +163,11 @@ static int first_program_frame(const uintptr_t *pcs, int depth);
  * blocked thread would answer the same again, so only running ones are
  * retried. */
 static bool astray(const thread_entry *t) {
-    if (t->cap.status != LC_CAPTURE_OK || strcmp(t->state, "running") != 0) return false;
+    if (strcmp(t->state, "running") != 0) return false;
+    /* A running thread that did not answer in time was not scheduled in
+     * time (a loaded machine): asking again is worth it too. */
+    if (t->cap.status == LC_CAPTURE_NO_ANSWER) return true;
+    if (t->cap.status != LC_CAPTURE_OK) return false;
     int first = first_program_frame(t->cap.pcs, t->cap.depth);
     return first < 0 || lc_os_pc_in_runtime(t->cap.pcs[first]) ||
            !frame_function(t->cap.pcs[first]);
