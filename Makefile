@@ -70,7 +70,7 @@ TEST_SRCS  := $(wildcard tests/test_*.c)
 TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Tests that call internal functions link the internal archive and not the
 # .so, so that a test process holds one copy of the library's state.
-INTERNAL_TESTS := test_fault test_heap test_pprof test_suppress
+INTERNAL_TESTS := test_fault test_heap test_pprof test_suppress test_threads
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
@@ -241,6 +241,8 @@ stress: all tests $(SAN_BUILD_TARGETS)
 check-layers: $(BUILD)/libleakcheck.so
 	@bash scripts/check-layers.sh . $(BUILD)/obj && bash scripts/check-exports.sh $(BUILD)/libleakcheck.so
 
+# The suites that involve threads or timing, ten times each (STRESS_RUNS=N)
+# with both cores kept busy: any verdict that changes between runs fails.
 demo: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/leakcheck scenarios run -v

@@ -580,9 +580,9 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
         return -1;
     }
     lc_suppress_begin_check();
-    /* The settle window counts from the call: hooks and memcheck's own leak
-     * search (slow under valgrind) must not shift what is judged. */
-    uint64_t started = lc_os_now_ns();
+    /* The settle window counts from the threads' first look (thread_check.c);
+     * memcheck's own leak search (slow under valgrind) comes after it, in
+     * the report. */
     double settle = o && o->settle_seconds > 0 ? o->settle_seconds : lc_cfg.settle_seconds;
     int top = o && o->top > 0 ? o->top : 20;
 
@@ -590,7 +590,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_valgrind_counts vg = {0}; /* memcheck searches inside lc_valgrind_report */
     lc_lsan_result lsan;
     lc_lsan_leak_check(&lsan);
-    lc_thread_report *threads = lc_threads_check(o, settle, started);
+    lc_thread_report *threads = lc_threads_check(o, settle);
     heap_view h = {.count_reachable = count_reachable};
     bool scanned = scan_heap(&h, threads, caller_frame, regs, process_mode);
     long long nthreads = 0;

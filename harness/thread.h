@@ -24,8 +24,13 @@ typedef struct lc_thread_rec {
     int ignored;  /* alive at lc_ignore_current() */
     int internal; /* the library's own (the timeout watchdog): never reported */
     int detached;
-    int exited;
+    int exited; /* the start routine returned or the thread called
+                   pthread_exit; set without the registry lock */
     int started;
+    /* Retired (joined) while the kernel may still list the thread's task:
+     * keeps the /proc comparison from taking that task for a thread the
+     * library never saw start. Cleared once the task is gone from /proc. */
+    int lingering;
     uint64_t id; /* creation order, compared with the baseline */
     pthread_t handle;
     pid_t tid;
@@ -81,11 +86,11 @@ extern LC_TLS uintptr_t lc_api_return;
 void lc_threads_init(void);
 void lc_threads_after_fork_child(void);
 void lc_threads_baseline(void);
-/* Wait until `settle` seconds after `start` (lc_os_now_ns() when the check
- * began) for threads created after the baseline to end; returns the
- * leaked ones, freed with lc_thread_report_free. */
+/* Wait up to `settle` seconds after the first look for threads created
+ * after the baseline to end; returns the leaked ones, freed with
+ * lc_thread_report_free. */
 typedef struct lc_thread_report lc_thread_report;
-lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64_t start);
+lc_thread_report *lc_threads_check(const lc_options *opts, double settle);
 void lc_thread_report_free(lc_thread_report *r);
 size_t lc_thread_report_count(const lc_thread_report *r);
 void lc_thread_report_text(const lc_thread_report *r, struct lc_buf *out, int top);

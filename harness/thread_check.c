@@ -48,10 +48,14 @@ struct lc_thread_report {
 
 /* ------------------------------------------------------------ gathering */
 
+static bool rec_exited(const lc_thread_rec *r) {
+    return __atomic_load_n(&r->exited, __ATOMIC_ACQUIRE);
+}
+
 static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
     lc_task_info info;
     bool alive = lc_os_task_info(t->tid, &info);
-    if (r && r->exited && !r->detached) {
+    if (r && rec_exited(r) && !r->detached) {
         snprintf(t->state, sizeof t->state, "exited, not joined");
         memcpy(t->name, r->name, sizeof t->name);
         t->exited = true;
@@ -84,12 +88,27 @@ static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
     }
 }
 
+/* Whether a task of /proc is a thread the library saw start: registered,
+ * or retired and still on its way out. */
 static bool owned_by_registered(pid_t tid) {
     for (size_t i = 0; i < lc_thread_recs_end(); i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
-        if (r->used && !r->adopted && r->tid == tid) return true;
+        if ((r->used || r->lingering) && !r->adopted && r->tid == tid) return true;
     }
     return false;
+}
+
+/* A retired thread whose task is gone no longer lingers: its id may be
+ * given to a thread the library did not see start. */
+static void forget_gone(const pid_t *tasks, size_t ntasks) {
+    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
+        lc_thread_rec *r = &lc_thread_recs[i];
+        if (!r->lingering) continue;
+        bool listed = false;
+        for (size_t k = 0; k < ntasks && !listed; k++)
+            listed = tasks[k] == r->tid;
+        if (!listed) r->lingering = 0;
+    }
 }
 
 /* Every thread that is new since the baseline (all threads when `all`),
@@ -107,7 +126,7 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
         const lc_thread_rec *r = &lc_thread_recs[i];
         if (!r->used || r->adopted || r->internal || (!all && !lc_threads_is_new(r))) continue;
         if (!all && r->tid == me) continue;
-        if (r->detached && r->exited) continue;
+        if (r->detached && rec_exited(r)) continue;
         thread_entry *t = &out[n++];
         memset(t, 0, sizeof *t);
         t->tid = r->tid;
@@ -119,6 +138,7 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     }
     size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
     if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
+    forget_gone(tasks, ntasks);
     for (size_t i = 0; i < ntasks && n < cap; i++) {
         if (owned_by_registered(tasks[i]) || (!all && tasks[i] == me)) continue;
         if (lc_os_task_is_runtime_helper(tasks[i])) continue;
@@ -137,6 +157,39 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
     return n;
 }
 
+static const char *frame_function(uintptr_t pc);
+static int first_program_frame(const uintptr_t *pcs, int depth);
+
+/* How many times a running thread's stack is captured again when it went
+ * astray, each time after a longer pause (1 ms doubling up to 64 ms, about
+ * 0.45 s in all): a thread the machine has not scheduled since it was
+ * interrupted would be caught at the same point again. */
+#define ASTRAY_RETRIES 12
+#define ASTRAY_MAX_PAUSE_NS 64000000ull
+
+/* Whether a running thread's captured stack went astray: interrupted in
+ * code the unwinder cannot step out of (a sanitizer's runtime, which
+ * ThreadSanitizer links into the program without unwind tables; code
+ * without unwind information), it stops there or continues through
+ * addresses that are not code, and names no function of the program. A
+ * blocked thread would answer the same again, so only running ones are
+ * retried. */
+static bool astray(const thread_entry *t) {
+    /* A thread that did not answer in time was not scheduled in time (a
+     * loaded machine: two hundred threads woken at once), running or
+     * blocked: asking again is worth it too. A stopped one cannot answer;
+     * under valgrind a thread that blocks the signal looks the same (its
+     * mask is not known), so there only running ones are asked again. */
+    if (t->cap.status == LC_CAPTURE_NO_ANSWER)
+        return strcmp(t->state, "running") == 0 ||
+               (strcmp(t->state, "stopped") != 0 && !lc_cfg.under_valgrind);
+    if (strcmp(t->state, "running") != 0) return false;
+    if (t->cap.status != LC_CAPTURE_OK) return false;
+    int first = first_program_frame(t->cap.pcs, t->cap.depth);
+    return first < 0 || lc_os_pc_in_runtime(t->cap.pcs[first]) ||
+           !frame_function(t->cap.pcs[first]);
+}
+
 static void capture(thread_entry *e, size_t n) {
     lc_self_enter();
     lc_capture *caps = lc_os_alloc(n * sizeof *caps + 1);
@@ -148,6 +201,19 @@ static void capture(thread_entry *e, size_t n) {
     for (size_t i = 0; i < n; i++) {
         e[i].cap = caps[i];
         if (e[i].exited) e[i].cap.status = LC_CAPTURE_GONE;
+    }
+    uint64_t pause = 1000000;
+    for (int round = 0; round < ASTRAY_RETRIES; round++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (astray(&e[i])) caps[k++].tid = e[i].tid;
+        if (!k) break;
+        lc_os_sleep_ns(pause);
+        if (pause < ASTRAY_MAX_PAUSE_NS) pause *= 2;
+        lc_capture_stacks(caps, k);
+        for (size_t j = 0; j < k; j++)
+            for (size_t i = 0; i < n; i++)
+                if (e[i].tid == caps[j].tid && caps[j].status == LC_CAPTURE_OK) e[i].cap = caps[j];
     }
     lc_os_free(caps, n * sizeof *caps + 1);
 }
@@ -291,7 +357,13 @@ static size_t drop_suppressed(thread_entry *e, size_t n, size_t *dropped) {
     return kept;
 }
 
-lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64_t start) {
+/* The settle window counts from the end of the first look at the threads,
+ * not from the check's call: whatever runs before (collection hooks, a
+ * sanitizer's search) or during that look (reading /proc for every thread,
+ * the first symbolization of a creator for the ignore rules, both slow under
+ * valgrind or on a loaded machine) must not use up the time the threads
+ * get, or a thread on its way out would be judged on one look. */
+lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
     lc_thread_report *r = report_alloc();
     if (!r) return NULL;
     /* A suppressed thread that lives on must not hold the check for the
@@ -300,6 +372,7 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64
     bool thread_rules = lc_suppress_has_thread_rules();
     bool stacks_for_rules = needs_stacks(opts) || thread_rules;
     uint64_t window = (uint64_t)(settle * 1e9);
+    uint64_t start = 0;
     for (int attempt = 0;; attempt++) {
         r->n = gather(r->e, LC_MAX_THREADS, false);
         if (stacks_for_rules && r->n) capture(r->e, r->n);
@@ -308,6 +381,7 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle, uint64
         for (size_t i = 0; i < r->n; i++)
             waiting_helps |= !r->e[i].exited && !(thread_rules && suppressed(&r->e[i], false));
         uint64_t now = lc_os_now_ns();
+        if (attempt == 0) start = now;
         uint64_t elapsed = now > start ? now - start : 0;
         if (!waiting_helps || elapsed >= window) break;
         uint64_t nap = attempt < 30 ? 1000ull << attempt : 100000000ull;

@@ -81,24 +81,34 @@ static bool rec_free(lc_thread_rec *r) {
     if (!r->used) return true;
     if (r->detached && r->exited && !r->adopted && !lc_os_task_exists(r->tid)) {
         r->used = 0;
+        r->lingering = 0;
         return true;
     }
     return false;
 }
 
+/* A free record, preferring one that no exiting thread still lingers in;
+ * the kernel is asked about exited detached threads only when no record is
+ * free. */
 static lc_thread_rec *rec_alloc(void) {
-    /* Free slots first: the kernel is asked only when none is left. */
-    for (int pass = 0; pass < 2; pass++)
+    lc_thread_rec *r = NULL;
+    for (int pass = 0; pass < 2 && !r; pass++)
         for (size_t i = 0; i < LC_MAX_THREADS; i++) {
-            lc_thread_rec *r = &lc_thread_recs[i];
-            if (r->used && (pass == 0 || !rec_free(r))) continue;
-            memset(r, 0, sizeof *r);
-            if (i >= recs_end) __atomic_store_n(&recs_end, i + 1, __ATOMIC_RELEASE);
-            r->used = 1;
-            r->id = next_id++;
-            return r;
+            lc_thread_rec *c = &lc_thread_recs[i];
+            if (c->used && (pass == 0 || !rec_free(c))) continue;
+            if (!r) r = c;
+            if (!c->lingering) {
+                r = c;
+                break;
+            }
         }
-    return NULL;
+    if (!r) return NULL;
+    size_t at = (size_t)(r - lc_thread_recs);
+    memset(r, 0, sizeof *r);
+    if (at >= recs_end) __atomic_store_n(&recs_end, at + 1, __ATOMIC_RELEASE);
+    r->used = 1;
+    r->id = next_id++;
+    return r;
 }
 
 static lc_thread_rec *rec_by_handle(pthread_t h) {
@@ -112,8 +122,14 @@ static lc_thread_rec *rec_by_handle(pthread_t h) {
     return NULL;
 }
 
+/* A retired thread may still be on its way out of the kernel (a detached
+ * thread retires itself as it exits; pthread_join returns once the thread
+ * has cleared its id, before the kernel unlists its task): the record lingers
+ * with the thread's id until a check sees the task gone. */
 static void rec_retire(lc_thread_rec *r) {
-    if (r) r->used = 0;
+    if (!r) return;
+    r->used = 0;
+    r->lingering = r->tid != 0;
 }
 
 lc_thread_rec *lc_thread_self_rec(void) {
@@ -134,13 +150,16 @@ lc_thread_rec *lc_thread_self_rec(void) {
     return r;
 }
 
+/* The thread is done with the program's code, and says so without the
+ * registry lock: a check holds that lock while it looks at the threads,
+ * and must see a thread on its way out as exited, not as blocked in a
+ * futex (which it would report as leaked once its settle window passed).
+ * A detached thread's record stays until its task is gone (rec_free). */
 static void mark_exited(lc_thread_rec *r) {
     if (!r) return;
     prctl(PR_GET_NAME, r->name, 0, 0, 0);
-    pthread_mutex_lock(&registry_lock);
-    r->exited = 1;
     r->exited_ns = lc_os_now_ns();
-    pthread_mutex_unlock(&registry_lock);
+    __atomic_store_n(&r->exited, 1, __ATOMIC_RELEASE);
 }
 
 static void exit_cleanup(void *arg) {
@@ -330,6 +349,7 @@ void lc_threads_after_fork_child(void) {
     for (size_t i = 0; i < recs_end; i++) {
         lc_thread_rec *r = &lc_thread_recs[i];
         if (r->used && r != self_rec) r->used = 0;
+        r->lingering = 0;
     }
     if (self_rec) {
         self_rec->tid = lc_os_tid();

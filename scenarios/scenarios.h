@@ -68,9 +68,11 @@ typedef enum lc_runner_format {
 } lc_runner_format;
 
 /* The defaults of the options left at 0. The settle window of a leaky
- * variant is short: its threads are blocked for good, so waiting longer only
- * delays the verdict (goleak settles in about 0.4 s). Fixed variants get the
- * library's default window, where waiting is what keeps a verdict right. */
+ * variant is short: its leaked threads are blocked for good, so waiting
+ * longer only delays the verdict (goleak settles in about 0.4 s), and a
+ * thread on its way out counts as exited once its start routine returns.
+ * Fixed variants get the library's default window, where waiting is what
+ * keeps a verdict right. */
 #define LC_RUNNER_DEFAULT_TIMEOUT 10.0
 #define LC_RUNNER_LEAKY_SETTLE 0.3
 

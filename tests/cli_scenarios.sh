@@ -84,8 +84,15 @@ rows=$(grep -cE '^[a-z-]+ +(leaky|fixed) +(leak|clean) .*  ok$' "$work/out")
 $(cat "$work/out")"
 grep -q '^14 variants, 0 expectations not met$' "$work/out" || fail "no summary line:
 $(cat "$work/out")"
-awk -v t="$elapsed" 'BEGIN { exit !(t < 10) }' || fail "the suite took $elapsed s with --jobs 2 (limit 10 s)"
-echo "ok: scenarios run --jobs 2: 14 rows ok in $elapsed s"
+# Two jobs run variants side by side: the suite takes less than the sum of
+# its variants' own times (each row's time column). A bound in seconds
+# would hold only on an idle machine; this ratio holds however busy it is,
+# as a loaded machine stretches both sides alike.
+sum=$(grep -E ' (leaky|fixed) ' "$work/out" | grep -oE ' [0-9]+\.[0-9]+s ' | tr -d ' s' |
+  awk '{ t += $1 } END { printf "%.2f", t }')
+awk -v t="$elapsed" -v sum="$sum" 'BEGIN { exit !(t < 0.9 * sum) }' ||
+  fail "the suite took $elapsed s with --jobs 2, its variants $sum s together: not side by side"
+echo "ok: scenarios run --jobs 2: 14 rows ok in $elapsed s (variants $sum s together)"
 
 # ------------------------------------------------------------ TAP
 

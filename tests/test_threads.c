@@ -14,6 +14,7 @@
  * test a twin that must report a leak. Each test records what the check
  * said, then wakes and joins every thread it started and only then asserts,
  * so that a failing test leaves nothing behind in CK_FORK=no mode either. */
+#include "thread.h" /* the registry, for the exit-path test */
 #include "leakcheck.h"
 
 #if defined(__has_feature)
@@ -38,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -587,6 +589,74 @@ START_TEST(test_thread_spinning_in_user_code_is_leaked_as_running) {
 }
 END_TEST
 
+/* Code with neither unwind information nor a symbol, as a JIT emits or as
+ * a sanitizer's runtime is to the unwinder: a countdown loop in an
+ * executable page of its own. */
+typedef void (*countdown_fn)(unsigned long n);
+
+static countdown_fn make_countdown(void) {
+#if defined(__x86_64__)
+    static const unsigned char code[] = {0x48, 0xff, 0xcf,
+                                         0x75, 0xfb, 0xc3}; /* 1: dec %rdi; jnz 1b; ret */
+#elif defined(__aarch64__)
+    static const uint32_t code[] = {0xf1000400, 0x54ffffe1,
+                                    0xd65f03c0}; /* 1: subs x0, x0, #1; b.ne 1b; ret */
+#endif
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(page, MAP_FAILED);
+    memcpy(page, code, sizeof code);
+    ck_assert_int_eq(mprotect(page, 4096, PROT_READ | PROT_EXEC), 0);
+    __builtin___clear_cache((char *)page, (char *)page + sizeof code);
+    return (countdown_fn)page;
+}
+
+static countdown_fn countdown;
+
+/* Spends about a third of its time in the countdown, the rest in its own
+ * loop. */
+static void *spin_half_in_code_without_unwind_info(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+        countdown(40000);
+        for (volatile unsigned long i = 0; i < 20000; i++) {
+        }
+        atomic_fetch_add_explicit(&w->spins, 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+/* A capture that interrupts the thread in the countdown yields a stack
+ * that names no function of the program; the check captures the thread
+ * again until it is interrupted in its own code. Checked ten times, as one
+ * capture lands in the countdown about every third time (without the
+ * retries the test fails in all but about 3 runs in 100). */
+START_TEST(test_running_thread_interrupted_where_it_cannot_be_unwound_is_named_by_its_own_code) {
+    if (!countdown) countdown = make_countdown();
+    lc_baseline();
+    struct worker w = {0};
+    start_worker(&w, spin_half_in_code_without_unwind_info);
+    await_spinning(&w);
+
+    enum { CHECKS = 10 };
+    char functions[CHECKS][64];
+    int rcs[CHECKS];
+    for (int i = 0; i < CHECKS; i++) {
+        lc_result res = {0};
+        rcs[i] = CHECK_THREADS(&res, 0.05);
+        snprintf(functions[i], sizeof functions[i], "%s",
+                 res.nthreads ? res.threads[0].function : "(no thread)");
+    }
+    atomic_store(&w.stop, true);
+    join(&w);
+
+    for (int i = 0; i < CHECKS; i++) {
+        ck_assert_int_eq(rcs[i], 1);
+        ck_assert_str_eq(functions[i], "spin_half_in_code_without_unwind_info");
+    }
+}
+END_TEST
+
 START_TEST(test_thread_that_stopped_spinning_and_was_joined_is_not_leaked) {
     lc_baseline();
     struct worker w = {0};
@@ -675,15 +745,50 @@ START_TEST(test_detached_thread_still_blocked_is_leaked) {
 }
 END_TEST
 
-/* ------------------------------------------------------------ the settle window */
+/* ------------------------------------------------------------ on the way out */
 
-START_TEST(test_thread_exiting_within_the_settle_window_is_not_leaked) {
+/* A thread-specific value whose destructor waits at a gate, the first of
+ * two latches the worker's `latch` points to, then opens the second: the C
+ * library runs it after the start routine has returned, so the thread is on
+ * its way out and still listed in /proc until the test opens the gate. The
+ * second latch tells the test the thread is done with both (a thread that
+ * exits is no synchronization for ThreadSanitizer). */
+static pthread_key_t exit_gate_key;
+static pthread_once_t exit_gate_once = PTHREAD_ONCE_INIT;
+
+static void wait_at_exit_gate(void *latches) {
+    struct latch *gate = latches, *passed = gate + 1;
+    WAIT_FOR_LATCH(gate);
+    open_latch(passed);
+}
+
+static void pass_exit_gate(struct latch gate[2]) {
+    open_latch(&gate[0]);
+    WAIT_FOR_LATCH(&gate[1]);
+}
+
+static void make_exit_gate_key(void) {
+    ck_assert_int_eq(pthread_key_create(&exit_gate_key, wait_at_exit_gate), 0);
+}
+
+static void *return_through_exit_gate(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    pthread_once(&exit_gate_once, make_exit_gate_key);
+    pthread_setspecific(exit_gate_key, w->latch);
+    return NULL;
+}
+
+START_TEST(test_detached_thread_on_its_way_out_is_not_leaked) {
     lc_baseline();
-    struct worker w = {.until = monotonic_in_ms(50)};
-    start_detached(&w, sleep_until_deadline);
+    struct latch gate[2] = {LATCH_INIT, LATCH_INIT};
+    struct worker w = {.latch = gate};
+    start_detached(&w, return_through_exit_gate);
+    await_syscall(&w, SYS_futex);
 
     lc_result res = {0};
-    int rc = CHECK_THREADS(&res, 1.0);
+    int rc = CHECK_THREADS(&res, SETTLE);
+    pass_exit_gate(gate);
     await_gone(&w);
 
     ck_assert_int_eq(rc, 0);
@@ -691,20 +796,144 @@ START_TEST(test_thread_exiting_within_the_settle_window_is_not_leaked) {
 }
 END_TEST
 
+START_TEST(test_joinable_thread_on_its_way_out_is_leaked_as_exited_not_joined) {
+    lc_baseline();
+    struct latch gate[2] = {LATCH_INIT, LATCH_INIT};
+    struct worker w = {.latch = gate};
+    start_worker(&w, return_through_exit_gate);
+    await_syscall(&w, SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    pass_exit_gate(gate);
+    join(&w);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_int_eq(res.threads[0].tid, w.tid);
+    ck_assert_str_eq(res.threads[0].state, "exited, not joined");
+}
+END_TEST
+
+/* Whether the registry (harness/internal.h) records the thread as exited,
+ * read without its lock. */
+static bool registry_says_exited(int tid) {
+    for (size_t i = 0; i < LC_MAX_THREADS; i++)
+        if (lc_thread_recs[i].used && lc_thread_recs[i].tid == tid)
+            return __atomic_load_n(&lc_thread_recs[i].exited, __ATOMIC_ACQUIRE);
+    return false;
+}
+
+/* A check holds the registry lock while it looks at the threads; a thread
+ * that returns meanwhile waits for that lock on its way out, in a futex. It
+ * must already count as exited then, or the check would see a thread
+ * blocked in a futex and, its window over, report it. */
+START_TEST(test_thread_waiting_for_the_registry_on_its_way_out_counts_as_exited) {
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_worker(&w, wait_on_condvar);
+    int tid = await_tid(&w);
+    await_syscall(&w, SYS_futex);
+
+    lc_threads_lock();
+    open_latch(&latch);
+    double deadline = now_seconds() + AWAIT_SECONDS;
+    bool exited;
+    while (!(exited = registry_says_exited(tid)) && now_seconds() < deadline)
+        nap_ms(1);
+    lc_threads_unlock();
+    join(&w);
+
+    ck_assert_msg(exited, "the thread was not marked exited while it waited for the registry");
+}
+END_TEST
+
+/* ------------------------------------------------------------ the settle window */
+
+/* The window is far longer than the thread's 50 ms nap (the check ends as
+ * soon as the thread is gone), so that a loaded machine cannot stretch the
+ * nap past it. */
+START_TEST(test_thread_exiting_within_the_settle_window_is_not_leaked) {
+    lc_baseline();
+    struct worker w = {.until = monotonic_in_ms(50)};
+    start_detached(&w, sleep_until_deadline);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, 10.0);
+    await_gone(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+/* The thread sleeps until the test cancels it after the check: a thread
+ * due to wake at a fixed time could wake before a slow check's first look. */
 START_TEST(test_thread_exiting_after_the_settle_window_is_leaked) {
     lc_baseline();
-    struct worker w = {.until = monotonic_in_ms(600)};
-    start_detached(&w, sleep_until_deadline);
+    struct worker w = {0};
+    start_detached(&w, sleep_until_cancelled);
     await_sleeping(&w);
 
     lc_result res = {0};
     int rc = CHECK_THREADS(&res, 0.1);
+    pthread_cancel(w.thread);
     await_gone(&w);
 
     ck_assert_int_eq(rc, 1);
     ck_assert_int_eq(res.leaked_threads, 1);
     ck_assert_int_eq(res.threads[0].tid, w.tid);
     ck_assert_str_eq(res.threads[0].state, "sleeping");
+}
+END_TEST
+
+/* A collection hook that takes longer than the settle window and, as its
+ * last act, lets a worker go (armed by the test; a no-op otherwise, since
+ * hooks stay registered). */
+static struct {
+    struct latch *latch;
+    long ms;
+} slow_hook;
+
+static void slow_hook_then_release(void *arg) {
+    (void)arg;
+    if (!slow_hook.latch) return;
+    nap_ms(slow_hook.ms);
+    open_latch(slow_hook.latch);
+    slow_hook.latch = NULL;
+}
+
+static void *wait_then_nap(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    WAIT_FOR_LATCH(w->latch);
+    nap_ms(20);
+    return NULL;
+}
+
+/* The window counts from the first look at the threads, not from the
+ * check's call: what runs before (hooks here; a slow start under valgrind or
+ * on a loaded machine) does not use it up. */
+START_TEST(test_thread_let_go_by_a_slow_collection_hook_gets_the_whole_settle_window) {
+    static bool registered;
+    if (!registered) registered = lc_at_collect(slow_hook_then_release, NULL) == 0;
+    ck_assert(registered);
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker w = {.latch = &latch};
+    start_detached(&w, wait_then_nap);
+    await_syscall(&w, SYS_futex);
+
+    slow_hook.ms = 600;
+    slow_hook.latch = &latch;
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, 0.5);
+    open_latch(&latch); /* in case the hook did not run */
+    await_gone(&w);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
 }
 END_TEST
 
@@ -1297,6 +1526,8 @@ static Suite *threads_suite(void) {
     tcase_add_test(tc, test_thread_the_checker_leaves_blocked_is_leaked);
     tcase_add_test(tc, test_thread_spinning_in_user_code_is_leaked_as_running);
     tcase_add_test(tc, test_thread_that_stopped_spinning_and_was_joined_is_not_leaked);
+    tcase_add_test(
+        tc, test_running_thread_interrupted_where_it_cannot_be_unwound_is_named_by_its_own_code);
     suite_add_tcase(s, tc);
 
     tc = tcase("exits");
@@ -1306,6 +1537,10 @@ static Suite *threads_suite(void) {
     tcase_add_test(tc, test_detached_thread_still_blocked_is_leaked);
     tcase_add_test(tc, test_thread_exiting_within_the_settle_window_is_not_leaked);
     tcase_add_test(tc, test_thread_exiting_after_the_settle_window_is_leaked);
+    tcase_add_test(tc, test_thread_let_go_by_a_slow_collection_hook_gets_the_whole_settle_window);
+    tcase_add_test(tc, test_detached_thread_on_its_way_out_is_not_leaked);
+    tcase_add_test(tc, test_joinable_thread_on_its_way_out_is_leaked_as_exited_not_joined);
+    tcase_add_test(tc, test_thread_waiting_for_the_registry_on_its_way_out_counts_as_exited);
     suite_add_tcase(s, tc);
 
     tc = tcase("ignore");
