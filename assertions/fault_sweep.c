@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault_sweep.c: the fault sweep, SQLite's loop over a function.
  *
  * Fail allocation n = 1, 2, 3, ... in a forked child each (fault.c decides

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* init.c: start-up and fork: the order in which the modules start.
  *
  * The allocation hooks work before this runs (they need nothing but mmap),

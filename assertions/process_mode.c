@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* process_mode.c: checking a whole program when it exits.
  *
  * `leakcheck run` preloads the library with LEAKCHECK_MODE=process. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* retention.c: why a leaked block is still alive, told as a chain.
  *
  * A report that says "64 bytes still reachable" leaves the reader to guess

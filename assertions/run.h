@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run.h: what runs the check for the program: start-up and fork
  * (init.c), process mode (process_mode.c), the fault sweep
  * (fault_sweep.c). */

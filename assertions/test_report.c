@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_report.c: a check's failure as a test framework needs it.
  *
  * Frameworks carry a failure message through narrow channels: Check packs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* verify.c: VerifyNone, the baseline, and the leak report.
  *
  * A check compares now with the baseline: threads through the settle
@@ -737,7 +738,7 @@ static int nested_check(const lc_options *o, lc_result *res) {
             return nested_check(opts, res);                                                        \
         }                                                                                          \
         in_check = 1;                                                                              \
-        rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);            \
+        rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);                \
         in_check = 0;                                                                              \
         pthread_mutex_unlock(&verify_lock);                                                        \
     } while (0)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* verify.h: the check and its parts (verify.c): watched objects
  * (watch.c), retention paths (retention.c), the check of process mode, and
  * a failing check as test frameworks need it (test_report.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* watch.c: objects that must be gone by the next check.
  *
  * lc_watch(ptr, label) records the block's address with its sequence number

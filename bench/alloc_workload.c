@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alloc_workload.c: the allocation-heavy program that bench/run.sh times
  * under each leak checker.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_pprof.c: the cost of writing a heap profile and of `leakcheck diff`.
  *
  * The target: a heap of 1 million live blocks spread over 10,000 allocation

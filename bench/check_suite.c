@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_suite.c: the per-test cost of the library in a Check suite.
  *
  * BENCH_CHECK_TESTS (default 200) small tests in one TCase, each allocating

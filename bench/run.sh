@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh: the benchmarks behind `make bench`.
 #
 # Builds the allocation workload (bench/alloc_workload.c) plain and with the

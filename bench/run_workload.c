@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run_workload.c: the allocation-heavy program behind the `leakcheck run`
  * benchmark.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scan_bench.c: times the reachability scan of a check on a big heap.
  *
  * It owns the scan figure of `make bench` (the target of bench/README.md: a

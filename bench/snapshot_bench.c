@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* snapshot_bench.c: times leakcheck's snapshots at the scale of a big test.
  *
  * It owns the snapshot figures of `make bench`: it links against

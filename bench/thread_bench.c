@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread_bench.c: what the thread side of a check costs.
  *
  * Two figures of the thread issue: a dump of 1000 blocked threads (states

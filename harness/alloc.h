@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alloc.h: the interposed allocation family and the tracking it feeds
  * (alloc_hooks.c). The interposers are the only way blocks enter the
  * live-block table, except under a sanitizer, whose hooks feed it through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alloc_hooks.c: the interposed allocation family.
  *
  * Every entry point forwards to glibc's own __libc_* functions (exported for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* block_sort.c: sorting block records without allocating.
  *
  * Snapshots of a million blocks must be sorted by sequence number (to diff

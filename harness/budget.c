@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* budget.c: the leak budget and its text form.
  *
  * "bytes=1M,objects=10,threads=0": each field optional, suffixes k, M, G as

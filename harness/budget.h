@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* budget.h: what a check tolerates (budget.c): bytes, objects, threads. */
 #ifndef LC_BUDGET_H
 #define LC_BUDGET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* buf.c: growing text buffers for reports.
  *
  * Reports are built in memory (they go to a FILE, to Check's failure message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* buf.h: growing text buffers for reports (buf.c), allocated untracked
  *. Every report, text or JSON, is written into one. */
 #ifndef LC_BUF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* collect.c: collection points, and valgrind memcheck as a second engine.
  *
  * The C counterpart of runtime.GC() before a heap profile: run the cleanup

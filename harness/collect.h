@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* collect.h: collection points (collect.c): the program's collection
  * hooks, and valgrind's memcheck as a second leak engine. */
 #ifndef LC_COLLECT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core.c: the settings and the re-entry depth every module reads.
  *
  * Settings come from the environment once, at start-up (init.c calls

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core.h: what every file of the library shares.
  *
  * The settings read from the environment once at start-up (core.c), the

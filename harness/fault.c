@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault.c: allocation-failure injection.
  *
  * Error paths after a failed allocation are the code tests rarely run, and

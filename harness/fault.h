@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault.h: allocation-failure injection, the decision made inside every
  * allocation (fault.c). The sweep that drives it runs above the
  * check (assertions/fault_sweep.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap.h: the live-block table (heap_table.c) and the block sorts
  * (block_sort.c). One 24-byte record per live block of the
  * program, sharded and locked for the allocation path. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap_table.c: the table of live heap blocks.
  *
  * Every malloc inserts a 24-byte record and every free removes it, so this is

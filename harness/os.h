@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os.h: the operating-system layer (prim_linux.c): memory that
  * never comes from malloc, threads and tasks from /proc, clocks, and the
  * loaded objects. It knows nothing of the tracker; what an upper layer adds

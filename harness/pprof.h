@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pprof.h: heap profiles in pprof's format, written and read.
  *
  * Profiles are perftools.profiles.Profile messages (profile.proto),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pprof_decode.c: profiles in pprof's format, read and compared.
  *
  * `leakcheck diff` reads profiles written by leakcheck, by Go's runtime/pprof

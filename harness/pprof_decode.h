@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pprof_decode.h: heap profiles read and compared (pprof_decode.c), for
  * `leakcheck diff`; the format and the writer are in pprof.h. */
 #ifndef LC_PPROF_DECODE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pprof_encode.c: heap profiles written in pprof's format.
  *
  * A heap profile is one perftools.profiles.Profile message, gzip-compressed.

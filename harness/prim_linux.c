@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* prim_linux.c: the thin OS layer (Linux, glibc).
  *
  * Everything the tracker needs from the system and that must never call

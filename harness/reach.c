@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reach.c: the reachability graph of the live heap.
  *
  * Every question a check asks about a leaked block is a question about who

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runtime_owned.c: which live blocks the C runtime owns.
  *
  * The principle, applied the same way to every block: a block belongs to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sanitizer.c: running inside a program built with AddressSanitizer,
  * LeakSanitizer or ThreadSanitizer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sanitizer.h: running under a sanitizer runtime (sanitizer.c): its
  * allocation hooks feed the live-block table, its code counts as the C
  * runtime's, and LeakSanitizer's verdict is the second engine of a check. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scan.h: the conservative scan of the heap (reach.c): what is reachable
  * from which roots, and the roots themselves: the C runtime's data
  * (runtime_owned.c), regions the program registers (user_roots.c), and the

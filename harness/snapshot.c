@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* snapshot.c: explicit before/after snapshots and their diff.
  *
  * This is the C form of the `pprof -diff_base` workflow: record the live

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* snapshot.h: heap snapshots and their diffs (snapshot.c), and a snapshot
  * written as a pprof heap profile (snapshot_pprof.c). */
 #ifndef LC_SNAPSHOT_H

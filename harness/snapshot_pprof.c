@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* snapshot_pprof.c: a snapshot written as a pprof heap profile.
  *
  * This file is the bridge between the live-block tables and the pprof

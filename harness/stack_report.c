@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stack_report.c: how stacks and frames are written in reports.
  *
  * One place decides what a frame looks like in text ("make_ctx (x.c:30)")

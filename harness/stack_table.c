@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stack_table.c: allocation call stacks, each stored once.
  *
  * A program has few distinct allocation stacks and many allocations, so each

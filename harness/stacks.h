@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stacks.h: stack capture (unwind.c) and the interned stack table
  * (stack_table.c). An allocation's stack is captured in the
  * interposer and stored once per distinct stack, with running totals. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* suppress.c: LeakSanitizer-style suppression files.
  *
  * Programs leak on purpose (a cache kept until exit) or through code their

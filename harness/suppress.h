@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* suppress.h: suppression rules (suppress.c). */
 #ifndef LC_SUPPRESS_H
 #define LC_SUPPRESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* symbolize.c: code addresses to function, file and line, with libdw.
  *
  * libdwfl reads the symbol tables (so static functions of the main program

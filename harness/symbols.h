@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* symbols.h: code and data addresses as names (symbolize.c), and stacks
  * as the lines of a report (stack_report.c). */
 #ifndef LC_SYMBOLS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread.h: the threads of the program: the registry and the interposed
  * pthread functions (threads.c), their stacks captured with a signal
  * (thread_capture.c), and the thread check with its report and snapshots

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread_capture.c: the call stacks of other threads, all at once.
  *
  * A thread can only unwind its own stack, so the capturer sends each target

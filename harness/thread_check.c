@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread_check.c: judging threads at a check, and printing them.
  *
  * A thread started after the baseline and still alive at the check is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread_roots.c: what threads hold, as roots of the heap scan.
  *
  * A block is still in use when a thread can reach it: through its stack

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* threads.c: the thread registry and the interposed pthread calls.
  *
  * Neither valgrind nor LeakSanitizer can tell a thread blocked forever from a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* unwind.c: capturing call stacks.
  *
  * Two unwinders, chosen per call. Walking frame pointers costs about a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* user_roots.c: memory the program tells the scan to treat as a root.
  *
  * The scan finds pointers in globals, stacks, registers and thread-locals.

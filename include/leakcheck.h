@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* leakcheck.h: the one public header of leakcheck.
  *
  * leakcheck tracks every live heap block and every thread of the process it is

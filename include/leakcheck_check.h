@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* leakcheck_check.h: leak checks inside Check (libcheck) test suites.
  *
  *     #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* leakcheck_gtest.h: leak checks in GoogleTest suites.
  *
  *     #include <gtest/gtest.h>

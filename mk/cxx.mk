@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cxx.mk: the C++ tests (run by tests/cli_cxx.sh).
 #
 #   make cxx-tests   tests/cxx_api.cc with g++ and clang++ in C++11, C++17

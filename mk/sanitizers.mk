@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # sanitizers.mk: the suite under AddressSanitizer (with LeakSanitizer) and
 # the thread tests under ThreadSanitizer.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chan.c: Go channels and select for POSIX threads.
  *
  * A channel is a ring buffer of void * values plus two queues of blocked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.c: deadlines and sleeping on the monotonic clock.
  *
  * Every timeout of the toolkit is a CLOCK_MONOTONIC deadline, so that a

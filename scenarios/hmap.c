@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hmap.c: a string-keyed hash map with an explicit shrink policy.
  *
  * Separate chaining over a power-of-two table of buckets; each entry is one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* probes.c: the semaphores of the toolkit's USDT probes (see probes.h).
  *
  * A tracer that attaches to a probe increments the probe's semaphore in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* probes.h: the toolkit's USDT probes, provider "leakcheck_toolkit".
  *
  * The source material finds leaked map keys by tracing inserts and deletes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry.c: the table of scenarios and what each leaky variant must leave.
  *
  * The expectations are lower bounds the harness must reach after the leaky

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runner.c: runs scenario variants in forked children and reports on them.
  *
  * Each variant runs in a child of its own, so a leaky variant may leave

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* safemap.c: a registry of channels whose delete closes the channel.
  *
  * The first reference cycle of this project is a map entry that is deleted

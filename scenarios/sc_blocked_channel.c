@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sc_blocked_channel.c: pattern 7, threads blocked on a channel nobody reads.
  *
  * Log producers hand their lines to a shipper through a queue of four slots.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sc_chan_waitgroup_thread.c: reference cycle 2, channel sender -> map value
  * -> wait group -> thread.
  *

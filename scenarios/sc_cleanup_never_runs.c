@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sc_cleanup_never_runs.c: pattern 6, a cleanup callback that never runs.
  *
  * A report-rendering pool gives each worker a 64 KiB scratch arena when it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sc_closure_captures_map.c: reference cycle 3, map[key] -> struct{channel}
  * -> blocked reader -> context capturing the map.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sc_delete_no_shrink.c: pattern 5, delete does not shrink.
  *
  * A login service keeps its sessions in a table for the life of the process.

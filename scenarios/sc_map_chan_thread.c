@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sc_map_chan_thread.c: reference cycle 1, map value -> channel -> thread.
  *
  * A job dispatcher keeps one inbox per tenant in a map and starts one worker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sc_self_registration.c: pattern 4, self-registration without
  * deregistration.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scenarios.h: the catalogue of leak reproductions.
  *
  * Each scenario is a small program in the shape of real code (a dispatcher,

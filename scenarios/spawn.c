@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* spawn.c: `go f(x)` as a named, joinable POSIX thread.
  *
  * Leak reports identify threads by name, so every thread the scenarios start

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* toolkit.h: Go's concurrency vocabulary for POSIX threads.
  *
  * The leak patterns this project reproduces are written in terms of Go's

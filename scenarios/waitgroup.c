@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* waitgroup.c: Go's sync.WaitGroup.
  *
  * A counter under a mutex and a condition variable broadcast when the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # check-exports.sh: libleakcheck.so exports the public API and the
 # interposed names, nothing else.
 #

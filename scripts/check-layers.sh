@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # check-layers.sh: the library's include lines follow its layer order.
 #
 #   check-layers.sh [ROOT [OBJDIR]]   ROOT defaults to the repository

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # man-help.sh: the text help2man turns into leakcheck(1).
 #
 #   LEAKCHECK=build/leakcheck help2man ... scripts/man-help.sh

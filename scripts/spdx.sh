@@ -24,6 +24,7 @@ while IFS= read -r f; do
   fi
   case $f in
   *.c | *.h | *.cc | *.cpp | *.hpp) line='/* SPDX-License-Identifier: MIT */' ;;
+  *.bt) line='// SPDX-License-Identifier: MIT' ;;
   *) line='# SPDX-License-Identifier: MIT' ;;
   esac
   if head -1 "$f" | grep -q '^#!'; then

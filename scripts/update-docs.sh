@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # update-docs.sh: regenerate every output shown in README.md and docs/*.md
 # from the current build, so that no page can show output the code no longer
 # prints.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_build_systems.sh: the CMake and Meson examples of docs/examples/check-suite
 # build against the library and run as their build systems run tests.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_check_logs.sh: Check's XML and TAP logs of a suite whose leak reports
 # are far over Check's message limit stay valid, in both fork modes.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_check_profiles.sh: `scenarios run --pprof DIR` leaves the before/after heap
 # profiles of every failing check, and `leakcheck diff` of the pair names the
 # leaking function first; a fixed variant leaves none; a bad directory is an error.

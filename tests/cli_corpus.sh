@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_corpus.sh: `leakcheck run --format json` on the corpus of small
 # programs in tests/corpus/, checked field by field.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_corpus_valgrind.sh: leakcheck's lost classes agree with valgrind's.
 #
 #   bash tests/cli_corpus_valgrind.sh build/leakcheck   (from the repository root)

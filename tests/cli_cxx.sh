@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_cxx.sh: the C++ tests of mk/cxx.mk.
 #
 # tests/cxx_api.cc, built with g++ and clang++ in C++11, 17 and 20, passes

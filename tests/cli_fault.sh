@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_fault.sh: `leakcheck fault-sweep`, end to end.
 #
 # A program whose make_pair() forgets its first block when the second

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_layers.sh: the library's module boundaries, as built.
 #
 # The include lines and the symbols the built objects use follow the layer

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_options.sh: the command line of every leakcheck command, and its manuals.
 #
 # Specification:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_paths.sh: retention paths from `leakcheck run`, as text, JSON and
 # Graphviz.
 #

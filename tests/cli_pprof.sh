@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_pprof.sh: `leakcheck run --pprof FILE`, end to end.
 #
 # A program that keeps growing a cache from one named function is run twice

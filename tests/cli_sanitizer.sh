@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_sanitizer.sh: the library inside programs built with sanitizers.
 #
 # A program built with -fsanitize=address (or leak) calls the sanitizer's

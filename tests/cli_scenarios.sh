@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_scenarios.sh: the command line of the scenario runner.
 #
 #   bash tests/cli_scenarios.sh build/leakcheck     (from the repository root)

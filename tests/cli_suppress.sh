@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_suppress.sh: `leakcheck run --suppressions FILE`, end to end.
 #
 # A program leaks from two functions (and, when asked, leaves a thread

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_tracing.sh: scenarios/leaks.bt lists what a running scenario leaves.
 #
 #   bash tests/cli_tracing.sh build/leakcheck     (from the repository root)

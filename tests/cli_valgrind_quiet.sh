@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_valgrind_quiet.sh: under the recommended valgrind command line
 # (docs/check.md, "Under valgrind"), memcheck lists none of the library's
 # own memory, in either Check fork mode.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cli_valgrind_suite.sh: a Check suite under the recommended valgrind command
 # line (docs/ci.md, "Valgrind"), in both Check fork modes.
 #

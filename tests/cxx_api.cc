@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // cxx_api.cc: the specification of the public headers in C++.
 //
 // Built by mk/cxx.mk with g++ and clang++ in C++11, C++17 and C++20, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // cxx_gtest.cc: the GoogleTest listener of include/leakcheck_gtest.h.
 //
 // Run by tests/cli_cxx.sh, which asserts on GoogleTest's output: the leaky

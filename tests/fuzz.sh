@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fuzz.sh: builds the profile reader's libFuzzer target (tests/fuzz_pprof.c)
 # and runs it for a bounded time on a seed corpus written by the encoder.
 #

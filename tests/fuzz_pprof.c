@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_pprof.c: libFuzzer target for the profile reader and the comparison.
  *
  * `leakcheck diff` reads files it did not write, so the reader must survive

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # pprof_go.sh: leakcheck's heap profiles and `leakcheck diff`, checked against
 # Go's own pprof.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pprof_writer.c: writes heap profiles with known stacks and values.
  *
  * The validation against Go's pprof (tests/pprof_go.sh) needs profiles whose

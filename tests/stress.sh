@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # stress.sh: the suites that involve threads or timing, run again and again
 # on a machine kept busy, to show that no verdict depends on an idle machine.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_check_integration.c: the specification of leak checks inside Check
  * suites, in both fork modes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_fault.c: the specification of allocation-failure injection and the
  * fault sweep.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_heap.c: the specification of heap tracking, snapshots and checks.
  *
  * Every detection test has a clean twin and every clean test a leaky twin:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pprof.c: the pprof writer, reader and comparison, one behaviour a test.
  *
  * Profiles written by the encoder are read back by the decoder; the format

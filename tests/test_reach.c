@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_reach.c: the specification of reachability, retention paths and the
  * direct/indirect split, in test mode (LC_VERIFY_NONE and lc_verify).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_scenarios.c: the reproduction scenarios and the runner that runs them.
  *
  * Every variant of every scenario runs in a forked child, as the runner runs

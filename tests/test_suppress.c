@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_suppress.c: the specification of suppression files.
  *
  * Files use LeakSanitizer's syntax: `leak:PATTERN` and `thread:PATTERN`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_threads.c: the thread side of leakcheck.
  *
  * Specifies which threads a check reports as leaked and how it describes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_toolkit.c: the behaviour of the toolkit the scenarios are built on.
  *
  * One test per rule: the channel rules Go defines (rendezvous, buffering,

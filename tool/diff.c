@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* diff.c: `leakcheck diff`, the growth of each call stack between two heap
  * profiles.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault_cmd.c: `leakcheck fault-sweep [--scope FUNCTION] [--max N] -- PROGRAM [ARGS...]`.
  *
  * The fault sweep of a whole program: PROGRAM runs with the library

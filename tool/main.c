@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c: the leakcheck command-line tool: reads the tool's own options and
  * the command, and hands the rest of the command line to the command. Each
  * command lives in its own file and parses its options with opts.c. */

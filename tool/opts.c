@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* opts.c: the option parser of every leakcheck command (see opts.h).
  *
  * getopt_long does the parsing; this file owns what it leaves to its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* opts.h: the option parser every leakcheck command uses.
  *
  * One parser, glibc's getopt_long, so that `--opt value`, `--opt=value`,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scenarios_cmd.c: `leakcheck scenarios list | run`.
  *
  * The command line of the scenario runner: it reads the options and the

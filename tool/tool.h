@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tool.h: the commands of the leakcheck command-line tool.
  *
  * main.c reads the tool's own options and the command, and hands the rest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* budget.c: one 100-byte block left behind, checked against three budgets. */
 #include <leakcheck.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cache.c: a cache that keeps every entry it is given; reachable from a
  * global, so no check fails, but it grows with the number of requests. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dispatch.c: a table entry kept from a global, and a thread blocked on a
  * condition variable holding a block in its frame and one in a thread-local.
  * With any argument it frees all three and joins the thread. */

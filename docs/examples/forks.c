@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* forks.c: a parent that forks one child; the child leaks a block and the
  * parent waits for it. Two processes, one report each, in one document. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // gtest_demo.cc: the README's GoogleTest example: one test leaks what a
 // factory returns, its twin frees it.
 #include <gtest/gtest.h>

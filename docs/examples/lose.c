@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lose.c: a name lost after the baseline, for the sanitizer recipe. */
 #include <leakcheck.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pair.c: make_pair() forgets its first block when the second allocation
  * fails; built with -DFIXED=1 it frees it. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* quick.c: the quick start of README.md, a Check suite with a leak check. */
 #include <check.h>
 #include <leakcheck_check.h> /* pulls in leakcheck.h */

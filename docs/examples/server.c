@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.c: a cache kept on purpose, and a parsed value lost by mistake. */
 #include <stdlib.h>
 #include <string.h>

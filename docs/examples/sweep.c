@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sweep.c: lc_fault_sweep inside a program: every allocation of
  * load_config() fails in turn, and every error path is checked. */
 #include <leakcheck.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* workers.c: three workers wait on an inbox nobody ever fills or closes. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <leakcheck.h>

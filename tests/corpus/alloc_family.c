@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alloc_family.c: one lost block from each allocation function of the C
  * library.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # build.sh: builds the `leakcheck run` corpus; sourced by tests/cli_corpus.sh
 # and tests/cli_corpus_valgrind.sh, which must run the same binaries.

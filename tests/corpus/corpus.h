@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* corpus.h: what every program of the `leakcheck run` corpus shares.
  *
  * A conservative scan (leakcheck's, valgrind's) treats any word that looks

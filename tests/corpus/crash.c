@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* crash.c: a program that crashes.
  *
  * With the argument "crash" the program loses a block and then writes

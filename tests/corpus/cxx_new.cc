@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cxx_new.cc: blocks from C++ `new` and `new[]`, next to the memory the C++
  * runtime keeps for itself.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* detached_dtor.c: a detached thread still running its TSD destructor
  * when the process exits.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exit_local.c: a block held by a live local of main when main calls
  * exit(0).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exit_thread.c: the process ends from a thread other than main.
  *
  * With no argument a worker calls exit(0) while main waits to join it;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fork.c: a program that forks; each process is checked on its own.
  *
  * The argument says who loses a block after the fork: "both" (the child

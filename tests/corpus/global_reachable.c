@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* global_reachable.c: blocks still reachable from a global at exit.
  *
  * Expected: clean by default, leak with --strict. The static global

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* guard_pages.c: memory the scan may not read, beside memory it must.
  *
  * A program may turn pages it owns into guard pages (PROT_NONE): a page in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hang.c: a program that never ends.
  *
  * A worker "hang-worker" waits on a condition variable. With the argument

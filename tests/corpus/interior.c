@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* interior.c: a block reachable only through a pointer into its middle.
  *
  * Expected: clean by default, leak with --strict. The global interior_ref

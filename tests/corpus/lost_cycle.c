@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lost_cycle.c: a ring of three blocks that point to each other, and
  * nothing else points to the ring.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lost_direct.c: blocks whose only pointers the program drops.
  *
  * Expected: leak. Three unreachable blocks of 16, 32 and 64 bytes (112 B),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lost_indirect.c: a lost tree; its inner blocks are lost only because
  * their parent is.
  *

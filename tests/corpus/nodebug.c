@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nodebug.c: a program built without -g.
  *
  * Expected: leak, reported with function names from the symbol table even

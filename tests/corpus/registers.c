@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registers.c: a block whose only pointer is in a register of a thread that
  * spins forever.
  *

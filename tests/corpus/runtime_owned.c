@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runtime_owned.c: memory the C runtime allocates for itself.
  *
  * Expected: clean, even with --strict: stdio buffers, locale and time-zone

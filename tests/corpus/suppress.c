@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* suppress.c: known leaks a suppression file silences, next to a new one.
  *
  * The program loses a 64-byte block in legacy_cache_init and a 32-byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread_blocked.c: a thread blocked forever.
  *
  * Expected: leak. One leaked thread "waiter", state blocked (it waits on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread_exited.c: a joinable thread that finished and was never joined
  * (ThreadSanitizer's "thread leak").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread_held.c: blocks held only by a thread that blocks forever.
  *
  * Expected: leak. One leaked thread "holder", blocked (in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread_settling.c: a detached thread still on its way out when main
  * returns.
  *

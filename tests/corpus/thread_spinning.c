@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread_spinning.c: a thread that never blocks and never stops.
  *
  * Expected: leak. One leaked thread "spinner", state running, with

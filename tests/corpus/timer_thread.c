@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timer_thread.c: a SIGEV_THREAD timer, whose helper thread glibc starts
  * on the first such timer and keeps for the life of the process.
  *

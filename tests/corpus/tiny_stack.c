@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tiny_stack.c: a thread running a coroutine on a 4 KiB stack when the
  * check interrupts it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tls_main.c: a block whose only pointer is a thread-local variable of the
  * main thread.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tls_thread.c: a block whose only pointer is a thread-local variable of a
  * thread that blocks forever.
  *

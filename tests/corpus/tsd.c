@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tsd.c: blocks the program keeps with pthread_setspecific.
  *
  * A thread-specific value is the program's root, as a global is, even

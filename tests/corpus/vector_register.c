@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vector_register.c: a block whose only pointer is in a vector register
  * (xmm7) of a thread that spins forever, as an -O2 program can keep one.
  *

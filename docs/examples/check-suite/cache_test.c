@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cache_test.c: a Check suite using leakcheck, built by the CMake and
  * Meson files next to it (docs/check.md, "Build systems").
  *
