@@ -112,6 +112,16 @@ static void forget_gone(const pid_t *tasks, size_t ntasks) {
     }
 }
 
+static void add_registered(thread_entry *t, const lc_thread_rec *r, pid_t tid, uint64_t now) {
+    memset(t, 0, sizeof *t);
+    t->tid = tid;
+    t->id = r->id;
+    t->created_by = r->created_by;
+    t->start_routine = r->start_routine;
+    t->stack_hi = r->stack_hi;
+    describe(t, r, now);
+}
+
 /* Every thread that is new since the baseline (all threads when `all`),
  * described but not yet captured. */
 static size_t gather(thread_entry *out, size_t cap, bool all) {
@@ -122,20 +132,23 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
      * worker that called exit(), the last thread after main's pthread_exit,
      * or a thread started after the baseline that checks. */
     pid_t me = lc_os_tid();
+    /* A thread created but not yet started in its trampoline has no id in
+     * its record while the kernel already lists its task: it is counted
+     * once, from /proc below, or from its record if it starts meanwhile. */
+    static size_t unstarted[LC_MAX_THREADS];
+    size_t nunstarted = 0;
     lc_threads_lock();
     for (size_t i = 0; i < lc_thread_recs_end() && n < cap; i++) {
         const lc_thread_rec *r = &lc_thread_recs[i];
         if (!r->used || r->adopted || r->internal || (!all && !lc_threads_is_new(r))) continue;
-        if (!all && r->tid == me) continue;
+        pid_t tid = __atomic_load_n(&r->tid, __ATOMIC_ACQUIRE);
+        if (!tid) {
+            unstarted[nunstarted++] = i;
+            continue;
+        }
+        if (!all && tid == me) continue;
         if (r->detached && rec_exited(r)) continue;
-        thread_entry *t = &out[n++];
-        memset(t, 0, sizeof *t);
-        t->tid = r->tid;
-        t->id = r->id;
-        t->created_by = r->created_by;
-        t->start_routine = r->start_routine;
-        t->stack_hi = r->stack_hi;
-        describe(t, r, now);
+        add_registered(&out[n++], r, tid, now);
     }
     size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
     if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
@@ -153,6 +166,16 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
                 lc_thread_recs[k].tid == tasks[i])
                 adopted = &lc_thread_recs[k];
         describe(t, adopted, now);
+    }
+    /* Started between the two looks: its task was skipped above as the
+     * record's; count it from the record unless /proc already did. */
+    for (size_t j = 0; j < nunstarted && n < cap; j++) {
+        const lc_thread_rec *r = &lc_thread_recs[unstarted[j]];
+        pid_t tid = __atomic_load_n(&r->tid, __ATOMIC_ACQUIRE);
+        bool counted = !tid || (r->detached && rec_exited(r));
+        for (size_t k = 0; k < n && !counted; k++)
+            counted = out[k].tid == tid;
+        if (!counted) add_registered(&out[n++], r, tid, now);
     }
     lc_threads_unlock();
     return n;
