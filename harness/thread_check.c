@@ -33,6 +33,7 @@ typedef struct thread_entry {
     char wait[32];
     double seconds;
     bool exited;
+    bool declared_wait; /* blocked in a wait the program declared */
     lc_stack_id created_by;
     uintptr_t start_routine;
     uintptr_t stack_hi;
@@ -68,6 +69,7 @@ static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
     const char *declared = r ? __atomic_load_n(&r->wait_kind, __ATOMIC_ACQUIRE) : NULL;
     const char *sys = alive && info.syscall >= 0 ? lc_os_syscall_name(info.syscall) : NULL;
     if (declared) {
+        t->declared_wait = true;
         snprintf(t->state, sizeof t->state, "blocked");
         snprintf(t->wait, sizeof t->wait, "%s", declared);
         t->seconds = (double)(now - r->wait_since_ns) / 1e9;
@@ -190,6 +192,7 @@ static int first_program_frame(const uintptr_t *pcs, int depth);
  * interrupted would be caught at the same point again. */
 #define ASTRAY_RETRIES 12
 #define ASTRAY_MAX_PAUSE_NS 64000000ull
+#define VALGRIND_UNANSWERED_RETRIES 3
 
 /* Whether a running thread's captured stack went astray: interrupted in
  * code the unwinder cannot step out of (a sanitizer's runtime, which
@@ -198,20 +201,36 @@ static int first_program_frame(const uintptr_t *pcs, int depth);
  * addresses that are not code, and names no function of the program. A
  * blocked thread would answer the same again, so only running ones are
  * retried. */
-static bool astray(const thread_entry *t) {
+static bool astray(const thread_entry *t, int round) {
     /* A thread that did not answer in time was not scheduled in time (a
      * loaded machine: two hundred threads woken at once), running or
-     * blocked: asking again is worth it too. A stopped one cannot answer;
-     * under valgrind a thread that blocks the signal looks the same (its
-     * mask is not known), so there only running ones are asked again. */
+     * blocked: asking again is worth it too. A stopped one cannot answer.
+     * Under valgrind a thread that blocks the signal looks the same (its
+     * mask is not known, and every thread waiting for valgrind's lock is
+     * blocked in /proc's view), so there a thread that is not running is
+     * asked again only a few times. */
     if (t->cap.status == LC_CAPTURE_NO_ANSWER)
         return strcmp(t->state, "running") == 0 ||
-               (strcmp(t->state, "stopped") != 0 && !lc_cfg.under_valgrind);
+               (strcmp(t->state, "stopped") != 0 &&
+                (!lc_cfg.under_valgrind || round < VALGRIND_UNANSWERED_RETRIES));
     if (strcmp(t->state, "running") != 0) return false;
     if (t->cap.status != LC_CAPTURE_OK) return false;
     int first = first_program_frame(t->cap.pcs, t->cap.depth);
     return first < 0 || lc_os_pc_in_runtime(t->cap.pcs[first]) ||
            !frame_function(t->cap.pcs[first]);
+}
+
+/* Under valgrind, /proc describes valgrind's scheduler, not the program: a
+ * thread that runs its own code sleeps in the scheduler until it is given
+ * the lock every guest thread must hold, so /proc says it is blocked in a
+ * system call. Its captured stack says what it was doing: interrupted
+ * outside the C runtime, it was not in a system call but running. */
+static void state_from_capture(thread_entry *t) {
+    if (!lc_cfg.under_valgrind || t->declared_wait || strcmp(t->state, "blocked") != 0) return;
+    if (t->cap.status != LC_CAPTURE_OK || t->cap.depth <= 0) return;
+    if (lc_os_pc_in_runtime(t->cap.pcs[0])) return;
+    snprintf(t->state, sizeof t->state, "running");
+    t->wait[0] = '\0';
 }
 
 static void capture(thread_entry *e, size_t n) {
@@ -225,19 +244,23 @@ static void capture(thread_entry *e, size_t n) {
     for (size_t i = 0; i < n; i++) {
         e[i].cap = caps[i];
         if (e[i].exited) e[i].cap.status = LC_CAPTURE_GONE;
+        state_from_capture(&e[i]);
     }
     uint64_t pause = 1000000;
     for (int round = 0; round < ASTRAY_RETRIES; round++) {
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
-            if (astray(&e[i])) caps[k++].tid = e[i].tid;
+            if (astray(&e[i], round)) caps[k++].tid = e[i].tid;
         if (!k) break;
         lc_os_sleep_ns(pause);
         if (pause < ASTRAY_MAX_PAUSE_NS) pause *= 2;
         lc_capture_stacks(caps, k);
         for (size_t j = 0; j < k; j++)
             for (size_t i = 0; i < n; i++)
-                if (e[i].tid == caps[j].tid && caps[j].status == LC_CAPTURE_OK) e[i].cap = caps[j];
+                if (e[i].tid == caps[j].tid && caps[j].status == LC_CAPTURE_OK) {
+                    e[i].cap = caps[j];
+                    state_from_capture(&e[i]);
+                }
     }
     lc_os_free(caps, n * sizeof *caps + 1);
 }

@@ -644,20 +644,23 @@ START_TEST(test_running_thread_interrupted_where_it_cannot_be_unwound_is_named_b
     await_spinning(&w);
 
     enum { CHECKS = 10 };
-    char functions[CHECKS][64];
+    char functions[CHECKS][64], states[CHECKS][64];
     int rcs[CHECKS];
     for (int i = 0; i < CHECKS; i++) {
         lc_result res = {0};
         rcs[i] = CHECK_THREADS(&res, 0.05);
         snprintf(functions[i], sizeof functions[i], "%s",
                  res.nthreads ? res.threads[0].function : "(no thread)");
+        snprintf(states[i], sizeof states[i], "%s %s", res.nthreads ? res.threads[0].state : "",
+                 res.nthreads ? res.threads[0].wait : "");
     }
     atomic_store(&w.stop, true);
     join(&w);
 
     for (int i = 0; i < CHECKS; i++) {
         ck_assert_int_eq(rcs[i], 1);
-        ck_assert_str_eq(functions[i], "spin_half_in_code_without_unwind_info");
+        ck_assert_msg(strcmp(functions[i], "spin_half_in_code_without_unwind_info") == 0,
+                      "check %d named '%s' (%s)", i, functions[i], states[i]);
     }
 }
 END_TEST
