@@ -60,6 +60,16 @@ TOOLKIT_SRCS := $(wildcard scenarios/*.c)
 TOOLKIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOLKIT_SRCS))
 TOOLKIT_LIB  := $(BUILD)/liblctoolkit.a
 
+# Profiles read and compared (`leakcheck diff`): linked into the tool and the
+# tests that read profiles, never into the library a checked program loads.
+# The wire decoder is generated from profiles/profile.proto by protoc-c.
+PROFILES_GEN  := $(BUILD)/gen/profile.pb-c.c
+PROFILES_SRCS := $(wildcard profiles/*.c)
+PROFILES_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(PROFILES_SRCS)) $(BUILD)/obj/gen/profile.pb-c.o
+PROFILES_LIB  := $(BUILD)/libleakcheck_profiles.a
+PROFILES_LINK  = $(PROFILES_LIB) -lprotobuf-c
+PROFILE_TESTS := test_pprof
+
 TOOL_SRCS := $(wildcard tool/*.c)
 TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS))
 
@@ -73,7 +83,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 INTERNAL_TESTS := test_fault test_heap test_pprof test_suppress test_threads
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.
-TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios $(CHECK_CFLAGS)
+TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios -Iprofiles $(CHECK_CFLAGS)
 RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib'
 
 # Build dependencies are checked once per make invocation, before any
@@ -109,9 +119,24 @@ all: $(LIB_SO) $(LIB_SO_MAJ) $(BUILD)/libleakcheck.a $(INTERNAL_LIB) $(BUILD)/le
 deps:
 	@bash scripts/install-deps.sh --for all
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h assertions/*.h scenarios/*.h tool/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/*.h harness/*.h assertions/*.h scenarios/*.h tool/*.h profiles/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIB_CFLAGS) -Iscenarios -Itool -c $< -o $@
+	$(CC) $(LIB_CFLAGS) -Iscenarios -Itool -Iprofiles -I$(BUILD)/gen -c $< -o $@
+
+$(PROFILES_GEN): profiles/profile.proto
+	@mkdir -p $(dir $@)
+	protoc-c --proto_path=profiles --c_out=$(dir $@) $<
+
+$(BUILD)/gen/profile.pb-c.h: $(PROFILES_GEN)
+$(patsubst %.c,$(BUILD)/obj/%.o,$(PROFILES_SRCS)): $(BUILD)/gen/profile.pb-c.h
+
+# Generated code is compiled as it comes, without -Werror's opinions on it.
+$(BUILD)/obj/gen/profile.pb-c.o: $(PROFILES_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror,$(LIB_CFLAGS)) -I$(BUILD)/gen -c $< -o $@
+
+$(PROFILES_LIB): $(PROFILES_OBJS)
+	rm -f $@ && ar rcs $@ $^
 
 # The interposers must not be turned back into calls to the functions they
 # define (calloc as malloc + memset, for instance).
@@ -146,8 +171,8 @@ $(TOOLKIT_LIB): $(TOOLKIT_OBJS)
 
 # The tool holds the library itself (statically): `leakcheck run` preloads
 # the .so into the program it starts, never into itself.
-$(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(INTERNAL_LIB) $(LIB_SO) $(LIB_SO_MAJ)
-	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) $(INTERNAL_LINK) -lz
+$(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(PROFILES_LIB) $(INTERNAL_LIB) $(LIB_SO) $(LIB_SO_MAJ)
+	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) $(PROFILES_LINK) $(INTERNAL_LINK) -lz
 
 # Manual pages, part of `all`: leakcheck(1) is help2man's reading of the
 # tool's own --help (scripts/man-help.sh) and docs/man/leakcheck.1.h2m,
@@ -167,9 +192,10 @@ $(BUILD)/man/leakcheck.3: docs/man/leakcheck.3
 	cp $< $@.tmp
 	@$(MAN_CHECK)
 
-$(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(LIB_SO) $(LIB_SO_MAJ) $(INTERNAL_LIB) $(wildcard include/*.h harness/*.h tests/*.h)
+$(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(PROFILES_LIB) $(LIB_SO) $(LIB_SO_MAJ) $(INTERNAL_LIB) $(wildcard include/*.h harness/*.h profiles/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TOOLKIT_LIB) \
+	  $(if $(filter $*,$(PROFILE_TESTS)),$(PROFILES_LINK)) \
 	  $(if $(filter $*,$(INTERNAL_TESTS)),$(INTERNAL_LINK),-L$(BUILD) -lleakcheck $(RPATH)) \
 	  $(CHECK_LIBS) -lz
 

@@ -9,11 +9,12 @@
  * included. Each figure is the median of five runs; the program exits 1 when
  * a median misses its target.
  *
- *   cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -Iharness -Itool bench/bench_pprof.c \
- *      tool/diff.c tool/opts.c harness/pprof_encode.c harness/pprof_decode.c -lz \
- *      -o build/bench_pprof
+ *   make && cc -std=gnu11 -O2 -D_GNU_SOURCE -pthread -Iinclude -Iharness -Itool \
+ *      -Iprofiles bench/bench_pprof.c tool/diff.c tool/opts.c \
+ *      build/libleakcheck_profiles.a build/libleakcheck_internal.a -lprotobuf-c \
+ *      -ldw -lelf -lunwind -lz -ldl -o build/bench_pprof
  *   build/bench_pprof [DIR]      (profiles are written to DIR, default /tmp) */
-#include "pprof_decode.h"
+#include "profiles.h"
 #include "tool.h"
 
 #include <fcntl.h>

@@ -7,8 +7,9 @@
  * theirs. The writer (pprof_encode.c) takes a self-contained model of a heap
  * snapshot: one sample per allocation stack, its program counters and four
  * values, plus a callback that symbolizes a program counter; it knows nothing
- * of the live-block tables. The reader (pprof_decode.c, declared in
- * pprof_decode.h) turns any profile into an in-memory model, rejecting
+ * of the live-block tables. The reader (profiles/pprof_read.c, declared in
+ * profiles/profiles.h, linked into the tool only) turns any profile into an
+ * in-memory model, rejecting
  * malformed input with an error message rather
  * than trusting it, and compares two profiles stack by stack for
  * `leakcheck diff`.

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* pprof_decode.h: heap profiles read and compared (pprof_decode.c), for
- * `leakcheck diff`; the format and the writer are in pprof.h. */
-#ifndef LC_PPROF_DECODE_H
-#define LC_PPROF_DECODE_H
+/* profiles.h: profiles in pprof's format read (pprof_read.c) and compared
+ * (pprof_diff.c), for `leakcheck diff`. The format and the writer, which
+ * runs inside checked programs, are in harness/pprof.h; this module is
+ * linked only into the tool (libleakcheck_profiles.a), never into the
+ * library a checked program loads. */
+#ifndef LC_PROFILES_H
+#define LC_PROFILES_H
 
 #include "pprof.h"
 
@@ -54,7 +57,13 @@ typedef struct lc_pprof_record {
     const lc_pprof_label *labels;
 } lc_pprof_record;
 
+/* The memory of a model or a comparison (arena.c): many small arrays
+ * released at once. lc_pprof_arena_array returns zeroed memory for `count`
+ * elements of `size` bytes, NULL on overflow or when out of memory. */
 typedef struct lc_pprof_arena lc_pprof_arena;
+lc_pprof_arena *lc_pprof_arena_new(void);
+void *lc_pprof_arena_array(lc_pprof_arena *a, size_t count, size_t size);
+void lc_pprof_arena_free(lc_pprof_arena *a);
 
 typedef struct lc_pprof {
     size_t nsample_types;

@@ -23,6 +23,8 @@ packages=(
   "build:libelf-dev:reading ELF symbol tables and program headers (gelf.h)"
   "build:libunwind-dev:unwinding through code without frame pointers"
   "build:zlib1g-dev:gzip for pprof heap profiles"
+  "build:libprotobuf-c-dev:decoding pprof profiles for leakcheck diff (code generated from profiles/profile.proto)"
+  "build:protobuf-c-compiler:protoc-c, which generates that decoder at build time"
   "build:valgrind:valgrind/*.h client requests (and the valgrind pass of make check)"
   "build:systemtap-sdt-dev:USDT probes (<sys/sdt.h>) in the toolkit's maps and channels"
   "build:help2man:the leakcheck(1) man page, generated from the tool's --help"

@@ -24,13 +24,20 @@ mkdir -p "$dir/corpus" "$dir/seeds" "$dir/artifacts"
 
 # Seeds: valid profiles, gzip and bare, from the encoder itself.
 cc=${CC:-cc}
-$cc -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Iharness tests/pprof_writer.c \
-    harness/pprof_encode.c -lz -o "$dir/pprof_writer"
+# The writer and the layers under it it uses (the OS primitives, the core
+# state they read).
+writer_srcs="harness/pprof_encode.c harness/prim_linux.c harness/core.c"
+$cc -std=gnu11 -O2 -g -D_GNU_SOURCE -pthread -Iinclude -Iharness tests/pprof_writer.c \
+    $writer_srcs -lz -ldl -o "$dir/pprof_writer"
 "$dir/pprof_writer" seeds "$dir/seeds"
 
-$clang -std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Iinclude -Iharness \
-    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    tests/fuzz_pprof.c harness/pprof_decode.c harness/pprof_encode.c -lz -o "$dir/fuzz_pprof"
+# The reader's wire decoder is generated from profiles/profile.proto and
+# fuzzed with it.
+protoc-c --proto_path=profiles --c_out="$dir" profiles/profile.proto
+$clang -std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Iinclude -Iharness -Iprofiles \
+    -I"$dir" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    tests/fuzz_pprof.c profiles/*.c "$dir/profile.pb-c.c" $writer_srcs \
+    -lprotobuf-c -lz -ldl -pthread -o "$dir/fuzz_pprof"
 
 echo "fuzz.sh: fuzzing the pprof reader for ${seconds}s (corpus $dir/corpus)"
 exec "$dir/fuzz_pprof" -max_total_time="$seconds" -max_len=16384 -timeout=10 \

@@ -7,7 +7,7 @@
  * field by field (so that AddressSanitizer sees any dangling pointer) and
  * compared with itself, which exercises the stack matching on whatever
  * shapes the fuzzer invents. Built and run by tests/fuzz.sh. */
-#include "pprof_decode.h"
+#include "profiles.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * valid, so that a rejection is known to come from the damage. Snapshots of
  * this process's own heap are written with lc_snapshot_write_pprof and read
  * back, a kept block next to a freed twin. */
-#include "pprof_decode.h"
+#include "profiles.h"
 #include "leakcheck.h"
 
 #include <check.h>
@@ -73,6 +73,11 @@ static const char *rejection(const uint8_t *data, size_t len) {
     ck_assert_msg(err[0] != 0, "no error message");
     return err;
 }
+
+/* What the reader says of bytes that do not frame as the protobuf message
+ * (bad or cut varints, wire types a field cannot have): the generated
+ * decoder rejects them without saying which field. */
+#define WIRE_REJECTION "do not decode as a Profile message"
 
 #define ck_assert_contains(haystack, needle)                                                       \
     ck_assert_msg(strstr((haystack), (needle)) != NULL, "'%s' does not mention '%s'", (haystack),  \
@@ -745,7 +750,7 @@ START_TEST(test_bad_varint_rejected) {
     s.d[s.n++] = 0x01;
     put_msg(&m, 2, &s);
     put_strings(&m);
-    ck_assert_contains(rejection(m.d, m.n), "bad varint");
+    ck_assert_contains(rejection(m.d, m.n), WIRE_REJECTION);
 }
 END_TEST
 
@@ -753,7 +758,7 @@ START_TEST(test_truncated_varint_rejected) {
     msg m = {.n = 0};
     put_key(&m, 9, 0);
     m.d[m.n++] = 0x80;
-    ck_assert_contains(rejection(m.d, m.n), "truncated varint");
+    ck_assert_contains(rejection(m.d, m.n), WIRE_REJECTION);
 }
 END_TEST
 
@@ -783,9 +788,7 @@ START_TEST(test_wrong_wire_type_rejected) {
     s.n += 4;
     put_msg(&m, 2, &s);
     put_strings(&m);
-    const char *err = rejection(m.d, m.n);
-    ck_assert_contains(err, "Sample.value");
-    ck_assert_contains(err, "wire type 5");
+    ck_assert_contains(rejection(m.d, m.n), WIRE_REJECTION);
 }
 END_TEST
 
@@ -793,7 +796,7 @@ START_TEST(test_wrong_wire_type_for_message_rejected) {
     msg m = {.n = 0};
     put_int(&m, 4, 1); /* Profile.location as a varint */
     put_strings(&m);
-    ck_assert_contains(rejection(m.d, m.n), "Profile.location");
+    ck_assert_contains(rejection(m.d, m.n), WIRE_REJECTION);
 }
 END_TEST
 
@@ -801,7 +804,7 @@ START_TEST(test_invalid_wire_type_rejected) {
     msg m = {.n = 0};
     put_strings(&m);
     put_key(&m, 20, 7);
-    ck_assert_contains(rejection(m.d, m.n), "bad wire type 7");
+    ck_assert_contains(rejection(m.d, m.n), WIRE_REJECTION);
 }
 END_TEST
 

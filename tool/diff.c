@@ -11,7 +11,7 @@
  * as values; this file owns the command line and the two output formats, and
  * is where those errors are printed. */
 #include "tool.h"
-#include "pprof_decode.h"
+#include "profiles.h"
 #include "opts.h"
 
 #include <errno.h>
