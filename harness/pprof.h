@@ -82,4 +82,39 @@ int lc_pprof_write_heap(const char *path, const lc_pprof_sample *samples, size_t
 int lc_pprof_gzip(const uint8_t *data, size_t len, uint8_t **out, size_t *outlen, char *err,
                   size_t errlen);
 
+/* ----------------------------------------------- mappings (pprof_mappings.c) */
+
+#define LC_PPROF_BUILD_ID_MAX 64
+
+/* One executable segment of a loaded object, page-aligned. */
+typedef struct lc_pprof_segment {
+    uintptr_t start, limit;
+    uint64_t file_offset;
+    const char *name; /* in the name pool */
+    char build_id[2 * LC_PPROF_BUILD_ID_MAX + 1];
+    uint32_t id;
+    int has_functions, has_filenames, has_line_numbers;
+} lc_pprof_segment;
+
+/* Collected in two walks over the loaded objects: one to size the arrays,
+ * one to fill them, so that nothing is allocated while the dynamic linker's
+ * lock is held (malloc may be interposed by code that walks the objects
+ * too). Objects loaded between the walks are left out. */
+typedef struct lc_pprof_segments {
+    lc_pprof_segment *segments;
+    size_t count, cap;
+    char *names;
+    size_t names_len, names_cap;
+    int objects_seen;
+    char main_path[4096];
+} lc_pprof_segments;
+
+/* Fills w (zeroed by the caller); -1 when out of memory. */
+int lc_pprof_segments_collect(lc_pprof_segments *w);
+void lc_pprof_segments_free(lc_pprof_segments *w);
+/* Sorts pointers to segments by start, for lc_pprof_segment_of. */
+void lc_pprof_segments_sort(lc_pprof_segment **by_start, size_t n);
+/* The segment holding pc, NULL when none. */
+lc_pprof_segment *lc_pprof_segment_of(lc_pprof_segment **by_start, size_t n, uintptr_t pc);
+
 #endif

@@ -316,160 +316,6 @@ static void string_table_free(string_table *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* ---------------------------------------------------------------- mappings */
-
-#define BUILD_ID_MAX 64
-
-typedef struct segment {
-    uintptr_t start, limit;
-    uint64_t file_offset;
-    const char *name; /* in the name pool */
-    char build_id[2 * BUILD_ID_MAX + 1];
-    uint32_t id;
-    int has_functions, has_filenames, has_line_numbers;
-} segment;
-
-/* Collected in two walks over the loaded objects: one to size the arrays,
- * one to fill them, so that nothing is allocated while the dynamic linker's
- * lock is held (malloc may be interposed by code that walks the objects
- * too). Objects loaded between the walks are left out. */
-typedef struct segment_walk {
-    segment *segments;
-    size_t count, cap;
-    char *names;
-    size_t names_len, names_cap;
-    int objects_seen;
-    char main_path[PATH_MAX];
-} segment_walk;
-
-static uintptr_t page_down(uintptr_t x, uintptr_t page) {
-    return x & ~(page - 1);
-}
-
-static const char *object_name(const struct dl_phdr_info *info, const segment_walk *w) {
-    const char *name = info->dlpi_name ? info->dlpi_name : "";
-    /* The main program is reported first, without a name. */
-    if (!name[0] && w->objects_seen == 0) return w->main_path;
-    return name;
-}
-
-static int count_segments(struct dl_phdr_info *info, size_t size, void *arg) {
-    (void)size;
-    segment_walk *w = arg;
-    size_t executable = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++)
-        if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X))
-            executable++;
-    if (executable) {
-        w->cap += executable;
-        w->names_cap += strlen(object_name(info, w)) + 1;
-    }
-    w->objects_seen++;
-    return 0;
-}
-
-static void read_build_id(const struct dl_phdr_info *info, char *hex) {
-    hex[0] = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE) continue;
-        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
-        size_t left = ph->p_memsz;
-        while (left >= sizeof(ElfW(Nhdr))) {
-            const ElfW(Nhdr) *note = (const ElfW(Nhdr) *)p;
-            size_t name_size = ((size_t)note->n_namesz + 3) & ~(size_t)3;
-            size_t desc_size = ((size_t)note->n_descsz + 3) & ~(size_t)3;
-            size_t whole = sizeof *note + name_size + desc_size;
-            if (name_size > left || desc_size > left || whole > left) break;
-            const char *name = (const char *)(note + 1);
-            if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
-                memcmp(name, "GNU", 4) == 0 && note->n_descsz > 0 &&
-                note->n_descsz <= BUILD_ID_MAX) {
-                const uint8_t *id = (const uint8_t *)name + name_size;
-                static const char digits[] = "0123456789abcdef";
-                for (size_t k = 0; k < note->n_descsz; k++) {
-                    hex[2 * k] = digits[id[k] >> 4];
-                    hex[2 * k + 1] = digits[id[k] & 15];
-                }
-                hex[2 * note->n_descsz] = 0;
-                return;
-            }
-            p += whole;
-            left -= whole;
-        }
-    }
-}
-
-static int fill_segments(struct dl_phdr_info *info, size_t size, void *arg) {
-    (void)size;
-    segment_walk *w = arg;
-    const char *name = object_name(info, w);
-    w->objects_seen++;
-    const char *pooled = NULL;
-    char build_id[2 * BUILD_ID_MAX + 1];
-    int have_build_id = 0;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
-        if (w->count == w->cap) return 1;
-        if (!pooled) {
-            size_t n = strlen(name) + 1;
-            if (n > w->names_cap - w->names_len) return 1;
-            memcpy(w->names + w->names_len, name, n);
-            pooled = w->names + w->names_len;
-            w->names_len += n;
-        }
-        if (!have_build_id) {
-            read_build_id(info, build_id);
-            have_build_id = 1;
-        }
-        segment *s = &w->segments[w->count++];
-        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-        s->start = page_down(start, page);
-        s->limit = page_down(start + ph->p_memsz + page - 1, page);
-        s->file_offset = page_down(ph->p_offset, page);
-        s->name = pooled;
-        memcpy(s->build_id, build_id, sizeof build_id);
-        s->id = (uint32_t)w->count;
-        s->has_functions = s->has_filenames = s->has_line_numbers = 0;
-    }
-    return 0;
-}
-
-static int collect_segments(segment_walk *w) {
-    if (lc_os_exe_path(w->main_path, sizeof w->main_path) < 0) w->main_path[0] = 0;
-
-    dl_iterate_phdr(count_segments, w);
-    if (w->cap == 0) return 0;
-    w->segments = calloc(w->cap, sizeof *w->segments);
-    w->names = malloc(w->names_cap);
-    if (!w->segments || !w->names) return -1;
-    w->objects_seen = 0;
-    dl_iterate_phdr(fill_segments, w);
-    return 0;
-}
-
-/* The segment holding pc, by binary search of a table sorted by start. */
-static segment *segment_of(segment **by_start, size_t n, uintptr_t pc) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (by_start[mid]->start <= pc)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0) return NULL;
-    segment *s = by_start[lo - 1];
-    return pc < s->limit ? s : NULL;
-}
-
-static int by_start_order(const void *a, const void *b) {
-    const segment *x = *(segment *const *)a, *y = *(segment *const *)b;
-    return x->start < y->start ? -1 : x->start > y->start;
-}
-
 /* ----------------------------------------------------------------- encoder */
 
 typedef struct encoder {
@@ -478,8 +324,8 @@ typedef struct encoder {
     id_map functions_by_key;
     uint32_t nlocations, nfunctions;
     pbuf samples, locations, functions, mappings, scratch, line_scratch;
-    segment_walk walk;
-    segment **by_start;
+    lc_pprof_segments walk;
+    lc_pprof_segment **by_start;
     lc_pprof_symbolize_fn symbolize;
     void *symbolize_arg;
     int failed;
@@ -527,7 +373,7 @@ static uint32_t location_id(encoder *e, uintptr_t pc) {
     if (nlines < 0) nlines = 0;
     if (nlines > LC_PPROF_MAX_INLINE) nlines = LC_PPROF_MAX_INLINE;
 
-    segment *seg = segment_of(e->by_start, e->walk.count, pc);
+    lc_pprof_segment *seg = lc_pprof_segment_of(e->by_start, e->walk.count, pc);
     /* Lines are encoded before the location because function_id reuses the
      * scratch buffer. */
     pbuf *lb = &e->line_scratch;
@@ -600,7 +446,7 @@ static void encode_sample(encoder *e, const lc_pprof_sample *s) {
 static void encode_mappings(encoder *e) {
     pbuf *m = &e->scratch;
     for (size_t i = 0; i < e->walk.count; i++) {
-        const segment *s = &e->walk.segments[i];
+        const lc_pprof_segment *s = &e->walk.segments[i];
         m->len = 0;
         put_int(m, MAPPING_ID, s->id);
         put_int(m, MAPPING_MEMORY_START, (int64_t)s->start);
@@ -635,8 +481,7 @@ static void encoder_free(encoder *e) {
     pbuf_free(&e->mappings);
     pbuf_free(&e->scratch);
     pbuf_free(&e->line_scratch);
-    free(e->walk.segments);
-    free(e->walk.names);
+    lc_pprof_segments_free(&e->walk);
     free(e->by_start);
 }
 
@@ -651,13 +496,13 @@ static int encode_profile(encoder *e, const lc_pprof_sample *samples, size_t n, 
     int64_t count = intern(e, "count"), bytes = intern(e, "bytes"), space = intern(e, "space");
     int64_t comment = intern(e, "leakcheck " LEAKCHECK_VERSION);
 
-    if (collect_segments(&e->walk)) return -1;
+    if (lc_pprof_segments_collect(&e->walk)) return -1;
     if (e->walk.count) {
         e->by_start = malloc(e->walk.count * sizeof *e->by_start);
         if (!e->by_start) return -1;
         for (size_t i = 0; i < e->walk.count; i++)
             e->by_start[i] = &e->walk.segments[i];
-        qsort(e->by_start, e->walk.count, sizeof *e->by_start, by_start_order);
+        lc_pprof_segments_sort(e->by_start, e->walk.count);
     }
 
     for (size_t i = 0; i < n && !e->failed; i++)
