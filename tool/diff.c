@@ -10,8 +10,9 @@
  * comparison belong to the library (pprof_decode.c), which reports errors
  * as values; this file owns the command line and the two output formats, and
  * is where those errors are printed. */
-#include "tool.h"
+#include "buf.h"
 #include "profiles.h"
+#include "tool.h"
 #include "opts.h"
 
 #include <errno.h>
@@ -227,49 +228,14 @@ static void print_text(FILE *out, const diff_args *a, const lc_pprof_diff *d) {
 
 /* ------------------------------------------------------------------- JSON */
 
-/* Length of the valid UTF-8 sequence at s, 0 when invalid. */
-static size_t utf8_length(const unsigned char *s) {
-    unsigned c = s[0];
-    size_t n = c >= 0xf5 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80) return 0;
-    if (n == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))) return 0;
-    if (n == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))) return 0;
-    return n;
-}
-
-/* Profiles carry arbitrary bytes; invalid UTF-8 becomes U+FFFD so that the
- * output is always valid JSON. */
+/* Profiles carry arbitrary bytes: the project's one JSON string writer
+ * (lc_buf_json_str) turns invalid UTF-8 into U+FFFD, so that the output is
+ * always valid JSON. */
 static void print_json_string(FILE *out, const char *s) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        unsigned c = *p;
-        if (c == '"' || c == '\\') {
-            fputc('\\', out);
-            fputc((int)c, out);
-            p++;
-        } else if (c < 0x20) {
-            static const char short_escapes[] = "btn\0fr";
-            if (c >= 8 && c <= 13 && c != 11)
-                fprintf(out, "\\%c", short_escapes[c - 8]);
-            else
-                fprintf(out, "\\u%04x", c);
-            p++;
-        } else if (c < 0x80) {
-            fputc((int)c, out);
-            p++;
-        } else {
-            size_t n = utf8_length(p);
-            if (n) {
-                fwrite(p, 1, n, out);
-                p += n;
-            } else {
-                fputs("\\ufffd", out);
-                p++;
-            }
-        }
-    }
-    fputc('"', out);
+    lc_buf b = {0};
+    lc_buf_json_str(&b, s);
+    if (b.data) fputs(b.data, out);
+    lc_buf_free(&b);
 }
 
 static void print_json_frame(FILE *out, const lc_pprof_frame *f) {
