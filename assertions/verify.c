@@ -576,7 +576,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
         return -1;
     }
     if (resolve_budget(o, &budget, err, sizeof err) != 0 ||
-        lc_suppress_load_env(err, sizeof err) != 0) {
+        lc_suppress_load_env(err, sizeof err) != 0 || lc_heap_untracked(err, sizeof err)) {
         error_result(err, o, res);
         return -1;
     }

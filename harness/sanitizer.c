@@ -366,6 +366,27 @@ void lc_sanitizer_init(void) {
     if (lc_sanitizer_owns_thread_start()) start_runtime_threads();
 }
 
+bool lc_heap_untracked(char *why, size_t len) {
+    if (interposed || hooked) return false;
+    if (runtime_name) {
+        snprintf(why, len, "%s's allocation hooks were all taken: heap blocks are not tracked",
+                 runtime_name);
+        return true;
+    }
+    lc_self_enter();
+    void *resolved = dlsym(RTLD_DEFAULT, "malloc");
+    Dl_info info;
+    const char *where = resolved && dladdr(resolved, &info) && info.dli_fname && info.dli_fname[0]
+                            ? info.dli_fname
+                            : "the program";
+    lc_self_leave();
+    snprintf(why, len,
+             "the program's malloc is its own (defined in %s), not leakcheck's: heap blocks are "
+             "not tracked",
+             where);
+    return true;
+}
+
 bool lc_sanitizer_hooked(void) {
     return hooked;
 }
@@ -389,11 +410,6 @@ void lc_lsan_leak_check(lc_lsan_result *out) {
 }
 
 void lc_lsan_report(lc_buf *text, lc_buf *json, const lc_lsan_result *r) {
-    if (runtime_name && !hooked && !interposed)
-        lc_buf_printf(text,
-                      "\nleakcheck: %s's allocation hooks were all taken: heap blocks are "
-                      "not tracked\n",
-                      runtime_name);
     if (!r->available) return;
     if (!r->ran) {
         lc_buf_printf(text, "\nLeakSanitizer: its leak check is disabled (detect_leaks=0)\n");

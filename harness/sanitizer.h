@@ -18,6 +18,12 @@
 void lc_sanitizer_init(void);
 /* Whether allocations are tracked through a sanitizer's hooks. */
 bool lc_sanitizer_hooked(void);
+/* Why the heap is not tracked in this process (the program's malloc is
+ * neither the library's interposer nor a sanitizer's that the library
+ * hooked: an allocator linked into the program, or a sanitizer whose hook
+ * slots were all taken), written into why; false when it is tracked. A
+ * check cannot judge the heap then, and says so instead of passing. */
+bool lc_heap_untracked(char *why, size_t len);
 /* "AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", or NULL. */
 const char *lc_sanitizer_name(void);
 /* Whether a new thread must call no allocator and no intercepted function

@@ -333,6 +333,21 @@ LEAKCHECK_SETTLE=0.2 "$leakcheck" run -- "$prog" first-allocation >"$tmp/fa0.out
 grep -q 'first allocation succeeded' "$tmp/fa0.out" && pass "its twin without injection allocates" ||
   fail "first-allocation without injection: $(cat "$tmp/fa0.out")"
 
+# 15. A program whose malloc is its own (an allocator linked in) is not
+#     checked: said so, status 70, never a pass; the program keeps its output.
+if cc -g -O0 -o "$tmp/own" tests/fixtures/own_malloc.c; then
+  lc "$tmp/own.out" -- "$tmp/own"
+  if [ $status -eq 70 ] && grep -q "malloc is its own" "$tmp/own.out" &&
+    grep -q '^own allocator$' "$tmp/own.out"; then
+    pass "a program with its own malloc: not checked, status 70"
+  else
+    fail "own malloc (status $status, want 70):"
+    show "$tmp/own.out"
+  fi
+else
+  fail "cannot build tests/fixtures/own_malloc.c"
+fi
+
 if [ $failures -ne 0 ]; then
   echo "cli_supervisor.sh: $failures failed"
   exit 1
