@@ -21,10 +21,17 @@ enum {
     LC_RUN_CANNOT_RUN = 127,
 };
 
+/* The form of the merged report. */
+typedef enum lc_run_format {
+    LC_RUN_TEXT,
+    LC_RUN_JSON,  /* one JSON document */
+    LC_RUN_JUNIT, /* JUnit XML: one test case per process (tool/junit.h) */
+} lc_run_format;
+
 typedef struct lc_supervision {
     char **argv;        /* the program and its arguments */
     const char *output; /* where the report goes; NULL: stderr */
-    bool json;          /* one JSON document, else text */
+    lc_run_format format;
     int error_exitcode; /* the status when the budget is exceeded */
     double timeout;     /* seconds; 0: none */
     double grace;       /* seconds between the dump request and the kill */
