@@ -263,9 +263,10 @@ fuzz:
 	bash tests/fuzz.sh
 
 # Installation follows the library conventions: the real file, the SONAME
-# link and the development link; headers, pkg-config file, tool, man pages
-# the valgrind suppression file and the Check-to-JUnit stylesheet. ldconfig runs when installing into the
-# live system as root, so the library is found at once.
+# link and the development link; headers, pkg-config file, tool, man pages,
+# the valgrind suppression file and the Check-to-JUnit stylesheet. ldconfig
+# runs when installing into the live system as root, so the library is found
+# at once.
 INSTALL_HEADERS := $(wildcard include/*.h)
 
 install: all $(BUILD)/install/leakcheck.pc
