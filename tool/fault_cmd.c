@@ -11,7 +11,9 @@
  * path; a run that dies of a signal crashed on it. Both are reported with
  * the failed allocation's stack, and the sweep goes on. The program's own
  * output is discarded (it runs hundreds of times); the leak reports go to a
- * file of their own and are shown for the runs that leaked. */
+ * file of their own and are shown for the runs that leaked, as text while
+ * the sweep goes, or at its end as JUnit XML (junit.h) with one test case
+ * per failure point, from the same records. */
 #include "tool.h"
 #include "opts.h"
 #include "junit.h"

@@ -3,8 +3,10 @@
  *
  * The command line of the scenario runner: it reads the options and the
  * scenario names, and hands the run to the runner module (scenarios/runner.c),
- * which the tests also drive with scenario lists of their own. Every usage
- * error is one line on stderr and exit status 2, before anything runs. */
+ * which the tests also drive with scenario lists of their own. JUnit XML is
+ * written here, from the runner's results, by the tool's one XML writer
+ * (junit.h). Every usage error is one line on stderr and exit status 2,
+ * before anything runs. */
 #include "tool.h"
 #include "opts.h"
 

@@ -6,7 +6,8 @@
  * of it). It owns what must not depend on the program: the report file,
  * written whole or not at all; the deadline; signal forwarding; and the exit
  * status. Each checked process writes its report into a per-run directory
- * (harness/process_mode.c); the supervisor merges them into one report. */
+ * (harness/process_mode.c); the supervisor merges them into one report:
+ * text, JSON, or JUnit XML with a test case per process (junit.h). */
 #ifndef LC_SUPERVISE_H
 #define LC_SUPERVISE_H
 
