@@ -204,13 +204,16 @@ tests: $(TEST_PROGS)
 # pkg-config files: the uninstalled one points at this checkout (headers in
 # include/, the library in build/, with an rpath so that a test compiled
 # against it runs without LD_LIBRARY_PATH); the installed one at PREFIX.
-# Both name the valgrind suppression file, for the CI recipe:
+# Both name the valgrind suppression file and, beside it, the stylesheet that
+# turns Check's XML log into JUnit, for the CI recipes (docs/ci.md):
 #   valgrind --suppressions=$(pkg-config --variable=suppressions leakcheck) ...
+#   xsltproc $(pkg-config --variable=check_junit leakcheck) check.xml
 define pc_file
 prefix=$(1)
 libdir=$(2)
 includedir=$(3)
 suppressions=$(4)
+check_junit=$(dir $(4))check-junit.xsl
 
 Name: leakcheck
 Description: leak-detection harness for C tests (threads and heap)
@@ -286,9 +289,10 @@ fuzz:
 	bash tests/fuzz.sh
 
 # Installation follows the library conventions: the real file, the SONAME
-# link and the development link; headers, pkg-config file, tool, man pages
-# and the valgrind suppression file. ldconfig runs when installing into the
-# live system as root, so the library is found at once.
+# link and the development link; headers, pkg-config file, tool, man pages,
+# the valgrind suppression file and the Check-to-JUnit stylesheet. ldconfig
+# runs when installing into the live system as root, so the library is found
+# at once.
 INSTALL_HEADERS := $(wildcard include/*.h)
 
 install: all $(BUILD)/install/leakcheck.pc
@@ -301,7 +305,7 @@ install: all $(BUILD)/install/leakcheck.pc
 	install -m 644 $(BUILD)/libleakcheck.a $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(BUILD)/install/leakcheck.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(BUILD)/leakcheck $(DESTDIR)$(BINDIR)/
-	install -m 644 scripts/leakcheck.supp $(DESTDIR)$(DATADIR)/leakcheck/
+	install -m 644 scripts/leakcheck.supp scripts/check-junit.xsl $(DESTDIR)$(DATADIR)/leakcheck/
 	@set -e; for page in $(wildcard $(BUILD)/man/*.[0-9]); do \
 	  sect=$${page##*.}; install -d $(DESTDIR)$(MANDIR)/man$$sect; \
 	  install -m 644 $$page $(DESTDIR)$(MANDIR)/man$$sect/; done

@@ -48,10 +48,7 @@ void lc_buf_printf(lc_buf *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
-/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when the
- * bytes there are not one (overlong forms, surrogates and values past
- * U+10FFFF included). */
-static int utf8_length(const unsigned char *s) {
+int lc_utf8_length(const unsigned char *s) {
     unsigned c = s[0];
     int n = c < 0x80             ? 1
             : (c & 0xe0) == 0xc0 ? 2
@@ -80,7 +77,7 @@ void lc_buf_json_str(lc_buf *b, const char *s) {
     lc_buf_printf(b, "\"");
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        int n = utf8_length(p);
+        int n = lc_utf8_length(p);
         if (n == 0) {
             lc_buf_printf(b, "\\ufffd");
             p++;

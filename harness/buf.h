@@ -14,6 +14,10 @@ typedef struct lc_buf {
 } lc_buf;
 void lc_buf_printf(lc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lc_buf_json_str(lc_buf *b, const char *s);
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when the
+ * bytes there are not one (overlong forms, surrogates and values past
+ * U+10FFFF included): what the JSON and the XML writers replace. */
+int lc_utf8_length(const unsigned char *s);
 void lc_buf_free(lc_buf *b);
 /* "1.5 KiB" style; returns out. */
 const char *lc_fmt_bytes(long long bytes, char *out, size_t len);

@@ -40,6 +40,8 @@ packages=(
   "all:python3-jsonschema:validating every JSON producer against docs/leakcheck-1.schema.json"
   "all:graphviz:checking that leakcheck run --dot writes a graph Graphviz reads"
   "all:libxml2-utils:xmllint, validating Check's XML log in tests/cli_check_logs.sh"
+  "all:xsltproc:turning Check's XML log into JUnit with scripts/check-junit.xsl (tests/cli_junit.sh)"
+  "all:python3-yaml:parsing the CI examples of docs/examples/ in tests/cli_junit.sh"
   "all:perl:prove, reading Check's TAP log in tests/cli_check_logs.sh"
   "all:libgtest-dev:GoogleTest, for include/leakcheck_gtest.h and its test"
   "all:cmake:building the CMake example of docs/examples/check-suite (tests/cli_build_systems.sh)"

@@ -85,6 +85,9 @@ normalise() {
         -e 's/"seconds":( ?)[0-9.]+/"seconds":\1N.N/g' \
         -e 's/ [0-9]+\.[0-9]+s( |$)/ N.NNs\1/g' \
         -e 's/in [0-9]+\.[0-9]+ s\b/in N.N s/g' \
+        `# JUnit's times and the moment a suite started` \
+        -e 's/ time="[0-9.]+"/ time="N.N"/g' \
+        -e 's/ timestamp="[0-9TZ:-]+"/ timestamp="TIME"/g' \
         `# addresses: program counters, and offsets of frames without symbols` \
         -e 's/"pc":( ?)"0x[0-9a-f]+"/"pc":\1"0xADDR"/g' \
         -e 's/#([0-9]+) 0x[0-9a-f]+ in /#\1 0xADDR in /g' \

@@ -57,7 +57,7 @@ make --no-print-directory -s install PREFIX="$prefix" LIBDIR="$libdir" >"$tmp/in
   fail "make install PREFIX=... LIBDIR=... failed: $(tail -3 "$tmp/install.log")"
 for f in include/leakcheck.h include/leakcheck_check.h lib64/libleakcheck.a \
   lib64/libleakcheck.so.0.1.0 lib64/pkgconfig/leakcheck.pc bin/leakcheck \
-  share/leakcheck/leakcheck.supp share/man/man1/leakcheck.1 share/man/man3/leakcheck.3; do
+  share/leakcheck/leakcheck.supp share/leakcheck/check-junit.xsl share/man/man1/leakcheck.1 share/man/man3/leakcheck.3; do
   [ -f "$prefix/$f" ] || fail "make install did not install $f"
 done
 [ "$(readlink "$libdir/libleakcheck.so.0" 2>/dev/null)" = libleakcheck.so.0.1.0 ] ||
@@ -71,6 +71,9 @@ PKG_CONFIG_PATH=$pc pkg-config --validate leakcheck || fail "the installed leakc
 supp=$(PKG_CONFIG_PATH=$pc pkg-config --variable=suppressions leakcheck)
 [ "$supp" = "$prefix/share/leakcheck/leakcheck.supp" ] && [ -f "$supp" ] ||
   fail "pkg-config --variable=suppressions gives '$supp', not the installed file"
+xsl=$(PKG_CONFIG_PATH=$pc pkg-config --variable=check_junit leakcheck)
+[ "$xsl" = "$prefix/share/leakcheck/check-junit.xsl" ] && [ -f "$xsl" ] ||
+  fail "pkg-config --variable=check_junit gives '$xsl', not the installed stylesheet"
 compile_and_run installed "$pc" LD_LIBRARY_PATH="$libdir"
 
 # The installed tool finds the installed library, wherever LIBDIR put it.

@@ -11,9 +11,12 @@
  * path; a run that dies of a signal crashed on it. Both are reported with
  * the failed allocation's stack, and the sweep goes on. The program's own
  * output is discarded (it runs hundreds of times); the leak reports go to a
- * file of their own and are shown for the runs that leaked. */
+ * file of their own and are shown for the runs that leaked, as text while
+ * the sweep goes, or at its end as JUnit XML (junit.h) with one test case
+ * per failure point, from the same records. */
 #include "tool.h"
 #include "opts.h"
+#include "junit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The process-mode check's exit status for a leak (process_mode.c). */
@@ -42,12 +46,17 @@ static const char usage_text[] =
     "Options:\n"
     "  -s, --scope=FUNCTION     count only allocations with FUNCTION on their stack\n"
     "  -n, --max=N              stop after N runs, 1 to 100000000 (default 100000)\n"
+    "  -f, --format=FORMAT      text (the default) or junit (JUnit XML: one test\n"
+    "                           case per failure point, a leak as its failure, a\n"
+    "                           crash as its error)\n"
+    "  -o, --output=FILE        write the results to FILE instead of stdout\n"
     "  -h, --help               print this help\n"
     "\n"
     "Exit status:\n"
     "  0        no failure point leaked or crashed\n"
     "  1        a failure point leaked or crashed\n"
-    "  2        a usage error, or PROGRAM cannot be run\n";
+    "  2        a usage error, or PROGRAM cannot be run, or the results cannot be\n"
+    "           written\n";
 
 /* The whole of a small file, NUL-terminated; "" when it does not exist. */
 static char *slurp(const char *path) {
@@ -134,11 +143,11 @@ static int run_once(const run_paths *p, long n, const char *scope, char **argv, 
     return status;
 }
 
-static void print_indented(const char *text, const char *indent) {
+static void print_indented(FILE *f, const char *text, const char *indent) {
     while (*text) {
         const char *nl = strchr(text, '\n');
         size_t len = nl ? (size_t)(nl - text) : strlen(text);
-        printf("%s%.*s\n", indent, (int)len, text);
+        fprintf(f, "%s%.*s\n", indent, (int)len, text);
         text += len + (nl ? 1 : 0);
     }
 }
@@ -151,20 +160,163 @@ static const char *status_stack(const char *status) {
     return s ? s + 1 : "";
 }
 
+/* One run of the sweep: the failure point N, and what became of it. */
+typedef struct point {
+    long n;
+    bool hit;       /* the N-th allocation was reached and failed */
+    bool leaked;    /* the process-mode check found a leak */
+    int signal;     /* the signal that killed the run, or 0 */
+    double seconds; /* the run, from fork to exit */
+    char *stack;    /* the failed allocation's stack lines, or NULL */
+    char *report;   /* the leak report of a leaked run, or NULL */
+} point;
+
+static void print_point(FILE *f, const point *pt) {
+    if (pt->leaked)
+        fprintf(f, "allocation %ld failing: leaked; the failed allocation:\n", pt->n);
+    else
+        fprintf(f, "allocation %ld failing: killed by signal %d (%s); the failed allocation:\n",
+                pt->n, pt->signal, strsignal(pt->signal));
+    print_indented(f, pt->stack ? pt->stack : "    (no stack: the program did not exit)\n", "");
+    if (pt->report) print_indented(f, pt->report, "  ");
+}
+
+/* One test case per failure point the program reached, and the last run
+ * too when it leaked or crashed: a leak is the case's failure, a crash
+ * its error (the error path could not be checked). */
+static void write_junit(const point *pts, size_t npts, char **argv, double started, double seconds,
+                        lc_buf *out) {
+    lc_junit_case *cases = calloc(npts ? npts : 1, sizeof *cases);
+    lc_buf *texts = calloc(npts ? npts : 1, sizeof *texts);
+    lc_buf *names = calloc(npts ? npts : 1, sizeof *names);
+    lc_buf *msgs = calloc(npts ? npts : 1, sizeof *msgs);
+    lc_buf suite = {0};
+    size_t n = 0;
+    if (!cases || !texts || !names || !msgs) {
+        out->failed = true;
+        goto done;
+    }
+    for (size_t i = 0; i < npts; i++) {
+        const point *pt = &pts[i];
+        if (!pt->hit && !pt->leaked && !pt->signal) continue;
+        lc_junit_case *c = &cases[n];
+        lc_buf *t = &texts[n], *name = &names[n];
+        n++;
+        lc_buf_printf(name, "allocation %ld failing%s", pt->n, pt->hit ? "" : " (not reached)");
+        c->classname = argv[0];
+        c->name = name->data;
+        c->seconds = pt->seconds;
+        if (!pt->leaked && !pt->signal) continue;
+        if (pt->leaked)
+            lc_buf_printf(t, "allocation %ld failing: leaked", pt->n);
+        else
+            lc_buf_printf(t, "allocation %ld failing: killed by signal %d (%s)", pt->n, pt->signal,
+                          strsignal(pt->signal));
+        lc_buf_printf(t, "; the failed allocation:\n%s",
+                      pt->stack ? pt->stack : "    (no stack: the program did not exit)\n");
+        if (pt->report) lc_buf_printf(t, "\n%s", pt->report);
+        c->outcome = pt->leaked ? LC_JUNIT_FAILED : LC_JUNIT_ERRORED;
+        c->type = pt->leaked ? "leak" : "crash";
+        /* The message: where the failure was injected (the stack's first
+         * line) and the report's headline or the signal. */
+        lc_buf *m = &msgs[n - 1];
+        const char *at = pt->stack ? pt->stack + strspn(pt->stack, " ") : "";
+        lc_buf_printf(m, "allocation %ld failing", pt->n);
+        if (*at) lc_buf_printf(m, " at %.*s", (int)strcspn(at, "\n"), at);
+        if (pt->report && *pt->report)
+            lc_buf_printf(m, ": %.*s", (int)strcspn(pt->report, "\n"), pt->report);
+        else if (pt->leaked)
+            lc_buf_printf(m, ": leaked");
+        else
+            lc_buf_printf(m, ": killed by signal %d (%s)", pt->signal, strsignal(pt->signal));
+        c->message = m->data;
+        c->text = t->data;
+        if (t->failed || m->failed) out->failed = true;
+    }
+    lc_buf_printf(&suite, "leakcheck fault-sweep %s", argv[0]);
+    lc_junit_write(out, suite.data ? suite.data : "leakcheck fault-sweep", seconds, started, cases,
+                   n);
+done:
+    for (size_t i = 0; texts && names && msgs && i < npts; i++) {
+        lc_buf_free(&texts[i]);
+        lc_buf_free(&names[i]);
+        lc_buf_free(&msgs[i]);
+    }
+    free(msgs);
+    lc_buf_free(&suite);
+    free(cases);
+    free(texts);
+    free(names);
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Runs the sweep, keeping in *pts the points a report needs: every one for
+ * JUnit (keep_all), else those that leaked or crashed, each printed to f as
+ * it is found. 0, or 2 after printing why the sweep could not go on. */
+static int sweep(const run_paths *p, int64_t max, const char *scope, char **argv, bool keep_all,
+                 FILE *f, point **pts, size_t *npts, long *runs) {
+    size_t cap = 0;
+    for (long n = 1; n <= max; n++) {
+        int exec_errno;
+        double t0 = now_seconds();
+        int status = run_once(p, n, scope, argv, &exec_errno);
+        double t1 = now_seconds();
+        (*runs)++;
+        if (status < 0 || exec_errno) {
+            lc_opts_fail("fault-sweep", "cannot run '%s': %s", argv[0],
+                         strerror(status < 0 ? errno : exec_errno));
+            return 2;
+        }
+        char *st = slurp(p->status);
+        if (!st) return 2;
+        point pt = {.n = n,
+                    .hit = strncmp(st, "hit ", 4) == 0,
+                    .leaked = WIFEXITED(status) && WEXITSTATUS(status) == LEAK_EXITCODE,
+                    .signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+                    .seconds = t1 - t0};
+        const char *stack = status_stack(st);
+        if ((pt.leaked || pt.signal) && *stack) pt.stack = strdup(stack);
+        if (pt.leaked) pt.report = slurp(p->report);
+        free(st);
+        if (pt.leaked || pt.signal) print_point(f, &pt);
+        if (keep_all || pt.leaked || pt.signal) {
+            if (*npts == cap) {
+                cap = cap ? 2 * cap : 64;
+                point *g = realloc(*pts, cap * sizeof *g);
+                if (!g) {
+                    lc_opts_fail("fault-sweep", "out of memory after %ld runs", n);
+                    free(pt.stack);
+                    free(pt.report);
+                    return 2;
+                }
+                *pts = g;
+            }
+            (*pts)[(*npts)++] = pt;
+        }
+        if (!pt.hit) break;
+    }
+    return 0;
+}
+
 static const struct option long_options[] = {
-    {"scope", required_argument, NULL, 's'},
-    {"max", required_argument, NULL, 'n'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"scope", required_argument, NULL, 's'},  {"max", required_argument, NULL, 'n'},
+    {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 };
 
 int lc_cli_fault_sweep(int argc, char **argv) {
-    const char *scope = NULL;
+    const char *scope = NULL, *output = NULL;
+    bool junit = false;
     int64_t max = DEFAULT_MAX;
     int c;
     lc_opts o = {.command = "fault-sweep",
                  .help_command = "fault-sweep",
-                 .shortopts = "s:n:h",
+                 .shortopts = "s:n:f:o:h",
                  .longopts = long_options,
                  .order = LC_OPTS_IN_ORDER,
                  .argc = argc,
@@ -176,6 +328,14 @@ int lc_cli_fault_sweep(int argc, char **argv) {
             break;
         case 'n':
             if (lc_opts_integer(&o, 1, MAX_RUNS, 0, &max) != 0) return LC_EXIT_USAGE;
+            break;
+        case 'f':
+            if (strcmp(o.optarg, "text") != 0 && strcmp(o.optarg, "junit") != 0)
+                return lc_opts_fail("fault-sweep", "--format: '%s' is not text or junit", o.optarg);
+            junit = strcmp(o.optarg, "junit") == 0;
+            break;
+        case 'o':
+            output = o.optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -192,63 +352,64 @@ int lc_cli_fault_sweep(int argc, char **argv) {
         return lc_opts_fail("fault-sweep",
                             "cannot find libleakcheck.so.0 (looked next to the leakcheck "
                             "executable, in ../lib, LD_LIBRARY_PATH and the ld.so cache)");
+    /* Opened before anything runs, so that a bad path fails first. The
+     * text goes there as the sweep finds it; JUnit at the end, whole. */
+    FILE *out = stdout;
+    if (output && !(out = fopen(output, "we")))
+        return lc_opts_fail("fault-sweep", "cannot write the results to '%s': %s", output,
+                            strerror(errno));
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX / 2];
     snprintf(dir, sizeof dir, "%s/leakcheck-fault.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
+    if (!mkdtemp(dir)) {
+        if (out != stdout) fclose(out);
         return lc_opts_fail("fault-sweep", "cannot create a temporary directory: %s",
                             strerror(errno));
+    }
     snprintf(p.status, sizeof p.status, "%s/status", dir);
     snprintf(p.report, sizeof p.report, "%s/report", dir);
 
+    /* With JUnit, the text lines go nowhere: the document is the output. */
+    FILE *text = junit ? fopen("/dev/null", "we") : out;
+    point *pts = NULL;
+    size_t npts = 0;
     long runs = 0, leaks = 0, crashes = 0;
-    int rc = 0;
-    for (long n = 1; n <= max; n++) {
-        int exec_errno;
-        int status = run_once(&p, n, scope, argv + i, &exec_errno);
-        runs++;
-        if (status < 0 || exec_errno) {
-            lc_opts_fail("fault-sweep", "cannot run '%s': %s", argv[i],
-                         strerror(status < 0 ? errno : exec_errno));
-            rc = 2;
-            break;
-        }
-        char *st = slurp(p.status);
-        if (!st) {
-            rc = 2;
-            break;
-        }
-        bool hit = strncmp(st, "hit ", 4) == 0;
-        bool leaked = WIFEXITED(status) && WEXITSTATUS(status) == LEAK_EXITCODE;
-        bool crashed = WIFSIGNALED(status);
-        if (leaked || crashed) {
-            if (leaked) {
-                leaks++;
-                printf("allocation %ld failing: leaked; the failed allocation:\n", n);
-            } else {
-                crashes++;
-                printf("allocation %ld failing: killed by signal %d (%s); the failed "
-                       "allocation:\n",
-                       n, WTERMSIG(status), strsignal(WTERMSIG(status)));
-            }
-            const char *stack = status_stack(st);
-            print_indented(*stack ? stack : "    (no stack: the program did not exit)\n", "");
-            if (leaked) {
-                char *report = slurp(p.report);
-                if (report) {
-                    print_indented(report, "  ");
-                    free(report);
-                }
-            }
-        }
-        free(st);
-        if (!hit) break;
-    }
+    double started = lc_junit_now(), t0 = now_seconds();
+    int rc = text ? sweep(&p, max, scope, argv + i, junit, text, &pts, &npts, &runs) : 2;
+    if (!text) lc_opts_fail("fault-sweep", "cannot open /dev/null: %s", strerror(errno));
+    double seconds = now_seconds() - t0;
+    if (junit && text) fclose(text);
     unlink(p.status);
     unlink(p.report);
     rmdir(dir);
+    for (size_t k = 0; k < npts; k++) {
+        leaks += pts[k].leaked;
+        crashes += pts[k].signal != 0;
+    }
+    if (rc == 0 && junit) {
+        lc_buf xml = {0};
+        write_junit(pts, npts, argv + i, started, seconds, &xml);
+        if (xml.failed) {
+            lc_opts_fail("fault-sweep", "cannot write the results: out of memory");
+            rc = 2;
+        } else {
+            fputs(xml.data, out);
+        }
+        lc_buf_free(&xml);
+    } else if (rc == 0) {
+        fprintf(out, "leakcheck fault-sweep: %ld runs, %ld failure points leaked, %ld crashed\n",
+                runs, leaks, crashes);
+    }
+    for (size_t k = 0; k < npts; k++) {
+        free(pts[k].stack);
+        free(pts[k].report);
+    }
+    free(pts);
+    if (fflush(out) != 0 || ferror(out) || (out != stdout && fclose(out) != 0)) {
+        fprintf(stderr, "leakcheck fault-sweep: cannot write the results to '%s': %s\n",
+                output ? output : "stdout", strerror(errno));
+        return 2;
+    }
     if (rc) return rc;
-    printf("leakcheck fault-sweep: %ld runs, %ld failure points leaked, %ld crashed\n", runs, leaks,
-           crashes);
     return leaks || crashes ? 1 : 0;
 }

@@ -36,7 +36,10 @@ static const char usage_text[] =
     "  -b, --budget=SPEC        leak budget, e.g. bytes=1M,objects=10,threads=0\n"
     "                           (default 0: any leak fails)\n"
     "      --strict             count reachable blocks too\n"
-    "  -f, --format=FORMAT      report format: text (the default) or json\n"
+    "  -f, --format=FORMAT      report format: text (the default), json, or junit\n"
+    "                           (JUnit XML for CI dashboards: one test case per\n"
+    "                           process, a leak as its failure, a process that\n"
+    "                           could not be checked as its error)\n"
     "  -o, --output=FILE        write the report to FILE instead of stderr\n"
     "      --error-exitcode=N   exit status when the budget is exceeded, 1 to 255\n"
     "                           (default 23)\n"
@@ -252,8 +255,9 @@ int lc_cli_run(int argc, char **argv) {
             strict = 1;
             break;
         case 'f':
-            if (strcmp(o.optarg, "text") != 0 && strcmp(o.optarg, "json") != 0)
-                return lc_opts_fail("run", "--format: '%s' is not text or json", o.optarg);
+            if (strcmp(o.optarg, "text") != 0 && strcmp(o.optarg, "json") != 0 &&
+                strcmp(o.optarg, "junit") != 0)
+                return lc_opts_fail("run", "--format: '%s' is not text, json or junit", o.optarg);
             format = o.optarg;
             break;
         case 'o':
@@ -310,11 +314,17 @@ int lc_cli_run(int argc, char **argv) {
         dot = dot_abs;
     }
 
-    struct child_env env = {lib, (long)exitcode, format, budget, supp, strict, pprof, dot};
+    /* JUnit is written by this process from the processes' text reports. */
+    lc_run_format fmt = strcmp(format, "json") == 0    ? LC_RUN_JSON
+                        : strcmp(format, "junit") == 0 ? LC_RUN_JUNIT
+                                                       : LC_RUN_TEXT;
+    struct child_env env = {
+        lib, (long)exitcode, fmt == LC_RUN_JUNIT ? "text" : format, budget, supp, strict, pprof,
+        dot};
     lc_supervision sup = {
         .argv = argv + i,
         .output = output,
-        .json = strcmp(format, "json") == 0,
+        .format = fmt,
         .error_exitcode = (int)exitcode,
         .timeout = timeout,
         .grace = 2.0,

@@ -3,8 +3,10 @@
  *
  * The command line of the scenario runner: it reads the options and the
  * scenario names, and hands the run to the runner module (scenarios/runner.c),
- * which the tests also drive with scenario lists of their own. Every usage
- * error is one line on stderr and exit status 2, before anything runs. */
+ * which the tests also drive with scenario lists of their own. JUnit XML is
+ * written here, from the runner's results, by the tool's one XML writer
+ * (junit.h). Every usage error is one line on stderr and exit status 2,
+ * before anything runs. */
 #include "tool.h"
 #include "opts.h"
 
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "junit.h"
 #include "scenarios.h"
 
 static void usage(FILE *out) {
@@ -32,7 +35,11 @@ static void usage(FILE *out) {
             "  -t, --timeout=SECONDS    dump the threads of a variant still running after\n"
             "                           SECONDS and kill it (default %g, at most a year)\n"
             "  -f, --format=FORMAT      text (a summary table, the default), json (one\n"
-            "                           report per variant) or tap\n"
+            "                           report per variant), tap, or junit (JUnit XML:\n"
+            "                           one test case per variant, failing when its\n"
+            "                           expectation does not hold, an error when it\n"
+            "                           timed out or crashed)\n"
+            "  -o, --output=FILE        write the results to FILE instead of stdout\n"
             "      --pprof=DIR          write the before/after heap profiles of each leak\n"
             "                           to DIR\n"
             "      --wait-for-tracer=SECONDS\n"
@@ -44,19 +51,28 @@ static void usage(FILE *out) {
             "Exit status:\n"
             "  0        every expectation holds (list: always)\n"
             "  1        an expectation does not hold\n"
-            "  2        a usage error, or the scenarios cannot be run\n",
+            "  2        a usage error, or the scenarios cannot be run, or the results\n"
+            "           cannot be written\n",
             LC_RUNNER_DEFAULT_TIMEOUT);
 }
 
-static int parse_format(const char *value, lc_runner_format *out) {
-    if (strcmp(value, "text") == 0)
+/* What the command line asked for beyond the runner's options. */
+typedef struct run_args {
+    bool junit;         /* JUnit XML, written here from the runner's results */
+    const char *output; /* NULL: stdout */
+} run_args;
+
+static int parse_format(const char *value, lc_runner_format *out, run_args *a) {
+    a->junit = strcmp(value, "junit") == 0;
+    if (strcmp(value, "text") == 0 || a->junit)
         *out = LC_RUNNER_TEXT;
     else if (strcmp(value, "json") == 0)
         *out = LC_RUNNER_JSON;
     else if (strcmp(value, "tap") == 0)
         *out = LC_RUNNER_TAP;
     else
-        return lc_opts_fail("scenarios run", "--format: '%s' is not text, json or tap", value);
+        return lc_opts_fail("scenarios run", "--format: '%s' is not text, json, tap or junit",
+                            value);
     return 0;
 }
 
@@ -67,6 +83,7 @@ static const struct option run_options[] = {
     {"jobs", required_argument, NULL, 'j'},
     {"timeout", required_argument, NULL, 't'},
     {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
     {"pprof", required_argument, NULL, OPT_PPROF},
     {"wait-for-tracer", required_argument, NULL, OPT_WAIT_FOR_TRACER},
     {"help", no_argument, NULL, 'h'},
@@ -75,11 +92,11 @@ static const struct option run_options[] = {
 
 /* Read the options and names of `scenarios run` into *o and picked[].
  * Returns -1 to go on, else the exit status (after --help or an error). */
-static int parse_run(int argc, char **argv, lc_runner_opts *ro, const lc_scenario **picked,
-                     size_t *npicked) {
+static int parse_run(int argc, char **argv, lc_runner_opts *ro, run_args *a,
+                     const lc_scenario **picked, size_t *npicked) {
     lc_opts o = {.command = "scenarios run",
                  .help_command = "scenarios",
-                 .shortopts = "vj:t:f:h",
+                 .shortopts = "vj:t:f:o:h",
                  .longopts = run_options,
                  .order = LC_OPTS_PERMUTE,
                  .argc = argc,
@@ -106,7 +123,10 @@ static int parse_run(int argc, char **argv, lc_runner_opts *ro, const lc_scenari
             if (lc_opts_seconds(&o, 0, &ro->timeout) != 0) return LC_EXIT_USAGE;
             break;
         case 'f':
-            if (parse_format(o.optarg, &ro->format) != 0) return LC_EXIT_USAGE;
+            if (parse_format(o.optarg, &ro->format, a) != 0) return LC_EXIT_USAGE;
+            break;
+        case 'o':
+            a->output = o.optarg;
             break;
         case OPT_PPROF:
             /* Children inherit it: each failing check writes its before and
@@ -135,21 +155,113 @@ static int parse_run(int argc, char **argv, lc_runner_opts *ro, const lc_scenari
     return -1;
 }
 
+/* One test case per variant: it passes when its expectation holds (a
+ * leaky variant passes by leaking as declared), fails when the check ran
+ * and the expectation does not hold, and is an error when the variant
+ * could not be checked (it timed out or crashed). */
+static void write_junit(const lc_variant_result *res, size_t count, double started, double seconds,
+                        lc_buf *out) {
+    lc_junit_case *cases = calloc(count ? count : 1, sizeof *cases);
+    lc_buf *texts = calloc(count ? count : 1, sizeof *texts);
+    if (!cases || !texts) {
+        out->failed = true;
+    } else {
+        for (size_t i = 0; i < count; i++) {
+            const lc_variant_result *r = &res[i];
+            lc_junit_case *c = &cases[i];
+            c->classname = r->scenario->name;
+            c->name = r->leaky ? "leaky" : "fixed";
+            c->seconds = r->seconds;
+            c->message = r->why;
+            lc_buf_printf(&texts[i], "%s (%s): %s\n", r->scenario->name, c->name,
+                          r->scenario->summary);
+            if (r->report) lc_buf_printf(&texts[i], "%s", r->report);
+            if (r->expectation_met) {
+                c->outcome = LC_JUNIT_PASSED;
+                c->output = texts[i].data;
+                continue;
+            }
+            lc_buf_printf(&texts[i], "expectation not met: %s\n", r->why);
+            c->text = texts[i].data;
+            if (r->outcome == LC_VARIANT_TIMED_OUT) {
+                c->outcome = LC_JUNIT_ERRORED;
+                c->type = "timeout";
+            } else if (r->outcome == LC_VARIANT_CRASHED) {
+                c->outcome = LC_JUNIT_ERRORED;
+                c->type = "crash";
+            } else if (r->check.verdict < 0) {
+                c->outcome = LC_JUNIT_ERRORED;
+                c->type = "check-failed";
+            } else {
+                c->outcome = LC_JUNIT_FAILED;
+                /* The fix leaked, or the leak was not found as declared. */
+                c->type = r->leaky ? "expectation" : "leak";
+            }
+        }
+        lc_junit_write(out, "leakcheck scenarios run", seconds, started, cases, count);
+    }
+    for (size_t i = 0; texts && i < count; i++)
+        lc_buf_free(&texts[i]);
+    free(cases);
+    free(texts);
+}
+
+/* Runs the picked scenarios and writes their results to f; the number of
+ * expectations not met, or -1 after printing why the runner failed. */
+static int execute(const lc_scenario **picked, size_t npicked, const lc_runner_opts *o,
+                   const run_args *a, FILE *f) {
+    if (!a->junit) {
+        int unmet = lc_scenarios_run(picked, npicked, o, f);
+        if (unmet < 0)
+            fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: %s\n",
+                    strerror(errno));
+        return unmet;
+    }
+    lc_variant_result *res;
+    double started = lc_junit_now();
+    int unmet = lc_scenarios_execute(picked, npicked, o, &res);
+    if (unmet < 0) {
+        fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: %s\n", strerror(errno));
+        return -1;
+    }
+    lc_buf xml = {0};
+    write_junit(res, 2 * npicked, started, lc_junit_now() - started, &xml);
+    lc_variant_results_free(res, 2 * npicked);
+    if (xml.failed) {
+        fprintf(stderr, "leakcheck scenarios run: cannot write the results: out of memory\n");
+        unmet = -1;
+    } else if (xml.data) {
+        fputs(xml.data, f);
+    }
+    lc_buf_free(&xml);
+    return unmet;
+}
+
 static int run(int argc, char **argv) {
     lc_runner_opts o = {.jobs = 1, .timeout = LC_RUNNER_DEFAULT_TIMEOUT};
+    run_args a = {0};
     const lc_scenario **picked = calloc(lc_scenario_count + (size_t)argc, sizeof *picked);
     if (!picked) return lc_opts_fail("scenarios run", "out of memory");
     size_t npicked = 0;
-    int status = parse_run(argc, argv, &o, picked, &npicked);
+    int status = parse_run(argc, argv, &o, &a, picked, &npicked);
+    /* The file is opened before anything runs, so that a bad path fails
+     * first; a write error is found when it is closed. */
+    FILE *f = stdout;
+    if (status < 0 && a.output && !(f = fopen(a.output, "we"))) {
+        status = lc_opts_fail("scenarios run", "cannot write the results to '%s': %s", a.output,
+                              strerror(errno));
+    }
     if (status < 0) {
         if (!npicked)
             for (size_t i = 0; i < lc_scenario_count; i++)
                 picked[npicked++] = &lc_scenarios[i];
-        int unmet = lc_scenarios_run(picked, npicked, &o, stdout);
-        if (unmet < 0)
-            fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: %s\n",
-                    strerror(errno));
+        int unmet = execute(picked, npicked, &o, &a, f);
         status = unmet < 0 ? 2 : unmet > 0 ? 1 : 0;
+        if (fflush(f) != 0 || ferror(f) || (f != stdout && fclose(f) != 0)) {
+            fprintf(stderr, "leakcheck scenarios run: cannot write the results to '%s': %s\n",
+                    a.output ? a.output : "stdout", strerror(errno));
+            status = 2;
+        }
     }
     free(picked);
     return status;

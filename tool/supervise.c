@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "junit.h"
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
@@ -44,6 +45,10 @@ typedef struct proc {
     char *report;  /* PID.report, when the check ran */
     char *notes, *ended, *dump;
     int verdict; /* PID.verdict: 0 clean, 1 leak, <0 error */
+    /* When the library started in it (PID.start written) and when it was
+     * done (PID.verdict or PID.ended written): wall-clock seconds, 0 if
+     * unknown. JUnit's time of its test case. */
+    double t_start, t_end;
     bool started, has_verdict;
     bool running; /* alive, outside the process group, when the run ended */
 } proc;
@@ -55,6 +60,7 @@ typedef struct run {
     int main_pid;
     int main_status; /* from waitpid */
     bool main_reaped, timed_out;
+    double started, ended; /* wall-clock seconds: the program's start and end */
 } run;
 
 static proc *proc_get(run *r, int pid) {
@@ -73,11 +79,14 @@ static proc *proc_get(run *r, int pid) {
     return p;
 }
 
-static char *read_file(const char *dir, const char *name) {
+/* The whole file, and in *mtime when it was last written. */
+static char *read_file(const char *dir, const char *name, double *mtime) {
     char path[PATH_MAX + 256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "re");
     if (!f) return NULL;
+    struct stat st;
+    *mtime = fstat(fileno(f), &st) == 0 ? (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9 : 0;
     char *data = NULL;
     size_t len = 0, cap = 0;
     char chunk[65536];
@@ -112,10 +121,12 @@ static void collect(run *r) {
         const char *what = end + 1;
         proc *p = proc_get(r, (int)pid);
         if (!p) break;
-        char *data = read_file(r->dir, e->d_name);
+        double mtime;
+        char *data = read_file(r->dir, e->d_name, &mtime);
         if (!data) continue;
         if (strcmp(what, "start") == 0) {
             p->started = true;
+            p->t_start = mtime;
             char *nl = strchr(data, '\n');
             p->ppid = atoi(data);
             free(p->command);
@@ -124,6 +135,7 @@ static void collect(run *r) {
             free(data);
         } else if (strcmp(what, "verdict") == 0) {
             p->has_verdict = true;
+            p->t_end = mtime;
             p->verdict = atoi(data);
             free(data);
         } else if (strcmp(what, "report") == 0) {
@@ -132,6 +144,7 @@ static void collect(run *r) {
             p->notes = data;
         } else if (strcmp(what, "ended") == 0) {
             p->ended = data;
+            if (!p->t_end) p->t_end = mtime;
         } else if (strcmp(what, "dump") == 0) {
             p->dump = data;
         } else {
@@ -296,6 +309,79 @@ static void render_json(const run *r, const lc_supervision *s, lc_buf *out) {
         sep = ",";
     }
     lc_buf_printf(out, "]}\n");
+}
+
+/* One test case per process, in the report's order: a process whose check
+ * passed passes, one that leaked fails with its report, and one that could
+ * not be checked (never started the library, killed, timed out, its check
+ * failed) is an error, never a pass. Cases are named by command line, which
+ * stays the same from one CI run to the next where a pid does not; a
+ * repeated command line gets " #2", " #3". */
+static void render_junit(const run *r, const lc_supervision *s, lc_buf *out) {
+    lc_junit_case *cases = calloc(r->n ? r->n : 1, sizeof *cases);
+    lc_buf *texts = calloc(r->n ? r->n : 1, sizeof *texts);
+    lc_buf *names = calloc(r->n ? r->n : 1, sizeof *names);
+    lc_buf suite = {0};
+    if (!cases || !texts || !names) {
+        out->failed = true;
+        goto done;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        const proc *p = &r->procs[i];
+        lc_junit_case *c = &cases[i];
+        const char *command = p->command && *p->command ? p->command : s->argv[0];
+        size_t same = 1;
+        for (size_t j = 0; j < i; j++) {
+            const proc *q = &r->procs[j];
+            same += strcmp(q->command && *q->command ? q->command : s->argv[0], command) == 0;
+        }
+        lc_buf_printf(&names[i], "%s", command);
+        if (same > 1) lc_buf_printf(&names[i], " #%zu", same);
+        c->classname = s->argv[0];
+        c->name = names[i].data;
+        c->seconds = p->t_start && p->t_end >= p->t_start ? p->t_end - p->t_start
+                     : p->pid == r->main_pid              ? r->ended - r->started
+                                                          : 0;
+        lc_buf *t = &texts[i];
+        lc_buf_printf(t, "process %d: %s\n", p->pid, command);
+        if (checked(p)) {
+            lc_buf_printf(t, "%s", p->report);
+            c->outcome = p->verdict == 0  ? LC_JUNIT_PASSED
+                         : p->verdict > 0 ? LC_JUNIT_FAILED
+                                          : LC_JUNIT_ERRORED;
+            c->type = p->verdict > 0 ? "leak" : "check-failed";
+            c->message = p->report;
+        } else {
+            lc_buf_printf(t, "leakcheck: not checked: %s", unchecked_reason(r, p));
+            c->outcome = LC_JUNIT_ERRORED;
+            c->type = r->timed_out ? "timeout"
+                      : p->pid == r->main_pid && r->main_reaped && WIFSIGNALED(r->main_status)
+                          ? "crash"
+                          : "unchecked";
+            c->message = t->data + strcspn(t->data, "\n") + 1;
+        }
+        if (p->dump) lc_buf_printf(t, "\nits threads at the deadline:\n%s", p->dump);
+        if (p->notes) lc_buf_printf(t, "%s", p->notes);
+        if (t->failed) out->failed = true;
+        /* A passing case shows its report as output: what a reader of the
+         * dashboard wants to see of a clean check too. */
+        if (c->outcome == LC_JUNIT_PASSED)
+            c->output = t->data;
+        else
+            c->text = t->data;
+    }
+    lc_buf_printf(&suite, "leakcheck run %s", s->argv[0]);
+    if (!suite.failed)
+        lc_junit_write(out, suite.data, r->ended - r->started, r->started, cases, r->n);
+done:
+    for (size_t i = 0; cases && i < r->n; i++) {
+        lc_buf_free(&texts[i]);
+        lc_buf_free(&names[i]);
+    }
+    lc_buf_free(&suite);
+    free(cases);
+    free(texts);
+    free(names);
 }
 
 /* ------------------------------------------------------------ the output */
@@ -547,6 +633,7 @@ int lc_supervise(const lc_supervision *s) {
     int report_pipe[2];
     if (pipe2(report_pipe, O_CLOEXEC) != 0) report_pipe[0] = report_pipe[1] = -1;
     int tty = foreground_tty();
+    r.started = lc_junit_now();
     if (start_program(&r, s, &old_mask, tty, report_pipe) != 0) {
         fprintf(stderr, "leakcheck run: fork failed: %s\n", strerror(errno));
         output_abandon(&out);
@@ -560,6 +647,7 @@ int lc_supervise(const lc_supervision *s) {
     close(report_pipe[0]);
 
     wait_for_program(&r, s, &set);
+    r.ended = lc_junit_now();
     give_terminal(tty, getpgrp());
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
 
@@ -579,13 +667,18 @@ int lc_supervise(const lc_supervision *s) {
     order(&r);
 
     lc_buf text = {0};
-    if (s->json)
+    if (s->format == LC_RUN_JSON)
         render_json(&r, s, &text);
+    else if (s->format == LC_RUN_JUNIT)
+        render_junit(&r, s, &text);
     else
         render_text(&r, s, &text);
-    int write_error =
-        text.data && output_commit(&out, text.data, strlen(text.data)) != 0 ? errno : 0;
-    if (!text.data) output_abandon(&out);
+    /* A report cut short (out of memory) is not written: a half XML or
+     * JSON document would be worse than none. */
+    int write_error = text.failed                                                           ? ENOMEM
+                      : text.data && output_commit(&out, text.data, strlen(text.data)) != 0 ? errno
+                                                                                            : 0;
+    if (!text.data || text.failed) output_abandon(&out);
     lc_buf_free(&text);
 
     /* The exit status: the program's own failure first, then the deadline,

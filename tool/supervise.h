@@ -6,7 +6,8 @@
  * of it). It owns what must not depend on the program: the report file,
  * written whole or not at all; the deadline; signal forwarding; and the exit
  * status. Each checked process writes its report into a per-run directory
- * (harness/process_mode.c); the supervisor merges them into one report. */
+ * (harness/process_mode.c); the supervisor merges them into one report:
+ * text, JSON, or JUnit XML with a test case per process (junit.h). */
 #ifndef LC_SUPERVISE_H
 #define LC_SUPERVISE_H
 
@@ -21,10 +22,17 @@ enum {
     LC_RUN_CANNOT_RUN = 127,
 };
 
+/* The form of the merged report. */
+typedef enum lc_run_format {
+    LC_RUN_TEXT,
+    LC_RUN_JSON,  /* one JSON document */
+    LC_RUN_JUNIT, /* JUnit XML: one test case per process (tool/junit.h) */
+} lc_run_format;
+
 typedef struct lc_supervision {
     char **argv;        /* the program and its arguments */
     const char *output; /* where the report goes; NULL: stderr */
-    bool json;          /* one JSON document, else text */
+    lc_run_format format;
     int error_exitcode; /* the status when the budget is exceeded */
     double timeout;     /* seconds; 0: none */
     double grace;       /* seconds between the dump request and the kill */

@@ -25,7 +25,8 @@ int lc_cli_scenarios(int argc, char **argv);
  * run, 128+signal when a signal killed it. */
 int lc_cli_run(int argc, char **argv);
 
-/* `leakcheck fault-sweep [--scope FUNCTION] [--max N] -- PROGRAM [ARGS...]`:
+/* `leakcheck fault-sweep [--scope FUNCTION] [--max N] [--format text|junit]
+ * [--output FILE] -- PROGRAM [ARGS...]`:
  * PROGRAM with its N-th allocation failing, N = 1, 2, ...; 1 when a failure
  * point leaked or crashed, 0 when none did, 2 on a usage error or a
  * program that cannot run. */
