@@ -23,13 +23,15 @@ build=$(dirname "$leakcheck")
   echo "cli_junit.sh: $leakcheck is not an executable (build it first)" >&2
   exit 1
 }
-for tool in xmllint xsltproc valgrind python3; do
+# Debian's python3, with python3-yaml (scripts/install-deps.sh).
+py=/usr/bin/python3
+for tool in xmllint xsltproc valgrind $py; do
   command -v $tool >/dev/null || {
     echo "cli_junit.sh: $tool is required (scripts/install-deps.sh)" >&2
     exit 1
   }
 done
-python3 -c 'import yaml' 2>/dev/null || {
+$py -c 'import yaml' 2>/dev/null || {
   echo "cli_junit.sh: python3's yaml module is required (python3-yaml)" >&2
   exit 1
 }
@@ -52,7 +54,7 @@ cases() {
     fail "$1 is not well-formed XML: $(head -3 "$tmp/xmllint.err")"
     return
   fi
-  python3 "$repo/tests/junit_structure.py" "$1" 2>"$tmp/structure.err" ||
+  $py "$repo/tests/junit_structure.py" "$1" 2>"$tmp/structure.err" ||
     fail "$(cat "$tmp/structure.err")"
 }
 
@@ -314,7 +316,7 @@ if problems:
 print(" ".join(sorted(junit)))
 PY
 for ci in gitlab:gitlab-ci.yml github:github-actions.yml; do
-  if out=$(python3 ci_keys.py "${ci%%:*}" "$repo/docs/examples/${ci#*:}" 2>&1); then
+  if out=$($py ci_keys.py "${ci%%:*}" "$repo/docs/examples/${ci#*:}" 2>&1); then
     pass "docs/examples/${ci#*:}: the JUnit paths are the files the commands write ($out)"
   else
     fail "docs/examples/${ci#*:}: $out"
@@ -349,7 +351,7 @@ for ci in gitlab:gitlab-ci.yml github:github-actions.yml; do
   for leak in "" 1; do
     d=ci-${ci%%:*}${leak:+-leaky}
     mkdir -p "$d" && ln -s "$repo/build" "$repo/docs" "$repo/scripts" "$d/"
-    python3 ci_script.py "${ci%%:*}" "$repo/docs/examples/${ci#*:}" >"$d/script.sh"
+    $py ci_script.py "${ci%%:*}" "$repo/docs/examples/${ci#*:}" >"$d/script.sh"
     st=0
     (cd "$d" && env -u PKG_CONFIG_PATH ${leak:+CACHE_TEST_LEAK=1} bash -e script.sh) >"$d.out" 2>&1 || st=$?
     want="passed - test_entry_round_trip
