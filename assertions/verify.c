@@ -613,12 +613,19 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_buf_free(&last_json);
     lc_buf_free(&last_dot);
     if (lc_cfg.retention_graph) heap_dot(&last_dot, &h, top);
+    /* A scan that could not finish leaves reachable blocks unmarked: its
+     * figures would be false either way, so there is no verdict. */
+    int verdict = !scanned ? -1 : leak ? 1 : 0;
     lc_buf *t = &last_text;
-    lc_buf_printf(t, "leakcheck: %s: %lld thread%s and %lld object%s (%s) leaked; budget %s\n",
-                  leak ? "LEAK" : "within budget", nthreads, nthreads == 1 ? "" : "s", h.objects,
-                  h.objects == 1 ? "" : "s", lc_fmt_bytes(h.bytes, sz, sizeof sz), budget_text);
     if (!scanned)
-        lc_buf_printf(t, "leakcheck: out of memory while scanning; heap figures incomplete\n");
+        lc_buf_printf(t, "leakcheck: NOT CHECKED: out of memory while scanning the heap; the "
+                         "figures below are incomplete and there is no verdict\n");
+    lc_buf_printf(t, "leakcheck: %s: %lld thread%s and %lld object%s (%s) leaked; budget %s\n",
+                  !scanned ? "incomplete"
+                  : leak   ? "LEAK"
+                           : "within budget",
+                  nthreads, nthreads == 1 ? "" : "s", h.objects, h.objects == 1 ? "" : "s",
+                  lc_fmt_bytes(h.bytes, sz, sizeof sz), budget_text);
     if (h.troots.uncaptured)
         lc_buf_printf(t,
                       "leakcheck: the stacks or registers of %d thread%s could not be read; what "
@@ -644,11 +651,16 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     if (vg_text.data) lc_buf_printf(t, "%s", vg_text.data);
 
     lc_buf *j = &last_json;
+    lc_buf_printf(j, "{\"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"pid\": %d, ",
+                  verdict < 0 ? "error"
+                  : leak      ? "leak"
+                              : "clean",
+                  (int)getpid());
+    if (!scanned) lc_buf_printf(j, "\"error\": \"out of memory while scanning the heap\", ");
     lc_buf_printf(j,
-                  "{\"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"pid\": %d, \"budget\": "
-                  "{\"bytes\": %lld, \"objects\": %lld, \"threads\": %lld}, \"threads\": ",
-                  leak ? "leak" : "clean", (int)getpid(), budget.bytes, budget.objects,
-                  budget.threads);
+                  "\"budget\": {\"bytes\": %lld, \"objects\": %lld, \"threads\": %lld}, "
+                  "\"threads\": ",
+                  budget.bytes, budget.objects, budget.threads);
     lc_thread_report_json(threads, j);
     lc_buf_printf(j, ", \"heap\": ");
     heap_json(j, &h);
@@ -661,7 +673,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
 
     if (res) {
         memset(res, 0, sizeof *res);
-        res->verdict = leak ? 1 : 0;
+        res->verdict = verdict;
         res->leaked_threads = nthreads;
         res->leaked_objects = h.objects;
         res->leaked_bytes = h.bytes;
@@ -674,7 +686,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
         lc_thread_report_fill(threads, res);
         fill_sites(&h, res);
     }
-    if (leak && !(o && o->quiet) && !lc_cfg.quiet && t->data) {
+    if (verdict != 0 && !(o && o->quiet) && !lc_cfg.quiet && t->data) {
         FILE *out = o && o->out ? o->out : stderr;
         fputs(t->data, out);
         fflush(out);
@@ -685,7 +697,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_buf_free(&vg_text);
     lc_buf_free(&vg_json);
     lc_thread_report_free(threads);
-    return leak ? 1 : 0;
+    return verdict;
 }
 
 /* The stack below the program's frame that called the check is dead: what

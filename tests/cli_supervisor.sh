@@ -348,6 +348,17 @@ else
   fail "cannot build tests/fixtures/own_malloc.c"
 fi
 
+# 16. A scan that runs out of memory (the address space full at exit) has
+#     no verdict: said so, status 70, never "within budget".
+lc "$tmp/oom.out" -- "$prog" address-space-full
+if [ $status -eq 70 ] && grep -q 'NOT CHECKED: out of memory while scanning' "$tmp/oom.out" &&
+  ! grep -q 'within budget' "$tmp/oom.out"; then
+  pass "a scan out of memory: not checked, status 70"
+else
+  fail "address-space-full (status $status, want 70):"
+  show "$tmp/oom.out"
+fi
+
 if [ $failures -ne 0 ]; then
   echo "cli_supervisor.sh: $failures failed"
   exit 1
