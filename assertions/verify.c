@@ -33,9 +33,6 @@ static uint64_t baseline_seq;
 static lc_buf last_text, last_json, last_dot;
 static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
 
-enum { CLASS_UNREACHABLE, CLASS_THREAD, CLASS_REACHABLE, NCLASSES };
-static const char *const class_names[NCLASSES] = {"unreachable", "thread", "reachable"};
-
 #define MARK_RUNTIME 1
 #define MARK_ROOTS 2
 #define MARK_THREADS 4
@@ -109,35 +106,7 @@ const char *lc_last_report_dot(void) {
     return last_dot.data ? last_dot.data : "";
 }
 
-typedef struct site {
-    lc_stack_id stack;
-    int klass;
-    bool indirect; /* unreachable, and only lost blocks point to it */
-    long long objects, bytes;
-    size_t example; /* the block whose retention path is shown */
-    uint32_t example_depth;
-} site;
-
-typedef struct heap_view {
-    lc_block *all; /* every live block, sorted by address */
-    size_t n, map_bytes;
-    uint8_t *mark;
-    size_t mark_bytes;
-    lc_graph graph;
-    lc_thread_roots troots;
-    lc_retention retention;
-    site *sites;
-    size_t nsites, sites_bytes;
-    bool count_reachable; /* test mode, or process mode with --strict */
-    bool incomplete;      /* out of memory while scanning */
-    long long objects, bytes, unreachable_objects, unreachable_bytes;
-    long long indirect_objects, indirect_bytes, thread_objects, thread_bytes;
-    long long reachable_objects, reachable_bytes; /* listed, maybe not counted */
-    long long suppressed_objects, suppressed_bytes;
-    double scan_seconds;
-} heap_view;
-
-static void heap_view_free(heap_view *h) {
+static void heap_view_free(lc_heap_view *h) {
     lc_graph_free(&h->graph);
     lc_thread_roots_free(&h->troots);
     lc_os_free(h->all, h->map_bytes);
@@ -147,7 +116,7 @@ static void heap_view_free(heap_view *h) {
 
 /* Called with the heap locked: no block is freed while it is copied and
  * scanned. */
-static bool copy_all_blocks(heap_view *h) {
+static bool copy_all_blocks(lc_heap_view *h) {
     size_t cap = lc_heap_live_count() + 1024;
     for (;;) {
         h->map_bytes = cap * sizeof(lc_block);
@@ -160,28 +129,28 @@ static bool copy_all_blocks(heap_view *h) {
     }
 }
 
-static bool is_new(const heap_view *h, size_t i) {
+static bool is_new(const lc_heap_view *h, size_t i) {
     return lc_block_seq(&h->all[i]) >= baseline_seq;
 }
 
-static bool is_leak(const heap_view *h, size_t i) {
+static bool is_leak(const lc_heap_view *h, size_t i) {
     return h->mark[i] & MARK_LEAK;
 }
 
-static int block_class(const heap_view *h, size_t i) {
-    return h->mark[i] & MARK_ROOTS     ? CLASS_REACHABLE
-           : h->mark[i] & MARK_THREADS ? CLASS_THREAD
-                                       : CLASS_UNREACHABLE;
+static int block_class(const lc_heap_view *h, size_t i) {
+    return h->mark[i] & MARK_ROOTS     ? LC_CLASS_REACHABLE
+           : h->mark[i] & MARK_THREADS ? LC_CLASS_THREAD
+                                       : LC_CLASS_UNREACHABLE;
 }
 
 static int site_order(const void *a, const void *b) {
-    const site *x = a, *y = b;
+    const lc_site *x = a, *y = b;
     if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
     if (x->objects != y->objects) return x->objects > y->objects ? -1 : 1;
     return (int)x->stack - (int)y->stack;
 }
 
-static uint32_t depth_of(const heap_view *h, size_t i) {
+static uint32_t depth_of(const lc_heap_view *h, size_t i) {
     return h->graph.depth && h->graph.parent[i] != LC_GRAPH_NO_PARENT ? h->graph.depth[i]
                                                                       : UINT32_MAX;
 }
@@ -189,7 +158,7 @@ static uint32_t depth_of(const heap_view *h, size_t i) {
 /* Mark the leaks (new, not the runtime's, not suppressed) and group them by
  * (stack, class, direct or indirect). Runs with the heap unlocked: the
  * suppression rules symbolize, which allocates. */
-static bool build_sites(heap_view *h) {
+static bool build_sites(lc_heap_view *h) {
     size_t nleaks = 0;
     for (size_t i = 0; i < h->n; i++) {
         if (!is_new(h, i) || (h->mark[i] & MARK_RUNTIME)) continue;
@@ -213,14 +182,14 @@ static bool build_sites(heap_view *h) {
         if (!is_leak(h, i)) continue;
         const lc_block *b = &h->all[i];
         int klass = block_class(h, i);
-        bool indirect = klass == CLASS_UNREACHABLE && (h->mark[i] & MARK_INDIRECT);
+        bool indirect = klass == LC_CLASS_UNREACHABLE && (h->mark[i] & MARK_INDIRECT);
         long long size = (long long)lc_block_size(b);
         uint64_t group = (uint64_t)lc_block_stack(b) << 3 | (uint64_t)klass << 1 | indirect;
         keys[k++] = group << 32 | (uint64_t)i;
-        if (klass == CLASS_REACHABLE) {
+        if (klass == LC_CLASS_REACHABLE) {
             h->reachable_objects++;
             h->reachable_bytes += size;
-        } else if (klass == CLASS_THREAD) {
+        } else if (klass == LC_CLASS_THREAD) {
             h->thread_objects++;
             h->thread_bytes += size;
         } else {
@@ -231,7 +200,7 @@ static bool build_sites(heap_view *h) {
                 h->indirect_bytes += size;
             }
         }
-        if (klass != CLASS_REACHABLE || h->count_reachable) {
+        if (klass != LC_CLASS_REACHABLE || h->count_reachable) {
             h->objects++;
             h->bytes += size;
         }
@@ -240,7 +209,7 @@ static bool build_sites(heap_view *h) {
     size_t m = 0;
     for (size_t i = 0; i < k; i++)
         m += i == 0 || keys[i] >> 32 != keys[i - 1] >> 32;
-    h->sites_bytes = m * sizeof(site);
+    h->sites_bytes = m * sizeof(lc_site);
     h->sites = lc_os_alloc(h->sites_bytes);
     if (!h->sites) {
         lc_os_free(keys, keys_bytes);
@@ -251,7 +220,7 @@ static bool build_sites(heap_view *h) {
         size_t at = (size_t)(keys[i] & 0xffffffffu);
         const lc_block *b = &h->all[at];
         uint32_t group = (uint32_t)(keys[i] >> 32);
-        site *last = m ? &h->sites[m - 1] : NULL;
+        lc_site *last = m ? &h->sites[m - 1] : NULL;
         if (last && i && keys[i] >> 32 == keys[i - 1] >> 32) {
             last->objects++;
             last->bytes += (long long)lc_block_size(b);
@@ -263,12 +232,12 @@ static bool build_sites(heap_view *h) {
             continue;
         }
         h->sites[m++] =
-            (site){group >> 3, (int)(group >> 1 & 3), group & 1, 1, (long long)lc_block_size(b),
-                   at,         depth_of(h, at)};
+            (lc_site){group >> 3, (int)(group >> 1 & 3), group & 1, 1, (long long)lc_block_size(b),
+                      at,         depth_of(h, at)};
     }
     lc_os_free(keys, keys_bytes);
     h->nsites = m;
-    qsort(h->sites, m, sizeof(site), site_order);
+    qsort(h->sites, m, sizeof(lc_site), site_order);
     return true;
 }
 
@@ -278,7 +247,7 @@ static bool build_sites(heap_view *h) {
  * shortest path to each block); what only leaked threads reach (thread);
  * what each leaked thread alone retains; and the direct/indirect split of
  * the rest. */
-static bool scan_heap(heap_view *h, lc_thread_report *threads, uintptr_t caller_frame,
+static bool scan_heap(lc_heap_view *h, lc_thread_report *threads, uintptr_t caller_frame,
                       const lc_registers_at_entry *regs, bool process_mode) {
     uint64_t t0 = lc_os_now_ns();
     lc_graph *g = &h->graph;
@@ -390,126 +359,9 @@ static bool over(long long value, long long limit) {
     return limit >= 0 && value > limit;
 }
 
-/* ------------------------------------------------------------ reports */
-
-static void site_frame(const site *s, lc_frame *f) {
-    if (lc_stack_site_frame(s->stack, f) != 0) memset(f, 0, sizeof *f);
-}
-
-static const char *site_class_text(const site *s) {
-    if (s->klass != CLASS_UNREACHABLE) return class_names[s->klass];
-    return s->indirect ? "unreachable, indirect" : "unreachable, direct";
-}
-
-static bool has_path(const site *s) {
-    return s->klass != CLASS_UNREACHABLE;
-}
-
-static void heap_text(lc_buf *b, const heap_view *h, int top) {
-    char sz[32], sz2[32], sz3[32], sz4[32];
-    long long objects = h->objects, bytes = h->bytes;
-    if (!h->count_reachable) {
-        objects += h->reachable_objects;
-        bytes += h->reachable_bytes;
-    }
-    lc_buf_printf(b, "%lld leaked object%s (%s) from %zu allocation site%s, largest first:\n",
-                  objects, objects == 1 ? "" : "s", lc_fmt_bytes(bytes, sz, sizeof sz), h->nsites,
-                  h->nsites == 1 ? "" : "s");
-    lc_buf_printf(b,
-                  "  unreachable %lld (%s: %lld direct, %lld indirect (%s)), held by leaked "
-                  "threads %lld (%s), reachable %lld (%s)\n",
-                  h->unreachable_objects, lc_fmt_bytes(h->unreachable_bytes, sz, sizeof sz),
-                  h->unreachable_objects - h->indirect_objects, h->indirect_objects,
-                  lc_fmt_bytes(h->indirect_bytes, sz2, sizeof sz2), h->thread_objects,
-                  lc_fmt_bytes(h->thread_bytes, sz3, sizeof sz3), h->reachable_objects,
-                  lc_fmt_bytes(h->reachable_bytes, sz4, sizeof sz4));
-    size_t shown = 0;
-    for (; shown < h->nsites && (top <= 0 || shown < (size_t)top); shown++) {
-        const site *s = &h->sites[shown];
-        lc_buf_printf(b, "\n%s in %lld object%s [%s], allocated at:\n",
-                      lc_fmt_bytes(s->bytes, sz, sizeof sz), s->objects, s->objects == 1 ? "" : "s",
-                      site_class_text(s));
-        lc_report_stack(b, s->stack, "    ", 12);
-        if (!has_path(s)) continue;
-        lc_path_elem path[LC_PATH_MAX];
-        long skipped;
-        int n = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
-        lc_retention_text(b, path, n, skipped, "    ");
-    }
-    if (shown < h->nsites) {
-        long long objects = 0, bytes = 0;
-        for (size_t i = shown; i < h->nsites; i++) {
-            objects += h->sites[i].objects;
-            bytes += h->sites[i].bytes;
-        }
-        lc_buf_printf(b, "\n... %zu more site%s (%lld objects, %s) not shown\n", h->nsites - shown,
-                      h->nsites - shown == 1 ? "" : "s", objects,
-                      lc_fmt_bytes(bytes, sz, sizeof sz));
-    }
-}
-
-static void heap_json(lc_buf *b, const heap_view *h) {
-    lc_buf_printf(b,
-                  "{\"leaked_objects\": %lld, \"leaked_bytes\": %lld, \"unreachable_objects\": "
-                  "%lld, \"unreachable_bytes\": %lld, \"direct_objects\": %lld, "
-                  "\"direct_bytes\": %lld, \"indirect_objects\": %lld, \"indirect_bytes\": %lld, "
-                  "\"thread_objects\": %lld, \"thread_bytes\": %lld, \"reachable_objects\": "
-                  "%lld, \"reachable_bytes\": %lld, \"suppressed_objects\": %lld, "
-                  "\"suppressed_bytes\": %lld, \"sites\": [",
-                  h->objects, h->bytes, h->unreachable_objects, h->unreachable_bytes,
-                  h->unreachable_objects - h->indirect_objects,
-                  h->unreachable_bytes - h->indirect_bytes, h->indirect_objects, h->indirect_bytes,
-                  h->thread_objects, h->thread_bytes, h->reachable_objects, h->reachable_bytes,
-                  h->suppressed_objects, h->suppressed_bytes);
-    for (size_t i = 0; i < h->nsites; i++) {
-        const site *s = &h->sites[i];
-        lc_buf_printf(b, "%s{\"objects\": %lld, \"bytes\": %lld, \"class\": \"%s\", ",
-                      i ? ", " : "", s->objects, s->bytes, class_names[s->klass]);
-        if (s->klass == CLASS_UNREACHABLE)
-            lc_buf_printf(b, "\"lost\": \"%s\", ", s->indirect ? "indirect" : "direct");
-        lc_buf_printf(b, "\"stack\": ");
-        lc_frame frames[LC_MAX_DEPTH];
-        int n = 0;
-        while (n < LC_MAX_DEPTH && lc_stack_frame(s->stack, n, &frames[n]) == 0)
-            n++;
-        lc_report_stack_json(b, frames, n);
-        if (has_path(s)) {
-            lc_path_elem path[LC_PATH_MAX];
-            long skipped;
-            int np = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
-            lc_buf_printf(b, ", \"path\": ");
-            lc_retention_json(b, path, np, skipped);
-        }
-        lc_buf_printf(b, "}");
-    }
-    lc_buf_printf(b, "]}");
-}
-
-/* Graphviz: the retention paths of every reachable and thread site. */
-static void heap_dot(lc_buf *b, const heap_view *h, int top) {
-    lc_buf_printf(b, "digraph leakcheck {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
-    for (size_t i = 0; i < h->nsites && (top <= 0 || i < (size_t)top); i++) {
-        const site *s = &h->sites[i];
-        if (!has_path(s)) continue;
-        lc_path_elem path[LC_PATH_MAX];
-        long skipped;
-        int n = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
-        if (!n) continue;
-        char id[32], label[256], sz[32];
-        lc_frame f;
-        site_frame(s, &f);
-        snprintf(id, sizeof id, "leak%zu", i);
-        snprintf(label, sizeof label, "%s in %lld object%s [%s]\\n%s",
-                 lc_fmt_bytes(s->bytes, sz, sizeof sz), s->objects, s->objects == 1 ? "" : "s",
-                 class_names[s->klass], f.function ? f.function : "?");
-        lc_retention_dot(b, path, n, id, label);
-    }
-    lc_buf_printf(b, "}\n");
-}
-
 /* lc_watch_report's callback: the path of a watched block still live. */
 static void watched_path(uintptr_t addr, lc_buf *text, lc_buf *json, void *ctx) {
-    const heap_view *h = ctx;
+    const lc_heap_view *h = ctx;
     if (!h->mark) return;
     size_t lo = 0, hi = h->n;
     while (lo < hi) {
@@ -527,23 +379,6 @@ static void watched_path(uintptr_t addr, lc_buf *text, lc_buf *json, void *ctx) 
     if (n == 0) lc_buf_printf(text, "    (nothing the scan knows of points to it: lost)\n");
     lc_buf_printf(json, ", \"path\": ");
     lc_retention_json(json, path, n, skipped);
-}
-
-static void fill_sites(const heap_view *h, lc_result *res) {
-    res->nsites = 0;
-    for (size_t i = 0; i < h->nsites && res->nsites < LC_RESULT_MAX_ITEMS; i++) {
-        const site *s = &h->sites[i];
-        lc_result_site *o = &res->sites[res->nsites++];
-        memset(o, 0, sizeof *o);
-        o->objects = s->objects;
-        o->bytes = s->bytes;
-        snprintf(o->klass, sizeof o->klass, "%s", class_names[s->klass]);
-        lc_frame f;
-        site_frame(s, &f);
-        snprintf(o->function, sizeof o->function, "%s", f.function ? f.function : "");
-        snprintf(o->file, sizeof o->file, "%s", f.file ? f.file : "");
-        o->line = f.line;
-    }
 }
 
 static void error_result(const char *err, const lc_options *o, lc_result *res) {
@@ -588,115 +423,56 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     int top = o && o->top > 0 ? o->top : 20;
 
     lc_collect_run_hooks();
-    lc_valgrind_counts vg = {0}; /* memcheck searches inside lc_valgrind_report */
-    lc_lsan_result lsan;
-    lc_lsan_leak_check(&lsan);
-    lc_thread_report *threads = lc_threads_check(o, settle);
-    heap_view h = {.count_reachable = count_reachable};
-    bool scanned = scan_heap(&h, threads, caller_frame, regs, process_mode);
-    long long nthreads = 0;
-    for (size_t i = 0; i < lc_thread_report_count(threads); i++)
-        nthreads++;
+    /* Mapped apart, neither static nor on the stack: the model holds copies
+     * of block addresses, and memory a scan reads as roots (globals, the
+     * checking thread's frames) must not keep a block alive for a later
+     * check. lc_os_alloc's memory comes zeroed. */
+    lc_check *c = lc_os_alloc(sizeof *c);
+    if (!c) {
+        error_result("out of memory for the check's model", o, res);
+        return -1;
+    }
+    c->budget = budget;
+    c->top = top;
 
-    lc_buf watch_text = {0}, watch_json = {0};
-    int watched_live = lc_watch_report(&watch_text, &watch_json, watched_path, &h);
-    bool leak = over(h.bytes, budget.bytes) || over(h.objects, budget.objects) ||
-                over(nthreads, budget.threads) || watched_live > 0;
-    lc_buf vg_text = {0}, vg_json = {0};
-    lc_valgrind_report(&vg_text, &vg_json, &vg, h.unreachable_objects, h.unreachable_bytes, &budget,
-                       &leak);
-    lc_lsan_report(&vg_text, &vg_json, &lsan);
-    char budget_text[96], sz[32];
-    lc_budget_format(&budget, budget_text, sizeof budget_text);
+    /* Gather. */
+    lc_lsan_leak_check(&c->lsan);
+    c->threads = lc_threads_check(o, settle);
+    c->heap.count_reachable = count_reachable;
+    c->scanned = scan_heap(&c->heap, c->threads, caller_frame, regs, process_mode);
+    c->nthreads = (long long)lc_thread_report_count(c->threads);
+    c->watched_live = lc_watch_report(&c->watch_text, &c->watch_json, watched_path, &c->heap);
 
+    /* Judge. A scan that could not finish leaves reachable blocks unmarked:
+     * its figures would be false either way, so there is no verdict. */
+    const lc_heap_view *h = &c->heap;
+    lc_valgrind_judge(&c->valgrind, h->unreachable_objects, h->unreachable_bytes, &budget);
+    c->leak = over(h->bytes, budget.bytes) || over(h->objects, budget.objects) ||
+              over(c->nthreads, budget.threads) || c->watched_live > 0 || c->valgrind.over_budget;
+    c->verdict = !c->scanned ? -1 : c->leak ? 1 : 0;
+    if (c->leak) write_check_profiles(&c->profiles);
+
+    /* Render. */
     lc_buf_free(&last_text);
     lc_buf_free(&last_json);
     lc_buf_free(&last_dot);
-    if (lc_cfg.retention_graph) heap_dot(&last_dot, &h, top);
-    /* A scan that could not finish leaves reachable blocks unmarked: its
-     * figures would be false either way, so there is no verdict. */
-    int verdict = !scanned ? -1 : leak ? 1 : 0;
-    lc_buf *t = &last_text;
-    if (!scanned)
-        lc_buf_printf(t, "leakcheck: NOT CHECKED: out of memory while scanning the heap; the "
-                         "figures below are incomplete and there is no verdict\n");
-    lc_buf_printf(t, "leakcheck: %s: %lld thread%s and %lld object%s (%s) leaked; budget %s\n",
-                  !scanned ? "incomplete"
-                  : leak   ? "LEAK"
-                           : "within budget",
-                  nthreads, nthreads == 1 ? "" : "s", h.objects, h.objects == 1 ? "" : "s",
-                  lc_fmt_bytes(h.bytes, sz, sizeof sz), budget_text);
-    if (h.troots.uncaptured)
-        lc_buf_printf(t,
-                      "leakcheck: the stacks or registers of %d thread%s could not be read; what "
-                      "only they hold may be reported as lost\n",
-                      h.troots.uncaptured, h.troots.uncaptured == 1 ? "" : "s");
-    if (nthreads) {
-        lc_buf_printf(t, "\n%lld leaked thread%s:\n", nthreads, nthreads == 1 ? "" : "s");
-        lc_thread_report_text(threads, t, top);
-    }
-    if (watched_live && watch_text.data) lc_buf_printf(t, "%s", watch_text.data);
-    if (h.nsites) {
-        lc_buf_printf(t, "\n");
-        heap_text(t, &h, top);
-    }
-    if (!h.count_reachable && h.reachable_objects)
-        lc_buf_printf(t,
-                      "\n%lld reachable object%s (%s) listed above are not counted (use "
-                      "--strict to count them)\n",
-                      h.reachable_objects, h.reachable_objects == 1 ? "" : "s",
-                      lc_fmt_bytes(h.reachable_bytes, sz, sizeof sz));
-    lc_suppress_report_text(t);
-    if (leak) write_check_profiles(t);
-    if (vg_text.data) lc_buf_printf(t, "%s", vg_text.data);
-
-    lc_buf *j = &last_json;
-    lc_buf_printf(j, "{\"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"pid\": %d, ",
-                  verdict < 0 ? "error"
-                  : leak      ? "leak"
-                              : "clean",
-                  (int)getpid());
-    if (!scanned) lc_buf_printf(j, "\"error\": \"out of memory while scanning the heap\", ");
-    lc_buf_printf(j,
-                  "\"budget\": {\"bytes\": %lld, \"objects\": %lld, \"threads\": %lld}, "
-                  "\"threads\": ",
-                  budget.bytes, budget.objects, budget.threads);
-    lc_thread_report_json(threads, j);
-    lc_buf_printf(j, ", \"heap\": ");
-    heap_json(j, &h);
-    lc_buf_printf(j, ", \"watched\": %s", watch_json.data ? watch_json.data : "[]");
-    lc_suppress_report_json(j);
-    lc_buf_printf(j, ", \"scan\": {\"seconds\": %.6f, \"complete\": %s, \"threads_not_read\": %d}",
-                  h.scan_seconds, scanned ? "true" : "false", h.troots.uncaptured);
-    if (vg_json.data) lc_buf_printf(j, "%s", vg_json.data);
-    lc_buf_printf(j, "}\n");
-
-    if (res) {
-        memset(res, 0, sizeof *res);
-        res->verdict = verdict;
-        res->leaked_threads = nthreads;
-        res->leaked_objects = h.objects;
-        res->leaked_bytes = h.bytes;
-        res->unreachable_objects = h.unreachable_objects;
-        res->unreachable_bytes = h.unreachable_bytes;
-        res->budget_bytes = budget.bytes;
-        res->budget_objects = budget.objects;
-        res->budget_threads = budget.threads;
-        res->watched_live = watched_live;
-        lc_thread_report_fill(threads, res);
-        fill_sites(&h, res);
-    }
-    if (verdict != 0 && !(o && o->quiet) && !lc_cfg.quiet && t->data) {
+    if (lc_cfg.retention_graph) lc_report_dot(&last_dot, c);
+    lc_report_text(&last_text, c);
+    lc_report_json(&last_json, c);
+    if (res) lc_report_result(c, res);
+    if (c->verdict != 0 && !(o && o->quiet) && !lc_cfg.quiet && last_text.data) {
         FILE *out = o && o->out ? o->out : stderr;
-        fputs(t->data, out);
+        fputs(last_text.data, out);
         fflush(out);
     }
-    heap_view_free(&h);
-    lc_buf_free(&watch_text);
-    lc_buf_free(&watch_json);
-    lc_buf_free(&vg_text);
-    lc_buf_free(&vg_json);
-    lc_thread_report_free(threads);
+
+    heap_view_free(&c->heap);
+    lc_buf_free(&c->watch_text);
+    lc_buf_free(&c->watch_json);
+    lc_buf_free(&c->profiles);
+    lc_thread_report_free(c->threads);
+    int verdict = c->verdict;
+    lc_os_free(c, sizeof *c);
     return verdict;
 }
 

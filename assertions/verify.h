@@ -5,8 +5,13 @@
 #ifndef LC_VERIFY_H
 #define LC_VERIFY_H
 
+#include "budget.h"
 #include "buf.h"
+#include "collect.h"
+#include "heap.h"
+#include "sanitizer.h"
 #include "scan.h"
+#include "thread.h"
 
 /* The exit check: exit_frame is where the exiting thread called exit(),
  * its frames above are scanned with the registers it had then (0 and NULL:
@@ -59,5 +64,70 @@ void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped, co
 void lc_retention_json(lc_buf *b, const lc_path_elem *p, int n, long skipped);
 void lc_retention_dot(lc_buf *b, const lc_path_elem *p, int n, const char *leak_id,
                       const char *leak_label);
+
+/* ------------------------------------------------------- the check's model
+ *
+ * A check is three stages over one plain struct: gather (threads after the
+ * settle window, the heap copied and scanned, watched objects, the
+ * engines' searches), judge (totals against the budget, the engines'
+ * verdicts), render. The renderers (report.c) only read it: text, JSON,
+ * Graphviz and the public lc_result. */
+
+enum { LC_CLASS_UNREACHABLE, LC_CLASS_THREAD, LC_CLASS_REACHABLE, LC_NCLASSES };
+extern const char *const lc_class_names[LC_NCLASSES];
+
+/* Leaked blocks grouped by allocation stack and class. */
+typedef struct lc_site {
+    lc_stack_id stack;
+    int klass;
+    bool indirect; /* unreachable, and only lost blocks point to it */
+    long long objects, bytes;
+    size_t example; /* the block whose retention path is shown */
+    uint32_t example_depth;
+} lc_site;
+
+/* The heap at a check: every live block, sorted by address, the marks of
+ * the scan, and the sites of the leaked ones with their totals. */
+typedef struct lc_heap_view {
+    lc_block *all;
+    size_t n, map_bytes;
+    uint8_t *mark;
+    size_t mark_bytes;
+    lc_graph graph;
+    lc_thread_roots troots;
+    lc_retention retention;
+    lc_site *sites;
+    size_t nsites, sites_bytes;
+    bool count_reachable; /* test mode, or process mode with --strict */
+    bool incomplete;      /* out of memory while scanning */
+    long long objects, bytes, unreachable_objects, unreachable_bytes;
+    long long indirect_objects, indirect_bytes, thread_objects, thread_bytes;
+    long long reachable_objects, reachable_bytes; /* listed, maybe not counted */
+    long long suppressed_objects, suppressed_bytes;
+    double scan_seconds;
+} lc_heap_view;
+
+typedef struct lc_check {
+    /* gathered */
+    lc_budget budget;
+    int top; /* sites and threads shown in text */
+    lc_thread_report *threads;
+    long long nthreads;
+    lc_heap_view heap;
+    bool scanned; /* the scan finished */
+    int watched_live;
+    lc_buf watch_text, watch_json; /* watched objects, as watch.c wrote them */
+    lc_lsan_result lsan;
+    lc_valgrind_verdict valgrind;
+    lc_buf profiles; /* where a failing check's heap profiles went */
+    /* judged */
+    bool leak;   /* over the budget, in either engine, or a watched block live */
+    int verdict; /* 1 leak, 0 clean, -1 no verdict (the scan did not finish) */
+} lc_check;
+
+void lc_report_text(lc_buf *b, const lc_check *c);
+void lc_report_json(lc_buf *b, const lc_check *c);
+void lc_report_dot(lc_buf *b, const lc_check *c);
+void lc_report_result(const lc_check *c, lc_result *res);
 
 #endif

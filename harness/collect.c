@@ -200,62 +200,76 @@ static const char *found_by(bool own, bool memcheck) {
     return own && memcheck ? "both" : own ? "leakcheck" : memcheck ? "memcheck" : "neither";
 }
 
-void lc_valgrind_report(lc_buf *text, lc_buf *json, const lc_valgrind_counts *pending,
-                        long long own_lost_objects, long long own_lost_bytes,
-                        const lc_budget *budget, bool *leak) {
-    (void)pending; /* the search runs now, see lc_valgrind_leak_check */
+void lc_valgrind_judge(lc_valgrind_verdict *v, long long own_lost_objects, long long own_lost_bytes,
+                       const lc_budget *budget) {
+    memset(v, 0, sizeof *v);
     if (!engine_on()) return;
-    lc_valgrind_counts counts;
-    check_growth(&counts);
-    const lc_valgrind_counts *vg = &counts;
-    bool judged = last_check.judged;
-    bool vg_over = judged && (over(vg->leaked_bytes, budget->bytes) ||
-                              over(vg->leaked_blocks, budget->objects));
-    if (vg_over && leak) *leak = true;
-    bool own_found = own_lost_objects > 0, vg_found = vg->leaked_blocks > 0;
-    bool agree = (unsigned long long)own_lost_objects == vg->leaked_blocks &&
-                 (unsigned long long)own_lost_bytes == vg->leaked_bytes;
-    const char *since = !judged               ? "since the parent's last search (not judged)"
-                        : last_check.baseline ? "since the baseline"
-                                              : "since the program started";
+    v->on = true;
+    check_growth(&v->counts);
+    v->judged = last_check.judged;
+    v->baseline = last_check.baseline;
+    v->over_budget = v->judged && (over(v->counts.leaked_bytes, budget->bytes) ||
+                                   over(v->counts.leaked_blocks, budget->objects));
+    v->own_lost_objects = own_lost_objects;
+    v->own_lost_bytes = own_lost_bytes;
+}
 
+static bool engines_agree(const lc_valgrind_verdict *v) {
+    return (unsigned long long)v->own_lost_objects == v->counts.leaked_blocks &&
+           (unsigned long long)v->own_lost_bytes == v->counts.leaked_bytes;
+}
+
+static const char *verdict_found_by(const lc_valgrind_verdict *v) {
+    return found_by(v->own_lost_objects > 0, v->counts.leaked_blocks > 0);
+}
+
+void lc_valgrind_text(lc_buf *text, const lc_valgrind_verdict *v) {
+    if (!v->on) return;
+    const lc_valgrind_counts *vg = &v->counts;
+    const char *since = !v->judged    ? "since the parent's last search (not judged)"
+                        : v->baseline ? "since the baseline"
+                                      : "since the program started";
     lc_buf_printf(text,
                   "\nvalgrind memcheck, %s: %lu bytes in %lu block%s definitely or indirectly "
                   "lost%s; %lu bytes in %lu block%s possibly lost (not judged)\n",
                   since, vg->leaked_bytes, vg->leaked_blocks, vg->leaked_blocks == 1 ? "" : "s",
-                  !judged   ? ""
-                  : vg_over ? " (over budget)"
-                            : " (within budget)",
+                  !v->judged       ? ""
+                  : v->over_budget ? " (over budget)"
+                                   : " (within budget)",
                   vg->dubious_bytes, vg->dubious_blocks, vg->dubious_blocks == 1 ? "" : "s");
-    lc_buf_printf(text, "  lost memory found by: %s", found_by(own_found, vg_found));
-    if (agree)
+    lc_buf_printf(text, "  lost memory found by: %s", verdict_found_by(v));
+    if (engines_agree(v))
         lc_buf_printf(text, " (the engines agree)\n");
-    else if (vg->leaked_blocks > (unsigned long long)own_lost_objects ||
-             vg->leaked_bytes > (unsigned long long)own_lost_bytes)
+    else if (vg->leaked_blocks > (unsigned long long)v->own_lost_objects ||
+             vg->leaked_bytes > (unsigned long long)v->own_lost_bytes)
         lc_buf_printf(text,
                       "; they disagree: memcheck counts %lu bytes in %lu blocks, leakcheck %lld "
                       "bytes in %lld unreachable objects (a block allocated before the baseline "
                       "and lost since is memcheck's alone; LEAKCHECK_VALGRIND_LEAK_CHECK=full "
                       "prints memcheck's records)\n",
-                      vg->leaked_bytes, vg->leaked_blocks, own_lost_bytes, own_lost_objects);
+                      vg->leaked_bytes, vg->leaked_blocks, v->own_lost_bytes, v->own_lost_objects);
     else
         lc_buf_printf(text,
                       "; they disagree: leakcheck counts %lld bytes in %lld unreachable objects, "
                       "memcheck %lu bytes in %lu blocks (memcheck still finds a pointer, or "
                       "only an interior one, to the rest)\n",
-                      own_lost_bytes, own_lost_objects, vg->leaked_bytes, vg->leaked_blocks);
+                      v->own_lost_bytes, v->own_lost_objects, vg->leaked_bytes, vg->leaked_blocks);
+}
 
+void lc_valgrind_json(lc_buf *json, const lc_valgrind_verdict *v) {
+    if (!v->on) return;
+    const lc_valgrind_counts *vg = &v->counts;
     lc_buf_printf(json,
                   ", \"valgrind\": {\"engine\": \"memcheck\", \"judged\": %s, \"since\": \"%s\", "
                   "\"definitely_lost_bytes\": %lu, \"definitely_lost_blocks\": %lu, "
                   "\"possibly_lost_bytes\": %lu, \"possibly_lost_blocks\": %lu, "
                   "\"over_budget\": %s, \"leakcheck_unreachable_objects\": %lld, "
                   "\"leakcheck_unreachable_bytes\": %lld, \"found_by\": \"%s\", \"agree\": %s}",
-                  judged ? "true" : "false",
-                  !judged               ? "fork"
-                  : last_check.baseline ? "baseline"
-                                        : "start",
+                  v->judged ? "true" : "false",
+                  !v->judged    ? "fork"
+                  : v->baseline ? "baseline"
+                                : "start",
                   vg->leaked_bytes, vg->leaked_blocks, vg->dubious_bytes, vg->dubious_blocks,
-                  vg_over ? "true" : "false", own_lost_objects, own_lost_bytes,
-                  found_by(own_found, vg_found), agree ? "true" : "false");
+                  v->over_budget ? "true" : "false", v->own_lost_objects, v->own_lost_bytes,
+                  verdict_found_by(v), engines_agree(v) ? "true" : "false");
 }
