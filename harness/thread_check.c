@@ -322,13 +322,13 @@ static bool needs_stacks(const lc_options *o) {
 
 /* ------------------------------------------------------------ grouping */
 
-/* Threads that wait on different objects are told apart: the object is
- * what a reader of the report looks for. */
+/* Workers that each wait on an inbox of their own are still alike: the
+ * object is not part of the likeness, and the report says when the threads
+ * of a group wait on different ones. */
 static bool same_group(const thread_entry *a, const thread_entry *b) {
     return strcmp(a->state, b->state) == 0 && strcmp(a->wait, b->wait) == 0 &&
-           a->wait_object == b->wait_object && a->created_by == b->created_by &&
-           a->cap.depth == b->cap.depth && a->cap.nouter == b->cap.nouter &&
-           a->cap.elided == b->cap.elided &&
+           a->created_by == b->created_by && a->cap.depth == b->cap.depth &&
+           a->cap.nouter == b->cap.nouter && a->cap.elided == b->cap.elided &&
            memcmp(a->cap.pcs, b->cap.pcs, (size_t)a->cap.depth * sizeof(uintptr_t)) == 0 &&
            memcmp(a->cap.outer, b->cap.outer, (size_t)a->cap.nouter * sizeof(uintptr_t)) == 0;
 }
@@ -501,18 +501,33 @@ static bool wait_block(const thread_entry *t, lc_block *b) {
     return t->wait_object && lc_heap_lookup(t->wait_object, b);
 }
 
-static void wait_object_text(lc_buf *b, const thread_entry *t) {
+/* The object and, for a heap block, its size and the first frames of its
+ * allocation stack (the constructor and its caller say which one it is). */
+#define WAIT_SITE_FRAMES 2
+
+static void wait_object_text(lc_buf *b, const thread_entry *e, size_t ne, size_t at) {
+    const thread_entry *t = &e[at];
     if (!t->wait_object) return;
     lc_block blk;
     if (!wait_block(t, &blk)) {
         lc_buf_printf(b, "    waiting on %#lx\n", (unsigned long)t->wait_object);
-        return;
+    } else {
+        char sz[32];
+        lc_buf_printf(b, "    waiting on %#lx, a %s heap block allocated at:\n",
+                      (unsigned long)t->wait_object,
+                      lc_fmt_bytes((long long)lc_block_size(&blk), sz, sizeof sz));
+        lc_stack_id id = lc_block_stack(&blk);
+        lc_frame f;
+        int useful = lc_report_useful_depth(id);
+        for (int i = 0; i < useful && i < WAIT_SITE_FRAMES && lc_stack_frame(id, i, &f) == 0; i++)
+            lc_report_frame_text(b, &f, "        ");
     }
-    char sz[32];
-    lc_buf_printf(b, "    waiting on %#lx, a %s heap block allocated at:\n",
-                  (unsigned long)t->wait_object,
-                  lc_fmt_bytes((long long)lc_block_size(&blk), sz, sizeof sz));
-    lc_report_stack(b, lc_block_stack(&blk), "        ", 3);
+    int others = 0;
+    for (size_t j = at + 1; j < ne; j++)
+        others += !e[j].count && e[j].leader == (int)at && e[j].wait_object != t->wait_object;
+    if (others)
+        lc_buf_printf(b, "    (%d other thread%s of the group wait%s on objects of their own)\n",
+                      others, others == 1 ? "" : "s", others == 1 ? "s" : "");
 }
 
 static void header_text(lc_buf *b, const thread_entry *t) {
@@ -532,7 +547,7 @@ static void header_text(lc_buf *b, const thread_entry *t) {
 /* Every thread of a group, by id, as Go lists every goroutine. */
 static void group_ids_text(lc_buf *b, const thread_entry *e, size_t n, size_t lead) {
     if (e[lead].count < 2) return;
-    lc_buf_printf(b, "    threads like this: %d", (int)e[lead].tid);
+    lc_buf_printf(b, "    thread ids: %d", (int)e[lead].tid);
     for (size_t j = lead + 1; j < n; j++)
         if (!e[j].count && e[j].leader == (int)lead) lc_buf_printf(b, ", %d", (int)e[j].tid);
     lc_buf_printf(b, "\n");
@@ -542,7 +557,7 @@ static void entry_text(lc_buf *b, const thread_entry *e, size_t ne, size_t at) {
     const thread_entry *t = &e[at];
     header_text(b, t);
     group_ids_text(b, e, ne, at);
-    wait_object_text(b, t);
+    wait_object_text(b, e, ne, at);
     lc_frame frames[LC_MAX_DEPTH];
     int n = thread_frames(t, frames, LC_MAX_DEPTH);
     const char *why = lc_capture_status_text(t->cap.status);

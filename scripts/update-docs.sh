@@ -76,8 +76,9 @@ normalise() {
         -e 's/(thread TID "[^"]*-)[0-9]+"/\1N"/g' \
         -e 's/"tid":( ?)[0-9]+/"tid":\1TID/g' \
         `# every id of a group (each number in turn, until none is left)` \
-        -e ':ids' -e 's/(threads like this:( TID,)*) [0-9]+/\1 TID/' -e 't ids' \
+        -e ':ids' -e 's/(thread ids:( TID,)*) [0-9]+/\1 TID/' -e 't ids' \
         -e ':tids' -e 's/("tids": \[(TID, )*)[0-9]+/\1TID/' -e 't tids' \
+        -e '/"tids": \[$/,/\]/ s/^( *)[0-9]+(,?)$/\1TID\2/' \
         -e 's/"pid":( ?)[0-9]+/"pid":\1PID/g' \
         -e 's/pid [0-9]+/pid PID/g' \
         -e 's/==[0-9]+==/==PID==/g' \

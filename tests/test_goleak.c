@@ -377,11 +377,11 @@ START_TEST(test_every_thread_of_a_group_is_listed_by_id) {
     ck_assert_int_eq(res.nthreads, 1);
     ck_assert_int_eq(res.threads[0].count, 3);
     ck_assert_has(text, "and 2 more threads like this");
-    ck_assert_has(text, "threads like this: ");
+    ck_assert_has(text, "thread ids: ");
     for (int i = 0; i < 3; i++) {
         char id[32];
         snprintf(id, sizeof id, "%d", atomic_load(&w[i].tid));
-        ck_assert_has(strstr(text, "threads like this: "), id);
+        ck_assert_has(strstr(text, "thread ids: "), id);
         ck_assert_has(strstr(json, "\"tids\": ["), id);
     }
     free(text);
@@ -401,6 +401,7 @@ START_TEST(test_a_thread_alone_gets_no_list_of_ids) {
     char one[64];
     snprintf(one, sizeof one, "\"tids\": [%d]", atomic_load(&w.tid));
     ck_assert_lacks(text, "threads like this");
+    ck_assert_lacks(text, "thread ids");
     ck_assert_has(json, one);
     free(text);
     free(json);
@@ -514,6 +515,44 @@ START_TEST(test_wait_object_outside_the_heap_is_shown_without_a_site) {
     ck_assert_has(json, "\"bytes\": null, \"allocated_at\": null}");
     free(text);
     free(json);
+}
+END_TEST
+
+START_TEST(test_group_whose_threads_wait_on_objects_of_their_own_says_so) {
+    struct latch gate = LATCH_INIT;
+    struct mailbox *boxes[2] = {make_mailbox(), make_mailbox()};
+    struct worker w[2] = {{.object = boxes[0]}, {.object = boxes[1]}};
+    lc_baseline();
+    for (int i = 0; i < 2; i++)
+        start(&w[i], &gate, parked);
+    lc_result res;
+    CHECK(&res);
+    char *text = strdup(lc_last_report());
+    finish(w, 2);
+    free(boxes[0]);
+    free(boxes[1]);
+    ck_assert_int_eq(res.nthreads, 1);
+    ck_assert_has(text, "(1 other thread of the group waits on objects of their own)");
+    free(text);
+}
+END_TEST
+
+START_TEST(test_group_whose_threads_wait_on_one_object_names_it_once) {
+    struct latch gate = LATCH_INIT;
+    struct mailbox *box = make_mailbox();
+    struct worker w[2] = {{.object = box}, {.object = box}};
+    lc_baseline();
+    for (int i = 0; i < 2; i++)
+        start(&w[i], &gate, parked);
+    lc_result res;
+    CHECK(&res);
+    char *text = strdup(lc_last_report());
+    finish(w, 2);
+    free(box);
+    ck_assert_int_eq(res.nthreads, 1);
+    ck_assert_has(text, "waiting on");
+    ck_assert_lacks(text, "objects of their own");
+    free(text);
 }
 END_TEST
 
@@ -675,6 +714,8 @@ static Suite *goleak_suite(void) {
     tcase_add_test(tc, test_shallow_stack_is_printed_whole_without_a_marker);
     tcase_add_test(tc, test_wait_object_on_the_heap_is_shown_with_its_allocation_site);
     tcase_add_test(tc, test_wait_object_outside_the_heap_is_shown_without_a_site);
+    tcase_add_test(tc, test_group_whose_threads_wait_on_objects_of_their_own_says_so);
+    tcase_add_test(tc, test_group_whose_threads_wait_on_one_object_names_it_once);
     tcase_add_test(tc, test_undeclared_wait_has_no_object);
     suite_add_tcase(s, tc);
 
