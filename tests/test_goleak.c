@@ -268,6 +268,10 @@ static int child_main(const char *how) {
     return 7; /* clean, with a status of its own, returned from main */
 }
 
+/* This program's path (not /proc/self/exe: under valgrind that is
+ * valgrind's own launcher). */
+static char self_path[4096];
+
 /* Runs the child; its exit status in *status, what its cleanup received
  * in *seen (-1000 when it never ran). */
 static void run_child(const char *how, int *status, int *seen) {
@@ -280,7 +284,7 @@ static void run_child(const char *how, int *status, int *seen) {
         setenv("LEAKCHECK_MODE", "process", 1);
         setenv("LEAKCHECK_OUTPUT", "/dev/null", 1);
         setenv("LEAKCHECK_SETTLE", "0.2", 1);
-        execl("/proc/self/exe", "test_goleak", "--process-child", how, (char *)NULL);
+        execl(self_path, "test_goleak", "--process-child", how, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -735,6 +739,7 @@ static Suite *goleak_suite(void) {
 
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--process-child") == 0) return child_main(argv[2]);
+    if (!realpath(argv[0], self_path)) snprintf(self_path, sizeof self_path, "%s", argv[0]);
     SRunner *sr = srunner_create(goleak_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
