@@ -73,6 +73,7 @@ static char run_dir[4096];   /* LEAKCHECK_RUN_DIR, copied: the supervisor's run 
 static uint64_t deadline_ns; /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
 static bool checked;         /* this process's exit check has run */
 static pid_t self_pid;       /* set at start and by fork's child handler */
+static int program_status;   /* the status the program exits with */
 
 /* ------------------------------------------------------------ run directory */
 
@@ -190,6 +191,7 @@ static const char *early_exit_unsafe(void) {
  * silently. */
 static void early_exit(const char *how, int status) {
     if (!run_dir[0] || checked) return;
+    program_status = status;
     char buf[256];
     const char *unsafe = early_exit_unsafe();
     if (!unsafe) {
@@ -220,6 +222,7 @@ __attribute__((noreturn, noinline, visibility("default"))) void exit(int status)
     static void (*real_exit)(int);
     int none = 0;
     if (atomic_compare_exchange_strong(&exit_call.tid, &none, (int)lc_os_tid())) {
+        program_status = status;
         exit_call.regs.n = lc_unwind_callee_saved(exit_call.regs.callee_saved, 16, 1);
         exit_call.frame = (uintptr_t)__builtin_frame_address(0);
     }
@@ -306,6 +309,39 @@ static void report_to_run_dir(const char *report, int verdict) {
     run_file_write("verdict", v, (size_t)n);
 }
 
+/* goleak's Cleanup for the exit check (lc_process_cleanup), and the status
+ * the program exits with: from exit() and _exit() when it calls them, and
+ * from an on_exit handler (which glibc gives the status), registered just
+ * after the check and so run just before it, when main returns. */
+static struct {
+    void (*fn)(int status, void *arg);
+    void *arg;
+} cleanup;
+
+int lc_process_cleanup(void (*fn)(int status, void *arg), void *arg) {
+    cleanup.arg = arg;
+    __atomic_store_n(&cleanup.fn, fn, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void record_status(int status, void *unused) {
+    (void)unused;
+    program_status = status;
+}
+
+/* The status the process ends with once its check gave `verdict`. */
+static int final_status(int verdict) {
+    if (verdict == 0 || run_dir[0]) return program_status;
+    return verdict < 0 ? 2 : error_exitcode;
+}
+
+static void run_cleanup(int verdict) {
+    void (*fn)(int, void *) = __atomic_load_n(&cleanup.fn, __ATOMIC_ACQUIRE);
+    if (!fn) return;
+    __atomic_store_n(&cleanup.fn, NULL, __ATOMIC_RELEASE); /* once */
+    fn(final_status(verdict), cleanup.arg);
+}
+
 static void check_at_exit(void *unused) {
     (void)unused;
     lc_self_enter();
@@ -324,6 +360,7 @@ static void check_at_exit(void *unused) {
         /* The process keeps its own exit status: only the supervisor's
          * changes. */
         report_to_run_dir(report, res.verdict);
+        run_cleanup(res.verdict);
         return;
     }
     fputs(report, out);
@@ -333,6 +370,7 @@ static void check_at_exit(void *unused) {
         fclose(out);
         lc_self_leave();
     }
+    run_cleanup(res.verdict);
     if (res.verdict != 0) {
         /* _exit skips the flush of stdio that exit does after the last
          * handler: without this, a leaky program's buffered output to a
@@ -422,4 +460,5 @@ void lc_process_mode_init(void) {
     }
     extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
     __cxa_atexit(check_at_exit, NULL, NULL);
+    on_exit(record_status, NULL);
 }

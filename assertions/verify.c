@@ -24,6 +24,7 @@
 #include "thread.h"
 #include "verify.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,13 +406,10 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
                   const lc_registers_at_entry *regs, bool count_reachable, bool process_mode) {
     char err[1024];
     lc_budget budget;
-    if (o && o->struct_version != LC_OPTIONS_VERSION) {
-        error_result("lc_options built without LC_VERIFY_NONE/LC_OPTIONS (bad struct_version)", o,
-                     res);
-        return -1;
-    }
+    double settle;
     if (resolve_budget(o, &budget, err, sizeof err) != 0 ||
-        lc_suppress_load_env(err, sizeof err) != 0 || lc_heap_untracked(err, sizeof err)) {
+        lc_suppress_load_env(err, sizeof err) != 0 || lc_heap_untracked(err, sizeof err) ||
+        (!(o && o->settle_seconds > 0) && lc_config_settle(&settle, err, sizeof err) != 0)) {
         error_result(err, o, res);
         return -1;
     }
@@ -419,7 +417,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     /* The settle window counts from the threads' first look (thread_check.c);
      * memcheck's own leak search (slow under valgrind) comes after it, in
      * the report. */
-    double settle = o && o->settle_seconds > 0 ? o->settle_seconds : lc_cfg.settle_seconds;
+    if (o && o->settle_seconds > 0) settle = o->settle_seconds;
     int top = o && o->top > 0 ? o->top : 20;
 
     lc_collect_run_hooks();
@@ -509,12 +507,35 @@ static int nested_check(const lc_options *o, lc_result *res) {
     return -1;
 }
 
+/* Options built with version 1 of the header lack the fields version 2
+ * added: they are read into a full copy with those left out. */
+static const char bad_version[] =
+    "lc_options built without LC_VERIFY_NONE/LC_OPTIONS (bad struct_version)";
+
+static int normalize_options(const lc_options **o, lc_options *full) {
+    if (!*o || (*o)->struct_version == LC_OPTIONS_VERSION) return 0;
+    if ((*o)->struct_version != 1) return -1;
+    memset(full, 0, sizeof *full);
+    memcpy(full, *o, offsetof(lc_options, ignore_current));
+    full->struct_version = LC_OPTIONS_VERSION;
+    *o = full;
+    return 0;
+}
+
 /* The public entry points record where the program called from: its own
  * stack frames are scanned from there up, and its stack in a dump starts
  * there. They must stay out of line for the addresses to be the caller's. */
 #define VERIFY_CALL(rc, opts, res, count_reachable, process_mode)                                  \
     do {                                                                                           \
         if (in_check) return nested_check(opts, res);                                              \
+        lc_options full_;                                                                          \
+        const lc_options *o_ = (opts);                                                             \
+        if (normalize_options(&o_, &full_) != 0) {                                                 \
+            pthread_mutex_lock(&verify_lock);                                                      \
+            error_result(bad_version, opts, res);                                                  \
+            pthread_mutex_unlock(&verify_lock);                                                    \
+            return -1;                                                                             \
+        }                                                                                          \
         clear_below_caller();                                                                      \
         lc_registers_at_entry regs = {0}; /* no stale word beyond n */                             \
         regs.n = lc_unwind_callee_saved(regs.callee_saved, 16, 1);                                 \
@@ -526,9 +547,10 @@ static int nested_check(const lc_options *o, lc_result *res) {
             return nested_check(opts, res);                                                        \
         }                                                                                          \
         in_check = 1;                                                                              \
-        rc = verify(opts, res, caller_frame, &regs, count_reachable, process_mode);                \
+        rc = verify(o_, res, caller_frame, &regs, count_reachable, process_mode);                  \
         in_check = 0;                                                                              \
         pthread_mutex_unlock(&verify_lock);                                                        \
+        if (o_ && o_->cleanup) o_->cleanup(rc, o_->cleanup_arg);                                   \
     } while (0)
 
 int lc_verify(const lc_options *opts, lc_result *res) {
@@ -558,13 +580,21 @@ int lc_verify_none(const lc_options *opts) {
  * lc_test_report_failure, with the summary the framework gets. */
 int lc_verify_test(const lc_options *opts, const char *name, const char *file, int line, char *msg,
                    size_t msglen) {
+    lc_options full;
+    if (normalize_options(&opts, &full) != 0) {
+        if (msg && msglen) snprintf(msg, msglen, "%s", bad_version);
+        return -1;
+    }
     lc_options quiet = {.struct_version = LC_OPTIONS_VERSION};
     if (opts) quiet = *opts;
     quiet.quiet = 1;
+    /* The cleanup runs once the failure is reported, below. */
+    quiet.cleanup = NULL;
     lc_result res;
     int rc;
     VERIFY_CALL(rc, &quiet, &res, true, false);
     if (msg && msglen) msg[0] = '\0';
     if (rc != 0) lc_test_report_failure(rc, &res, opts, name, file, line, msg, msglen);
+    if (opts && opts->cleanup) opts->cleanup(rc, opts->cleanup_arg);
     return rc;
 }

@@ -23,7 +23,9 @@
 #include "buf.h"
 #include "collect.h"
 #include "core.h"
+#include "os.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -31,27 +33,82 @@
 #include <unistd.h>
 #include <valgrind/memcheck.h>
 
-#define MAX_HOOKS 64
-
-static struct {
-    lc_collect_hook fn;
+/* The hooks, in registration order. An unregistered node is unlinked and
+ * kept for reuse (nodes are never freed): a walk that stands on it still
+ * finds its way on through its old `next`. It is reused only while no walk
+ * runs, so that no walk is led from it to somewhere else. */
+typedef struct hook_node {
+    lc_collect_hook fn; /* NULL: unregistered */
     void *arg;
-} hooks[MAX_HOOKS];
-static int nhooks;
+    struct hook_node *next;
+    struct hook_node *free_next;
+} hook_node;
+
+static hook_node *hooks, *hooks_tail, *free_nodes;
+static int walkers; /* threads running the hooks now */
 static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Nodes come a page at a time from the library's own memory (a hook table
+ * in the program's heap would be a block every check must account for). */
+#define NODES_PER_PAGE (4096 / sizeof(hook_node))
+static hook_node *spare;
+static size_t nspare;
+
+static hook_node *node_alloc(void) {
+    if (free_nodes && !walkers) {
+        hook_node *n = free_nodes;
+        free_nodes = n->free_next;
+        return n;
+    }
+    if (!nspare) {
+        spare = lc_os_alloc(NODES_PER_PAGE * sizeof(hook_node));
+        if (!spare) return NULL;
+        nspare = NODES_PER_PAGE;
+    }
+    nspare--;
+    return spare++;
+}
+
 int lc_at_collect(lc_collect_hook hook, void *arg) {
-    if (!hook) return -1;
+    if (!hook) {
+        errno = EINVAL;
+        return -1;
+    }
     pthread_mutex_lock(&hooks_lock);
-    int rc = -1;
-    if (nhooks < MAX_HOOKS) {
-        hooks[nhooks].fn = hook;
-        hooks[nhooks].arg = arg;
-        nhooks++;
-        rc = 0;
+    hook_node *n = node_alloc();
+    if (n) {
+        *n = (hook_node){.fn = hook, .arg = arg};
+        if (hooks_tail)
+            hooks_tail->next = n;
+        else
+            hooks = n;
+        hooks_tail = n;
     }
     pthread_mutex_unlock(&hooks_lock);
-    return rc;
+    if (!n) errno = ENOMEM;
+    return n ? 0 : -1;
+}
+
+int lc_at_collect_remove(lc_collect_hook hook, void *arg) {
+    pthread_mutex_lock(&hooks_lock);
+    hook_node *prev = NULL, *n = hooks;
+    while (n && !(hook && n->fn == hook && n->arg == arg)) {
+        prev = n;
+        n = n->next;
+    }
+    if (n) {
+        if (prev)
+            prev->next = n->next;
+        else
+            hooks = n->next;
+        if (hooks_tail == n) hooks_tail = prev;
+        n->fn = NULL;
+        n->free_next = free_nodes;
+        free_nodes = n;
+    }
+    pthread_mutex_unlock(&hooks_lock);
+    if (!n) errno = ENOENT;
+    return n ? 0 : -1;
 }
 
 /* Set while this thread runs the hooks: a collection point (or a check)
@@ -64,13 +121,22 @@ bool lc_collect_in_hook(void) {
 
 int lc_collect_run_hooks(void) {
     if (in_hooks) return -1;
-    pthread_mutex_lock(&hooks_lock);
-    int n = nhooks;
-    pthread_mutex_unlock(&hooks_lock);
-    /* Hooks run unlocked: a hook may register another hook. */
+    /* Hooks run unlocked: a hook may register or unregister hooks. One
+     * registered meanwhile runs in this round if the walk reaches it. */
     in_hooks = 1;
-    for (int i = 0; i < n; i++)
-        hooks[i].fn(hooks[i].arg);
+    pthread_mutex_lock(&hooks_lock);
+    walkers++;
+    hook_node *n = hooks;
+    while (n) {
+        lc_collect_hook fn = n->fn;
+        void *arg = n->arg;
+        pthread_mutex_unlock(&hooks_lock);
+        if (fn) fn(arg);
+        pthread_mutex_lock(&hooks_lock);
+        n = n->next;
+    }
+    walkers--;
+    pthread_mutex_unlock(&hooks_lock);
     in_hooks = 0;
     sched_yield();
     return 0;

@@ -7,6 +7,7 @@
  * find usable values. */
 #include "core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <valgrind/valgrind.h>
@@ -27,15 +28,26 @@ void lc_config_read(void) {
     }
     const char *unwind = getenv("LEAKCHECK_UNWIND");
     lc_cfg.unwind_dwarf = unwind && strcmp(unwind, "dwarf") == 0;
-    const char *settle = getenv("LEAKCHECK_SETTLE");
-    if (settle && *settle) {
-        char *end;
-        double s = strtod(settle, &end);
-        if (*end == '\0' && s >= 0) lc_cfg.settle_seconds = s;
-    }
     const char *quiet = getenv("LEAKCHECK_QUIET");
     lc_cfg.quiet = quiet && *quiet && strcmp(quiet, "0") != 0;
     lc_cfg.under_valgrind = RUNNING_ON_VALGRIND != 0;
     const char *vg = getenv("LEAKCHECK_VALGRIND_LEAK_CHECK");
     lc_cfg.valgrind_leak_check = !(vg && (strcmp(vg, "0") == 0 || strcmp(vg, "off") == 0));
+}
+
+/* Read at every check, as the budget is: a test may set it between two
+ * checks, and a malformed value is an error, not a silent default. */
+int lc_config_settle(double *out, char *err, size_t errlen) {
+    *out = lc_cfg.settle_seconds;
+    const char *settle = getenv("LEAKCHECK_SETTLE");
+    if (!settle || !*settle) return 0;
+    char *end;
+    double s = strtod(settle, &end);
+    if (*end != '\0' || !(s >= 0) || s > 1e6) {
+        snprintf(err, errlen, "malformed LEAKCHECK_SETTLE \"%.64s\": expected seconds, >= 0",
+                 settle);
+        return -1;
+    }
+    *out = s;
+    return 0;
 }

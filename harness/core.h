@@ -34,7 +34,8 @@
 typedef struct lc_config {
     int stack_depth;       /* frames kept per allocation; 0 disables capture */
     bool unwind_dwarf;     /* always unwind with libunwind (no frame pointers) */
-    double settle_seconds; /* thread settle window */
+    double settle_seconds; /* built-in settle window (LEAKCHECK_SETTLE is read
+                              at every check: lc_config_settle) */
     bool quiet;            /* LEAKCHECK_QUIET: no reports printed */
     bool under_valgrind;
     bool valgrind_leak_check; /* memcheck as a second engine: on under valgrind unless
@@ -45,6 +46,9 @@ typedef struct lc_config {
 extern lc_config lc_cfg;
 /* Read the LEAKCHECK_* settings into lc_cfg (core.c); once, at start-up. */
 void lc_config_read(void);
+/* The settle window a check uses when its options give none: LEAKCHECK_SETTLE
+ * as it is now, or the built-in one. 0, or -1 with err set when malformed. */
+int lc_config_settle(double *out, char *err, size_t errlen);
 
 /* ------------------------------------------------------------- re-entry */
 

@@ -61,7 +61,8 @@ bool lc_threads_task_is_new(pid_t tid);
 
 /* Stacks of other threads, captured with a signal (thread_capture.c). */
 enum { LC_CAPTURE_OK, LC_CAPTURE_NO_ANSWER, LC_CAPTURE_SIGNAL_BLOCKED, LC_CAPTURE_GONE };
-#define LC_MAX_REGS 64 /* general, then vector registers (two words each) */
+#define LC_OUTER_DEPTH 16 /* outermost frames kept of a deeper stack */
+#define LC_MAX_REGS 64    /* general, then vector registers (two words each) */
 typedef struct lc_capture {
     pid_t tid;
     int status;
@@ -71,6 +72,12 @@ typedef struct lc_capture {
     uintptr_t pcs[LC_MAX_DEPTH];
     uintptr_t sps[LC_MAX_DEPTH]; /* each frame's stack pointer (0: unknown) */
     uintptr_t regs[LC_MAX_REGS]; /* general registers at the interruption */
+    /* A stack deeper than LC_MAX_DEPTH: its outermost frames (the start
+     * routine's end of it), outermost last, and how many frames lie between
+     * pcs and outer (-1: more than the unwinder walks, not counted). */
+    int nouter;
+    int elided;
+    uintptr_t outer[LC_OUTER_DEPTH];
 } lc_capture;
 void lc_capture_stacks(lc_capture *c, size_t n);
 const char *lc_capture_status_text(int status);

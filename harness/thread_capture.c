@@ -51,7 +51,13 @@ typedef struct capture_slot {
     uintptr_t pcs[LC_MAX_DEPTH];
     uintptr_t sps[LC_MAX_DEPTH];
     uintptr_t regs[LC_MAX_REGS];
+    int nouter, elided;
+    uintptr_t outer[LC_OUTER_DEPTH];
 } capture_slot;
+
+/* How far the handler walks a stack deeper than LC_MAX_DEPTH to find its
+ * outermost frames: a corrupt stack that loops must not hold it forever. */
+#define OUTER_WALK_MAX 100000
 
 static capture_slot *slots;
 static size_t nactive;
@@ -100,6 +106,35 @@ static int context_regs(const ucontext_t *uc, uintptr_t *out) {
 #endif
 }
 
+/* Past the first LC_MAX_DEPTH frames, keep walking to the outermost ones,
+ * as Go prints the first and last frames of a deep goroutine: the start
+ * routine and its caller chain are what identifies a thread, and they lie at
+ * the far end. A ring keeps the last LC_OUTER_DEPTH frames; the ones in
+ * between are counted. */
+static void walk_outer(unw_cursor_t *cursor, capture_slot *s) {
+    uintptr_t ring[LC_OUTER_DEPTH];
+    long seen = 0;
+    bool ended = false;
+    for (long steps = 0; steps < OUTER_WALK_MAX; steps++) {
+        if (unw_step(cursor) <= 0) {
+            ended = true;
+            break;
+        }
+        unw_word_t ip;
+        if (unw_get_reg(cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
+            ended = true;
+            break;
+        }
+        ring[seen % LC_OUTER_DEPTH] = (uintptr_t)ip;
+        seen++;
+    }
+    int kept = seen < LC_OUTER_DEPTH ? (int)seen : LC_OUTER_DEPTH;
+    for (int i = 0; i < kept; i++)
+        s->outer[i] = ring[(seen - kept + i) % LC_OUTER_DEPTH];
+    s->nouter = kept;
+    s->elided = ended ? (int)(seen - kept) : -1;
+}
+
 static void capture_handler(int sig, siginfo_t *si, void *ucv) {
     (void)sig;
     (void)si;
@@ -120,6 +155,7 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv) {
                 s->sps[depth] = (uintptr_t)sp;
                 s->pcs[depth++] = (uintptr_t)ip;
             } while (depth < LC_MAX_DEPTH && unw_step(&cursor) > 0);
+            if (depth == LC_MAX_DEPTH) walk_outer(&cursor, s);
         }
         s->depth = depth;
         s->sp = context_sp(ucv);
@@ -220,6 +256,10 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
     for (size_t i = 0; i < n && k < LC_MAX_THREADS; i++) {
         lc_capture *c = &out[i];
         c->depth = 0;
+        c->nouter = 0;
+        /* The checker's own stack is not walked past LC_MAX_DEPTH: a full
+         * one is cut at an unknown count. */
+        c->elided = 0;
         c->status = LC_CAPTURE_NO_ANSWER;
         if (c->tid == me) {
             c->depth = lc_unwind_here(c->pcs, LC_MAX_DEPTH, 1);
@@ -232,6 +272,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
                 memmove(c->pcs, c->pcs + from, (size_t)c->depth * sizeof(uintptr_t));
             }
             c->sp = (uintptr_t)__builtin_frame_address(0);
+            if (c->depth + from == LC_MAX_DEPTH) c->elided = -1;
             c->status = LC_CAPTURE_OK;
             continue;
         }
@@ -252,6 +293,8 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         slots[k].tid = c->tid;
         slots[k].done = 0;
         slots[k].depth = 0;
+        slots[k].nouter = 0;
+        slots[k].elided = 0;
         k++;
     }
     __atomic_store_n(&nactive, k, __ATOMIC_RELEASE);
@@ -278,6 +321,9 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
             c->sp = slots[j].sp;
             c->nregs = slots[j].nregs;
             memcpy(c->regs, slots[j].regs, sizeof c->regs);
+            c->nouter = slots[j].nouter;
+            c->elided = slots[j].elided;
+            memcpy(c->outer, slots[j].outer, (size_t)c->nouter * sizeof(uintptr_t));
             c->status = LC_CAPTURE_OK;
         }
     }

@@ -12,6 +12,7 @@
  * grouped, as TSan groups its reports. */
 #include "buf.h"
 #include "core.h"
+#include "heap.h"
 #include "os.h"
 #include "stacks.h"
 #include "suppress.h"
@@ -31,13 +32,15 @@ typedef struct thread_entry {
     char name[16];
     char state[24];
     char wait[32];
+    uintptr_t wait_object; /* declared with lc_thread_wait_begin, or 0 */
     double seconds;
     bool exited;
     bool declared_wait; /* blocked in a wait the program declared */
     lc_stack_id created_by;
     uintptr_t start_routine;
     uintptr_t stack_hi;
-    int count; /* threads in this group; 0 for one folded into another */
+    int count;  /* threads in this group; 0 for one folded into another */
+    int leader; /* the entry this one is folded into (itself when it leads) */
     long long retained_bytes;
     lc_capture cap;
 } thread_entry;
@@ -72,6 +75,7 @@ static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
         t->declared_wait = true;
         snprintf(t->state, sizeof t->state, "blocked");
         snprintf(t->wait, sizeof t->wait, "%s", declared);
+        t->wait_object = r->wait_object ^ LC_HIDE;
         t->seconds = (double)(now - r->wait_since_ns) / 1e9;
     } else if (!alive) {
         snprintf(t->state, sizeof t->state, "exiting");
@@ -312,7 +316,10 @@ static const char *creator_function(lc_stack_id id) {
     return f.function;
 }
 
+static bool in_set(const thread_entry *t, const lc_thread_set *set);
+
 static bool ignored(const thread_entry *t, const lc_options *o) {
+    if (o && in_set(t, o->ignore_current)) return true;
     const char *const *top = o ? o->ignore_top_function : NULL;
     const char *const *any = o ? o->ignore_any_function : NULL;
     const char *const *creator = o ? o->ignore_created_by : NULL;
@@ -338,21 +345,29 @@ static bool needs_stacks(const lc_options *o) {
 
 /* ------------------------------------------------------------ grouping */
 
+/* Workers that each wait on an inbox of their own are still alike: the
+ * object is not part of the likeness, and the report says when the threads
+ * of a group wait on different ones. */
 static bool same_group(const thread_entry *a, const thread_entry *b) {
     return strcmp(a->state, b->state) == 0 && strcmp(a->wait, b->wait) == 0 &&
            a->created_by == b->created_by && a->cap.depth == b->cap.depth &&
-           memcmp(a->cap.pcs, b->cap.pcs, (size_t)a->cap.depth * sizeof(uintptr_t)) == 0;
+           a->cap.nouter == b->cap.nouter && a->cap.elided == b->cap.elided &&
+           memcmp(a->cap.pcs, b->cap.pcs, (size_t)a->cap.depth * sizeof(uintptr_t)) == 0 &&
+           memcmp(a->cap.outer, b->cap.outer, (size_t)a->cap.nouter * sizeof(uintptr_t)) == 0;
 }
 
 static void group(thread_entry *e, size_t n) {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         e[i].count = 1;
+        e[i].leader = (int)i;
+    }
     for (size_t i = 0; i < n; i++) {
         if (!e[i].count) continue;
         for (size_t j = i + 1; j < n; j++)
             if (e[j].count && same_group(&e[i], &e[j])) {
                 e[i].count++;
                 e[j].count = 0;
+                e[j].leader = (int)i;
             }
     }
 }
@@ -470,21 +485,72 @@ void lc_thread_report_set_retained(lc_thread_report *r, size_t i, long long byte
 
 void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent);
 
-/* The frames of a thread, from where it is down to the trampoline that
- * started it (the library's frame and the C runtime's start code below it
- * say nothing). */
-static int thread_frames(const thread_entry *t, lc_frame *frames, int max) {
+/* The frames of pcs, from the innermost down to the trampoline that
+ * started the thread (the library's frame and the C runtime's start code
+ * below it say nothing). `first` says pcs[0] is the interrupted pc itself,
+ * not a return address. */
+static int frames_of(const uintptr_t *pcs, int depth, bool first, lc_frame *frames, int max) {
     int n = 0;
-    for (int i = 0; i < t->cap.depth && n < max; i++) {
+    for (int i = 0; i < depth && n < max; i++) {
         lc_frame f;
-        lc_symbolize_pc(i == 0 ? t->cap.pcs[i] : t->cap.pcs[i] - 1, &f);
-        f.pc = t->cap.pcs[i];
-        if (i) f.offset += 1;
+        bool exact = first && i == 0;
+        lc_symbolize_pc(exact ? pcs[i] : pcs[i] - 1, &f);
+        f.pc = pcs[i];
+        if (!exact) f.offset += 1;
         if (f.function && strcmp(f.function, "lc_thread_trampoline") == 0) break;
         if (n && lc_os_pc_in_runtime(f.pc) && !lc_os_pc_in_runtime(frames[n - 1].pc)) break;
         frames[n++] = f;
     }
     return n;
+}
+
+static int thread_frames(const thread_entry *t, lc_frame *frames, int max) {
+    return frames_of(t->cap.pcs, t->cap.depth, true, frames, max);
+}
+
+/* A stack cut at LC_MAX_DEPTH: whether it was, and its outermost frames,
+ * where the start routine is. */
+static bool cut(const thread_entry *t) {
+    return t->cap.status == LC_CAPTURE_OK && (t->cap.nouter > 0 || t->cap.elided != 0);
+}
+
+static int outer_frames(const thread_entry *t, lc_frame *frames, int max) {
+    return frames_of(t->cap.outer, t->cap.nouter, false, frames, max);
+}
+
+/* The block a thread waits on, when the object it declared is the start of
+ * a live heap block. */
+static bool wait_block(const thread_entry *t, lc_block *b) {
+    return t->wait_object && lc_heap_lookup(t->wait_object, b);
+}
+
+/* The object and, for a heap block, its size and the first frames of its
+ * allocation stack (the constructor and its caller say which one it is). */
+#define WAIT_SITE_FRAMES 2
+
+static void wait_object_text(lc_buf *b, const thread_entry *e, size_t ne, size_t at) {
+    const thread_entry *t = &e[at];
+    if (!t->wait_object) return;
+    lc_block blk;
+    if (!wait_block(t, &blk)) {
+        lc_buf_printf(b, "    waiting on %#lx\n", (unsigned long)t->wait_object);
+    } else {
+        char sz[32];
+        lc_buf_printf(b, "    waiting on %#lx, a %s heap block allocated at:\n",
+                      (unsigned long)t->wait_object,
+                      lc_fmt_bytes((long long)lc_block_size(&blk), sz, sizeof sz));
+        lc_stack_id id = lc_block_stack(&blk);
+        lc_frame f;
+        int useful = lc_report_useful_depth(id);
+        for (int i = 0; i < useful && i < WAIT_SITE_FRAMES && lc_stack_frame(id, i, &f) == 0; i++)
+            lc_report_frame_text(b, &f, "        ");
+    }
+    int others = 0;
+    for (size_t j = at + 1; j < ne; j++)
+        others += !e[j].count && e[j].leader == (int)at && e[j].wait_object != t->wait_object;
+    if (others)
+        lc_buf_printf(b, "    (%d other thread%s of the group wait%s on objects of their own)\n",
+                      others, others == 1 ? "" : "s", others == 1 ? "s" : "");
 }
 
 static void header_text(lc_buf *b, const thread_entry *t) {
@@ -501,14 +567,37 @@ static void header_text(lc_buf *b, const thread_entry *t) {
     lc_buf_printf(b, ":\n");
 }
 
-static void entry_text(lc_buf *b, const thread_entry *t) {
+/* Every thread of a group, by id, as Go lists every goroutine. */
+static void group_ids_text(lc_buf *b, const thread_entry *e, size_t n, size_t lead) {
+    if (e[lead].count < 2) return;
+    lc_buf_printf(b, "    thread ids: %d", (int)e[lead].tid);
+    for (size_t j = lead + 1; j < n; j++)
+        if (!e[j].count && e[j].leader == (int)lead) lc_buf_printf(b, ", %d", (int)e[j].tid);
+    lc_buf_printf(b, "\n");
+}
+
+static void entry_text(lc_buf *b, const thread_entry *e, size_t ne, size_t at) {
+    const thread_entry *t = &e[at];
     header_text(b, t);
+    group_ids_text(b, e, ne, at);
+    wait_object_text(b, e, ne, at);
     lc_frame frames[LC_MAX_DEPTH];
     int n = thread_frames(t, frames, LC_MAX_DEPTH);
     const char *why = lc_capture_status_text(t->cap.status);
     if (why) lc_buf_printf(b, "    (%s)\n", why);
     for (int i = 0; i < n; i++)
         lc_report_frame_text(b, &frames[i], "    ");
+    /* Cut at LC_MAX_DEPTH (and not at the trampoline): the count of frames
+     * left out, then the outermost ones, as Go prints a deep goroutine. */
+    if (cut(t) && n == t->cap.depth) {
+        if (t->cap.elided >= 0)
+            lc_buf_printf(b, "    ... %d frames elided ...\n", t->cap.elided);
+        else
+            lc_buf_printf(b, "    ... frames elided ...\n");
+        int no = outer_frames(t, frames, LC_OUTER_DEPTH);
+        for (int i = 0; i < no; i++)
+            lc_report_frame_text(b, &frames[i], "    ");
+    }
     /* "created by" names the function that called pthread_create, then,
      * as a spawn helper is rarely the interesting one, its callers. */
     lc_frame c;
@@ -539,12 +628,35 @@ void lc_thread_report_text(const lc_thread_report *r, lc_buf *b, int top) {
             continue;
         }
         if (shown++) lc_buf_printf(b, "\n");
-        entry_text(b, t);
+        entry_text(b, r->e, r->n, i);
     }
     if (hidden) lc_buf_printf(b, "... and %zu more threads not shown\n", hidden);
 }
 
 void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
+
+/* {"address", "bytes", "allocated_at"} of the declared object; bytes and
+ * allocated_at are null when it is not the start of a live heap block. */
+static void wait_object_json(lc_buf *b, const thread_entry *t) {
+    if (!t->wait_object) {
+        lc_buf_printf(b, "null");
+        return;
+    }
+    lc_buf_printf(b, "{\"address\": \"%#lx\", ", (unsigned long)t->wait_object);
+    lc_block blk;
+    if (!wait_block(t, &blk)) {
+        lc_buf_printf(b, "\"bytes\": null, \"allocated_at\": null}");
+        return;
+    }
+    lc_buf_printf(b, "\"bytes\": %zu, \"allocated_at\": ", lc_block_size(&blk));
+    lc_stack_id id = lc_block_stack(&blk);
+    lc_frame frames[LC_MAX_DEPTH];
+    int n = 0, useful = lc_report_useful_depth(id);
+    for (int k = 0; k < useful && n < LC_MAX_DEPTH && lc_stack_frame(id, k, &frames[n]) == 0; k++)
+        n++;
+    lc_report_stack_json(b, frames, n);
+    lc_buf_printf(b, "}");
+}
 
 void lc_thread_report_json(const lc_thread_report *r, lc_buf *b) {
     lc_buf_printf(b, "{\"leaked\": %zu, \"suppressed\": %zu, \"list\": [", r ? r->n : 0,
@@ -553,17 +665,31 @@ void lc_thread_report_json(const lc_thread_report *r, lc_buf *b) {
     for (size_t i = 0; r && i < r->n; i++) {
         const thread_entry *t = &r->e[i];
         if (!t->count) continue;
-        lc_buf_printf(b, "%s{\"tid\": %d, \"count\": %d, \"name\": ", first ? "" : ", ",
-                      (int)t->tid, t->count);
+        lc_buf_printf(b, "%s{\"tid\": %d, \"count\": %d, \"tids\": [%d", first ? "" : ", ",
+                      (int)t->tid, t->count, (int)t->tid);
+        for (size_t j = i + 1; j < r->n; j++)
+            if (!r->e[j].count && r->e[j].leader == (int)i)
+                lc_buf_printf(b, ", %d", (int)r->e[j].tid);
+        lc_buf_printf(b, "], \"name\": ");
         first = 0;
         lc_buf_json_str(b, t->name);
         lc_buf_printf(b, ", \"state\": ");
         lc_buf_json_str(b, t->state);
         lc_buf_printf(b, ", \"wait\": ");
         lc_buf_json_str(b, t->wait[0] ? t->wait : NULL);
+        lc_buf_printf(b, ", \"wait_object\": ");
+        wait_object_json(b, t);
         lc_buf_printf(b, ", \"seconds\": %.3f, \"stack\": ", t->seconds);
         lc_frame frames[LC_MAX_DEPTH];
-        lc_report_stack_json(b, frames, thread_frames(t, frames, LC_MAX_DEPTH));
+        int n = thread_frames(t, frames, LC_MAX_DEPTH);
+        lc_report_stack_json(b, frames, n);
+        bool elided = cut(t) && n == t->cap.depth;
+        if (elided && t->cap.elided >= 0)
+            lc_buf_printf(b, ", \"frames_elided\": %d", t->cap.elided);
+        else
+            lc_buf_printf(b, ", \"frames_elided\": %s", elided ? "null" : "0");
+        lc_buf_printf(b, ", \"stack_outer\": ");
+        lc_report_stack_json(b, frames, elided ? outer_frames(t, frames, LC_OUTER_DEPTH) : 0);
         lc_buf_printf(b, ", \"created_by\": ");
         int nc = 0;
         const uintptr_t *pcs;
@@ -611,8 +737,9 @@ void lc_dump_threads(FILE *out) {
         r->e[i].count = 1;
     lc_buf b = {0};
     for (size_t i = 0; i < r->n; i++) {
+        r->e[i].leader = (int)i;
         if (i) lc_buf_printf(&b, "\n");
-        entry_text(&b, &r->e[i]);
+        entry_text(&b, r->e, r->n, i);
     }
     if (b.data) fputs(b.data, out ? out : stderr);
     fflush(out ? out : stderr);
@@ -679,4 +806,36 @@ void lc_thread_report_label(const lc_thread_report *r, size_t i, char *out, size
     const thread_entry *t = &r->e[i];
     snprintf(out, len, "thread %d \"%s\" [%s%s%s]", (int)t->tid, t->name, t->state,
              t->wait[0] ? ", " : "", t->wait);
+}
+
+/* ------------------------------------------------- goleak's IgnoreCurrent */
+
+/* The threads alive at lc_current_threads(), for the check it is passed to
+ * (lc_options.ignore_current). A thread is known by its id and its creation
+ * number, so that a later thread given a recycled id is not taken for it. */
+struct lc_thread_set {
+    struct lc_thread_snap *snap;
+};
+
+lc_thread_set *lc_current_threads(void) {
+    lc_thread_set *set = lc_os_alloc(sizeof *set);
+    if (!set) return NULL;
+    set->snap = lc_threads_snapshot();
+    if (!set->snap) {
+        lc_os_free(set, sizeof *set);
+        return NULL;
+    }
+    return set;
+}
+
+void lc_thread_set_free(lc_thread_set *set) {
+    if (!set) return;
+    lc_threads_snapshot_free(set->snap);
+    lc_os_free(set, sizeof *set);
+}
+
+static bool in_set(const thread_entry *t, const lc_thread_set *set) {
+    for (size_t i = 0; set && set->snap && i < set->snap->n; i++)
+        if (set->snap->t[i].tid == t->tid && set->snap->t[i].id == t->id) return true;
+    return false;
 }

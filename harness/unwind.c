@@ -67,9 +67,24 @@ static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller) {
     return n;
 }
 
+/* libunwind needs several KiB of stack (its cursor, its context, and its
+ * first look at a module's unwind tables more). A thread the C runtime
+ * starts on the smallest stack it can (glibc's SIGEV_THREAD helper, which
+ * allocates as it starts each notification) may not have them: there the
+ * walk follows frame pointers, and an allocation inside libc keeps its libc
+ * frame only. */
+#define DWARF_STACK_NEEDED (64 * 1024)
+
+static bool room_for_dwarf(void *frame) {
+    uintptr_t lo, hi, sp = (uintptr_t)frame;
+    if (!lc_os_thread_stack(&lo, &hi) || lo <= 1) return true; /* main's grows */
+    return sp > lo && sp - lo >= DWARF_STACK_NEEDED;
+}
+
 int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
     if (max <= 0) return 0;
-    if (lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller)) return walk_dwarf(pcs, max, caller);
+    if ((lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller)) && room_for_dwarf(frame))
+        return walk_dwarf(pcs, max, caller);
     return walk_frame_pointers(pcs, max, frame, caller);
 }
 

@@ -43,12 +43,13 @@ extern "C" {
  *     LC_VERIFY_NONE(.budget = "bytes=1k,objects=2", .top = 5)
  * (in C++ with the lc::options builder defined at the end of this header).
  * Every field left out has its default. */
+typedef struct lc_thread_set lc_thread_set;
 typedef struct lc_options {
     int struct_version;    /* set by the macros; leave it alone */
     const char *budget;    /* "bytes=1M,objects=10,threads=0"; overrides
                               LEAKCHECK_BUDGET field by field */
-    double settle_seconds; /* thread settle window; 0 = default (1 s,
-                              or LEAKCHECK_SETTLE) */
+    double settle_seconds; /* thread settle window; 0 = default (1 s, or
+                              LEAKCHECK_SETTLE, read at every check) */
     int top;               /* report at most this many sites; 0 = 20 */
     int quiet;             /* 1: do not print the report */
     FILE *out;             /* where the report goes; NULL = stderr */
@@ -56,9 +57,18 @@ typedef struct lc_options {
     const char *const *ignore_top_function;
     const char *const *ignore_any_function;
     const char *const *ignore_created_by;
+    /* goleak's IgnoreCurrent, for this check alone: threads in the set
+     * (taken with lc_current_threads) are never reported by it. */
+    const lc_thread_set *ignore_current;
+    /* goleak's Cleanup: called once the check is over and its report
+     * printed, with the check's return value (0, 1 or -1) and cleanup_arg. */
+    void (*cleanup)(int status, void *arg);
+    void *cleanup_arg;
 } lc_options;
 
-#define LC_OPTIONS_VERSION 1
+/* 2 added ignore_current, cleanup and cleanup_arg; a program built with
+ * version 1 of this header still works (they are left out). */
+#define LC_OPTIONS_VERSION 2
 
 /* ------------------------------------------------------------- verifying */
 
@@ -128,8 +138,12 @@ LC_API void lc_baseline(void);
 typedef void (*lc_collect_hook)(void *arg);
 
 /* Register a cleanup hook that every collection point runs first (as Go's
- * runtime.GC() runs finalizers). Returns 0, or -1 when the table is full. */
+ * runtime.GC() runs finalizers), after the hooks registered before it.
+ * Returns 0, or -1 with errno EINVAL (hook NULL) or ENOMEM. */
 LC_API int lc_at_collect(lc_collect_hook hook, void *arg);
+/* Unregister the hook registered first with this hook and arg: 0, or -1
+ * with errno ENOENT. A hook may unregister itself or another one. */
+LC_API int lc_at_collect_remove(lc_collect_hook hook, void *arg);
 
 /* A collection point: run the hooks, let exiting threads finish, and under
  * valgrind ask memcheck for a leak check. Returns 0, or -1 (doing nothing)
@@ -207,9 +221,26 @@ LC_API int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f);
 LC_API void lc_thread_wait_begin(const char *kind, const void *object);
 LC_API void lc_thread_wait_end(void);
 
-/* goleak's IgnoreCurrent: every thread alive now is ignored by every later
- * check of this process (for example a pool started by a fixture). */
+/* Every thread alive now is ignored by every later check of this process,
+ * for the rest of its life (for example a pool started by a fixture): in
+ * CK_FORK=no, by the checks of every later test too. For goleak's
+ * IgnoreCurrent, scoped to the check it is passed to, use the option
+ * .ignore_current = lc_current_threads() instead. */
 LC_API void lc_ignore_current(void);
+
+/* The threads alive now (the caller's included), for lc_options'
+ * ignore_current; NULL when out of memory. Free it with lc_thread_set_free
+ * once the checks that use it are done. */
+LC_API lc_thread_set *lc_current_threads(void);
+LC_API void lc_thread_set_free(lc_thread_set *set);
+
+/* The exit check of `leakcheck run` (LEAKCHECK_MODE=process), goleak's
+ * VerifyTestMain: once it is over, fn(status, arg) is called with the exit
+ * status the process ends with (the program's own, or the leak status when
+ * the check failed), as goleak's Cleanup. One function: a second call
+ * replaces the first; fn NULL removes it. Returns 0; nothing is called when
+ * the process is not checked at exit. */
+LC_API int lc_process_cleanup(void (*fn)(int status, void *arg), void *arg);
 
 /* Print every thread of the process as Go prints goroutines. */
 LC_API void lc_dump_threads(FILE *out);
@@ -361,6 +392,15 @@ class options {
     }
     options &ignore_created_by(const char *const *names) {
         o_.ignore_created_by = names;
+        return *this;
+    }
+    options &ignore_current(const lc_thread_set *set) {
+        o_.ignore_current = set;
+        return *this;
+    }
+    options &cleanup(void (*fn)(int status, void *arg), void *arg = NULL) {
+        o_.cleanup = fn;
+        o_.cleanup_arg = arg;
         return *this;
     }
     const lc_options *get() const { return &o_; }

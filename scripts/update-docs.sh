@@ -75,6 +75,10 @@ normalise() {
         `# which thread of a group of like threads is named is arbitrary` \
         -e 's/(thread TID "[^"]*-)[0-9]+"/\1N"/g' \
         -e 's/"tid":( ?)[0-9]+/"tid":\1TID/g' \
+        `# every id of a group (each number in turn, until none is left)` \
+        -e ':ids' -e 's/(thread ids:( TID,)*) [0-9]+/\1 TID/' -e 't ids' \
+        -e ':tids' -e 's/("tids": \[(TID, )*)[0-9]+/\1TID/' -e 't tids' \
+        -e '/"tids": \[$/,/\]/ s/^( *)[0-9]+(,?)$/\1TID\2/' \
         -e 's/"pid":( ?)[0-9]+/"pid":\1PID/g' \
         -e 's/pid [0-9]+/pid PID/g' \
         -e 's/==[0-9]+==/==PID==/g' \
@@ -90,6 +94,8 @@ normalise() {
         -e 's/ timestamp="[0-9TZ:-]+"/ timestamp="TIME"/g' \
         `# addresses: program counters, and offsets of frames without symbols` \
         -e 's/"pc":( ?)"0x[0-9a-f]+"/"pc":\1"0xADDR"/g' \
+        -e 's/waiting on 0x[0-9a-f]+/waiting on 0xADDR/g' \
+        -e 's/"address":( ?)"0x[0-9a-f]+"/"address":\1"0xADDR"/g' \
         -e 's/#([0-9]+) 0x[0-9a-f]+ in /#\1 0xADDR in /g' \
         -e 's/BuildId: [0-9a-f]+/BuildId: ID/g' \
         `# where in a frame a pointer sits moves with the stack's alignment` \

@@ -57,6 +57,7 @@ PY
 cat >"$tmp/prog.c" <<'C'
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -68,6 +69,29 @@ static void *blocked(void *arg) {
         pause();
     return NULL;
 }
+/* Declares its wait through the preloaded library, found at run time. */
+static void *receiver(void *arg) {
+    void (*wait_begin)(const char *, const void *) =
+        (void (*)(const char *, const void *))dlsym(RTLD_DEFAULT, "lc_thread_wait_begin");
+    if (wait_begin) wait_begin("chan receive", arg);
+    for (;;)
+        pause();
+    return NULL;
+}
+__attribute__((noinline)) static void descend(int n) {
+    if (n) {
+        descend(n - 1);
+        __asm__ volatile("");
+        return;
+    }
+    for (;;)
+        pause();
+}
+static void *deep(void *arg) {
+    (void)arg;
+    descend(100);
+    return NULL;
+}
 int main(int argc, char **argv) {
     char *volatile lost = malloc(48);
     memset(lost, 1, 48);
@@ -76,6 +100,14 @@ int main(int argc, char **argv) {
     if (strcmp(what, "thread") == 0) {
         pthread_t t;
         pthread_create(&t, NULL, blocked, NULL);
+        usleep(100000);
+    } else if (strcmp(what, "goleak") == 0) {
+        static void *box;
+        box = calloc(1, 32);
+        pthread_t t;
+        for (int i = 0; i < 3; i++)
+            pthread_create(&t, NULL, receiver, box);
+        pthread_create(&t, NULL, deep, NULL);
         usleep(100000);
     } else if (strcmp(what, "fork") == 0) {
         pid_t pid = fork();
@@ -92,6 +124,19 @@ run() { LEAKCHECK_SETTLE=0.2 "$leakcheck" run --format json "$@" >/dev/null 2>&1
 
 run --output "$tmp/one.json" -- "$tmp/prog" thread
 validate "run, one process with a thread named in bytes that are not UTF-8" "$tmp/one.json"
+run --output "$tmp/goleak.json" -- "$tmp/prog" goleak
+if validate "run, a group of threads on a declared heap object, a deep stack" "$tmp/goleak.json"; then
+  # The members the schema allows must be there and filled: every id of the
+  # group, the object's allocation site, the elided count and outer frames.
+  got=$(jq -c '[.threads.list[] | {n: (.tids | length), site: (.wait_object.allocated_at // [] | map(.function) | index("main") != null), elided: .frames_elided, outer: (.stack_outer | map(.function) | index("deep") != null)}] | sort_by(.n)' "$tmp/goleak.json" 2>&1)
+  want='[{"n":1,"site":false,"elided":ELIDED,"outer":true},{"n":3,"site":true,"elided":0,"outer":false}]'
+  if [[ $got =~ ^\[\{\"n\":1,\"site\":false,\"elided\":([1-9][0-9]*),\"outer\":true\},\{\"n\":3,\"site\":true,\"elided\":0,\"outer\":false\}\]$ ]]; then
+    echo "ok   thread groups list every id, waits name their object's site, deep stacks count elided frames"
+  else
+    echo "FAIL thread members: got $got, want $want"
+    failures=$((failures + 1))
+  fi
+fi
 run --output "$tmp/fork.json" -- "$tmp/prog" fork
 validate "run, two processes in one document" "$tmp/fork.json"
 run --timeout 1 --output "$tmp/hang.json" -- "$tmp/prog" hang
