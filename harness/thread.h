@@ -130,4 +130,39 @@ LC_API int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *
 LC_API int pthread_detach(pthread_t t);
 LC_API void pthread_exit(void *ret);
 
+/* ---------------- the entries of a thread check (thread_check.c, thread_report.c) */
+
+typedef struct thread_entry {
+    pid_t tid;
+    uint64_t id;
+    char name[16];
+    char state[24];
+    char wait[32];
+    uintptr_t wait_object; /* declared with lc_thread_wait_begin, or 0 */
+    double seconds;
+    bool exited;
+    bool declared_wait; /* blocked in a wait the program declared */
+    lc_stack_id created_by;
+    uintptr_t start_routine;
+    uintptr_t stack_hi;
+    int count;  /* threads in this group; 0 for one folded into another */
+    int leader; /* the entry this one is folded into (itself when it leads) */
+    long long retained_bytes;
+    lc_capture cap;
+} thread_entry;
+
+struct lc_thread_report {
+    thread_entry *e;
+    size_t n, map_bytes;
+    size_t suppressed; /* leaked threads a `thread:` suppression matched */
+};
+
+lc_thread_report *lc_thread_report_alloc(void);
+/* The first frame of a stack that is the program's own, -1 when none. */
+int lc_thread_first_program_frame(const uintptr_t *pcs, int depth);
+const char *lc_thread_frame_function(uintptr_t pc);
+const char *lc_thread_creator_function(lc_stack_id id);
+/* Entry `at` of e[0..ne) as a goroutine-style paragraph. */
+void lc_thread_entry_text(lc_buf *b, const thread_entry *e, size_t ne, size_t at);
+
 #endif
