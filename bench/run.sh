@@ -300,7 +300,7 @@ print_alloc_intro() {
     echo
     echo "Allocation workload: build/bench/alloc_* -n $N -t 1|2: $N malloc/free pairs of 16..512 B,"
     echo "100000 blocks live (split between the threads), allocation 3 calls below the thread's entry."
-    echo "Wall time, the best run: the first six tools run in $REPEAT interleaved rounds (a slow spell"
+    echo "Wall time, the best run: the first eight tools run in $REPEAT interleaved rounds (a slow spell"
     echo "of the machine falls on all of them alike), heaptrack and valgrind $SLOW_REPEAT times each."
     echo
 }
@@ -637,6 +637,7 @@ print_run_targets() {
 # ------------------------------------------------------ reachability scan
 
 SCAN_MS=""
+LSAN_SCAN_MS=""
 
 run_scan_bench() {
     echo
@@ -664,6 +665,34 @@ run_scan_bench() {
         return 0
     fi
     SCAN_MS=$(awk '/^reachability check/ { print $(NF - 1) }' "$TMP/scan.out")
+    run_lsan_scan
+}
+
+# LSan's own leak check (the scan it runs at exit) of the same heap: the
+# source built with clang -fsanitize=leak -DLC_BENCH_LSAN, report not
+# symbolized (the check's report is not printed either).
+run_lsan_scan() {
+    echo "LSan's leak check of the same heap: clang -fsanitize=leak -DLC_BENCH_LSAN, LSAN_OPTIONS=symbolize=0; best of 3:"
+    if ! command -v clang >/dev/null; then
+        echo "  not installed (clang)"
+        return 0
+    fi
+    if ! clang "${CFLAGS[@]}" -fsanitize=leak -DLC_BENCH_LSAN "$ROOT/bench/scan_bench.c" \
+        -o "$OUT/scan_lsan" >"$OUT/build-scan_lsan.log" 2>&1; then
+        echo "  not built (${OUT#"$ROOT"/}/build-scan_lsan.log)"
+        return 0
+    fi
+    note "bench: scan_lsan -b $SCAN_BLOCKS"
+    local status=0
+    env -u ASAN_OPTIONS LSAN_OPTIONS=symbolize=0 "$OUT/scan_lsan" -b "$SCAN_BLOCKS" \
+        >"$TMP/scan_lsan.out" 2>"$TMP/scan_lsan.err" || status=$?
+    sed 's/^/  /' "$TMP/scan_lsan.out"
+    if ((status != 0)); then
+        echo "  failed: exit status $status"
+        grep -v '^ *#' "$TMP/scan_lsan.err" | head -5 | sed 's/^/    /'
+        return 0
+    fi
+    LSAN_SCAN_MS=$(awk '/^LSan leak check/ { print $(NF - 1) }' "$TMP/scan_lsan.out")
 }
 
 print_scan_targets() {
@@ -672,6 +701,14 @@ print_scan_targets() {
             "$(verdict "$(awk -v a="$SCAN_MS" 'BEGIN { print (a < 1000) }')")"
     else
         target_row "reachability check of $SCAN_BLOCKS blocks under 1 s" "-" "not measured"
+    fi
+    if [[ -n $SCAN_MS && -n $LSAN_SCAN_MS ]]; then
+        local ratio
+        ratio=$(awk -v a="$SCAN_MS" -v b="$LSAN_SCAN_MS" 'BEGIN { printf "%.2f", a / b }')
+        target_row "reachability check at most 1.5x LSan's check of the same heap" \
+            "${ratio}x ($SCAN_MS / $LSAN_SCAN_MS ms)" "$(verdict "$(awk -v r="$ratio" 'BEGIN { print (r <= 1.5) }')")"
+    else
+        target_row "reachability check at most 1.5x LSan's check of the same heap" "-" "not measured"
     fi
 }
 
