@@ -188,13 +188,25 @@ int lc_sanitizer_unwind(uintptr_t *pcs, int max, bool *runtime_own) {
     /* Frame pointers first: libunwind takes locks of its own and the
      * dynamic linker's, and a child forked while another thread held them
      * would hang in its first allocation. DWARF only when the chain does
-     * not reach the allocation function, or stops right after it. */
+     * not reach the allocation function, or stops right after it, and the
+     * stack has room for libunwind. */
     int got = walk_frame_pointers(buf, want);
     int start = first_after_family(buf, got);
+    bool chain_only = false;
     if (start < 0 || (start == got && got < want)) {
-        got = unw_backtrace(buf, want);
-        start = first_after_family(buf, got);
+        if (lc_unwind_room_for_dwarf(__builtin_frame_address(0))) {
+            got = unw_backtrace(buf, want);
+            start = first_after_family(buf, got);
+        } else {
+            chain_only = true;
+        }
     }
+    /* On a stack too small for libunwind, a chain that ends inside the
+     * runtime before reaching the allocation function is the runtime's own
+     * allocation when it passes through the runtime's internals. */
+    bool internal = false;
+    for (int i = 0; chain_only && start < 0 && i < got && !internal; i++)
+        internal = set_contains(&internal_text, (uintptr_t)buf[i]);
     if (start < 0)
         /* Allocated by something outside the known family (the
          * sanitizer's own replacement of a libc function that allocates):
@@ -202,9 +214,10 @@ int lc_sanitizer_unwind(uintptr_t *pcs, int max, bool *runtime_own) {
         for (start = 0; start < got && (lc_os_pc_in_self((uintptr_t)buf[start]) ||
                                         lc_sanitizer_pc_in_runtime((uintptr_t)buf[start]));)
             start++;
-    *runtime_own = false;
+    *runtime_own = internal;
     for (int i = start; i < got && !*runtime_own; i++)
         *runtime_own = set_contains(&internal_text, (uintptr_t)buf[i]);
+
     int n = 0;
     for (int i = start; i < got && n < max; i++)
         pcs[n++] = (uintptr_t)buf[i];

@@ -14,6 +14,9 @@ typedef uint32_t lc_stack_id; /* 0: no stack recorded */
 int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller);
 /* Capture from a signal handler (thread dumps): full DWARF unwinding. */
 int lc_unwind_here(uintptr_t *pcs, int max, int skip);
+/* Whether the thread has the stack libunwind needs left below `frame`
+ * (not on the minimal stack glibc gives its SIGEV_THREAD helper). */
+bool lc_unwind_room_for_dwarf(void *frame);
 
 lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth);
 int lc_stack_get(lc_stack_id id, const uintptr_t **pcs);

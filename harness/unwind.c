@@ -75,7 +75,7 @@ static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller) {
  * frame only. */
 #define DWARF_STACK_NEEDED (64 * 1024)
 
-static bool room_for_dwarf(void *frame) {
+bool lc_unwind_room_for_dwarf(void *frame) {
     uintptr_t lo, hi, sp = (uintptr_t)frame;
     if (!lc_os_thread_stack(&lo, &hi) || lo <= 1) return true; /* main's grows */
     return sp > lo && sp - lo >= DWARF_STACK_NEEDED;
@@ -83,7 +83,7 @@ static bool room_for_dwarf(void *frame) {
 
 int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
     if (max <= 0) return 0;
-    if ((lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller)) && room_for_dwarf(frame))
+    if ((lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller)) && lc_unwind_room_for_dwarf(frame))
         return walk_dwarf(pcs, max, caller);
     return walk_frame_pointers(pcs, max, frame, caller);
 }
