@@ -270,11 +270,27 @@ static int child_main(const char *how) {
 
 /* This program's path (not /proc/self/exe: under valgrind that is
  * valgrind's own launcher). */
+extern char **environ;
 static char self_path[4096];
 
 /* Runs the child; its exit status in *status, what its cleanup received
  * in *seen (-1000 when it never ran). */
 static void run_child(const char *how, int *status, int *seen) {
+    /* The child's environment is built before the fork: between fork and
+     * exec only async-signal-safe calls are safe, and an allocation there
+     * (setenv) can hang or crash in a forked copy of a threaded process
+     * (ASan's allocator takes no locks around fork). */
+    static char *envp[512];
+    size_t n_env = 0;
+    envp[n_env++] = "LEAKCHECK_MODE=process";
+    envp[n_env++] = "LEAKCHECK_OUTPUT=/dev/null";
+    envp[n_env++] = "LEAKCHECK_SETTLE=0.2";
+    for (char **e = environ; *e && n_env < sizeof envp / sizeof *envp - 1; e++)
+        if (strncmp(*e, "LEAKCHECK_MODE=", 15) != 0 && strncmp(*e, "LEAKCHECK_OUTPUT=", 17) != 0 &&
+            strncmp(*e, "LEAKCHECK_SETTLE=", 17) != 0)
+            envp[n_env++] = *e;
+    envp[n_env] = NULL;
+    char *argv[] = {"test_goleak", "--process-child", (char *)how, NULL};
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     pid_t pid = fork();
@@ -287,10 +303,7 @@ static void run_child(const char *how, int *status, int *seen) {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         dup2(fds[1], 3);
-        setenv("LEAKCHECK_MODE", "process", 1);
-        setenv("LEAKCHECK_OUTPUT", "/dev/null", 1);
-        setenv("LEAKCHECK_SETTLE", "0.2", 1);
-        execl(self_path, "test_goleak", "--process-child", how, (char *)NULL);
+        execve(self_path, argv, envp);
         _exit(127);
     }
     close(fds[1]);
