@@ -53,7 +53,12 @@ typedef struct capture_slot {
     uintptr_t regs[LC_MAX_REGS];
     int nouter, elided;
     uintptr_t outer[LC_OUTER_DEPTH];
+    bool was_waiting; /* not running when the signal was sent */
 } capture_slot;
+
+/* How long a capture waits, at most, for the threads it woke from a wait
+ * to be back in it. */
+#define REWAIT_NS (100ull * 1000000ull)
 
 /* How far the handler walks a stack deeper than LC_MAX_DEPTH to find its
  * outermost frames: a corrupt stack that loops must not hold it forever. */
@@ -246,6 +251,26 @@ static void finish(void) {
     if (sigaction(capture_sig, &dfl, NULL) == 0) handler_left = 0;
 }
 
+/* The signal wakes a thread from its wait: it runs the handler, returns,
+ * and enters the wait again. Until it is scheduled to do so, /proc shows it
+ * running, and the next look at the threads (a check's next attempt, a dump
+ * right after a check) would see a running thread the program never had.
+ * So the capture ends when the threads it woke are waiting again, as it
+ * found them, or after REWAIT_NS. Under valgrind /proc describes valgrind's
+ * scheduler, not the program, and there is nothing to restore. */
+static void await_return_to_wait(size_t k) {
+    if (lc_cfg.under_valgrind) return;
+    uint64_t deadline = lc_os_now_ns() + REWAIT_NS;
+    for (size_t j = 0; j < k; j++) {
+        if (!slots[j].was_waiting || !__atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE))
+            continue;
+        lc_task_info info;
+        while (lc_os_task_info(slots[j].tid, &info) && info.state == 'R' &&
+               lc_os_now_ns() < deadline)
+            lc_os_sleep_ns(50000);
+    }
+}
+
 void lc_capture_stacks(lc_capture *out, size_t n) {
     pthread_mutex_lock(&capture_lock);
     lc_self_enter();
@@ -295,6 +320,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         slots[k].depth = 0;
         slots[k].nouter = 0;
         slots[k].elided = 0;
+        slots[k].was_waiting = info.state != 'R';
         k++;
     }
     __atomic_store_n(&nactive, k, __ATOMIC_RELEASE);
@@ -310,6 +336,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
     }
     __atomic_store_n(&nactive, 0, __ATOMIC_RELEASE);
     finish();
+    await_return_to_wait(k);
     for (size_t j = 0; j < k; j++) {
         if (!__atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE)) continue;
         for (size_t i = 0; i < n; i++) {
