@@ -262,8 +262,7 @@ static void await_return_to_wait(size_t k) {
     if (lc_cfg.under_valgrind) return;
     uint64_t deadline = lc_os_now_ns() + REWAIT_NS;
     for (size_t j = 0; j < k; j++) {
-        if (!slots[j].was_waiting || !__atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE))
-            continue;
+        if (!slots[j].was_waiting || !__atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE)) continue;
         lc_task_info info;
         while (lc_os_task_info(slots[j].tid, &info) && info.state == 'R' &&
                lc_os_now_ns() < deadline)

@@ -9,6 +9,7 @@
  * lives in one arena, released at once. */
 #include "profiles.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,6 +305,21 @@ static int growth_order(const void *a, const void *b) {
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* A minimum is inclusive by default (grew by at least N) and exclusive
+ * with strict_minimums (grew by more than N: "objects > 1000 and space >
+ * 1 MB" as a leak hunt states its threshold). */
+static bool passes_minimum(int64_t delta, int64_t min, int strict) {
+    return strict ? delta > min : delta >= min;
+}
+
+static bool passes_minimums(const lc_pprof_diff_options *opts, const stack_entry *e) {
+    int strict = opts->strict_minimums;
+    if (opts->has_min_objects &&
+        !passes_minimum(e->delta[VALUE_OBJECTS], opts->min_objects, strict))
+        return false;
+    return !opts->has_min_bytes || passes_minimum(e->delta[VALUE_BYTES], opts->min_bytes, strict);
+}
+
 static void list_types(const lc_pprof *p, char *out, size_t outlen) {
     size_t used = 0;
     out[0] = 0;
@@ -406,9 +422,9 @@ static int build_result(lc_pprof_diff *d, const frame_table *frames, const stack
     size_t kept = 0;
     for (size_t i = 0; i < changed; i++) {
         const stack_entry *e = order[i];
-        if (opts->has_min_objects && e->delta[VALUE_OBJECTS] < opts->min_objects) continue;
-        if (opts->has_min_bytes && e->delta[VALUE_BYTES] < opts->min_bytes) continue;
-        if (opts->top && kept == opts->top) break;
+        if (!passes_minimums(opts, e)) continue;
+        if (e->delta[VALUE_SAMPLE] > 0) d->grown_stacks++;
+        if (opts->top && kept == opts->top) continue;
         order[kept++] = order[i];
     }
 

@@ -111,6 +111,7 @@ typedef struct lc_pprof_diff_options {
     int has_min_objects, has_min_bytes;
     int64_t min_objects; /* keep stacks whose objects grew by >= this */
     int64_t min_bytes;   /* keep stacks whose bytes grew by >= this */
+    int strict_minimums; /* the minimums compare with > instead of >= */
     size_t top;          /* keep the first `top` stacks; 0 keeps all */
 } lc_pprof_diff_options;
 
@@ -143,6 +144,8 @@ typedef struct lc_pprof_diff {
     size_t nstacks;                    /* kept after thresholds and top */
     const lc_pprof_diff_stack *stacks; /* largest growth first */
     size_t total_stacks;               /* stacks whose values changed at all */
+    size_t grown_stacks;               /* stacks that passed the minimums and grew
+                                          (by the ordering type), `top` or not */
     int64_t total_delta, total_delta_objects, total_delta_bytes; /* over those */
     lc_pprof_arena *arena;
 } lc_pprof_diff;

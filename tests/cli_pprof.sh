@@ -9,6 +9,8 @@
 #       exactly the objects and bytes it kept;
 #   (b) `go tool pprof -top -sample_index=inuse_space` reads the profile and
 #       shows the same function and the same total (skipped without go);
+#   (c) `leakcheck diff --fail-on-growth` exits 1 exactly when a stack grew
+#       past the minimums (inclusive, or exclusive with --strict-minimums);
 # and the surrounding behaviour holds: an unwritable profile path is a
 # one-line error before the program runs (exit 2), a relative path is the
 # caller's even when the program changes directory, and a forked child
@@ -118,6 +120,29 @@ if "$leakcheck" diff "$tmp/base.pb.gz" "$tmp/heap.pb.gz" >"$tmp/diff.out" 2>&1; 
 else
     fail "(a) leakcheck diff failed: $(cat "$tmp/diff.out")"
 fi
+
+# ------------------------------------------------------------------- (c)
+# --fail-on-growth is the CI gate: 1 when a stack grew past the minimums,
+# 0 when none did (the same profile against itself; a minimum above the
+# growth; the growth itself with --strict-minimums), 2 stays trouble.
+gate() { # expected-status description diff-arguments...
+    local want=$1 what=$2 got=0
+    shift 2
+    "$leakcheck" diff --fail-on-growth "$@" >"$tmp/gate.out" 2>&1 || got=$?
+    if [ "$got" -eq "$want" ]; then
+        pass "(c) --fail-on-growth $what: exit $got"
+    else
+        fail "(c) --fail-on-growth $what: exit $got, want $want: $(cat "$tmp/gate.out")"
+    fi
+}
+gate 1 "on growth" "$tmp/base.pb.gz" "$tmp/heap.pb.gz"
+gate 0 "on the same profile" "$tmp/heap.pb.gz" "$tmp/heap.pb.gz"
+gate 0 "in the other direction" "$tmp/heap.pb.gz" "$tmp/base.pb.gz"
+gate 1 "at exactly the minimum" --min-objects "$objects" "$tmp/base.pb.gz" "$tmp/heap.pb.gz"
+gate 0 "at the minimum, strict" --strict-minimums --min-objects "$objects" \
+    "$tmp/base.pb.gz" "$tmp/heap.pb.gz"
+gate 0 "under a higher minimum" --min-bytes "$((bytes + 1))" "$tmp/base.pb.gz" "$tmp/heap.pb.gz"
+gate 2 "on a missing profile" "$tmp/base.pb.gz" "$tmp/missing.pb.gz"
 
 # ------------------------------------------------------------------- (b)
 if command -v go >/dev/null 2>&1; then

@@ -536,6 +536,50 @@ START_TEST(test_diff_both_minimums_keep_stacks_passing_both) {
 }
 END_TEST
 
+/* A: +90 objects, B: +2 objects. Inclusive, 2 keeps B; strict, it does not. */
+START_TEST(test_diff_strict_minimums_keep_growth_of_more_than_n) {
+    lc_pprof_diff_options o = {.has_min_objects = 1, .min_objects = 2, .strict_minimums = 1};
+    pair p = compare(&o, 0);
+    ck_assert_uint_eq(p.diff->nstacks, 1);
+    ck_assert_str_eq(leaf(p.diff, 0), "alloc_site");
+    release(&p);
+}
+END_TEST
+
+START_TEST(test_diff_strict_minimum_bytes_exclude_growth_of_exactly_n) {
+    lc_pprof_diff_options o = {.has_min_bytes = 1, .min_bytes = 100000, .strict_minimums = 1};
+    pair p = compare(&o, 0);
+    ck_assert_uint_eq(p.diff->nstacks, 0);
+    ck_assert_uint_eq(p.diff->grown_stacks, 0);
+    release(&p);
+}
+END_TEST
+
+START_TEST(test_diff_grown_stacks_counts_growth_only) {
+    pair p = compare(NULL, 0);
+    /* A and B grew, C shrank, D did not change. */
+    ck_assert_uint_eq(p.diff->grown_stacks, 2);
+    release(&p);
+}
+END_TEST
+
+START_TEST(test_diff_grown_stacks_counts_past_top) {
+    lc_pprof_diff_options o = {.top = 1};
+    pair p = compare(&o, 0);
+    ck_assert_uint_eq(p.diff->nstacks, 1);
+    ck_assert_uint_eq(p.diff->grown_stacks, 2);
+    release(&p);
+}
+END_TEST
+
+START_TEST(test_diff_grown_stacks_counts_only_stacks_past_the_minimums) {
+    lc_pprof_diff_options o = {.has_min_bytes = 1, .min_bytes = 10000};
+    pair p = compare(&o, 0);
+    ck_assert_uint_eq(p.diff->grown_stacks, 1);
+    release(&p);
+}
+END_TEST
+
 START_TEST(test_diff_top_keeps_first_n) {
     lc_pprof_diff_options o = {.top = 2};
     pair p = compare(&o, 0);
@@ -1125,6 +1169,11 @@ static Suite *pprof_suite(void) {
     tcase_add_test(d, test_diff_min_bytes_keeps_growth_of_at_least_n);
     tcase_add_test(d, test_diff_both_minimums_keep_stacks_passing_both);
     tcase_add_test(d, test_diff_top_keeps_first_n);
+    tcase_add_test(d, test_diff_strict_minimums_keep_growth_of_more_than_n);
+    tcase_add_test(d, test_diff_strict_minimum_bytes_exclude_growth_of_exactly_n);
+    tcase_add_test(d, test_diff_grown_stacks_counts_growth_only);
+    tcase_add_test(d, test_diff_grown_stacks_counts_past_top);
+    tcase_add_test(d, test_diff_grown_stacks_counts_only_stacks_past_the_minimums);
     tcase_add_test(d, test_diff_alloc_sample_uses_alloc_types);
     tcase_add_test(d, test_diff_unknown_sample_type_is_an_error);
     tcase_add_test(d, test_diff_defaults_to_last_sample_type);

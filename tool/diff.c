@@ -46,7 +46,9 @@ static const char usage_text[] =
     "  -h, --help               print this help\n"
     "\n"
     "Exit status:\n"
-    "  0        the profiles were compared\n"
+    "  0        the profiles were compared (with --fail-on-growth: and no\n"
+    "           stack passed the minimums and grew)\n"
+    "  1        with --fail-on-growth: a stack passed the minimums and grew\n"
     "  2        a usage error, a profile that cannot be read, or output that\n"
     "           cannot be written\n";
 
@@ -54,15 +56,22 @@ typedef struct diff_args {
     const char *base, *after;
     lc_pprof_diff_options opts;
     int json;
+    int fail_on_growth;
 } diff_args;
 
-enum { OPT_MIN_OBJECTS = 256, OPT_MIN_BYTES, OPT_SAMPLE };
+/* The status of --fail-on-growth when a stack grew past the minimums: 1, as
+ * diff(1) and cmp(1) say "the inputs differ", apart from 2 for trouble. */
+#define DIFF_EXIT_GREW 1
+
+enum { OPT_MIN_OBJECTS = 256, OPT_MIN_BYTES, OPT_SAMPLE, OPT_STRICT_MINIMUMS, OPT_FAIL_ON_GROWTH };
 
 static const struct option long_options[] = {
     {"top", required_argument, NULL, 'n'},
     {"min-objects", required_argument, NULL, OPT_MIN_OBJECTS},
     {"min-bytes", required_argument, NULL, OPT_MIN_BYTES},
     {"sample", required_argument, NULL, OPT_SAMPLE},
+    {"strict-minimums", no_argument, NULL, OPT_STRICT_MINIMUMS},
+    {"fail-on-growth", no_argument, NULL, OPT_FAIL_ON_GROWTH},
     {"format", required_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -101,6 +110,12 @@ static int parse_args(int argc, char **argv, diff_args *a) {
             if (lc_opts_integer(&o, INT64_MIN, INT64_MAX, 1, &n) != 0) return LC_EXIT_USAGE;
             a->opts.min_bytes = n;
             a->opts.has_min_bytes = 1;
+            break;
+        case OPT_STRICT_MINIMUMS:
+            a->opts.strict_minimums = 1;
+            break;
+        case OPT_FAIL_ON_GROWTH:
+            a->fail_on_growth = 1;
             break;
         case OPT_SAMPLE:
             if (!o.optarg[0]) return lc_opts_fail("diff", "--sample: the sample type is empty");
@@ -200,7 +215,10 @@ static void print_text(FILE *out, const diff_args *a, const lc_pprof_diff *d) {
         fprintf(out, ", %+" PRId64 " ", d->total_delta);
         print_name(out, d->sample_unit);
     }
-    fprintf(out, "; %zu shown\n", d->nstacks);
+    fprintf(out, "; %zu shown", d->nstacks);
+    if (a->fail_on_growth)
+        fprintf(out, "; %zu grew past the minimums (--fail-on-growth)", d->grown_stacks);
+    fputc('\n', out);
 
     for (size_t i = 0; i < d->nstacks; i++) {
         const lc_pprof_diff_stack *s = &d->stacks[i];
@@ -280,6 +298,7 @@ static void print_json(FILE *out, const diff_args *a, const lc_pprof_diff *d) {
     fprintf(out, ",\"total_stacks\":%zu,\"total_delta\":%" PRId64, d->total_stacks, d->total_delta);
     print_json_value(out, "total_delta_objects", d->objects_type, d->total_delta_objects);
     print_json_value(out, "total_delta_bytes", d->bytes_type, d->total_delta_bytes);
+    fprintf(out, ",\"grown_stacks\":%zu", d->grown_stacks);
     fputs(",\"stacks\":[", out);
     for (size_t i = 0; i < d->nstacks; i++) {
         const lc_pprof_diff_stack *s = &d->stacks[i];
@@ -319,6 +338,7 @@ int lc_cli_diff(int argc, char **argv) {
         print_json(stdout, &a, d);
     else
         print_text(stdout, &a, d);
+    int grew = d->grown_stacks > 0;
     lc_pprof_diff_free(d);
     lc_pprof_free(base);
     lc_pprof_free(after);
@@ -326,5 +346,5 @@ int lc_cli_diff(int argc, char **argv) {
         fprintf(stderr, "leakcheck diff: cannot write the output: %s\n", strerror(errno));
         return LC_EXIT_USAGE;
     }
-    return 0;
+    return a.fail_on_growth && grew ? DIFF_EXIT_GREW : 0;
 }
