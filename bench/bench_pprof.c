@@ -102,7 +102,7 @@ static int write_profile(const char *path, uintptr_t (*pcs)[DEPTH], process *p, 
     }
     char err[256];
     double start = now_seconds();
-    if (lc_pprof_write_heap(path, samples, NSTACKS, symbolize, p, err, sizeof err)) {
+    if (lc_pprof_write(LC_PPROF_HEAP, path, samples, NSTACKS, symbolize, p, err, sizeof err)) {
         fprintf(stderr, "bench_pprof: %s\n", err);
         return -1;
     }

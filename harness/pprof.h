@@ -5,9 +5,10 @@
  * gzip-compressed, as Go's runtime/pprof writes them, so that `go tool pprof`
  * and every tool built on it reads leakcheck's profiles, and leakcheck reads
  * theirs. The writer (pprof_encode.c) takes a self-contained model of a heap
- * snapshot: one sample per allocation stack, its program counters and four
- * values, plus a callback that symbolizes a program counter; it knows nothing
- * of the live-block tables. The reader (profiles/pprof_read.c, declared in
+ * snapshot (one sample per allocation stack, its program counters and four
+ * values) or of the threads (one sample per stack, its thread count), plus a
+ * callback that symbolizes a program counter; it knows nothing of the
+ * live-block tables or the thread registry. The reader (profiles/pprof_read.c, declared in
  * profiles/profiles.h, linked into the tool only) turns any profile into an
  * in-memory model, rejecting
  * malformed input with an error message rather
@@ -47,6 +48,11 @@ typedef struct lc_pprof_line {
  * is unknown (its location then carries only its address). */
 typedef int (*lc_pprof_symbolize_fn)(uintptr_t pc, lc_pprof_line *lines, int max, void *arg);
 
+/* The kinds of profile, each as Go writes it: a heap profile (four values
+ * per sample, below) or a thread profile, Go's goroutine profile for
+ * threads (one value per sample: the number of threads on that stack). */
+typedef enum lc_pprof_kind { LC_PPROF_HEAP, LC_PPROF_THREADS } lc_pprof_kind;
+
 /* The values of a heap sample, in the order of Go's heap profiles. */
 enum {
     LC_PPROF_ALLOC_OBJECTS,
@@ -56,26 +62,29 @@ enum {
     LC_PPROF_NVALUES
 };
 
-/* One allocation stack: `depth` program counters, the allocation site first,
- * each caller's return address after it. Each pc is written (and symbolized)
- * as given. */
+/* The value of a thread sample. */
+#define LC_PPROF_THREAD_COUNT 0
+
+/* One stack: `depth` program counters, the allocation site (or the thread's
+ * innermost frame) first, each caller's return address after it. Each pc is
+ * written (and symbolized) as given. A thread sample uses values[0] only. */
 typedef struct lc_pprof_sample {
     const uintptr_t *pcs;
     int depth;
     int64_t values[LC_PPROF_NVALUES];
 } lc_pprof_sample;
 
-/* Encode a heap profile of `n` samples into a buffer allocated with malloc
- * (*out, *outlen; the caller frees it). `compress`: 1 for gzip, as profiles
- * are stored; 0 for the bare protobuf message. `sym` may be NULL (addresses
- * only). Returns 0, or -1 with a message in err. */
-int lc_pprof_encode_heap(const lc_pprof_sample *samples, size_t n, lc_pprof_symbolize_fn sym,
-                         void *arg, int compress, uint8_t **out, size_t *outlen, char *err,
-                         size_t errlen);
+/* Encode a profile of `kind` with `n` samples into a buffer allocated with
+ * malloc (*out, *outlen; the caller frees it). `compress`: 1 for gzip, as
+ * profiles are stored; 0 for the bare protobuf message. `sym` may be NULL
+ * (addresses only). Returns 0, or -1 with a message in err. */
+int lc_pprof_encode(lc_pprof_kind kind, const lc_pprof_sample *samples, size_t n,
+                    lc_pprof_symbolize_fn sym, void *arg, int compress, uint8_t **out,
+                    size_t *outlen, char *err, size_t errlen);
 
-/* lc_pprof_encode_heap, gzip-compressed, into the file at `path`. */
-int lc_pprof_write_heap(const char *path, const lc_pprof_sample *samples, size_t n,
-                        lc_pprof_symbolize_fn sym, void *arg, char *err, size_t errlen);
+/* lc_pprof_encode, gzip-compressed, into the file at `path`. */
+int lc_pprof_write(lc_pprof_kind kind, const char *path, const lc_pprof_sample *samples, size_t n,
+                   lc_pprof_symbolize_fn sym, void *arg, char *err, size_t errlen);
 
 /* Gzip `len` bytes into a malloc'ed buffer. Returns 0, or -1 when out of
  * memory or on a zlib error. */

@@ -328,8 +328,32 @@ typedef struct encoder {
     lc_pprof_segment **by_start;
     lc_pprof_symbolize_fn symbolize;
     void *symbolize_arg;
+    const struct profile_kind *kind;
     int failed;
 } encoder;
+
+/* What a kind of profile measures: its sample types (the values of every
+ * sample, in order), its period type and its default sample type, as Go
+ * writes the same kinds of profile. */
+typedef struct profile_kind {
+    int nvalues;
+    const char *types[LC_PPROF_NVALUES], *units[LC_PPROF_NVALUES];
+    const char *period_type, *period_unit;
+    int default_value;
+} profile_kind;
+
+static const profile_kind kinds[] = {
+    /* Go's heap profile: every allocation is recorded, a period of one byte. */
+    [LC_PPROF_HEAP] = {LC_PPROF_NVALUES,
+                       {"alloc_objects", "alloc_space", "inuse_objects", "inuse_space"},
+                       {"count", "bytes", "count", "bytes"},
+                       "space",
+                       "bytes",
+                       LC_PPROF_INUSE_SPACE},
+    /* Go's goroutine profile, for threads: one sample per stack, the number
+     * of threads on it. */
+    [LC_PPROF_THREADS] = {1, {"threads"}, {"count"}, "threads", "count", 0},
+};
 
 static int64_t intern(encoder *e, const char *s) {
     int64_t at = string_index(&e->strings, s);
@@ -433,11 +457,11 @@ static void encode_sample(encoder *e, const lc_pprof_sample *s) {
             put_varint(m, ids[i]);
     }
     size_t values_len = 0;
-    for (int v = 0; v < LC_PPROF_NVALUES; v++)
+    for (int v = 0; v < e->kind->nvalues; v++)
         values_len += varint_size((uint64_t)s->values[v]);
     put_key(m, SAMPLE_VALUE, WIRE_LEN);
     put_varint(m, values_len);
-    for (int v = 0; v < LC_PPROF_NVALUES; v++)
+    for (int v = 0; v < e->kind->nvalues; v++)
         put_varint(m, (uint64_t)s->values[v]);
     put_message(&e->samples, PROFILE_SAMPLE, m);
     if (ids != ids_inline) free(ids);
@@ -486,14 +510,15 @@ static void encoder_free(encoder *e) {
 }
 
 static int encode_profile(encoder *e, const lc_pprof_sample *samples, size_t n, pbuf *out) {
-    static const char *const type_names[LC_PPROF_NVALUES] = {"alloc_objects", "alloc_space",
-                                                             "inuse_objects", "inuse_space"};
+    const profile_kind *k = e->kind;
     /* string_table[0] must be "". */
     intern(e, "");
-    int64_t types[LC_PPROF_NVALUES];
-    for (int v = 0; v < LC_PPROF_NVALUES; v++)
-        types[v] = intern(e, type_names[v]);
-    int64_t count = intern(e, "count"), bytes = intern(e, "bytes"), space = intern(e, "space");
+    int64_t types[LC_PPROF_NVALUES], units[LC_PPROF_NVALUES];
+    for (int v = 0; v < k->nvalues; v++) {
+        types[v] = intern(e, k->types[v]);
+        units[v] = intern(e, k->units[v]);
+    }
+    int64_t period_type = intern(e, k->period_type), period_unit = intern(e, k->period_unit);
     int64_t comment = intern(e, "leakcheck " LEAKCHECK_VERSION);
 
     if (lc_pprof_segments_collect(&e->walk)) return -1;
@@ -509,9 +534,8 @@ static int encode_profile(encoder *e, const lc_pprof_sample *samples, size_t n, 
         encode_sample(e, &samples[i]);
     encode_mappings(e);
 
-    for (int v = 0; v < LC_PPROF_NVALUES; v++)
-        put_value_type(out, &e->scratch, PROFILE_SAMPLE_TYPE, types[v],
-                       v == LC_PPROF_ALLOC_OBJECTS || v == LC_PPROF_INUSE_OBJECTS ? count : bytes);
+    for (int v = 0; v < k->nvalues; v++)
+        put_value_type(out, &e->scratch, PROFILE_SAMPLE_TYPE, types[v], units[v]);
     put_bytes(out, e->samples.data, e->samples.len);
     put_bytes(out, e->mappings.data, e->mappings.len);
     put_bytes(out, e->locations.data, e->locations.len);
@@ -520,12 +544,11 @@ static int encode_profile(encoder *e, const lc_pprof_sample *samples, size_t n, 
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     put_int(out, PROFILE_TIME_NANOS, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
-    put_value_type(out, &e->scratch, PROFILE_PERIOD_TYPE, space, bytes);
-    /* Every allocation is recorded: a period of one byte. */
+    put_value_type(out, &e->scratch, PROFILE_PERIOD_TYPE, period_type, period_unit);
     put_int(out, PROFILE_PERIOD, 1);
     put_key(out, PROFILE_COMMENT, WIRE_VARINT);
     put_varint(out, (uint64_t)comment);
-    put_int(out, PROFILE_DEFAULT_SAMPLE_TYPE, types[LC_PPROF_INUSE_SPACE]);
+    put_int(out, PROFILE_DEFAULT_SAMPLE_TYPE, types[k->default_value]);
 
     if (e->failed || e->strings.section.failed || e->samples.failed || e->mappings.failed ||
         e->locations.failed || e->functions.failed || e->scratch.failed || out->failed)
@@ -598,11 +621,15 @@ int lc_pprof_gzip(const uint8_t *data, size_t len, uint8_t **out, size_t *outlen
     return 0;
 }
 
-int lc_pprof_encode_heap(const lc_pprof_sample *samples, size_t n, lc_pprof_symbolize_fn sym,
-                         void *arg, int compress, uint8_t **out, size_t *outlen, char *err,
-                         size_t errlen) {
+int lc_pprof_encode(lc_pprof_kind kind, const lc_pprof_sample *samples, size_t n,
+                    lc_pprof_symbolize_fn sym, void *arg, int compress, uint8_t **out,
+                    size_t *outlen, char *err, size_t errlen) {
     *out = NULL;
     *outlen = 0;
+    if (kind != LC_PPROF_HEAP && kind != LC_PPROF_THREADS) {
+        set_error(err, errlen, "pprof: unknown profile kind %d", (int)kind);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         if (samples[i].depth < 0 || (samples[i].depth > 0 && !samples[i].pcs)) {
             set_error(err, errlen, "pprof: sample %zu has depth %d and %s program counters", i,
@@ -614,6 +641,7 @@ int lc_pprof_encode_heap(const lc_pprof_sample *samples, size_t n, lc_pprof_symb
     memset(&e, 0, sizeof e);
     e.symbolize = sym;
     e.symbolize_arg = arg;
+    e.kind = &kinds[kind];
     pbuf message = {0};
     if (encode_profile(&e, samples, n, &message)) {
         encoder_free(&e);
@@ -632,11 +660,11 @@ int lc_pprof_encode_heap(const lc_pprof_sample *samples, size_t n, lc_pprof_symb
     return rc;
 }
 
-int lc_pprof_write_heap(const char *path, const lc_pprof_sample *samples, size_t n,
-                        lc_pprof_symbolize_fn sym, void *arg, char *err, size_t errlen) {
+int lc_pprof_write(lc_pprof_kind kind, const char *path, const lc_pprof_sample *samples, size_t n,
+                   lc_pprof_symbolize_fn sym, void *arg, char *err, size_t errlen) {
     uint8_t *data;
     size_t len;
-    if (lc_pprof_encode_heap(samples, n, sym, arg, 1, &data, &len, err, errlen)) return -1;
+    if (lc_pprof_encode(kind, samples, n, sym, arg, 1, &data, &len, err, errlen)) return -1;
     FILE *f = fopen(path, "wb");
     if (!f) {
         set_error(err, errlen, "cannot create %s: %s", path, strerror(errno));

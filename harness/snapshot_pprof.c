@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* snapshot_pprof.c: a snapshot written as a pprof heap profile.
+/* snapshot_pprof.c: a snapshot written as a pprof heap profile, and the
+ * threads of the process as a pprof thread profile.
  *
  * This file is the bridge between the live-block tables and the pprof
  * writer (pprof_encode.c), which knows nothing of them: it turns a snapshot
@@ -20,17 +21,26 @@
  * their bytes are visible by name in `pprof -top` and in `leakcheck diff`
  * rather than hidden in an anonymous empty stack. The cumulative counts are
  * kept per real stack only, so that sample's alloc values are its inuse
- * values: what is live was allocated at least once. */
+ * values: what is live was allocated at least once.
+ *
+ * The thread profile is Go's goroutine profile for threads: one sample per
+ * distinct stack, valued by the number of threads on it, so that `go tool
+ * pprof -top` lists where threads wait and `leakcheck diff` shows which
+ * stacks gained threads between two profiles. */
 #include "core.h"
 #include "heap.h"
+#include "os.h"
 #include "snapshot.h"
 #include "stacks.h"
 #include "symbols.h"
 #include "pprof.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -135,19 +145,13 @@ static int write_all(int fd, const uint8_t *data, size_t len) {
     return 0;
 }
 
-static int write_profile(const lc_snapshot *s, const char *path) {
-    lc_pprof_sample *samples;
-    ssize_t n = build_samples(s, &samples);
-    if (n < 0) {
-        errno = ENOMEM;
-        return -1;
-    }
+/* Encode the samples as a profile of `kind` and write it to path. */
+static int encode_and_write(lc_pprof_kind kind, const lc_pprof_sample *samples, size_t n,
+                            const char *path) {
     uint8_t *data;
     size_t len;
     errno = 0;
-    int rc =
-        lc_pprof_encode_heap(samples, (size_t)n, symbolize_frame, NULL, 1, &data, &len, NULL, 0);
-    free(samples);
+    int rc = lc_pprof_encode(kind, samples, n, symbolize_frame, NULL, 1, &data, &len, NULL, 0);
     if (rc != 0) {
         /* The encoder fails only when memory runs out or zlib refuses; an
          * errno of its own is kept, anything else is "not encodable". */
@@ -170,6 +174,20 @@ static int write_profile(const lc_snapshot *s, const char *path) {
     return rc;
 }
 
+static int write_profile(const lc_snapshot *s, const char *path) {
+    lc_pprof_sample *samples;
+    ssize_t n = build_samples(s, &samples);
+    if (n < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = encode_and_write(LC_PPROF_HEAP, samples, (size_t)n, path);
+    int saved = errno;
+    free(samples);
+    errno = saved;
+    return rc;
+}
+
 int lc_snapshot_write_pprof(const lc_snapshot *s, const char *path) {
     if (!s || !path || !*path) {
         errno = EINVAL;
@@ -180,6 +198,93 @@ int lc_snapshot_write_pprof(const lc_snapshot *s, const char *path) {
      * profiled. */
     lc_self_enter();
     int rc = write_profile(s, path);
+    int saved = errno;
+    lc_self_leave();
+    errno = saved;
+    return rc;
+}
+
+/* ------------------------------------------------------------ threads */
+
+/* The frames of a thread's stack the profile shows: the library's
+ * trampoline that ran the start routine, and the C runtime's start code
+ * below it, say nothing, as in reports. */
+static int shown_depth(const lc_capture *c) {
+    for (int i = 1; i < c->depth; i++)
+        if (lc_os_pc_in_self(c->pcs[i])) return i;
+    return c->depth;
+}
+
+static bool same_stack(const lc_capture *a, const lc_capture *b) {
+    int depth = shown_depth(a);
+    return depth == shown_depth(b) && memcmp(a->pcs, b->pcs, (size_t)depth * sizeof a->pcs[0]) == 0;
+}
+
+/* One sample per distinct stack, its value the number of threads on it, as
+ * Go's goroutine profile counts goroutines. A thread whose stack could not
+ * be captured counts under "(no stack)". Returns the count, or -1 when out
+ * of memory. */
+static ssize_t build_thread_samples(const lc_thread_report *r, lc_pprof_sample **out) {
+    static const uintptr_t no_stack[1] = {NO_STACK_PC};
+    size_t n = r->n;
+    lc_pprof_sample *samples = malloc((n ? n : 1) * sizeof *samples);
+    const lc_capture **first = malloc((n ? n : 1) * sizeof *first);
+    if (!samples || !first) {
+        free(samples);
+        free(first);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const lc_capture *c = &r->e[i].cap;
+        bool known = c->status == LC_CAPTURE_OK && c->depth > 0;
+        size_t j = 0;
+        for (; j < k; j++) {
+            bool known_j = first[j] != NULL;
+            if (known == known_j && (!known || same_stack(c, first[j]))) break;
+        }
+        if (j == k) {
+            first[k] = known ? c : NULL;
+            memset(&samples[k], 0, sizeof samples[k]);
+            samples[k].pcs = known ? c->pcs : no_stack;
+            samples[k].depth = known ? shown_depth(c) : 1;
+            k++;
+        }
+        samples[j].values[LC_PPROF_THREAD_COUNT]++;
+    }
+    free(first);
+    *out = samples;
+    return (ssize_t)k;
+}
+
+static int write_thread_profile(const char *path) {
+    lc_thread_report *r = lc_threads_capture_all();
+    if (!r) {
+        errno = ENOMEM;
+        return -1;
+    }
+    lc_pprof_sample *samples;
+    ssize_t n = build_thread_samples(r, &samples);
+    int rc = -1;
+    errno = ENOMEM;
+    if (n >= 0) {
+        rc = encode_and_write(LC_PPROF_THREADS, samples, (size_t)n, path);
+        free(samples);
+    }
+    int saved = errno;
+    lc_thread_report_free(r);
+    errno = saved;
+    return rc;
+}
+
+int lc_threads_write_pprof(const char *path) {
+    lc_api_return = (uintptr_t)__builtin_return_address(0);
+    if (!path || !*path) {
+        errno = EINVAL;
+        return -1;
+    }
+    lc_self_enter();
+    int rc = write_thread_profile(path);
     int saved = errno;
     lc_self_leave();
     errno = saved;

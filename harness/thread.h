@@ -158,6 +158,9 @@ struct lc_thread_report {
 };
 
 lc_thread_report *lc_thread_report_alloc(void);
+/* Every thread of the process, each with its stack captured (the caller's
+ * own cut at lc_api_return), none judged; NULL when out of memory. */
+lc_thread_report *lc_threads_capture_all(void);
 /* The first frame of a stack that is the program's own, -1 when none. */
 int lc_thread_first_program_frame(const uintptr_t *pcs, int depth);
 const char *lc_thread_frame_function(uintptr_t pc);

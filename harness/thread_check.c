@@ -456,12 +456,18 @@ void lc_thread_report_set_retained(lc_thread_report *r, size_t i, long long byte
 
 /* ------------------------------------------------------------ dumps */
 
-void lc_dump_threads(FILE *out) {
-    lc_api_return = (uintptr_t)__builtin_return_address(0);
+lc_thread_report *lc_threads_capture_all(void) {
     lc_thread_report *r = lc_thread_report_alloc();
-    if (!r) return;
+    if (!r) return NULL;
     r->n = gather(r->e, LC_MAX_THREADS, true);
     capture(r->e, r->n);
+    return r;
+}
+
+void lc_dump_threads(FILE *out) {
+    lc_api_return = (uintptr_t)__builtin_return_address(0);
+    lc_thread_report *r = lc_threads_capture_all();
+    if (!r) return;
     for (size_t i = 0; i < r->n; i++)
         r->e[i].count = 1;
     lc_buf b = {0};

@@ -192,6 +192,12 @@ LC_API size_t lc_diff_vanished_threads(const lc_diff *d);
  * readable by `go tool pprof` and `leakcheck diff`. 0, or -1 with errno set
  * (or EINVAL when the profile could not be encoded). */
 LC_API int lc_snapshot_write_pprof(const lc_snapshot *s, const char *path);
+/* Write the threads of the process now as a gzip-compressed pprof thread
+ * profile (Go's goroutine profile for threads: one sample per distinct
+ * stack, its value the number of threads on it, sample type "threads"),
+ * readable by `go tool pprof` and `leakcheck diff`. 0, or -1 with errno
+ * set. */
+LC_API int lc_threads_write_pprof(const char *path);
 
 /* Print the diff as a table with symbolized stacks. */
 LC_API void lc_diff_print(const lc_diff *d, FILE *out);

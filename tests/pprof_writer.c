@@ -113,7 +113,7 @@ static int write_profile(const char *path, int after) {
     const lc_pprof_sample *samples = after ? grown : base;
     size_t n = 6;
     char err[256];
-    if (lc_pprof_write_heap(path, samples, n, symbolize, NULL, err, sizeof err)) {
+    if (lc_pprof_write(LC_PPROF_HEAP, path, samples, n, symbolize, NULL, err, sizeof err)) {
         fprintf(stderr, "pprof_writer: %s\n", err);
         return 1;
     }
@@ -135,7 +135,8 @@ static int write_seed(const char *dir, const char *name, const lc_pprof_sample *
     uint8_t *data;
     size_t len;
     char err[256];
-    if (lc_pprof_encode_heap(samples, n, symbolize, NULL, compress, &data, &len, err, sizeof err)) {
+    if (lc_pprof_encode(LC_PPROF_HEAP, samples, n, symbolize, NULL, compress, &data, &len, err,
+                        sizeof err)) {
         fprintf(stderr, "pprof_writer: %s\n", err);
         return 1;
     }

@@ -55,9 +55,9 @@ static lc_pprof *encode_and_parse(const lc_pprof_sample *s, size_t n, int compre
     uint8_t *data;
     size_t len;
     char err[256] = "";
-    ck_assert_msg(
-        lc_pprof_encode_heap(s, n, symbolize, NULL, compress, &data, &len, err, sizeof err) == 0,
-        "encode failed: %s", err);
+    ck_assert_msg(lc_pprof_encode(LC_PPROF_HEAP, s, n, symbolize, NULL, compress, &data, &len, err,
+                                  sizeof err) == 0,
+                  "encode failed: %s", err);
     lc_pprof *p = parse_or_fail(data, len);
     free(data);
     return p;
@@ -215,6 +215,39 @@ START_TEST(test_sample_types_in_go_heap_order) {
 }
 END_TEST
 
+START_TEST(test_thread_profile_has_one_thread_count_per_stack) {
+    uintptr_t parked[] = {PC(0, 0), PC(3, 0)};
+    lc_pprof_sample s[] = {{parked, 2, {3}}};
+    uint8_t *data;
+    size_t len;
+    char err[256] = "";
+    ck_assert_msg(lc_pprof_encode(LC_PPROF_THREADS, s, 1, symbolize, NULL, 1, &data, &len, err,
+                                  sizeof err) == 0,
+                  "encode failed: %s", err);
+    lc_pprof *p = parse_or_fail(data, len);
+    free(data);
+    ck_assert_uint_eq(p->nsample_types, 1);
+    ck_assert_str_eq(p->sample_types[0].type, "threads");
+    ck_assert_str_eq(p->sample_types[0].unit, "count");
+    ck_assert_str_eq(p->default_sample_type, "threads");
+    ck_assert_str_eq(p->period_type.type, "threads");
+    ck_assert_uint_eq(p->nrecords, 1);
+    ck_assert_int_eq(p->records[0].values[0], 3);
+    lc_pprof_free(p);
+}
+END_TEST
+
+START_TEST(test_unknown_profile_kind_is_an_error) {
+    uint8_t *data;
+    size_t len;
+    char err[256] = "";
+    ck_assert_int_eq(
+        lc_pprof_encode((lc_pprof_kind)7, NULL, 0, NULL, NULL, 1, &data, &len, err, sizeof err),
+        -1);
+    ck_assert_msg(strstr(err, "kind") != NULL, "message: %s", err);
+}
+END_TEST
+
 START_TEST(test_string_table_starts_with_empty_string) {
     lc_pprof *p = encode_and_parse(NULL, 0, 0);
     ck_assert_uint_gt(p->nstrings, 1);
@@ -308,10 +341,11 @@ START_TEST(test_gzip_framing) {
     uint8_t *gz, *raw;
     size_t gz_len, raw_len;
     char err[128];
-    ck_assert_int_eq(lc_pprof_encode_heap(s, 1, symbolize, NULL, 1, &gz, &gz_len, err, sizeof err),
-                     0);
     ck_assert_int_eq(
-        lc_pprof_encode_heap(s, 1, symbolize, NULL, 0, &raw, &raw_len, err, sizeof err), 0);
+        lc_pprof_encode(LC_PPROF_HEAP, s, 1, symbolize, NULL, 1, &gz, &gz_len, err, sizeof err), 0);
+    ck_assert_int_eq(
+        lc_pprof_encode(LC_PPROF_HEAP, s, 1, symbolize, NULL, 0, &raw, &raw_len, err, sizeof err),
+        0);
     /* gzip member header: magic, deflate. */
     ck_assert_uint_ge(gz_len, 18);
     ck_assert_uint_eq(gz[0], 0x1f);
@@ -338,7 +372,8 @@ START_TEST(test_write_heap_file_reads_back) {
     uintptr_t a[] = {PC(0, 0), PC(3, 0)};
     lc_pprof_sample s[] = {{a, 2, {3, 300, 2, 200}}};
     char err[256];
-    ck_assert_int_eq(lc_pprof_write_heap(path, s, 1, symbolize, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(lc_pprof_write(LC_PPROF_HEAP, path, s, 1, symbolize, NULL, err, sizeof err),
+                     0);
     lc_pprof *p = NULL;
     ck_assert_int_eq(lc_pprof_read(path, &p, err, sizeof err), 0);
     unlink(path);
@@ -350,8 +385,9 @@ END_TEST
 
 START_TEST(test_write_heap_reports_unwritable_path) {
     char err[256] = "";
-    ck_assert_int_eq(
-        lc_pprof_write_heap("/nonexistent-dir/x.pb.gz", NULL, 0, NULL, NULL, err, sizeof err), -1);
+    ck_assert_int_eq(lc_pprof_write(LC_PPROF_HEAP, "/nonexistent-dir/x.pb.gz", NULL, 0, NULL, NULL,
+                                    err, sizeof err),
+                     -1);
     ck_assert_contains(err, "/nonexistent-dir/x.pb.gz");
 }
 END_TEST
@@ -361,7 +397,8 @@ START_TEST(test_encode_rejects_negative_depth) {
     uint8_t *data = (uint8_t *)1;
     size_t len;
     char err[256] = "";
-    ck_assert_int_eq(lc_pprof_encode_heap(s, 1, NULL, NULL, 1, &data, &len, err, sizeof err), -1);
+    ck_assert_int_eq(
+        lc_pprof_encode(LC_PPROF_HEAP, s, 1, NULL, NULL, 1, &data, &len, err, sizeof err), -1);
     ck_assert_ptr_null(data);
     ck_assert_contains(err, "depth");
 }
@@ -963,8 +1000,8 @@ START_TEST(test_every_prefix_handled) {
     uint8_t *raw;
     size_t len;
     char err[256];
-    ck_assert_int_eq(lc_pprof_encode_heap(s, 1, symbolize, NULL, 0, &raw, &len, err, sizeof err),
-                     0);
+    ck_assert_int_eq(
+        lc_pprof_encode(LC_PPROF_HEAP, s, 1, symbolize, NULL, 0, &raw, &len, err, sizeof err), 0);
     for (size_t cut = 0; cut < len; cut++) {
         lc_pprof *p = NULL;
         if (lc_pprof_parse(raw, cut, &p, err, sizeof err) == 0)
@@ -982,8 +1019,8 @@ START_TEST(test_every_byte_corruption_handled) {
     uint8_t *raw;
     size_t len;
     char err[256];
-    ck_assert_int_eq(lc_pprof_encode_heap(s, 1, symbolize, NULL, 0, &raw, &len, err, sizeof err),
-                     0);
+    ck_assert_int_eq(
+        lc_pprof_encode(LC_PPROF_HEAP, s, 1, symbolize, NULL, 0, &raw, &len, err, sizeof err), 0);
     static const uint8_t replacements[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
     for (size_t i = 0; i < len; i++) {
         uint8_t saved = raw[i];
@@ -1144,6 +1181,8 @@ static Suite *pprof_suite(void) {
     TCase *w = tcase_create("write");
     tcase_add_test(w, test_roundtrip_keeps_values);
     tcase_add_test(w, test_sample_types_in_go_heap_order);
+    tcase_add_test(w, test_thread_profile_has_one_thread_count_per_stack);
+    tcase_add_test(w, test_unknown_profile_kind_is_an_error);
     tcase_add_test(w, test_string_table_starts_with_empty_string);
     tcase_add_test(w, test_comment_names_leakcheck);
     tcase_add_test(w, test_locations_deduplicated_per_pc);
