@@ -55,4 +55,5 @@ __attribute__((constructor(101))) static void lc_init(void) {
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     lc_self_leave();
     lc_process_mode_init();
+    lc_live_dump_init();
 }

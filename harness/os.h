@@ -95,6 +95,11 @@ bool lc_os_task_info(pid_t tid, lc_task_info *out);
 bool lc_os_task_is_runtime_helper(pid_t tid);
 size_t lc_os_list_tasks(pid_t *out, size_t cap);
 int lc_os_signal_task(pid_t tid, int sig);
+/* The signal a user names ("SIGUSR2", "USR2", "usr2" or "12"), when a
+ * handler may be installed for it: not SIGKILL or SIGSTOP, and not a signal
+ * the kernel raises for a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+ * SIGSYS). 0 when it names none of them. */
+int lc_os_signal_from_name(const char *name);
 const char *lc_os_syscall_name(long nr);
 
 /* An extra test for lc_os_pc_in_runtime, registered once at start-up by a

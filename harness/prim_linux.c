@@ -298,6 +298,7 @@ void lc_os_for_each_tls_block(lc_region_fn fn, void *arg) {
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 static ssize_t read_small_file(const char *path, char *buf, size_t len) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -381,6 +382,36 @@ size_t lc_os_list_tasks(pid_t *out, size_t cap) {
 
 int lc_os_signal_task(pid_t tid, int sig) {
     return (int)syscall(SYS_tgkill, getpid(), tid, sig);
+}
+
+int lc_os_signal_from_name(const char *name) {
+    if (!name || !*name) return 0;
+    int sig = 0;
+    if (name[0] >= '0' && name[0] <= '9') {
+        char *end;
+        long n = strtol(name, &end, 10);
+        if (*end || n <= 0 || n >= NSIG) return 0;
+        sig = (int)n;
+    } else {
+        const char *bare = strncasecmp(name, "SIG", 3) == 0 ? name + 3 : name;
+        for (int i = 1; i < NSIG && !sig; i++) {
+            const char *abbrev = sigabbrev_np(i);
+            if (abbrev && strcasecmp(abbrev, bare) == 0) sig = i;
+        }
+    }
+    switch (sig) {
+    case SIGKILL:
+    case SIGSTOP:
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGFPE:
+    case SIGILL:
+    case SIGTRAP:
+    case SIGSYS:
+        return 0;
+    default:
+        return sig;
+    }
 }
 
 const char *lc_os_syscall_name(long nr) {

@@ -29,6 +29,8 @@ static const char usage_text[] =
     "                           failing; report the failure points that leak or crash\n"
     "  diff [OPTIONS] BASE AFTER\n"
     "                           growth per call stack between two heap profiles\n"
+    "  dump [OPTIONS] PID       ask a running process for its heap profile, thread\n"
+    "                           profile and thread dump\n"
     "  scenarios list           the reproduction scenarios, one line each\n"
     "  scenarios run [OPTIONS] [NAME...]\n"
     "                           run them, each variant in a forked child\n"
@@ -56,11 +58,12 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"run", lc_cli_run},
-    {"fault-sweep", lc_cli_fault_sweep},
-    {"diff", lc_cli_diff},
-    {"scenarios", lc_cli_scenarios},
+    {"run", lc_cli_run},   {"fault-sweep", lc_cli_fault_sweep}, {"diff", lc_cli_diff},
+    {"dump", lc_cli_dump}, {"scenarios", lc_cli_scenarios},
 };
+
+/* The library this tool links keeps no dump thread in it (live_dump.c). */
+const int lc_tool_process = 1;
 
 int main(int argc, char **argv) {
     /* LEAKCHECK_FAIL_ALLOC is for the program the tool runs, never for the

@@ -32,6 +32,12 @@ int lc_cli_run(int argc, char **argv);
  * program that cannot run. */
 int lc_cli_fault_sweep(int argc, char **argv);
 
+/* `leakcheck dump [--timeout SECONDS] PID`: a running process started with
+ * the library and LEAKCHECK_DUMP_SIGNAL writes its heap profile, thread
+ * profile and thread dump; their paths are printed. 0 when it did, 1 when
+ * it did not, 2 on a usage error. */
+int lc_cli_dump(int argc, char **argv);
+
 /* libleakcheck.so beside this executable (build/) or in ../lib (installed),
  * for the commands that preload it. 0, or -1 when there is none. */
 #include <stddef.h>
