@@ -31,6 +31,11 @@ static inline uint32_t lc_block_tid(const lc_block *b) {
 static inline uint32_t lc_block_flags(const lc_block *b) {
     return b->seq_tid & 3;
 }
+/* On a copy of a block (a snapshot's): the live table's blocks change
+ * only through lc_heap_flag_held. */
+static inline void lc_block_add_flags(lc_block *b, uint32_t flags) {
+    b->seq_tid |= flags & 3;
+}
 static inline size_t lc_block_size(const lc_block *b) {
     return b->size_stack >> 24;
 }

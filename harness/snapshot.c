@@ -5,11 +5,18 @@
  * blocks (and the cumulative counts per stack) twice, then group what
  * appeared and what vanished by allocation stack and sort by growth. Each
  * block has a unique sequence number, so "the same block" is an exact
- * notion: two snapshots sorted by sequence merge in one linear pass. */
+ * notion: two snapshots sorted by sequence merge in one linear pass.
+ *
+ * A snapshot holds the program's blocks as a check counts them: the blocks
+ * the C runtime owns (its stdio buffers, a thread's TLS vectors, what its
+ * own data reaches) are found when the snapshot is taken, by the scan that
+ * checks use (runtime_owned.c), and are in no diff, count or profile, so
+ * that profiles and checks agree on what is the program's. */
 #include "buf.h"
 #include "core.h"
 #include "heap.h"
 #include "os.h"
+#include "scan.h"
 #include "snapshot.h"
 #include "stacks.h"
 #include "symbols.h"
@@ -30,6 +37,35 @@ size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
 struct lc_thread_snap *lc_threads_snapshot(void);
 void lc_threads_snapshot_free(struct lc_thread_snap *t);
 
+/* Flag the C runtime's blocks among the snapshot's (sorted by address for
+ * the scan, then by sequence again). Roots are gathered first: they are
+ * found with dl_iterate_phdr, and no heap lock is held here. When the scan
+ * cannot run (out of memory) no block is flagged: the snapshot then shows
+ * the runtime's blocks too, as it did before this scan existed. */
+static void flag_runtime_owned(lc_snapshot *s) {
+    lc_graph g = {0};
+    size_t from = lc_runtime_add_roots(&g), to = g.nroots;
+    size_t mark_bytes = s->n ? s->n : 1;
+    uint8_t *mark = lc_os_alloc(mark_bytes);
+    lc_blocks_sort_by_addr(s->blocks, s->n);
+    if (mark && lc_graph_init(&g, s->blocks, s->n, mark, false) == 0 &&
+        lc_runtime_owned(&g, from, to, 1, 0) == 0) {
+        for (size_t i = 0; i < s->n; i++)
+            if (mark[i] & 1) lc_block_add_flags(&s->blocks[i], LC_BLOCK_RUNTIME);
+    }
+    lc_graph_free(&g);
+    lc_os_free(mark, mark_bytes);
+    lc_blocks_sort_by_seq(s->blocks, s->n);
+}
+
+/* Drop the runtime's blocks, keeping the order. */
+static void drop_runtime_owned(lc_snapshot *s) {
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (!(lc_block_flags(&s->blocks[i]) & LC_BLOCK_RUNTIME)) s->blocks[kept++] = s->blocks[i];
+    s->n = kept;
+}
+
 lc_snapshot *lc_snapshot_take(void) {
     lc_self_enter();
     lc_snapshot *s = lc_os_alloc(sizeof *s);
@@ -49,7 +85,8 @@ lc_snapshot *lc_snapshot_take(void) {
         s = NULL;
         goto out;
     }
-    lc_blocks_sort_by_seq(s->blocks, s->n);
+    flag_runtime_owned(s);
+    drop_runtime_owned(s);
     for (size_t i = 0; i < s->n; i++)
         s->live_bytes += lc_block_size(&s->blocks[i]);
     s->nstacks = lc_stack_count();

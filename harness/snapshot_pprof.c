@@ -11,9 +11,8 @@
  *   alloc_objects / alloc_space   everything the stack ever allocated, from
  *                                 the cumulative counts the snapshot copied.
  * A stack that allocated but holds nothing now is kept, with inuse 0: that
- * is what makes alloc_space show churn. Every live block is counted, those
- * the C runtime owns too: the profile shows the heap as it is, and judging
- * what is a leak is the check's business.
+ * is what makes alloc_space show churn. The blocks the C runtime owns are
+ * not the snapshot's (snapshot.c): a profile counts what a check counts.
  *
  * Blocks recorded without a stack (capture disabled with a depth of 0, or an
  * unwinder that found nothing) share stack id 0. They are written as one

@@ -156,7 +156,9 @@ LC_API int lc_collect(void);
 typedef struct lc_snapshot lc_snapshot;
 typedef struct lc_diff lc_diff;
 
-/* Record the live blocks and threads now. NULL when out of memory. */
+/* Record the live blocks and threads now: the program's blocks, as a check
+ * counts them (those the C runtime owns for itself are left out of the
+ * snapshot, its counts, diffs and profiles). NULL when out of memory. */
 LC_API lc_snapshot *lc_snapshot_take(void);
 LC_API void lc_snapshot_free(lc_snapshot *s);
 LC_API size_t lc_snapshot_live_objects(const lc_snapshot *s);

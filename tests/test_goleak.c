@@ -15,6 +15,7 @@
  * Every detection test has a clean twin. Each test records what the check
  * said, then releases and joins every thread it started, and only then
  * asserts, so that a failing test leaves nothing behind in CK_FORK=no. */
+#include "latch.h"
 #include "leakcheck.h"
 
 #include <check.h>
@@ -49,29 +50,6 @@
 
 /* ------------------------------------------------------------ workers */
 
-/* A one-way gate: threads wait until it opens. */
-struct latch {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool open;
-};
-#define LATCH_INIT                                                                                 \
-    { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false }
-
-static void latch_wait(struct latch *l) {
-    pthread_mutex_lock(&l->mu);
-    while (!l->open)
-        pthread_cond_wait(&l->cv, &l->mu);
-    pthread_mutex_unlock(&l->mu);
-}
-
-static void latch_open(struct latch *l) {
-    pthread_mutex_lock(&l->mu);
-    l->open = true;
-    pthread_cond_broadcast(&l->cv);
-    pthread_mutex_unlock(&l->mu);
-}
-
 /* A worker: says it started (its kernel id), then waits at `gate`, having
  * declared `object` as what it waits on when one is given. */
 struct worker {
@@ -85,7 +63,7 @@ static void *parked(void *arg) {
     struct worker *w = arg;
     atomic_store(&w->tid, (int)syscall(SYS_gettid));
     if (w->object) lc_thread_wait_begin("chan receive", w->object);
-    latch_wait(w->gate);
+    WAIT_FOR_LATCH(w->gate);
     if (w->object) lc_thread_wait_end();
     return NULL;
 }
@@ -99,7 +77,7 @@ static void start(struct worker *w, struct latch *gate, void *(*fn)(void *)) {
 }
 
 static void finish(struct worker *w, size_t n) {
-    latch_open(w[0].gate);
+    open_latch(w[0].gate);
     for (size_t i = 0; i < n; i++)
         pthread_join(w[i].t, NULL);
 }

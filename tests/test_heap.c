@@ -25,6 +25,7 @@
 #include "scan.h"
 #include "leakcheck.h"
 #include "leakcheck_check.h"
+#include "latch.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -677,6 +678,67 @@ START_TEST(test_diff_of_identical_snapshots_is_empty) {
 }
 END_TEST
 
+/* A thread with a stack size no earlier thread had: glibc's stack cache
+ * cannot serve it, so pthread_create allocates the thread's TLS vector
+ * (allocate_dtv) with malloc, a block the C runtime owns for itself. */
+static void *wait_for_release(void *arg) {
+    struct latch *l = arg;
+    WAIT_FOR_LATCH(l);
+    return NULL;
+}
+
+static bool stack_has_function(uint32_t stack_id, const char *name) {
+    lc_frame f;
+    for (int k = 0; lc_stack_frame(stack_id, k, &f) == 0; k++)
+        if (f.function && strcmp(f.function, name) == 0) return true;
+    return false;
+}
+
+static lc_diff *diff_around_thread_start(pthread_t *t, struct latch *l, void **program_block) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (1u << 20) + 3 * 4096u);
+    lc_snapshot *before = lc_snapshot_take();
+    ck_assert_int_eq(pthread_create(t, &attr, wait_for_release, l), 0);
+    *program_block = site_tiny();
+    lc_snapshot *after = lc_snapshot_take();
+    pthread_attr_destroy(&attr);
+    lc_diff *d = lc_snapshot_diff(before, after, NULL);
+    lc_snapshot_free(before);
+    lc_snapshot_free(after);
+    return d;
+}
+
+START_TEST(test_diff_leaves_out_blocks_the_runtime_owns) {
+    struct latch l = LATCH_INIT;
+    pthread_t t;
+    void *mine;
+    lc_diff *d = diff_around_thread_start(&t, &l, &mine);
+    for (size_t i = 0; i < lc_diff_count(d); i++)
+        ck_assert_msg(!stack_has_function(lc_diff_get(d, i)->stack_id, "_dl_allocate_tls"),
+                      "site %zu is the runtime's thread TLS vector", i);
+    open_latch(&l);
+    pthread_join(t, NULL);
+    free(mine);
+    lc_diff_free(d);
+}
+END_TEST
+
+START_TEST(test_diff_keeps_the_programs_block_beside_the_runtimes) {
+    struct latch l = LATCH_INIT;
+    pthread_t t;
+    void *mine;
+    lc_diff *d = diff_around_thread_start(&t, &l, &mine);
+    ck_assert_uint_eq(lc_diff_count(d), 1);
+    ck_assert_str_eq(site_function(d, 0), "site_tiny");
+    ck_assert_int_eq(lc_diff_get(d, 0)->delta_bytes, 10);
+    open_latch(&l);
+    pthread_join(t, NULL);
+    free(mine);
+    lc_diff_free(d);
+}
+END_TEST
+
 /* ------------------------------------------------------------ symbolization */
 
 static int static_alloc_line;
@@ -1183,6 +1245,8 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_diff_top_n_cuts_after_n_sites);
     tcase_add_test(tc, test_diff_reports_vanished_blocks_as_negative_growth);
     tcase_add_test(tc, test_diff_of_identical_snapshots_is_empty);
+    tcase_add_test(tc, test_diff_leaves_out_blocks_the_runtime_owns);
+    tcase_add_test(tc, test_diff_keeps_the_programs_block_beside_the_runtimes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reports");

@@ -16,6 +16,7 @@
  * said, then wakes and joins every thread it started and only then asserts,
  * so that a failing test leaves nothing behind in CK_FORK=no mode either. */
 #include "thread.h" /* the registry, for the exit-path test */
+#include "latch.h"
 #include "leakcheck.h"
 
 #if defined(__has_feature)
@@ -71,34 +72,6 @@
                   lc_last_report())
 
 /* ------------------------------------------------------------ workers */
-
-/* A one-way gate: threads wait until it opens. */
-struct latch {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool open;
-};
-
-#define LATCH_INIT                                                                                 \
-    { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false }
-
-/* Block on the latch until it opens. A macro, so that the function that
- * calls pthread_cond_wait is the worker itself: the first frame of the
- * program a report names. */
-#define WAIT_FOR_LATCH(l)                                                                          \
-    do {                                                                                           \
-        pthread_mutex_lock(&(l)->mu);                                                              \
-        while (!(l)->open)                                                                         \
-            pthread_cond_wait(&(l)->cv, &(l)->mu);                                                 \
-        pthread_mutex_unlock(&(l)->mu);                                                            \
-    } while (0)
-
-static void open_latch(struct latch *l) {
-    pthread_mutex_lock(&l->mu);
-    l->open = true;
-    pthread_cond_broadcast(&l->cv);
-    pthread_mutex_unlock(&l->mu);
-}
 
 /* One thread a test starts, and what it works on. */
 struct worker {
