@@ -359,6 +359,29 @@ else
   show "$tmp/oom.out"
 fi
 
+# 17. --check-on-failure=skip: a process that fails on its own is not
+#     checked (said so, with its status), and its status stands; the same
+#     program succeeding is checked, and its leak fails it (the twin).
+lc "$tmp/skip.out" --check-on-failure=skip -- "$prog" exit5
+if [ $status -eq 5 ] && grep -q 'not checked: it failed on its own (exit status 5)' "$tmp/skip.out" &&
+  ! grep -q '77 B' "$tmp/skip.out"; then
+  pass "--check-on-failure=skip: a failing process is not checked, status 5"
+else
+  fail "skip exit5 (status $status, want 5):"
+  show "$tmp/skip.out"
+fi
+lc "$tmp/skip0.out" --check-on-failure=skip -- "$prog" leak
+if [ $status -eq 23 ] && ! grep -q 'not checked' "$tmp/skip0.out"; then
+  pass "--check-on-failure=skip: a succeeding process is checked, its leak fails it"
+else
+  fail "skip leak (status $status, want 23):"
+  show "$tmp/skip0.out"
+fi
+lc "$tmp/skipbad.out" --check-on-failure=never -- "$prog" leak
+[ $status -eq 2 ] && grep -q "'never' is not report or skip" "$tmp/skipbad.out" &&
+  pass "--check-on-failure=never: a usage error" ||
+  { fail "check-on-failure=never (status $status, want 2)"; show "$tmp/skipbad.out"; }
+
 if [ $failures -ne 0 ]; then
   echo "cli_supervisor.sh: $failures failed"
   exit 1

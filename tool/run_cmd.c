@@ -45,6 +45,11 @@ static const char usage_text[] =
     "                           (default 23)\n"
     "  -t, --timeout=SECONDS    dump every thread and kill the program after SECONDS\n"
     "                           (more than 0, at most a year)\n"
+    "      --check-on-failure=WHAT\n"
+    "                           what to do with a process that fails on its own\n"
+    "                           (a non-zero exit status): report (the default:\n"
+    "                           check it and report its leaks, keeping its status)\n"
+    "                           or skip (do not check it; the report says so)\n"
     "      --suppressions=FILE  LeakSanitizer-style leak:PATTERN / thread:PATTERN\n"
     "                           lines (may be repeated)\n"
     "      --pprof=FILE         write a pprof heap profile at exit (other processes\n"
@@ -55,7 +60,8 @@ static const char usage_text[] =
     "\n"
     "Exit status:\n"
     "  N        the program's own status: when its leaks are within the budget, and\n"
-    "           whenever the program fails on its own (its leaks are still reported)\n"
+    "           whenever the program fails on its own (its leaks are still reported,\n"
+    "           unless --check-on-failure=skip)\n"
     "  23       the budget is exceeded by the started process, which itself exited 0\n"
     "           (the value of --error-exitcode; other processes are reported only)\n"
     "  70       the program could not be checked: the library was not loaded into it\n"
@@ -177,7 +183,14 @@ static int add_suppressions(const char *path, char *list, size_t len) {
     return 0;
 }
 
-enum { OPT_STRICT = 256, OPT_ERROR_EXITCODE, OPT_SUPPRESSIONS, OPT_PPROF, OPT_DOT };
+enum {
+    OPT_STRICT = 256,
+    OPT_ERROR_EXITCODE,
+    OPT_SUPPRESSIONS,
+    OPT_PPROF,
+    OPT_DOT,
+    OPT_CHECK_ON_FAILURE
+};
 
 static const struct option long_options[] = {
     {"budget", required_argument, NULL, 'b'},
@@ -189,6 +202,7 @@ static const struct option long_options[] = {
     {"suppressions", required_argument, NULL, OPT_SUPPRESSIONS},
     {"pprof", required_argument, NULL, OPT_PPROF},
     {"dot", required_argument, NULL, OPT_DOT},
+    {"check-on-failure", required_argument, NULL, OPT_CHECK_ON_FAILURE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -200,6 +214,7 @@ struct child_env {
     const char *format, *budget, *supp;
     int strict;
     const char *pprof, *dot;
+    int skip_failed;
 };
 
 static void prepare_child(void *ctx) {
@@ -222,6 +237,10 @@ static void prepare_child(void *ctx) {
         setenv("LEAKCHECK_SUPPRESSIONS", all, 1);
     }
     if (e->strict) setenv("LEAKCHECK_STRICT", "1", 1);
+    if (e->skip_failed)
+        setenv("LEAKCHECK_CHECK_ON_FAILURE", "skip", 1);
+    else
+        unsetenv("LEAKCHECK_CHECK_ON_FAILURE");
     /* The report goes through the run directory, never the program's fds. */
     unsetenv("LEAKCHECK_OUTPUT");
     /* This process becomes the program: it writes FILE, the processes it
@@ -238,7 +257,7 @@ int lc_cli_run(int argc, char **argv) {
     static char supp[8 * PATH_MAX];
     int64_t exitcode = 23;
     double timeout = 0;
-    int strict = 0, c;
+    int strict = 0, skip_failed = 0, c;
     lc_opts o = {.command = "run",
                  .help_command = "run",
                  .shortopts = "b:f:o:t:h",
@@ -277,6 +296,12 @@ int lc_cli_run(int argc, char **argv) {
             break;
         case OPT_DOT:
             dot = o.optarg;
+            break;
+        case OPT_CHECK_ON_FAILURE:
+            if (strcmp(o.optarg, "report") != 0 && strcmp(o.optarg, "skip") != 0)
+                return lc_opts_fail("run", "--check-on-failure: '%s' is not report or skip",
+                                    o.optarg);
+            skip_failed = strcmp(o.optarg, "skip") == 0;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -320,7 +345,7 @@ int lc_cli_run(int argc, char **argv) {
                                                        : LC_RUN_TEXT;
     struct child_env env = {
         lib, (long)exitcode, fmt == LC_RUN_JUNIT ? "text" : format, budget, supp, strict, pprof,
-        dot};
+        dot, skip_failed};
     lc_supervision sup = {
         .argv = argv + i,
         .output = output,
