@@ -9,6 +9,7 @@
  * leaked thread's stack or registers hold it) or `unreachable` (lost). The
  * verdict compares the totals with the budget; the report is built once,
  * as text and as JSON, and kept for lc_last_report*(). */
+#include "probe.h"
 #include "budget.h"
 #include "buf.h"
 #include "collect.h"
@@ -64,6 +65,7 @@ void lc_baseline_ex(bool memcheck_search) {
     }
     if (dir && *dir) baseline_snapshot = lc_snapshot_take();
     baseline_seq = lc_heap_new_epoch();
+    LC_PROBE_BASELINE(baseline_seq);
     lc_threads_baseline();
     lc_fault_baseline();
     /* The baseline (and so every fork) is also memcheck's: under valgrind
@@ -434,6 +436,11 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     c->top = top;
 
     /* Gather. */
+    /* In a register: a tracer cannot read an argument the compiler left as
+     * a RIP-relative operand. */
+    uint64_t probe_seq = baseline_seq;
+    __asm__("" : "+r"(probe_seq));
+    LC_PROBE_CHECK_BEGIN(probe_seq);
     lc_lsan_leak_check(&c->lsan);
     c->threads = lc_threads_check(o, settle);
     c->heap.count_reachable = count_reachable;
@@ -448,6 +455,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     c->leak = over(h->bytes, budget.bytes) || over(h->objects, budget.objects) ||
               over(c->nthreads, budget.threads) || c->watched_live > 0 || c->valgrind.over_budget;
     c->verdict = !c->scanned ? -1 : c->leak ? 1 : 0;
+    LC_PROBE_VERDICT(c->verdict, h->objects, h->bytes, c->nthreads);
     if (c->leak) write_check_profiles(&c->profiles);
 
     /* Render. */

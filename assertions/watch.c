@@ -6,6 +6,7 @@
  * that finds a watched block still live names it by its label, whatever the
  * budget: the program said this object must be freed, and shows what still
  * holds it. A watch ends when its block is freed. */
+#include "probe.h"
 #include "buf.h"
 #include "heap.h"
 #include "symbols.h"
@@ -57,6 +58,7 @@ int lc_watch_report(lc_buf *text, lc_buf *json, lc_watch_path_fn path, void *ctx
         lc_block b;
         if (!lc_heap_lookup(w.key ^ LC_HIDE, &b) || lc_block_seq(&b) != w.seq) continue;
         watches[kept++] = w;
+        LC_PROBE_WATCH_HIT(w.key ^ LC_HIDE, w.label);
         lc_buf_printf(text, "\nwatched object \"%s\" is still live: %s, allocated at:\n", w.label,
                       lc_fmt_bytes((long long)lc_block_size(&b), sz, sizeof sz));
         lc_report_stack(text, lc_block_stack(&b), "    ", 12);

@@ -16,6 +16,7 @@
 #include "os.h"
 #include "sanitizer.h"
 #include "stacks.h"
+#include "probe.h"
 #include "thread.h"
 
 #include <dlfcn.h>
@@ -161,6 +162,7 @@ static void mark_exited(lc_thread_rec *r) {
     prctl(PR_GET_NAME, r->name, 0, 0, 0);
     r->exited_ns = lc_os_now_ns();
     __atomic_store_n(&r->exited, 1, __ATOMIC_RELEASE);
+    LC_PROBE_THREAD_END(r->tid);
 }
 
 static void exit_cleanup(void *arg) {
@@ -183,6 +185,7 @@ __attribute__((noinline)) void *lc_thread_trampoline(void *p) {
     }
     r->altstack = (uintptr_t)lc_capture_altstack_enter();
     __atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
+    LC_PROBE_THREAD_START(r->tid, fn);
     void *ret;
     pthread_cleanup_push(exit_cleanup, r);
     ret = fn(arg);
