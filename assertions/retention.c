@@ -126,7 +126,8 @@ static void describe_root(const lc_retention *r, const lc_root *root, uint32_t o
         break;
     case LC_ROOT_MAPPING:
         e->kind = "mapping";
-        snprintf(e->name, sizeof e->name, "anonymous memory at %#lx", (unsigned long)root->r.start);
+        snprintf(e->name, sizeof e->name, "anonymous mapping at %#lx", (unsigned long)root->base);
+        e->offset = (long long)(addr - root->base);
         break;
     case LC_ROOT_REGISTERS:
         e->kind = "registers";

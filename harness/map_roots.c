@@ -185,7 +185,7 @@ static void add_pieces(lc_graph *g, uintptr_t start, uintptr_t end, const region
     for (uintptr_t at = start; at < end; lo++) {
         uintptr_t stop = lo < ex->n && ex->r[lo].start < end ? ex->r[lo].start : end;
         if (stop > at) {
-            lc_root root = {.r = {at, stop}, .kind = LC_ROOT_MAPPING, .thread = -1};
+            lc_root root = {.r = {at, stop}, .kind = LC_ROOT_MAPPING, .thread = -1, .base = start};
             lc_graph_add_root(g, &root);
         }
         if (lo >= ex->n || ex->r[lo].start >= end) break;

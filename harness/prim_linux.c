@@ -102,7 +102,8 @@ size_t lc_os_own_mappings(lc_region *out, size_t cap) {
     for (size_t i = 0; t && i < OWN_SLOTS && n < cap; i++) {
         uintptr_t start = atomic_load_explicit(&t[i].start, memory_order_acquire);
         uintptr_t end = atomic_load_explicit(&t[i].end, memory_order_acquire);
-        if (start > OWN_TOMB && end > start) out[n++] = (lc_region){start, end};
+        /* mmap maps whole pages, whatever the size asked */
+        if (start > OWN_TOMB && end > start) out[n++] = (lc_region){start, (end + 4095) & ~4095ul};
     }
     return n;
 }

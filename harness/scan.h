@@ -26,6 +26,7 @@ typedef struct lc_root {
     int thread;         /* index in the check's thread list, -1 for the checking thread */
     pid_t tid;
     const char *module; /* globals and TLS: the object's path */
+    uintptr_t base;     /* mappings: where the mapping starts */
 } lc_root;
 
 #define LC_GRAPH_NO_PARENT 0xffffffffu
