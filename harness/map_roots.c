@@ -34,24 +34,28 @@
  *    a neighbouring mapping of the program's, so only the chunk's own pages
  *    are left out. An arena heap with no live block is known by its
  *    heap_info header at a HEAP_MAX_SIZE-aligned start;
- *  - thread stacks: glibc maps each with a PROT_NONE guard right below it;
- *    a live thread's stack is scanned from its stack pointer (thread_roots.c)
- *    and the rest of it, like a cached stack of an exited thread, holds dead
- *    frames. The main thread's control block and static TLS sit in the
- *    dynamic linker's startup mapping, which is the runtime's as well;
+ *  - thread stacks: a live thread's stack is scanned from its stack
+ *    pointer (thread_roots.c); the rest of it, like the stack glibc caches
+ *    after a thread exited, holds dead frames. A stack is known by a small
+ *    PROT_NONE guard right below it (glibc maps every thread stack so), or
+ *    by a thread's stack pointer or stack top inside it (stacks without a
+ *    guard, coroutine stacks in use). The main thread's control block and
+ *    static TLS sit in the dynamic linker's start-up mapping, which is the
+ *    runtime's as well;
  *  - under valgrind (whose own memory is in the maps and names every
  *    block) and when a sanitizer's allocator serves malloc (its regions and
  *    shadow are not the program's): there, no mapping is a root.
  *
- * What a live block's neighbours hold is read through the kernel, so an
- * unmapped or protected page is skipped, never a fault; a mapping the
- * program reserved without touching is read as zero pages. */
+ * Mappings are read through the kernel, so an unmapped or protected page
+ * is skipped, never a fault; of a very large one, only the resident pages
+ * are read. */
 #include "os.h"
 #include "sanitizer.h"
 #include "scan.h"
 
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* glibc's mmapped-chunk flag and the alignment of its arena heaps
  * (HEAP_MAX_SIZE, 2 * DEFAULT_MMAP_THRESHOLD_MAX, on 64-bit targets). */
@@ -95,10 +99,14 @@ typedef struct map_walk {
     bool have_prev;
 } map_walk;
 
+/* A guard page below a stack: a small inaccessible anonymous mapping (a
+ * larger one is a reservation, such as the rest of an arena heap). */
+#define GUARD_MAX ((uintptr_t)1 << 20)
+
 static void collect(const lc_mapping *m, void *arg) {
     map_walk *w = arg;
-    bool guarded = w->have_prev && w->prev.end == m->start &&
-                   !(w->prev.flags & (LC_MAP_READ | LC_MAP_WRITE | LC_MAP_EXEC));
+    bool guarded = w->have_prev && w->prev.end == m->start && w->prev.flags == LC_MAP_ANON &&
+                   w->prev.end - w->prev.start <= GUARD_MAX;
     unsigned want = LC_MAP_READ | LC_MAP_WRITE | LC_MAP_ANON;
     if ((m->flags & (want | LC_MAP_SHARED)) == want && !m->name[0] && !guarded)
         list_push(&w->cand, m->start, m->end);
@@ -172,6 +180,43 @@ static bool malloc_parts(const lc_graph *g, uintptr_t start, uintptr_t end, regi
     return true;
 }
 
+/* A large mapping is mostly untouched reservation, as a region allocator
+ * or a runtime's heap reserves it: reading it would fault in a zero page
+ * for each of millions of pages. Above this size only the pages mincore
+ * reports resident are scanned (pages swapped out are then missed). */
+#define SPARSE_MIN ((uintptr_t)64 << 20)
+#define CORE_PAGES 4096
+
+static void add_root(lc_graph *g, uintptr_t s, uintptr_t e, uintptr_t base) {
+    lc_root root = {.r = {s, e}, .kind = LC_ROOT_MAPPING, .thread = -1, .base = base};
+    lc_graph_add_root(g, &root);
+}
+
+static void add_resident(lc_graph *g, uintptr_t start, uintptr_t end, uintptr_t base) {
+    if (end - start < SPARSE_MIN) {
+        add_root(g, start, end, base);
+        return;
+    }
+    unsigned char vec[CORE_PAGES];
+    uintptr_t run = 0; /* start of the resident run being built, 0: none */
+    for (uintptr_t at = start; at < end;) {
+        uintptr_t len = end - at < CORE_PAGES * MAP_PAGE ? end - at : CORE_PAGES * MAP_PAGE;
+        if (mincore((void *)at, len, vec) != 0) {
+            if (!run) run = at; /* unknown: scan it */
+            at += len;
+            continue;
+        }
+        for (uintptr_t k = 0; k < (len + MAP_PAGE - 1) / MAP_PAGE; k++, at += MAP_PAGE) {
+            if ((vec[k] & 1) && !run) run = at;
+            if (!(vec[k] & 1) && run) {
+                add_root(g, run, at, base);
+                run = 0;
+            }
+        }
+    }
+    if (run) add_root(g, run, end, base);
+}
+
 /* Adds [start, end) minus the sorted, merged exclusions as roots. */
 static void add_pieces(lc_graph *g, uintptr_t start, uintptr_t end, const region_list *ex) {
     size_t lo = 0, hi = ex->n;
@@ -184,10 +229,7 @@ static void add_pieces(lc_graph *g, uintptr_t start, uintptr_t end, const region
     }
     for (uintptr_t at = start; at < end; lo++) {
         uintptr_t stop = lo < ex->n && ex->r[lo].start < end ? ex->r[lo].start : end;
-        if (stop > at) {
-            lc_root root = {.r = {at, stop}, .kind = LC_ROOT_MAPPING, .thread = -1, .base = start};
-            lc_graph_add_root(g, &root);
-        }
+        if (stop > at) add_resident(g, at, stop, start);
         if (lo >= ex->n || ex->r[lo].start >= end) break;
         if (ex->r[lo].end > at) at = ex->r[lo].end;
     }
@@ -207,17 +249,42 @@ static void sort_merge(region_list *l) {
     l->n = m + 1;
 }
 
-/* Every candidate mapping that is not malloc's or the runtime's, as the
- * list of its pages to scan; the exclusions it adds go to ex. */
+/* Whether a sorted list of regions has one that starts in [s, e). */
+static bool any_starts_in(const region_list *l, uintptr_t s, uintptr_t e) {
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->r[mid].start < s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && l->r[lo].start < e;
+}
+
+/* Every candidate mapping that is not malloc's, the runtime's or a stack,
+ * as the list of its pages to scan; the exclusions it adds go to ex. */
 static void keep_candidates(const lc_graph *g, const region_list *cand, region_list *keep,
                             region_list *ex) {
+    /* Where the threads' stacks are (their stack pointers and tops, from
+     * the stack roots already gathered): a stack without a guard page, or
+     * a coroutine's, is known by the thread running on it. */
+    region_list stacks = {0};
+    for (size_t i = 0; i < g->nroots; i++) {
+        if (g->roots[i].kind != LC_ROOT_STACK) continue;
+        list_push(&stacks, g->roots[i].r.start, g->roots[i].r.start + 1);
+        list_push(&stacks, g->roots[i].r.end - 1, g->roots[i].r.end);
+    }
+    list_push(&stacks, main_tp, main_tp + 1);
+    sort_regions(stacks.r, stacks.n);
     for (size_t i = 0; i < cand->n; i++) {
         uintptr_t s = cand->r[i].start, e = cand->r[i].end;
-        if (main_tp >= s && main_tp < e) continue;
+        if (any_starts_in(&stacks, s, e)) continue;
         if (is_arena_heap(s, e)) continue;
         if (!malloc_parts(g, s, e, ex)) continue;
         list_push(keep, s, e);
     }
+    list_free(&stacks);
 }
 
 size_t lc_map_roots_add(lc_graph *g) {
