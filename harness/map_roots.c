@@ -42,9 +42,12 @@
  *    guard, coroutine stacks in use). The main thread's control block and
  *    static TLS sit in the dynamic linker's start-up mapping, which is the
  *    runtime's as well;
- *  - under valgrind (whose own memory is in the maps and names every
- *    block) and when a sanitizer's allocator serves malloc (its regions and
- *    shadow are not the program's): there, no mapping is a root.
+ *  - under valgrind, its own memory and its malloc's free space, which the
+ *    maps list beside the program's: memcheck calls them unaddressable, and
+ *    a mapping whose first word it does not let the program address is
+ *    left out (the client request asked reports no error);
+ *  - when a sanitizer's allocator serves malloc (its regions and shadow are
+ *    not the program's): there, no mapping is a root.
  *
  * Mappings are read through the kernel, so an unmapped or protected page
  * is skipped, never a fault; of a very large one, only the resident pages
@@ -56,6 +59,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <valgrind/memcheck.h>
 
 /* glibc's mmapped-chunk flag and the alignment of its arena heaps
  * (HEAP_MAX_SIZE, 2 * DEFAULT_MMAP_THRESHOLD_MAX, on 64-bit targets). */
@@ -146,6 +150,14 @@ static bool is_arena_heap(uintptr_t start, uintptr_t end) {
     uintptr_t w[4];
     if (start & (ARENA_HEAP_ALIGN - 1) || !read_words(start, w, 4)) return false;
     return w[0] && w[3] == end - start && w[2] <= w[3];
+}
+
+/* Whether the program may address the word at a: under valgrind, not in
+ * valgrind's own memory nor in the free space of its malloc. */
+static bool client_addressable(uintptr_t a) {
+    if (!lc_cfg.under_valgrind) return true;
+    unsigned char vbits[sizeof(uintptr_t)];
+    return VALGRIND_GET_VBITS((const void *)a, vbits, sizeof vbits) == 1;
 }
 
 /* First block at or after addr. */
@@ -280,7 +292,7 @@ static void keep_candidates(const lc_graph *g, const region_list *cand, region_l
     for (size_t i = 0; i < cand->n; i++) {
         uintptr_t s = cand->r[i].start, e = cand->r[i].end;
         if (any_starts_in(&stacks, s, e)) continue;
-        if (is_arena_heap(s, e)) continue;
+        if (!client_addressable(s) || is_arena_heap(s, e)) continue;
         if (!malloc_parts(g, s, e, ex)) continue;
         list_push(keep, s, e);
     }
@@ -289,7 +301,7 @@ static void keep_candidates(const lc_graph *g, const region_list *cand, region_l
 
 size_t lc_map_roots_add(lc_graph *g) {
     size_t from = g->nroots;
-    if (lc_cfg.under_valgrind || lc_sanitizer_hooked()) return from;
+    if (lc_sanitizer_hooked()) return from;
     map_walk w = {0};
     region_list ex = {0}, keep = {0};
     /* The library's own mappings, read into a list of their own size:
