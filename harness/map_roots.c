@@ -33,7 +33,9 @@
  *    (its chunk header has IS_MMAPPED): the kernel merges such a chunk with
  *    a neighbouring mapping of the program's, so only the chunk's own pages
  *    are left out. An arena heap with no live block is known by its
- *    heap_info header at a HEAP_MAX_SIZE-aligned start;
+ *    heap_info header at a HEAP_MAX_SIZE-aligned start, and an mmapped
+ *    chunk no tracked block names (the library's own large allocations) by
+ *    its chunk header where a mapping, or an excluded part of it, ends;
  *  - thread stacks: a live thread's stack is scanned from its stack
  *    pointer (thread_roots.c); the rest of it, like the stack glibc caches
  *    after a thread exited, holds dead frames. A stack is known by a small
@@ -229,6 +231,23 @@ static void add_resident(lc_graph *g, uintptr_t start, uintptr_t end, uintptr_t 
     if (run) add_root(g, run, end, base);
 }
 
+/* malloc's mmapped chunks that no tracked block names: the library's own
+ * large allocations (and the libraries it calls), which are not tracked.
+ * Each mmap the kernel merged into one mapping starts where the previous
+ * one ended, so a piece that starts at the mapping's start or at the end
+ * of an excluded region is checked for chunk headers in sequence: a
+ * prev_size of 0, then a size of whole pages flagged IS_MMAPPED alone. */
+static void add_after_chunks(lc_graph *g, uintptr_t at, uintptr_t end, uintptr_t base) {
+    uintptr_t hdr[2];
+    while (end - at >= MAP_PAGE && read_words(at, hdr, 2) && hdr[0] == 0 &&
+           (hdr[1] & CHUNK_FLAGS) == CHUNK_IS_MMAPPED) {
+        uintptr_t size = hdr[1] & ~CHUNK_FLAGS;
+        if (!size || size & (MAP_PAGE - 1) || size > end - at) break;
+        at += size;
+    }
+    if (end > at) add_resident(g, at, end, base);
+}
+
 /* Adds [start, end) minus the sorted, merged exclusions as roots. */
 static void add_pieces(lc_graph *g, uintptr_t start, uintptr_t end, const region_list *ex) {
     size_t lo = 0, hi = ex->n;
@@ -241,7 +260,7 @@ static void add_pieces(lc_graph *g, uintptr_t start, uintptr_t end, const region
     }
     for (uintptr_t at = start; at < end; lo++) {
         uintptr_t stop = lo < ex->n && ex->r[lo].start < end ? ex->r[lo].start : end;
-        if (stop > at) add_resident(g, at, stop, start);
+        if (stop > at) add_after_chunks(g, at, stop, start);
         if (lo >= ex->n || ex->r[lo].start >= end) break;
         if (ex->r[lo].end > at) at = ex->r[lo].end;
     }
