@@ -52,6 +52,7 @@ __attribute__((constructor(101))) static void lc_init(void) {
     lc_sanitizer_init();
     lc_threads_init();
     lc_runtime_tsd_probe();
+    lc_map_roots_init();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     lc_self_leave();
     lc_process_mode_init();

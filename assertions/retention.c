@@ -124,6 +124,11 @@ static void describe_root(const lc_retention *r, const lc_root *root, uint32_t o
         e->kind = "region";
         snprintf(e->name, sizeof e->name, "%s", root->module ? root->module : "");
         break;
+    case LC_ROOT_MAPPING:
+        e->kind = "mapping";
+        snprintf(e->name, sizeof e->name, "anonymous mapping at %#lx", (unsigned long)root->base);
+        e->offset = (long long)(addr - root->base);
+        break;
     case LC_ROOT_REGISTERS:
         e->kind = "registers";
         thread_label(r, root, e->name, sizeof e->name);
@@ -178,6 +183,8 @@ void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped, co
         } else if (strcmp(e->kind, "region") == 0) {
             lc_buf_printf(b, "%s  %sregistered region \"%s\" +%lld\n", indent, arrow, e->name,
                           e->offset);
+        } else if (strcmp(e->kind, "mapping") == 0) {
+            lc_buf_printf(b, "%s  %s%s +%lld\n", indent, arrow, e->name, e->offset);
         } else if (strcmp(e->kind, "registers") == 0) {
             lc_buf_printf(b, "%s  %s%s, register #%lld\n", indent, arrow, e->name, e->offset);
         } else if (strcmp(e->kind, "tsd") == 0) {

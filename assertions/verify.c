@@ -312,6 +312,10 @@ static bool scan_heap(lc_heap_view *h, lc_thread_report *threads, uintptr_t call
                     !(lc_block_flags(&h->all[i]) & LC_BLOCK_RUNTIME))
                     lc_heap_flag_held(lc_block_addr(&h->all[i]), LC_BLOCK_RUNTIME);
             lc_graph_mark(g, roots_from, threads_from, MARK_ROOTS, MARK_RUNTIME, false, true);
+            /* The program's own mappings, known only now: a mapping that
+             * holds a block is malloc's. */
+            size_t maps_from = lc_map_roots_add(g);
+            lc_graph_mark(g, maps_from, g->nroots, MARK_ROOTS, MARK_RUNTIME, false, true);
             lc_graph_mark(g, threads_from, roots_end, MARK_THREADS, MARK_RUNTIME | MARK_ROOTS,
                           false, true);
             lc_graph_split_lost(g, MARK_INDIRECT, MARK_RUNTIME | MARK_ROOTS | MARK_THREADS);

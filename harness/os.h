@@ -62,6 +62,11 @@ void lc_os_modules_refresh(void);
  * thread's entry still answers). -1 when neither does. */
 long lc_os_exe_path(char *buf, size_t len);
 
+/* The mappings lc_os_alloc and lc_os_reserve made and lc_os_free has not
+ * yet unmapped (the library's own memory), at most cap, in no order. */
+size_t lc_os_own_mappings(lc_region *out, size_t cap);
+#define LC_OS_OWN_MAX 16384u
+
 /* The process's mappings, from /proc (the calling thread's view, which
  * still works after the main thread has exited), in address order. */
 enum {

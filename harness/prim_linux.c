@@ -43,17 +43,93 @@ void lc_spin_lock(lc_spinlock *l) {
     }
 }
 
+/* The library's own mappings, so that the scan of the program's anonymous
+ * memory (map_roots.c) leaves them out: what the library keeps (block
+ * tables, copies of stacks, capture slots, alternate signal stacks) would
+ * otherwise keep every block it names alive. An open-addressing set keyed
+ * by start address, lock-free because lc_os_alloc runs inside malloc and
+ * in signal handlers; a removed entry leaves a tombstone that the next
+ * insertion reuses, so the table never holds more than the most mappings
+ * the library ever had at once. Full, an insertion is dropped and the
+ * mapping counts as the program's (a missed leak, never a false one). */
+#define OWN_SLOTS LC_OS_OWN_MAX
+#define OWN_TOMB ((uintptr_t)1)
+typedef struct own_slot {
+    _Atomic uintptr_t start, end;
+} own_slot;
+static _Atomic(own_slot *) own_table;
+
+static size_t own_hash(uintptr_t p) {
+    return (size_t)(((uint64_t)(p >> 12) * 0x9e3779b97f4a7c15ull) >> 50) & (OWN_SLOTS - 1);
+}
+
+static void own_insert(own_slot *t, uintptr_t p, size_t size) {
+    for (size_t i = 0, h = own_hash(p); i < OWN_SLOTS; i++) {
+        own_slot *s = &t[(h + i) & (OWN_SLOTS - 1)];
+        uintptr_t cur = atomic_load_explicit(&s->start, memory_order_relaxed);
+        if ((cur == 0 || cur == OWN_TOMB) && atomic_compare_exchange_strong(&s->start, &cur, p)) {
+            atomic_store_explicit(&s->end, p + size, memory_order_release);
+            return;
+        }
+    }
+}
+
+static own_slot *own_slots(void) {
+    own_slot *t = atomic_load_explicit(&own_table, memory_order_acquire);
+    if (LC_LIKELY(t)) return t;
+    size_t bytes = OWN_SLOTS * sizeof(own_slot);
+    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    own_slot *none = NULL;
+    if (!atomic_compare_exchange_strong(&own_table, &none, (own_slot *)m)) {
+        munmap(m, bytes);
+        return none;
+    }
+    own_insert(m, (uintptr_t)m, bytes);
+    return m;
+}
+
+static void *own_mapping(void *p, size_t size) {
+    if (p == MAP_FAILED) return NULL;
+    own_slot *t = own_slots();
+    if (t) own_insert(t, (uintptr_t)p, size);
+    return p;
+}
+
+size_t lc_os_own_mappings(lc_region *out, size_t cap) {
+    own_slot *t = own_slots();
+    size_t n = 0;
+    for (size_t i = 0; t && i < OWN_SLOTS && n < cap; i++) {
+        uintptr_t start = atomic_load_explicit(&t[i].start, memory_order_acquire);
+        uintptr_t end = atomic_load_explicit(&t[i].end, memory_order_acquire);
+        /* mmap maps whole pages, whatever the size asked */
+        if (start > OWN_TOMB && end > start) out[n++] = (lc_region){start, (end + 4095) & ~4095ul};
+    }
+    return n;
+}
+
 void *lc_os_alloc(size_t size) {
     /* Snapshots write every page they map at once; populating the mapping
      * up front costs one kernel call instead of a fault per page. */
     int populate = size >= (1u << 20) ? MAP_POPULATE : 0;
-    void *p =
-        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return own_mapping(
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0),
+        size);
 }
 
 void lc_os_free(void *p, size_t size) {
-    if (p) munmap(p, size);
+    if (!p) return;
+    own_slot *t = atomic_load_explicit(&own_table, memory_order_acquire);
+    for (size_t i = 0, h = own_hash((uintptr_t)p); t && i < OWN_SLOTS; i++) {
+        own_slot *s = &t[(h + i) & (OWN_SLOTS - 1)];
+        uintptr_t cur = atomic_load_explicit(&s->start, memory_order_relaxed);
+        if (cur == 0) break;
+        if (cur != (uintptr_t)p) continue;
+        atomic_store_explicit(&s->end, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->start, OWN_TOMB, memory_order_release);
+        break;
+    }
+    munmap(p, size);
 }
 
 size_t lc_os_read_self(void *dst, uintptr_t src, size_t len) {
@@ -78,9 +154,9 @@ size_t lc_os_read_self(void *dst, uintptr_t src, size_t len) {
 }
 
 void *lc_os_reserve(size_t size) {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return own_mapping(mmap(NULL, size, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+                       size);
 }
 
 static LC_TLS pid_t cached_tid;

@@ -6,10 +6,11 @@
  * globals, TLS or live threads, do only leaked threads, or nothing at all.
  * This file answers them with one conservative marker: a breadth-first walk
  * from a set of roots through every word of every block it reaches, taking
- * any word that points into a tracked block (at its start or inside it) as a
- * reference. Breadth first, because the parent each block is first reached
- * from then lies on a shortest chain from a root: that chain is the
- * retention path a report shows, as LeakCanary shows a leak trace.
+ * any word that points into a tracked block (at its start or inside it, or
+ * just past the count of an empty C++ array) as a reference. Breadth
+ * first, because the parent each block is first reached from then lies on
+ * a shortest chain from a root: that chain is the retention path a report
+ * shows, as LeakCanary shows a leak trace.
  *
  * Lost blocks are split as valgrind splits them: a block that only other
  * lost blocks point to is `indirect` (freeing the direct ones frees it); of
@@ -212,13 +213,30 @@ static void build_index(lc_graph *g) {
             index_cluster(g, first, i, hi);
             first = i;
         }
-        uintptr_t end = a + (lc_block_size(&g->all[i]) ? lc_block_size(&g->all[i]) : 1);
+        /* A one-word block is held from its end too (an empty C++ array). */
+        size_t size = lc_block_size(&g->all[i]);
+        uintptr_t end = a + (size ? size : 1) + (size == sizeof(uintptr_t));
         if (i == first || end > hi) hi = end;
     }
     index_cluster(g, first, g->n, hi);
 }
 
-/* Index of the block that contains p (or starts at p when exact), or -1. */
+/* C++'s `new T[0]`, for a T with a destructor, allocates one word (the
+ * element count, 0) and returns the address just past it, the block's end:
+ * the program holds the block through a pointer that lies outside it.
+ * LeakSanitizer makes the same exception (IsSpecialCaseOfOperatorNew0): a
+ * pointer to the end of a one-word block whose word is 0 points into it.
+ * The word is read through the kernel: the case is rare, and the read can
+ * then never fault. */
+static bool is_empty_array_cookie(uintptr_t a) {
+    uintptr_t w = 1;
+    if (lc_os_read_self(&w, a, sizeof w) != sizeof w) return false;
+    VALGRIND_MAKE_MEM_DEFINED(&w, sizeof w);
+    return w == 0;
+}
+
+/* Index of the block that contains p (or starts at p when exact), or -1.
+ * Not exact, the end of an empty C++ array counts as inside it. */
 static long find_block(const lc_graph *g, uintptr_t p, bool exact) {
     const lc_cluster *c = g->clusters;
     const lc_cluster *end = g->clusters + g->nclusters;
@@ -244,7 +262,11 @@ static long find_block(const lc_graph *g, uintptr_t p, bool exact) {
     uintptr_t a = lc_block_addr(b);
     if (exact) return a == p ? (long)(lo - 1) : -1;
     size_t size = lc_block_size(b);
-    return p < a + (size ? size : 1) ? (long)(lo - 1) : -1;
+    if (p < a + (size ? size : 1)) return (long)(lo - 1);
+    return LC_UNLIKELY(p == a + sizeof(uintptr_t) && size == sizeof(uintptr_t)) &&
+                   is_empty_array_cookie(a)
+               ? (long)(lo - 1)
+               : -1;
 }
 
 typedef struct pass {

@@ -17,6 +17,7 @@ typedef enum lc_root_kind {
     LC_ROOT_REGISTERS, /* a thread's registers, saved when it was captured */
     LC_ROOT_REGION,    /* registered with lc_root_register (module: its label) */
     LC_ROOT_TSD,       /* a thread's pthread_setspecific values */
+    LC_ROOT_MAPPING,   /* anonymous memory the program mapped for itself */
 } lc_root_kind;
 typedef struct lc_root {
     lc_region r;
@@ -25,6 +26,7 @@ typedef struct lc_root {
     int thread;         /* index in the check's thread list, -1 for the checking thread */
     pid_t tid;
     const char *module; /* globals and TLS: the object's path */
+    uintptr_t base;     /* mappings: where the mapping starts */
 } lc_root;
 
 #define LC_GRAPH_NO_PARENT 0xffffffffu
@@ -95,6 +97,12 @@ size_t lc_runtime_add_roots(lc_graph *g);
 /* The regions registered with lc_root_register, as roots (user_roots.c);
  * returns the index of the first. */
 size_t lc_user_roots_add(lc_graph *g);
+/* The anonymous private mappings the program made for itself (map_roots.c),
+ * as roots: called once the graph holds the blocks, since a mapping that
+ * holds one is malloc's. lc_map_roots_init runs on the main thread at
+ * start-up (its control block lies in the runtime's mapping). */
+void lc_map_roots_init(void);
+size_t lc_map_roots_add(lc_graph *g);
 /* Set `bit` on every block the C runtime owns: reachable (start pointers
  * only) from those roots [from, to), or allocated by it for itself, and not
  * marked with a bit of `stop`. -1 when the scan ran out of memory. */

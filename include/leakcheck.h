@@ -262,8 +262,9 @@ LC_API void lc_watch(const void *ptr, const char *label);
 
 /* Treat [start, start + size) as a root of the reachability scan: memory the
  * program keeps pointers in that is neither a global, a stack, nor the heap
- * (an mmap'd arena, a custom allocator's slabs). A leak it holds is
- * reachable, and its retention path names the region by `label`. Returns 0,
+ * (a shared or file-backed mapping; anonymous private memory the program
+ * mapped itself is a root without it). A leak it holds is reachable, and
+ * its retention path names the region by `label`. Returns 0,
  * or -1 with errno EINVAL (empty region) or ENOSPC (256 regions already). */
 LC_API int lc_root_register(const void *start, size_t size, const char *label);
 /* Forget the region that starts at `start`: 0, or -1 with errno ENOENT. */

@@ -75,6 +75,14 @@ alloc_family            | alloc_family           |                              
 alloc_family_fixed      | alloc_family.fixed     |                                    | 0       | clean        |
 cxx_new                 | cxx_new                |                                    | 23      | leak         | leaked=3/172 unreachable=3/172 direct=2/72 indirect=1/100
 cxx_new_fixed           | cxx_new.fixed          | --strict                           | 0       | clean        |
+cxx_new0                | cxx_new0               |                                    | 23      | leak         | leaked=1/8 unreachable=1/8 direct=1/8
+cxx_new0_fixed          | cxx_new0.fixed         |                                    | 0       | clean        | reachable=1/8
+mapping                 | mapping                |                                    | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
+mapping_fixed           | mapping.fixed          |                                    | 0       | clean        | reachable=1/72
+mmap_chunk              | mmap_chunk             |                                    | 23      | leak         | leaked=2/262184 unreachable=2/262184 direct=1/262144 indirect=1/40 reachable=1/24
+mmap_chunk_fixed        | mmap_chunk.fixed       |                                    | 0       | clean        | reachable=3/262208
+stale_arena             | stale_arena            |                                    | 23      | leak         | leaked=1/56 unreachable=1/56 direct=1/56
+stale_arena_fixed       | stale_arena.fixed      |                                    | 0       | clean        | reachable=1/56
 runtime_owned           | runtime_owned          | --strict                           | 0       | clean        |
 runtime_owned_leaky     | runtime_owned.leaky    | --strict                           | 23      | leak         | leaked=1/77 unreachable=1/77 direct=1/77
 thread_blocked          | thread_blocked         |                                    | 23      | leak         | threads=1
@@ -266,7 +274,7 @@ consistency='
        "an unreachable site has no lost: direct|indirect"),
   rule([.heap.sites[] | (.stack | length > 0) and ((.stack[0].file // "") | test("^harness/") | not) and ((.stack[0].function // "") | test("^lc_") | not)] | all;
        "a site has no stack, or a harness frame on top of it"),
-  rule([.heap.sites[] | select(.class == "thread" or .class == "reachable") | (.path | length > 0) and (.path[0].kind | IN("global", "tls", "thread", "registers", "stack", "region", "tsd")) and ([.path[1:][] | .kind == "block" and (.offset | type) == "number"] | all)] | all;
+  rule([.heap.sites[] | select(.class == "thread" or .class == "reachable") | (.path | length > 0) and (.path[0].kind | IN("global", "tls", "thread", "registers", "stack", "region", "tsd", "mapping")) and ([.path[1:][] | .kind == "block" and (.offset | type) == "number"] | all)] | all;
        "a thread or reachable site has no path from a root through blocks"),
   rule(([.threads.list[] | .count // 1] | add // 0) == .threads.leaked;
        "the listed threads do not add up to threads.leaked"),
@@ -343,6 +351,20 @@ check_global_reachable() {
         '[.heap.sites[] | select(.bytes == 40) | (.path | length) == 2 and .path[0].name == "registry" and .path[1].kind == "block" and .path[1].site.function == "registry_add" and .path[1].offset == 16] == [true]'
 }
 check_global_reachable_strict() { check_global_reachable; }
+check_cxx_new0_fixed() {
+    expect "the empty array (8 B) is held by the global empty, which points at its end" \
+        "[.heap.sites[] | select(.bytes == 8) | .class == \"reachable\" and (.stack | $(has_frame make_empty cxx_new0.cc)) and .path[0].kind == \"global\" and .path[0].name == \"empty\"] == [true]"
+}
+check_mapping_fixed() {
+    expect "the entry (72 B) is held by the program's anonymous mapping" \
+        "[.heap.sites[] | select(.bytes == 72) | .class == \"reachable\" and (.stack | $(has_frame make_entry mapping.c)) and .path == [.path[0]] and .path[0].kind == \"mapping\"] == [true]"
+}
+check_mmap_chunk() {
+    expect "the 24-byte block is held by the program's mapping, not by malloc's chunk beside it" \
+        '[.heap.sites[] | select(.bytes == 24) | .class == "reachable" and .path[0].kind == "mapping"] == [true]'
+    expect "the 40-byte block is lost with the mmapped block that alone holds it" \
+        "[.heap.sites[] | select(.bytes == 40) | .lost == \"indirect\" and (.stack | $(has_frame make_big mmap_chunk.c))] == [true]"
+}
 check_interior() {
     expect "the block is held by the global interior_ref, through an interior pointer" \
         "[.heap.sites[] | .class == \"reachable\" and (.stack | $(has_frame make_buffer interior.c)) and .path == [.path[0]] and .path[0].kind == \"global\" and .path[0].name == \"interior_ref\" and .path[0].offset == 0] == [true]"

@@ -49,6 +49,12 @@ alloc_family             lost
 alloc_family.fixed       none
 cxx_new                  lost
 cxx_new.fixed            none
+mapping                  lost
+mapping.fixed            none
+mmap_chunk               lost
+mmap_chunk.fixed         none
+stale_arena              lost
+stale_arena.fixed        none
 runtime_owned.leaky      lost
 runtime_owned            none
 global_reachable         none

@@ -467,15 +467,30 @@ START_TEST(test_block_held_by_a_registered_region_is_reachable_through_it) {
 }
 END_TEST
 
-START_TEST(test_block_held_by_an_unregistered_region_is_lost) {
+START_TEST(test_block_held_by_an_unregistered_mapping_is_reachable_from_it) {
     lc_baseline();
     void **arena = map_arena();
     scrub_stack();
     const lc_result *r = check_now();
     ck_assert_int_eq(r->leaked_objects, 1);
-    ck_assert_str_eq(r->sites[0].klass, "unreachable");
+    ck_assert_str_eq(r->sites[0].klass, "reachable");
+    ASSERT_JSON_HAS("{\"kind\": \"mapping\", \"name\": \"anonymous mapping at 0x");
     free(arena[3]);
     munmap(arena, 4096);
+}
+END_TEST
+
+START_TEST(test_block_held_by_an_unmapped_region_is_lost) {
+    lc_baseline();
+    void **arena = map_arena();
+    hidden = (uintptr_t)arena[3] ^ DISGUISE;
+    munmap(arena, 4096);
+    arena = NULL;
+    scrub_stack();
+    const lc_result *r = check_now();
+    ck_assert_int_eq(r->leaked_objects, 1);
+    ck_assert_str_eq(r->sites[0].klass, "unreachable");
+    free((void *)(hidden ^ DISGUISE));
 }
 END_TEST
 
@@ -511,7 +526,8 @@ static Suite *reach_suite(void) {
     tcase_add_test(tc, test_path_through_a_long_list_keeps_root_and_nearest_holders);
     tcase_add_test(tc, test_short_list_path_leaves_nothing_out);
     tcase_add_test(tc, test_block_held_by_a_registered_region_is_reachable_through_it);
-    tcase_add_test(tc, test_block_held_by_an_unregistered_region_is_lost);
+    tcase_add_test(tc, test_block_held_by_an_unregistered_mapping_is_reachable_from_it);
+    tcase_add_test(tc, test_block_held_by_an_unmapped_region_is_lost);
     tcase_add_test(tc, test_unregistering_an_unknown_region_is_an_error);
     suite_add_tcase(s, tc);
     return s;

@@ -38,6 +38,14 @@ alloc_family             alloc_family.c      -g
 alloc_family.fixed       alloc_family.c      -g -DFIXED=1
 cxx_new                  cxx_new.cc          -g
 cxx_new.fixed            cxx_new.cc          -g -DFIXED=1
+cxx_new0                 cxx_new0.cc         -g
+cxx_new0.fixed           cxx_new0.cc         -g -DFIXED=1
+mapping                  mapping.c           -g
+mapping.fixed            mapping.c           -g -DFIXED=1
+mmap_chunk               mmap_chunk.c        -g
+mmap_chunk.fixed         mmap_chunk.c        -g -DFIXED=1
+stale_arena              stale_arena.c       -g
+stale_arena.fixed        stale_arena.c       -g -DFIXED=1
 runtime_owned            runtime_owned.c     -g
 runtime_owned.leaky      runtime_owned.c     -g -DLEAKY=1
 thread_blocked           thread_blocked.c    -g
