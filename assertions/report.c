@@ -192,9 +192,9 @@ void lc_report_text(lc_buf *t, const lc_check *c) {
     lc_buf_free(&lsan_json);
 }
 
-void lc_report_json(lc_buf *j, const lc_check *c) {
+void lc_report_json_members(lc_buf *j, const lc_check *c) {
     const lc_heap_view *h = &c->heap;
-    lc_buf_printf(j, "{\"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"pid\": %d, ",
+    lc_buf_printf(j, "\"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"pid\": %d, ",
                   c->verdict < 0 ? "error"
                   : c->leak      ? "leak"
                                  : "clean",
@@ -215,7 +215,6 @@ void lc_report_json(lc_buf *j, const lc_check *c) {
     lc_buf lsan_text = {0};
     lc_lsan_report(&lsan_text, j, &c->lsan);
     lc_buf_free(&lsan_text);
-    lc_buf_printf(j, "}\n");
 }
 
 void lc_report_dot(lc_buf *b, const lc_check *c) {

@@ -32,6 +32,7 @@
 
 static uint64_t baseline_seq;
 static lc_buf last_text, last_json, last_dot;
+static size_t last_json_members; /* their length, after last_json's '{' */
 static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define MARK_RUNTIME 1
@@ -102,6 +103,10 @@ const char *lc_last_report(void) {
 }
 const char *lc_last_report_json(void) {
     return last_json.data ? last_json.data : "";
+}
+const char *lc_last_report_json_members(size_t *len) {
+    *len = last_json.data ? last_json_members : 0;
+    return last_json.data ? last_json.data + 1 : "";
 }
 const char *lc_last_report_dot(void) {
     return last_dot.data ? last_dot.data : "";
@@ -388,6 +393,7 @@ static void error_result(const char *err, const lc_options *o, lc_result *res) {
     lc_buf_printf(&last_text, "leakcheck: %s\n", err);
     lc_buf_printf(&last_json, "{\"schema\": \"leakcheck/1\", \"verdict\": \"error\", \"error\": ");
     lc_buf_json_str(&last_json, err);
+    last_json_members = last_json.len ? last_json.len - 1 : 0;
     lc_buf_printf(&last_json, "}");
     if (res) {
         memset(res, 0, sizeof *res);
@@ -456,7 +462,10 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_buf_free(&last_dot);
     if (lc_cfg.retention_graph) lc_report_dot(&last_dot, c);
     lc_report_text(&last_text, c);
-    lc_report_json(&last_json, c);
+    lc_buf_printf(&last_json, "{");
+    lc_report_json_members(&last_json, c);
+    last_json_members = last_json.len ? last_json.len - 1 : 0;
+    lc_buf_printf(&last_json, "}\n");
     if (res) lc_report_result(c, res);
     if (c->verdict != 0 && !(o && o->quiet) && !lc_cfg.quiet && last_text.data) {
         FILE *out = o && o->out ? o->out : stderr;
