@@ -104,10 +104,10 @@ static bool saw(lc_child *c, int status) {
     }
     c->status = status;
     bool done = sealed(c, &c->len);
-    c->end = done                ? LC_CHILD_DONE
-             : c->killed         ? LC_CHILD_TIMED_OUT
+    c->end = done                  ? LC_CHILD_DONE
+             : c->killed           ? LC_CHILD_TIMED_OUT
              : WIFSIGNALED(status) ? LC_CHILD_SIGNALED
-                                 : LC_CHILD_EXITED;
+                                   : LC_CHILD_EXITED;
     return true;
 }
 

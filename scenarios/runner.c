@@ -469,7 +469,8 @@ static void json_line(lc_buf *b, const lc_variant_result *r) {
                                                      : "error",
                   r->signal);
     if (r->report) {
-        lc_buf_printf(b, r->outcome == LC_VARIANT_TIMED_OUT ? ", \"thread_dump\": " : ", \"output\": ");
+        lc_buf_printf(b, r->outcome == LC_VARIANT_TIMED_OUT ? ", \"thread_dump\": "
+                                                            : ", \"output\": ");
         lc_buf_json_str(b, r->report);
     }
     lc_buf_printf(b, "}\n");
