@@ -11,10 +11,10 @@
 #include "buf.h"
 #include "child.h"
 #include "core.h"
+#include "engine.h"
 #include "fault.h"
 #include "heap.h"
 #include "os.h"
-#include "sanitizer.h"
 #include "stacks.h"
 #include "symbols.h"
 #include "thread.h"
@@ -47,7 +47,7 @@ typedef struct sweep_msg {
  * the run itself (its scans and reports are sized for the worst case);
  * anything else gets the full check, so the verdicts are the same. */
 static bool certainly_clean(uint64_t since) {
-    if (lc_cfg.under_valgrind || lc_sanitizer_hooked() || lc_watch_count() > 0) return false;
+    if (lc_engines_active() || lc_watch_count() > 0) return false;
     if (lc_heap_copy(NULL, 0, since) != 0) return false;
     pid_t one;
     if (lc_os_list_tasks(&one, 1) != 1) return false;

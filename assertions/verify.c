@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "collect.h"
 #include "core.h"
+#include "engine.h"
 #include "fault.h"
 #include "heap.h"
 #include "os.h"
@@ -71,7 +72,7 @@ void lc_baseline_ex(bool memcheck_search) {
      * its leak figures are judged as growth since this moment (collect.c).
      * A test framework's second baseline of the same test keeps the first
      * search (test_report.c). */
-    if (memcheck_search) lc_valgrind_leak_check(NULL);
+    if (memcheck_search) lc_engines_baseline();
     lc_baseline_searches += memcheck_search;
 }
 
@@ -440,7 +441,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     c->top = top;
 
     /* Gather. */
-    lc_lsan_leak_check(&c->lsan);
+    lc_engines_gather(&c->engines);
     c->threads = lc_threads_check(o, settle);
     c->heap.count_reachable = count_reachable;
     c->scanned = scan_heap(&c->heap, c->threads, caller_frame, regs, process_mode);
@@ -450,9 +451,9 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     /* Judge. A scan that could not finish leaves reachable blocks unmarked:
      * its figures would be false either way, so there is no verdict. */
     const lc_heap_view *h = &c->heap;
-    lc_valgrind_judge(&c->valgrind, h->unreachable_objects, h->unreachable_bytes, &budget);
+    lc_engines_judge(&c->engines, h->unreachable_objects, h->unreachable_bytes, &budget);
     c->leak = over(h->bytes, budget.bytes) || over(h->objects, budget.objects) ||
-              over(c->nthreads, budget.threads) || c->watched_live > 0 || c->valgrind.over_budget;
+              over(c->nthreads, budget.threads) || c->watched_live > 0 || c->engines.over_budget;
     c->verdict = !c->scanned ? -1 : c->leak ? 1 : 0;
     if (c->leak) write_check_profiles(&c->profiles);
 

@@ -8,6 +8,7 @@
 #include "budget.h"
 #include "buf.h"
 #include "collect.h"
+#include "engine.h"
 #include "heap.h"
 #include "sanitizer.h"
 #include "scan.h"
@@ -122,9 +123,8 @@ typedef struct lc_check {
     bool scanned; /* the scan finished */
     int watched_live;
     lc_buf watch_text, watch_json; /* watched objects, as watch.c wrote them */
-    lc_lsan_result lsan;
-    lc_valgrind_verdict valgrind;
-    lc_buf profiles; /* where a failing check's heap profiles went */
+    lc_engines engines;            /* valgrind's memcheck, LSan: whichever runs */
+    lc_buf profiles;               /* where a failing check's heap profiles went */
     /* judged */
     bool leak;   /* over the budget, in either engine, or a watched block live */
     int verdict; /* 1 leak, 0 clean, -1 no verdict (the scan did not finish) */
