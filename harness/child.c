@@ -111,10 +111,11 @@ static bool saw(lc_child *c, int status) {
     return true;
 }
 
+/* waitpid failed: someone else reaped the child (a SIGCHLD handler that
+ * reaps every child, or SIGCHLD ignored). A sealed result still counts. */
 static void lost(lc_child *c, int err) {
     c->error = err;
-    c->end = LC_CHILD_LOST;
-    sealed(c, &c->len);
+    c->end = sealed(c, &c->len) ? LC_CHILD_DONE : LC_CHILD_LOST;
 }
 
 bool lc_child_poll(lc_child *c) {

@@ -138,6 +138,20 @@ START_TEST(test_a_child_stopped_by_something_else_goes_on) {
 }
 END_TEST
 
+START_TEST(test_a_result_survives_a_program_that_ignores_sigchld) {
+    /* Its children are reaped by the kernel: waitpid ends in ECHILD. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigaction(SIGCHLD, &ign, &old);
+    lc_child c = run(0, say, "reaped elsewhere");
+    sigaction(SIGCHLD, &old, NULL);
+    ck_assert_int_eq(c.end, LC_CHILD_DONE);
+    char text[64];
+    result_text(&c, text, sizeof text);
+    ck_assert_str_eq(text, "reaped elsewhere");
+    lc_child_close(&c);
+}
+END_TEST
+
 /* Blocks until the test writes to the pipe it is given. */
 static void wait_for_release(int fd, void *arg) {
     const int *release = arg;
@@ -179,6 +193,7 @@ static Suite *child_suite(void) {
     tcase_add_test(tc, test_a_crash_is_told_from_a_result_and_keeps_what_was_written);
     tcase_add_test(tc, test_an_exit_without_a_seal_is_no_result);
     tcase_add_test(tc, test_a_child_stopped_by_something_else_goes_on);
+    tcase_add_test(tc, test_a_result_survives_a_program_that_ignores_sigchld);
     tcase_add_test(tc, test_children_are_polled_side_by_side);
     suite_add_tcase(s, tc);
     return s;
