@@ -6,13 +6,15 @@
  * and stop when a run never reaches the injected failure. A second,
  * persistent pass fails every allocation from n on, for the points where the
  * code allocated again after its single failure. It sits above the check,
- * which each child runs. */
+ * which each child runs; the children are run and their answers brought
+ * back by child.c. */
 #include "buf.h"
+#include "child.h"
 #include "core.h"
+#include "engine.h"
 #include "fault.h"
 #include "heap.h"
 #include "os.h"
-#include "sanitizer.h"
 #include "stacks.h"
 #include "symbols.h"
 #include "thread.h"
@@ -38,30 +40,6 @@ typedef struct sweep_msg {
     size_t stack_len, report_len;
 } sweep_msg;
 
-static int write_full(int fd, const void *p, size_t len) {
-    const char *c = p;
-    while (len) {
-        ssize_t w = write(fd, c, len);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        c += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static size_t read_full(int fd, void *p, size_t len) {
-    char *c = p;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t r = read(fd, c + got, len - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    return got;
-}
-
 /* Whether the child's run certainly left nothing behind: no block it
  * allocated is live, no thread it started exists or waits to be joined,
  * nothing is watched, and no second engine (memcheck, a sanitizer) has a
@@ -69,7 +47,7 @@ static size_t read_full(int fd, void *p, size_t len) {
  * the run itself (its scans and reports are sized for the worst case);
  * anything else gets the full check, so the verdicts are the same. */
 static bool certainly_clean(uint64_t since) {
-    if (lc_cfg.under_valgrind || lc_sanitizer_hooked() || lc_watch_count() > 0) return false;
+    if (lc_engines_active() || lc_watch_count() > 0) return false;
     if (lc_heap_copy(NULL, 0, since) != 0) return false;
     pid_t one;
     if (lc_os_list_tasks(&one, 1) != 1) return false;
@@ -80,14 +58,30 @@ static bool certainly_clean(uint64_t since) {
     return true;
 }
 
-static _Noreturn void sweep_child(int fd, long n, int persistent, void (*fn)(void *), void *arg,
-                                  const lc_fault_sweep_options *o) {
+/* What a child runs with: the failure point and the function. */
+typedef struct sweep_job {
+    long n;
+    int persistent;
+    void (*fn)(void *);
+    void *arg;
+    const lc_fault_sweep_options *o;
+} sweep_job;
+
+/* In the child: run fn with allocation n failing, check, and write the
+ * answer (a sweep_msg, the stack and the report) as the child's result.
+ * Whatever fn left behind stays: the child is discarded after its result
+ * (child.c), so not even memcheck's leak search at exit runs, which would
+ * find only what the sweep made fail on purpose. */
+static void sweep_child(int fd, void *arg) {
+    const sweep_job *job = arg;
+    const lc_fault_sweep_options *o = job->o;
+    long n = job->n;
     /* The fork took the baseline (init.c), so every block fn allocates is
      * numbered from here on; counting starts here too. */
     uint64_t since = lc_heap_next_seq();
     lc_fault_count_after_hit(true);
-    lc_fault_inject(n, persistent);
-    fn(arg);
+    lc_fault_inject(n, job->persistent);
+    job->fn(job->arg);
     long hit = lc_fault_hits();
     long counted_now = lc_fault_counted();
     lc_stack_id id = lc_fault_failed_stack();
@@ -118,26 +112,20 @@ static _Noreturn void sweep_child(int fd, long n, int persistent, void (*fn)(voi
     const char *report = msg.leaked ? lc_last_report() : "";
     msg.stack_len = stack.failed ? 0 : stack.len;
     msg.report_len = strlen(report);
-    int rc = write_full(fd, &msg, sizeof msg);
-    if (rc == 0 && msg.stack_len) rc = write_full(fd, stack.data, msg.stack_len);
-    if (rc == 0) rc = write_full(fd, report, msg.report_len);
-    /* Whatever fn left behind stays. _exit runs no exit-time code, but
-     * under valgrind memcheck's leak search would still run and find only
-     * what the sweep made fail on purpose: there the child stops itself and
-     * the parent kills it (should something continue it, it leaves). */
-    if (lc_cfg.under_valgrind) raise(SIGSTOP);
-    _exit(rc == 0 ? 0 : 1);
+    int rc = lc_child_write(fd, &msg, sizeof msg);
+    if (rc == 0 && msg.stack_len) rc = lc_child_write(fd, stack.data, msg.stack_len);
+    if (rc == 0) rc = lc_child_write(fd, report, msg.report_len);
+    /* An answer cut short is no answer: the parent sees it unsealed. */
+    if (rc != 0) _exit(1);
 }
 
-static char *dup_text(int fd, size_t len, bool *complete) {
+/* A text of the child's result, from *at on; NULL when it is cut short. */
+static char *dup_text(const lc_child *c, size_t *at, size_t len) {
+    if (len > c->len - *at) return NULL;
     char *t = malloc(len + 1);
-    if (!t) {
-        *complete = false;
-        return NULL;
-    }
-    size_t got = read_full(fd, t, len);
-    t[got] = '\0';
-    if (got != len) *complete = false;
+    if (!t) return NULL;
+    t[lc_child_read(c, t, len, *at)] = '\0';
+    *at += len;
     return t;
 }
 
@@ -146,39 +134,25 @@ static char *dup_text(int fd, size_t len, bool *complete) {
  * or did not say), -1 on an error. A point worth reporting is added. */
 static int sweep_one(long n, int persistent, void (*fn)(void *), void *arg,
                      const lc_fault_sweep_options *o, lc_fault_sweep_result *r) {
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        sweep_child(fds[1], n, persistent, fn, arg, o);
-    }
-    close(fds[1]);
+    sweep_job job = {n, persistent, fn, arg, o};
+    lc_child c;
+    if (lc_child_start(&c, 0, sweep_child, &job) != 0) return -1;
     r->runs++;
+    lc_child_wait(&c);
     lc_self_enter();
     sweep_msg msg;
-    bool complete = read_full(fds[0], &msg, sizeof msg) == sizeof msg;
+    memset(&msg, 0, sizeof msg);
+    bool complete = c.end == LC_CHILD_DONE && c.len >= sizeof msg &&
+                    lc_child_read(&c, &msg, sizeof msg, 0) == sizeof msg;
     char *stack = NULL, *report = NULL;
     if (complete) {
-        stack = dup_text(fds[0], msg.stack_len, &complete);
-        report = dup_text(fds[0], msg.report_len, &complete);
+        size_t at = sizeof msg;
+        stack = dup_text(&c, &at, msg.stack_len);
+        report = dup_text(&c, &at, msg.report_len);
+        complete = stack && report;
     }
-    close(fds[0]);
-    int status, sig = 0;
-    while (waitpid(pid, &status, WUNTRACED) < 0 && errno == EINTR)
-        continue;
-    if (WIFSTOPPED(status)) {
-        kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            continue;
-    } else if (WIFSIGNALED(status)) {
-        sig = WTERMSIG(status);
-    }
+    lc_child_close(&c);
+    int sig = c.end == LC_CHILD_SIGNALED ? WTERMSIG(c.status) : 0;
     if (!complete && !sig) sig = -1; /* ended without a complete answer */
     int reached = sig ? 2 : !msg.hit ? 0 : msg.allocated_after ? 2 : 1;
     if (sig || msg.leaked) {

@@ -186,15 +186,12 @@ void lc_report_text(lc_buf *t, const lc_check *c) {
                       lc_fmt_bytes(h->reachable_bytes, sz, sizeof sz));
     lc_suppress_report_text(t);
     if (c->profiles.data) lc_buf_printf(t, "%s", c->profiles.data);
-    lc_valgrind_text(t, &c->valgrind);
-    lc_buf lsan_json = {0};
-    lc_lsan_report(t, &lsan_json, &c->lsan);
-    lc_buf_free(&lsan_json);
+    lc_engines_text(t, &c->engines);
 }
 
-void lc_report_json(lc_buf *j, const lc_check *c) {
+void lc_report_json_members(lc_buf *j, const lc_check *c) {
     const lc_heap_view *h = &c->heap;
-    lc_buf_printf(j, "{\"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"pid\": %d, ",
+    lc_buf_printf(j, "\"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"pid\": %d, ",
                   c->verdict < 0 ? "error"
                   : c->leak      ? "leak"
                                  : "clean",
@@ -211,11 +208,7 @@ void lc_report_json(lc_buf *j, const lc_check *c) {
     lc_suppress_report_json(j);
     lc_buf_printf(j, ", \"scan\": {\"seconds\": %.6f, \"complete\": %s, \"threads_not_read\": %d}",
                   h->scan_seconds, c->scanned ? "true" : "false", h->troots.uncaptured);
-    lc_valgrind_json(j, &c->valgrind);
-    lc_buf lsan_text = {0};
-    lc_lsan_report(&lsan_text, j, &c->lsan);
-    lc_buf_free(&lsan_text);
-    lc_buf_printf(j, "}\n");
+    lc_engines_json(j, &c->engines);
 }
 
 void lc_report_dot(lc_buf *b, const lc_check *c) {

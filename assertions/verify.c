@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "collect.h"
 #include "core.h"
+#include "engine.h"
 #include "fault.h"
 #include "heap.h"
 #include "os.h"
@@ -33,6 +34,7 @@
 
 static uint64_t baseline_seq;
 static lc_buf last_text, last_json, last_dot;
+static size_t last_json_members; /* their length, after last_json's '{' */
 static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define MARK_RUNTIME 1
@@ -72,7 +74,7 @@ void lc_baseline_ex(bool memcheck_search) {
      * its leak figures are judged as growth since this moment (collect.c).
      * A test framework's second baseline of the same test keeps the first
      * search (test_report.c). */
-    if (memcheck_search) lc_valgrind_leak_check(NULL);
+    if (memcheck_search) lc_engines_baseline();
     lc_baseline_searches += memcheck_search;
 }
 
@@ -104,6 +106,10 @@ const char *lc_last_report(void) {
 }
 const char *lc_last_report_json(void) {
     return last_json.data ? last_json.data : "";
+}
+const char *lc_last_report_json_members(size_t *len) {
+    *len = last_json.data ? last_json_members : 0;
+    return last_json.data ? last_json.data + 1 : "";
 }
 const char *lc_last_report_dot(void) {
     return last_dot.data ? last_dot.data : "";
@@ -394,6 +400,7 @@ static void error_result(const char *err, const lc_options *o, lc_result *res) {
     lc_buf_printf(&last_text, "leakcheck: %s\n", err);
     lc_buf_printf(&last_json, "{\"schema\": \"leakcheck/1\", \"verdict\": \"error\", \"error\": ");
     lc_buf_json_str(&last_json, err);
+    last_json_members = last_json.len ? last_json.len - 1 : 0;
     lc_buf_printf(&last_json, "}");
     if (res) {
         memset(res, 0, sizeof *res);
@@ -445,7 +452,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     uint64_t probe_seq = baseline_seq;
     __asm__("" : "+r"(probe_seq));
     LC_PROBE_CHECK_BEGIN(probe_seq);
-    lc_lsan_leak_check(&c->lsan);
+    lc_engines_gather(&c->engines);
     c->threads = lc_threads_check(o, settle);
     c->heap.count_reachable = count_reachable;
     c->scanned = scan_heap(&c->heap, c->threads, caller_frame, regs, process_mode);
@@ -455,9 +462,9 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     /* Judge. A scan that could not finish leaves reachable blocks unmarked:
      * its figures would be false either way, so there is no verdict. */
     const lc_heap_view *h = &c->heap;
-    lc_valgrind_judge(&c->valgrind, h->unreachable_objects, h->unreachable_bytes, &budget);
+    lc_engines_judge(&c->engines, h->unreachable_objects, h->unreachable_bytes, &budget);
     c->leak = over(h->bytes, budget.bytes) || over(h->objects, budget.objects) ||
-              over(c->nthreads, budget.threads) || c->watched_live > 0 || c->valgrind.over_budget;
+              over(c->nthreads, budget.threads) || c->watched_live > 0 || c->engines.over_budget;
     c->verdict = !c->scanned ? -1 : c->leak ? 1 : 0;
     LC_PROBE_VERDICT(c->verdict, h->objects, h->bytes, c->nthreads);
     if (c->leak) write_check_profiles(&c->profiles);
@@ -468,7 +475,10 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_buf_free(&last_dot);
     if (lc_cfg.retention_graph) lc_report_dot(&last_dot, c);
     lc_report_text(&last_text, c);
-    lc_report_json(&last_json, c);
+    lc_buf_printf(&last_json, "{");
+    lc_report_json_members(&last_json, c);
+    last_json_members = last_json.len ? last_json.len - 1 : 0;
+    lc_buf_printf(&last_json, "}\n");
     if (res) lc_report_result(c, res);
     if (c->verdict != 0 && !(o && o->quiet) && !lc_cfg.quiet && last_text.data) {
         FILE *out = o && o->out ? o->out : stderr;

@@ -8,6 +8,7 @@
 #include "budget.h"
 #include "buf.h"
 #include "collect.h"
+#include "engine.h"
 #include "heap.h"
 #include "sanitizer.h"
 #include "scan.h"
@@ -31,6 +32,11 @@ void lc_test_report_failure(int rc, const lc_result *res, const lc_options *opts
                             const char *file, int line, char *msg, size_t msglen);
 /* The last check's retention paths as a Graphviz graph. */
 const char *lc_last_report_dot(void);
+/* The members of the last JSON report (lc_last_report_json) without the
+ * braces around them, *len bytes from the pointer returned; "" and 0 when
+ * there was no check. For a caller that renders them inside an object of
+ * its own: the scenario runner's lines (scenarios/runner.c). */
+const char *lc_last_report_json_members(size_t *len);
 
 /* Watched objects (assertions/watch.c): adds each watched block still
  * live to the text report and a JSON array, with what retains it (`path`
@@ -117,16 +123,18 @@ typedef struct lc_check {
     bool scanned; /* the scan finished */
     int watched_live;
     lc_buf watch_text, watch_json; /* watched objects, as watch.c wrote them */
-    lc_lsan_result lsan;
-    lc_valgrind_verdict valgrind;
-    lc_buf profiles; /* where a failing check's heap profiles went */
+    lc_engines engines;            /* valgrind's memcheck, LSan: whichever runs */
+    lc_buf profiles;               /* where a failing check's heap profiles went */
     /* judged */
     bool leak;   /* over the budget, in either engine, or a watched block live */
     int verdict; /* 1 leak, 0 clean, -1 no verdict (the scan did not finish) */
 } lc_check;
 
 void lc_report_text(lc_buf *b, const lc_check *c);
-void lc_report_json(lc_buf *b, const lc_check *c);
+/* The members of the JSON report, without the braces around them: the
+ * check wraps them in its object, the scenario runner in a line of its own
+ * (lc_last_report_json_members). */
+void lc_report_json_members(lc_buf *b, const lc_check *c);
 void lc_report_dot(lc_buf *b, const lc_check *c);
 void lc_report_result(const lc_check *c, lc_result *res);
 

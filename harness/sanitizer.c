@@ -422,14 +422,20 @@ void lc_lsan_leak_check(lc_lsan_result *out) {
     if (out) *out = r;
 }
 
-void lc_lsan_report(lc_buf *text, lc_buf *json, const lc_lsan_result *r) {
+void lc_lsan_text(lc_buf *text, const lc_lsan_result *r) {
     if (!r->available) return;
-    if (!r->ran) {
+    if (!r->ran)
         lc_buf_printf(text, "\nLeakSanitizer: its leak check is disabled (detect_leaks=0)\n");
+    else
+        lc_buf_printf(text, "\nLeakSanitizer (whole process, not only since the baseline): %s\n",
+                      r->leaks ? "leaks found (its own report precedes this one)" : "no leaks");
+}
+
+void lc_lsan_json(lc_buf *json, const lc_lsan_result *r) {
+    if (!r->available) return;
+    if (!r->ran)
         lc_buf_printf(json, ", \"lsan\": {\"ran\": false, \"leaks\": null}");
-        return;
-    }
-    lc_buf_printf(text, "\nLeakSanitizer (whole process, not only since the baseline): %s\n",
-                  r->leaks ? "leaks found (its own report precedes this one)" : "no leaks");
-    lc_buf_printf(json, ", \"lsan\": {\"ran\": true, \"leaks\": %s}", r->leaks ? "true" : "false");
+    else
+        lc_buf_printf(json, ", \"lsan\": {\"ran\": true, \"leaks\": %s}",
+                      r->leaks ? "true" : "false");
 }

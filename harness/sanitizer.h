@@ -48,9 +48,10 @@ typedef struct lc_lsan_result {
     bool leaks;     /* it found unreachable blocks */
 } lc_lsan_result;
 void lc_lsan_leak_check(lc_lsan_result *out);
-/* LSan's part of a check's report: a line of text and the JSON member
+/* LSan's part of a check's report: a line of text, and the JSON member
  * "lsan"; nothing when the program does not run under LSan. */
-void lc_lsan_report(struct lc_buf *text, struct lc_buf *json, const lc_lsan_result *r);
+void lc_lsan_text(struct lc_buf *text, const lc_lsan_result *r);
+void lc_lsan_json(struct lc_buf *json, const lc_lsan_result *r);
 
 /* Called by LeakSanitizer before each of its searches. */
 LC_API int __lsan_is_turned_off(void);

@@ -322,7 +322,7 @@ typedef struct lc_fault_sweep_result {
 } lc_fault_sweep_result;
 
 /* 0 when every failure point was clean, 1 when one leaked or crashed, -1
- * on an error (errno set: a pipe or fork failed). o may be NULL; r may be
+ * on an error (errno set: its result file or a fork failed). o may be NULL; r may be
  * NULL; when given, free it with lc_fault_sweep_result_free. */
 LC_API int lc_fault_sweep(void (*fn)(void *), void *arg, const lc_fault_sweep_options *o,
                           lc_fault_sweep_result *r);

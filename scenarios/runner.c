@@ -1,27 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /* runner.c: runs scenario variants in forked children and reports on them.
  *
- * Each variant runs in a child of its own, so a leaky variant may leave
- * threads blocked forever and a crashing one takes nobody with it. The child
- * starts a watchdog thread (before its baseline, so it is never a leak),
- * takes the baseline, runs the variant, forces a collection point, verifies
- * at a zero budget and judges the scenario's declared expectations itself;
- * it writes its verdict and both reports to a file, so no pipe can fill up
- * and stall a child mid-report, and stops itself. The parent, seeing a
- * stopped child with a complete result, kills it: a child discarded that way
- * runs no exit-time code at all, not even the leak search of a checker it
- * runs under (valgrind), which could only find the leaks its variant made on
- * purpose. In a child that hangs, the watchdog writes the thread dump and
- * the child is discarded the same way; one that dies is reported with its
- * signal; the runner goes on either way.
+ * Each variant runs in a child of its own (harness/child.c), so a leaky
+ * variant may leave threads blocked forever and a crashing one takes nobody
+ * with it. The child starts a watchdog thread (before its baseline, so it is
+ * never a leak), takes the baseline, runs the variant, forces a collection
+ * point, verifies at a zero budget and judges the scenario's declared
+ * expectations itself; it hands back its verdict, its text report and the
+ * members of its JSON report as its result, and is discarded without
+ * running any exit-time code (not even the leak search of a checker it runs
+ * under, valgrind, which could only find the leaks its variant made on
+ * purpose). In a child that hangs, the watchdog hands back the thread dump
+ * instead; a child too broken to run it is killed at its deadline; one that
+ * dies is reported with its signal; the runner goes on either way. The
+ * parent renders every format itself, JSON with the library's one writer
+ * (harness/buf.c).
  *
- * The command line (`leakcheck scenarios run`) and the tests share this code;
- * the tests run it on scenario lists of their own (a crash, a hang). */
+ * Unlike the rest of the toolkit, which uses the public API only, the
+ * runner is a driver, as the tool is: it uses the library's child, buf and
+ * verify modules, and whatever links it links the library's internal
+ * archive (the tool, test_scenarios). The command line (`leakcheck
+ * scenarios run`) and the tests share this code; the tests run it on
+ * scenario lists of their own (a crash, a hang). */
 #include "scenarios.h"
 
 #include "probes.h"
 
+#include "buf.h"
+#include "child.h"
+#include "verify.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -44,11 +54,12 @@
 #define ALL_PROBES_GRACE 0.1
 #define SOME_PROBES_GRACE 0.5
 
-/* A result starts with child_magic; a thread dump ends with dump_magic. */
-static const char child_magic[5] = {'L', 'C', 'M', 'S', 'G'};
-static const char dump_magic[5] = {'L', 'C', 'D', 'M', 'P'};
+/* A child's result starts with what it holds: the check of the variant
+ * (a child_msg, the text report and the JSON report's members), or the
+ * watchdog's thread dump (text). */
+enum { RESULT_CHECKED = 'R', RESULT_DUMP = 'D' };
 
-/* What a child writes after its magic, followed by the two reports. */
+/* What a child writes after RESULT_CHECKED, followed by the two reports. */
 typedef struct child_msg {
     int expectation_met;
     char why[240];
@@ -76,24 +87,23 @@ static const char *variant_name(bool leaky) {
 /* ------------------------------------------------------------ the child */
 
 /* Either the main thread reports or the watchdog dumps, never both: the
- * one that moves the state away from RUNNING owns the output file. */
+ * one that moves the state away from RUNNING owns the result. */
 enum { CHILD_RUNNING, CHILD_REPORTING, CHILD_TIMED_OUT };
 static atomic_int child_state;
 static double watchdog_seconds;
-static FILE *child_out;
+static FILE *child_out; /* over a dup of the result file child_fd */
+static int child_fd;
 
 static void *watchdog(void *arg) {
     (void)arg;
     sleep_seconds(watchdog_seconds);
     int expected = CHILD_RUNNING;
     if (!atomic_compare_exchange_strong(&child_state, &expected, CHILD_TIMED_OUT)) return NULL;
+    fputc(RESULT_DUMP, child_out);
     fprintf(child_out, "timed out after %.1f s; thread dump:\n", watchdog_seconds);
     lc_dump_threads(child_out);
-    fwrite(dump_magic, 1, sizeof dump_magic, child_out);
     fflush(child_out);
-    /* Discarded as after a result (see run_child). */
-    raise(SIGSTOP);
-    _exit(EXIT_TIMED_OUT);
+    lc_child_seal(child_fd, EXIT_TIMED_OUT);
 }
 
 /* Print which pid to trace, then wait until a tracer has enabled the
@@ -158,11 +168,30 @@ static bool judge(const lc_scenario *sc, bool leaky, const lc_result *r, const c
     return false;
 }
 
-static _Noreturn void run_child(const lc_scenario *sc, bool leaky, FILE *out,
-                                const lc_runner_opts *o) {
+/* One variant to run: its result, and its child while it runs. */
+typedef struct job {
+    lc_variant_result *r;
+    const lc_runner_opts *o;
+    lc_child child;
+    double started;
+    bool running;
+} job;
+
+/* The child of a job (lc_child_fn): runs the variant, checks it, and hands
+ * back the result; or the watchdog hands back the thread dump. */
+static void run_child(int fd, void *arg) {
+    const job *j = arg;
+    const lc_scenario *sc = j->r->scenario;
+    bool leaky = j->r->leaky;
+    const lc_runner_opts *o = j->o;
+    /* A stream for the reports and the dump, opened before the baseline. */
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    FILE *out = dup_fd >= 0 ? fdopen(dup_fd, "w") : NULL;
+    if (!out) _exit(EXIT_FAILURE);
     if (o->wait_for_tracer > 0) wait_for_tracer(sc, leaky, o->wait_for_tracer);
     watchdog_seconds = o->timeout;
     child_out = out;
+    child_fd = fd;
     atomic_store(&child_state, CHILD_RUNNING);
     pthread_t dog;
     if (pthread_create(&dog, NULL, watchdog, NULL) == 0) pthread_setname_np(dog, "lc-watchdog");
@@ -181,79 +210,34 @@ static _Noreturn void run_child(const lc_scenario *sc, bool leaky, FILE *out,
                                   .settle_seconds = settle},
               &msg.res);
     msg.seconds = now_seconds() - t0;
-    const char *text = lc_last_report(), *json = lc_last_report_json();
+    const char *text = lc_last_report(), *json = lc_last_report_json_members(&msg.json_len);
     msg.expectation_met = judge(sc, leaky, &msg.res, text, msg.why, sizeof msg.why);
     msg.text_len = strlen(text);
-    msg.json_len = strlen(json);
     int expected = CHILD_RUNNING;
     if (!atomic_compare_exchange_strong(&child_state, &expected, CHILD_REPORTING))
         for (;;)
             pause(); /* the watchdog fired and is writing the dump */
-    fwrite(child_magic, 1, sizeof child_magic, out);
+    fputc(RESULT_CHECKED, out);
     fwrite(&msg, 1, sizeof msg, out);
     fwrite(text, 1, msg.text_len, out);
     fwrite(json, 1, msg.json_len, out);
-    fflush(out);
-    /* What the variant left behind is its point: nothing of it is freed.
-     * The parent kills the stopped child; should something continue it
-     * instead, it leaves without running any exit-time code. */
-    raise(SIGSTOP);
-    _exit(0);
+    /* What the variant left behind is its point: nothing of it is freed. */
+    if (fflush(out) != 0) _exit(EXIT_FAILURE);
+    lc_child_seal(fd, 0);
 }
 
 /* ------------------------------------------------------------ the parent */
 
-typedef struct job {
-    lc_variant_result *r;
-    pid_t pid;
-    FILE *file;
-    double started, deadline, timeout;
-    bool running, killed, dumped;
-} job;
-
-/* The whole file, NUL-terminated. With pread, so that the offset the child
- * may still be writing at is left alone. */
-static char *read_all(FILE *f, size_t *len) {
-    int fd = fileno(f);
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    ssize_t got;
-    while (buf && (got = pread(fd, buf + n, cap - n - 1, (off_t)n)) != 0) {
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        n += (size_t)got;
-        if (cap - n < 2) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger) break;
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    if (buf) buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-/* Whether data holds a complete message from a child; its header goes to
+/* Whether data (len bytes) holds the check's result; its header goes to
  * *msg and its reports start at data + *at. */
 static bool complete_message(const char *data, size_t len, child_msg *msg, size_t *at) {
-    if (!data || len < sizeof child_magic + sizeof *msg ||
-        memcmp(data, child_magic, sizeof child_magic) != 0)
-        return false;
-    memcpy(msg, data + sizeof child_magic, sizeof *msg);
-    *at = sizeof child_magic + sizeof *msg;
+    if (!data || len < 1 + sizeof *msg || data[0] != RESULT_CHECKED) return false;
+    memcpy(msg, data + 1, sizeof *msg);
+    *at = 1 + sizeof *msg;
     return msg->text_len <= len - *at && msg->json_len <= len - *at - msg->text_len;
 }
 
-/* Whether data is a complete thread dump from the watchdog. */
-static bool complete_dump(const char *data, size_t len) {
-    return data && len >= sizeof dump_magic &&
-           memcmp(data + len - sizeof dump_magic, dump_magic, sizeof dump_magic) == 0;
-}
-
-/* The child's result, when it left a complete one. */
+/* The child's result, when it handed back a complete one. */
 static bool take_message(lc_variant_result *r, const char *data, size_t len) {
     child_msg msg;
     size_t at;
@@ -264,33 +248,47 @@ static bool take_message(lc_variant_result *r, const char *data, size_t len) {
     r->expectation_met = msg.expectation_met;
     snprintf(r->why, sizeof r->why, "%s", msg.why);
     r->report = strndup(data + at, msg.text_len);
-    r->json = strndup(data + at + msg.text_len, msg.json_len);
+    r->json_members = strndup(data + at + msg.text_len, msg.json_len);
     return true;
 }
 
-static void collect_child(job *j, int status) {
+static void fail_job(job *j, const char *what, int err) {
+    j->running = false;
+    j->r->outcome = LC_VARIANT_CRASHED;
+    j->r->expectation_met = false;
+    snprintf(j->r->why, sizeof j->r->why, "%s: %s", what, strerror(err));
+}
+
+/* The result of a job whose child ended. */
+static void collect_child(job *j) {
     lc_variant_result *r = j->r;
+    const lc_child *c = &j->child;
     j->running = false;
     r->seconds = now_seconds() - j->started;
-    size_t len = 0;
-    char *data = read_all(j->file, &len);
-    fclose(j->file);
-    j->file = NULL;
-    if (take_message(r, data, len)) {
+    size_t len = c->len;
+    char *data = malloc(len + 1);
+    if (data) data[len = lc_child_read(c, data, len, 0)] = '\0';
+    lc_child_close(&j->child);
+    if (c->end == LC_CHILD_DONE && take_message(r, data, len)) {
         free(data);
         return;
     }
     r->expectation_met = false;
-    bool has_dump = complete_dump(data, len);
-    if (has_dump) data[len - sizeof dump_magic] = '\0';
-    bool dumped = has_dump || j->dumped;
-    r->report = data && data[0] ? data : NULL; /* the thread dump of a hang */
-    if (!r->report) free(data);
+    /* A thread dump, whole or cut short by the kill at the deadline. */
+    bool has_dump = data && len > 1 && data[0] == RESULT_DUMP;
+    bool dumped = has_dump && c->end == LC_CHILD_DONE;
+    r->report = has_dump ? strdup(data + 1) : NULL;
+    free(data);
+    int status = c->status;
+    if (c->end == LC_CHILD_LOST) {
+        fail_job(j, "lost the child", c->error);
+        return;
+    }
     if (WIFSIGNALED(status) && !dumped) r->signal = WTERMSIG(status);
     if (dumped) {
         r->outcome = LC_VARIANT_TIMED_OUT;
-        snprintf(r->why, sizeof r->why, "timed out after %.1f s", j->timeout);
-    } else if (j->killed) {
+        snprintf(r->why, sizeof r->why, "timed out after %.1f s", j->o->timeout);
+    } else if (c->end == LC_CHILD_TIMED_OUT) {
         r->outcome = LC_VARIANT_TIMED_OUT;
         snprintf(r->why, sizeof r->why, "timed out after %.1f s and was killed (signal %d, %s)",
                  r->seconds, r->signal, strsignal(r->signal));
@@ -304,75 +302,32 @@ static void collect_child(job *j, int status) {
     }
 }
 
-static void fail_job(job *j, const char *what, int err) {
-    j->running = false;
-    if (j->file) fclose(j->file);
-    j->file = NULL;
-    j->r->outcome = LC_VARIANT_CRASHED;
-    j->r->expectation_met = false;
-    snprintf(j->r->why, sizeof j->r->why, "%s: %s", what, strerror(err));
-}
-
 /* Start the child of a job; false (with the job failed) when it could not
- * be started. */
+ * be started. Its deadline is the backstop for a child too broken to run
+ * its watchdog, which dumps and ends on time. */
 static bool start_job(job *j, const lc_runner_opts *o) {
-    j->file = tmpfile();
-    if (!j->file) {
-        fail_job(j, "could not start", errno);
-        return false;
-    }
     fflush(NULL); /* nothing buffered may be written twice */
+    j->o = o;
     j->started = now_seconds();
-    j->timeout = o->timeout;
-    j->deadline = j->started + o->wait_for_tracer + o->timeout + DUMP_GRACE_SECONDS;
-    j->pid = fork();
-    if (j->pid < 0) {
+    double deadline = o->wait_for_tracer + o->timeout + DUMP_GRACE_SECONDS;
+    if (lc_child_start(&j->child, deadline, run_child, j) != 0) {
         fail_job(j, "could not start", errno);
         return false;
     }
-    if (j->pid == 0) run_child(j->r->scenario, j->r->leaky, j->file, o);
     j->running = true;
     return true;
 }
 
-/* A child stopped: discard it when it stopped itself after its result or
- * its thread dump (kill it), and let it go on when something else stopped
- * it before. */
-static void stopped_child(job *j) {
-    size_t len = 0;
-    char *data = read_all(j->file, &len);
-    child_msg msg;
-    size_t at;
-    j->dumped = complete_dump(data, len);
-    bool done = j->dumped || complete_message(data, len, &msg, &at);
-    free(data);
-    kill(j->pid, done ? SIGKILL : SIGCONT);
-}
-
-/* Reap every child that ended; discard those that stopped after their
- * result; kill those past their deadline (the watchdog dumps and exits on
- * time, this is the backstop for a child too broken to run it). Returns how
+/* Reap every child that ended (lc_child_poll discards those that stopped
+ * after their result and kills those past their deadline). Returns how
  * many ended. */
 static size_t reap(job *jobs, size_t n) {
     size_t ended = 0;
-    double now = now_seconds();
     for (size_t i = 0; i < n; i++) {
         job *j = &jobs[i];
-        if (!j->running) continue;
-        int status;
-        pid_t got = waitpid(j->pid, &status, WNOHANG | WUNTRACED);
-        if (got == j->pid && WIFSTOPPED(status)) {
-            stopped_child(j);
-        } else if (got == j->pid) {
-            collect_child(j, status);
-            ended++;
-        } else if (got < 0 && errno != EINTR) {
-            fail_job(j, "lost the child", errno);
-            ended++;
-        } else if (!j->killed && now > j->deadline) {
-            kill(j->pid, SIGKILL);
-            j->killed = true;
-        }
+        if (!j->running || !lc_child_poll(&j->child)) continue;
+        collect_child(j);
+        ended++;
     }
     return ended;
 }
@@ -434,7 +389,7 @@ int lc_scenarios_execute(const lc_scenario *const *list, size_t n, const lc_runn
 void lc_variant_results_free(lc_variant_result *results, size_t count) {
     for (size_t i = 0; results && i < count; i++) {
         free(results[i].report);
-        free(results[i].json);
+        free(results[i].json_members);
     }
     free(results);
 }
@@ -491,69 +446,46 @@ static void print_reports(const lc_variant_result *results, size_t count, FILE *
     }
 }
 
-static void json_string(FILE *out, const char *s) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", out);
-        else if (*p == '\t')
-            fputs("\\t", out);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
+/* One JSON object per line: the scenario fields, then the members of the
+ * check's own report in the "leakcheck/1" schema, or a verdict of "timeout"
+ * or "crash" with the signal and whatever the child left (a hang's thread
+ * dump). */
+static void json_line(lc_buf *b, const lc_variant_result *r) {
+    lc_buf_printf(b, "{\"scenario\": ");
+    lc_buf_json_str(b, r->scenario->name);
+    lc_buf_printf(b, ", \"variant\": \"%s\", \"expectation_met\": %s, \"seconds\": %.3f",
+                  variant_name(r->leaky), r->expectation_met ? "true" : "false", r->seconds);
+    if (!r->expectation_met) {
+        lc_buf_printf(b, ", \"why\": ");
+        lc_buf_json_str(b, r->why);
     }
-    fputc('"', out);
+    if (r->outcome == LC_VARIANT_CHECKED && r->json_members && r->json_members[0]) {
+        lc_buf_printf(b, ", %s}\n", r->json_members);
+        return;
+    }
+    lc_buf_printf(b, ", \"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"signal\": %d",
+                  r->outcome == LC_VARIANT_TIMED_OUT ? "timeout"
+                  : r->outcome == LC_VARIANT_CRASHED ? "crash"
+                                                     : "error",
+                  r->signal);
+    if (r->report) {
+        lc_buf_printf(b, r->outcome == LC_VARIANT_TIMED_OUT ? ", \"thread_dump\": "
+                                                            : ", \"output\": ");
+        lc_buf_json_str(b, r->report);
+    }
+    lc_buf_printf(b, "}\n");
 }
 
-/* The members of the child's report object, without its braces; NULL when
- * it has none. */
-static const char *report_members(const char *json, int *len) {
-    if (!json) return NULL;
-    const char *open = strchr(json, '{'), *close = strrchr(json, '}');
-    if (!open || !close || close <= open) return NULL;
-    const char *start = open + 1;
-    while (start < close && (*start == ' ' || *start == '\n'))
-        start++;
-    if (start == close) return NULL;
-    *len = (int)(close - start);
-    return start;
-}
-
-/* One JSON object per line: the scenario fields, then the check's own
- * report in the "leakcheck/1" schema, or a verdict of "timeout" or "crash"
- * with the signal and whatever the child left (a hang's thread dump). */
 static void print_json(const lc_variant_result *results, size_t count, FILE *out) {
     for (size_t i = 0; i < count; i++) {
-        const lc_variant_result *r = &results[i];
-        fputs("{\"scenario\": ", out);
-        json_string(out, r->scenario->name);
-        fprintf(out, ", \"variant\": \"%s\", \"expectation_met\": %s, \"seconds\": %.3f",
-                variant_name(r->leaky), r->expectation_met ? "true" : "false", r->seconds);
-        if (!r->expectation_met) {
-            fputs(", \"why\": ", out);
-            json_string(out, r->why);
-        }
-        int len = 0;
-        const char *members =
-            r->outcome == LC_VARIANT_CHECKED ? report_members(r->json, &len) : NULL;
-        if (members) {
-            fprintf(out, ", %.*s}\n", len, members);
-            continue;
-        }
-        fprintf(out, ", \"schema\": \"leakcheck/1\", \"verdict\": \"%s\", \"signal\": %d",
-                r->outcome == LC_VARIANT_TIMED_OUT ? "timeout"
-                : r->outcome == LC_VARIANT_CRASHED ? "crash"
-                                                   : "error",
-                r->signal);
-        if (r->report) {
-            fputs(r->outcome == LC_VARIANT_TIMED_OUT ? ", \"thread_dump\": " : ", \"output\": ",
-                  out);
-            json_string(out, r->report);
-        }
-        fputs("}\n", out);
+        lc_buf b = {0};
+        json_line(&b, &results[i]);
+        if (!b.failed && b.data)
+            fputs(b.data, out);
+        else
+            fprintf(stderr, "leakcheck scenarios: out of memory writing the JSON line of %s (%s)\n",
+                    results[i].scenario->name, variant_name(results[i].leaky));
+        lc_buf_free(&b);
     }
 }
 

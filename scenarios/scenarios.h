@@ -112,7 +112,9 @@ typedef struct lc_variant_result {
     lc_result check;      /* the check's result (LC_VARIANT_CHECKED only) */
     char *report;         /* the check's text report, or the thread dump of a
                              hang; NULL when the child left nothing */
-    char *json;           /* the check's "leakcheck/1" report, or NULL */
+    char *json_members;   /* the members of the check's "leakcheck/1" report,
+                             without its braces (to be rendered in an object
+                             of the caller's), or NULL */
 } lc_variant_result;
 
 /* Run both variants of each of the n scenarios of list, leaky first, each in

@@ -8,7 +8,9 @@
 # files). A library file may include the headers of its own layer and of
 # lower ones only; every file of harness/ and assertions/ must be in the
 # table; an internal header stays within 200 lines; the toolkit (scenarios/)
-# includes public headers only. With OBJDIR (build/obj), the same order
+# includes public headers only, but for its runner (scenarios/runner.c), a
+# driver that sits above the library as the tool does and may include any
+# of its headers. With OBJDIR (build/obj), the same order
 # holds for the symbols the compiled objects reference: an object may use
 # what objects of its own or lower layers define (the interposed libc and
 # pthread names excepted: a call to malloc goes through the C library's
@@ -70,6 +72,7 @@ done
 
 for f in scenarios/*.[ch]; do
   [ -e "$f" ] || continue
+  [ "$f" = scenarios/runner.c ] && continue
   while IFS=: read -r line inc; do
     name=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/' <<<"$inc")
     [ -e "scenarios/$name" ] || [ -e "include/$name" ] ||
@@ -86,7 +89,7 @@ if [ -n "$objdir" ]; then
   done
   interposed=' malloc calloc realloc reallocarray free posix_memalign aligned_alloc memalign
     valloc pvalloc malloc_usable_size pthread_create pthread_join pthread_tryjoin_np
-    pthread_timedjoin_np pthread_detach pthread_exit '
+    pthread_timedjoin_np pthread_detach pthread_exit exit _exit _Exit '
   symbols=$(
     for f in "${!layer[@]}"; do echo "L $objdir/${f%.c}.o ${layer[$f]} ${module[$f]}"; done
     nm -A "${objs[@]}" | sed 's/:/ /' | awk -v skip="$interposed" '

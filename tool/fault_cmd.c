@@ -13,10 +13,12 @@
  * output is discarded (it runs hundreds of times); the leak reports go to a
  * file of their own and are shown for the runs that leaked, as text while
  * the sweep goes, or at its end as JUnit XML (junit.h) with one test case
- * per failure point, from the same records. */
+ * per failure point, from the same records. Each run is a child of
+ * harness/child.c, as the library's own sweep's are. */
 #include "tool.h"
 #include "opts.h"
 #include "junit.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,60 +89,64 @@ typedef struct run_paths {
     char status[PATH_MAX], report[PATH_MAX], lib[PATH_MAX];
 } run_paths;
 
+/* What the child of one run execs, with allocation n failing. */
+typedef struct exec_job {
+    const run_paths *p;
+    long n;
+    const char *scope;
+    char **argv;
+} exec_job;
+
+/* In the child (lc_child_fn): the program, its output to /dev/null. A
+ * failed exec cannot say why there: the child hands back its errno as its
+ * result instead. The result file is close-on-exec, so a program that
+ * started leaves it empty and unsealed. */
+static void exec_program(int fd, void *arg) {
+    const exec_job *j = arg;
+    const run_paths *p = j->p;
+    char num[32], preload[PATH_MAX * 2];
+    snprintf(num, sizeof num, "%ld", j->n);
+    const char *old = getenv("LD_PRELOAD");
+    snprintf(preload, sizeof preload, "%s%s%s", p->lib, old && *old ? ":" : "", old ? old : "");
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("LEAKCHECK_MODE", "process", 1);
+    setenv("LEAKCHECK_FAIL_ALLOC", num, 1);
+    setenv("LEAKCHECK_FAULT_STATUS", p->status, 1);
+    setenv("LEAKCHECK_OUTPUT", p->report, 1);
+    if (j->scope) setenv("LEAKCHECK_FAIL_SCOPE", j->scope, 1);
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+    }
+    execvp(j->argv[0], j->argv);
+    int e = errno;
+    if (lc_child_write(fd, &e, sizeof e) != 0) _exit(127);
+}
+
 /* Run the program once with allocation n failing; its wait status, or -1.
- * The child's output goes to /dev/null, so a failed exec cannot say why
- * there: the child writes its errno to a close-on-exec pipe instead, which
- * a successful exec closes empty. *exec_errno is that errno, or 0 when the
- * program started (an exit status of 127 is then the program's own). */
+ * *exec_errno is why it could not be started, or 0 when it started (an
+ * exit status of 127 is then the program's own). */
 static int run_once(const run_paths *p, long n, const char *scope, char **argv, int *exec_errno) {
     unlink(p->status);
     unlink(p->report);
     *exec_errno = 0;
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pipefd[0]);
-        close(pipefd[1]);
-        errno = e;
+    exec_job j = {p, n, scope, argv};
+    lc_child c;
+    if (lc_child_start(&c, 0, exec_program, &j) != 0) return -1;
+    lc_child_wait(&c);
+    if (c.end == LC_CHILD_DONE) {
+        int e = 0;
+        bool said = lc_child_read(&c, &e, sizeof e, 0) == sizeof e && e != 0;
+        *exec_errno = said ? e : EIO;
+    }
+    lc_child_close(&c);
+    if (c.end == LC_CHILD_LOST) {
+        errno = c.error;
         return -1;
     }
-    if (pid == 0) {
-        close(pipefd[0]);
-        char num[32], preload[PATH_MAX * 2];
-        snprintf(num, sizeof num, "%ld", n);
-        const char *old = getenv("LD_PRELOAD");
-        snprintf(preload, sizeof preload, "%s%s%s", p->lib, old && *old ? ":" : "", old ? old : "");
-        setenv("LD_PRELOAD", preload, 1);
-        setenv("LEAKCHECK_MODE", "process", 1);
-        setenv("LEAKCHECK_FAIL_ALLOC", num, 1);
-        setenv("LEAKCHECK_FAULT_STATUS", p->status, 1);
-        setenv("LEAKCHECK_OUTPUT", p->report, 1);
-        if (scope) setenv("LEAKCHECK_FAIL_SCOPE", scope, 1);
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        execvp(argv[0], argv);
-        int e = errno;
-        ssize_t w = write(pipefd[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
-    close(pipefd[1]);
-    int e = 0;
-    ssize_t got;
-    while ((got = read(pipefd[0], &e, sizeof e)) < 0 && errno == EINTR)
-        ;
-    close(pipefd[0]);
-    if (got == (ssize_t)sizeof e) *exec_errno = e;
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return -1;
-    return status;
+    return c.status;
 }
 
 static void print_indented(FILE *f, const char *text, const char *indent) {
