@@ -14,14 +14,18 @@
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static int parked, released;
+static pid_t parked_tids[4];
 
 static void park(void) {
     pthread_mutex_lock(&lock);
-    parked++;
+    parked_tids[parked++] = (pid_t)syscall(SYS_gettid);
     pthread_cond_broadcast(&changed);
     while (!released)
         pthread_cond_wait(&changed, &lock);
@@ -38,6 +42,19 @@ __attribute__((noinline)) static void *park_one(void *arg) {
     (void)arg;
     park();
     return NULL;
+}
+
+/* Whether the thread is asleep in the futex of pthread_cond_wait: until it
+ * is, it may be anywhere between its increment of `parked` and the wait,
+ * and its stack would not be the one the profile must show. */
+static int waits_in_futex(pid_t tid) {
+    char path[64], line[64] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int ok = fgets(line, sizeof line, f) && atoi(line) == SYS_futex;
+    fclose(f);
+    return ok;
 }
 
 static int write_profile(const char *path) {
@@ -59,6 +76,9 @@ int main(int argc, char **argv) {
     while (parked < 4)
         pthread_cond_wait(&changed, &lock);
     pthread_mutex_unlock(&lock);
+    for (int i = 0; i < 4; i++)
+        while (!waits_in_futex(parked_tids[i]))
+            usleep(1000);
     int rc = write_profile(argv[2]);
     pthread_mutex_lock(&lock);
     released = 1;
