@@ -195,7 +195,7 @@ int lc_sanitizer_unwind(uintptr_t *pcs, int max, bool *runtime_own) {
     bool chain_only = false;
     if (start < 0 || (start == got && got < want)) {
         if (lc_unwind_room_for_dwarf(__builtin_frame_address(0))) {
-            got = unw_backtrace(buf, want);
+            got = lc_unwind_backtrace(buf, want);
             start = first_after_family(buf, got);
         } else {
             chain_only = true;

@@ -94,6 +94,8 @@ exit_local_fixed        | exit_local.fixed       |                              
 tsd                     | tsd                    |                                    | 23      | leak         | leaked=3/128 unreachable=3/128 direct=2/104 indirect=1/24
 tsd_fixed               | tsd.fixed              |                                    | 0       | clean        | reachable=3/128
 tsd_fixed_strict        | tsd.fixed              | --strict                           | 23      | leak         | leaked=3/128 reachable=3/128
+tsd_all_keys            | tsd_all_keys           |                                    | 0       | clean        | reachable=1/64
+tsd_all_keys_leaky      | tsd_all_keys.leaky     |                                    | 23      | leak         | leaked=1/64 unreachable=1/64 direct=1/64
 exit_thread             | exit_thread            |                                    | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
 exit_thread_fixed       | exit_thread.fixed      |                                    | 0       | clean        | reachable=1/72
 exit_thread_main_pthread_exit       | exit_thread pthread_exit       |            | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
@@ -449,6 +451,11 @@ check_nodebug() {
         "[.heap.sites[] | .stack | $(has_frame make_orphan)] == [true]"
     expect "the thread is named by idle_main" \
         "[.threads.list[] | .name == \"idle\" and (.stack | $(has_frame idle_main))] == [true]"
+}
+
+check_tsd_all_keys() {
+    expect "the block (64 B) is held by main's value of the program's first key" \
+        "[.heap.sites[] | .class == \"reachable\" and (.stack | $(has_frame keep_block tsd_all_keys.c)) and .path == [.path[0]] and .path[0].kind == \"tsd\"] == [true]"
 }
 
 check_exit_thread_main_pthread_exit() {

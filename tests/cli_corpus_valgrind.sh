@@ -59,6 +59,8 @@ exit_local               lost
 exit_local.fixed         none
 tsd                      lost
 tsd.fixed                none
+tsd_all_keys.leaky       lost
+tsd_all_keys             none
 TABLE
 }
 
