@@ -94,6 +94,15 @@ bool lc_os_task_info(pid_t tid, lc_task_info *out);
  * signal glibc keeps for itself (the SIGEV_THREAD timer thread). */
 bool lc_os_task_is_runtime_helper(pid_t tid);
 size_t lc_os_list_tasks(pid_t *out, size_t cap);
+/* The process's threads, as many as there are: the list grows (in pages
+ * of its own, never the program's heap) until /proc's answer fits. Reuse
+ * one across calls; false (and n 0) when no memory is left. */
+typedef struct lc_task_list {
+    pid_t *tid;
+    size_t n, cap;
+} lc_task_list;
+bool lc_os_list_all_tasks(lc_task_list *l);
+void lc_os_task_list_free(lc_task_list *l);
 int lc_os_signal_task(pid_t tid, int sig);
 const char *lc_os_syscall_name(long nr);
 

@@ -379,6 +379,32 @@ size_t lc_os_list_tasks(pid_t *out, size_t cap) {
     return n;
 }
 
+bool lc_os_list_all_tasks(lc_task_list *l) {
+    for (;;) {
+        size_t n = l->cap ? lc_os_list_tasks(l->tid, l->cap) : 0;
+        if (l->cap && n <= l->cap) {
+            l->n = n;
+            return true;
+        }
+        /* Threads start while /proc is read: leave room for more. */
+        size_t want = l->cap ? (n > l->cap ? n : l->cap) * 2 : 1024;
+        pid_t *grown = lc_os_alloc(want * sizeof *grown);
+        if (!grown) {
+            l->n = 0;
+            return false;
+        }
+        lc_os_task_list_free(l);
+        l->tid = grown;
+        l->cap = want;
+    }
+}
+
+void lc_os_task_list_free(lc_task_list *l) {
+    if (l->tid) lc_os_free(l->tid, l->cap * sizeof *l->tid);
+    l->tid = NULL;
+    l->cap = l->n = 0;
+}
+
 int lc_os_signal_task(pid_t tid, int sig) {
     return (int)syscall(SYS_tgkill, getpid(), tid, sig);
 }
