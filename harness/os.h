@@ -55,6 +55,9 @@ bool lc_os_pc_in_self(uintptr_t pc);
 /* Code of the dynamic linker: what it allocates is its own (link maps,
  * scope lists, TLS descriptors), wherever it keeps the pointer. */
 bool lc_os_pc_in_linker(uintptr_t pc);
+/* Whether pc lies in the executable code of a loaded object (a return
+ * address a frame-pointer walk found can be trusted only then). */
+bool lc_os_pc_in_code(uintptr_t pc);
 void lc_os_modules_refresh(void);
 
 /* The executable's path (readlink of /proc/self/exe, which valgrind

@@ -74,21 +74,43 @@ static inline uintptr_t load_word(const uintptr_t *p) {
     return w;
 }
 
-static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
+/* Follows the frame-pointer chain from the interposer's frame. Code built
+ * without frame pointers uses the register for anything, so every link is
+ * checked before it is believed: the next frame must lie above this one,
+ * inside the thread's stack, aligned, and its return address must be in an
+ * object's code. A link that fails ends the walk; *broken says whether the
+ * chain broke inside the program's own frames (code without frame
+ * pointers, whose callers only DWARF information can find) rather than at
+ * the C runtime's frames that start a thread or main, where every chain
+ * ends. */
+static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
+                               bool *broken) {
     uintptr_t lo, hi;
     int n = 0;
+    *broken = false;
     pcs[n++] = caller;
     if (!lc_os_thread_stack(&lo, &hi)) return n;
     uintptr_t fp = (uintptr_t)frame;
+    const uintptr_t align = sizeof(uintptr_t) - 1;
+    if (hi < 2 * sizeof(uintptr_t)) return n;
+    const uintptr_t last = hi - 2 * sizeof(uintptr_t); /* the highest frame that fits */
     /* frame points at the interposer's saved frame pointer; its caller's
-     * frame is the next link. Every link must move up the stack, stay inside
-     * it and be aligned, or the walk stops. */
+     * frame is the next link. */
     while (n < max) {
-        if (fp < lo || fp + 2 * sizeof(uintptr_t) > hi || (fp & (sizeof(uintptr_t) - 1))) break;
+        if (fp < lo || fp > last || (fp & align)) break;
         uintptr_t next = load_word((uintptr_t *)fp);
-        if (next <= fp || next >= hi) break;
+        if (next <= fp || next > last || (next & align)) {
+            /* Zero ends the chain on purpose (the runtime clears the
+             * register where a thread or the program starts); anything
+             * else is a frame pointer the code did not keep. */
+            *broken = next != 0 && !lc_os_pc_in_runtime(pcs[n - 1]);
+            break;
+        }
         uintptr_t ret = load_word((uintptr_t *)next + 1);
-        if (ret < 4096) break;
+        if (!lc_os_pc_in_code(ret)) {
+            *broken = !lc_os_pc_in_runtime(pcs[n - 1]);
+            break;
+        }
         pcs[n++] = ret;
         fp = next;
     }
@@ -133,7 +155,12 @@ int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
     if (max <= 0) return 0;
     if ((lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller)) && lc_unwind_room_for_dwarf(frame))
         return walk_dwarf(pcs, max, caller);
-    return walk_frame_pointers(pcs, max, frame, caller);
+    bool broken;
+    int n = walk_frame_pointers(pcs, max, frame, caller, &broken);
+    /* The chain broke in code built without frame pointers: DWARF finds
+     * the callers the chain lost, where the stack has room for it. */
+    if (LC_UNLIKELY(broken) && lc_unwind_room_for_dwarf(frame)) return walk_dwarf(pcs, max, caller);
+    return n;
 }
 
 int lc_unwind_here(uintptr_t *pcs, int max, int skip) {
