@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -1550,15 +1551,16 @@ END_TEST
 struct snapshot_taker {
     pthread_t thread;
     const lc_snapshot *before;
-    atomic_int *ready;
+    atomic_int *ready; /* takers started: both take their snapshots together */
+    atomic_int *done;  /* takers finished: both stay alive until then */
     size_t new_threads[SNAP_ROUNDS];
 };
 
 static void *take_snapshots(void *arg) {
     struct snapshot_taker *t = arg;
     atomic_fetch_add(t->ready, 1);
-    while (atomic_load(t->ready) < 2) {
-    }
+    while (atomic_load(t->ready) < 2)
+        sched_yield();
     for (int i = 0; i < SNAP_ROUNDS; i++) {
         lc_snapshot *s = lc_snapshot_take();
         lc_diff *d = s ? lc_snapshot_diff(t->before, s, NULL) : NULL;
@@ -1566,6 +1568,9 @@ static void *take_snapshots(void *arg) {
         lc_diff_free(d);
         lc_snapshot_free(s);
     }
+    atomic_fetch_add(t->done, 1);
+    while (atomic_load(t->done) < 2)
+        sched_yield();
     return NULL;
 }
 
@@ -1582,10 +1587,10 @@ START_TEST(test_snapshots_taken_at_once_from_two_threads_each_see_every_thread) 
     for (int i = 0; i < SNAP_WORKERS; i++)
         await_syscall(&w[i], SYS_futex);
 
-    atomic_int ready = 0;
+    atomic_int ready = 0, done = 0;
     static struct snapshot_taker takers[2];
     for (int i = 0; i < 2; i++) {
-        takers[i] = (struct snapshot_taker){.before = before, .ready = &ready};
+        takers[i] = (struct snapshot_taker){.before = before, .ready = &ready, .done = &done};
         ck_assert_int_eq(pthread_create(&takers[i].thread, NULL, take_snapshots, &takers[i]), 0);
     }
     for (int i = 0; i < 2; i++)
