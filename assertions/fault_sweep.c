@@ -52,7 +52,7 @@ static bool certainly_clean(uint64_t since) {
     pid_t one;
     if (lc_os_list_tasks(&one, 1) != 1) return false;
     for (size_t i = 0; i < lc_thread_recs_end(); i++) {
-        const lc_thread_rec *r = &lc_thread_recs[i];
+        const lc_thread_rec *r = lc_thread_rec_at(i);
         if (r->used && lc_threads_is_new(r)) return false;
     }
     return true;

@@ -49,6 +49,7 @@ __attribute__((constructor(101))) static void lc_init(void) {
     lc_self_enter();
     lc_config_read();
     lc_os_modules_refresh();
+    lc_unwind_init();
     lc_sanitizer_init();
     lc_threads_init();
     lc_runtime_tsd_probe();

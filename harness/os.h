@@ -55,6 +55,9 @@ bool lc_os_pc_in_self(uintptr_t pc);
 /* Code of the dynamic linker: what it allocates is its own (link maps,
  * scope lists, TLS descriptors), wherever it keeps the pointer. */
 bool lc_os_pc_in_linker(uintptr_t pc);
+/* Whether pc lies in the executable code of a loaded object (a return
+ * address a frame-pointer walk found can be trusted only then). */
+bool lc_os_pc_in_code(uintptr_t pc);
 void lc_os_modules_refresh(void);
 
 /* The executable's path (readlink of /proc/self/exe, which valgrind
@@ -99,6 +102,15 @@ bool lc_os_task_info(pid_t tid, lc_task_info *out);
  * signal glibc keeps for itself (the SIGEV_THREAD timer thread). */
 bool lc_os_task_is_runtime_helper(pid_t tid);
 size_t lc_os_list_tasks(pid_t *out, size_t cap);
+/* The process's threads, as many as there are: the list grows (in pages
+ * of its own, never the program's heap) until /proc's answer fits. Reuse
+ * one across calls; false (and n 0) when no memory is left. */
+typedef struct lc_task_list {
+    pid_t *tid;
+    size_t n, cap;
+} lc_task_list;
+bool lc_os_list_all_tasks(lc_task_list *l);
+void lc_os_task_list_free(lc_task_list *l);
 int lc_os_signal_task(pid_t tid, int sig);
 /* The signal a user names ("SIGUSR2", "USR2", "usr2" or "12"), when a
  * handler may be installed for it: not SIGKILL or SIGSTOP, and not a signal

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <valgrind/valgrind.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
@@ -235,6 +236,15 @@ static lc_region self_text[4];
 static int nself_text;
 static lc_region linker_text;
 
+/* Every object's executable segments and its whole span, as of the last
+ * refresh: a return address must lie in the former. */
+#define MAX_OBJECTS 256
+#define MAX_CODE_RANGES 512
+static lc_region code_ranges[MAX_CODE_RANGES];
+static int ncode_ranges;
+static lc_region object_spans[MAX_OBJECTS];
+static int nobject_spans;
+
 /* Whether this loaded object is the one that holds the library (the .so,
  * or the program when the archive is linked in). */
 static bool holds_self(const struct dl_phdr_info *info) {
@@ -264,23 +274,64 @@ static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)arg;
     bool is_self = holds_self(info);
     bool runtime = info->dlpi_name && is_runtime_name(info->dlpi_name);
+    lc_region span = {UINTPTR_MAX, 0};
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+        if (ph->p_type != PT_LOAD) continue;
         lc_region r = {info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
+        if (r.start < span.start) span.start = r.start;
+        if (r.end > span.end) span.end = r.end;
+        if (!(ph->p_flags & PF_X)) continue;
+        if (ncode_ranges < MAX_CODE_RANGES) code_ranges[ncode_ranges++] = r;
         if (runtime && nruntime_text < MAX_TEXT_RANGES) runtime_text[nruntime_text++] = r;
         if (runtime && strstr(info->dlpi_name, "/ld-linux")) linker_text = r;
         if (is_self && nself_text < 4) self_text[nself_text++] = r;
     }
+    span.start &= ~(uintptr_t)4095; /* where the loader's mapping begins */
+    if (span.end && nobject_spans < MAX_OBJECTS) object_spans[nobject_spans++] = span;
     return 0;
+}
+
+/* Return addresses the walks validated, one word each (racing writers can
+ * only lose an entry); only yes answers are kept, so an object loaded later
+ * is never refused from a stale entry. */
+#define CODE_CACHE_SLOTS 4096
+static _Atomic uintptr_t code_cache[CODE_CACHE_SLOTS];
+
+static bool in_ranges(const lc_region *r, int n, uintptr_t pc) {
+    for (int i = 0; i < n; i++)
+        if (pc >= r[i].start && pc < r[i].end) return true;
+    return false;
+}
+
+bool lc_os_pc_in_code(uintptr_t pc) {
+    _Atomic uintptr_t *slot = &code_cache[(pc ^ (pc >> 12)) % CODE_CACHE_SLOTS];
+    if (LC_LIKELY(atomic_load_explicit(slot, memory_order_relaxed) == pc)) return pc != 0;
+    bool code = in_ranges(code_ranges, ncode_ranges, pc);
+    if (!code) {
+        /* Not in the code of an object known at the last refresh: in an
+         * object loaded since (dlopen), whose segments are not known, it is
+         * taken for code; in a known object's data, or outside every
+         * object (a stack, the heap, a garbage word), it is not.
+         * _dl_find_object takes no lock and never allocates. */
+        struct dl_find_object found;
+        code = _dl_find_object((void *)pc, &found) == 0 &&
+               !in_ranges(object_spans, nobject_spans, (uintptr_t)found.dlfo_map_start);
+    }
+    if (code) atomic_store_explicit(slot, pc, memory_order_relaxed);
+    return code;
 }
 
 void lc_os_modules_refresh(void) {
     lc_self_enter();
     for (size_t i = 0; i < RUNTIME_CACHE_SLOTS; i++)
         atomic_store(&runtime_cache[i], 0);
+    for (size_t i = 0; i < CODE_CACHE_SLOTS; i++)
+        atomic_store(&code_cache[i], 0);
     nruntime_text = 0;
     nself_text = 0;
+    ncode_ranges = 0;
+    nobject_spans = 0;
     dl_iterate_phdr(collect_text, NULL);
     lc_self_leave();
 }
@@ -454,6 +505,32 @@ size_t lc_os_list_tasks(pid_t *out, size_t cap) {
     }
     close(fd);
     return n;
+}
+
+bool lc_os_list_all_tasks(lc_task_list *l) {
+    for (;;) {
+        size_t n = l->cap ? lc_os_list_tasks(l->tid, l->cap) : 0;
+        if (l->cap && n <= l->cap) {
+            l->n = n;
+            return true;
+        }
+        /* Threads start while /proc is read: leave room for more. */
+        size_t want = l->cap ? (n > l->cap ? n : l->cap) * 2 : 1024;
+        pid_t *grown = lc_os_alloc(want * sizeof *grown);
+        if (!grown) {
+            l->n = 0;
+            return false;
+        }
+        lc_os_task_list_free(l);
+        l->tid = grown;
+        l->cap = want;
+    }
+}
+
+void lc_os_task_list_free(lc_task_list *l) {
+    if (l->tid) lc_os_free(l->tid, l->cap * sizeof *l->tid);
+    l->tid = NULL;
+    l->cap = l->n = 0;
 }
 
 int lc_os_signal_task(pid_t tid, int sig) {

@@ -165,7 +165,10 @@ static int walk_frame_pointers(void **buf, int max) {
         if (fp < lo || fp + 2 * sizeof(uintptr_t) > hi || (fp & (sizeof(uintptr_t) - 1))) break;
         uintptr_t next = ((const uintptr_t *)fp)[0];
         uintptr_t ret = ((const uintptr_t *)fp)[1];
-        if (ret < 4096) break;
+        /* Code without frame pointers leaves anything in the register: a
+         * word that is no return address ends the chain (and the caller
+         * falls back to DWARF when the chain does not get far enough). */
+        if (!lc_os_pc_in_code(ret)) break;
         buf[n++] = (void *)ret;
         if (next <= fp || next >= hi) break;
         fp = next;
@@ -195,7 +198,7 @@ int lc_sanitizer_unwind(uintptr_t *pcs, int max, bool *runtime_own) {
     bool chain_only = false;
     if (start < 0 || (start == got && got < want)) {
         if (lc_unwind_room_for_dwarf(__builtin_frame_address(0))) {
-            got = unw_backtrace(buf, want);
+            got = lc_unwind_backtrace(buf, want);
             start = first_after_family(buf, got);
         } else {
             chain_only = true;

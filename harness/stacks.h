@@ -17,6 +17,12 @@ int lc_unwind_here(uintptr_t *pcs, int max, int skip);
 /* Whether the thread has the stack libunwind needs left below `frame`
  * (not on the minimal stack glibc gives its SIGEV_THREAD helper). */
 bool lc_unwind_room_for_dwarf(void *frame);
+/* Return addresses of the caller's stack from DWARF information, the
+ * caller's own frame first (unw_backtrace's contract), never through a
+ * thread-specific key the program could own; lc_unwind_init, called at
+ * start-up before the program runs, sees to that. */
+int lc_unwind_backtrace(void **buf, int max);
+void lc_unwind_init(void);
 
 lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth);
 int lc_stack_get(lc_stack_id id, const uintptr_t **pcs);

@@ -87,7 +87,128 @@ static const Dwfl_Callbacks callbacks = {
     .find_debuginfo = find_local_debuginfo,
 };
 
+/* ------------------------------------------------------------ symbol index */
+
+/* libdwfl names the symbol of an address with a linear pass over the
+ * symbol table. For an object of tens of thousands of symbols (gcc's cc1
+ * exports 29,000) and a report of thousands of distinct frames, that pass
+ * was most of the report's time; such objects get an index sorted by
+ * address, built once. Smaller ones keep libdwfl's answer. */
+#define INDEX_MIN_SYMBOLS 4096
+#define INDEX_LOOKBACK 64 /* symbols below an address searched for one containing it */
+
+typedef struct sym_ix {
+    uintptr_t addr, size;
+    const char *name; /* libdwfl's, valid while dwfl is */
+    int rank;         /* global 0, weak 1, local 2: the name preferred at one address */
+    unsigned char type;
+} sym_ix;
+
+typedef struct sym_index {
+    Dwfl_Module *mod;
+    sym_ix *v; /* NULL: too few symbols to need one */
+    size_t n;
+    struct sym_index *next;
+} sym_index;
+
+static sym_index *indexes;
+
+static int by_addr_then_rank(const void *a, const void *b) {
+    const sym_ix *x = a, *y = b;
+    if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
+    return x->rank - y->rank;
+}
+
+static void index_build(sym_index *x) {
+    int n = dwfl_module_getsymtab(x->mod);
+    if (n < INDEX_MIN_SYMBOLS || !(x->v = malloc((size_t)n * sizeof *x->v))) return;
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr value;
+        const char *name = dwfl_module_getsym_info(x->mod, i, &sym, &value, NULL, NULL, NULL);
+        unsigned char type = GELF_ST_TYPE(sym.st_info);
+        if (!name || !name[0] || sym.st_shndx == SHN_UNDEF || !value || type == STT_SECTION ||
+            type == STT_FILE || type == STT_TLS)
+            continue;
+        int bind = GELF_ST_BIND(sym.st_info);
+        x->v[x->n++] = (sym_ix){value, sym.st_size, name,
+                                bind == STB_GLOBAL ? 0
+                                : bind == STB_WEAK ? 1
+                                                   : 2,
+                                type};
+    }
+    qsort(x->v, x->n, sizeof *x->v, by_addr_then_rank);
+}
+
+static const sym_index *index_of(Dwfl_Module *mod) {
+    for (sym_index *x = indexes; x; x = x->next)
+        if (x->mod == mod) return x;
+    sym_index *x = calloc(1, sizeof *x);
+    if (!x) return NULL;
+    x->mod = mod;
+    index_build(x);
+    x->next = indexes;
+    indexes = x;
+    return x;
+}
+
+/* The lowest-ranked of the symbols at v[i]'s address, from v[i] down. */
+static size_t best_at(const sym_ix *v, size_t i) {
+    while (i > 0 && v[i - 1].addr == v[i].addr)
+        i--;
+    return i;
+}
+
+/* The sized symbol containing addr that starts highest, global before weak
+ * before local at one address, as libdwfl chooses. An address no sized
+ * symbol contains goes unnamed: libdwfl would search the whole table again
+ * for each, to name at most a linker-defined marker (__bss_start, _end). */
+static const sym_ix *index_lookup(const sym_index *x, uintptr_t addr) {
+    size_t lo = 0, hi = x->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->v[mid].addr <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0 && lo - i <= INDEX_LOOKBACK;) {
+        const sym_ix *s = &x->v[i];
+        if (!s->size || addr >= s->addr + s->size) continue;
+        size_t b = best_at(x->v, i);
+        while (!(x->v[b].size && addr < x->v[b].addr + x->v[b].size))
+            b++;
+        return &x->v[b];
+    }
+    return NULL;
+}
+
+/* The name of the symbol at addr, its offset there and its type. */
+static const char *symbol_at(Dwfl_Module *mod, uintptr_t addr, GElf_Off *off, unsigned char *type) {
+    const sym_index *x = index_of(mod);
+    if (x && x->v) {
+        const sym_ix *s = index_lookup(x, addr);
+        *type = s ? s->type : STT_NOTYPE;
+        *off = s ? addr - s->addr : 0;
+        return s ? s->name : NULL;
+    }
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(mod, addr, off, &sym, NULL, NULL, NULL);
+    *type = name ? GELF_ST_TYPE(sym.st_info) : STT_NOTYPE;
+    return name;
+}
+
+static void index_free_all(void) {
+    while (indexes) {
+        sym_index *x = indexes;
+        indexes = x->next;
+        free(x->v);
+        free(x);
+    }
+}
+
 static void dwfl_reload(void) {
+    index_free_all(); /* its names are the old dwfl's */
     if (dwfl) dwfl_end(dwfl);
     dwfl = dwfl_begin(&callbacks);
     if (!dwfl) return;
@@ -163,9 +284,9 @@ static void resolve(uintptr_t pc, lc_frame *f) {
     const char *modname = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
     f->offset = pc - (uintptr_t)base;
     f->module = modname ? strdup(modname) : NULL;
-    GElf_Sym sym;
     GElf_Off off;
-    const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+    unsigned char type;
+    const char *name = symbol_at(mod, pc, &off, &type);
     f->function = name ? demangled(name) : NULL;
     Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
     int lineno = 0;
@@ -314,10 +435,10 @@ static void resolve_data(uintptr_t addr, const char *module, lc_data_sym *out) {
     Dwfl_Module *mod = module_named(module, path, sizeof path);
     if (!mod) return;
     out->module = strdup(path);
-    GElf_Sym sym;
     GElf_Off off;
-    const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
-    if (!name || GELF_ST_TYPE(sym.st_info) == STT_FUNC) return;
+    unsigned char type;
+    const char *name = symbol_at(mod, addr, &off, &type);
+    if (!name || type == STT_FUNC) return;
     out->name = demangled(name);
     out->offset = off;
     declared_at(mod, addr - off, false, out);

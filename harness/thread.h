@@ -15,8 +15,6 @@
 /* The registry (threads.c) records every thread the program starts; the
  * checker (thread_check.c) captures, judges and reports them. */
 
-#define LC_MAX_THREADS 4096
-
 struct lc_thread_snap;
 
 typedef struct lc_thread_rec {
@@ -47,10 +45,17 @@ typedef struct lc_thread_rec {
     uint64_t wait_since_ns;
 } lc_thread_rec;
 
-extern lc_thread_rec lc_thread_recs[LC_MAX_THREADS];
-/* One past the last record ever used: loops over the registry stop there,
- * so that a forked child or a check reads (and faults in) only the pages
- * of records that exist. */
+/* The registry has no fixed size: records come in chunks that never move,
+ * added as threads start (threads.c). Record i, for i below
+ * lc_thread_recs_end(): one past the last record ever used, where loops
+ * over the registry stop, so that a forked child or a check reads (and
+ * faults in) only the pages of records that exist. */
+#define LC_THREAD_CHUNK 256
+extern lc_thread_rec **lc_thread_chunks;
+static inline lc_thread_rec *lc_thread_rec_at(size_t i) {
+    lc_thread_rec **dir = __atomic_load_n(&lc_thread_chunks, __ATOMIC_ACQUIRE);
+    return &dir[i / LC_THREAD_CHUNK][i % LC_THREAD_CHUNK];
+}
 size_t lc_thread_recs_end(void);
 
 void lc_threads_lock(void);
@@ -152,8 +157,8 @@ typedef struct thread_entry {
 } thread_entry;
 
 struct lc_thread_report {
-    thread_entry *e;
-    size_t n, map_bytes;
+    thread_entry *e; /* grows with the threads found (lc_os_reserve) */
+    size_t n, cap, map_bytes;
     size_t suppressed; /* leaked threads a `thread:` suppression matched */
 };
 

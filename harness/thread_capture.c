@@ -54,7 +54,17 @@ typedef struct capture_slot {
     int nouter, elided;
     uintptr_t outer[LC_OUTER_DEPTH];
     bool was_waiting; /* not running when the signal was sent */
+    size_t out;       /* the capture it answers for, lc_capture_stacks' out[out] */
 } capture_slot;
+
+/* The slots, as many as the largest capture so far needed; the handler
+ * finds its own by thread id in the dense tids array. A table outgrown is
+ * never freed either: a handler may still be looking through it. */
+typedef struct slot_table {
+    size_t cap;
+    pid_t *tids;
+    capture_slot *slots;
+} slot_table;
 
 /* How long a capture waits, at most, for the threads it woke from a wait
  * to be back in it. */
@@ -64,7 +74,8 @@ typedef struct capture_slot {
  * outermost frames: a corrupt stack that loops must not hold it forever. */
 #define OUTER_WALK_MAX 100000
 
-static capture_slot *slots;
+static slot_table *table;
+static capture_slot *slots; /* table->slots, for the capturer */
 static size_t nactive;
 static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
 static int capture_sig;                       /* the signal of the capture in progress, or last */
@@ -147,8 +158,12 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv) {
     atomic_fetch_add(&signals_handled, 1);
     pid_t me = lc_os_tid();
     size_t n = __atomic_load_n(&nactive, __ATOMIC_ACQUIRE);
+    const slot_table *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    if (!t) n = 0;
+    if (t && n > t->cap) n = t->cap;
     for (size_t i = 0; i < n; i++) {
-        capture_slot *s = &slots[i];
+        if (t->tids[i] != me) continue;
+        capture_slot *s = &t->slots[i];
         if (s->tid != me || __atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) continue;
         unw_cursor_t cursor;
         int depth = 0;
@@ -214,9 +229,27 @@ static bool signal_is_free(const struct sigaction *cur) {
     return cur->sa_handler == SIG_DFL;
 }
 
-static bool prepare(void) {
-    if (!slots) slots = lc_os_reserve(LC_MAX_THREADS * sizeof(capture_slot));
-    if (!slots) return false;
+/* Room for n slots. */
+static bool reserve_slots(size_t n) {
+    if (table && table->cap >= n) return true;
+    size_t cap = table ? table->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    size_t bytes = sizeof(slot_table) + cap * sizeof(pid_t);
+    bytes = (bytes + 63) & ~(size_t)63;
+    char *mem = lc_os_reserve(bytes + cap * sizeof(capture_slot));
+    if (!mem) return false;
+    slot_table *t = (slot_table *)mem;
+    t->cap = cap;
+    t->tids = (pid_t *)(mem + sizeof(slot_table));
+    t->slots = (capture_slot *)(mem + bytes);
+    __atomic_store_n(&table, t, __ATOMIC_RELEASE);
+    slots = t->slots;
+    return true;
+}
+
+static bool prepare(size_t n) {
+    if (!reserve_slots(n)) return false;
     if (handler_left) {
         struct sigaction cur;
         if (sigaction(capture_sig, NULL, &cur) == 0 && cur.sa_flags & SA_SIGINFO &&
@@ -273,11 +306,11 @@ static void await_return_to_wait(size_t k) {
 void lc_capture_stacks(lc_capture *out, size_t n) {
     pthread_mutex_lock(&capture_lock);
     lc_self_enter();
-    bool ready = prepare();
+    bool ready = prepare(n);
     pid_t me = lc_os_tid();
     uint64_t sigbit = 1ull << (lc_capture_signal() - 1);
     size_t k = 0;
-    for (size_t i = 0; i < n && k < LC_MAX_THREADS; i++) {
+    for (size_t i = 0; i < n; i++) {
         lc_capture *c = &out[i];
         c->depth = 0;
         c->nouter = 0;
@@ -315,11 +348,13 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         }
         if (!ready) continue;
         slots[k].tid = c->tid;
+        slots[k].out = i;
         slots[k].done = 0;
         slots[k].depth = 0;
         slots[k].nouter = 0;
         slots[k].elided = 0;
         slots[k].was_waiting = info.state != 'R';
+        table->tids[k] = c->tid;
         k++;
     }
     __atomic_store_n(&nactive, k, __ATOMIC_RELEASE);
@@ -337,21 +372,19 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
     finish();
     await_return_to_wait(k);
     for (size_t j = 0; j < k; j++) {
+        lc_capture *c = &out[slots[j].out];
         if (!__atomic_load_n(&slots[j].done, __ATOMIC_ACQUIRE)) continue;
-        for (size_t i = 0; i < n; i++) {
-            lc_capture *c = &out[i];
-            if (c->tid != slots[j].tid || c->status != LC_CAPTURE_NO_ANSWER) continue;
-            c->depth = slots[j].depth;
-            memcpy(c->pcs, slots[j].pcs, (size_t)c->depth * sizeof(uintptr_t));
-            memcpy(c->sps, slots[j].sps, (size_t)c->depth * sizeof(uintptr_t));
-            c->sp = slots[j].sp;
-            c->nregs = slots[j].nregs;
-            memcpy(c->regs, slots[j].regs, sizeof c->regs);
-            c->nouter = slots[j].nouter;
-            c->elided = slots[j].elided;
-            memcpy(c->outer, slots[j].outer, (size_t)c->nouter * sizeof(uintptr_t));
-            c->status = LC_CAPTURE_OK;
-        }
+        if (c->tid != slots[j].tid || c->status != LC_CAPTURE_NO_ANSWER) continue;
+        c->depth = slots[j].depth;
+        memcpy(c->pcs, slots[j].pcs, (size_t)c->depth * sizeof(uintptr_t));
+        memcpy(c->sps, slots[j].sps, (size_t)c->depth * sizeof(uintptr_t));
+        c->sp = slots[j].sp;
+        c->nregs = slots[j].nregs;
+        memcpy(c->regs, slots[j].regs, sizeof c->regs);
+        c->nouter = slots[j].nouter;
+        c->elided = slots[j].elided;
+        memcpy(c->outer, slots[j].outer, (size_t)c->nouter * sizeof(uintptr_t));
+        c->status = LC_CAPTURE_OK;
     }
     lc_self_leave();
     pthread_mutex_unlock(&capture_lock);

@@ -74,7 +74,7 @@ static void describe(thread_entry *t, const lc_thread_rec *r, uint64_t now) {
  * or retired and still on its way out. */
 static bool owned_by_registered(pid_t tid) {
     for (size_t i = 0; i < lc_thread_recs_end(); i++) {
-        const lc_thread_rec *r = &lc_thread_recs[i];
+        const lc_thread_rec *r = lc_thread_rec_at(i);
         if ((r->used || r->lingering) && !r->adopted && r->tid == tid) return true;
     }
     return false;
@@ -83,8 +83,8 @@ static bool owned_by_registered(pid_t tid) {
 /* A retired thread whose task is gone no longer lingers: its id may be
  * given to a thread the library did not see start. */
 static void forget_gone(const pid_t *tasks, size_t ntasks) {
-    for (size_t i = 0; i < LC_MAX_THREADS; i++) {
-        lc_thread_rec *r = &lc_thread_recs[i];
+    for (size_t i = 0; i < lc_thread_recs_end(); i++) {
+        lc_thread_rec *r = lc_thread_rec_at(i);
         if (!r->lingering) continue;
         bool listed = false;
         for (size_t k = 0; k < ntasks && !listed; k++)
@@ -103,38 +103,86 @@ static void add_registered(thread_entry *t, const lc_thread_rec *r, pid_t tid, u
     describe(t, r, now);
 }
 
+/* Room for `want` entries in the report; its pages are reserved and
+ * touched only for the threads found. */
+static bool reserve_entries(lc_thread_report *r, size_t want) {
+    if (want <= r->cap) return true;
+    size_t cap = r->cap ? r->cap : 64;
+    while (cap < want)
+        cap *= 2;
+    thread_entry *e = lc_os_reserve(cap * sizeof *e);
+    if (!e) return false;
+    if (r->e) {
+        memcpy(e, r->e, r->n * sizeof *e);
+        lc_os_free(r->e, r->map_bytes);
+    }
+    r->e = e;
+    r->cap = cap;
+    r->map_bytes = cap * sizeof *e;
+    return true;
+}
+
+/* Scratch lists of gather(), used under the registry lock and kept for the
+ * next check. */
+static lc_task_list gather_tasks;
+static size_t *unstarted;
+static size_t unstarted_cap;
+
+static bool reserve_unstarted(size_t want) {
+    if (want <= unstarted_cap) return true;
+    size_t cap = unstarted_cap ? unstarted_cap : 256;
+    while (cap < want)
+        cap *= 2;
+    size_t *grown = lc_os_alloc(cap * sizeof *grown);
+    if (!grown) return false;
+    if (unstarted) lc_os_free(unstarted, unstarted_cap * sizeof *unstarted);
+    unstarted = grown;
+    unstarted_cap = cap;
+    return true;
+}
+
 /* Every thread that is new since the baseline (all threads when `all`),
- * described but not yet captured. */
-static size_t gather(thread_entry *out, size_t cap, bool all) {
-    static pid_t tasks[LC_MAX_THREADS];
+ * described but not yet captured, into r (which grows to hold them all);
+ * false when no memory is left for them. */
+static bool gather(lc_thread_report *r, bool all) {
     uint64_t now = lc_os_now_ns();
-    size_t n = 0;
+    r->n = 0;
     /* The thread running a check is never a leak of its own: it may be a
      * worker that called exit(), the last thread after main's pthread_exit,
      * or a thread started after the baseline that checks. */
     pid_t me = lc_os_tid();
+    lc_threads_lock();
+    size_t end = lc_thread_recs_end();
+    /* Every entry comes from a record or a task of /proc: room for both. */
+    bool room = lc_os_list_all_tasks(&gather_tasks) && reserve_entries(r, end + gather_tasks.n) &&
+                reserve_unstarted(end);
+    if (!room) {
+        lc_threads_unlock();
+        return false;
+    }
+    thread_entry *out = r->e;
+    size_t n = 0;
     /* A thread created but not yet started in its trampoline has no id in
      * its record while the kernel already lists its task: it is counted
      * once, from /proc below, or from its record if it starts meanwhile. */
-    static size_t unstarted[LC_MAX_THREADS];
     size_t nunstarted = 0;
-    lc_threads_lock();
-    for (size_t i = 0; i < lc_thread_recs_end() && n < cap; i++) {
-        const lc_thread_rec *r = &lc_thread_recs[i];
-        if (!r->used || r->adopted || r->internal || (!all && !lc_threads_is_new(r))) continue;
-        pid_t tid = __atomic_load_n(&r->tid, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < end; i++) {
+        const lc_thread_rec *rec = lc_thread_rec_at(i);
+        if (!rec->used || rec->adopted || rec->internal || (!all && !lc_threads_is_new(rec)))
+            continue;
+        pid_t tid = __atomic_load_n(&rec->tid, __ATOMIC_ACQUIRE);
         if (!tid) {
             unstarted[nunstarted++] = i;
             continue;
         }
         if (!all && tid == me) continue;
-        if (r->detached && rec_exited(r)) continue;
-        add_registered(&out[n++], r, tid, now);
+        if (rec->detached && rec_exited(rec)) continue;
+        add_registered(&out[n++], rec, tid, now);
     }
-    size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
-    if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
+    const pid_t *tasks = gather_tasks.tid;
+    size_t ntasks = gather_tasks.n;
     forget_gone(tasks, ntasks);
-    for (size_t i = 0; i < ntasks && n < cap; i++) {
+    for (size_t i = 0; i < ntasks; i++) {
         if (owned_by_registered(tasks[i]) || (!all && tasks[i] == me)) continue;
         if (lc_os_task_is_runtime_helper(tasks[i])) continue;
         if (!all && !lc_threads_task_is_new(tasks[i])) continue;
@@ -142,24 +190,25 @@ static size_t gather(thread_entry *out, size_t cap, bool all) {
         memset(t, 0, sizeof *t);
         t->tid = tasks[i];
         const lc_thread_rec *adopted = NULL;
-        for (size_t k = 0; k < lc_thread_recs_end(); k++)
-            if (lc_thread_recs[k].used && lc_thread_recs[k].adopted &&
-                lc_thread_recs[k].tid == tasks[i])
-                adopted = &lc_thread_recs[k];
+        for (size_t k = 0; k < end; k++) {
+            const lc_thread_rec *c = lc_thread_rec_at(k);
+            if (c->used && c->adopted && c->tid == tasks[i]) adopted = c;
+        }
         describe(t, adopted, now);
     }
     /* Started between the two looks: its task was skipped above as the
      * record's; count it from the record unless /proc already did. */
-    for (size_t j = 0; j < nunstarted && n < cap; j++) {
-        const lc_thread_rec *r = &lc_thread_recs[unstarted[j]];
-        pid_t tid = __atomic_load_n(&r->tid, __ATOMIC_ACQUIRE);
-        bool counted = !tid || (r->detached && rec_exited(r));
+    for (size_t j = 0; j < nunstarted; j++) {
+        const lc_thread_rec *rec = lc_thread_rec_at(unstarted[j]);
+        pid_t tid = __atomic_load_n(&rec->tid, __ATOMIC_ACQUIRE);
+        bool counted = !tid || (rec->detached && rec_exited(rec));
         for (size_t k = 0; k < n && !counted; k++)
             counted = out[k].tid == tid;
-        if (!counted) add_registered(&out[n++], r, tid, now);
+        if (!counted) add_registered(&out[n++], rec, tid, now);
     }
     lc_threads_unlock();
-    return n;
+    r->n = n;
+    return true;
 }
 
 /* How many times a running thread's stack is captured again when it went
@@ -348,20 +397,12 @@ static void group(thread_entry *e, size_t n) {
 /* ------------------------------------------------------------ the check */
 
 lc_thread_report *lc_thread_report_alloc(void) {
-    lc_thread_report *r = lc_os_alloc(sizeof *r);
-    if (!r) return NULL;
-    r->map_bytes = LC_MAX_THREADS * sizeof(thread_entry);
-    r->e = lc_os_reserve(r->map_bytes); /* pages are touched only for the threads found */
-    if (!r->e) {
-        lc_os_free(r, sizeof *r);
-        return NULL;
-    }
-    return r;
+    return lc_os_alloc(sizeof(lc_thread_report));
 }
 
 void lc_thread_report_free(lc_thread_report *r) {
     if (!r) return;
-    lc_os_free(r->e, r->map_bytes);
+    if (r->e) lc_os_free(r->e, r->map_bytes);
     lc_os_free(r, sizeof *r);
 }
 
@@ -409,7 +450,10 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
     uint64_t window = (uint64_t)(settle * 1e9);
     uint64_t start = 0;
     for (int attempt = 0;; attempt++) {
-        r->n = gather(r->e, LC_MAX_THREADS, false);
+        if (!gather(r, false)) {
+            lc_thread_report_free(r);
+            return NULL;
+        }
         if (stacks_for_rules && r->n) capture(r->e, r->n);
         r->n = filter(r->e, r->n, opts);
         bool waiting_helps = false;
@@ -459,7 +503,10 @@ void lc_thread_report_set_retained(lc_thread_report *r, size_t i, long long byte
 lc_thread_report *lc_threads_capture_all(void) {
     lc_thread_report *r = lc_thread_report_alloc();
     if (!r) return NULL;
-    r->n = gather(r->e, LC_MAX_THREADS, true);
+    if (!gather(r, true)) {
+        lc_thread_report_free(r);
+        return NULL;
+    }
     capture(r->e, r->n);
     return r;
 }
@@ -492,18 +539,26 @@ struct lc_thread_snap {
     } t[];
 };
 
+/* The entries are the caller's own, so that snapshots taken at once from
+ * several threads never share them. */
 struct lc_thread_snap *lc_threads_snapshot(void) {
-    static thread_entry e[LC_MAX_THREADS];
-    size_t n = gather(e, LC_MAX_THREADS, true);
-    size_t bytes = sizeof(struct lc_thread_snap) + n * sizeof(((struct lc_thread_snap *)0)->t[0]);
-    struct lc_thread_snap *s = lc_os_alloc(bytes);
-    if (!s) return NULL;
-    s->n = n;
-    s->map_bytes = bytes;
-    for (size_t i = 0; i < n; i++) {
-        s->t[i].tid = e[i].tid;
-        s->t[i].id = e[i].id;
+    lc_thread_report *r = lc_thread_report_alloc();
+    if (!r) return NULL;
+    struct lc_thread_snap *s = NULL;
+    if (gather(r, true)) {
+        size_t bytes =
+            sizeof(struct lc_thread_snap) + r->n * sizeof(((struct lc_thread_snap *)0)->t[0]);
+        s = lc_os_alloc(bytes);
+        if (s) {
+            s->n = r->n;
+            s->map_bytes = bytes;
+            for (size_t i = 0; i < r->n; i++) {
+                s->t[i].tid = r->e[i].tid;
+                s->t[i].id = r->e[i].id;
+            }
+        }
     }
+    lc_thread_report_free(r);
     return s;
 }
 

@@ -56,7 +56,7 @@ static void add_tls(lc_graph *g, uintptr_t tp, const lc_root *proto) {
 static const lc_thread_rec *live_rec(pid_t tid) {
     const lc_thread_rec *found = NULL;
     for (size_t i = 0; i < lc_thread_recs_end(); i++) {
-        const lc_thread_rec *r = &lc_thread_recs[i];
+        const lc_thread_rec *r = lc_thread_rec_at(i);
         if (!r->used || r->adopted || r->tid != tid) continue;
         if (!r->exited) return r;
         if (r->detached) found = r;
@@ -99,9 +99,13 @@ static bool named_in(const lc_thread_report *r, pid_t tid) {
 
 /* Every thread but this one that the report does not name, captured. */
 static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) {
-    static pid_t tasks[LC_MAX_THREADS];
-    size_t ntasks = lc_os_list_tasks(tasks, LC_MAX_THREADS);
-    if (ntasks > LC_MAX_THREADS) ntasks = LC_MAX_THREADS;
+    lc_task_list list = {0};
+    if (!lc_os_list_all_tasks(&list)) {
+        tr->uncaptured++; /* at least one thread, this one aside, unread */
+        return;
+    }
+    pid_t *tasks = list.tid;
+    size_t ntasks = list.n;
     pid_t me = lc_os_tid();
     /* The runtime's helper threads hold nothing of the program's (and
      * block the capture signal): left out, as the report leaves them. */
@@ -112,17 +116,17 @@ static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) 
     size_t n = 0;
     for (size_t i = 0; i < ntasks; i++)
         n += tasks[i] != me && !named_in(leaked, tasks[i]);
-    if (!n) return;
+    if (!n) goto done;
     tr->live_bytes = n * sizeof(lc_live_thread);
     tr->live = lc_os_alloc(tr->live_bytes);
     if (!tr->live) {
         tr->uncaptured += (int)n;
-        return;
+        goto done;
     }
     lc_capture *caps = lc_os_alloc(n * sizeof *caps);
     if (!caps) {
         tr->uncaptured += (int)n;
-        return;
+        goto done;
     }
     for (size_t i = 0, k = 0; i < ntasks; i++)
         if (tasks[i] != me && !named_in(leaked, tasks[i])) caps[k++].tid = tasks[i];
@@ -143,6 +147,8 @@ static void capture_others(lc_thread_roots *tr, const lc_thread_report *leaked) 
         if (lc_os_task_info(caps[k].tid, &info)) memcpy(t->name, info.comm, sizeof t->name);
     }
     lc_os_free(caps, n * sizeof *caps);
+done:
+    lc_os_task_list_free(&list);
 }
 
 void lc_thread_roots_live(lc_graph *g, lc_thread_roots *tr, const lc_thread_report *leaked,

@@ -27,14 +27,20 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-lc_thread_rec lc_thread_recs[LC_MAX_THREADS];
+/* The records live in chunks that never move (a thread keeps a pointer to
+ * its own for life), reached through a directory of chunks that doubles as
+ * the program starts more threads. A directory that was replaced is kept:
+ * a reader without the lock may still be looking through it, at records
+ * below the lc_thread_recs_end() it read. */
+static lc_thread_rec *first_dir[16];
+lc_thread_rec **lc_thread_chunks = first_dir;
+static size_t dir_cap = sizeof first_dir / sizeof first_dir[0];
+static size_t nchunks;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t next_id = 1;
 static uint64_t baseline_id = 1;
-static pid_t baseline_tasks[LC_MAX_THREADS];
-static size_t nbaseline_tasks;
-static pid_t ignored_tasks[LC_MAX_THREADS];
-static size_t nignored_tasks;
+static lc_task_list baseline_tasks;
+static lc_task_list ignored_tasks;
 static LC_TLS lc_thread_rec *self_rec;
 static size_t recs_end; /* lc_thread_recs_end() */
 
@@ -75,6 +81,13 @@ size_t lc_thread_recs_end(void) {
     return __atomic_load_n(&recs_end, __ATOMIC_ACQUIRE);
 }
 
+static size_t rec_index(const lc_thread_rec *r) {
+    for (size_t c = 0; c < nchunks; c++)
+        if (r >= lc_thread_chunks[c] && r < lc_thread_chunks[c] + LC_THREAD_CHUNK)
+            return c * LC_THREAD_CHUNK + (size_t)(r - lc_thread_chunks[c]);
+    return 0;
+}
+
 /* A detached thread's record outlives its start routine: the thread still
  * runs its TSD destructors and glibc's cleanup after that, with its stack
  * and TLS holding what it works on. The record goes when the kernel says
@@ -89,23 +102,44 @@ static bool rec_free(lc_thread_rec *r) {
     return false;
 }
 
+/* One more chunk of records; false when no memory is left. Called with the
+ * registry locked. */
+static bool grow(void) {
+    if (nchunks == dir_cap) {
+        lc_thread_rec **dir = lc_os_alloc(2 * dir_cap * sizeof *dir);
+        if (!dir) return false;
+        memcpy(dir, lc_thread_chunks, dir_cap * sizeof *dir);
+        __atomic_store_n(&lc_thread_chunks, dir, __ATOMIC_RELEASE);
+        dir_cap *= 2;
+    }
+    lc_thread_rec *chunk = lc_os_alloc(LC_THREAD_CHUNK * sizeof *chunk);
+    if (!chunk) return false;
+    __atomic_store_n(&lc_thread_chunks[nchunks], chunk, __ATOMIC_RELEASE);
+    nchunks++;
+    return true;
+}
+
 /* A free record, preferring one that no exiting thread still lingers in;
  * the kernel is asked about exited detached threads only when no record is
- * free. */
+ * free, and the registry grows only when none of them is gone either. */
 static lc_thread_rec *rec_alloc(void) {
-    lc_thread_rec *r = NULL;
-    for (int pass = 0; pass < 2 && !r; pass++)
-        for (size_t i = 0; i < LC_MAX_THREADS; i++) {
-            lc_thread_rec *c = &lc_thread_recs[i];
-            if (c->used && (pass == 0 || !rec_free(c))) continue;
-            if (!r) r = c;
-            if (!c->lingering) {
-                r = c;
-                break;
-            }
-        }
+    lc_thread_rec *r = NULL, *lingering = NULL;
+    for (size_t i = 0; i < nchunks * LC_THREAD_CHUNK && !r; i++) {
+        lc_thread_rec *c = lc_thread_rec_at(i);
+        if (c->used) continue;
+        if (!c->lingering)
+            r = c;
+        else if (!lingering)
+            lingering = c;
+    }
+    for (size_t i = 0; i < recs_end && !r; i++) {
+        lc_thread_rec *c = lc_thread_rec_at(i);
+        if (c->used && rec_free(c)) r = c;
+    }
+    if (!r && grow()) r = lc_thread_rec_at((nchunks - 1) * LC_THREAD_CHUNK);
+    if (!r) r = lingering;
     if (!r) return NULL;
-    size_t at = (size_t)(r - lc_thread_recs);
+    size_t at = rec_index(r);
     memset(r, 0, sizeof *r);
     if (at >= recs_end) __atomic_store_n(&recs_end, at + 1, __ATOMIC_RELEASE);
     r->used = 1;
@@ -114,13 +148,13 @@ static lc_thread_rec *rec_alloc(void) {
 }
 
 static lc_thread_rec *rec_by_handle(pthread_t h) {
-    for (size_t i = 0; i < recs_end; i++)
+    for (size_t i = 0; i < recs_end; i++) {
+        lc_thread_rec *r = lc_thread_rec_at(i);
         /* A detached thread that exited may linger (rec_free); its handle
          * can already be a new thread's. */
-        if (lc_thread_recs[i].used && !lc_thread_recs[i].adopted &&
-            !(lc_thread_recs[i].detached && lc_thread_recs[i].exited) &&
-            pthread_equal(lc_thread_recs[i].handle, h))
-            return &lc_thread_recs[i];
+        if (r->used && !r->adopted && !(r->detached && r->exited) && pthread_equal(r->handle, h))
+            return r;
+    }
     return NULL;
 }
 
@@ -308,29 +342,27 @@ static bool forked_alone;
 void lc_threads_baseline(void) {
     pthread_mutex_lock(&registry_lock);
     baseline_id = next_id;
-    if (forked_alone) {
-        baseline_tasks[0] = lc_os_tid();
-        nbaseline_tasks = 1;
-        forked_alone = false;
+    if (forked_alone && baseline_tasks.cap) {
+        baseline_tasks.tid[0] = lc_os_tid();
+        baseline_tasks.n = 1;
     } else {
-        nbaseline_tasks = lc_os_list_tasks(baseline_tasks, LC_MAX_THREADS);
-        if (nbaseline_tasks > LC_MAX_THREADS) nbaseline_tasks = LC_MAX_THREADS;
+        lc_os_list_all_tasks(&baseline_tasks);
     }
+    forked_alone = false;
     pthread_mutex_unlock(&registry_lock);
 }
 
 void lc_ignore_current(void) {
     pthread_mutex_lock(&registry_lock);
     for (size_t i = 0; i < recs_end; i++)
-        if (lc_thread_recs[i].used) lc_thread_recs[i].ignored = 1;
-    nignored_tasks = lc_os_list_tasks(ignored_tasks, LC_MAX_THREADS);
-    if (nignored_tasks > LC_MAX_THREADS) nignored_tasks = LC_MAX_THREADS;
+        if (lc_thread_rec_at(i)->used) lc_thread_rec_at(i)->ignored = 1;
+    lc_os_list_all_tasks(&ignored_tasks);
     pthread_mutex_unlock(&registry_lock);
 }
 
-static bool in_list(const pid_t *list, size_t n, pid_t tid) {
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == tid) return true;
+static bool in_list(const lc_task_list *l, pid_t tid) {
+    for (size_t i = 0; i < l->n; i++)
+        if (l->tid[i] == tid) return true;
     return false;
 }
 
@@ -339,8 +371,7 @@ bool lc_threads_is_new(const lc_thread_rec *r) {
 }
 
 bool lc_threads_task_is_new(pid_t tid) {
-    return tid != getpid() && !in_list(baseline_tasks, nbaseline_tasks, tid) &&
-           !in_list(ignored_tasks, nignored_tasks, tid);
+    return tid != getpid() && !in_list(&baseline_tasks, tid) && !in_list(&ignored_tasks, tid);
 }
 
 void lc_threads_after_fork_child(void) {
@@ -351,7 +382,7 @@ void lc_threads_after_fork_child(void) {
      * retire are written: the rest of the registry stays shared with the
      * parent (a Check test in fork mode pays no copy of it). */
     for (size_t i = 0; i < recs_end; i++) {
-        lc_thread_rec *r = &lc_thread_recs[i];
+        lc_thread_rec *r = lc_thread_rec_at(i);
         if (r->used && r != self_rec) r->used = 0;
         r->lingering = 0;
     }

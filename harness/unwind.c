@@ -14,7 +14,55 @@
 #include "stacks.h"
 
 #include <libunwind.h>
+#include <pthread.h>
 #include <valgrind/memcheck.h>
+
+/* unw_backtrace keeps a per-thread cache of how to step each frame, and
+ * the first call in the process creates a pthread key for it. The keys are
+ * a process-wide pool of PTHREAD_KEYS_MAX, and the program may take every
+ * one: libunwind does not check that its key creation succeeded and would
+ * then store its cache under key 0, the program's (libunwind 1.6,
+ * src/x86_64/Gtrace.c, trace_cache_init_once). So the library makes that
+ * first call at start-up, before the program runs, and when even then no
+ * key is free it walks with unw_step, which keeps no per-thread cache. */
+static bool trace_cache_safe;
+
+void lc_unwind_init(void) {
+    pthread_key_t probe;
+    if (pthread_key_create(&probe, NULL) != 0) return;
+    pthread_key_delete(probe);
+    void *buf[4];
+    lc_self_enter(); /* the cache and its tables are the library's */
+    (void)unw_backtrace(buf, 4);
+    lc_self_leave();
+    trace_cache_safe = true;
+}
+
+/* The return addresses of the caller's stack, the caller's own frame
+ * first, as unw_backtrace gives them had the caller called it. */
+__attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
+    if (max <= 0) return 0;
+    if (LC_LIKELY(trace_cache_safe)) {
+        void *own[LC_MAX_DEPTH + 48];
+        int want = max + 1 < (int)(sizeof own / sizeof own[0]) ? max + 1
+                                                               : (int)(sizeof own / sizeof own[0]);
+        int got = unw_backtrace(own, want);
+        /* own[0] is this function's frame. */
+        for (int i = 1; i < got; i++)
+            buf[i - 1] = own[i];
+        return got > 0 ? got - 1 : 0;
+    }
+    unw_context_t ctx;
+    unw_cursor_t cursor;
+    int n = 0;
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0) return 0;
+    while (n < max && unw_step(&cursor) > 0) {
+        unw_word_t ip;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+        buf[n++] = (void *)(uintptr_t)ip;
+    }
+    return n;
+}
 
 /* Code built without frame pointers leaves whatever it likes in the frame
  * pointer register, including values memcheck considers uninitialised;
@@ -26,21 +74,43 @@ static inline uintptr_t load_word(const uintptr_t *p) {
     return w;
 }
 
-static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
+/* Follows the frame-pointer chain from the interposer's frame. Code built
+ * without frame pointers uses the register for anything, so every link is
+ * checked before it is believed: the next frame must lie above this one,
+ * inside the thread's stack, aligned, and its return address must be in an
+ * object's code. A link that fails ends the walk; *broken says whether the
+ * chain broke inside the program's own frames (code without frame
+ * pointers, whose callers only DWARF information can find) rather than at
+ * the C runtime's frames that start a thread or main, where every chain
+ * ends. */
+static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
+                               bool *broken) {
     uintptr_t lo, hi;
     int n = 0;
+    *broken = false;
     pcs[n++] = caller;
     if (!lc_os_thread_stack(&lo, &hi)) return n;
     uintptr_t fp = (uintptr_t)frame;
+    const uintptr_t align = sizeof(uintptr_t) - 1;
+    if (hi < 2 * sizeof(uintptr_t)) return n;
+    const uintptr_t last = hi - 2 * sizeof(uintptr_t); /* the highest frame that fits */
     /* frame points at the interposer's saved frame pointer; its caller's
-     * frame is the next link. Every link must move up the stack, stay inside
-     * it and be aligned, or the walk stops. */
+     * frame is the next link. */
     while (n < max) {
-        if (fp < lo || fp + 2 * sizeof(uintptr_t) > hi || (fp & (sizeof(uintptr_t) - 1))) break;
+        if (fp < lo || fp > last || (fp & align)) break;
         uintptr_t next = load_word((uintptr_t *)fp);
-        if (next <= fp || next >= hi) break;
+        if (next <= fp || next > last || (next & align)) {
+            /* Zero ends the chain on purpose (the runtime clears the
+             * register where a thread or the program starts); anything
+             * else is a frame pointer the code did not keep. */
+            *broken = next != 0 && !lc_os_pc_in_runtime(pcs[n - 1]);
+            break;
+        }
         uintptr_t ret = load_word((uintptr_t *)next + 1);
-        if (ret < 4096) break;
+        if (!lc_os_pc_in_code(ret)) {
+            *broken = !lc_os_pc_in_runtime(pcs[n - 1]);
+            break;
+        }
         pcs[n++] = ret;
         fp = next;
     }
@@ -49,9 +119,9 @@ static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t c
 
 static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller) {
     void *buf[LC_MAX_DEPTH + 8];
-    int got = unw_backtrace(buf, max + 8 < (int)(sizeof buf / sizeof buf[0])
-                                     ? max + 8
-                                     : (int)(sizeof buf / sizeof buf[0]));
+    int got = lc_unwind_backtrace(buf, max + 8 < (int)(sizeof buf / sizeof buf[0])
+                                           ? max + 8
+                                           : (int)(sizeof buf / sizeof buf[0]));
     /* Drop the library's own frames: everything up to the interposer's
      * return address, which is the first frame of the report. */
     int start = 0;
@@ -85,14 +155,19 @@ int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
     if (max <= 0) return 0;
     if ((lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller)) && lc_unwind_room_for_dwarf(frame))
         return walk_dwarf(pcs, max, caller);
-    return walk_frame_pointers(pcs, max, frame, caller);
+    bool broken;
+    int n = walk_frame_pointers(pcs, max, frame, caller, &broken);
+    /* The chain broke in code built without frame pointers: DWARF finds
+     * the callers the chain lost, where the stack has room for it. */
+    if (LC_UNLIKELY(broken) && lc_unwind_room_for_dwarf(frame)) return walk_dwarf(pcs, max, caller);
+    return n;
 }
 
 int lc_unwind_here(uintptr_t *pcs, int max, int skip) {
     void *buf[LC_MAX_DEPTH + 16];
     int want = max + skip;
     if (want > (int)(sizeof buf / sizeof buf[0])) want = (int)(sizeof buf / sizeof buf[0]);
-    int got = unw_backtrace(buf, want);
+    int got = lc_unwind_backtrace(buf, want);
     int n = 0;
     for (int i = skip; i < got && n < max; i++)
         pcs[n++] = (uintptr_t)buf[i];

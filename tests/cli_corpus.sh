@@ -102,6 +102,10 @@ exit_local_fixed        | exit_local.fixed       |                              
 tsd                     | tsd                    |                                    | 23      | leak         | leaked=3/128 unreachable=3/128 direct=2/104 indirect=1/24
 tsd_fixed               | tsd.fixed              |                                    | 0       | clean        | reachable=3/128
 tsd_fixed_strict        | tsd.fixed              | --strict                           | 23      | leak         | leaked=3/128 reachable=3/128
+tsd_all_keys            | tsd_all_keys           |                                    | 0       | clean        | reachable=1/64
+tsd_all_keys_leaky      | tsd_all_keys.leaky     |                                    | 23      | leak         | leaked=1/64 unreachable=1/64 direct=1/64
+no_frame_pointers       | no_frame_pointers      |                                    | 23      | leak         | leaked=1/48 unreachable=1/48 direct=1/48
+no_frame_pointers_fixed | no_frame_pointers.fixed |                                   | 0       | clean        | reachable=1/48
 exit_thread             | exit_thread            |                                    | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
 exit_thread_fixed       | exit_thread.fixed      |                                    | 0       | clean        | reachable=1/72
 exit_thread_main_pthread_exit       | exit_thread pthread_exit       |            | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
@@ -472,6 +476,22 @@ check_nodebug() {
     expect "the thread is named by idle_main" \
         "[.threads.list[] | .name == \"idle\" and (.stack | $(has_frame idle_main))] == [true]"
 }
+
+check_tsd_all_keys() {
+    expect "the block (64 B) is held by main's value of the program's first key" \
+        "[.heap.sites[] | .class == \"reachable\" and (.stack | $(has_frame keep_block tsd_all_keys.c)) and .path == [.path[0]] and .path[0].kind == \"tsd\"] == [true]"
+}
+
+# The stack of the block from code without frame pointers: level3, level2,
+# level1 and main, in that order, and no frame that names no function (a
+# frame invented from a word that is no return address).
+check_no_frame_pointers() {
+    expect "the stack is level3, level2, level1, main, each a function of no_frame_pointers.c" \
+        '[.heap.sites[] | [.stack[] | .function // "" | select(test("^(level[123]|main)\\b"))] | map(sub("\\..*"; ""))] == [["level3", "level2", "level1", "main"]]'
+    expect "every frame of the stack names a function" \
+        '[.heap.sites[] | .stack[] | (.function // "") != ""] | all'
+}
+check_no_frame_pointers_fixed() { check_no_frame_pointers; }
 
 check_exit_thread_main_pthread_exit() {
     expect "after main's pthread_exit the lost block's stack is still symbolized" \

@@ -65,6 +65,10 @@ exit_local               lost
 exit_local.fixed         none
 tsd                      lost
 tsd.fixed                none
+tsd_all_keys.leaky       lost
+tsd_all_keys             none
+no_frame_pointers        lost
+no_frame_pointers.fixed  none
 TABLE
 }
 

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -45,6 +46,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
 /* The settle window of most checks: long enough for a thread that was just
  * seen entering its blocking call to be inside it, short enough to keep the
@@ -799,9 +801,9 @@ END_TEST
 /* Whether the registry (harness/internal.h) records the thread as exited,
  * read without its lock. */
 static bool registry_says_exited(int tid) {
-    for (size_t i = 0; i < LC_MAX_THREADS; i++)
-        if (lc_thread_recs[i].used && lc_thread_recs[i].tid == tid)
-            return __atomic_load_n(&lc_thread_recs[i].exited, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < lc_thread_recs_end(); i++)
+        if (lc_thread_rec_at(i)->used && lc_thread_rec_at(i)->tid == tid)
+            return __atomic_load_n(&lc_thread_rec_at(i)->exited, __ATOMIC_ACQUIRE);
     return false;
 }
 
@@ -1441,6 +1443,145 @@ START_TEST(test_many_threads_released_and_joined_are_not_leaked) {
 }
 END_TEST
 
+/* More threads than any fixed table the library could size: each is
+ * counted, captured and grouped. valgrind runs at most a few hundred
+ * threads (--max-threads) and ThreadSanitizer runs out of its shadow
+ * memory long before 5,000, so there the count is what they allow. */
+static int beyond_any_table(void) {
+    return RUNNING_ON_VALGRIND || LC_TEST_UNDER_TSAN ? 300 : 5000;
+}
+
+/* Starts n workers on small stacks (n times the default would not fit the
+ * address space of every machine). */
+static void start_small_workers(struct worker *w, int n, void *(*fn)(void *)) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(pthread_create(&w[i].thread, &attr, fn, &w[i]), 0);
+    pthread_attr_destroy(&attr);
+}
+
+START_TEST(test_thousands_of_blocked_threads_are_all_counted_and_reported) {
+    int n = beyond_any_table();
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker *w = calloc((size_t)n, sizeof *w);
+    ck_assert_ptr_nonnull(w);
+    for (int i = 0; i < n; i++)
+        w[i].latch = &latch;
+    start_small_workers(w, n, wait_on_condvar);
+    for (int i = 0; i < n; i++)
+        await_syscall(&w[i], SYS_futex);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    open_latch(&latch);
+    for (int i = 0; i < n; i++)
+        join(&w[i]);
+    free(w);
+
+    char more[64];
+    snprintf(more, sizeof more, "and %d more threads like this", n - 1);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, n);
+    ck_assert_int_eq(res.nthreads, 1);
+    ck_assert_int_eq(res.threads[0].count, n);
+    ck_assert_str_eq(res.threads[0].function, "wait_on_condvar");
+    ck_assert_report_has(more);
+}
+END_TEST
+
+START_TEST(test_thousands_of_threads_released_and_joined_are_not_leaked) {
+    int n = beyond_any_table();
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker *w = calloc((size_t)n, sizeof *w);
+    ck_assert_ptr_nonnull(w);
+    for (int i = 0; i < n; i++)
+        w[i].latch = &latch;
+    start_small_workers(w, n, wait_on_condvar);
+    for (int i = 0; i < n; i++)
+        await_syscall(&w[i], SYS_futex);
+    open_latch(&latch);
+    for (int i = 0; i < n; i++)
+        join(&w[i]);
+    free(w);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.leaked_threads, 0);
+}
+END_TEST
+
+/* Two threads take snapshots at the same time, over and over, while a pool
+ * of workers is blocked: each snapshot sees every worker and both takers,
+ * never a half-written list of another snapshot. */
+#define SNAP_WORKERS 100
+#define SNAP_ROUNDS 20
+
+struct snapshot_taker {
+    pthread_t thread;
+    const lc_snapshot *before;
+    atomic_int *ready; /* takers started: both take their snapshots together */
+    atomic_int *done;  /* takers finished: both stay alive until then */
+    size_t new_threads[SNAP_ROUNDS];
+};
+
+static void *take_snapshots(void *arg) {
+    struct snapshot_taker *t = arg;
+    atomic_fetch_add(t->ready, 1);
+    while (atomic_load(t->ready) < 2)
+        sched_yield();
+    for (int i = 0; i < SNAP_ROUNDS; i++) {
+        lc_snapshot *s = lc_snapshot_take();
+        lc_diff *d = s ? lc_snapshot_diff(t->before, s, NULL) : NULL;
+        t->new_threads[i] = d ? lc_diff_new_threads(d) : 0;
+        lc_diff_free(d);
+        lc_snapshot_free(s);
+    }
+    atomic_fetch_add(t->done, 1);
+    while (atomic_load(t->done) < 2)
+        sched_yield();
+    return NULL;
+}
+
+START_TEST(test_snapshots_taken_at_once_from_two_threads_each_see_every_thread) {
+    lc_baseline();
+    lc_snapshot *before = lc_snapshot_take();
+    ck_assert_ptr_nonnull(before);
+    struct latch latch = LATCH_INIT;
+    static struct worker w[SNAP_WORKERS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < SNAP_WORKERS; i++)
+        w[i].latch = &latch;
+    start_pool_of_workers(w, SNAP_WORKERS, wait_on_condvar);
+    for (int i = 0; i < SNAP_WORKERS; i++)
+        await_syscall(&w[i], SYS_futex);
+
+    atomic_int ready = 0, done = 0;
+    static struct snapshot_taker takers[2];
+    for (int i = 0; i < 2; i++) {
+        takers[i] = (struct snapshot_taker){.before = before, .ready = &ready, .done = &done};
+        ck_assert_int_eq(pthread_create(&takers[i].thread, NULL, take_snapshots, &takers[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(takers[i].thread, NULL);
+    open_latch(&latch);
+    for (int i = 0; i < SNAP_WORKERS; i++)
+        join(&w[i]);
+    lc_snapshot_free(before);
+
+    for (int i = 0; i < 2; i++)
+        for (int r = 0; r < SNAP_ROUNDS; r++)
+            ck_assert_msg(takers[i].new_threads[r] == SNAP_WORKERS + 2,
+                          "taker %d, round %d: %zu new threads, expected %d", i, r,
+                          takers[i].new_threads[r], SNAP_WORKERS + 2);
+}
+END_TEST
+
 /* ------------------------------------------------------------ the capture signal */
 
 START_TEST(test_thread_blocking_the_capture_signal_is_reported_without_its_stack) {
@@ -1559,6 +1700,9 @@ static Suite *threads_suite(void) {
     tc = tcase("many");
     tcase_add_test(tc, test_many_identical_blocked_threads_are_counted_and_grouped);
     tcase_add_test(tc, test_many_threads_released_and_joined_are_not_leaked);
+    tcase_add_test(tc, test_thousands_of_blocked_threads_are_all_counted_and_reported);
+    tcase_add_test(tc, test_thousands_of_threads_released_and_joined_are_not_leaked);
+    tcase_add_test(tc, test_snapshots_taken_at_once_from_two_threads_each_see_every_thread);
     suite_add_tcase(s, tc);
 
     tc = tcase("capture_signal");

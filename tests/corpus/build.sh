@@ -64,6 +64,10 @@ exit_local               exit_local.c        -g
 exit_local.fixed         exit_local.c        -g -DFIXED=1
 tsd                      tsd.c               -g
 tsd.fixed                tsd.c               -g -DFIXED=1
+tsd_all_keys             tsd_all_keys.c      -g
+tsd_all_keys.leaky       tsd_all_keys.c      -g -DLEAKY=1
+no_frame_pointers        no_frame_pointers.c -g -O2 -fomit-frame-pointer
+no_frame_pointers.fixed  no_frame_pointers.c -g -O2 -fomit-frame-pointer -DFIXED=1
 exit_thread              exit_thread.c       -g
 exit_thread.fixed        exit_thread.c       -g -DFIXED=1
 detached_dtor            detached_dtor.c     -g
