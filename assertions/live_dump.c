@@ -26,6 +26,7 @@
 #include "core.h"
 #include "os.h"
 #include "run.h"
+#include "snapshot.h"
 #include "thread.h"
 
 #include <errno.h>
@@ -68,7 +69,7 @@ static int write_renamed(const char *path, int (*fn)(const char *path, void *arg
 
 static int write_heap(const char *path, void *arg) {
     (void)arg;
-    lc_snapshot *s = lc_snapshot_take();
+    lc_snapshot *s = lc_snapshot_take_heap();
     if (!s) return -1;
     int rc = lc_snapshot_write_pprof(s, path);
     lc_snapshot_free(s);

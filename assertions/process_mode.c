@@ -43,6 +43,7 @@
 #include "core.h"
 #include "os.h"
 #include "run.h"
+#include "snapshot.h"
 #include "stacks.h"
 #include "thread.h"
 #include "verify.h"
@@ -276,7 +277,7 @@ static void write_profile(FILE *out) {
         note(out, "leakcheck: pid %d: heap profile path too long: %s\n", (int)self, pprof_path);
         return;
     }
-    lc_snapshot *s = lc_snapshot_take();
+    lc_snapshot *s = lc_snapshot_take_heap();
     if (!s) {
         note(out, "leakcheck: pid %d: cannot write heap profile %s: out of memory\n", (int)self,
              path);

@@ -19,6 +19,7 @@
 #include "heap.h"
 #include "os.h"
 #include "sanitizer.h"
+#include "snapshot.h"
 #include "scan.h"
 #include "stacks.h"
 #include "suppress.h"
@@ -65,7 +66,7 @@ void lc_baseline_ex(bool memcheck_search) {
         lc_snapshot_free(baseline_snapshot);
         baseline_snapshot = NULL;
     }
-    if (dir && *dir) baseline_snapshot = lc_snapshot_take();
+    if (dir && *dir) baseline_snapshot = lc_snapshot_take_heap();
     baseline_seq = lc_heap_new_epoch();
     LC_PROBE_BASELINE(baseline_seq);
     lc_threads_baseline();
@@ -87,7 +88,7 @@ static int write_check_profiles(lc_buf *t) {
     unsigned n = ++profiles_written;
     snprintf(before, sizeof before, "%s/leakcheck-%d-%u.before.pb.gz", dir, (int)getpid(), n);
     snprintf(after, sizeof after, "%s/leakcheck-%d-%u.after.pb.gz", dir, (int)getpid(), n);
-    lc_snapshot *now = lc_snapshot_take();
+    lc_snapshot *now = lc_snapshot_take_heap();
     int rc = now && lc_snapshot_write_pprof(baseline_snapshot, before) == 0 &&
                      lc_snapshot_write_pprof(now, after) == 0
                  ? 0

@@ -30,12 +30,12 @@ struct lc_diff {
     lc_diff_site *sites;
     size_t n, map_bytes;
     size_t new_threads, vanished_threads;
+    /* The threads that appeared, then those that vanished: copies of the
+     * snapshots' entries, so that the diff outlives the snapshots. */
+    thread_entry *threads;
+    lc_diff_thread *thread_views;
+    size_t nthreads, threads_bytes, views_bytes;
 };
-
-size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
-                                     const struct lc_thread_snap *after);
-struct lc_thread_snap *lc_threads_snapshot(void);
-void lc_threads_snapshot_free(struct lc_thread_snap *t);
 
 /* Flag the C runtime's blocks among the snapshot's (sorted by address for
  * the scan, then by sequence again). Roots are gathered first: they are
@@ -66,7 +66,17 @@ static void drop_runtime_owned(lc_snapshot *s) {
     s->n = kept;
 }
 
+static lc_snapshot *take(bool threads);
+
 lc_snapshot *lc_snapshot_take(void) {
+    return take(true);
+}
+
+lc_snapshot *lc_snapshot_take_heap(void) {
+    return take(false);
+}
+
+static lc_snapshot *take(bool threads) {
     lc_self_enter();
     lc_snapshot *s = lc_os_alloc(sizeof *s);
     if (!s) goto out;
@@ -95,7 +105,7 @@ lc_snapshot *lc_snapshot_take(void) {
     if (s->stack_totals)
         for (uint32_t id = 0; id < s->nstacks; id++)
             lc_stack_totals(id, &s->stack_totals[2 * id], &s->stack_totals[2 * id + 1]);
-    s->threads = lc_threads_snapshot();
+    if (threads) s->threads = lc_threads_snapshot(true);
 out:
     lc_self_leave();
     return s;
@@ -126,6 +136,85 @@ static int by_growth(const void *a, const void *b) {
     if (x->delta_objects != y->delta_objects) return x->delta_objects > y->delta_objects ? -1 : 1;
     return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
 }
+
+/* ------------------------------------------------------------ threads */
+
+/* Entries of `from` that `other` lacks, copied to out (when not NULL);
+ * returns how many. */
+static size_t threads_missing(const struct lc_thread_snap *from, const struct lc_thread_snap *other,
+                              thread_entry *out) {
+    size_t k = 0;
+    for (size_t i = 0; i < lc_threads_snapshot_count(from); i++) {
+        const thread_entry *t = lc_threads_snapshot_entry(from, i);
+        if (lc_threads_snapshot_has(other, t->tid, t->id)) continue;
+        if (out) out[k] = *t;
+        k++;
+    }
+    return k;
+}
+
+/* The public view of entry i, its strings in the entry itself. */
+static void thread_view(lc_diff *d, size_t i, bool appeared) {
+    thread_entry *t = &d->threads[i];
+    /* Each is printed as a group of its own. */
+    t->count = 1;
+    t->leader = (int)i;
+    d->thread_views[i] = (lc_diff_thread){
+        .appeared = appeared,
+        .tid = (int)t->tid,
+        .name = t->name,
+        .state = t->state,
+        .wait = t->wait,
+        .wait_object = (const void *)t->wait_object,
+        .created_by = (uint32_t)t->created_by,
+        .depth = t->cap.status == LC_CAPTURE_OK ? t->cap.depth : 0,
+    };
+}
+
+static void diff_threads(lc_diff *d, const struct lc_thread_snap *before,
+                         const struct lc_thread_snap *after) {
+    d->new_threads = threads_missing(after, before, NULL);
+    d->vanished_threads = threads_missing(before, after, NULL);
+    size_t n = d->new_threads + d->vanished_threads;
+    if (!n) return;
+    d->threads_bytes = n * sizeof *d->threads;
+    d->views_bytes = n * sizeof *d->thread_views;
+    d->threads = lc_os_alloc(d->threads_bytes);
+    d->thread_views = lc_os_alloc(d->views_bytes);
+    if (!d->threads || !d->thread_views) {
+        /* The counts stay; the threads themselves cannot be listed. */
+        lc_os_free(d->threads, d->threads_bytes);
+        lc_os_free(d->thread_views, d->views_bytes);
+        d->threads = NULL;
+        d->thread_views = NULL;
+        return;
+    }
+    threads_missing(after, before, d->threads);
+    threads_missing(before, after, d->threads + d->new_threads);
+    d->nthreads = n;
+    for (size_t i = 0; i < n; i++)
+        thread_view(d, i, i < d->new_threads);
+}
+
+size_t lc_diff_thread_count(const lc_diff *d) {
+    return d ? d->nthreads : 0;
+}
+
+const lc_diff_thread *lc_diff_thread_get(const lc_diff *d, size_t i) {
+    return d && i < d->nthreads ? &d->thread_views[i] : NULL;
+}
+
+int lc_diff_thread_frame(const lc_diff *d, size_t i, int k, lc_frame *f) {
+    if (!d || i >= d->nthreads || k < 0 || k >= d->thread_views[i].depth || !f) return -1;
+    uintptr_t pc = d->threads[i].cap.pcs[k];
+    /* Frame 0 is where the thread was interrupted; the others are return
+     * addresses, whose call is the instruction before. */
+    lc_symbolize_pc(k == 0 ? pc : pc - 1, f);
+    f->pc = pc;
+    return 0;
+}
+
+/* ------------------------------------------------------------ heap */
 
 lc_diff *lc_snapshot_diff(const lc_snapshot *before, const lc_snapshot *after,
                           const lc_diff_options *opts) {
@@ -185,8 +274,7 @@ lc_diff *lc_snapshot_diff(const lc_snapshot *before, const lc_snapshot *after,
     d->sites = per;
     d->n = kept;
     d->map_bytes = per_bytes ? per_bytes : 1;
-    d->new_threads = lc_threads_snapshot_count_new(before->threads, after->threads);
-    d->vanished_threads = lc_threads_snapshot_count_new(after->threads, before->threads);
+    diff_threads(d, before->threads, after->threads);
     return d;
 }
 
@@ -206,10 +294,30 @@ size_t lc_diff_vanished_threads(const lc_diff *d) {
 void lc_diff_free(lc_diff *d) {
     if (!d) return;
     lc_os_free(d->sites, d->map_bytes);
+    lc_os_free(d->threads, d->threads_bytes);
+    lc_os_free(d->thread_views, d->views_bytes);
     lc_os_free(d, sizeof *d);
 }
 
 void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames);
+
+/* The threads as a goroutine dump diff: each thread's paragraph, as a check
+ * or a dump prints it, every line marked "+" (appeared) or "-" (vanished). */
+static void print_threads(lc_buf *b, const lc_diff *d) {
+    for (size_t i = 0; i < d->nthreads; i++) {
+        lc_buf one = {0};
+        lc_thread_entry_text(&one, d->threads, d->nthreads, i);
+        const char *mark = d->thread_views[i].appeared ? "+ " : "- ";
+        lc_buf_printf(b, "\n");
+        for (const char *line = one.data; line && *line;) {
+            const char *nl = strchr(line, '\n');
+            int len = nl ? (int)(nl - line) : (int)strlen(line);
+            lc_buf_printf(b, "%s%.*s\n", mark, len, line);
+            line = nl ? nl + 1 : line + len;
+        }
+        lc_buf_free(&one);
+    }
+}
 
 void lc_diff_print(const lc_diff *d, FILE *out) {
     if (!d) return;
@@ -223,6 +331,7 @@ void lc_diff_print(const lc_diff *d, FILE *out) {
         lc_report_stack(&b, s->stack_id, "    ", 8);
     }
     lc_buf_printf(&b, "threads: %zu new, %zu vanished\n", d->new_threads, d->vanished_threads);
+    print_threads(&b, d);
     if (b.data) fputs(b.data, out);
     lc_buf_free(&b);
 }

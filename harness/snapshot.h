@@ -18,4 +18,8 @@ struct lc_snapshot {
     struct lc_thread_snap *threads;
 };
 
+/* A snapshot of the heap alone, without the threads (and without the
+ * signal their capture sends): for heap profiles. */
+lc_snapshot *lc_snapshot_take_heap(void);
+
 #endif

@@ -120,11 +120,14 @@ const lc_capture *lc_thread_report_capture(const lc_thread_report *r, size_t i);
 uintptr_t lc_thread_report_stack_top(const lc_thread_report *r, size_t i);
 void lc_thread_report_label(const lc_thread_report *r, size_t i, char *out, size_t len);
 
-/* Thread snapshots (thread_check.c), part of lc_snapshot. */
-struct lc_thread_snap *lc_threads_snapshot(void);
+/* Thread snapshots (thread_snap.c), part of lc_snapshot: every thread,
+ * described, with its stack when `stacks` (the capture signals each one). */
+struct lc_thread_snap *lc_threads_snapshot(bool stacks);
 void lc_threads_snapshot_free(struct lc_thread_snap *t);
-size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
-                                     const struct lc_thread_snap *after);
+size_t lc_threads_snapshot_count(const struct lc_thread_snap *t);
+const struct thread_entry *lc_threads_snapshot_entry(const struct lc_thread_snap *t, size_t i);
+/* Whether the snapshot holds the thread of that id and creation number. */
+bool lc_threads_snapshot_has(const struct lc_thread_snap *t, pid_t tid, uint64_t id);
 void lc_thread_report_set_retained(lc_thread_report *r, size_t i, long long bytes);
 
 /* The interposed pthread functions (threads.c), visible like malloc. */
@@ -166,6 +169,8 @@ lc_thread_report *lc_thread_report_alloc(void);
 /* Every thread of the process, each with its stack captured (the caller's
  * own cut at lc_api_return), none judged; NULL when out of memory. */
 lc_thread_report *lc_threads_capture_all(void);
+/* The same, with or without the stacks. */
+lc_thread_report *lc_threads_all(bool stacks);
 /* The first frame of a stack that is the program's own, -1 when none. */
 int lc_thread_first_program_frame(const uintptr_t *pcs, int depth);
 const char *lc_thread_frame_function(uintptr_t pc);

@@ -500,15 +500,19 @@ void lc_thread_report_set_retained(lc_thread_report *r, size_t i, long long byte
 
 /* ------------------------------------------------------------ dumps */
 
-lc_thread_report *lc_threads_capture_all(void) {
+lc_thread_report *lc_threads_all(bool stacks) {
     lc_thread_report *r = lc_thread_report_alloc();
     if (!r) return NULL;
     if (!gather(r, true)) {
         lc_thread_report_free(r);
         return NULL;
     }
-    capture(r->e, r->n);
+    if (stacks) capture(r->e, r->n);
     return r;
+}
+
+lc_thread_report *lc_threads_capture_all(void) {
+    return lc_threads_all(true);
 }
 
 void lc_dump_threads(FILE *out) {
@@ -527,55 +531,6 @@ void lc_dump_threads(FILE *out) {
     fflush(out ? out : stderr);
     lc_buf_free(&b);
     lc_thread_report_free(r);
-}
-
-/* ------------------------------------------------------------ snapshots */
-
-struct lc_thread_snap {
-    size_t n, map_bytes;
-    struct {
-        pid_t tid;
-        uint64_t id;
-    } t[];
-};
-
-/* The entries are the caller's own, so that snapshots taken at once from
- * several threads never share them. */
-struct lc_thread_snap *lc_threads_snapshot(void) {
-    lc_thread_report *r = lc_thread_report_alloc();
-    if (!r) return NULL;
-    struct lc_thread_snap *s = NULL;
-    if (gather(r, true)) {
-        size_t bytes =
-            sizeof(struct lc_thread_snap) + r->n * sizeof(((struct lc_thread_snap *)0)->t[0]);
-        s = lc_os_alloc(bytes);
-        if (s) {
-            s->n = r->n;
-            s->map_bytes = bytes;
-            for (size_t i = 0; i < r->n; i++) {
-                s->t[i].tid = r->e[i].tid;
-                s->t[i].id = r->e[i].id;
-            }
-        }
-    }
-    lc_thread_report_free(r);
-    return s;
-}
-
-void lc_threads_snapshot_free(struct lc_thread_snap *s) {
-    if (s) lc_os_free(s, s->map_bytes);
-}
-
-size_t lc_threads_snapshot_count_new(const struct lc_thread_snap *before,
-                                     const struct lc_thread_snap *after) {
-    size_t count = 0;
-    for (size_t i = 0; after && i < after->n; i++) {
-        bool seen = false;
-        for (size_t j = 0; before && j < before->n && !seen; j++)
-            seen = before->t[j].tid == after->t[i].tid && before->t[j].id == after->t[i].id;
-        count += !seen;
-    }
-    return count;
 }
 
 /* ------------------------------------------------- for the heap scan */
@@ -610,7 +565,7 @@ struct lc_thread_set {
 lc_thread_set *lc_current_threads(void) {
     lc_thread_set *set = lc_os_alloc(sizeof *set);
     if (!set) return NULL;
-    set->snap = lc_threads_snapshot();
+    set->snap = lc_threads_snapshot(false);
     if (!set->snap) {
         lc_os_free(set, sizeof *set);
         return NULL;
@@ -625,7 +580,5 @@ void lc_thread_set_free(lc_thread_set *set) {
 }
 
 static bool in_set(const thread_entry *t, const lc_thread_set *set) {
-    for (size_t i = 0; set && set->snap && i < set->snap->n; i++)
-        if (set->snap->t[i].tid == t->tid && set->snap->t[i].id == t->id) return true;
-    return false;
+    return set && lc_threads_snapshot_has(set->snap, t->tid, t->id);
 }

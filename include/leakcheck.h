@@ -189,6 +189,23 @@ LC_API const lc_diff_site *lc_diff_get(const lc_diff *d, size_t i);
 /* Number of threads that appeared in / vanished from `after`. */
 LC_API size_t lc_diff_new_threads(const lc_diff *d);
 LC_API size_t lc_diff_vanished_threads(const lc_diff *d);
+
+/* A thread that appeared (started since `before`, alive in `after`) or
+ * vanished (in `before`, gone from `after`), as the snapshot that has it
+ * saw it. The strings are the diff's. */
+typedef struct lc_diff_thread {
+    int appeared;            /* 1: appeared; 0: vanished */
+    int tid;                 /* its kernel thread id */
+    const char *name;        /* as the kernel knows it */
+    const char *state;       /* "blocked", "running", "sleeping", "exited, not joined", ... */
+    const char *wait;        /* "futex", "poll", a declared "chan receive", ...; "" */
+    const void *wait_object; /* declared with lc_thread_wait_begin, or NULL */
+    uint32_t created_by;     /* the stack of its pthread_create (lc_stack_frame); 0 unknown */
+    int depth;               /* frames of its stack (lc_diff_thread_frame); 0 unknown */
+} lc_diff_thread;
+/* The appeared threads first, then the vanished ones. */
+LC_API size_t lc_diff_thread_count(const lc_diff *d);
+LC_API const lc_diff_thread *lc_diff_thread_get(const lc_diff *d, size_t i);
 /* Write the snapshot as a gzip-compressed pprof heap profile (Go's four
  * sample types: alloc_objects, alloc_space, inuse_objects, inuse_space),
  * readable by `go tool pprof` and `leakcheck diff`. 0, or -1 with errno set
@@ -219,6 +236,9 @@ typedef struct lc_frame {
 /* Symbolize frame `i` of the stack `stack_id` (from a diff site). Returns 0
  * and fills *f (strings owned by the library), -1 past the last frame. */
 LC_API int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f);
+/* Symbolize frame `k` (innermost first) of thread `i`'s stack, captured
+ * when its snapshot was taken. 0 and *f filled, -1 past the last frame. */
+LC_API int lc_diff_thread_frame(const lc_diff *d, size_t i, int k, lc_frame *f);
 
 /* ---------------------------------------------------------------- threads */
 

@@ -11,10 +11,12 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -739,6 +741,132 @@ START_TEST(test_diff_keeps_the_programs_block_beside_the_runtimes) {
 }
 END_TEST
 
+/* A worker that says its kernel id, then waits at the latch. */
+struct diff_worker {
+    struct latch *latch;
+    _Atomic pid_t tid;
+    pthread_t thread;
+};
+
+__attribute__((noinline)) static void *parked_in_diff(void *arg) {
+    struct diff_worker *w = arg;
+    w->tid = (pid_t)syscall(SYS_gettid);
+    WAIT_FOR_LATCH(w->latch);
+    return NULL;
+}
+
+/* Until the worker sleeps in its futex: then its stack is its wait. */
+static void start_parked(struct diff_worker *w) {
+    ck_assert_int_eq(pthread_create(&w->thread, NULL, parked_in_diff, w), 0);
+    for (;;) {
+        pid_t tid = w->tid;
+        char path[64], line[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+        FILE *f = tid ? fopen(path, "r") : NULL;
+        bool waiting = f && fgets(line, sizeof line, f) && atoi(line) == SYS_futex;
+        if (f) fclose(f);
+        if (waiting) return;
+        usleep(1000);
+    }
+}
+
+static bool thread_stack_has(const lc_diff *d, size_t i, const char *fn) {
+    lc_frame f;
+    for (int k = 0; lc_diff_thread_frame(d, i, k, &f) == 0; k++)
+        if (f.function && strcmp(f.function, fn) == 0) return true;
+    return false;
+}
+
+START_TEST(test_diff_lists_a_thread_that_appeared_with_its_stack_and_creator) {
+    struct latch l = LATCH_INIT;
+    struct diff_worker w = {.latch = &l};
+    lc_snapshot *before = lc_snapshot_take();
+    start_parked(&w);
+    lc_snapshot *after = lc_snapshot_take();
+    lc_diff *d = lc_snapshot_diff(before, after, NULL);
+    open_latch(&l);
+    pthread_join(w.thread, NULL);
+
+    ck_assert_uint_eq(lc_diff_new_threads(d), 1);
+    ck_assert_uint_eq(lc_diff_thread_count(d), 1);
+    const lc_diff_thread *t = lc_diff_thread_get(d, 0);
+    ck_assert_int_eq(t->appeared, 1);
+    ck_assert_int_eq(t->tid, w.tid);
+    ck_assert_str_eq(t->state, "blocked");
+    ck_assert_str_eq(t->wait, "futex");
+    ck_assert_msg(thread_stack_has(d, 0, "parked_in_diff"), "its stack lacks parked_in_diff");
+    ck_assert_msg(stack_has_function(t->created_by, "start_parked"),
+                  "its creator is not start_parked");
+    lc_diff_free(d);
+    lc_snapshot_free(before);
+    lc_snapshot_free(after);
+}
+END_TEST
+
+START_TEST(test_diff_lists_a_thread_that_vanished) {
+    struct latch l = LATCH_INIT;
+    struct diff_worker w = {.latch = &l};
+    start_parked(&w);
+    lc_snapshot *before = lc_snapshot_take();
+    open_latch(&l);
+    pthread_join(w.thread, NULL);
+    lc_snapshot *after = lc_snapshot_take();
+    lc_diff *d = lc_snapshot_diff(before, after, NULL);
+
+    ck_assert_uint_eq(lc_diff_vanished_threads(d), 1);
+    ck_assert_uint_eq(lc_diff_thread_count(d), 1);
+    const lc_diff_thread *t = lc_diff_thread_get(d, 0);
+    ck_assert_int_eq(t->appeared, 0);
+    ck_assert_int_eq(t->tid, w.tid);
+    ck_assert_msg(thread_stack_has(d, 0, "parked_in_diff"), "its stack lacks parked_in_diff");
+    lc_diff_free(d);
+    lc_snapshot_free(before);
+    lc_snapshot_free(after);
+}
+END_TEST
+
+START_TEST(test_diff_of_the_same_threads_lists_none) {
+    struct latch l = LATCH_INIT;
+    struct diff_worker w = {.latch = &l};
+    start_parked(&w);
+    lc_snapshot *before = lc_snapshot_take();
+    lc_snapshot *after = lc_snapshot_take();
+    lc_diff *d = lc_snapshot_diff(before, after, NULL);
+    open_latch(&l);
+    pthread_join(w.thread, NULL);
+    ck_assert_uint_eq(lc_diff_thread_count(d), 0);
+    ck_assert_uint_eq(lc_diff_new_threads(d) + lc_diff_vanished_threads(d), 0);
+    lc_diff_free(d);
+    lc_snapshot_free(before);
+    lc_snapshot_free(after);
+}
+END_TEST
+
+START_TEST(test_diff_print_shows_threads_as_a_dump_diff) {
+    struct latch l = LATCH_INIT;
+    struct diff_worker w = {.latch = &l};
+    lc_snapshot *before = lc_snapshot_take();
+    start_parked(&w);
+    lc_snapshot *after = lc_snapshot_take();
+    lc_diff *d = lc_snapshot_diff(before, after, NULL);
+    open_latch(&l);
+    pthread_join(w.thread, NULL);
+    char text[8192] = "";
+    FILE *f = fmemopen(text, sizeof text - 1, "w");
+    lc_diff_print(d, f);
+    fclose(f);
+    char header[64];
+    snprintf(header, sizeof header, "+ thread %d ", (int)w.tid);
+    ck_assert_msg(strstr(text, header) != NULL, "no \"%s\" in:\n%s", header, text);
+    ck_assert_msg(strstr(text, "+     parked_in_diff") != NULL, "no parked_in_diff frame in:\n%s",
+                  text);
+    ck_assert_msg(strstr(text, "+ created by start_parked") != NULL, "no creator in:\n%s", text);
+    lc_diff_free(d);
+    lc_snapshot_free(before);
+    lc_snapshot_free(after);
+}
+END_TEST
+
 /* ------------------------------------------------------------ symbolization */
 
 static int static_alloc_line;
@@ -1247,6 +1375,10 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_diff_of_identical_snapshots_is_empty);
     tcase_add_test(tc, test_diff_leaves_out_blocks_the_runtime_owns);
     tcase_add_test(tc, test_diff_keeps_the_programs_block_beside_the_runtimes);
+    tcase_add_test(tc, test_diff_lists_a_thread_that_appeared_with_its_stack_and_creator);
+    tcase_add_test(tc, test_diff_lists_a_thread_that_vanished);
+    tcase_add_test(tc, test_diff_of_the_same_threads_lists_none);
+    tcase_add_test(tc, test_diff_print_shows_threads_as_a_dump_diff);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reports");
