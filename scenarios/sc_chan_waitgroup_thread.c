@@ -11,9 +11,15 @@
  * done only after its send. Once the caller has its first reply nobody
  * receives again: the slower replicas block in "chan send" forever holding
  * their reply pages, never call done, and the janitor blocks in "waitgroup
- * wait" behind them, so the request never leaves the in-flight map. The fixed
- * service gives the reply channel a slot per replica: every send completes,
- * every replica calls done, and the janitor retires the request. */
+ * wait" behind them, so the request never leaves the in-flight map.
+ *
+ * The fixed service does what the pattern prescribes: the caller cancels
+ * the request once it has its answer, by closing the request's done
+ * channel, and a replica sends with a select on its reply and on done, so
+ * a reply nobody will read is dropped instead of blocking; every replica
+ * calls done on every path, and the janitor retires the request. (A reply
+ * channel with a slot per replica fixes this one too, but only as long as
+ * the slots match the senders: cancelling holds whatever the fan-out.) */
 #include "scenarios.h"
 #include "toolkit.h"
 
@@ -33,6 +39,8 @@ struct request {
     char id[32];
     lc_waitgroup users; /* the replicas and the caller */
     lc_chan *replies;   /* struct reply * */
+    lc_chan *done;      /* closed when the caller no longer wants replies;
+                           NULL in the leaky service, which never cancels */
 };
 
 struct reply {
@@ -68,11 +76,25 @@ static struct reply *fetch_quote(const char *request_id, int replica) {
     return reply;
 }
 
+/* Send the reply, or drop it once the request is cancelled. The leaky
+ * service has no done channel, and its replicas block in the plain send. */
+static void send_reply(struct request *request, struct reply *reply) {
+    if (!request->done) {
+        if (lc_chan_send(request->replies, reply) != LC_CHAN_OK) free(reply);
+        return;
+    }
+    lc_select_case cases[] = {
+        {.chan = request->replies, .dir = LC_SELECT_SEND, .value = reply},
+        {.chan = request->done, .dir = LC_SELECT_RECV},
+    };
+    if (lc_select(cases, 2, LC_WAIT_FOREVER) != 0 || !cases[0].ok) free(reply);
+}
+
 static void *replica_main(void *arg) {
     struct replica_call *call = arg;
     struct request *request = call->request;
     struct reply *reply = fetch_quote(request->id, call->replica);
-    if (reply && lc_chan_send(request->replies, reply) != LC_CHAN_OK) free(reply);
+    if (reply) send_reply(request, reply);
     free(call);
     lc_waitgroup_done(&request->users);
     return NULL;
@@ -86,6 +108,7 @@ static void retire_request(struct request *request) {
     while (lc_chan_try_recv(request->replies, &unread) == LC_CHAN_OK)
         free(unread);
     lc_chan_free(request->replies);
+    lc_chan_free(request->done);
     lc_waitgroup_destroy(&request->users);
     free(request);
 }
@@ -97,12 +120,15 @@ static void *janitor_main(void *arg) {
     return NULL;
 }
 
-static struct request *new_request(const char *symbol, size_t reply_slots) {
+static struct request *new_request(const char *symbol, bool cancellable) {
     struct request *request = calloc(1, sizeof(*request));
     if (!request) return NULL;
-    request->replies = lc_chan_new(reply_slots);
-    if (!request->replies || lc_waitgroup_init(&request->users) != 0) {
+    request->replies = lc_chan_new(0);
+    request->done = cancellable ? lc_chan_new(0) : NULL;
+    if (!request->replies || (cancellable && !request->done) ||
+        lc_waitgroup_init(&request->users) != 0) {
         lc_chan_free(request->replies);
+        lc_chan_free(request->done);
         free(request);
         return NULL;
     }
@@ -134,10 +160,11 @@ static void start_replica(struct request *request, int replica, struct fan_out *
 }
 
 /* Ask every replica for the price of `symbol` and return the first answer,
- * or -1 when none came before the deadline. */
-static long hedged_quote(const char *symbol, size_t reply_slots, struct fan_out *started) {
+ * or -1 when none came before the deadline; a cancellable request tells the
+ * other replicas it is done. */
+static long hedged_quote(const char *symbol, bool cancellable, struct fan_out *started) {
     started->nthreads = 0;
-    struct request *request = new_request(symbol, reply_slots);
+    struct request *request = new_request(symbol, cancellable);
     if (!request) return -1;
     if (!track_request(request)) {
         retire_request(request);
@@ -159,6 +186,7 @@ static long hedged_quote(const char *symbol, size_t reply_slots, struct fan_out 
         price = ((struct reply *)first)->price_cents;
         free(first);
     }
+    if (request->done) lc_chan_close(request->done);
     lc_waitgroup_done(&request->users);
     return price;
 }
@@ -167,14 +195,14 @@ static long hedged_quote(const char *symbol, size_t reply_slots, struct fan_out 
  * the replica whose reply was taken exits and is gone, the others never do. */
 void sc_chan_waitgroup_thread_leaky(void) {
     struct fan_out started;
-    hedged_quote("ACME", 0, &started);
+    hedged_quote("ACME", false, &started);
     for (int i = 0; i < started.nthreads; i++)
         pthread_detach(started.threads[i]);
 }
 
 void sc_chan_waitgroup_thread_fixed(void) {
     struct fan_out started;
-    hedged_quote("ACME", REPLICAS, &started);
+    hedged_quote("ACME", true, &started);
     for (int i = 0; i < started.nthreads; i++)
         pthread_join(started.threads[i], NULL);
 }
