@@ -19,10 +19,11 @@ const lc_scenario lc_scenarios[] = {
         .summary = "a dispatcher deletes tenant inboxes without closing them; workers wait forever",
         .leaky = sc_map_chan_thread_leaky,
         .fixed = sc_map_chan_thread_fixed,
-        /* 4 workers, each with its context, 64 KiB usage table and inbox */
+        /* 4 workers, each with its context, key, 64 KiB usage table and
+         * inbox, and the registry they all hold */
         .expect = {.threads = 4,
                    .wait = "chan receive",
-                   .min_objects = 12,
+                   .min_objects = 17,
                    .min_bytes = 4 * 64 * KIB,
                    .must_name = "tenant_worker_main"},
     },
