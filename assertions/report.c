@@ -151,6 +151,37 @@ static void fill_sites(const lc_heap_view *h, lc_result *res) {
     }
 }
 
+/* ------------------------------------------------------------ watched */
+
+static void watched_text(lc_buf *t, const lc_check *c) {
+    char sz[32];
+    for (int i = 0; c->watched && i < c->watched_live; i++) {
+        const struct lc_watched_view *v = &c->watched[i];
+        lc_buf_printf(t, "\nwatched object \"%s\" is still live: %s, allocated at:\n", v->w.label,
+                      lc_fmt_bytes((long long)v->w.bytes, sz, sizeof sz));
+        lc_report_stack(t, v->w.stack, "    ", 12);
+        if (!v->scanned) continue;
+        lc_retention_text(t, v->path, v->npath, v->skipped, "    ");
+        if (v->npath == 0) lc_buf_printf(t, "    (nothing the scan knows of points to it: lost)\n");
+    }
+}
+
+static void watched_json(lc_buf *j, const lc_check *c) {
+    lc_buf_printf(j, "[");
+    for (int i = 0; c->watched && i < c->watched_live; i++) {
+        const struct lc_watched_view *v = &c->watched[i];
+        lc_buf_printf(j, "%s{\"label\": ", i ? ", " : "");
+        lc_buf_json_str(j, v->w.label);
+        lc_buf_printf(j, ", \"bytes\": %zu", v->w.bytes);
+        if (v->scanned) {
+            lc_buf_printf(j, ", \"path\": ");
+            lc_retention_json(j, v->path, v->npath, v->skipped);
+        }
+        lc_buf_printf(j, "}");
+    }
+    lc_buf_printf(j, "]");
+}
+
 void lc_report_text(lc_buf *t, const lc_check *c) {
     const lc_heap_view *h = &c->heap;
     char budget_text[96], sz[32];
@@ -173,7 +204,7 @@ void lc_report_text(lc_buf *t, const lc_check *c) {
         lc_buf_printf(t, "\n%lld leaked thread%s:\n", c->nthreads, c->nthreads == 1 ? "" : "s");
         lc_thread_report_text(c->threads, t, c->top);
     }
-    if (c->watched_live && c->watch_text.data) lc_buf_printf(t, "%s", c->watch_text.data);
+    watched_text(t, c);
     if (h->nsites) {
         lc_buf_printf(t, "\n");
         heap_text(t, h, c->top);
@@ -188,6 +219,8 @@ void lc_report_text(lc_buf *t, const lc_check *c) {
     if (c->profiles.data) lc_buf_printf(t, "%s", c->profiles.data);
     lc_engines_text(t, &c->engines);
 }
+
+/* ------------------------------------------------------------ the report */
 
 void lc_report_json_members(lc_buf *j, const lc_check *c) {
     const lc_heap_view *h = &c->heap;
@@ -204,7 +237,8 @@ void lc_report_json_members(lc_buf *j, const lc_check *c) {
     lc_thread_report_json(c->threads, j);
     lc_buf_printf(j, ", \"heap\": ");
     heap_json(j, h);
-    lc_buf_printf(j, ", \"watched\": %s", c->watch_json.data ? c->watch_json.data : "[]");
+    lc_buf_printf(j, ", \"watched\": ");
+    watched_json(j, c);
     lc_suppress_report_json(j);
     lc_buf_printf(j, ", \"scan\": {\"seconds\": %.6f, \"complete\": %s, \"threads_not_read\": %d}",
                   h->scan_seconds, c->scanned ? "true" : "false", h->troots.uncaptured);

@@ -373,26 +373,37 @@ static bool over(long long value, long long limit) {
     return limit >= 0 && value > limit;
 }
 
-/* lc_watch_report's callback: the path of a watched block still live. */
-static void watched_path(uintptr_t addr, lc_buf *text, lc_buf *json, void *ctx) {
-    const lc_heap_view *h = ctx;
-    if (!h->mark) return;
-    size_t lo = 0, hi = h->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (lc_block_addr(&h->all[mid]) < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
+/* The watched blocks still live, each with what retains it, into the
+ * model. */
+static void gather_watched(lc_check *c) {
+    lc_watched live[LC_MAX_WATCHES];
+    size_t n = lc_watch_live(live, LC_MAX_WATCHES);
+    if (n > LC_MAX_WATCHES) n = LC_MAX_WATCHES;
+    c->watched_live = (int)n;
+    if (!n) return;
+    c->watched_bytes = n * sizeof *c->watched;
+    c->watched = lc_os_alloc(c->watched_bytes);
+    if (!c->watched) {
+        c->watched_bytes = 0;
+        return;
     }
-    if (lo == h->n || lc_block_addr(&h->all[lo]) != addr) return;
-    lc_path_elem path[LC_PATH_MAX];
-    long skipped;
-    int n = lc_retention_path(&h->retention, lo, path, LC_PATH_MAX, &skipped);
-    lc_retention_text(text, path, n, skipped, "    ");
-    if (n == 0) lc_buf_printf(text, "    (nothing the scan knows of points to it: lost)\n");
-    lc_buf_printf(json, ", \"path\": ");
-    lc_retention_json(json, path, n, skipped);
+    const lc_heap_view *h = &c->heap;
+    for (size_t i = 0; i < n; i++) {
+        struct lc_watched_view *v = &c->watched[i];
+        v->w = live[i];
+        if (!h->mark) continue;
+        size_t lo = 0, hi = h->n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (lc_block_addr(&h->all[mid]) < v->w.addr)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == h->n || lc_block_addr(&h->all[lo]) != v->w.addr) continue;
+        v->scanned = true;
+        v->npath = lc_retention_path(&h->retention, lo, v->path, LC_PATH_MAX, &v->skipped);
+    }
 }
 
 static void error_result(const char *err, const lc_options *o, lc_result *res) {
@@ -458,7 +469,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     c->heap.count_reachable = count_reachable;
     c->scanned = scan_heap(&c->heap, c->threads, caller_frame, regs, process_mode);
     c->nthreads = (long long)lc_thread_report_count(c->threads);
-    c->watched_live = lc_watch_report(&c->watch_text, &c->watch_json, watched_path, &c->heap);
+    gather_watched(c);
 
     /* Judge. A scan that could not finish leaves reachable blocks unmarked:
      * its figures would be false either way, so there is no verdict. */
@@ -488,8 +499,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     }
 
     heap_view_free(&c->heap);
-    lc_buf_free(&c->watch_text);
-    lc_buf_free(&c->watch_json);
+    lc_os_free(c->watched, c->watched_bytes);
     lc_buf_free(&c->profiles);
     lc_thread_report_free(c->threads);
     int verdict = c->verdict;

@@ -38,12 +38,20 @@ const char *lc_last_report_dot(void);
  * its own: the scenario runner's lines (scenarios/runner.c). */
 const char *lc_last_report_json_members(size_t *len);
 
-/* Watched objects (assertions/watch.c): adds each watched block still
- * live to the text report and a JSON array, with what retains it (`path`
- * appends the text lines and the JSON member); returns how many. */
-typedef void (*lc_watch_path_fn)(uintptr_t addr, lc_buf *text, lc_buf *json, void *ctx);
-int lc_watch_report(lc_buf *text, lc_buf *json, lc_watch_path_fn path, void *ctx);
+/* Watched objects (assertions/watch.c): each watched block still live, as
+ * the check's model holds it. */
+typedef struct lc_watched {
+    char label[64];
+    uintptr_t addr;
+    size_t bytes;
+    lc_stack_id stack; /* where it was allocated */
+} lc_watched;
+/* The watched blocks still live, into out[0..cap); returns how many there
+ * are (more than cap: the rest are left out). Forgets the watches whose
+ * block was freed. */
+size_t lc_watch_live(lc_watched *out, size_t cap);
 int lc_watch_count(void);
+#define LC_MAX_WATCHES 256
 
 /* Retention paths (assertions/retention.c): the chain that keeps a leaked
  * block alive, from its root down, as text, JSON and Graphviz. */
@@ -121,10 +129,19 @@ typedef struct lc_check {
     long long nthreads;
     lc_heap_view heap;
     bool scanned; /* the scan finished */
+    /* watched blocks still live, each with what retains it (npath 0: no
+     * holder the scan knows of, or no scan) */
+    struct lc_watched_view {
+        lc_watched w;
+        lc_path_elem path[LC_PATH_MAX];
+        int npath;
+        long skipped;
+        bool scanned;
+    } * watched;
+    size_t watched_bytes;
     int watched_live;
-    lc_buf watch_text, watch_json; /* watched objects, as watch.c wrote them */
-    lc_engines engines;            /* valgrind's memcheck, LSan: whichever runs */
-    lc_buf profiles;               /* where a failing check's heap profiles went */
+    lc_engines engines; /* valgrind's memcheck, LSan: whichever runs */
+    lc_buf profiles;    /* where a failing check's heap profiles went */
     /* judged */
     bool leak;   /* over the budget, in either engine, or a watched block live */
     int verdict; /* 1 leak, 0 clean, -1 no verdict (the scan did not finish) */

@@ -5,7 +5,9 @@
  * (so a later block at the same address is not mistaken for it). A check
  * that finds a watched block still live names it by its label, whatever the
  * budget: the program said this object must be freed, and shows what still
- * holds it. A watch ends when its block is freed. */
+ * holds it. A watch ends when its block is freed. This file keeps the
+ * watches and answers which are still live; the check finds what retains
+ * them and the report renders them (report.c). */
 #include "probe.h"
 #include "buf.h"
 #include "heap.h"
@@ -15,15 +17,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_WATCHES 256
-
 typedef struct watch {
     uintptr_t key; /* disguised, like every address the library keeps */
     uint64_t seq;
     char label[64];
 } watch;
 
-static watch watches[MAX_WATCHES];
+static watch watches[LC_MAX_WATCHES];
 static int nwatches;
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -31,7 +31,7 @@ void lc_watch(const void *ptr, const char *label) {
     lc_block b;
     if (!ptr || !lc_heap_lookup((uintptr_t)ptr, &b)) return;
     pthread_mutex_lock(&watch_lock);
-    if (nwatches < MAX_WATCHES) {
+    if (nwatches < LC_MAX_WATCHES) {
         watch *w = &watches[nwatches++];
         w->key = (uintptr_t)ptr ^ LC_HIDE;
         w->seq = lc_block_seq(&b);
@@ -47,11 +47,9 @@ int lc_watch_count(void) {
     return n;
 }
 
-int lc_watch_report(lc_buf *text, lc_buf *json, lc_watch_path_fn path, void *ctx) {
-    int live = 0;
-    char sz[32];
+size_t lc_watch_live(lc_watched *out, size_t cap) {
+    size_t live = 0;
     pthread_mutex_lock(&watch_lock);
-    lc_buf_printf(json, "[");
     int kept = 0;
     for (int i = 0; i < nwatches; i++) {
         watch w = watches[i];
@@ -59,18 +57,16 @@ int lc_watch_report(lc_buf *text, lc_buf *json, lc_watch_path_fn path, void *ctx
         if (!lc_heap_lookup(w.key ^ LC_HIDE, &b) || lc_block_seq(&b) != w.seq) continue;
         watches[kept++] = w;
         LC_PROBE_WATCH_HIT(w.key ^ LC_HIDE, w.label);
-        lc_buf_printf(text, "\nwatched object \"%s\" is still live: %s, allocated at:\n", w.label,
-                      lc_fmt_bytes((long long)lc_block_size(&b), sz, sizeof sz));
-        lc_report_stack(text, lc_block_stack(&b), "    ", 12);
-        lc_buf_printf(json, "%s{\"label\": ", live ? ", " : "");
-        lc_buf_json_str(json, w.label);
-        lc_buf_printf(json, ", \"bytes\": %zu", lc_block_size(&b));
-        if (path) path(w.key ^ LC_HIDE, text, json, ctx);
-        lc_buf_printf(json, "}");
+        if (live < cap) {
+            lc_watched *o = &out[live];
+            memcpy(o->label, w.label, sizeof o->label);
+            o->addr = w.key ^ LC_HIDE;
+            o->bytes = lc_block_size(&b);
+            o->stack = lc_block_stack(&b);
+        }
         live++;
     }
     nwatches = kept;
-    lc_buf_printf(json, "]");
     pthread_mutex_unlock(&watch_lock);
     return live;
 }
