@@ -152,11 +152,18 @@ static void note(FILE *out, const char *fmt, ...) {
     va_end(ap);
 }
 
+static void start_watchdog(void);
+
+/* A forked child is a process of the program of its own: its start record
+ * and, under the supervisor's deadline, a watchdog of its own (fork copied
+ * only the calling thread), so that at the deadline it too leaves its
+ * thread dump. The deadline is absolute: it is the run's, not restarted. */
 void lc_process_mode_after_fork_child(void) {
     self_pid = getpid();
     checked = false;
     notes_len = 0;
     if (run_dir[0]) run_file_start();
+    if (run_dir[0] && deadline_ns) start_watchdog();
 }
 
 static void check_at_exit(void *unused);
@@ -447,6 +454,19 @@ static void *watchdog(void *arg) {
     return NULL;
 }
 
+/* The watchdog is the library's thread: it blocks every signal from its
+ * first instruction (the mask is inherited from the creating thread, whose
+ * own is restored), so that no signal meant for the program is delivered
+ * to it, and it marks itself internal, so that no check or dump shows it. */
+static void start_watchdog(void) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t dog;
+    if (pthread_create(&dog, NULL, watchdog, NULL) == 0) pthread_detach(dog);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void lc_process_mode_init(void) {
     const char *mode = getenv("LEAKCHECK_MODE");
     if (!mode || strcmp(mode, "process") != 0) return;
@@ -482,13 +502,7 @@ void lc_process_mode_init(void) {
     if (deadline_ns) timeout_seconds = 1; /* the watchdog waits for the deadline */
     const char *owner = getenv("LEAKCHECK_RUN_PID");
     file_owner = owner && *owner ? (pid_t)atol(owner) : getpid();
-    if (timeout_seconds > 0) {
-        pthread_t dog;
-        if (pthread_create(&dog, NULL, watchdog, NULL) == 0) {
-            pthread_detach(dog);
-            lc_ignore_current();
-        }
-    }
+    if (timeout_seconds > 0) start_watchdog();
     extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
     __cxa_atexit(check_at_exit, NULL, NULL);
     on_exit(record_status, NULL);

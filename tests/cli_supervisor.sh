@@ -239,6 +239,17 @@ else
   pkill -9 -f "$prog orphan-hangs"
 fi
 
+lc "$tmp/child-hangs.out" --timeout 1 -- "$prog" child-hangs
+child=$(grep -o '== process [0-9]*' "$tmp/child-hangs.out" | sed -n 2p | grep -o '[0-9]*$')
+if [ $status -eq 124 ] && [ -n "$child" ] &&
+  awk -v c="== process $child:" 'index($0, c) == 1 { p = 1 } p' "$tmp/child-hangs.out" |
+  grep -q 'child_waits_forever'; then
+  pass "a forked child (no exec) leaves its own thread dump at the deadline"
+else
+  fail "child-hangs (status $status, want 124 and the child's dump):"
+  show "$tmp/child-hangs.out"
+fi
+
 # 10. SIGTERM to leakcheck reaches the program; the status says so.
 LEAKCHECK_SETTLE=0.2 "$leakcheck" run -- "$prog" wait-for-term clean >"$tmp/term.out" 2>&1 &
 sup=$!
