@@ -20,40 +20,19 @@ lib=$build/libleakcheck.so
 script=scenarios/timeline.bt
 probes=(baseline thread_start thread_end check_begin watch_hit verdict)
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-skip() {
-  echo "SKIP: $*"
-  exit 0
-}
+# shellcheck source=tests/usdt.sh
+. "$(dirname "$0")/usdt.sh"
 
 [ -f "$lib" ] || fail "no $lib (run make first)"
 [ -f "$script" ] || fail "no $script"
 
 # ------------------------------------------------ the probes in the library
 
-if command -v readelf >/dev/null; then
-  notes=$(readelf -n "$lib")
-  for p in "${probes[@]}"; do
-    grep -q "Name: $p\$" <<<"$notes" || fail "$lib has no USDT probe leakcheck:$p"
-  done
-  echo "ok: $lib carries the probes ${probes[*]}"
-else
-  echo "note: readelf not found; probe notes not inspected"
-fi
+expect_probes "$lib" leakcheck "${probes[@]}"
 
 # ------------------------------------------------ can bpftrace trace here?
 
-command -v bpftrace >/dev/null || skip "bpftrace is not installed"
-[ "$(id -u)" -eq 0 ] || skip "bpftrace needs root (running as uid $(id -u))"
-if ! err=$(timeout 60 bpftrace -e 'BEGIN { exit(); }' 2>&1 >/dev/null); then
-  skip "bpftrace cannot load a BPF program here: $(grep -m1 ERROR <<<"$err")"
-fi
-if ! err=$(timeout 60 bpftrace -e "usdt:$lib:leakcheck:baseline { } interval:ms:100 { exit(); }" 2>&1 >/dev/null); then
-  skip "bpftrace cannot attach USDT probes here: $(grep -m1 ERROR <<<"$err")"
-fi
+expect_bpftrace "$lib" leakcheck baseline
 
 # ------------------------------------------------ the timeline of a check
 

@@ -18,42 +18,19 @@ tool=${1:-build/leakcheck}
 script=scenarios/leaks.bt
 probes=(map_insert map_delete chan_make chan_close chan_send chan_recv chan_free)
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-skip() {
-  echo "SKIP: $*"
-  exit 0
-}
+# shellcheck source=tests/usdt.sh
+. "$(dirname "$0")/usdt.sh"
 
 [ -x "$tool" ] || fail "no executable $tool (run make first)"
 [ -f "$script" ] || fail "no $script"
 
 # ------------------------------------------------ the probes in the binary
 
-if command -v readelf >/dev/null; then
-  notes=$(readelf -n "$tool")
-  for p in "${probes[@]}"; do
-    grep -q "Name: $p\$" <<<"$notes" || fail "$tool has no USDT probe leakcheck_toolkit:$p"
-  done
-  echo "ok: $tool carries the probes ${probes[*]}"
-else
-  echo "note: readelf not found; probe notes not inspected"
-fi
+expect_probes "$tool" leakcheck_toolkit "${probes[@]}"
 
 # ------------------------------------------------ can bpftrace trace here?
 
-command -v bpftrace >/dev/null || skip "bpftrace is not installed"
-[ "$(id -u)" -eq 0 ] || skip "bpftrace needs root (running as uid $(id -u))"
-if ! err=$(timeout 60 bpftrace -e 'BEGIN { exit(); }' 2>&1 >/dev/null); then
-  skip "bpftrace cannot load a BPF program here: $(grep -m1 ERROR <<<"$err")"
-fi
-probe_check="usdt:$tool:leakcheck_toolkit:chan_make { } interval:ms:100 { exit(); }"
-if ! err=$(timeout 60 bpftrace -e "$probe_check" 2>&1 >/dev/null); then
-  skip "bpftrace cannot attach USDT probes here: $(grep -m1 ERROR <<<"$err")"
-fi
+expect_bpftrace "$tool" leakcheck_toolkit chan_make
 
 # ------------------------------------------------ tracing the scenarios
 

@@ -777,93 +777,86 @@ static bool thread_stack_has(const lc_diff *d, size_t i, const char *fn) {
     return false;
 }
 
-START_TEST(test_diff_lists_a_thread_that_appeared_with_its_stack_and_creator) {
+/* The diff of two snapshots around a parked worker: taken before it starts
+ * and after (it appears), while it waits and after it ended (it vanishes),
+ * or both while it waits (it stays). The worker has ended on return. */
+typedef enum { WORKER_APPEARS, WORKER_VANISHES, WORKER_STAYS } worker_change;
+
+static lc_diff *diff_around_worker(worker_change change, pid_t *tid) {
     struct latch l = LATCH_INIT;
     struct diff_worker w = {.latch = &l};
+    if (change != WORKER_APPEARS) start_parked(&w);
     lc_snapshot *before = lc_snapshot_take();
-    start_parked(&w);
+    if (change == WORKER_APPEARS) start_parked(&w);
+    if (change == WORKER_VANISHES) {
+        open_latch(&l);
+        pthread_join(w.thread, NULL);
+    }
     lc_snapshot *after = lc_snapshot_take();
     lc_diff *d = lc_snapshot_diff(before, after, NULL);
-    open_latch(&l);
-    pthread_join(w.thread, NULL);
+    if (change != WORKER_VANISHES) {
+        open_latch(&l);
+        pthread_join(w.thread, NULL);
+    }
+    lc_snapshot_free(before);
+    lc_snapshot_free(after);
+    *tid = w.tid;
+    return d;
+}
 
+START_TEST(test_diff_lists_a_thread_that_appeared_with_its_stack_and_creator) {
+    pid_t tid;
+    lc_diff *d = diff_around_worker(WORKER_APPEARS, &tid);
     ck_assert_uint_eq(lc_diff_new_threads(d), 1);
     ck_assert_uint_eq(lc_diff_thread_count(d), 1);
     const lc_diff_thread *t = lc_diff_thread_get(d, 0);
     ck_assert_int_eq(t->appeared, 1);
-    ck_assert_int_eq(t->tid, w.tid);
+    ck_assert_int_eq(t->tid, tid);
     ck_assert_str_eq(t->state, "blocked");
     ck_assert_str_eq(t->wait, "futex");
     ck_assert_msg(thread_stack_has(d, 0, "parked_in_diff"), "its stack lacks parked_in_diff");
     ck_assert_msg(stack_has_function(t->created_by, "start_parked"),
                   "its creator is not start_parked");
     lc_diff_free(d);
-    lc_snapshot_free(before);
-    lc_snapshot_free(after);
 }
 END_TEST
 
 START_TEST(test_diff_lists_a_thread_that_vanished) {
-    struct latch l = LATCH_INIT;
-    struct diff_worker w = {.latch = &l};
-    start_parked(&w);
-    lc_snapshot *before = lc_snapshot_take();
-    open_latch(&l);
-    pthread_join(w.thread, NULL);
-    lc_snapshot *after = lc_snapshot_take();
-    lc_diff *d = lc_snapshot_diff(before, after, NULL);
-
+    pid_t tid;
+    lc_diff *d = diff_around_worker(WORKER_VANISHES, &tid);
     ck_assert_uint_eq(lc_diff_vanished_threads(d), 1);
     ck_assert_uint_eq(lc_diff_thread_count(d), 1);
     const lc_diff_thread *t = lc_diff_thread_get(d, 0);
     ck_assert_int_eq(t->appeared, 0);
-    ck_assert_int_eq(t->tid, w.tid);
+    ck_assert_int_eq(t->tid, tid);
     ck_assert_msg(thread_stack_has(d, 0, "parked_in_diff"), "its stack lacks parked_in_diff");
     lc_diff_free(d);
-    lc_snapshot_free(before);
-    lc_snapshot_free(after);
 }
 END_TEST
 
 START_TEST(test_diff_of_the_same_threads_lists_none) {
-    struct latch l = LATCH_INIT;
-    struct diff_worker w = {.latch = &l};
-    start_parked(&w);
-    lc_snapshot *before = lc_snapshot_take();
-    lc_snapshot *after = lc_snapshot_take();
-    lc_diff *d = lc_snapshot_diff(before, after, NULL);
-    open_latch(&l);
-    pthread_join(w.thread, NULL);
+    pid_t tid;
+    lc_diff *d = diff_around_worker(WORKER_STAYS, &tid);
     ck_assert_uint_eq(lc_diff_thread_count(d), 0);
     ck_assert_uint_eq(lc_diff_new_threads(d) + lc_diff_vanished_threads(d), 0);
     lc_diff_free(d);
-    lc_snapshot_free(before);
-    lc_snapshot_free(after);
 }
 END_TEST
 
 START_TEST(test_diff_print_shows_threads_as_a_dump_diff) {
-    struct latch l = LATCH_INIT;
-    struct diff_worker w = {.latch = &l};
-    lc_snapshot *before = lc_snapshot_take();
-    start_parked(&w);
-    lc_snapshot *after = lc_snapshot_take();
-    lc_diff *d = lc_snapshot_diff(before, after, NULL);
-    open_latch(&l);
-    pthread_join(w.thread, NULL);
+    pid_t tid;
+    lc_diff *d = diff_around_worker(WORKER_APPEARS, &tid);
     char text[8192] = "";
     FILE *f = fmemopen(text, sizeof text - 1, "w");
     lc_diff_print(d, f);
     fclose(f);
     char header[64];
-    snprintf(header, sizeof header, "+ thread %d ", (int)w.tid);
+    snprintf(header, sizeof header, "+ thread %d ", (int)tid);
     ck_assert_msg(strstr(text, header) != NULL, "no \"%s\" in:\n%s", header, text);
     ck_assert_msg(strstr(text, "+     parked_in_diff") != NULL, "no parked_in_diff frame in:\n%s",
                   text);
     ck_assert_msg(strstr(text, "+ created by start_parked") != NULL, "no creator in:\n%s", text);
     lc_diff_free(d);
-    lc_snapshot_free(before);
-    lc_snapshot_free(after);
 }
 END_TEST
 
