@@ -280,9 +280,6 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Runs the sweep, keeping in *pts the points a report needs: every one for
- * JUnit (keep_all), else those that leaked or crashed, each printed to f as
- * it is found. 0, or 2 after printing why the sweep could not go on. */
 /* Whether a run with allocation n failing reaches it: 1 or 0, or -1
  * after printing why it could not run. */
 static int reaches(const run_paths *p, long n, const char *scope, char **argv, long *runs) {
@@ -319,6 +316,11 @@ static long find_end(const run_paths *p, long last, const lc_shard *sh, const ch
     return lo;
 }
 
+/* Runs the sweep (with a shard, its points only), keeping in *pts the
+ * points a report needs: every one for JUnit (keep_all), else those that
+ * leaked or crashed, each printed to f as it is found; *end is where the
+ * whole sweep ends (0 when max stopped it first). 0, or 2 after printing
+ * why the sweep could not go on. */
 static int sweep(const run_paths *p, int64_t max, const char *scope, const lc_shard *sh,
                  char **argv, bool keep_all, FILE *f, point **pts, size_t *npts, long *runs,
                  long *end) {
