@@ -208,6 +208,8 @@ done
 refused "merge without a file" "no FILE" "$leakcheck" merge
 refused "merge of an unreadable file names it" "nosuch.xml: cannot read" \
     "$leakcheck" merge sx1.out nosuch.xml
+mkdir adir
+refused "merge of a directory names it" "adir: cannot read it" "$leakcheck" merge adir
 refused "merge of a missing shard names it" "shard 3 of 4 missing" \
     "$leakcheck" merge sx1.out sx2.out sx4.out
 refused "merge of shards 2 and 4 missing names both" "shards 2, 4 of 4 missing" \

@@ -37,24 +37,27 @@ static char *slurp(const char *path, size_t *size) {
     if (!f) return NULL;
     size_t cap = 1 << 16, len = 0, got;
     char *t = malloc(cap);
-    while (t && (got = fread(t + len, 1, cap - 1 - len, f)) > 0) {
+    int err = t ? 0 : ENOMEM;
+    errno = 0;
+    while (!err && (got = fread(t + len, 1, cap - 1 - len, f)) > 0) {
         len += got;
         if (len + 1 < cap) continue;
-        char *g = cap < (size_t)MAX_INPUT ? realloc(t, cap *= 2) : NULL;
-        if (!g) errno = cap < (size_t)MAX_INPUT ? ENOMEM : EFBIG;
-        if (!g) free(t);
-        t = g;
+        char *g = cap < (size_t)MAX_INPUT ? realloc(t, 2 * cap) : NULL;
+        if (!g) {
+            err = cap < (size_t)MAX_INPUT ? ENOMEM : EFBIG;
+        } else {
+            t = g;
+            cap *= 2;
+        }
     }
-    int err = ferror(f) ? EIO : errno;
-    if (t && ferror(f)) {
-        free(t);
-        t = NULL;
-    }
+    if (!err && ferror(f)) err = errno ? errno : EIO;
     fclose(f);
-    if (!t)
+    if (err) {
+        free(t);
         errno = err;
-    else
-        t[len] = '\0';
+        return NULL;
+    }
+    t[len] = '\0';
     *size = len;
     return t;
 }
