@@ -5,8 +5,10 @@
  * scenario names, and hands the run to the runner module (scenarios/runner.c),
  * which the tests also drive with scenario lists of their own. JUnit XML is
  * written here, from the runner's results, by the tool's one XML writer
- * (junit.h). Every usage error is one line on stderr and exit status 2,
- * before anything runs. */
+ * (junit.h). With --shard K/N only the shard's variants run (shard.h), and
+ * the JSON or JUnit output says which shard it is, for `leakcheck merge`.
+ * Every usage error is one line on stderr and exit status 2, before
+ * anything runs. */
 #include "tool.h"
 #include "opts.h"
 
