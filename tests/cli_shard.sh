@@ -222,6 +222,13 @@ refused "merge of a scenarios shard with a sweep's" "fe2.out: a shard of fault-s
     "$leakcheck" merge sx1.out fe2.out sx3.out sx4.out
 refused "merge of shards of different N" "few2.out: shard 2/6, while sx1.out is a shard of 4" \
     "$leakcheck" merge sx1.out few2.out
+run_split 4 junit other map-chan-thread delete-no-shrink self-registration blocked-channel
+refused "merge of a shard of other scenarios" "other2.out: a shard of another run than sx1.out" \
+    "$leakcheck" merge sx1.out other2.out sx3.out sx4.out
+"$leakcheck" fault-sweep --shard 2/4 --format junit --scope make_pair --max 50 -- ./leaky \
+    >max2.out 2>/dev/null
+refused "merge of a shard of a sweep with other options" "max2.out: a shard of another run" \
+    "$leakcheck" merge fe1.out max2.out fe3.out fe4.out
 refused "merge of an unsplit run's output" "whole.xml: no leakcheck.shard property" \
     "$leakcheck" merge whole.xml
 refused "merge of an unsplit run's JSON" "whole.jsonl: no shard line" \

@@ -203,7 +203,7 @@ static void print_point(FILE *f, const point *pt) {
  * too when it leaked or crashed: a leak is the case's failure, a crash
  * its error (the error path could not be checked). */
 static void write_junit(const point *pts, size_t npts, char **argv, const lc_shard *sh, long end,
-                        double started, double seconds, lc_buf *out) {
+                        const char *run_id, double started, double seconds, lc_buf *out) {
     lc_junit_case *cases = calloc(npts ? npts : 1, sizeof *cases);
     lc_buf *texts = calloc(npts ? npts : 1, sizeof *texts);
     lc_buf *names = calloc(npts ? npts : 1, sizeof *names);
@@ -258,9 +258,10 @@ static void write_junit(const point *pts, size_t npts, char **argv, const lc_sha
     char shard[32], last[32] = "none";
     snprintf(shard, sizeof shard, "%d/%d", sh->k, sh->n);
     if (end) snprintf(last, sizeof last, "%ld", end);
-    lc_junit_property props[] = {{LC_SHARD_PROP_SHARD, shard}, {LC_SHARD_PROP_END, last}};
+    lc_junit_property props[] = {
+        {LC_SHARD_PROP_SHARD, shard}, {LC_SHARD_PROP_END, last}, {LC_SHARD_PROP_RUN, run_id}};
     lc_junit_write_suite(out, suite.data ? suite.data : "leakcheck fault-sweep", seconds, started,
-                         props, sh->n ? 2 : 0, cases, n);
+                         props, sh->n ? 3 : 0, cases, n);
 done:
     for (size_t i = 0; texts && names && msgs && i < npts; i++) {
         lc_buf_free(&texts[i]);
@@ -380,6 +381,23 @@ static int sweep(const run_paths *p, int64_t max, const char *scope, const lc_sh
     return 0;
 }
 
+/* Which sweep a shard is of (shard.h): the program, its arguments, the
+ * scope and the limit. 0, or -1 when out of memory. */
+static int sweep_run_id(const char *scope, int64_t max, char **argv, int argc,
+                        char out[LC_SHARD_RUN_ID_LEN]) {
+    char limit[32];
+    snprintf(limit, sizeof limit, "%lld", (long long)max);
+    const char **parts = calloc((size_t)argc + 2, sizeof *parts);
+    if (!parts) return -1;
+    parts[0] = scope;
+    parts[1] = limit;
+    for (int k = 0; k < argc; k++)
+        parts[k + 2] = argv[k];
+    lc_shard_run_id(parts, (size_t)argc + 2, out);
+    free(parts);
+    return 0;
+}
+
 enum { OPT_SHARD = 256 }; /* long only */
 
 static const struct option long_options[] = {
@@ -436,6 +454,9 @@ int lc_cli_fault_sweep(int argc, char **argv) {
     int i = o.optind;
     if (i >= argc)
         return lc_opts_usage_error(&o, "no program given (leakcheck fault-sweep -- PROGRAM)");
+    char run_id[LC_SHARD_RUN_ID_LEN];
+    if (sweep_run_id(scope, max, argv + i, argc - i, run_id) != 0)
+        return lc_opts_fail("fault-sweep", "out of memory");
     run_paths p;
     if (lc_tool_find_library(p.lib, sizeof p.lib) != 0)
         return lc_opts_fail("fault-sweep",
@@ -477,7 +498,7 @@ int lc_cli_fault_sweep(int argc, char **argv) {
     }
     if (rc == 0 && junit) {
         lc_buf xml = {0};
-        write_junit(pts, npts, argv + i, &sh, end, started, seconds, &xml);
+        write_junit(pts, npts, argv + i, &sh, end, run_id, started, seconds, &xml);
         if (xml.failed) {
             lc_opts_fail("fault-sweep", "cannot write the results: out of memory");
             rc = 2;

@@ -28,6 +28,7 @@ typedef struct shard_file {
     lc_shard shard;
     long total; /* scenarios: variants of the whole run */
     long end;   /* fault-sweep: the first point not reached; 0: --max stopped it */
+    char run[LC_SHARD_RUN_ID_LEN]; /* which run it is a shard of (shard.h) */
     /* JSON: the variant lines, without their newline (NUL-terminated in
      * data), and how many did not meet their expectation. */
     char **lines;

@@ -63,6 +63,11 @@ static int check_one(const shard_file *fs, size_t i) {
         if (fs[j].shard.k == f->shard.k)
             return lc_opts_fail("merge", "%s: shard %d/%d again (%s is that shard)", f->path,
                                 f->shard.k, f->shard.n, fs[j].path);
+    if (strcmp(f->run, first->run) != 0)
+        return lc_opts_fail(
+            "merge", "%s: a shard of another run than %s (%s)", f->path, first->path,
+            f->kind == MERGE_SCENARIOS ? "other scenarios, or in another order"
+                                       : "another program, other arguments, --scope or --max");
     if (f->kind == MERGE_SCENARIOS && f->total != first->total)
         return lc_opts_fail("merge", "%s: a shard of a run of %ld variants, while %s is one of %ld",
                             f->path, f->total, first->path, first->total);
@@ -108,8 +113,8 @@ static int merge_json(const shard_file **by_k, int shards, lc_buf *out) {
     lc_buf_printf(out,
                   "{\"schema\": \"leakcheck/1\", \"kind\": \"merged\", \"command\": \"scenarios "
                   "run\", \"shards\": %d, \"variants\": %ld, \"expectations_not_met\": %ld, "
-                  "\"expectations_met\": %s}\n",
-                  shards, total, unmet, unmet ? "false" : "true");
+                  "\"expectations_met\": %s, \"run\": \"%s\"}\n",
+                  shards, total, unmet, unmet ? "false" : "true", by_k[0]->run);
     return unmet ? 1 : 0;
 }
 
@@ -152,8 +157,9 @@ static int merge_junit(const shard_file **by_k, int shards, lc_buf *out) {
         snprintf(extent, sizeof extent, "%ld", end);
     lc_junit_property props[] = {
         {LC_SHARD_PROP_SHARDS, nshards},
-        {first->kind == MERGE_SCENARIOS ? LC_SHARD_PROP_TOTAL : LC_SHARD_PROP_END, extent}};
-    lc_junit_write_suite(out, first->suite, seconds, started, props, 2, cases, count);
+        {first->kind == MERGE_SCENARIOS ? LC_SHARD_PROP_TOTAL : LC_SHARD_PROP_END, extent},
+        {LC_SHARD_PROP_RUN, first->run}};
+    lc_junit_write_suite(out, first->suite, seconds, started, props, 3, cases, count);
     int status = 0;
     for (size_t i = 0; i < count; i++)
         status |= cases[i].outcome != LC_JUNIT_PASSED;

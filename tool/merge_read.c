@@ -140,6 +140,14 @@ static int member(const char *line, const char *key, const char **v, size_t *vle
     }
 }
 
+/* A run identity (shard.h) as written: 16 lowercase hex digits. */
+static bool copy_run_id(const char *v, size_t len, char out[LC_SHARD_RUN_ID_LEN]) {
+    if (len != LC_SHARD_RUN_ID_LEN - 1 || strspn(v, "0123456789abcdef") < len) return false;
+    memcpy(out, v, len);
+    out[len] = '\0';
+    return true;
+}
+
 static bool is_string(const char *v, size_t len, const char *s) {
     size_t n = strlen(s);
     return len == n + 2 && v[0] == '"' && memcmp(v + 1, s, n) == 0 && v[n + 1] == '"';
@@ -170,6 +178,8 @@ static int read_summary(const char *path, size_t lineno, const char *line, shard
                    "variants or expectations_not_met",
                    lineno);
     f->shard = (lc_shard){(int)k, (int)n};
+    if (member(line, "run", &v, &len) != 1 || len < 2 || !copy_run_id(v + 1, len - 2, f->run))
+        return bad(path, "line %zu: a shard line without a valid run", lineno);
     if ((size_t)variants != f->nlines || unmet != f->unmet)
         return bad(path,
                    "its shard line counts %ld variants, %ld not met, above it are %zu, %ld "
@@ -382,7 +392,7 @@ static bool read_case(xml *x, lc_junit_case *c) {
 
 /* The <properties> of a shard's <testsuite>, into f. */
 static bool read_properties(xml *x, const char **shard, const char **total, const char **end,
-                            xattrs *props, size_t max) {
+                            const char **run, xattrs *props, size_t max) {
     size_t n = 0;
     if (!xlit(x, "<properties>")) return true;
     while (xlit(x, "<property")) {
@@ -392,6 +402,7 @@ static bool read_properties(xml *x, const char **shard, const char **total, cons
         if (strcmp(name, LC_SHARD_PROP_SHARD) == 0) *shard = value;
         if (strcmp(name, LC_SHARD_PROP_TOTAL) == 0) *total = value;
         if (strcmp(name, LC_SHARD_PROP_END) == 0) *end = value;
+        if (strcmp(name, LC_SHARD_PROP_RUN) == 0) *run = value;
     }
     return xlit(x, "</properties>");
 }
@@ -429,13 +440,15 @@ long lc_merge_case_point(const lc_junit_case *c) {
 
 /* What the properties of a suite say, checked against its cases. */
 static int read_shard_props(const char *path, shard_file *f, const char *shard, const char *total,
-                            const char *end) {
+                            const char *end, const char *run) {
     char why[128];
     if (!shard)
         return bad(path, "no %s property: not the output of a run with --shard K/N",
                    LC_SHARD_PROP_SHARD);
     if (lc_shard_parse(shard, &f->shard, why, sizeof why) != 0)
         return bad(path, "%s %s", LC_SHARD_PROP_SHARD, why);
+    if (!run || !copy_run_id(run, strlen(run), f->run))
+        return bad(path, "no valid %s property", LC_SHARD_PROP_RUN);
     if (f->kind == MERGE_SCENARIOS) {
         char *e = NULL;
         f->total = total && *total ? strtol(total, &e, 10) : -1;
@@ -464,11 +477,11 @@ static int read_junit(const char *path, shard_file *f) {
     f->format = MERGE_JUNIT;
     xml x = {f->data, f->data};
     xattrs suites = {0}, suite = {0}, props[8] = {{0}};
-    const char *shard = NULL, *total = NULL, *end = NULL;
+    const char *shard = NULL, *total = NULL, *end = NULL, *run = NULL;
     bool ok = xlit(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>") && xlit(&x, "<testsuites") &&
               xattrs_read(&x, &suites) && !suites.closed && xlit(&x, "<testsuite") &&
               xattrs_read(&x, &suite) && !suite.closed &&
-              read_properties(&x, &shard, &total, &end, props, 8) && read_cases(&x, f) &&
+              read_properties(&x, &shard, &total, &end, &run, props, 8) && read_cases(&x, f) &&
               xlit(&x, "</testsuite>") && xlit(&x, "</testsuites>");
     if (ok) xws(&x);
     int rc = 0;
@@ -496,7 +509,8 @@ static int read_junit(const char *path, shard_file *f) {
         f->suite = strdup(name);
         f->seconds = strtod(xattr(&suite, "time") ? xattr(&suite, "time") : "0", NULL);
         f->started = parse_stamp(xattr(&suite, "timestamp"));
-        rc = f->suite ? read_shard_props(path, f, shard, total, end) : bad(path, "out of memory");
+        rc = f->suite ? read_shard_props(path, f, shard, total, end, run)
+                      : bad(path, "out of memory");
     }
     xattrs_free(&suites);
     xattrs_free(&suite);

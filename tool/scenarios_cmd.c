@@ -65,9 +65,10 @@ static void usage(FILE *out) {
 
 /* What the command line asked for beyond the runner's options. */
 typedef struct run_args {
-    bool junit;         /* JUnit XML, written here from the runner's results */
-    const char *output; /* NULL: stdout */
-    lc_shard shard;     /* {0, 0}: every variant */
+    bool junit;                       /* JUnit XML, written here from the runner's results */
+    const char *output;               /* NULL: stdout */
+    lc_shard shard;                   /* {0, 0}: every variant */
+    char run_id[LC_SHARD_RUN_ID_LEN]; /* of the picked scenarios (shard.h) */
 } run_args;
 
 static int parse_format(const char *value, lc_runner_format *out, run_args *a) {
@@ -217,9 +218,11 @@ static void write_junit(const lc_variant_result *res, size_t count, const run_ar
         char shard[32], all[32];
         snprintf(shard, sizeof shard, "%d/%d", a->shard.k, a->shard.n);
         snprintf(all, sizeof all, "%zu", total);
-        lc_junit_property props[] = {{LC_SHARD_PROP_SHARD, shard}, {LC_SHARD_PROP_TOTAL, all}};
+        lc_junit_property props[] = {{LC_SHARD_PROP_SHARD, shard},
+                                     {LC_SHARD_PROP_TOTAL, all},
+                                     {LC_SHARD_PROP_RUN, a->run_id}};
         lc_junit_write_suite(out, "leakcheck scenarios run", seconds, started, props,
-                             a->shard.n ? 2 : 0, cases, count);
+                             a->shard.n ? 3 : 0, cases, count);
     }
     for (size_t i = 0; texts && i < count; i++)
         lc_buf_free(&texts[i]);
@@ -233,21 +236,32 @@ static void print_shard_line(const run_args *a, size_t total, size_t count, int 
     fprintf(f,
             "{\"schema\": \"leakcheck/1\", \"kind\": \"shard\", \"command\": \"scenarios run\", "
             "\"shard\": %d, \"shards\": %d, \"total\": %zu, \"variants\": %zu, "
-            "\"expectations_not_met\": %d}\n",
-            a->shard.k, a->shard.n, total, count, unmet);
+            "\"expectations_not_met\": %d, \"run\": \"%s\"}\n",
+            a->shard.k, a->shard.n, total, count, unmet, a->run_id);
 }
 
 /* Runs the shard's variants of the picked scenarios (all of them when the
  * run is not split) and writes their results to f; the number of
  * expectations not met, or -1 after printing why the runner failed. */
-static int execute(const lc_scenario **picked, size_t npicked, const lc_runner_opts *o,
-                   const run_args *a, FILE *f) {
+static int execute(const lc_scenario **picked, size_t npicked, const lc_runner_opts *o, run_args *a,
+                   FILE *f) {
     size_t total = 2 * npicked, count = 0;
     lc_variant_result *res = calloc(total ? total : 1, sizeof *res);
     if (!res) {
         fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: out of memory\n");
         return -1;
     }
+    /* The run is its scenarios in their order. */
+    const char **names = calloc(npicked ? npicked : 1, sizeof *names);
+    if (!names) {
+        free(res);
+        fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: out of memory\n");
+        return -1;
+    }
+    for (size_t i = 0; i < npicked; i++)
+        names[i] = picked[i]->name;
+    lc_shard_run_id(names, npicked, a->run_id);
+    free(names);
     for (size_t i = 0; i < total; i++) {
         if (!lc_shard_owns(&a->shard, i)) continue;
         res[count].scenario = picked[i / 2];

@@ -5,6 +5,7 @@
  * take about as long as one another. */
 #include "shard.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,20 @@ int lc_shard_parse(const char *text, lc_shard *s, char *why, size_t len) {
 
 bool lc_shard_owns(const lc_shard *s, size_t i) {
     return s->n == 0 || i % (size_t)s->n == (size_t)(s->k - 1);
+}
+
+void lc_shard_run_id(const char *const *parts, size_t n, char out[LC_SHARD_RUN_ID_LEN]) {
+    uint64_t h = 14695981039346656037ull; /* FNV-1a's offset basis and prime */
+    for (size_t i = 0; i < n; i++) {
+        /* Each string with its terminator, so that "ab","c" is not "a","bc";
+         * a NULL one as a lone 0xff, a byte no terminated string ends with. */
+        const unsigned char *p = (const unsigned char *)(parts[i] ? parts[i] : "\xff");
+        do {
+            h ^= *p;
+            h *= 1099511628211ull;
+        } while (*p++);
+    }
+    snprintf(out, LC_SHARD_RUN_ID_LEN, "%016llx", (unsigned long long)h);
 }
 
 size_t lc_shard_count(const lc_shard *s, size_t total) {

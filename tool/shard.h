@@ -27,6 +27,7 @@ typedef struct lc_shard {
 #define LC_SHARD_PROP_TOTAL "leakcheck.total"   /* items of the whole run */
 #define LC_SHARD_PROP_END "leakcheck.end"       /* fault-sweep: see fault_cmd.c */
 #define LC_SHARD_PROP_SHARDS "leakcheck.shards" /* merged: how many */
+#define LC_SHARD_PROP_RUN "leakcheck.run"       /* lc_shard_run_id */
 
 /* Parse "K/N" (decimal, 1 <= K <= N <= LC_SHARD_MAX) into *s. 0, or -1
  * with why it is not one in why. */
@@ -38,5 +39,13 @@ bool lc_shard_owns(const lc_shard *s, size_t i);
 
 /* How many of total items the shard owns. */
 size_t lc_shard_count(const lc_shard *s, size_t total);
+
+/* Which run a shard is of, from what every shard of it is given alike (the
+ * scenario names; the program, its arguments and the sweep's options):
+ * the 64-bit FNV-1a hash of the n strings (a NULL one apart from an empty
+ * one) in 16 hex digits, into out. Merge refuses a shard whose run
+ * differs: its items would be put in places they do not belong. */
+#define LC_SHARD_RUN_ID_LEN 17
+void lc_shard_run_id(const char *const *parts, size_t n, char out[LC_SHARD_RUN_ID_LEN]);
 
 #endif
