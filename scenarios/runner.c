@@ -362,27 +362,40 @@ int lc_scenarios_execute(const lc_scenario *const *list, size_t n, const lc_runn
                          lc_variant_result **results) {
     *results = NULL;
     if (n == 0) return 0;
-    lc_runner_opts e = effective_opts(o);
     size_t count = 2 * n;
     lc_variant_result *r = calloc(count, sizeof *r);
-    job *jobs = calloc(count, sizeof *jobs);
-    if (!r || !jobs) {
-        free(r);
-        free(jobs);
+    if (!r) {
         errno = ENOMEM;
         return -1;
     }
     for (size_t i = 0; i < count; i++) {
         r[i].scenario = list[i / 2];
         r[i].leaky = i % 2 == 0;
-        jobs[i].r = &r[i];
     }
+    int unmet = lc_variants_execute(r, count, o);
+    if (unmet < 0) {
+        free(r);
+        return -1;
+    }
+    *results = r;
+    return unmet;
+}
+
+int lc_variants_execute(lc_variant_result *r, size_t count, const lc_runner_opts *o) {
+    if (count == 0) return 0;
+    lc_runner_opts e = effective_opts(o);
+    job *jobs = calloc(count, sizeof *jobs);
+    if (!jobs) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++)
+        jobs[i].r = &r[i];
     run_jobs(jobs, count, &e);
     free(jobs);
     int unmet = 0;
     for (size_t i = 0; i < count; i++)
         unmet += !r[i].expectation_met;
-    *results = r;
     return unmet;
 }
 

@@ -125,6 +125,12 @@ typedef struct lc_variant_result {
 int lc_scenarios_execute(const lc_scenario *const *list, size_t n, const lc_runner_opts *o,
                          lc_variant_result **results);
 
+/* Run the count variants whose scenario and leaky members are set in r[]
+ * (the rest zeroed), as lc_scenarios_execute does; they are filled in
+ * place. For a selection of variants, such as one shard of a run. Returns
+ * the number of expectations not met, or -1 with errno set. */
+int lc_variants_execute(lc_variant_result *r, size_t count, const lc_runner_opts *o);
+
 /* Print results in o->format to out. */
 void lc_scenarios_print(const lc_variant_result *results, size_t count, const lc_runner_opts *o,
                         FILE *out);

@@ -24,7 +24,7 @@ esac
 
 "$lc" --help >/dev/null # fail here, not in the middle of the page
 "$lc" --help | awk '/^Exit status:/ { exit } { print }'
-for cmd in run fault-sweep diff dump scenarios; do
+for cmd in run fault-sweep diff merge dump scenarios; do
     echo
     echo "*leakcheck $cmd*"
     "$lc" "$cmd" --help | sed -e 's/^Usage: /  /' -e 's/^  or:  /\n  /' \

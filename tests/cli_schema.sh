@@ -4,7 +4,8 @@
 # written once in docs/leakcheck-1.schema.json.
 #
 # Producers: leakcheck run (one process, several processes, a timed-out run,
-# an error report), scenarios run (every built-in variant), and diff. A
+# an error report), scenarios run (every built-in variant, and a shard),
+# merge, and diff. A
 # thread whose name is not UTF-8 must still give valid JSON. The schema
 # itself must reject a report with a member of the wrong type, so that the
 # validation cannot pass by accepting anything.
@@ -147,6 +148,13 @@ validate "run, a check that is an error" "$tmp/error.json"
 
 "$leakcheck" scenarios run --format json >"$tmp/scenarios.jsonl" 2>/dev/null
 validate "scenarios run, every variant" "$tmp/scenarios.jsonl" lines
+for k in 1 2; do
+  "$leakcheck" scenarios run --shard $k/2 --format json delete-no-shrink self-registration \
+    >"$tmp/shard$k.jsonl" 2>/dev/null
+done
+validate "scenarios run --shard 1/2, with its shard line" "$tmp/shard1.jsonl" lines
+"$leakcheck" merge "$tmp/shard1.jsonl" "$tmp/shard2.jsonl" >"$tmp/merged.jsonl" 2>/dev/null
+validate "merge of two shards, with its merged line" "$tmp/merged.jsonl" lines
 
 run --pprof "$tmp/before.pb.gz" --output /dev/null -- "$tmp/prog"
 run --pprof "$tmp/after.pb.gz" --output /dev/null -- "$tmp/prog" thread

@@ -14,11 +14,20 @@
  * file of their own and are shown for the runs that leaked, as text while
  * the sweep goes, or at its end as JUnit XML (junit.h) with one test case
  * per failure point, from the same records. Each run is a child of
- * harness/child.c, as the library's own sweep's are. */
+ * harness/child.c, as the library's own sweep's are.
+ *
+ * With --shard K/N the sweep runs only points K, K+N, K+2N, ... and must
+ * still end where the whole sweep would, at the first point not reached,
+ * so that `leakcheck merge` knows the whole sweep's extent: when one of
+ * its points is not reached, the shard looks for that end among the
+ * N-1 points before it (run only to see whether they are reached), by
+ * bisection, since a deterministic program that reaches its N-th
+ * allocation reaches every one before it. */
 #include "tool.h"
 #include "opts.h"
 #include "junit.h"
 #include "child.h"
+#include "shard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +61,9 @@ static const char usage_text[] =
     "                           case per failure point, a leak as its failure, a\n"
     "                           crash as its error)\n"
     "  -o, --output=FILE        write the results to FILE instead of stdout\n"
+    "      --shard=K/N          run only failure points K, K+N, K+2N, ...; the\n"
+    "                           junit results of every shard join with leakcheck\n"
+    "                           merge\n"
     "  -h, --help               print this help\n"
     "\n"
     "Exit status:\n"
@@ -190,8 +202,8 @@ static void print_point(FILE *f, const point *pt) {
 /* One test case per failure point the program reached, and the last run
  * too when it leaked or crashed: a leak is the case's failure, a crash
  * its error (the error path could not be checked). */
-static void write_junit(const point *pts, size_t npts, char **argv, double started, double seconds,
-                        lc_buf *out) {
+static void write_junit(const point *pts, size_t npts, char **argv, const lc_shard *sh, long end,
+                        const char *run_id, double started, double seconds, lc_buf *out) {
     lc_junit_case *cases = calloc(npts ? npts : 1, sizeof *cases);
     lc_buf *texts = calloc(npts ? npts : 1, sizeof *texts);
     lc_buf *names = calloc(npts ? npts : 1, sizeof *names);
@@ -240,8 +252,16 @@ static void write_junit(const point *pts, size_t npts, char **argv, double start
         if (t->failed || m->failed) out->failed = true;
     }
     lc_buf_printf(&suite, "leakcheck fault-sweep %s", argv[0]);
-    lc_junit_write(out, suite.data ? suite.data : "leakcheck fault-sweep", seconds, started, cases,
-                   n);
+    /* A shard says which one it is and where the whole sweep ends (the
+     * first point not reached; "none" when --max stopped it first), for
+     * leakcheck merge. */
+    char shard[32], last[32] = "none";
+    snprintf(shard, sizeof shard, "%d/%d", sh->k, sh->n);
+    if (end) snprintf(last, sizeof last, "%ld", end);
+    lc_junit_property props[] = {
+        {LC_SHARD_PROP_SHARD, shard}, {LC_SHARD_PROP_END, last}, {LC_SHARD_PROP_RUN, run_id}};
+    lc_junit_write_suite(out, suite.data ? suite.data : "leakcheck fault-sweep", seconds, started,
+                         props, sh->n ? 3 : 0, cases, n);
 done:
     for (size_t i = 0; texts && names && msgs && i < npts; i++) {
         lc_buf_free(&texts[i]);
@@ -261,13 +281,54 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Runs the sweep, keeping in *pts the points a report needs: every one for
- * JUnit (keep_all), else those that leaked or crashed, each printed to f as
- * it is found. 0, or 2 after printing why the sweep could not go on. */
-static int sweep(const run_paths *p, int64_t max, const char *scope, char **argv, bool keep_all,
-                 FILE *f, point **pts, size_t *npts, long *runs) {
+/* Whether a run with allocation n failing reaches it: 1 or 0, or -1
+ * after printing why it could not run. */
+static int reaches(const run_paths *p, long n, const char *scope, char **argv, long *runs) {
+    int exec_errno;
+    int status = run_once(p, n, scope, argv, &exec_errno);
+    (*runs)++;
+    if (status < 0 || exec_errno) {
+        lc_opts_fail("fault-sweep", "cannot run '%s': %s", argv[0],
+                     strerror(status < 0 ? errno : exec_errno));
+        return -1;
+    }
+    char *st = slurp(p->status);
+    if (!st) return -1;
+    int hit = strncmp(st, "hit ", 4) == 0;
+    free(st);
+    return hit;
+}
+
+/* The first point not reached, knowing that point `last` of the shard is
+ * not and the shard's point before it (last - N) is: one of the points of
+ * other shards in between, or `last`. 0 after printing why a run failed. */
+static long find_end(const run_paths *p, long last, const lc_shard *sh, const char *scope,
+                     char **argv, long *runs) {
+    long step = sh->n ? sh->n : 1, lo = last > step ? last - step + 1 : 1, hi = last;
+    while (lo < hi) {
+        long mid = lo + (hi - lo) / 2;
+        int hit = reaches(p, mid, scope, argv, runs);
+        if (hit < 0) return 0;
+        if (hit)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Runs the sweep (with a shard, its points only), keeping in *pts the
+ * points a report needs: every one for JUnit (keep_all), else those that
+ * leaked or crashed, each printed to f as it is found; *end is where the
+ * whole sweep ends (0 when max stopped it first). 0, or 2 after printing
+ * why the sweep could not go on. */
+static int sweep(const run_paths *p, int64_t max, const char *scope, const lc_shard *sh,
+                 char **argv, bool keep_all, FILE *f, point **pts, size_t *npts, long *runs,
+                 long *end) {
     size_t cap = 0;
-    for (long n = 1; n <= max; n++) {
+    long step = sh->n ? sh->n : 1;
+    *end = 0;
+    for (long n = sh->n ? sh->k : 1; n <= max; n += step) {
         int exec_errno;
         double t0 = now_seconds();
         int status = run_once(p, n, scope, argv, &exec_errno);
@@ -289,6 +350,17 @@ static int sweep(const run_paths *p, int64_t max, const char *scope, char **argv
         if ((pt.leaked || pt.signal) && *stack) pt.stack = strdup(stack);
         if (pt.leaked) pt.report = slurp(p->report);
         free(st);
+        if (!pt.hit && (*end = find_end(p, n, sh, scope, argv, runs)) == 0) {
+            free(pt.stack);
+            free(pt.report);
+            return 2;
+        }
+        if (!pt.hit && *end < n) {
+            /* Past the whole sweep's end: the unsplit sweep never runs it. */
+            free(pt.stack);
+            free(pt.report);
+            break;
+        }
         if (pt.leaked || pt.signal) print_point(f, &pt);
         if (keep_all || pt.leaked || pt.signal) {
             if (*npts == cap) {
@@ -309,15 +381,40 @@ static int sweep(const run_paths *p, int64_t max, const char *scope, char **argv
     return 0;
 }
 
+/* Which sweep a shard is of (shard.h): the program, its arguments, the
+ * scope and the limit. 0, or -1 when out of memory. */
+static int sweep_run_id(const char *scope, int64_t max, char **argv, int argc,
+                        char out[LC_SHARD_RUN_ID_LEN]) {
+    char limit[32];
+    snprintf(limit, sizeof limit, "%lld", (long long)max);
+    const char **parts = calloc((size_t)argc + 2, sizeof *parts);
+    if (!parts) return -1;
+    parts[0] = scope;
+    parts[1] = limit;
+    for (int k = 0; k < argc; k++)
+        parts[k + 2] = argv[k];
+    lc_shard_run_id(parts, (size_t)argc + 2, out);
+    free(parts);
+    return 0;
+}
+
+enum { OPT_SHARD = 256 }; /* long only */
+
 static const struct option long_options[] = {
-    {"scope", required_argument, NULL, 's'},  {"max", required_argument, NULL, 'n'},
-    {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    {"scope", required_argument, NULL, 's'},
+    {"max", required_argument, NULL, 'n'},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int lc_cli_fault_sweep(int argc, char **argv) {
     const char *scope = NULL, *output = NULL;
     bool junit = false;
+    lc_shard sh = {0, 0};
+    char why[128];
     int64_t max = DEFAULT_MAX;
     int c;
     lc_opts o = {.command = "fault-sweep",
@@ -343,6 +440,10 @@ int lc_cli_fault_sweep(int argc, char **argv) {
         case 'o':
             output = o.optarg;
             break;
+        case OPT_SHARD:
+            if (lc_shard_parse(o.optarg, &sh, why, sizeof why) != 0)
+                return lc_opts_fail("fault-sweep", "--shard: %s", why);
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
@@ -353,6 +454,9 @@ int lc_cli_fault_sweep(int argc, char **argv) {
     int i = o.optind;
     if (i >= argc)
         return lc_opts_usage_error(&o, "no program given (leakcheck fault-sweep -- PROGRAM)");
+    char run_id[LC_SHARD_RUN_ID_LEN];
+    if (sweep_run_id(scope, max, argv + i, argc - i, run_id) != 0)
+        return lc_opts_fail("fault-sweep", "out of memory");
     run_paths p;
     if (lc_tool_find_library(p.lib, sizeof p.lib) != 0)
         return lc_opts_fail("fault-sweep",
@@ -379,9 +483,9 @@ int lc_cli_fault_sweep(int argc, char **argv) {
     FILE *text = junit ? fopen("/dev/null", "we") : out;
     point *pts = NULL;
     size_t npts = 0;
-    long runs = 0, leaks = 0, crashes = 0;
+    long runs = 0, leaks = 0, crashes = 0, end = 0;
     double started = lc_junit_now(), t0 = now_seconds();
-    int rc = text ? sweep(&p, max, scope, argv + i, junit, text, &pts, &npts, &runs) : 2;
+    int rc = text ? sweep(&p, max, scope, &sh, argv + i, junit, text, &pts, &npts, &runs, &end) : 2;
     if (!text) lc_opts_fail("fault-sweep", "cannot open /dev/null: %s", strerror(errno));
     double seconds = now_seconds() - t0;
     if (junit && text) fclose(text);
@@ -394,7 +498,7 @@ int lc_cli_fault_sweep(int argc, char **argv) {
     }
     if (rc == 0 && junit) {
         lc_buf xml = {0};
-        write_junit(pts, npts, argv + i, started, seconds, &xml);
+        write_junit(pts, npts, argv + i, &sh, end, run_id, started, seconds, &xml);
         if (xml.failed) {
             lc_opts_fail("fault-sweep", "cannot write the results: out of memory");
             rc = 2;
@@ -402,6 +506,15 @@ int lc_cli_fault_sweep(int argc, char **argv) {
             fputs(xml.data, out);
         }
         lc_buf_free(&xml);
+    } else if (rc == 0 && sh.n) {
+        fprintf(out,
+                "leakcheck fault-sweep: shard %d/%d: %ld runs, %ld failure points leaked, %ld "
+                "crashed; ",
+                sh.k, sh.n, runs, leaks, crashes);
+        if (end)
+            fprintf(out, "the sweep ends at allocation %ld, the first not reached\n", end);
+        else
+            fprintf(out, "--max %lld stopped the sweep\n", (long long)max);
     } else if (rc == 0) {
         fprintf(out, "leakcheck fault-sweep: %ld runs, %ld failure points leaked, %ld crashed\n",
                 runs, leaks, crashes);

@@ -127,6 +127,12 @@ static void one_case(lc_buf *b, const lc_junit_case *c) {
 
 void lc_junit_write(lc_buf *out, const char *suite, double seconds, double started,
                     const lc_junit_case *cases, size_t n) {
+    lc_junit_write_suite(out, suite, seconds, started, NULL, 0, cases, n);
+}
+
+void lc_junit_write_suite(lc_buf *out, const char *suite, double seconds, double started,
+                          const lc_junit_property *props, size_t nprops, const lc_junit_case *cases,
+                          size_t n) {
     char stamp[32] = "";
     time_t t = (time_t)started;
     struct tm tm;
@@ -140,6 +146,14 @@ void lc_junit_write(lc_buf *out, const char *suite, double seconds, double start
     lc_buf_printf(out, " skipped=\"0\"");
     attr(out, "timestamp", stamp);
     lc_buf_printf(out, ">\n");
+    if (nprops) lc_buf_printf(out, "    <properties>\n");
+    for (size_t i = 0; i < nprops; i++) {
+        lc_buf_printf(out, "      <property");
+        attr(out, "name", props[i].name);
+        attr(out, "value", props[i].value);
+        lc_buf_printf(out, "/>\n");
+    }
+    if (nprops) lc_buf_printf(out, "    </properties>\n");
     for (size_t i = 0; i < n; i++)
         one_case(out, &cases[i]);
     lc_buf_printf(out, "  </testsuite>\n</testsuites>\n");

@@ -41,6 +41,18 @@ typedef struct lc_junit_case {
 void lc_junit_write(lc_buf *out, const char *suite, double seconds, double started,
                     const lc_junit_case *cases, size_t n);
 
+/* A <property> of the <testsuite>: what a reader of the document needs
+ * beyond its cases (`leakcheck merge` reads the shard it came from). */
+typedef struct lc_junit_property {
+    const char *name, *value;
+} lc_junit_property;
+
+/* lc_junit_write, with the nprops properties in a <properties> element
+ * at the head of the <testsuite> (none when nprops is 0). */
+void lc_junit_write_suite(lc_buf *out, const char *suite, double seconds, double started,
+                          const lc_junit_property *props, size_t nprops, const lc_junit_case *cases,
+                          size_t n);
+
 /* Seconds since the epoch, for `started`. */
 double lc_junit_now(void);
 

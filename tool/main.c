@@ -29,6 +29,9 @@ static const char usage_text[] =
     "                           failing; report the failure points that leak or crash\n"
     "  diff [OPTIONS] BASE AFTER\n"
     "                           growth per call stack between two heap profiles\n"
+    "  merge [OPTIONS] FILE...  join the JSON or JUnit outputs of the shards of a\n"
+    "                           scenarios run or fault-sweep (--shard K/N) into\n"
+    "                           one report with one verdict\n"
     "  dump [OPTIONS] PID       ask a running process for its heap profile, thread\n"
     "                           profile and thread dump\n"
     "  scenarios list           the reproduction scenarios, one line each\n"
@@ -59,7 +62,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"run", lc_cli_run},   {"fault-sweep", lc_cli_fault_sweep}, {"diff", lc_cli_diff},
-    {"dump", lc_cli_dump}, {"scenarios", lc_cli_scenarios},
+    {"dump", lc_cli_dump}, {"scenarios", lc_cli_scenarios},     {"merge", lc_cli_merge},
 };
 
 /* The library this tool links keeps no dump thread in it (live_dump.c). */

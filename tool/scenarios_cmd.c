@@ -5,8 +5,10 @@
  * scenario names, and hands the run to the runner module (scenarios/runner.c),
  * which the tests also drive with scenario lists of their own. JUnit XML is
  * written here, from the runner's results, by the tool's one XML writer
- * (junit.h). Every usage error is one line on stderr and exit status 2,
- * before anything runs. */
+ * (junit.h). With --shard K/N only the shard's variants run (shard.h), and
+ * the JSON or JUnit output says which shard it is, for `leakcheck merge`.
+ * Every usage error is one line on stderr and exit status 2, before
+ * anything runs. */
 #include "tool.h"
 #include "opts.h"
 
@@ -19,6 +21,7 @@
 
 #include "junit.h"
 #include "scenarios.h"
+#include "shard.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -40,6 +43,10 @@ static void usage(FILE *out) {
             "                           expectation does not hold, an error when it\n"
             "                           timed out or crashed)\n"
             "  -o, --output=FILE        write the results to FILE instead of stdout\n"
+            "      --shard=K/N          run only shard K of N: the i-th variant of the whole\n"
+            "                           run (from 0, leaky before fixed, scenarios in the\n"
+            "                           order named) when i mod N is K-1; json and junit\n"
+            "                           results of every shard join with leakcheck merge\n"
             "      --pprof=DIR          write the before/after heap profiles of each leak\n"
             "                           to DIR\n"
             "      --wait-for-tracer=SECONDS\n"
@@ -58,8 +65,10 @@ static void usage(FILE *out) {
 
 /* What the command line asked for beyond the runner's options. */
 typedef struct run_args {
-    bool junit;         /* JUnit XML, written here from the runner's results */
-    const char *output; /* NULL: stdout */
+    bool junit;                       /* JUnit XML, written here from the runner's results */
+    const char *output;               /* NULL: stdout */
+    lc_shard shard;                   /* {0, 0}: every variant */
+    char run_id[LC_SHARD_RUN_ID_LEN]; /* of the picked scenarios (shard.h) */
 } run_args;
 
 static int parse_format(const char *value, lc_runner_format *out, run_args *a) {
@@ -76,7 +85,7 @@ static int parse_format(const char *value, lc_runner_format *out, run_args *a) {
     return 0;
 }
 
-enum { OPT_PPROF = 256, OPT_WAIT_FOR_TRACER };
+enum { OPT_PPROF = 256, OPT_WAIT_FOR_TRACER, OPT_SHARD };
 
 static const struct option run_options[] = {
     {"verbose", no_argument, NULL, 'v'},
@@ -86,6 +95,7 @@ static const struct option run_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"pprof", required_argument, NULL, OPT_PPROF},
     {"wait-for-tracer", required_argument, NULL, OPT_WAIT_FOR_TRACER},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -104,6 +114,7 @@ static int parse_run(int argc, char **argv, lc_runner_opts *ro, run_args *a,
     int c;
     int64_t jobs;
     const lc_scenario *sc;
+    char why[128];
     while ((c = lc_opts_next(&o)) != LC_OPTS_END) {
         switch (c) {
         case LC_OPTS_OPERAND:
@@ -139,6 +150,10 @@ static int parse_run(int argc, char **argv, lc_runner_opts *ro, run_args *a,
         case OPT_WAIT_FOR_TRACER:
             if (lc_opts_seconds(&o, 1, &ro->wait_for_tracer) != 0) return LC_EXIT_USAGE;
             break;
+        case OPT_SHARD:
+            if (lc_shard_parse(o.optarg, &a->shard, why, sizeof why) != 0)
+                return lc_opts_fail("scenarios run", "--shard: %s", why);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -159,8 +174,8 @@ static int parse_run(int argc, char **argv, lc_runner_opts *ro, run_args *a,
  * leaky variant passes by leaking as declared), fails when the check ran
  * and the expectation does not hold, and is an error when the variant
  * could not be checked (it timed out or crashed). */
-static void write_junit(const lc_variant_result *res, size_t count, double started, double seconds,
-                        lc_buf *out) {
+static void write_junit(const lc_variant_result *res, size_t count, const run_args *a, size_t total,
+                        double started, double seconds, lc_buf *out) {
     lc_junit_case *cases = calloc(count ? count : 1, sizeof *cases);
     lc_buf *texts = calloc(count ? count : 1, sizeof *texts);
     if (!cases || !texts) {
@@ -198,7 +213,16 @@ static void write_junit(const lc_variant_result *res, size_t count, double start
                 c->type = r->leaky ? "expectation" : "leak";
             }
         }
-        lc_junit_write(out, "leakcheck scenarios run", seconds, started, cases, count);
+        /* A shard says which one it is and how many variants the whole run
+         * has, for leakcheck merge. */
+        char shard[32], all[32];
+        snprintf(shard, sizeof shard, "%d/%d", a->shard.k, a->shard.n);
+        snprintf(all, sizeof all, "%zu", total);
+        lc_junit_property props[] = {{LC_SHARD_PROP_SHARD, shard},
+                                     {LC_SHARD_PROP_TOTAL, all},
+                                     {LC_SHARD_PROP_RUN, a->run_id}};
+        lc_junit_write_suite(out, "leakcheck scenarios run", seconds, started, props,
+                             a->shard.n ? 3 : 0, cases, count);
     }
     for (size_t i = 0; texts && i < count; i++)
         lc_buf_free(&texts[i]);
@@ -206,27 +230,63 @@ static void write_junit(const lc_variant_result *res, size_t count, double start
     free(texts);
 }
 
-/* Runs the picked scenarios and writes their results to f; the number of
+/* The last line of a shard's JSON: which shard it is, how many variants
+ * the whole run has and how many this shard ran, for leakcheck merge. */
+static void print_shard_line(const run_args *a, size_t total, size_t count, int unmet, FILE *f) {
+    fprintf(f,
+            "{\"schema\": \"leakcheck/1\", \"kind\": \"shard\", \"command\": \"scenarios run\", "
+            "\"shard\": %d, \"shards\": %d, \"total\": %zu, \"variants\": %zu, "
+            "\"expectations_not_met\": %d, \"run\": \"%s\"}\n",
+            a->shard.k, a->shard.n, total, count, unmet, a->run_id);
+}
+
+/* Runs the shard's variants of the picked scenarios (all of them when the
+ * run is not split) and writes their results to f; the number of
  * expectations not met, or -1 after printing why the runner failed. */
-static int execute(const lc_scenario **picked, size_t npicked, const lc_runner_opts *o,
-                   const run_args *a, FILE *f) {
-    if (!a->junit) {
-        int unmet = lc_scenarios_run(picked, npicked, o, f);
-        if (unmet < 0)
-            fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: %s\n",
-                    strerror(errno));
-        return unmet;
-    }
-    lc_variant_result *res;
-    double started = lc_junit_now();
-    int unmet = lc_scenarios_execute(picked, npicked, o, &res);
-    if (unmet < 0) {
-        fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: %s\n", strerror(errno));
+static int execute(const lc_scenario **picked, size_t npicked, const lc_runner_opts *o, run_args *a,
+                   FILE *f) {
+    size_t total = 2 * npicked, count = 0;
+    lc_variant_result *res = calloc(total ? total : 1, sizeof *res);
+    if (!res) {
+        fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: out of memory\n");
         return -1;
     }
+    /* The run is its scenarios in their order. */
+    const char **names = calloc(npicked ? npicked : 1, sizeof *names);
+    if (!names) {
+        free(res);
+        fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: out of memory\n");
+        return -1;
+    }
+    for (size_t i = 0; i < npicked; i++)
+        names[i] = picked[i]->name;
+    lc_shard_run_id(names, npicked, a->run_id);
+    free(names);
+    for (size_t i = 0; i < total; i++) {
+        if (!lc_shard_owns(&a->shard, i)) continue;
+        res[count].scenario = picked[i / 2];
+        res[count++].leaky = i % 2 == 0;
+    }
+    double started = lc_junit_now();
+    int unmet = lc_variants_execute(res, count, o);
+    if (unmet < 0) {
+        fprintf(stderr, "leakcheck scenarios run: cannot run the scenarios: %s\n", strerror(errno));
+        free(res);
+        return -1;
+    }
+    if (!a->junit) {
+        lc_scenarios_print(res, count, o, f);
+        if (a->shard.n && o->format == LC_RUNNER_JSON)
+            print_shard_line(a, total, count, unmet, f);
+        else if (a->shard.n && o->format == LC_RUNNER_TEXT)
+            fprintf(f, "shard %d/%d: %zu of the run's %zu variants\n", a->shard.k, a->shard.n,
+                    count, total);
+        lc_variant_results_free(res, count);
+        return unmet;
+    }
     lc_buf xml = {0};
-    write_junit(res, 2 * npicked, started, lc_junit_now() - started, &xml);
-    lc_variant_results_free(res, 2 * npicked);
+    write_junit(res, count, a, total, started, lc_junit_now() - started, &xml);
+    lc_variant_results_free(res, count);
     if (xml.failed) {
         fprintf(stderr, "leakcheck scenarios run: cannot write the results: out of memory\n");
         unmet = -1;

@@ -32,6 +32,12 @@ int lc_cli_run(int argc, char **argv);
  * program that cannot run. */
 int lc_cli_fault_sweep(int argc, char **argv);
 
+/* `leakcheck merge [--output FILE] FILE...`: the outputs of the shards of
+ * one scenarios run or fault-sweep (--shard K/N) joined into one report in
+ * their format. The unsplit command's status (0 or 1), or 2 on a usage
+ * error or a file that is not a shard of the same run. */
+int lc_cli_merge(int argc, char **argv);
+
 /* `leakcheck dump [--timeout SECONDS] PID`: a running process started with
  * the library and LEAKCHECK_DUMP_SIGNAL writes its heap profile, thread
  * profile and thread dump; their paths are printed. 0 when it did, 1 when
