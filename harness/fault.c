@@ -209,6 +209,10 @@ static void write_status_at_exit(void) {
     lc_self_leave();
 }
 
+void lc_fault_write_status(void) {
+    write_status_at_exit();
+}
+
 static void after_fork_child(void) {
     rearm();
 }
