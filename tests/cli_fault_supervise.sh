@@ -214,6 +214,28 @@ else
     fail "script(1) (util-linux) is missing: the progress line is untested"
 fi
 
+# ------------------------------------------------------------ a signal to the sweep
+
+# Without --timeout the hanging run waits; SIGTERM to the sweep reaches the
+# run's process group, stops the sweep, and is its status (128+15).
+TMPDIR=$tmp "$leakcheck" fault-sweep --scope load -- ./hangs >out 2>err &
+sweeper=$!
+for _ in $(seq 100); do
+    grep -qs '^hit 2' "$tmp"/leakcheck-fault.*/status && break
+    sleep 0.1
+done
+kill -TERM "$sweeper"
+status=0
+wait "$sweeper" || status=$?
+if [ "$status" = 143 ] && grep -q '^allocation 2 failing: not checked: stopped by signal 15' out &&
+    grep -q 'stopped by signal 15' err && ! pgrep -f "^./hangs$" >/dev/null; then
+    pass "SIGTERM to the sweep ends the run's processes and the sweep with status 143"
+else
+    fail "SIGTERM to the sweep (exit $status):"
+    show out
+    show err
+fi
+
 # ------------------------------------------------------------ --timeout validation
 
 for bad in inf nan 0 -1 1e11 1s ''; do

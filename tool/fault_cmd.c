@@ -311,9 +311,17 @@ static int judge(const run_paths *p, int pid, const run_end *e, lc_fault_run *r,
     char *verdict = run_file(p, pid, "verdict");
     bool signaled = WIFSIGNALED(e->status) && !e->hung;
     if (WIFEXITED(e->status)) r->exit_code = WEXITSTATUS(e->status);
-    *refused = !start && !signaled && !e->hung;
+    *refused = !start && !signaled && !e->hung && !e->stopped_by;
     free(start);
-    if (e->hung) {
+    if (e->stopped_by) {
+        /* Ended by the signal the sweep received and passed on: not the
+         * program's crash. */
+        r->outcome = LC_FAULT_UNCHECKED;
+        char why[128];
+        snprintf(why, sizeof why, "stopped by signal %d (%s), sent to leakcheck fault-sweep\n",
+                 e->stopped_by, strsignal(e->stopped_by));
+        r->reason = strdup(why);
+    } else if (e->hung) {
         r->outcome = LC_FAULT_HUNG;
         r->dump = collect_dumps(p, pid);
     } else if (signaled) {
