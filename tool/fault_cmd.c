@@ -415,6 +415,10 @@ static int sweep(const run_paths *p, int64_t max, exec_job *job, bool keep_all, 
         }
         const char *stack = status_stack(status);
         if (*stack && (keep_all || r.outcome != LC_FAULT_CLEAN)) r.stack = strdup(stack);
+        /* Only the first stack: a process the program forked appends its
+         * own after it. */
+        char *next = r.stack ? strstr(r.stack, "\nstack ") : NULL;
+        if (next) next[1] = '\0';
         free(status);
         st->info.leaked += r.outcome == LC_FAULT_LEAK;
         st->info.crashed += r.outcome == LC_FAULT_CRASH;
