@@ -1,20 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* fault_cmd.c: `leakcheck fault-sweep [--scope FUNCTION] [--max N] -- PROGRAM [ARGS...]`.
+/* fault_cmd.c: `leakcheck fault-sweep [OPTIONS] -- PROGRAM [ARGS...]`.
  *
  * The fault sweep of a whole program: PROGRAM runs with the library
  * preloaded in process mode once for every N = 1, 2, 3, ..., with its N-th
  * allocation failing (LEAKCHECK_FAIL_ALLOC=N), until a run never reaches
  * the injected failure. The library says whether it did through a status
  * file (LEAKCHECK_FAULT_STATUS, see harness/fault.c): "hit" the moment the
- * allocation fails, then the failed allocation's stack at exit. A run the
- * process-mode check ends with the error exit code leaked on that error
- * path; a run that dies of a signal crashed on it. Both are reported with
- * the failed allocation's stack, and the sweep goes on. The program's own
- * output is discarded (it runs hundreds of times); the leak reports go to a
- * file of their own and are shown for the runs that leaked, as text while
- * the sweep goes, or at its end as JUnit XML (junit.h) with one test case
- * per failure point, from the same records. Each run is a child of
- * harness/child.c, as the library's own sweep's are. */
+ * allocation fails, then the failed allocation's stack at exit.
+ *
+ * Each run is supervised as `leakcheck run` supervises a program
+ * (supervise.c), with the same channel: the run has a process group of its
+ * own, and its exit check writes its start record, report and verdict into
+ * a private run directory (assertions/process_mode.c), never into the
+ * program's descriptors or exit status. The verdict of a run is that
+ * check's: a program's own exit status (23, 1, ...) says nothing about a
+ * leak. A run with no start record never had the library (a static
+ * program): the sweep refuses it. With --timeout the run gets the absolute
+ * deadline of LEAKCHECK_DEADLINE_NS; its watchdog writes the thread dump
+ * there, this process kills the group and reports the run as hung, and the
+ * sweep goes on. The runs are forked by harness/child.c, as the library's
+ * own sweep's are; results are written by fault_report.c. */
 #include "tool.h"
 #include "opts.h"
 #include "junit.h"
