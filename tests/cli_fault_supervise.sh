@@ -218,10 +218,13 @@ fi
 
 # Without --timeout the hanging run waits; SIGTERM to the sweep reaches the
 # run's process group, stops the sweep, and is its status (128+15).
-TMPDIR=$tmp "$leakcheck" fault-sweep --scope load -- ./hangs >out 2>err &
+"$leakcheck" fault-sweep --scope load -- ./hangs >out 2>err &
 sweeper=$!
+# Run 2 has started once the sweep's child has exec'd with allocation 2.
 for _ in $(seq 100); do
-    grep -qs '^hit 2' "$tmp"/leakcheck-fault.*/status && break
+    child=$(pgrep -P "$sweeper" || true)
+    [ -n "$child" ] && tr '\0' '\n' <"/proc/$child/environ" 2>/dev/null |
+        grep -qx LEAKCHECK_FAIL_ALLOC=2 && break
     sleep 0.1
 done
 kill -TERM "$sweeper"
