@@ -41,6 +41,7 @@
  * CLOCK_MONOTONIC time (LEAKCHECK_DEADLINE_NS), so that an exec does not
  * restart it. */
 #include "core.h"
+#include "fault.h"
 #include "os.h"
 #include "run.h"
 #include "snapshot.h"
@@ -432,6 +433,9 @@ static void *watchdog(void *arg) {
         lc_os_sleep_ns((uint64_t)(timeout_seconds * 1e9));
     }
     if (run_dir[0]) {
+        /* A fault-sweep run that hangs on its error path is killed, never
+         * exits: its failed allocation's stack is written now. */
+        lc_fault_write_status();
         lc_self_enter();
         char *text = NULL;
         size_t len = 0;

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,8 +191,9 @@ void lc_fault_scope_get(char *out, size_t len) {
  * the program exits: symbolizing inside malloc could deadlock on a lock the
  * interrupted C runtime holds. */
 static void write_status_at_exit(void) {
+    static atomic_bool written; /* by the deadline's watchdog, or at exit */
     lc_stack_id id = lc_fault_failed_stack();
-    if (!id || !status_path[0]) return;
+    if (!id || !status_path[0] || atomic_exchange(&written, true)) return;
     lc_self_enter();
     lc_buf b = {0};
     lc_buf_printf(&b, "stack pid %d\n", (int)getpid());
@@ -207,6 +209,10 @@ static void write_status_at_exit(void) {
     if (fd >= 0) close(fd);
     lc_buf_free(&b);
     lc_self_leave();
+}
+
+void lc_fault_write_status(void) {
+    write_status_at_exit();
 }
 
 static void after_fork_child(void) {

@@ -27,5 +27,9 @@ void lc_fault_count_after_hit(bool on);
 long lc_fault_counted(void);
 #define LC_FAULT_SCOPE_MAX 128
 void lc_fault_scope_get(char *out, size_t len);
+/* Appends the failed allocation's stack to LEAKCHECK_FAULT_STATUS now, as
+ * the exit does: for a run `leakcheck fault-sweep` is about to kill at its
+ * deadline. Nothing without a status file or an injected failure. */
+void lc_fault_write_status(void);
 
 #endif

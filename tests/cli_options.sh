@@ -153,8 +153,8 @@ usage_error "no command given" &&
 declare -A options statuses
 options[run]="budget strict format output error-exitcode timeout suppressions pprof dot help"
 statuses[run]="23 124 127 128+ 2"
-options[fault-sweep]="scope max help"
-statuses[fault-sweep]="0 1 2"
+options[fault-sweep]="scope max timeout format output help"
+statuses[fault-sweep]="0 1 2 70 128+"
 options[diff]="top min-objects min-bytes sample format help"
 statuses[diff]="0 2"
 options[scenarios]="verbose jobs timeout format pprof wait-for-tracer help"

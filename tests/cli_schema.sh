@@ -161,6 +161,47 @@ run --pprof "$tmp/after.pb.gz" --output /dev/null -- "$tmp/prog" thread
 "$leakcheck" diff --format json "$tmp/before.pb.gz" "$tmp/after.pb.gz" >"$tmp/diff.json" 2>/dev/null
 validate "diff" "$tmp/diff.json"
 
+# A fault sweep with every outcome: allocation 2 failing leaks, 3 hangs,
+# 4 crashes, the others are clean.
+cat >"$tmp/sweep.c" <<'C'
+#include <stdlib.h>
+#include <unistd.h>
+__attribute__((noinline)) static int work(void) {
+    char *a = malloc(1), *b, *c, *d;
+    if (!a) return -1;
+    if (!(b = malloc(2))) return -1;
+    if (!(c = malloc(3)))
+        for (;;)
+            pause();
+    if (!(d = malloc(4))) abort();
+    free(a), free(b), free(c), free(d);
+    return 0;
+}
+int main(void) { return work() ? 1 : 0; }
+C
+cc -g -O0 -o "$tmp/sweep" "$tmp/sweep.c" || exit 1
+"$leakcheck" fault-sweep --scope work --timeout 1 --format json -- "$tmp/sweep" >"$tmp/sweep.json" 2>/dev/null
+if validate "fault-sweep, a leak, a hang, a crash and clean points" "$tmp/sweep.json"; then
+  got=$(jq -c '[.points[].outcome]' "$tmp/sweep.json")
+  if [ "$got" = '["clean","leak","hung","crash","clean"]' ]; then
+    echo "ok   fault-sweep: the document holds every outcome"
+  else
+    echo "FAIL fault-sweep outcomes: $got"
+    failures=$((failures + 1))
+  fi
+fi
+
+# The schema rejects what is wrong: an outcome it does not know.
+jq '.points[0].outcome = "lost"' "$tmp/sweep.json" >"$tmp/wrong-sweep.json"
+before=$failures
+if validate "a wrong fault sweep" "$tmp/wrong-sweep.json" >/dev/null; then
+  echo "FAIL the schema accepts a failure point whose outcome is \"lost\""
+  failures=$((before + 1))
+else
+  echo "ok   the schema rejects a failure point whose outcome is \"lost\""
+  failures=$before
+fi
+
 # The schema rejects what is wrong: a count that is a string.
 jq '.heap.leaked_objects = "3"' "$tmp/one.json" >"$tmp/wrong.json"
 before=$failures
