@@ -25,6 +25,9 @@ typedef struct lc_data_sym {
     const char *module;
 } lc_data_sym;
 int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out);
+/* Why frames lack function, file and line (libdw could not be loaded),
+ * once a symbolization tried; NULL when nothing is missing. */
+const char *lc_symbolize_problem(void);
 void lc_symbolize_lock(void);
 void lc_symbolize_unlock(void);
 
