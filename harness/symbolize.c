@@ -74,9 +74,7 @@ static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
     X(dwarf_decl_line)
 
 #define DW_FIELD(name) __typeof__(&name) name;
-static struct {
-    DW_FUNCTIONS(DW_FIELD)
-} libdw;
+static struct { DW_FUNCTIONS(DW_FIELD) } libdw;
 #define DW(name) (libdw.name)
 
 static bool dw_loaded;
@@ -118,6 +116,14 @@ static void dw_load(void) {
 static bool dw_ready(void) {
     pthread_once(&dw_once, dw_load);
     return dw_loaded;
+}
+
+void lc_symbolize_prepare(void) {
+    lc_self_enter();
+    pthread_mutex_lock(&sym_lock);
+    (void)dw_ready();
+    pthread_mutex_unlock(&sym_lock);
+    lc_self_leave();
 }
 
 const char *lc_symbolize_problem(void) {
