@@ -9,9 +9,9 @@
  * allocations are never tracked. C++ names are demangled.
  *
  * libdw is not linked: it is loaded at the first symbolization (dlopen), so
- * a process that never prints a report never maps it and its five objects
- * (libdw, libelf, libbz2, liblzma, libz), which every fork would copy and
- * every process start relocate (docs/dependencies.md). When it cannot be
+ * a process that never prints a report never maps it and the objects it
+ * brings (libelf, libbz2), which every process start would relocate and
+ * every fork copy the mappings of (docs/dependencies.md). When it cannot be
  * loaded, frames keep their module and offset and the names dladdr can
  * vouch for, and the report says why once.
  *
@@ -32,7 +32,6 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <link.h>
-#include <stdatomic.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
