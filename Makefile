@@ -43,7 +43,11 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -g -fno-omit-frame-pointer -pthread -D_GNU_SOU
 # Hidden by default: the .so exports only what include/leakcheck.h marks
 # LC_API and the interposed libc and pthread names.
 LIB_CFLAGS  := $(BASE_CFLAGS) $(OPT) -fPIC -fvisibility=hidden -Iinclude -Iharness -Iassertions
-LIB_LIBS    := -ldw -lelf -lunwind -lz -ldl -pthread
+# libdw is not linked: harness/symbolize.c loads it with dlopen at the first
+# symbolization (docs/dependencies.md), so neither the .so, nor a program
+# linking libleakcheck.a, nor the tool needs -ldw or -lelf; only its headers
+# (libdw-dev) are needed to build.
+LIB_LIBS    := -lunwind -lz -ldl -pthread
 
 # The shared library is built under its full version and reached through
 # the usual links: the SONAME (what programs record and load) and the

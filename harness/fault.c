@@ -141,6 +141,10 @@ int lc_fault_scope(const char *function) {
         return -1;
     }
     memcpy(scope, function, len + 1);
+    /* A scope is matched by symbolizing allocation stacks: libdw is loaded
+     * now, from the caller's ordinary code, and not by the first allocation,
+     * which may be the dynamic linker's own (docs/dependencies.md). */
+    if (len) lc_symbolize_prepare();
     return 0;
 }
 

@@ -33,12 +33,13 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <libunwind.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef void (*malloc_hook_fn)(const volatile void *, size_t);
@@ -249,36 +250,48 @@ static int region_order(const void *a, const void *b) {
 
 /* A runtime linked into the executable (clang's default) shares its text
  * with the program: its functions are told apart by their names, from the
- * full symbol table when the executable keeps one. */
+ * full symbol table when the executable keeps one. The file is read here
+ * with <elf.h> alone (the symbol table is never compressed), so that the
+ * library needs no ELF library at start-up. */
 static void load_runtime_symbols(uintptr_t bias) {
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0) fd = open("/proc/thread-self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
-    elf_version(EV_CURRENT);
-    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-    Elf_Scn *best = NULL;
-    for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh)) continue;
-        if (sh.sh_type == SHT_SYMTAB || (sh.sh_type == SHT_DYNSYM && !best)) best = scn;
-    }
-    GElf_Shdr sh;
-    Elf_Data *data = best && gelf_getshdr(best, &sh) ? elf_getdata(best, NULL) : NULL;
-    size_t count = data && sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+    struct stat st;
+    size_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0;
+    const unsigned char *file =
+        size >= sizeof(ElfW(Ehdr)) ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (file == MAP_FAILED) return;
+    const ElfW(Ehdr) *eh = (const void *)file;
+    const ElfW(Shdr) *sh = (const void *)(file + eh->e_shoff);
+    bool sane = memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
+                eh->e_ident[EI_CLASS] == (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) &&
+                eh->e_shentsize == sizeof(ElfW(Shdr)) && eh->e_shoff < size &&
+                eh->e_shnum <= (size - eh->e_shoff) / sizeof(ElfW(Shdr));
+    const ElfW(Shdr) *best = NULL;
+    for (size_t i = 0; sane && i < eh->e_shnum; i++)
+        if (sh[i].sh_type == SHT_SYMTAB || (sh[i].sh_type == SHT_DYNSYM && !best)) best = &sh[i];
+    const ElfW(Shdr) *strs = best && best->sh_link < eh->e_shnum ? &sh[best->sh_link] : NULL;
+    bool inside = strs && best->sh_offset <= size && best->sh_size <= size - best->sh_offset &&
+                  strs->sh_offset <= size && strs->sh_size <= size - strs->sh_offset;
+    size_t count = inside ? best->sh_size / sizeof(ElfW(Sym)) : 0;
+    const ElfW(Sym) *syms = inside ? (const void *)(file + best->sh_offset) : NULL;
+    const char *names = inside ? (const char *)file + strs->sh_offset : NULL;
     for (size_t i = 0; i < count; i++) {
-        GElf_Sym sym;
-        if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-            sym.st_shndx == SHN_UNDEF || !sym.st_size)
+        const ElfW(Sym) *sym = &syms[i];
+        if (ELF64_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_shndx == SHN_UNDEF ||
+            !sym->st_size || sym->st_name >= strs->sh_size ||
+            !memchr(names + sym->st_name, 0, strs->sh_size - sym->st_name))
             continue;
-        const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
-        if (!name || !runtime_symbol(name)) continue;
-        uintptr_t start = bias + sym.st_value;
-        if (!set_add(&runtime_text, start, start + sym.st_size)) break;
-        if (strncmp(name, "_ZN", 3) == 0 && !set_add(&internal_text, start, start + sym.st_size))
+        const char *name = names + sym->st_name;
+        if (!runtime_symbol(name)) continue;
+        uintptr_t start = bias + sym->st_value;
+        if (!set_add(&runtime_text, start, start + sym->st_size)) break;
+        if (strncmp(name, "_ZN", 3) == 0 && !set_add(&internal_text, start, start + sym->st_size))
             break;
     }
-    if (elf) elf_end(elf);
-    close(fd);
+    munmap((void *)(uintptr_t)file, size);
 }
 
 typedef struct module_find {

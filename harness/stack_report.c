@@ -54,6 +54,12 @@ void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_fram
         lc_buf_printf(b, "%s(no stack recorded: LEAKCHECK_STACK_DEPTH=0)\n", indent);
     else if (useful > i)
         lc_buf_printf(b, "%s... %d more frames\n", indent, useful - i);
+    /* Said once per process, below the first stack it concerns. */
+    static atomic_bool told;
+    const char *why = i > 0 ? lc_symbolize_problem() : NULL;
+    if (why && !atomic_exchange(&told, true))
+        lc_buf_printf(b, "%s(%s: frames show module+offset and exported names only)\n", indent,
+                      why);
 }
 
 void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n) {

@@ -8,6 +8,13 @@
  * addresses over and over. All of it runs as the library's own code, so its
  * allocations are never tracked. C++ names are demangled.
  *
+ * libdw is not linked: it is loaded at the first symbolization (dlopen), so
+ * a process that never prints a report never maps it and the objects it
+ * brings (libelf, libbz2), which every process start would relocate and
+ * every fork copy the mappings of (docs/dependencies.md). When it cannot be
+ * loaded, frames keep their module and offset and the names dladdr can
+ * vouch for, and the report says why once.
+ *
  * Separate debug files are looked up on this machine only (by build id
  * under /usr/lib/debug, then by .gnu_debuglink), never through debuginfod:
  * libdwfl's standard lookup loads libdebuginfod, and with it libcurl and
@@ -24,10 +31,106 @@
 #include <stdio.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* ------------------------------------------------------------ loading libdw */
+
+static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Every libdw function this file calls, reached through `libdw`. */
+#define DW_FUNCTIONS(X)                                                                            \
+    X(dwfl_begin)                                                                                  \
+    X(dwfl_end)                                                                                    \
+    X(dwfl_linux_proc_report)                                                                      \
+    X(dwfl_linux_proc_find_elf)                                                                    \
+    X(dwfl_report_end)                                                                             \
+    X(dwfl_addrmodule)                                                                             \
+    X(dwfl_getmodules)                                                                             \
+    X(dwfl_module_info)                                                                            \
+    X(dwfl_module_build_id)                                                                        \
+    X(dwfl_module_addrinfo)                                                                        \
+    X(dwfl_module_getsymtab)                                                                       \
+    X(dwfl_module_getsym_info)                                                                     \
+    X(dwfl_module_getsrc)                                                                          \
+    X(dwfl_module_getdwarf)                                                                        \
+    X(dwfl_lineinfo)                                                                               \
+    X(dwarf_nextcu)                                                                                \
+    X(dwarf_offdie)                                                                                \
+    X(dwarf_child)                                                                                 \
+    X(dwarf_siblingof)                                                                             \
+    X(dwarf_tag)                                                                                   \
+    X(dwarf_attr)                                                                                  \
+    X(dwarf_getlocation)                                                                           \
+    X(dwarf_haspc)                                                                                 \
+    X(dwarf_getsrc_die)                                                                            \
+    X(dwarf_lineno)                                                                                \
+    X(dwarf_linesrc)                                                                               \
+    X(dwarf_decl_file)                                                                             \
+    X(dwarf_decl_line)
+
+#define DW_FIELD(name) __typeof__(&name) name;
+static struct { DW_FUNCTIONS(DW_FIELD) } libdw;
+#define DW(name) (libdw.name)
+
+static bool dw_loaded;
+static char dw_problem[320]; /* why it is not, once a load was tried */
+static pthread_once_t dw_once = PTHREAD_ONCE_INIT;
+static Dwfl_Callbacks callbacks; /* filled by dw_load */
+static int find_local_debuginfo(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *,
+                                const char *, GElf_Word, char **);
+
+/* Runs once, in the first thread that symbolizes, under sym_lock: the fork
+ * handler (assertions/init.c) takes that lock too, so no child is forked in
+ * the middle of a load and inherits a once that never completes. Nothing
+ * here runs inside a dl_iterate_phdr callback or a signal handler: reports
+ * are made from ordinary code (a check, the exit handler). RTLD_LOCAL keeps
+ * libdw's names out of the program's lookups; RTLD_NOW binds them all here
+ * rather than in the middle of a report. */
+static void dw_load(void) {
+    void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(dw_problem, sizeof dw_problem, "libdw could not be loaded: %s",
+                 e ? e : "dlopen failed");
+        return;
+    }
+#define DW_LOOKUP(name)                                                                            \
+    if (!(*(void **)&libdw.name = dlsym(h, #name))) {                                              \
+        snprintf(dw_problem, sizeof dw_problem, "libdw could not be loaded: libdw.so.1 has no %s", \
+                 #name);                                                                           \
+        dlclose(h);                                                                                \
+        return;                                                                                    \
+    }
+    DW_FUNCTIONS(DW_LOOKUP)
+#undef DW_LOOKUP
+    callbacks.find_elf = libdw.dwfl_linux_proc_find_elf;
+    callbacks.find_debuginfo = find_local_debuginfo;
+    dw_loaded = true;
+}
+
+static bool dw_ready(void) {
+    pthread_once(&dw_once, dw_load);
+    return dw_loaded;
+}
+
+void lc_symbolize_prepare(void) {
+    lc_self_enter();
+    pthread_mutex_lock(&sym_lock);
+    (void)dw_ready();
+    pthread_mutex_unlock(&sym_lock);
+    lc_self_leave();
+}
+
+const char *lc_symbolize_problem(void) {
+    pthread_mutex_lock(&sym_lock);
+    const char *why = dw_problem[0] ? dw_problem : NULL;
+    pthread_mutex_unlock(&sym_lock);
+    return why;
+}
 
 typedef struct sym_entry {
     uintptr_t pc;
@@ -37,7 +140,6 @@ typedef struct sym_entry {
 
 #define SYM_BUCKETS 4096
 static sym_entry *cache[SYM_BUCKETS];
-static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
 static Dwfl *dwfl;
 static char cwd[512];
 static size_t cwd_len;
@@ -60,7 +162,7 @@ static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *m
     char path[1024];
     const unsigned char *id;
     GElf_Addr vaddr;
-    int len = dwfl_module_build_id(mod, &id, &vaddr);
+    int len = DW(dwfl_module_build_id)(mod, &id, &vaddr);
     if (len > 1 && len < 64) {
         int n = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
         for (int i = 1; i < len && n > 0 && (size_t)n < sizeof path - 8; i++)
@@ -81,11 +183,6 @@ static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *m
     }
     return -1;
 }
-
-static const Dwfl_Callbacks callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = find_local_debuginfo,
-};
 
 /* ------------------------------------------------------------ symbol index */
 
@@ -120,12 +217,12 @@ static int by_addr_then_rank(const void *a, const void *b) {
 }
 
 static void index_build(sym_index *x) {
-    int n = dwfl_module_getsymtab(x->mod);
+    int n = DW(dwfl_module_getsymtab)(x->mod);
     if (n < INDEX_MIN_SYMBOLS || !(x->v = malloc((size_t)n * sizeof *x->v))) return;
     for (int i = 1; i < n; i++) {
         GElf_Sym sym;
         GElf_Addr value;
-        const char *name = dwfl_module_getsym_info(x->mod, i, &sym, &value, NULL, NULL, NULL);
+        const char *name = DW(dwfl_module_getsym_info)(x->mod, i, &sym, &value, NULL, NULL, NULL);
         unsigned char type = GELF_ST_TYPE(sym.st_info);
         if (!name || !name[0] || sym.st_shndx == SHN_UNDEF || !value || type == STT_SECTION ||
             type == STT_FILE || type == STT_TLS)
@@ -193,7 +290,7 @@ static const char *symbol_at(Dwfl_Module *mod, uintptr_t addr, GElf_Off *off, un
         return s ? s->name : NULL;
     }
     GElf_Sym sym;
-    const char *name = dwfl_module_addrinfo(mod, addr, off, &sym, NULL, NULL, NULL);
+    const char *name = DW(dwfl_module_addrinfo)(mod, addr, off, &sym, NULL, NULL, NULL);
     *type = name ? GELF_ST_TYPE(sym.st_info) : STT_NOTYPE;
     return name;
 }
@@ -209,13 +306,14 @@ static void index_free_all(void) {
 
 static void dwfl_reload(void) {
     index_free_all(); /* its names are the old dwfl's */
-    if (dwfl) dwfl_end(dwfl);
-    dwfl = dwfl_begin(&callbacks);
+    if (dwfl) DW(dwfl_end)(dwfl);
+    dwfl = DW(dwfl_begin)(&callbacks);
     if (!dwfl) return;
     /* By this thread's id: after main's pthread_exit the process id names
      * a zombie whose maps are empty. */
-    if (dwfl_linux_proc_report(dwfl, lc_os_tid()) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0) {
-        dwfl_end(dwfl);
+    if (DW(dwfl_linux_proc_report)(dwfl, lc_os_tid()) != 0 ||
+        DW(dwfl_report_end)(dwfl, NULL, NULL) != 0) {
+        DW(dwfl_end)(dwfl);
         dwfl = NULL;
     }
     if (getcwd(cwd, sizeof cwd)) {
@@ -234,15 +332,16 @@ static const char *relative(const char *path) {
  * whether it covers pc. */
 static const char *line_by_cu_walk(Dwfl_Module *mod, uintptr_t pc, int *lineno) {
     Dwarf_Addr bias;
-    Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+    Dwarf *dw = DW(dwfl_module_getdwarf)(mod, &bias);
     if (!dw) return NULL;
     Dwarf_Off off = 0, next;
     size_t header;
-    while (dwarf_nextcu(dw, off, &next, &header, NULL, NULL, NULL) == 0) {
+    while (DW(dwarf_nextcu)(dw, off, &next, &header, NULL, NULL, NULL) == 0) {
         Dwarf_Die cu;
-        if (dwarf_offdie(dw, off + header, &cu) && dwarf_haspc(&cu, pc - bias) > 0) {
-            Dwarf_Line *line = dwarf_getsrc_die(&cu, pc - bias);
-            if (line && dwarf_lineno(line, lineno) == 0) return dwarf_linesrc(line, NULL, NULL);
+        if (DW(dwarf_offdie)(dw, off + header, &cu) && DW(dwarf_haspc)(&cu, pc - bias) > 0) {
+            Dwarf_Line *line = DW(dwarf_getsrc_die)(&cu, pc - bias);
+            if (line && DW(dwarf_lineno)(line, lineno) == 0)
+                return DW(dwarf_linesrc)(line, NULL, NULL);
             return NULL;
         }
         off = next;
@@ -271,26 +370,48 @@ static char *demangled(const char *name) {
     return strdup(name);
 }
 
+/* Without libdw: the module and offset, and a name only where dladdr finds
+ * an exported symbol whose extent holds pc. dladdr alone would name the
+ * nearest exported symbol below pc, which for a static function is
+ * another function's name. */
+static void resolve_without_libdw(uintptr_t pc, lc_frame *f) {
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1((void *)pc, &info, (void **)&sym, RTLD_DL_SYMENT)) return;
+    char exe[512];
+    const char *module = info.dli_fname;
+    if ((!module || !module[0]) && lc_os_exe_path(exe, sizeof exe) >= 0) module = exe;
+    f->module = module && module[0] ? strdup(module) : NULL;
+    f->offset = pc - (uintptr_t)info.dli_fbase;
+    if (info.dli_sname && info.dli_saddr && sym && pc >= (uintptr_t)info.dli_saddr &&
+        pc - (uintptr_t)info.dli_saddr < sym->st_size)
+        f->function = demangled(info.dli_sname);
+}
+
 static void resolve(uintptr_t pc, lc_frame *f) {
     memset(f, 0, sizeof *f);
     f->pc = pc;
-    Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+    if (!dw_ready()) {
+        resolve_without_libdw(pc, f);
+        return;
+    }
+    Dwfl_Module *mod = dwfl ? DW(dwfl_addrmodule)(dwfl, pc) : NULL;
     if (!mod) {
         dwfl_reload(); /* a dlopen since the last load */
-        mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+        mod = dwfl ? DW(dwfl_addrmodule)(dwfl, pc) : NULL;
     }
     if (!mod) return;
     Dwarf_Addr base = 0;
-    const char *modname = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
+    const char *modname = DW(dwfl_module_info)(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
     f->offset = pc - (uintptr_t)base;
     f->module = modname ? strdup(modname) : NULL;
     GElf_Off off;
     unsigned char type;
     const char *name = symbol_at(mod, pc, &off, &type);
     f->function = name ? demangled(name) : NULL;
-    Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+    Dwfl_Line *line = DW(dwfl_module_getsrc)(mod, pc);
     int lineno = 0;
-    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
+    const char *file = line ? DW(dwfl_lineinfo)(line, NULL, &lineno, NULL, NULL, NULL)
                             : line_by_cu_walk(mod, pc, &lineno);
     if (file) {
         f->file = strdup(relative(file));
@@ -301,7 +422,7 @@ static void resolve(uintptr_t pc, lc_frame *f) {
 int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
-    if (!dwfl) dwfl_reload();
+    if (!dwfl && dw_ready()) dwfl_reload();
     size_t b = (pc >> 2) % SYM_BUCKETS;
     sym_entry *e = cache[b];
     while (e && e->pc != pc)
@@ -358,32 +479,32 @@ int lc_stack_site_frame(lc_stack_id id, lc_frame *f) {
  * unit. */
 static void declared_at(Dwfl_Module *mod, GElf_Addr value, bool tls, lc_data_sym *out) {
     Dwarf_Addr bias;
-    Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+    Dwarf *dw = DW(dwfl_module_getdwarf)(mod, &bias);
     if (!dw) return;
     if (!tls) value -= bias;
     Dwarf_Off off = 0, next;
     size_t header;
-    while (dwarf_nextcu(dw, off, &next, &header, NULL, NULL, NULL) == 0) {
+    while (DW(dwarf_nextcu)(dw, off, &next, &header, NULL, NULL, NULL) == 0) {
         Dwarf_Die cu, die;
-        if (dwarf_offdie(dw, off + header, &cu) && dwarf_child(&cu, &die) == 0) {
+        if (DW(dwarf_offdie)(dw, off + header, &cu) && DW(dwarf_child)(&cu, &die) == 0) {
             do {
-                if (dwarf_tag(&die) != DW_TAG_variable) continue;
+                if (DW(dwarf_tag)(&die) != DW_TAG_variable) continue;
                 Dwarf_Attribute attr;
                 Dwarf_Op *ops;
                 size_t nops;
-                if (!dwarf_attr(&die, DW_AT_location, &attr) ||
-                    dwarf_getlocation(&attr, &ops, &nops) != 0 || nops == 0)
+                if (!DW(dwarf_attr)(&die, DW_AT_location, &attr) ||
+                    DW(dwarf_getlocation)(&attr, &ops, &nops) != 0 || nops == 0)
                     continue;
                 bool addr_op = ops[0].atom == DW_OP_addr || ops[0].atom == DW_OP_const8u ||
                                ops[0].atom == DW_OP_const4u;
                 if (!addr_op || ops[0].number != value || (nops > 1) != tls) continue;
-                const char *file = dwarf_decl_file(&die);
+                const char *file = DW(dwarf_decl_file)(&die);
                 int line = 0;
-                dwarf_decl_line(&die, &line);
+                DW(dwarf_decl_line)(&die, &line);
                 out->file = file ? strdup(relative(file)) : NULL;
                 out->line = line;
                 return;
-            } while (dwarf_siblingof(&die, &die) == 0);
+            } while (DW(dwarf_siblingof)(&die, &die) == 0);
         }
         off = next;
     }
@@ -409,7 +530,7 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
     (void)start;
     module_find *m = arg;
     const char *file = NULL;
-    dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &file, NULL);
+    DW(dwfl_module_info)(mod, NULL, NULL, NULL, NULL, NULL, &file, NULL);
     if ((name && strcmp(name, m->path) == 0) || (file && strcmp(file, m->path) == 0)) {
         m->found = mod;
         return DWARF_CB_ABORT;
@@ -426,7 +547,7 @@ static Dwfl_Module *module_named(const char *name, char *path, size_t len) {
         if (lc_os_exe_path(path, len) < 0) return NULL;
     }
     module_find m = {path, NULL};
-    if (dwfl) dwfl_getmodules(dwfl, match_module, &m, 0);
+    if (dwfl) DW(dwfl_getmodules)(dwfl, match_module, &m, 0);
     return m.found;
 }
 
@@ -449,11 +570,11 @@ static void resolve_tls(const char *module, uintptr_t offset, lc_data_sym *out) 
     Dwfl_Module *mod = module_named(module, path, sizeof path);
     if (!mod) return;
     out->module = strdup(path);
-    int nsyms = dwfl_module_getsymtab(mod);
+    int nsyms = DW(dwfl_module_getsymtab)(mod);
     for (int i = 1; i < nsyms; i++) {
         GElf_Sym sym;
         GElf_Addr value;
-        const char *name = dwfl_module_getsym_info(mod, i, &sym, &value, NULL, NULL, NULL);
+        const char *name = DW(dwfl_module_getsym_info)(mod, i, &sym, &value, NULL, NULL, NULL);
         if (!name || GELF_ST_TYPE(sym.st_info) != STT_TLS) continue;
         if (offset < sym.st_value || offset >= sym.st_value + (sym.st_size ? sym.st_size : 1))
             continue;
@@ -467,7 +588,7 @@ static void resolve_tls(const char *module, uintptr_t offset, lc_data_sym *out) 
 int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out) {
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
-    if (!dwfl) dwfl_reload();
+    if (!dwfl && dw_ready()) dwfl_reload();
     data_entry *e = data_cache;
     while (e && !(e->addr == addr && e->module == module && e->tls == tls))
         e = e->next;

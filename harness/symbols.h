@@ -25,6 +25,12 @@ typedef struct lc_data_sym {
     const char *module;
 } lc_data_sym;
 int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out);
+/* Why frames lack function, file and line (libdw could not be loaded),
+ * once a symbolization tried; NULL when nothing is missing. */
+const char *lc_symbolize_problem(void);
+/* Load libdw now rather than at the first symbolization, for callers that
+ * will symbolize from the allocation path (a fault-injection scope). */
+void lc_symbolize_prepare(void);
 void lc_symbolize_lock(void);
 void lc_symbolize_unlock(void);
 

@@ -19,8 +19,8 @@ set -euo pipefail
 
 # tier:package:why it is needed
 packages=(
-  "build:libdw-dev:symbolizing stacks to function, file and line (elfutils libdw)"
-  "build:libelf-dev:reading ELF symbol tables and program headers (gelf.h)"
+  "build:libdw-dev:symbolizing stacks to function, file and line (elfutils libdw, loaded at the first report)"
+  "build:libelf-dev:gelf.h, which the libdw headers include"
   "build:libunwind-dev:unwinding through code without frame pointers"
   "build:zlib1g-dev:gzip for pprof heap profiles"
   "build:libprotobuf-c-dev:decoding pprof profiles for leakcheck diff (code generated from profiles/profile.proto)"

@@ -144,7 +144,7 @@ int main(int argc, char **argv) {
 }
 EOF
 if cc -g -O0 -I"$root/include" "$tmp/static.c" "$(dirname "$leakcheck")/libleakcheck.a" \
-    -ldw -lelf -lunwind -lz -ldl -pthread -o "$tmp/static" 2>"$tmp/static.err"; then
+    -lunwind -lz -ldl -pthread -o "$tmp/static" 2>"$tmp/static.err"; then
     if ! "$tmp/static" && "$tmp/static" free; then
         pass "a program linked with libleakcheck.a has its leak found, and its twin none"
     else
