@@ -101,6 +101,7 @@ cases=(
     "vg|leakotron|leakotron.c||leak|"
     "vg|leak_cpp_interior|leak_cpp_interior.cpp||clean|"
     "lsan|use_globals_initialized|use_globals_initialized.cpp||clean|"
+    "lsan|use_globals_uninitialized|use_globals_uninitialized.cpp||clean|"
     "lsan|use_stacks|use_stacks.cpp||clean|"
     "lsan|use_stacks_threaded|use_stacks_threaded.cpp||clean|"
     "lsan|use_registers|use_registers.cpp||clean|"
