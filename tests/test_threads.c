@@ -1462,24 +1462,34 @@ static void start_small_workers(struct worker *w, int n, void *(*fn)(void *)) {
     pthread_attr_destroy(&attr);
 }
 
+/* n workers blocked on the latch, each in its futex wait. */
+static struct worker *park_many(struct latch *latch, int n) {
+    struct worker *w = calloc((size_t)n, sizeof *w);
+    ck_assert_ptr_nonnull(w);
+    for (int i = 0; i < n; i++)
+        w[i].latch = latch;
+    start_small_workers(w, n, wait_on_condvar);
+    for (int i = 0; i < n; i++)
+        await_syscall(&w[i], SYS_futex);
+    return w;
+}
+
+static void release_many(struct latch *latch, struct worker *w, int n) {
+    open_latch(latch);
+    for (int i = 0; i < n; i++)
+        join(&w[i]);
+    free(w);
+}
+
 START_TEST(test_thousands_of_blocked_threads_are_all_counted_and_reported) {
     int n = beyond_any_table();
     lc_baseline();
     struct latch latch = LATCH_INIT;
-    struct worker *w = calloc((size_t)n, sizeof *w);
-    ck_assert_ptr_nonnull(w);
-    for (int i = 0; i < n; i++)
-        w[i].latch = &latch;
-    start_small_workers(w, n, wait_on_condvar);
-    for (int i = 0; i < n; i++)
-        await_syscall(&w[i], SYS_futex);
+    struct worker *w = park_many(&latch, n);
 
     lc_result res = {0};
     int rc = CHECK_THREADS(&res, SETTLE);
-    open_latch(&latch);
-    for (int i = 0; i < n; i++)
-        join(&w[i]);
-    free(w);
+    release_many(&latch, w, n);
 
     char more[64];
     snprintf(more, sizeof more, "and %d more threads like this", n - 1);
@@ -1496,17 +1506,8 @@ START_TEST(test_thousands_of_threads_released_and_joined_are_not_leaked) {
     int n = beyond_any_table();
     lc_baseline();
     struct latch latch = LATCH_INIT;
-    struct worker *w = calloc((size_t)n, sizeof *w);
-    ck_assert_ptr_nonnull(w);
-    for (int i = 0; i < n; i++)
-        w[i].latch = &latch;
-    start_small_workers(w, n, wait_on_condvar);
-    for (int i = 0; i < n; i++)
-        await_syscall(&w[i], SYS_futex);
-    open_latch(&latch);
-    for (int i = 0; i < n; i++)
-        join(&w[i]);
-    free(w);
+    struct worker *w = park_many(&latch, n);
+    release_many(&latch, w, n);
 
     lc_result res = {0};
     int rc = CHECK_THREADS(&res, SETTLE);
