@@ -326,7 +326,9 @@ LC_NO_SANITIZE static void scan_range(lc_graph *g, pass *p, uintptr_t start, uin
         }
         g->copy_words = COPY_WORDS;
     }
-    for (uintptr_t at = start; end - at >= sizeof(uintptr_t);) {
+    /* `at < end` first: skipping an unreadable page may step past end, and
+     * end - at would then wrap to a scan of the whole address space. */
+    for (uintptr_t at = start; at < end && end - at >= sizeof(uintptr_t);) {
         size_t want = (end - at) / sizeof(uintptr_t);
         if (want > COPY_WORDS) want = COPY_WORDS;
         size_t got;

@@ -494,6 +494,27 @@ START_TEST(test_block_held_by_an_unmapped_region_is_lost) {
 }
 END_TEST
 
+/* A registered region in a page that cannot be read (PROT_NONE since),
+ * shorter than the page: the scan skips the page it cannot read, which
+ * takes it past the region's end, and must stop there (it once went on
+ * through the whole address space). The block only the unreadable page
+ * points to is lost. */
+START_TEST(test_a_registered_region_that_cannot_be_read_is_skipped) {
+    lc_baseline();
+    void **arena = map_arena();
+    hidden = (uintptr_t)arena[3] ^ DISGUISE;
+    ck_assert_int_eq(lc_root_register(&arena[2], 2 * sizeof(void *), "unreadable"), 0);
+    ck_assert_int_eq(mprotect(arena, 4096, PROT_NONE), 0);
+    scrub_stack();
+    const lc_result *r = check_now();
+    lc_root_unregister(&arena[2]);
+    munmap(arena, 4096);
+    ck_assert_int_eq(r->verdict, 1);
+    ck_assert_int_eq(r->leaked_objects, 1);
+    free((void *)(hidden ^ DISGUISE));
+}
+END_TEST
+
 START_TEST(test_unregistering_an_unknown_region_is_an_error) {
     int x = 0;
     ck_assert_int_eq(lc_root_unregister(&x), -1);
@@ -528,6 +549,7 @@ static Suite *reach_suite(void) {
     tcase_add_test(tc, test_block_held_by_a_registered_region_is_reachable_through_it);
     tcase_add_test(tc, test_block_held_by_an_unregistered_mapping_is_reachable_from_it);
     tcase_add_test(tc, test_block_held_by_an_unmapped_region_is_lost);
+    tcase_add_test(tc, test_a_registered_region_that_cannot_be_read_is_skipped);
     tcase_add_test(tc, test_unregistering_an_unknown_region_is_an_error);
     suite_add_tcase(s, tc);
     return s;
