@@ -60,9 +60,19 @@ LIB_SRCS := $(wildcard harness/*.c) $(wildcard assertions/*.c)
 LIB_PIC_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 INTERNAL_LIB := $(BUILD)/libleakcheck_internal.a
 
-TOOLKIT_SRCS := $(wildcard scenarios/*.c)
+# The toolkit (channels, maps, wait groups: include/leakcheck_toolkit.h) is
+# a library of its own above libleakcheck, installed for users who write
+# Go-like reproductions; it uses the public API only. The built-in
+# scenarios written with it belong to the tool (and the tests).
+BUILTIN_SRCS := $(wildcard scenarios/sc_*.c) scenarios/registry.c
+BUILTIN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BUILTIN_SRCS))
+BUILTIN_LIB  := $(BUILD)/libleakcheck_builtin.a
+TOOLKIT_SRCS := $(filter-out $(BUILTIN_SRCS),$(wildcard scenarios/*.c))
 TOOLKIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOLKIT_SRCS))
-TOOLKIT_LIB  := $(BUILD)/liblctoolkit.a
+TOOLKIT_LIB  := $(BUILD)/libleakcheck_toolkit.a
+TOOLKIT_SO      := $(BUILD)/libleakcheck_toolkit.so
+TOOLKIT_SO_MAJ  := $(TOOLKIT_SO).$(SOVERSION)
+TOOLKIT_SO_REAL := $(TOOLKIT_SO).$(VERSION)
 
 # Profiles read and compared (`leakcheck diff`): linked into the tool and the
 # tests that read profiles, never into the library a checked program loads.
@@ -88,7 +98,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 INTERNAL_TESTS := test_child test_fault test_heap test_pprof test_scenarios test_suppress test_threads
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.
-TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios -Iprofiles $(CHECK_CFLAGS)
+TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iassertions -Iscenarios -Iprofiles $(CHECK_CFLAGS)
 RPATH := -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib'
 
 # Build dependencies are checked once per make invocation, before any
@@ -115,7 +125,8 @@ INTERNAL_LINK = $(INTERNAL_LIB) $(LIB_LIBS)
         demo bench install uninstall clean format tests stress man
 
 all: $(LIB_SO) $(LIB_SO_MAJ) $(BUILD)/libleakcheck.a $(INTERNAL_LIB) $(BUILD)/leakcheck \
-     $(BUILD)/leakcheck.pc
+     $(BUILD)/leakcheck.pc $(TOOLKIT_SO) $(TOOLKIT_SO_MAJ) $(TOOLKIT_LIB) \
+     $(BUILD)/leakcheck-toolkit.pc
 
 # Optional targets kept in their own files (sanitizer builds, C++ tests). Included after
 # `all` is defined; .DEFAULT_GOAL above makes the order irrelevant anyway.
@@ -171,13 +182,31 @@ $(BUILD)/libleakcheck.a: $(BUILD)/obj/libleakcheck.o
 $(INTERNAL_LIB): $(BUILD)/obj/libleakcheck.o
 	rm -f $@ && ar rcs $@ $<
 
+# The toolkit's functions are its public API: visible, unlike the
+# library's internals.
+$(TOOLKIT_OBJS): LIB_CFLAGS += -fvisibility=default
+
 $(TOOLKIT_LIB): $(TOOLKIT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
+$(TOOLKIT_SO_REAL): $(TOOLKIT_OBJS) $(LIB_SO) $(LIB_SO_MAJ)
+	$(CC) -shared -Wl,-soname,libleakcheck_toolkit.so.$(SOVERSION) -Wl,-z,now -o $@ \
+	  $(TOOLKIT_OBJS) -L$(BUILD) -lleakcheck -pthread
+
+$(TOOLKIT_SO_MAJ) $(TOOLKIT_SO): $(TOOLKIT_SO_REAL)
+	ln -sf $(notdir $<) $@
+
+$(BUILTIN_LIB): $(BUILTIN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
 # The tool holds the library itself (statically): `leakcheck run` preloads
-# the .so into the program it starts, never into itself.
-$(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(PROFILES_LIB) $(INTERNAL_LIB) $(LIB_SO) $(LIB_SO_MAJ)
-	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) $(PROFILES_LINK) $(INTERNAL_LINK) -lz
+# the .so into the program it starts, never into itself. The scenario
+# runner finds the toolkit's probe counter by name (dlsym), as it does in a
+# user's program linked with the toolkit's .so.
+TOOL_EXPORTS := -Wl,--export-dynamic-symbol=lc_toolkit_probes_enabled
+$(BUILD)/leakcheck: $(TOOL_OBJS) $(BUILTIN_LIB) $(TOOLKIT_LIB) $(PROFILES_LIB) $(INTERNAL_LIB) $(LIB_SO) $(LIB_SO_MAJ)
+	$(CC) $(BASE_CFLAGS) $(TOOL_EXPORTS) -o $@ $(TOOL_OBJS) $(BUILTIN_LIB) $(TOOLKIT_LIB) \
+	  $(PROFILES_LINK) $(INTERNAL_LINK) -lz
 
 # Manual pages, part of `all`: leakcheck(1) is help2man's reading of the
 # tool's own --help (scripts/man-help.sh) and docs/man/leakcheck.1.h2m,
@@ -197,9 +226,9 @@ $(BUILD)/man/leakcheck.3: docs/man/leakcheck.3
 	cp $< $@.tmp
 	@$(MAN_CHECK)
 
-$(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(PROFILES_LIB) $(LIB_SO) $(LIB_SO_MAJ) $(INTERNAL_LIB) $(wildcard include/*.h harness/*.h profiles/*.h tests/*.h)
+$(BUILD)/tests/%: tests/%.c $(BUILTIN_LIB) $(TOOLKIT_LIB) $(PROFILES_LIB) $(LIB_SO) $(LIB_SO_MAJ) $(INTERNAL_LIB) $(wildcard include/*.h harness/*.h profiles/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(TOOLKIT_LIB) \
+	$(CC) $(TEST_CFLAGS) $(TOOL_EXPORTS) -o $@ $< $(BUILTIN_LIB) $(TOOLKIT_LIB) \
 	  $(if $(filter $*,$(PROFILE_TESTS)),$(PROFILES_LINK)) \
 	  $(if $(filter $*,$(INTERNAL_TESTS)),$(INTERNAL_LINK),-L$(BUILD) -lleakcheck $(RPATH)) \
 	  $(CHECK_LIBS) -lz
@@ -239,6 +268,30 @@ $(BUILD)/install/leakcheck.pc: Makefile FORCE
 	@mkdir -p $(dir $@)
 	@printf '%s\n' "$$PC_TEXT" >$@
 
+# The toolkit's: it requires leakcheck, whose flags pkg-config adds.
+define toolkit_pc_file
+prefix=$(1)
+libdir=$(2)
+includedir=$(3)
+
+Name: leakcheck-toolkit
+Description: Go-like channels, maps and wait groups for leak reproductions (leakcheck)
+Version: $(VERSION)
+Requires: leakcheck
+Libs: -L$${libdir} $(if $(4),$(4) )-lleakcheck_toolkit
+Cflags: -I$${includedir}
+endef
+
+$(BUILD)/leakcheck-toolkit.pc: export PC_TEXT = $(call toolkit_pc_file,$(CURDIR),$${prefix}/$(BUILD),$${prefix}/include,-Wl$(comma)-rpath$(comma)$${libdir})
+$(BUILD)/leakcheck-toolkit.pc: Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' "$$PC_TEXT" >$@
+
+$(BUILD)/install/leakcheck-toolkit.pc: export PC_TEXT = $(call toolkit_pc_file,$(PREFIX),$(call under_prefix,$(LIBDIR)),$(call under_prefix,$(INCLUDEDIR)),)
+$(BUILD)/install/leakcheck-toolkit.pc: Makefile FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' "$$PC_TEXT" >$@
+
 comma := ,
 # A directory under PREFIX, written relative to ${prefix} as pkg-config files are.
 under_prefix = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
@@ -273,7 +326,7 @@ stress: all tests $(SAN_BUILD_TARGETS)
 # interposed names (both also run, with their failure cases, in
 # tests/cli_layers.sh).
 check-layers: $(BUILD)/libleakcheck.so
-	@bash scripts/check-layers.sh . $(BUILD)/obj && bash scripts/check-exports.sh $(BUILD)/libleakcheck.so
+	@bash scripts/check-layers.sh . $(BUILD)/obj && bash scripts/check-exports.sh $(BUILD)/libleakcheck.so && bash scripts/check-exports.sh $(TOOLKIT_SO)
 
 # The suites that involve threads or timing, ten times each (STRESS_RUNS=N)
 # with both cores kept busy: any verdict that changes between runs fails.
@@ -300,7 +353,7 @@ fuzz:
 # at once.
 INSTALL_HEADERS := $(wildcard include/*.h)
 
-install: all $(BUILD)/install/leakcheck.pc
+install: all $(BUILD)/install/leakcheck.pc $(BUILD)/install/leakcheck-toolkit.pc
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) \
 	  $(DESTDIR)$(DATADIR)/leakcheck
 	install -m 644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/
@@ -308,7 +361,12 @@ install: all $(BUILD)/install/leakcheck.pc
 	ln -sf $(notdir $(LIB_SO_REAL)) $(DESTDIR)$(LIBDIR)/libleakcheck.so.$(SOVERSION)
 	ln -sf libleakcheck.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libleakcheck.so
 	install -m 644 $(BUILD)/libleakcheck.a $(DESTDIR)$(LIBDIR)/
-	install -m 644 $(BUILD)/install/leakcheck.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(TOOLKIT_SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(TOOLKIT_SO_REAL)) $(DESTDIR)$(LIBDIR)/libleakcheck_toolkit.so.$(SOVERSION)
+	ln -sf libleakcheck_toolkit.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libleakcheck_toolkit.so
+	install -m 644 $(TOOLKIT_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/install/leakcheck.pc $(BUILD)/install/leakcheck-toolkit.pc \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(BUILD)/leakcheck $(DESTDIR)$(BINDIR)/
 	install -m 644 scripts/leakcheck.supp scripts/check-junit.xsl $(DESTDIR)$(DATADIR)/leakcheck/
 	@set -e; for page in $(wildcard $(BUILD)/man/*.[0-9]); do \
@@ -322,6 +380,10 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libleakcheck.so $(DESTDIR)$(LIBDIR)/libleakcheck.so.$(SOVERSION) \
 	  $(DESTDIR)$(LIBDIR)/libleakcheck.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libleakcheck.a \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/leakcheck.pc $(DESTDIR)$(BINDIR)/leakcheck \
+	  $(DESTDIR)$(LIBDIR)/libleakcheck_toolkit.so $(DESTDIR)$(LIBDIR)/libleakcheck_toolkit.a \
+	  $(DESTDIR)$(LIBDIR)/libleakcheck_toolkit.so.$(SOVERSION) \
+	  $(DESTDIR)$(LIBDIR)/libleakcheck_toolkit.so.$(VERSION) \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/leakcheck-toolkit.pc \
 	  $(DESTDIR)$(MANDIR)/man1/leakcheck.1 $(DESTDIR)$(MANDIR)/man3/leakcheck.3
 	rm -rf $(DESTDIR)$(DATADIR)/leakcheck
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \

@@ -16,7 +16,7 @@
  *
  * Making, closing and freeing a channel and starting a send or a receive
  * fire the toolkit's USDT probes (probes.h). */
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include "leakcheck.h"
 #include "probes.h"

@@ -3,7 +3,7 @@
  *
  * Every timeout of the toolkit is a CLOCK_MONOTONIC deadline, so that a
  * change of the wall clock neither cuts a wait short nor stretches it. */
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <errno.h>
 

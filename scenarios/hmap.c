@@ -11,7 +11,7 @@
  *
  * A key entering or leaving a map fires the toolkit's USDT probes
  * (probes.h), so that a tracer can list the keys never deleted. */
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include "probes.h"
 

@@ -7,6 +7,8 @@
  * them; their names are the provider and probe names joined by underscores. */
 #include "probes.h"
 
+#include "leakcheck_toolkit.h"
+
 #define LC_SEMAPHORE(name)                                                                         \
     __extension__ unsigned short leakcheck_toolkit_##name##_semaphore                              \
         __attribute__((section(".probes")))
@@ -25,7 +27,8 @@ static int enabled(const unsigned short *semaphore) {
     return *(const volatile unsigned short *)semaphore != 0;
 }
 
-int lc_toolkit_probes_enabled(void) {
+int lc_toolkit_probes_enabled(int *total) {
+    if (total) *total = LC_TOOLKIT_PROBES;
     return enabled(&leakcheck_toolkit_map_insert_semaphore) +
            enabled(&leakcheck_toolkit_map_delete_semaphore) +
            enabled(&leakcheck_toolkit_chan_make_semaphore) +

@@ -46,9 +46,8 @@ extern unsigned short leakcheck_toolkit_chan_free_semaphore;
 #define LC_PROBE_CHAN_RECV(ch) DTRACE_PROBE1(leakcheck_toolkit, chan_recv, ch)
 #define LC_PROBE_CHAN_FREE(ch) DTRACE_PROBE1(leakcheck_toolkit, chan_free, ch)
 
-/* The number of toolkit probes, and how many of them a tracer has enabled
- * now. */
+/* The number of toolkit probes (lc_toolkit_probes_enabled, in
+ * leakcheck_toolkit.h, counts the enabled ones). */
 #define LC_TOOLKIT_PROBES 7
-int lc_toolkit_probes_enabled(void);
 
 #endif

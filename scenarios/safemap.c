@@ -7,7 +7,7 @@
  * every worker receiving from the channel sees ok == false and ends. The map
  * holds one reference to each channel, so a sender that found a channel can
  * keep using it after a concurrent delete without touching freed memory. */
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 void lc_safemap_init(lc_safemap *m) {
     pthread_mutex_init(&m->lock, NULL);

@@ -9,7 +9,7 @@
  * done channel on its way out, whatever the reason, and producers send with a
  * select that also watches done, so they drop their line and end. */
 #include "scenarios.h"
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -21,7 +21,7 @@
  * channel with a slot per replica fixes this one too, but only as long as
  * the slots match the senders: cancelling holds whatever the fan-out.) */
 #include "scenarios.h"
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * although every worker exits and is joined. The fixed shutdown stops and
  * joins the workers first and deletes the key last. */
 #include "scenarios.h"
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

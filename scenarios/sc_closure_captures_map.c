@@ -14,7 +14,7 @@
  * own feed and a shutdown channel; the owner closes the shutdown channel,
  * joins the subscribers and frees the cache. */
 #include "scenarios.h"
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

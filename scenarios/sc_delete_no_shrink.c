@@ -9,7 +9,7 @@
  * its load falls below 1/8, and gives its bucket array back entirely once it
  * is empty. */
 #include "scenarios.h"
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <stdint.h>
 #include <stdio.h>

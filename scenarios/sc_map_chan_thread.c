@@ -17,7 +17,7 @@
  * no-op once the dispatcher did), lets go of the registry, frees what it
  * holds and ends, and the dispatcher joins it. */
 #include "scenarios.h"
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
  * a tool that reports only lost memory. The fixed job deregisters on its way
  * out, and the registry, which shrinks automatically, ends up owning nothing. */
 #include "scenarios.h"
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <stdio.h>
 

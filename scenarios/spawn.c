@@ -5,7 +5,7 @@
  * gets one. The name is set by the creator before lc_spawn returns, which
  * makes it visible to anyone holding the pthread_t without waiting for the
  * new thread to run. */
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <string.h>
 

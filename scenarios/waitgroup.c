@@ -5,7 +5,7 @@
  * counter reaches zero. Waits are declared to the leak harness as
  * "waitgroup wait", so that a thread stuck behind a worker that never calls
  * done is reported for what it is. */
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include "leakcheck.h"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # check-exports.sh: libleakcheck.so exports the public API and the
-# interposed names, nothing else.
+# interposed names, nothing else; libleakcheck_toolkit.so exports the
+# functions of leakcheck_toolkit.h and its probes' semaphores.
 #
 #   check-exports.sh [LIB] [ROOT]    LIB defaults to build/libleakcheck.so
 #
@@ -31,7 +32,7 @@ interposed=(
 # struct members) dropped, then each declaration up to its `;` or body; static
 # inline helpers and typedefs are left out.
 public_functions() {
-  cat "$root"/include/*.h |
+  cat "${headers[@]}" |
     sed -e '/^#ifdef __cplusplus/,/^#endif/d' |
     awk '
       { text = text $0 "\n" }
@@ -61,6 +62,22 @@ public_functions() {
         }
       }'
 }
+
+# The toolkit is a library of its own, above this one: its header is its
+# own API, and besides it exports only the semaphores of its USDT probes.
+headers=()
+case $(basename "$lib") in
+libleakcheck_toolkit.so*)
+  headers=("$root/include/leakcheck_toolkit.h")
+  interposed=($(grep -o "^LC_SEMAPHORE([a-z_]*)" "$root/scenarios/probes.c" |
+    sed 's/LC_SEMAPHORE(\(.*\))/leakcheck_toolkit_\1_semaphore/'))
+  ;;
+*)
+  for h in "$root"/include/*.h; do
+    [ "$(basename "$h")" = leakcheck_toolkit.h ] || headers+=("$h")
+  done
+  ;;
+esac
 
 expected=$( (public_functions; printf '%s\n' "${interposed[@]}") | sort -u)
 actual=$(nm -D --defined-only "$lib" | awk '{print $NF}' | sort -u)

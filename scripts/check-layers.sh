@@ -8,10 +8,9 @@
 # files). A library file may include the headers of its own layer and of
 # lower ones only; every file of harness/ and assertions/ must be in the
 # table; an internal header stays within 200 lines and a library file within
-# 700 (past that, a file holds more than one concern); the toolkit (scenarios/)
-# includes public headers only, but for its runner (scenarios/runner.c), a
-# driver that sits above the library as the tool does and may include any
-# of its headers. With OBJDIR (build/obj), the same order
+# 700 (past that, a file holds more than one concern); the toolkit and the
+# built-in scenarios (scenarios/) include public headers only, as a user's
+# scenarios do. With OBJDIR (build/obj), the same order
 # holds for the symbols the compiled objects reference: an object may use
 # what objects of its own or lower layers define (the interposed libc and
 # pthread names excepted: a call to malloc goes through the C library's
@@ -78,7 +77,6 @@ done
 
 for f in scenarios/*.[ch]; do
   [ -e "$f" ] || continue
-  [ "$f" = scenarios/runner.c ] && continue
   while IFS=: read -r line inc; do
     name=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/' <<<"$inc")
     [ -e "scenarios/$name" ] || [ -e "include/$name" ] ||

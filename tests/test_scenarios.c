@@ -21,8 +21,9 @@
  * stops itself once its result is sent and the parent kills it, so that
  * memcheck never searches it for the leaks its variant made on purpose (some,
  * such as the arenas of cleanup-never-runs, are unreachable by design). */
+#include "scenario.h"
 #include "scenarios.h"
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <check.h>
 #include <errno.h>
@@ -98,7 +99,7 @@ static _Noreturn void run_variant_in_child(const lc_scenario *sc, bool leaky, in
     lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION,
                                   .quiet = 1,
                                   .budget = "bytes=0,objects=0,threads=0",
-                                  .settle_seconds = leaky ? LC_RUNNER_LEAKY_SETTLE : 0},
+                                  .settle_seconds = leaky ? LC_SCENARIOS_LEAKY_SETTLE : 0},
               &out.res);
     const char *report = lc_last_report();
     out.names_function = sc->expect.must_name && strstr(report, sc->expect.must_name) != NULL;
@@ -281,7 +282,7 @@ static const lc_scenario hangs = {
     .expect = {.threads = 1, .wait = "chan receive"},
 };
 
-static lc_variant_result *execute(const lc_scenario *const *list, size_t n, const lc_runner_opts *o,
+static lc_variant_result *execute(const lc_scenario *const *list, size_t n, const lc_scenarios_opts *o,
                                   int *unmet) {
     lc_variant_result *results = NULL;
     *unmet = lc_scenarios_execute(list, n, o, &results);
@@ -292,7 +293,7 @@ static lc_variant_result *execute(const lc_scenario *const *list, size_t n, cons
 START_TEST(test_runner_reports_a_crash_with_its_signal_and_goes_on) {
     const lc_scenario *list[] = {&crashes, &keeps_a_block};
     int unmet;
-    lc_variant_result *r = execute(list, 2, &(lc_runner_opts){.timeout = 60}, &unmet);
+    lc_variant_result *r = execute(list, 2, &(lc_scenarios_opts){.timeout = 60}, &unmet);
     lc_variant_result crashed = r[0], crash_fix = r[1], leak = r[2], fix = r[3];
     bool crash_named = strstr(crashed.why, "signal 11") != NULL;
     lc_variant_results_free(r, 4);
@@ -326,7 +327,7 @@ static const char *timed_out_text(void) {
 START_TEST(test_runner_reports_a_hang_as_timed_out_with_a_dump_showing_the_hung_thread) {
     const lc_scenario *list[] = {&hangs};
     int unmet;
-    lc_variant_result *r = execute(list, 1, &(lc_runner_opts){.timeout = HANG_TIMEOUT}, &unmet);
+    lc_variant_result *r = execute(list, 1, &(lc_scenarios_opts){.timeout = HANG_TIMEOUT}, &unmet);
     lc_variant_result hung = r[0], fix = r[1];
     const char *dump = hung.report ? hung.report : "";
     bool says_timed_out = strstr(dump, timed_out_text()) != NULL;
@@ -361,9 +362,9 @@ START_TEST(test_runner_gives_the_same_verdicts_with_two_jobs_as_with_one) {
     list[n++] = &keeps_a_block;
     int unmet_one, unmet_two;
     lc_variant_result *one =
-        execute(list, n, &(lc_runner_opts){.jobs = 1, .timeout = 60}, &unmet_one);
+        execute(list, n, &(lc_scenarios_opts){.jobs = 1, .timeout = 60}, &unmet_one);
     lc_variant_result *two =
-        execute(list, n, &(lc_runner_opts){.jobs = 2, .timeout = 60}, &unmet_two);
+        execute(list, n, &(lc_scenarios_opts){.jobs = 2, .timeout = 60}, &unmet_two);
     char differs[768] = "";
     for (size_t i = 0; i < 2 * n && !differs[0]; i++) {
         const lc_variant_result *a = &one[i], *b = &two[i];
@@ -387,7 +388,7 @@ END_TEST
 /* ------------------------------------------------ output formats */
 
 /* Run list with options o and return what the runner printed (caller frees). */
-static char *printed(const lc_scenario *const *list, size_t n, const lc_runner_opts *o) {
+static char *printed(const lc_scenario *const *list, size_t n, const lc_scenarios_opts *o) {
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
@@ -537,11 +538,11 @@ START_TEST(test_json_output_is_one_well_formed_object_per_variant) {
     const lc_scenario *list[] = {&keeps_a_block, &crashes, &lc_scenarios[0]};
     const lc_scenario *hang[] = {&hangs};
     struct json_census c = {0};
-    char *text = printed(list, 3, &(lc_runner_opts){.format = LC_RUNNER_JSON, .timeout = 60});
+    char *text = printed(list, 3, &(lc_scenarios_opts){.format = LC_SCENARIOS_JSON, .timeout = 60});
     census_of_json(text, &c);
     free(text);
     /* A thread dump has quotes, backslashes and newlines to escape. */
-    text = printed(hang, 1, &(lc_runner_opts){.format = LC_RUNNER_JSON, .timeout = HANG_TIMEOUT});
+    text = printed(hang, 1, &(lc_scenarios_opts){.format = LC_SCENARIOS_JSON, .timeout = HANG_TIMEOUT});
     census_of_json(text, &c);
     free(text);
 
@@ -556,7 +557,7 @@ END_TEST
 
 START_TEST(test_tap_output_has_a_plan_and_one_test_line_per_variant_in_order) {
     const lc_scenario *list[] = {&keeps_a_block, &crashes};
-    char *text = printed(list, 2, &(lc_runner_opts){.format = LC_RUNNER_TAP, .timeout = 60});
+    char *text = printed(list, 2, &(lc_scenarios_opts){.format = LC_SCENARIOS_TAP, .timeout = 60});
     const char *want[] = {"ok 1 - keeps-a-block leaky: leak", "ok 2 - keeps-a-block fixed: clean",
                           "not ok 3 - crashes leaky: crashed (signal 11",
                           "ok 4 - crashes fixed: clean"};
@@ -581,7 +582,7 @@ END_TEST
 
 START_TEST(test_text_output_has_a_row_per_variant_and_a_summary) {
     const lc_scenario *list[] = {&keeps_a_block};
-    char *text = printed(list, 1, &(lc_runner_opts){.verbose = 1, .timeout = 60});
+    char *text = printed(list, 1, &(lc_scenarios_opts){.verbose = 1, .timeout = 60});
     bool header = strstr(text, "scenario ") && strstr(text, "top suspect");
     bool leaky_row = strstr(text, "\nkeeps-a-block              leaky   leak ") != NULL;
     bool fixed_row = strstr(text, "\nkeeps-a-block              fixed   clean ") != NULL;

@@ -7,7 +7,7 @@
  * it starts and frees what it allocates, so the suite runs clean under
  * valgrind and ThreadSanitizer, forked or not. Timing assertions only ever
  * check lower bounds, which no slow machine can break. */
-#include "toolkit.h"
+#include "leakcheck_toolkit.h"
 
 #include <check.h>
 #include <stdatomic.h>

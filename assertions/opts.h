@@ -57,6 +57,10 @@ typedef struct lc_opts {
  * printing an unknown, ambiguous or incomplete option as one line. */
 int lc_opts_next(lc_opts *o);
 
+/* The program messages name, "leakcheck" unless set (a scenario program
+ * built on lc_scenarios_main names itself). */
+void lc_opts_set_program(const char *name);
+
 /* Print "leakcheck COMMAND: MESSAGE" as one line on stderr; returns
  * LC_EXIT_USAGE so that callers can `return lc_opts_fail(...)`. */
 int lc_opts_fail(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

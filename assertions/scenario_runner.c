@@ -16,20 +16,19 @@
  * parent renders every format itself, JSON with the library's one writer
  * (harness/buf.c).
  *
- * Unlike the rest of the toolkit, which uses the public API only, the
- * runner is a driver, as the tool is: it uses the library's child, buf and
- * verify modules, and whatever links it links the library's internal
- * archive (the tool, test_scenarios). The command line (`leakcheck
- * scenarios run`) and the tests share this code; the tests run it on
- * scenario lists of their own (a crash, a hang). */
-#include "scenarios.h"
-
-#include "probes.h"
+ * It is part of the library, behind the public scenario API, so that a
+ * user's scenario program, `leakcheck scenarios` and the tests run the same
+ * code; the tests run it on scenario lists of their own (a crash, a hang).
+ * It knows the toolkit's tracing probes only by the name of the function
+ * that counts them (lc_toolkit_probes_enabled), looked up when a variant
+ * waits for a tracer: the toolkit is a library above this one. */
+#include "scenario.h"
 
 #include "buf.h"
 #include "child.h"
 #include "verify.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -106,23 +105,36 @@ static void *watchdog(void *arg) {
     lc_child_seal(child_fd, EXIT_TIMED_OUT);
 }
 
+/* The toolkit's count of its probes a tracer has enabled, when the toolkit
+ * is loaded: int lc_toolkit_probes_enabled(int *total). */
+typedef int (*probes_enabled_fn)(int *total);
+
 /* Print which pid to trace, then wait until a tracer has enabled the
  * toolkit's probes and finished attaching, or until `seconds` pass. */
 static void wait_for_tracer(const lc_scenario *sc, bool leaky, double seconds) {
     int pid = (int)getpid();
+    probes_enabled_fn probes_enabled;
+    *(void **)&probes_enabled = dlsym(RTLD_DEFAULT, "lc_toolkit_probes_enabled");
+    if (!probes_enabled) {
+        fprintf(stderr,
+                "leakcheck scenarios: %s (%s) runs in pid %d: no tracer to wait for, the toolkit "
+                "(libleakcheck_toolkit) and its probes are not loaded\n",
+                sc->name, variant_name(leaky), pid);
+        return;
+    }
     fprintf(stderr,
             "leakcheck scenarios: %s (%s) runs in pid %d: waiting up to %g s for a tracer, "
             "e.g. bpftrace -p %d scenarios/leaks.bt\n",
             sc->name, variant_name(leaky), pid, seconds, pid);
     double start = now_seconds(), changed = start;
-    int seen = 0;
+    int seen = 0, total = 0;
     for (double t = start; t - start < seconds; t = now_seconds()) {
-        int enabled = lc_toolkit_probes_enabled();
+        int enabled = probes_enabled(&total);
         if (enabled != seen) {
             seen = enabled;
             changed = t;
         }
-        if (seen == LC_TOOLKIT_PROBES && t - changed >= ALL_PROBES_GRACE) return;
+        if (seen == total && t - changed >= ALL_PROBES_GRACE) return;
         if (seen > 0 && t - changed >= SOME_PROBES_GRACE) return;
         sleep_seconds(0.01);
     }
@@ -171,7 +183,7 @@ static bool judge(const lc_scenario *sc, bool leaky, const lc_result *r, const c
 /* One variant to run: its result, and its child while it runs. */
 typedef struct job {
     lc_variant_result *r;
-    const lc_runner_opts *o;
+    const lc_scenarios_opts *o;
     lc_child child;
     double started;
     bool running;
@@ -183,7 +195,7 @@ static void run_child(int fd, void *arg) {
     const job *j = arg;
     const lc_scenario *sc = j->r->scenario;
     bool leaky = j->r->leaky;
-    const lc_runner_opts *o = j->o;
+    const lc_scenarios_opts *o = j->o;
     /* A stream for the reports and the dump, opened before the baseline. */
     int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     FILE *out = dup_fd >= 0 ? fdopen(dup_fd, "w") : NULL;
@@ -203,7 +215,7 @@ static void run_child(int fd, void *arg) {
     child_msg msg;
     memset(&msg, 0, sizeof msg);
     double settle = 0; /* the library's default window */
-    if (leaky) settle = o->leaky_settle > 0 ? o->leaky_settle : LC_RUNNER_LEAKY_SETTLE;
+    if (leaky) settle = o->leaky_settle > 0 ? o->leaky_settle : LC_SCENARIOS_LEAKY_SETTLE;
     lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION,
                                   .quiet = 1,
                                   .budget = "bytes=0,objects=0,threads=0",
@@ -305,7 +317,7 @@ static void collect_child(job *j) {
 /* Start the child of a job; false (with the job failed) when it could not
  * be started. Its deadline is the backstop for a child too broken to run
  * its watchdog, which dumps and ends on time. */
-static bool start_job(job *j, const lc_runner_opts *o) {
+static bool start_job(job *j, const lc_scenarios_opts *o) {
     fflush(NULL); /* nothing buffered may be written twice */
     j->o = o;
     j->started = now_seconds();
@@ -332,7 +344,7 @@ static size_t reap(job *jobs, size_t n) {
     return ended;
 }
 
-static void run_jobs(job *jobs, size_t n, const lc_runner_opts *o) {
+static void run_jobs(job *jobs, size_t n, const lc_scenarios_opts *o) {
     size_t next = 0, done = 0;
     int running = 0;
     while (done < n) {
@@ -349,16 +361,16 @@ static void run_jobs(job *jobs, size_t n, const lc_runner_opts *o) {
     }
 }
 
-static lc_runner_opts effective_opts(const lc_runner_opts *o) {
-    lc_runner_opts e = o ? *o : (lc_runner_opts){0};
+static lc_scenarios_opts effective_opts(const lc_scenarios_opts *o) {
+    lc_scenarios_opts e = o ? *o : (lc_scenarios_opts){0};
     if (e.jobs <= 0) e.jobs = 1;
-    if (e.timeout <= 0) e.timeout = LC_RUNNER_DEFAULT_TIMEOUT;
-    if (e.leaky_settle <= 0) e.leaky_settle = LC_RUNNER_LEAKY_SETTLE;
+    if (e.timeout <= 0) e.timeout = LC_SCENARIOS_DEFAULT_TIMEOUT;
+    if (e.leaky_settle <= 0) e.leaky_settle = LC_SCENARIOS_LEAKY_SETTLE;
     if (e.wait_for_tracer < 0) e.wait_for_tracer = 0;
     return e;
 }
 
-int lc_scenarios_execute(const lc_scenario *const *list, size_t n, const lc_runner_opts *o,
+int lc_scenarios_execute(const lc_scenario *const *list, size_t n, const lc_scenarios_opts *o,
                          lc_variant_result **results) {
     *results = NULL;
     if (n == 0) return 0;
@@ -381,9 +393,9 @@ int lc_scenarios_execute(const lc_scenario *const *list, size_t n, const lc_runn
     return unmet;
 }
 
-int lc_variants_execute(lc_variant_result *r, size_t count, const lc_runner_opts *o) {
+int lc_variants_execute(lc_variant_result *r, size_t count, const lc_scenarios_opts *o) {
     if (count == 0) return 0;
-    lc_runner_opts e = effective_opts(o);
+    lc_scenarios_opts e = effective_opts(o);
     job *jobs = calloc(count, sizeof *jobs);
     if (!jobs) {
         errno = ENOMEM;
@@ -523,12 +535,82 @@ static void print_tap(const lc_variant_result *results, size_t count, bool verbo
     }
 }
 
-void lc_scenarios_print(const lc_variant_result *results, size_t count, const lc_runner_opts *o,
-                        FILE *out) {
-    lc_runner_opts e = effective_opts(o);
-    if (e.format == LC_RUNNER_JSON) {
+/* One test case per variant: it passes when its expectation holds (a
+ * leaky variant passes by leaking as declared), fails when the check ran
+ * and the expectation does not hold, and is an error when the variant
+ * could not be checked (it timed out or crashed). */
+void lc_scenarios_junit(const lc_variant_result *results, size_t count,
+                        const lc_junit_property *props, size_t nprops, double started,
+                        double seconds, lc_buf *out) {
+    lc_junit_case *cases = calloc(count ? count : 1, sizeof *cases);
+    lc_buf *texts = calloc(count ? count : 1, sizeof *texts);
+    if (!cases || !texts) {
+        out->failed = true;
+        free(cases);
+        free(texts);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const lc_variant_result *r = &results[i];
+        lc_junit_case *c = &cases[i];
+        c->classname = r->scenario->name;
+        c->name = variant_name(r->leaky);
+        c->seconds = r->seconds;
+        c->message = r->why;
+        lc_buf_printf(&texts[i], "%s (%s): %s\n", r->scenario->name, c->name, r->scenario->summary);
+        if (r->report) lc_buf_printf(&texts[i], "%s", r->report);
+        if (r->expectation_met) {
+            c->outcome = LC_JUNIT_PASSED;
+            c->output = texts[i].data;
+            continue;
+        }
+        lc_buf_printf(&texts[i], "expectation not met: %s\n", r->why);
+        c->text = texts[i].data;
+        c->outcome = LC_JUNIT_ERRORED;
+        if (r->outcome == LC_VARIANT_TIMED_OUT)
+            c->type = "timeout";
+        else if (r->outcome == LC_VARIANT_CRASHED)
+            c->type = "crash";
+        else if (r->check.verdict < 0)
+            c->type = "check-failed";
+        else {
+            c->outcome = LC_JUNIT_FAILED;
+            /* The fix leaked, or the leak was not found as declared. */
+            c->type = r->leaky ? "expectation" : "leak";
+        }
+    }
+    lc_junit_write_suite(out, "leakcheck scenarios run", seconds, started, props, nprops, cases,
+                         count);
+    for (size_t i = 0; i < count; i++)
+        lc_buf_free(&texts[i]);
+    free(cases);
+    free(texts);
+}
+
+/* JUnit of results printed after the run: its time is the variants' own.
+ * 0, or -1 when the document could not be made (out of memory). */
+static int print_junit(const lc_variant_result *results, size_t count, FILE *out) {
+    double seconds = 0;
+    for (size_t i = 0; i < count; i++)
+        seconds += results[i].seconds;
+    lc_buf xml = {0};
+    lc_scenarios_junit(results, count, NULL, 0, lc_junit_now() - seconds, seconds, &xml);
+    int failed = xml.failed;
+    if (!failed && xml.data) fputs(xml.data, out);
+    lc_buf_free(&xml);
+    if (failed) errno = ENOMEM;
+    return failed ? -1 : 0;
+}
+
+int lc_scenarios_print(const lc_variant_result *results, size_t count, const lc_scenarios_opts *o,
+                       FILE *out) {
+    lc_scenarios_opts e = effective_opts(o);
+    int status = 0;
+    if (e.format == LC_SCENARIOS_JSON) {
         print_json(results, count, out);
-    } else if (e.format == LC_RUNNER_TAP) {
+    } else if (e.format == LC_SCENARIOS_JUNIT) {
+        status = print_junit(results, count, out);
+    } else if (e.format == LC_SCENARIOS_TAP) {
         print_tap(results, count, e.verbose, out);
     } else {
         if (e.verbose) {
@@ -543,13 +625,15 @@ void lc_scenarios_print(const lc_variant_result *results, size_t count, const lc
                 unmet == 1 ? "" : "s");
     }
     fflush(out);
+    return status;
 }
 
-int lc_scenarios_run(const lc_scenario *const *list, size_t n, const lc_runner_opts *o, FILE *out) {
+int lc_scenarios_run(const lc_scenario *const *list, size_t n, const lc_scenarios_opts *o,
+                     FILE *out) {
     lc_variant_result *results;
     int unmet = lc_scenarios_execute(list, n, o, &results);
     if (unmet < 0) return -1;
-    lc_scenarios_print(results, 2 * n, o, out);
+    int printed = lc_scenarios_print(results, 2 * n, o, out);
     lc_variant_results_free(results, 2 * n);
-    return unmet;
+    return printed < 0 ? -1 : unmet;
 }

@@ -18,6 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The program named in messages: the tool, or a user's scenario program. */
+static const char *program = "leakcheck";
+
+void lc_opts_set_program(const char *name) {
+    program = name && *name ? name : "leakcheck";
+}
+
 static void vfail(const char *command, const char *hint, const char *fmt, va_list ap) {
     char msg[8192];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -27,10 +34,10 @@ static void vfail(const char *command, const char *hint, const char *fmt, va_lis
     /* The tool itself is command "": "leakcheck: ...; try 'leakcheck --help'". */
     const char *sep = *command ? " " : "";
     if (hint)
-        fprintf(stderr, "leakcheck%s%s: %s; try 'leakcheck%s%s --help'\n", sep, command, msg,
+        fprintf(stderr, "%s%s%s: %s; try '%s%s%s --help'\n", program, sep, command, msg, program,
                 *hint ? " " : "", hint);
     else
-        fprintf(stderr, "leakcheck%s%s: %s\n", sep, command, msg);
+        fprintf(stderr, "%s%s%s: %s\n", program, sep, command, msg);
 }
 
 int lc_opts_fail(const char *command, const char *fmt, ...) {

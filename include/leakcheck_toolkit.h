@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* toolkit.h: Go's concurrency vocabulary for POSIX threads.
+/* leakcheck_toolkit.h: Go's concurrency vocabulary for POSIX threads.
  *
  * The leak patterns this project reproduces are written in terms of Go's
  * channels, maps, wait groups and goroutines. This header gives them a C
@@ -18,7 +18,8 @@
  * probes.h), free while nobody traces, so that scenarios/leaks.bt can list
  * the keys a running program never deleted and the channels it never closed.
  *
- * Nothing here prints; errors come back as values. */
+ * Nothing here prints; errors come back as values. Link with
+ * -lleakcheck_toolkit -lleakcheck (pkg-config leakcheck-toolkit). */
 #ifndef LC_TOOLKIT_H
 #define LC_TOOLKIT_H
 
@@ -261,6 +262,13 @@ bool lc_safemap_delete(lc_safemap *m, const char *key);
 lc_chan_status lc_safemap_send(lc_safemap *m, const char *key, void *value);
 
 size_t lc_safemap_size(lc_safemap *m);
+
+/* ---------------------------------------------------------------- probes */
+
+/* How many of the toolkit's USDT probes a tracer has enabled now, and in
+ * *total (when not NULL) how many there are: a program, or the scenario
+ * runner, can wait for a tracer to attach before it starts. */
+int lc_toolkit_probes_enabled(int *total);
 
 #ifdef __cplusplus
 }
