@@ -58,10 +58,10 @@ int lc_variants_execute(lc_variant_result *r, size_t count, const lc_scenarios_o
 int lc_scenarios_print(const lc_variant_result *results, size_t count, const lc_scenarios_opts *o,
                        FILE *out);
 
-/* The results as one JUnit document into out, one test case per variant,
- * with the suite's properties (a shard's, for leakcheck merge); started is
- * lc_junit_now() when the run began. */
-void lc_scenarios_junit(const lc_variant_result *results, size_t count,
+/* The results as one JUnit document into out, a suite of that name with
+ * one test case per variant and the suite's properties (a shard's, for
+ * leakcheck merge); started is lc_junit_now() when the run began. */
+void lc_scenarios_junit(const char *suite, const lc_variant_result *results, size_t count,
                         const lc_junit_property *props, size_t nprops, double started,
                         double seconds, lc_buf *out);
 

@@ -244,14 +244,16 @@ static int parse_run(const cli *c, int argc, char **argv, lc_scenarios_opts *ro,
 
 /* A shard says in JUnit which one it is and how many variants the whole
  * run has, for leakcheck merge. */
-static void write_junit(const lc_variant_result *res, size_t count, const run_args *a, size_t total,
-                        double started, double seconds, lc_buf *out) {
+static void write_junit(const cli *c, const lc_variant_result *res, size_t count, const run_args *a,
+                        size_t total, double started, double seconds, lc_buf *out) {
     char shard[32], all[32];
     snprintf(shard, sizeof shard, "%d/%d", a->shard.k, a->shard.n);
     snprintf(all, sizeof all, "%zu", total);
     lc_junit_property props[] = {
         {LC_SHARD_PROP_SHARD, shard}, {LC_SHARD_PROP_TOTAL, all}, {LC_SHARD_PROP_RUN, a->run_id}};
-    lc_scenarios_junit(res, count, props, a->shard.n ? 3 : 0, started, seconds, out);
+    char suite[160];
+    snprintf(suite, sizeof suite, "%s %s", c->program, c->run_cmd);
+    lc_scenarios_junit(suite, res, count, props, a->shard.n ? 3 : 0, started, seconds, out);
 }
 
 /* The last line of a shard's JSON: which shard it is, how many variants
@@ -307,7 +309,7 @@ static int execute(const cli *c, const lc_scenario **picked, size_t npicked,
         return unmet;
     }
     lc_buf xml = {0};
-    write_junit(res, count, a, total, started, lc_junit_now() - started, &xml);
+    write_junit(c, res, count, a, total, started, lc_junit_now() - started, &xml);
     lc_variant_results_free(res, count);
     if (xml.failed) {
         lc_opts_fail(c->run_cmd, "cannot write the results: out of memory");

@@ -539,7 +539,7 @@ static void print_tap(const lc_variant_result *results, size_t count, bool verbo
  * leaky variant passes by leaking as declared), fails when the check ran
  * and the expectation does not hold, and is an error when the variant
  * could not be checked (it timed out or crashed). */
-void lc_scenarios_junit(const lc_variant_result *results, size_t count,
+void lc_scenarios_junit(const char *suite, const lc_variant_result *results, size_t count,
                         const lc_junit_property *props, size_t nprops, double started,
                         double seconds, lc_buf *out) {
     lc_junit_case *cases = calloc(count ? count : 1, sizeof *cases);
@@ -579,8 +579,7 @@ void lc_scenarios_junit(const lc_variant_result *results, size_t count,
             c->type = r->leaky ? "expectation" : "leak";
         }
     }
-    lc_junit_write_suite(out, "leakcheck scenarios run", seconds, started, props, nprops, cases,
-                         count);
+    lc_junit_write_suite(out, suite, seconds, started, props, nprops, cases, count);
     for (size_t i = 0; i < count; i++)
         lc_buf_free(&texts[i]);
     free(cases);
@@ -594,7 +593,8 @@ static int print_junit(const lc_variant_result *results, size_t count, FILE *out
     for (size_t i = 0; i < count; i++)
         seconds += results[i].seconds;
     lc_buf xml = {0};
-    lc_scenarios_junit(results, count, NULL, 0, lc_junit_now() - seconds, seconds, &xml);
+    lc_scenarios_junit("scenarios", results, count, NULL, 0, lc_junit_now() - seconds, seconds,
+                       &xml);
     int failed = xml.failed;
     if (!failed && xml.data) fputs(xml.data, out);
     lc_buf_free(&xml);

@@ -71,7 +71,7 @@ static int check_one(const shard_file *fs, size_t i) {
     if (f->kind == MERGE_SCENARIOS && f->total != first->total)
         return lc_opts_fail("merge", "%s: a shard of a run of %ld variants, while %s is one of %ld",
                             f->path, f->total, first->path, first->total);
-    if (f->kind == MERGE_FAULT_SWEEP && strcmp(f->suite, first->suite) != 0)
+    if (f->suite && first->suite && strcmp(f->suite, first->suite) != 0)
         return lc_opts_fail("merge", "%s: '%s', while %s is '%s'", f->path, f->suite, first->path,
                             first->suite);
     for (size_t j = 0; f->kind == MERGE_FAULT_SWEEP && j < i; j++)

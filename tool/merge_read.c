@@ -473,6 +473,15 @@ static int read_shard_props(const char *path, shard_file *f, const char *shard, 
     return 0;
 }
 
+
+/* A scenario run's suite: "leakcheck scenarios run", or "PROGRAM run" of a
+ * user's scenario program (lc_scenarios_main). */
+static bool scenario_suite(const char *name) {
+    size_t len = strlen(name);
+    return strncmp(name, "leakcheck fault-sweep ", 22) != 0 && len > 4 &&
+           strcmp(name + len - 4, " run") == 0;
+}
+
 static int read_junit(const char *path, shard_file *f) {
     f->format = MERGE_JUNIT;
     xml x = {f->data, f->data};
@@ -501,11 +510,10 @@ static int read_junit(const char *path, shard_file *f) {
                  "its suite counts tests=%ld failures=%ld errors=%ld, its test cases %zu, "
                  "%zu, %zu: the file was altered",
                  tests, failures, errors, f->ncases, nfail, nerr);
-    else if (strcmp(name, "leakcheck scenarios run") != 0 &&
-             strncmp(name, "leakcheck fault-sweep ", 22) != 0)
+    else if (!scenario_suite(name) && strncmp(name, "leakcheck fault-sweep ", 22) != 0)
         rc = bad(path, "a JUnit suite named '%s', not of scenarios run or fault-sweep", name);
     if (rc == 0) {
-        f->kind = name[10] == 's' ? MERGE_SCENARIOS : MERGE_FAULT_SWEEP;
+        f->kind = scenario_suite(name) ? MERGE_SCENARIOS : MERGE_FAULT_SWEEP;
         f->suite = strdup(name);
         f->seconds = strtod(xattr(&suite, "time") ? xattr(&suite, "time") : "0", NULL);
         f->started = parse_stamp(xattr(&suite, "timestamp"));
