@@ -94,7 +94,7 @@ TEST_SRCS  := $(wildcard tests/test_*.c)
 TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Tests that call internal functions link the internal archive and not the
 # .so, so that a test process holds one copy of the library's state;
-# test_scenarios does through the scenario runner (scenarios/runner.c).
+# test_scenarios does through the scenario runner (assertions/scenario_runner.c).
 INTERNAL_TESTS := test_child test_fault test_heap test_pprof test_scenarios test_suppress test_threads
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.

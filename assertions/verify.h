@@ -35,7 +35,7 @@ const char *lc_last_report_dot(void);
 /* The members of the last JSON report (lc_last_report_json) without the
  * braces around them, *len bytes from the pointer returned; "" and 0 when
  * there was no check. For a caller that renders them inside an object of
- * its own: the scenario runner's lines (scenarios/runner.c). */
+ * its own: the scenario runner's lines (assertions/scenario_runner.c). */
 const char *lc_last_report_json_members(size_t *len);
 
 /* Watched objects (assertions/watch.c): each watched block still live, as

@@ -9,8 +9,8 @@
  * included. Each figure is the median of five runs; the program exits 1 when
  * a median misses its target.
  *
- *   make && cc -std=gnu11 -O2 -D_GNU_SOURCE -pthread -Iinclude -Iharness -Itool \
- *      -Iprofiles bench/bench_pprof.c tool/diff.c tool/opts.c \
+ *   make && cc -std=gnu11 -O2 -D_GNU_SOURCE -pthread -Iinclude -Iharness -Iassertions -Itool \
+ *      -Iprofiles bench/bench_pprof.c tool/diff.c \
  *      build/libleakcheck_profiles.a build/libleakcheck_internal.a -lprotobuf-c \
  *      -ldw -lelf -lunwind -lz -ldl -o build/bench_pprof
  *   build/bench_pprof [DIR]      (profiles are written to DIR, default /tmp) */

@@ -402,8 +402,10 @@ fi
 if [ -s "$mandir/leakcheck.3" ]; then
     groff -man -Tascii -P-cbou -rLL=200n "$mandir/leakcheck.3" 2>/dev/null >"$tmp/man3"
     missing=""
-    names=$(sed 's,/\*.*\*/,,; s,//.*,,' include/leakcheck.h include/leakcheck_check.h |
-        grep -oE '\b(lc_[a-z_]+|LC_VERIFY_NONE|ck_assert_no_leaks) *\(' | tr -d ' (' | grep -v '_$' | sort -u)
+    names=$(sed 's,/\*.*\*/,,; s,//.*,,' include/leakcheck.h include/leakcheck_check.h \
+        include/leakcheck_scenario.h |
+        grep -oE '\b(lc_[a-z_]+|LC_VERIFY_NONE|LC_SCENARIO|ck_assert_no_leaks) *\(' | tr -d ' (' |
+        grep -v '_$' | sort -u)
     for f in $names; do
         grep -qE "\b$f\(" "$tmp/man3" || missing+=" $f"
     done

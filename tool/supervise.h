@@ -26,7 +26,7 @@ enum {
 typedef enum lc_run_format {
     LC_RUN_TEXT,
     LC_RUN_JSON,  /* one JSON document */
-    LC_RUN_JUNIT, /* JUnit XML: one test case per process (tool/junit.h) */
+    LC_RUN_JUNIT, /* JUnit XML: one test case per process (assertions/junit.h) */
 } lc_run_format;
 
 typedef struct lc_supervision {
