@@ -133,6 +133,38 @@ else
     fail "leakcheck run --pprof: $(zcat "$tmp/kv.pb.gz" | strings | grep -m3 make_node)"
 fi
 
+# A scenario program in C++20: LC_SCENARIO compiles clean under -Wall
+# -Wextra -Werror with both compilers, and its twin variants run as declared
+# with the body named as C++ names it.
+cat >"$tmp/scen.cc" <<'CXX'
+#include "leakcheck_scenario.h"
+namespace cache {
+int *kept;
+__attribute__((noinline)) void remember(bool leaky) {
+    int *v = new int[16]();
+    if (leaky) kept = v; else delete[] v;
+}
+} // namespace cache
+LC_SCENARIO(remembers, "a value kept in a global", .min_objects = 1, .min_bytes = 64,
+            .must_name = "cache::remember(bool)") {
+    cache::remember(leaky);
+}
+int main(int argc, char **argv) { return lc_scenarios_main(argc, argv); }
+CXX
+for cxx in g++ clang++; do
+    command -v $cxx >/dev/null || { fail "$cxx not found"; continue; }
+    if ! $cxx -std=c++20 -Wall -Wextra -Werror -g -O0 -fno-omit-frame-pointer -I"$src/../include" \
+        -o "$tmp/scen" "$tmp/scen.cc" -L"$build" -lleakcheck -Wl,-rpath,"$build" 2>"$tmp/scen.err"; then
+        fail "LC_SCENARIO with $cxx -std=c++20: $(head -3 "$tmp/scen.err")"
+    elif "$tmp/scen" run --format tap >"$tmp/scen.out" 2>&1 &&
+        grep -q '^ok 1 - remembers leaky: leak' "$tmp/scen.out" &&
+        grep -q '^ok 2 - remembers fixed: clean' "$tmp/scen.out"; then
+        pass "LC_SCENARIO with $cxx -std=c++20 -Wextra -Werror: both variants as declared"
+    else
+        fail "LC_SCENARIO with $cxx: $(cat "$tmp/scen.out")"
+    fi
+done
+
 if [ $failures -ne 0 ]; then
     echo "cli_cxx.sh: $failures failed"
     exit 1
