@@ -191,6 +191,15 @@ if validate "fault-sweep, a leak, a hang, a crash and clean points" "$tmp/sweep.
   fi
 fi
 
+# A shard of the sweep and its two shards merged are documents of the same kind.
+for k in 1 2; do
+  "$leakcheck" fault-sweep --scope work --timeout 1 --format json --shard $k/2 -- "$tmp/sweep" \
+    >"$tmp/sweep$k.json" 2>/dev/null
+done
+validate "fault-sweep, shard 1/2" "$tmp/sweep1.json"
+"$leakcheck" merge "$tmp/sweep1.json" "$tmp/sweep2.json" >"$tmp/sweep-merged.json" 2>/dev/null
+validate "fault-sweep, two shards merged" "$tmp/sweep-merged.json"
+
 # The schema rejects what is wrong: an outcome it does not know.
 jq '.points[0].outcome = "lost"' "$tmp/sweep.json" >"$tmp/wrong-sweep.json"
 before=$failures

@@ -175,6 +175,39 @@ check_sweep "four shards of its clean twin" 4 ./fixed
 check_sweep "sixteen shards, more than the sweep's points" 16 ./leaky
 check_sweep "four shards of a sweep cut by --max 6" 4 ./leaky --max 6
 
+# The same in JSON: the merged document has the unsplit sweep's verdict,
+# counts and failure points (times aside), and its exit status.
+sweep_view() {
+    jq -c '[.verdict, .runs, .leaked, .crashed, .hung, .unchecked,
+            [.points[] | [.allocation, .reached, .outcome, .signal, .exit_status,
+                          (.failed_allocation // [] | map(.function))]]]' "$1"
+}
+check_sweep_json() {
+    local label=$1 n=$2 prog=$3 status=0 mstatus=0 k files=()
+    shift 3
+    "$leakcheck" fault-sweep --format json --scope make_pair "$@" -- "$prog" >sweep.json 2>/dev/null ||
+        status=$?
+    for k in $(seq 1 "$n"); do
+        "$leakcheck" fault-sweep --shard "$k/$n" --format json --scope make_pair "$@" -- "$prog" \
+            >fj$k.out 2>/dev/null
+        files+=("fj$k.out")
+    done
+    "$leakcheck" merge "${files[@]}" >sweepm.json 2>merge.err || mstatus=$?
+    same "fault-sweep json: $label: every failure point and count as one sweep" \
+        "$(sweep_view sweep.json)" "$(sweep_view sweepm.json 2>&1 || cat merge.err)"
+    same "fault-sweep json: $label: exits as the unsplit sweep ($status)" "$status" "$mstatus"
+}
+check_sweep_json "four shards of a sweep that leaks and crashes" 4 ./leaky
+check_sweep_json "four shards of its clean twin" 4 ./fixed
+check_sweep_json "sixteen shards, more than the sweep's points" 16 ./leaky
+check_sweep_json "four shards of a sweep cut by --max 6" 4 ./leaky --max 6
+if jq -e '.shards == 16 and .end == 11 and (.run | test("^[0-9a-f]{16}$"))' sweepm.json \
+    >/dev/null 2>&1 || jq -e '.shards == 4 and .end == null' sweepm.json >/dev/null 2>&1; then
+    pass "fault-sweep json: the merged document names its shards, end and run"
+else
+    fail "fault-sweep json: the merged document lacks shards, end or run: $(head -c 300 sweepm.json)"
+fi
+
 # Each shard ends where the whole sweep ends, and says so.
 sweep_split 4 fe ./leaky
 got=$(for k in 1 2 3 4; do sed -n 's/.*name="leakcheck.end" value="\([^"]*\)".*/\1/p' "fe$k.out"; done | tr '\n' ' ')
@@ -235,6 +268,11 @@ refused "merge of an unsplit run's JSON" "whole.jsonl: no shard line" \
     "$leakcheck" merge whole.jsonl
 refused "merge of a merged report" "merged.jsonl: .*kind \"merged\"" \
     "$leakcheck" merge merged.jsonl
+"$leakcheck" fault-sweep --format json --scope make_pair -- ./leaky >whole-sweep.json 2>/dev/null
+refused "merge of an unsplit sweep's JSON" "whole-sweep.json: a fault-sweep document without a valid shard" \
+    "$leakcheck" merge whole-sweep.json
+refused "merge of JSON sweep shards with JUnit ones" "fj2.out: JSON, while fe1.out is JUnit XML" \
+    "$leakcheck" merge fe1.out fj2.out fe3.out fe4.out
 refused "merge of a C file" "pairs.c: neither JSON nor JUnit XML" "$leakcheck" merge pairs.c
 : >empty.out
 refused "merge of an empty file" "empty.out: empty" "$leakcheck" merge empty.out

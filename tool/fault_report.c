@@ -185,11 +185,22 @@ void lc_fault_write_json(const lc_fault_run *runs, size_t n, const lc_fault_swee
         lc_buf_printf(out, ",\"timeout_seconds\":null");
     lc_buf_printf(out,
                   ",\"verdict\":\"%s\",\"runs\":%ld,\"leaked\":%ld,\"crashed\":%ld,\"hung\":%ld,"
-                  "\"unchecked\":%ld,\"seconds\":%.3f,\"points\":[",
+                  "\"unchecked\":%ld,\"seconds\":%.3f,",
                   s->leaked || s->crashed || s->hung ? "fail"
                   : s->unchecked                     ? "unchecked"
                                                      : "clean",
                   s->runs, s->leaked, s->crashed, s->hung, s->unchecked, s->seconds);
+    /* A shard says which one it is, where the whole sweep ends and which
+     * run it is of, for leakcheck merge (shard.h). */
+    if (s->shard.n) {
+        lc_buf_printf(out, "\"shard\":%d,\"shards\":%d,", s->shard.k, s->shard.n);
+        if (s->end)
+            lc_buf_printf(out, "\"end\":%ld,", s->end);
+        else
+            lc_buf_printf(out, "\"end\":null,");
+        lc_buf_printf(out, "\"run\":\"%s\",", s->run_id);
+    }
+    lc_buf_printf(out, "\"points\":[");
     for (size_t i = 0; i < n; i++) {
         const lc_fault_run *r = &runs[i];
         lc_buf_printf(out,

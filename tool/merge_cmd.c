@@ -34,7 +34,8 @@ static const char usage_text[] =
     "Exit status:\n"
     "  0        the run passed: every expectation holds, or no failure point\n"
     "           leaked or crashed\n"
-    "  1        an expectation does not hold, or a failure point leaked or crashed\n"
+    "  1        an expectation does not hold, or a failure point leaked, crashed,\n"
+    "           hung or could not be checked\n"
     "  2        a usage error; a FILE that cannot be read, is not the output of a\n"
     "           shard, or is not of the same run as the others; a shard missing or\n"
     "           given twice; or the report cannot be written\n";
@@ -118,6 +119,73 @@ static int merge_json(const shard_file **by_k, int shards, lc_buf *out) {
     return unmet ? 1 : 0;
 }
 
+static int by_json_point(const void *a, const void *b) {
+    long x = lc_merge_json_point(*(char *const *)a), y = lc_merge_json_point(*(char *const *)b);
+    return (x > y) - (x < y);
+}
+
+/* A fault-sweep's JSON: one document as the unsplit sweep writes it, its
+ * failure points in order and its counts made from them (a shard's own
+ * counts include the runs it made to find where the sweep ends), with the
+ * number of shards, the end and the run. Its status is the JUnit merge's:
+ * 1 when a point leaked, crashed, hung or went unchecked (never a pass),
+ * else 0. */
+static int merge_fault_json(const shard_file **by_k, int shards, lc_buf *out) {
+    size_t count = 0;
+    double seconds = 0;
+    long end = 0;
+    for (int k = 0; k < shards; k++) {
+        count += by_k[k]->nlines;
+        seconds += by_k[k]->seconds;
+        if (by_k[k]->end) end = by_k[k]->end;
+    }
+    char **points = calloc(count ? count : 1, sizeof *points);
+    if (!points) return lc_opts_fail("merge", "out of memory");
+    for (int k = 0, at = 0; k < shards; k++)
+        for (size_t i = 0; i < by_k[k]->nlines; i++)
+            points[at++] = by_k[k]->lines[i];
+    qsort(points, count, sizeof *points, by_json_point);
+    long tally[5] = {0}; /* clean, leak, crash, hung, unchecked */
+    static const char *const outcomes[5] = {"\"outcome\":\"clean\"", "\"outcome\":\"leak\"",
+                                            "\"outcome\":\"crash\"", "\"outcome\":\"hung\"",
+                                            "\"outcome\":\"unchecked\""};
+    for (size_t i = 0; i < count; i++) {
+        if (i && lc_merge_json_point(points[i]) == lc_merge_json_point(points[i - 1])) {
+            free(points);
+            return lc_opts_fail("merge", "failure point %ld is in two shards",
+                                lc_merge_json_point(points[i]));
+        }
+        for (int o = 0; o < 5; o++)
+            if (strstr(points[i], outcomes[o])) {
+                tally[o]++;
+                break;
+            }
+    }
+    const shard_file *first = by_k[0];
+    bool failed = tally[1] || tally[2] || tally[3];
+    lc_buf_printf(out, "{\"schema\":\"leakcheck/1\",\"kind\":\"fault-sweep\",\"command\":%.*s",
+                  (int)first->header_len[0], first->header[0]);
+    lc_buf_printf(out, ",\"scope\":%.*s,\"timeout_seconds\":%.*s", (int)first->header_len[1],
+                  first->header[1], (int)first->header_len[2], first->header[2]);
+    lc_buf_printf(out,
+                  ",\"verdict\":\"%s\",\"runs\":%zu,\"leaked\":%ld,\"crashed\":%ld,\"hung\":%ld,"
+                  "\"unchecked\":%ld,\"seconds\":%.3f,\"shards\":%d,",
+                  failed     ? "fail"
+                  : tally[4] ? "unchecked"
+                             : "clean",
+                  count, tally[1], tally[2], tally[3], tally[4], seconds, shards);
+    if (end)
+        lc_buf_printf(out, "\"end\":%ld,", end);
+    else
+        lc_buf_printf(out, "\"end\":null,");
+    lc_buf_printf(out, "\"run\":\"%s\",\"points\":[", first->run);
+    for (size_t i = 0; i < count; i++)
+        lc_buf_printf(out, "%s%s", i ? "," : "", points[i]);
+    lc_buf_printf(out, "]}\n");
+    free(points);
+    return failed || tally[4] ? 1 : 0;
+}
+
 static int by_point(const void *a, const void *b) {
     long x = lc_merge_case_point(a), y = lc_merge_case_point(b);
     return (x > y) - (x < y);
@@ -188,8 +256,9 @@ static int merge(const char **paths, size_t n, lc_buf *out) {
         status = lc_opts_fail("merge", "out of memory");
     if (status == 0) status = order_shards(fs, n, by_k);
     if (status == 0)
-        status = fs[0].format == MERGE_JSON ? merge_json(by_k, fs[0].shard.n, out)
-                                            : merge_junit(by_k, fs[0].shard.n, out);
+        status = fs[0].format == MERGE_JUNIT       ? merge_junit(by_k, fs[0].shard.n, out)
+                 : fs[0].kind == MERGE_FAULT_SWEEP ? merge_fault_json(by_k, fs[0].shard.n, out)
+                                                   : merge_json(by_k, fs[0].shard.n, out);
     if (status != 2 && out->failed) status = lc_opts_fail("merge", "out of memory");
     for (size_t i = 0; fs && i < read; i++)
         lc_merge_free(&fs[i]);

@@ -192,6 +192,54 @@ static int read_summary(const char *path, size_t lineno, const char *line, shard
     return 0;
 }
 
+/* The one document of `fault-sweep --shard K/N --format json`: its shard
+ * members, the header the merged document repeats, and each failure point
+ * as a line (the point's object, NUL-terminated in data). */
+static int read_fault_json(const char *path, char *line, shard_file *f) {
+    const char *v, *points;
+    size_t len, plen;
+    f->kind = MERGE_FAULT_SWEEP;
+    long k = count_member(line, "shard"), n = count_member(line, "shards");
+    if (n < 1 || n > LC_SHARD_MAX || k < 1 || k > n)
+        return bad(path, "a fault-sweep document without a valid shard and shards: not the "
+                         "output of fault-sweep --shard K/N --format json");
+    f->shard = (lc_shard){(int)k, (int)n};
+    if (member(line, "run", &v, &len) != 1 || len < 2 || !copy_run_id(v + 1, len - 2, f->run))
+        return bad(path, "a fault-sweep shard without a valid run");
+    if (member(line, "end", &v, &len) != 1) return bad(path, "a fault-sweep shard without its end");
+    f->end = len == 4 && memcmp(v, "null", 4) == 0 ? 0 : count_member(line, "end");
+    if (f->end < 0) return bad(path, "a fault-sweep shard whose end is not a number or null");
+    const char *keys[] = {"command", "scope", "timeout_seconds"};
+    for (int i = 0; i < 3; i++)
+        if (member(line, keys[i], &f->header[i], &f->header_len[i]) != 1)
+            return bad(path, "a fault-sweep shard without its %s", keys[i]);
+    if (member(line, "seconds", &v, &len) != 1 || (f->seconds = strtod(v, NULL)) < 0)
+        return bad(path, "a fault-sweep shard without its seconds");
+    if (member(line, "points", &points, &plen) != 1 || *points != '[')
+        return bad(path, "a fault-sweep shard without its points");
+    size_t cap = 0;
+    char *p = (char *)ws(points + 1);
+    while (*p != ']') {
+        char *end = (char *)skip_value(p, 0);
+        if (!end || *p != '{') return bad(path, "a failure point that is not one JSON object");
+        char *sep = (char *)ws(end);
+        char after = *sep;
+        if (after != ',' && after != ']') return bad(path, "its points are not one JSON array");
+        *end = '\0'; /* the point alone; the separator was read */
+        if (count_member(p, "allocation") < 1)
+            return bad(path, "a failure point without its allocation");
+        if (f->nlines == cap) {
+            char **g = realloc(f->lines, (cap = cap ? 2 * cap : 32) * sizeof *g);
+            if (!g) return bad(path, "out of memory");
+            f->lines = g;
+        }
+        f->lines[f->nlines++] = p;
+        if (after == ']') break;
+        p = (char *)ws(sep + 1);
+    }
+    return 0;
+}
+
 static int read_json(const char *path, shard_file *f) {
     f->format = MERGE_JSON;
     f->kind = MERGE_SCENARIOS;
@@ -210,6 +258,12 @@ static int read_json(const char *path, shard_file *f) {
             return bad(path, "line %zu is not a leakcheck/1 document", lineno);
         if (summary)
             return bad(path, "line %zu follows the shard line, which ends a shard", lineno);
+        if (lineno == 1 && member(line, "kind", &v, &len) == 1 &&
+            is_string(v, len, "fault-sweep")) {
+            if (next && *ws(next))
+                return bad(path, "more than the one document of a fault-sweep shard");
+            return read_fault_json(path, line, f);
+        }
         if (member(line, "kind", &v, &len) == 1) {
             if (!is_string(v, len, "shard"))
                 return bad(path, "line %zu is a leakcheck/1 document of kind %.*s, not a shard's",
@@ -473,7 +527,6 @@ static int read_shard_props(const char *path, shard_file *f, const char *shard, 
     return 0;
 }
 
-
 /* A scenario run's suite: "leakcheck scenarios run", or "PROGRAM run" of a
  * user's scenario program (lc_scenarios_main). */
 static bool scenario_suite(const char *name) {
@@ -539,6 +592,11 @@ int lc_merge_read(const char *path, shard_file *f) {
     if (*p == '{') return read_json(path, f);
     if (*p == '<') return read_junit(path, f);
     return bad(path, *p ? "neither JSON nor JUnit XML written by leakcheck" : "empty");
+}
+
+long lc_merge_json_point(const char *point) {
+    long n = count_member(point, "allocation");
+    return n > 0 ? n : 0;
 }
 
 void lc_merge_free(shard_file *f) {
