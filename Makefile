@@ -85,7 +85,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Tests that call internal functions link the internal archive and not the
 # .so, so that a test process holds one copy of the library's state;
 # test_scenarios does through the scenario runner (scenarios/runner.c).
-INTERNAL_TESTS := test_child test_fault test_heap test_pprof test_scenarios test_suppress test_threads
+INTERNAL_TESTS := test_child test_elf_symbols test_fault test_heap test_pprof test_scenarios test_suppress test_threads
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iscenarios -Iprofiles $(CHECK_CFLAGS)
@@ -205,6 +205,12 @@ $(BUILD)/tests/%: tests/%.c $(TOOLKIT_LIB) $(PROFILES_LIB) $(LIB_SO) $(LIB_SO_MA
 	  $(CHECK_LIBS) -lz
 
 tests: $(TEST_PROGS)
+
+# The shared library test_elf_symbols loads and unloads.
+$(BUILD)/tests/test_elf_symbols: $(BUILD)/tests/libsymbols_plugin.so
+$(BUILD)/tests/libsymbols_plugin.so: tests/fixtures/symbols_plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -fPIC -shared -o $@ $<
 
 # pkg-config files: the uninstalled one points at this checkout (headers in
 # include/, the library in build/, with an rpath so that a test compiled

@@ -441,8 +441,10 @@ int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
 
 void lc_symbolize_lock(void) {
     pthread_mutex_lock(&sym_lock);
+    lc_elf_lock();
 }
 void lc_symbolize_unlock(void) {
+    lc_elf_unlock();
     pthread_mutex_unlock(&sym_lock);
 }
 

@@ -34,6 +34,35 @@ void lc_symbolize_prepare(void);
 void lc_symbolize_lock(void);
 void lc_symbolize_unlock(void);
 
+/* The loaded objects as elf_symbols.c reads them, without libdw: every
+ * object seen, kept after dlclose (gone). */
+#define LC_BUILD_ID_MAX 40
+typedef struct lc_module {
+    const char *path;     /* as /proc/self/maps shows it */
+    uintptr_t bias;       /* load bias: run-time address - ELF address */
+    uintptr_t start, end; /* lowest (page-aligned) and highest address mapped */
+    unsigned char build_id[LC_BUILD_ID_MAX];
+    int build_id_len;
+    int index; /* 0, 1, ... in the order met */
+    bool gone; /* unloaded by dlclose */
+} lc_module;
+/* The module holding pc and the symbol containing it (name NULL when none:
+ * the name points into a mapped string table, mangled as the file has it;
+ * offset is pc - the symbol's address; type its STT_ type). NULL when no
+ * object holds pc. */
+const lc_module *lc_elf_symbol(uintptr_t pc, const char **name, uintptr_t *offset,
+                               unsigned char *type);
+/* The loaded object dl_iterate_phdr calls `name` ("(main program)"). */
+const lc_module *lc_elf_module_named(const char *name);
+/* The TLS variable of m at `offset` in its TLS block, and the offset into it. */
+const char *lc_elf_tls_symbol(const lc_module *m, uintptr_t offset, uintptr_t *into);
+/* Note objects loaded or unloaded since the last look. */
+void lc_elf_modules_refresh(void);
+/* In the order met; fn must not call back into this module. */
+void lc_elf_for_each_module(void (*fn)(const lc_module *m, void *arg), void *arg);
+void lc_elf_lock(void);
+void lc_elf_unlock(void);
+
 /* Stacks in reports (stack_report.c). */
 void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent);
 void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames);
