@@ -43,11 +43,14 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -g -fno-omit-frame-pointer -pthread -D_GNU_SOU
 # Hidden by default: the .so exports only what include/leakcheck.h marks
 # LC_API and the interposed libc and pthread names.
 LIB_CFLAGS  := $(BASE_CFLAGS) $(OPT) -fPIC -fvisibility=hidden -Iinclude -Iharness -Iassertions
-# libdw is not linked: harness/symbolize.c loads it with dlopen at the first
-# symbolization (docs/dependencies.md), so neither the .so, nor a program
-# linking libleakcheck.a, nor the tool needs -ldw or -lelf; only its headers
-# (libdw-dev) are needed to build.
+# libdw is not linked into the library: harness/symbolize.c loads it with
+# dlopen at the first symbolization outside the supervisor
+# (docs/dependencies.md), so neither the .so nor a program linking
+# libleakcheck.a needs -ldw or -lelf. The tool links it: under `leakcheck
+# run` the supervisor finds the files and lines of the processes' reports
+# (tool/holes.c), never the checked program.
 LIB_LIBS    := -lunwind -lz -ldl -pthread
+TOOL_LIBS   := -ldw -lelf
 
 # The shared library is built under its full version and reached through
 # the usual links: the SONAME (what programs record and load) and the
@@ -177,7 +180,7 @@ $(TOOLKIT_LIB): $(TOOLKIT_OBJS)
 # The tool holds the library itself (statically): `leakcheck run` preloads
 # the .so into the program it starts, never into itself.
 $(BUILD)/leakcheck: $(TOOL_OBJS) $(TOOLKIT_LIB) $(PROFILES_LIB) $(INTERNAL_LIB) $(LIB_SO) $(LIB_SO_MAJ)
-	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) $(PROFILES_LINK) $(INTERNAL_LINK) -lz
+	$(CC) $(BASE_CFLAGS) -o $@ $(TOOL_OBJS) $(TOOLKIT_LIB) $(PROFILES_LINK) $(INTERNAL_LINK) -lz $(TOOL_LIBS)
 
 # Manual pages, part of `all`: leakcheck(1) is help2man's reading of the
 # tool's own --help (scripts/man-help.sh) and docs/man/leakcheck.1.h2m,

@@ -146,8 +146,9 @@ static void fill_sites(const lc_heap_view *h, lc_result *res) {
         lc_frame f;
         site_frame(s, &f);
         snprintf(o->function, sizeof o->function, "%s", f.function ? f.function : "");
-        snprintf(o->file, sizeof o->file, "%s", f.file ? f.file : "");
-        o->line = f.line;
+        bool known = f.file && !lc_frame_deferred(f.file, f.line);
+        snprintf(o->file, sizeof o->file, "%s", known ? f.file : "");
+        o->line = known ? f.line : 0;
     }
 }
 

@@ -132,7 +132,8 @@ static int match_frame(int kind, const lc_frame *f) {
     for (size_t k = 0; k < nrules; k++) {
         const rule *r = &rules[k];
         if (r->kind != kind) continue;
-        if (rule_matches(r, f->function) || rule_matches(r, f->file) || rule_matches(r, f->module))
+        const char *file = lc_frame_deferred(f->file, f->line) ? NULL : f->file;
+        if (rule_matches(r, f->function) || rule_matches(r, file) || rule_matches(r, f->module))
             return (int)k;
     }
     return -1;

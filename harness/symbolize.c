@@ -117,7 +117,10 @@ static bool dw_ready(void) {
     return dw_loaded;
 }
 
+static bool defer_lines;
+
 void lc_symbolize_prepare(void) {
+    if (defer_lines) return;
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
     (void)dw_ready();
@@ -388,9 +391,36 @@ static void resolve_without_libdw(uintptr_t pc, lc_frame *f) {
         f->function = demangled(info.dli_sname);
 }
 
+/* Under the supervisor: the name from the object's own symbol table
+ * (elf_symbols.c), and in place of the file a key the report's hole names
+ * (the module and its address there), for the supervisor to look up. */
+
+void lc_symbolize_defer_lines(void) {
+    defer_lines = true;
+}
+
+static void resolve_elf(uintptr_t pc, lc_frame *f) {
+    const char *name;
+    uintptr_t off;
+    unsigned char type;
+    const lc_module *m = lc_elf_symbol(pc, &name, &off, &type);
+    if (!m) return;
+    f->module = m->path;
+    f->offset = pc - m->start;
+    f->function = name ? demangled(name) : NULL;
+    char key[64];
+    snprintf(key, sizeof key, "%d,%lx", m->index, (unsigned long)(pc - m->bias));
+    f->file = strdup(key);
+    f->line = f->file ? LC_LINE_DEFERRED : 0;
+}
+
 static void resolve(uintptr_t pc, lc_frame *f) {
     memset(f, 0, sizeof *f);
     f->pc = pc;
+    if (defer_lines) {
+        resolve_elf(pc, f);
+        return;
+    }
     if (!dw_ready()) {
         resolve_without_libdw(pc, f);
         return;
@@ -422,7 +452,7 @@ static void resolve(uintptr_t pc, lc_frame *f) {
 int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
-    if (!dwfl && dw_ready()) dwfl_reload();
+    if (!defer_lines && !dwfl && dw_ready()) dwfl_reload();
     size_t b = (pc >> 2) % SYM_BUCKETS;
     sym_entry *e = cache[b];
     while (e && e->pc != pc)
@@ -587,10 +617,39 @@ static void resolve_tls(const char *module, uintptr_t offset, lc_data_sym *out) 
     }
 }
 
+/* The variable from the object's own symbol table; the key of its
+ * declaration is the module and the variable's ELF address (TLS: its offset
+ * in the block). */
+static void resolve_data_elf(uintptr_t addr, const char *module, bool tls, lc_data_sym *out) {
+    const lc_module *m = lc_elf_module_named(module);
+    if (!m) return;
+    char path[512];
+    if (strcmp(module, "(main program)") != 0 || lc_os_exe_path(path, sizeof path) < 0)
+        snprintf(path, sizeof path, "%s", module);
+    out->module = strdup(path);
+    const char *name = NULL;
+    uintptr_t off = 0, value;
+    if (tls) {
+        name = lc_elf_tls_symbol(m, addr, &off);
+        value = addr - off;
+    } else {
+        unsigned char type = STT_NOTYPE;
+        if (lc_elf_symbol(addr, &name, &off, &type) != m || type == STT_FUNC) name = NULL;
+        value = addr - off - m->bias;
+    }
+    if (!name) return;
+    out->name = demangled(name);
+    out->offset = off;
+    char key[64];
+    snprintf(key, sizeof key, "%d,%lx,%c", m->index, (unsigned long)value, tls ? 't' : 'g');
+    out->file = strdup(key);
+    out->line = out->file ? LC_LINE_DEFERRED : 0;
+}
+
 int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out) {
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
-    if (!dwfl && dw_ready()) dwfl_reload();
+    if (!defer_lines && !dwfl && dw_ready()) dwfl_reload();
     data_entry *e = data_cache;
     while (e && !(e->addr == addr && e->module == module && e->tls == tls))
         e = e->next;
@@ -598,7 +657,9 @@ int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym 
         e->addr = addr;
         e->module = module;
         e->tls = tls;
-        if (tls)
+        if (defer_lines)
+            resolve_data_elf(addr, module, tls, &e->sym);
+        else if (tls)
             resolve_tls(module, addr, &e->sym);
         else
             resolve_data(addr, module, &e->sym);

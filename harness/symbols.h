@@ -63,11 +63,35 @@ void lc_elf_for_each_module(void (*fn)(const lc_module *m, void *arg), void *arg
 void lc_elf_lock(void);
 void lc_elf_unlock(void);
 
+/* Under the supervisor (process_mode.c): names come from elf_symbols.c and
+ * libdw is never loaded; a frame's file is then a key for the supervisor
+ * and its line LC_LINE_DEFERRED (lc_frame_deferred), and reports write a
+ * hole in place of the file and line (lc_report_file_line). */
+#define LC_LINE_DEFERRED (-1)
+void lc_symbolize_defer_lines(void);
+static inline bool lc_frame_deferred(const char *file, int line) {
+    return file && line == LC_LINE_DEFERRED;
+}
+
 /* Stacks in reports (stack_report.c). */
 void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent);
 void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames);
 /* Frames of a stack worth showing: up to the program's outermost frame. */
 int lc_report_useful_depth(lc_stack_id id);
 void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
+/* Holes in the reports being written (under the supervisor, at exit and
+ * at the deadline); otherwise a deferred file is written as no file. */
+bool lc_report_set_holes(bool on); /* returns the previous setting */
+/* The file and line of a frame (or, with form 'p' and 'j', of a
+ * variable's declaration) in one of the report's forms:
+ *   'P' " (FILE:LINE)" or nothing     'A' " at FILE:LINE" or nothing
+ *   'J' "\"file\": F, \"line\": N" (null and 0 when unknown)
+ *   'p' as 'P', of a declaration      'j' a site object or null. */
+void lc_report_file_line(lc_buf *b, const char *file, int line, char form);
+/* The module map the holes refer to: the process's working directory, then
+ * a line per object seen: "INDEX BIAS BUILD-ID PATH" (hex; "-" without a
+ * build id). Inside another file, between a line "modules:" and a line
+ * "end modules". */
+void lc_report_modules(lc_buf *b);
 
 #endif

@@ -141,7 +141,7 @@ void lc_thread_entry_text(lc_buf *b, const thread_entry *e, size_t ne, size_t at
         if (lc_os_pc_in_runtime(c.pc)) continue;
         lc_buf_printf(b, "%s %s", shown ? "    called from" : "created by",
                       c.function ? c.function : "??");
-        if (c.file) lc_buf_printf(b, " at %s:%d", c.file, c.line);
+        lc_report_file_line(b, c.file, c.line, 'A');
         lc_buf_printf(b, "\n");
         shown++;
     }
