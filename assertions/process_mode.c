@@ -521,9 +521,10 @@ void lc_process_mode_init(void) {
         /* Symbolization never loads a library into the program: names come
          * from the objects' own symbol tables, files and lines from the
          * supervisor. Where the process itself writes files and lines (a
-         * profile, a graph) or matches suppressions by file, libdw still
-         * names them, until those move to the supervisor too. */
-        defer_lines = !pprof_path[0] && !dot_path[0] && !getenv("LEAKCHECK_SUPPRESSIONS");
+         * profile, a graph, a live dump) or matches suppressions by file,
+         * libdw still names them, until those move to the supervisor too. */
+        defer_lines = !pprof_path[0] && !dot_path[0] && !getenv("LEAKCHECK_SUPPRESSIONS") &&
+                      !getenv("LEAKCHECK_DUMP_SIGNAL") && !getenv("LEAKCHECK_PPROF_DIR");
         if (defer_lines) {
             lc_symbolize_defer_lines();
             lc_buf_guard_holes();

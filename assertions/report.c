@@ -97,7 +97,7 @@ static void heap_json(lc_buf *b, const lc_heap_view *h) {
         lc_buf_printf(b, "\"stack\": ");
         lc_frame frames[LC_MAX_DEPTH];
         int n = 0;
-        while (n < LC_MAX_DEPTH && lc_stack_frame(s->stack, n, &frames[n]) == 0)
+        while (n < LC_MAX_DEPTH && lc_stack_frame_at(s->stack, n, &frames[n]) == 0)
             n++;
         lc_report_stack_json(b, frames, n);
         if (has_path(s)) {

@@ -103,7 +103,7 @@ void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_fram
     lc_frame f;
     int useful = lc_report_useful_depth(id);
     int i = 0;
-    for (; i < max_frames && i < useful && lc_stack_frame(id, i, &f) == 0; i++)
+    for (; i < max_frames && i < useful && lc_stack_frame_at(id, i, &f) == 0; i++)
         lc_report_frame_text(b, &f, indent);
     if (useful == 0)
         lc_buf_printf(b, "%s(no stack recorded: LEAKCHECK_STACK_DEPTH=0)\n", indent);

@@ -146,7 +146,7 @@ static int match_stack(int kind, lc_stack_id id) {
     int depth = lc_stack_get(id, &pcs);
     for (int i = 0; i < depth; i++) {
         lc_frame f = {0};
-        if (lc_stack_frame(id, i, &f) != 0) continue;
+        if (lc_stack_frame_at(id, i, &f) != 0) continue;
         int k = match_frame(kind, &f);
         if (k >= 0) return k;
     }

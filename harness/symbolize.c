@@ -484,7 +484,7 @@ static uintptr_t call_site(uintptr_t return_address) {
     return return_address - 1;
 }
 
-int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f) {
+int lc_stack_frame_at(uint32_t stack_id, int i, lc_frame *f) {
     const uintptr_t *pcs;
     int depth = lc_stack_get(stack_id, &pcs);
     if (i < 0 || i >= depth) return -1;
@@ -494,12 +494,20 @@ int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f) {
     return 0;
 }
 
+/* The program's own question: a file the supervisor will find is not one
+ * it can be given. */
+int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f) {
+    int rc = lc_stack_frame_at(stack_id, i, f);
+    if (rc == 0 && lc_frame_deferred(f->file, f->line)) f->file = NULL, f->line = 0;
+    return rc;
+}
+
 int lc_stack_site_frame(lc_stack_id id, lc_frame *f) {
     const uintptr_t *pcs;
     int depth = lc_stack_get(id, &pcs);
     for (int i = 0; i < depth; i++) {
         if (lc_os_pc_in_runtime(pcs[i]) && i + 1 < depth) continue;
-        return lc_stack_frame(id, i, f);
+        return lc_stack_frame_at(id, i, f);
     }
     return -1;
 }

@@ -10,6 +10,9 @@
 /* Symbolize a code address (pc is used as given; pass pc - 1 for return
  * addresses). Strings are cached for the life of the process. */
 int lc_symbolize_pc(uintptr_t pc, lc_frame *f);
+/* Frame i of a stack as reports use it (lc_stack_frame, the public one,
+ * gives no deferred file). */
+int lc_stack_frame_at(uint32_t stack_id, int i, lc_frame *f);
 /* The first frame of a stack that is not inside the C runtime's allocation
  * family (so strdup's caller, not strdup, is named as the site). */
 int lc_stack_site_frame(lc_stack_id id, lc_frame *f);
