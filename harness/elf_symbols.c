@@ -224,6 +224,8 @@ typedef struct seen {
     unsigned char build_id[LC_BUILD_ID_MAX];
     int build_id_len;
     char name[512];
+    char path[1024]; /* from the mappings, for an object not yet known */
+    bool known;
 } seen;
 
 #define SEEN_MAX 1024
@@ -277,24 +279,22 @@ static bool same(const elf_module *em, const seen *s) {
            strcmp(em->name, s->name) == 0;
 }
 
-/* The path of the file mapped at s->start, as /proc/self/maps shows it
- * (symbolic links resolved, as libdwfl names modules). */
-typedef struct path_find {
-    const seen *s;
-    char *out;
-    size_t len;
-} path_find;
-
+/* The path of the file mapped at each new object's start, as
+ * /proc/self/maps shows it (symbolic links resolved, as libdwfl names
+ * modules): one pass over the mappings for all of them. */
 static void match_mapping(const lc_mapping *m, void *arg) {
-    path_find *p = arg;
-    if (!p->out[0] && m->start <= p->s->start && p->s->start < m->end && m->name[0])
-        snprintf(p->out, p->len, "%s", m->name);
+    seen_list *l = arg;
+    if (!m->name[0]) return;
+    for (size_t i = 0; i < l->n; i++) {
+        seen *s = &l->v[i];
+        if (!s->known && !s->path[0] && m->start <= s->start && s->start < m->end)
+            snprintf(s->path, sizeof s->path, "%s", m->name);
+    }
 }
 
 static void add_module(const seen *s) {
-    char path[1024] = "";
-    path_find pf = {s, path, sizeof path};
-    lc_os_for_each_mapping(match_mapping, &pf);
+    char path[1024];
+    snprintf(path, sizeof path, "%s", s->path);
     if (!path[0] && !s->name[0] && lc_os_exe_path(path, sizeof path) < 0) path[0] = '\0';
     if (!path[0]) snprintf(path, sizeof path, "%s", s->name);
     size_t plen = strlen(path), nlen = strlen(s->name);
@@ -325,12 +325,15 @@ static void refresh(void) {
             present = same(em, &l.v[i]);
         if (!present) em->m.gone = true; /* unloaded: kept, and still named */
     }
+    size_t fresh = 0;
     for (size_t i = 0; i < l.n; i++) {
-        bool known = false;
-        for (elf_module *em = modules; em && !known; em = em->next)
-            known = same(em, &l.v[i]);
-        if (!known) add_module(&l.v[i]);
+        for (elf_module *em = modules; em && !l.v[i].known; em = em->next)
+            l.v[i].known = same(em, &l.v[i]);
+        fresh += !l.v[i].known;
     }
+    if (fresh) lc_os_for_each_mapping(match_mapping, &l);
+    for (size_t i = 0; i < l.n; i++)
+        if (!l.v[i].known) add_module(&l.v[i]);
     lc_os_free(l.v, SEEN_MAX * sizeof(seen));
 }
 
