@@ -19,7 +19,12 @@
  * under /usr/lib/debug, then by .gnu_debuglink), never through debuginfod:
  * libdwfl's standard lookup loads libdebuginfod, and with it libcurl and
  * some thirty libraries, into the checked program at exit, where they
- * allocate and may meet libraries the program already shut down. */
+ * allocate and may meet libraries the program already shut down.
+ *
+ * Under `leakcheck run` (lc_symbolize_defer_lines) libdw is never loaded:
+ * names come from the objects' own symbol tables (elf_symbols.c), and a
+ * frame's file is a key the report turns into a hole for the supervisor
+ * (stack_report.c, tool/holes.c), its line LC_LINE_DEFERRED. */
 #include "core.h"
 #include "os.h"
 #include "stacks.h"
