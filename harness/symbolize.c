@@ -125,7 +125,10 @@ static bool dw_ready(void) {
 static bool defer_lines;
 
 void lc_symbolize_prepare(void) {
-    if (defer_lines) return;
+    if (defer_lines) {
+        lc_elf_modules_refresh(); /* the objects are known before an allocation asks */
+        return;
+    }
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
     (void)dw_ready();
