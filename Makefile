@@ -43,11 +43,14 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -g -fno-omit-frame-pointer -pthread -D_GNU_SOU
 # Hidden by default: the .so exports only what include/leakcheck.h marks
 # LC_API and the interposed libc and pthread names.
 LIB_CFLAGS  := $(BASE_CFLAGS) $(OPT) -fPIC -fvisibility=hidden -Iinclude -Iharness -Iassertions
-# libdw is not linked: harness/symbolize.c loads it with dlopen at the first
-# symbolization (docs/dependencies.md), so neither the .so, nor a program
-# linking libleakcheck.a, nor the tool needs -ldw or -lelf; only its headers
-# (libdw-dev) are needed to build.
+# libdw is not linked into the library: harness/symbolize.c loads it with
+# dlopen at the first symbolization outside the supervisor
+# (docs/dependencies.md), so neither the .so nor a program linking
+# libleakcheck.a needs -ldw or -lelf. The tool links it: under `leakcheck
+# run` the supervisor finds the files and lines of the processes' reports
+# (tool/holes.c), never the checked program.
 LIB_LIBS    := -lunwind -lz -ldl -pthread
+TOOL_LIBS   := -ldw -lelf
 
 # The shared library is built under its full version and reached through
 # the usual links: the SONAME (what programs record and load) and the
@@ -95,7 +98,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Tests that call internal functions link the internal archive and not the
 # .so, so that a test process holds one copy of the library's state;
 # test_scenarios does through the scenario runner (assertions/scenario_runner.c).
-INTERNAL_TESTS := test_child test_fault test_heap test_pprof test_scenarios test_suppress test_threads
+INTERNAL_TESTS := test_child test_elf_symbols test_fault test_heap test_pprof test_scenarios test_suppress test_threads
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iassertions -Iscenarios -Iprofiles $(CHECK_CFLAGS)
@@ -206,7 +209,7 @@ $(BUILTIN_LIB): $(BUILTIN_OBJS)
 TOOL_EXPORTS := -Wl,--export-dynamic-symbol=lc_toolkit_probes_enabled
 $(BUILD)/leakcheck: $(TOOL_OBJS) $(BUILTIN_LIB) $(TOOLKIT_LIB) $(PROFILES_LIB) $(INTERNAL_LIB) $(LIB_SO) $(LIB_SO_MAJ)
 	$(CC) $(BASE_CFLAGS) $(TOOL_EXPORTS) -o $@ $(TOOL_OBJS) $(BUILTIN_LIB) $(TOOLKIT_LIB) \
-	  $(PROFILES_LINK) $(INTERNAL_LINK) -lz
+	  $(PROFILES_LINK) $(INTERNAL_LINK) -lz $(TOOL_LIBS)
 
 # Manual pages, part of `all`: leakcheck(1) is help2man's reading of the
 # tool's own --help (scripts/man-help.sh) and docs/man/leakcheck.1.h2m,
@@ -234,6 +237,12 @@ $(BUILD)/tests/%: tests/%.c $(BUILTIN_LIB) $(TOOLKIT_LIB) $(PROFILES_LIB) $(LIB_
 	  $(CHECK_LIBS) -lz
 
 tests: $(TEST_PROGS)
+
+# The shared library test_elf_symbols loads and unloads.
+$(BUILD)/tests/test_elf_symbols: $(BUILD)/tests/libsymbols_plugin.so
+$(BUILD)/tests/libsymbols_plugin.so: tests/fixtures/symbols_plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -fPIC -shared -o $@ $<
 
 # pkg-config files: the uninstalled one points at this checkout (headers in
 # include/, the library in build/, with an rpath so that a test compiled

@@ -40,12 +40,14 @@
  * report and decides the exit status; the process exits with its own. The deadline is an absolute
  * CLOCK_MONOTONIC time (LEAKCHECK_DEADLINE_NS), so that an exec does not
  * restart it. */
+#include "buf.h"
 #include "core.h"
 #include "fault.h"
 #include "os.h"
 #include "run.h"
 #include "snapshot.h"
 #include "stacks.h"
+#include "symbols.h"
 #include "thread.h"
 #include "verify.h"
 
@@ -309,9 +311,22 @@ static void write_dot(FILE *out) {
     lc_self_leave();
 }
 
+/* PID.modules: the module map the report's holes refer to, written before
+ * the report or dump whose holes it resolves. */
+static bool defer_lines;
+
+static void write_modules(void) {
+    if (!defer_lines) return;
+    lc_buf b = {0};
+    lc_report_modules(&b);
+    if (!b.failed && b.data) run_file_write("modules", b.data, b.len);
+    lc_buf_free(&b);
+}
+
 /* Under the supervisor: the report, the notes, and the verdict last (its
  * presence says the check ran to the end). */
 static void report_to_run_dir(const char *report, int verdict) {
+    write_modules();
     int e = run_file_write("report", report, strlen(report));
     if (notes_len) run_file_write("notes", notes, notes_len);
     char v[64];
@@ -388,6 +403,7 @@ static void check_at_exit(void *unused) {
     lc_result res;
     lc_options opts = {.struct_version = LC_OPTIONS_VERSION, .quiet = 1};
     bool by_exit = atomic_load(&exit_call.tid) == (int)lc_os_tid() && exit_call.frame;
+    if (run_dir[0]) lc_report_set_holes(defer_lines); /* the report is the supervisor's */
     lc_verify_process(&opts, &res, strict, by_exit ? exit_call.frame : 0,
                       by_exit ? &exit_call.regs : NULL);
     checked = true;
@@ -439,10 +455,12 @@ static void *watchdog(void *arg) {
         lc_self_enter();
         char *text = NULL;
         size_t len = 0;
+        lc_report_set_holes(defer_lines);
         FILE *mem = open_memstream(&text, &len);
         if (mem) {
             lc_dump_threads(mem);
             fclose(mem);
+            write_modules();
             run_file_write("dump", text ? text : "", text ? len : 0);
             free(text);
         }
@@ -500,6 +518,17 @@ void lc_process_mode_init(void) {
     if (dir && dir[0] == '/' && strlen(dir) < sizeof run_dir - 64) {
         snprintf(run_dir, sizeof run_dir, "%s", dir);
         run_file_start();
+        /* Symbolization never loads a library into the program: names come
+         * from the objects' own symbol tables, files and lines from the
+         * supervisor. Where the process itself writes files and lines (a
+         * profile, a graph, a live dump) or matches suppressions by file,
+         * libdw still names them, until those move to the supervisor too. */
+        defer_lines = !pprof_path[0] && !dot_path[0] && !getenv("LEAKCHECK_SUPPRESSIONS") &&
+                      !getenv("LEAKCHECK_DUMP_SIGNAL") && !getenv("LEAKCHECK_PPROF_DIR");
+        if (defer_lines) {
+            lc_symbolize_defer_lines();
+            lc_buf_guard_holes();
+        }
     }
     const char *deadline = getenv("LEAKCHECK_DEADLINE_NS");
     if (deadline && *deadline) deadline_ns = strtoull(deadline, NULL, 10);

@@ -97,7 +97,7 @@ static void heap_json(lc_buf *b, const lc_heap_view *h) {
         lc_buf_printf(b, "\"stack\": ");
         lc_frame frames[LC_MAX_DEPTH];
         int n = 0;
-        while (n < LC_MAX_DEPTH && lc_stack_frame(s->stack, n, &frames[n]) == 0)
+        while (n < LC_MAX_DEPTH && lc_stack_frame_at(s->stack, n, &frames[n]) == 0)
             n++;
         lc_report_stack_json(b, frames, n);
         if (has_path(s)) {
@@ -146,8 +146,9 @@ static void fill_sites(const lc_heap_view *h, lc_result *res) {
         lc_frame f;
         site_frame(s, &f);
         snprintf(o->function, sizeof o->function, "%s", f.function ? f.function : "");
-        snprintf(o->file, sizeof o->file, "%s", f.file ? f.file : "");
-        o->line = f.line;
+        bool known = f.file && !lc_frame_deferred(f.file, f.line);
+        snprintf(o->file, sizeof o->file, "%s", known ? f.file : "");
+        o->line = known ? f.line : 0;
     }
 }
 

@@ -161,7 +161,7 @@ int lc_retention_path(const lc_retention *r, size_t k, lc_path_elem *out, int ma
 static void site_text(lc_buf *b, const lc_path_elem *e) {
     if (!e->has_site) return;
     if (e->site.function) lc_buf_printf(b, " in %s", e->site.function);
-    if (e->site.file) lc_buf_printf(b, " (%s:%d)", e->site.file, e->site.line);
+    lc_report_file_line(b, e->site.file, e->site.line, 'P');
 }
 
 void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped, const char *indent) {
@@ -177,8 +177,7 @@ void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped, co
         } else if (strcmp(e->kind, "thread") == 0) {
             lc_buf_printf(b, "%s  %s%s, stack", indent, arrow, e->name);
             if (e->has_site && e->site.function) lc_buf_printf(b, " of frame %s", e->site.function);
-            if (e->has_site && e->site.file)
-                lc_buf_printf(b, " (%s:%d)", e->site.file, e->site.line);
+            if (e->has_site) lc_report_file_line(b, e->site.file, e->site.line, 'P');
             lc_buf_printf(b, ", slot +%lld\n", e->offset);
         } else if (strcmp(e->kind, "region") == 0) {
             lc_buf_printf(b, "%s  %sregistered region \"%s\" +%lld\n", indent, arrow, e->name,
@@ -194,8 +193,7 @@ void lc_retention_text(lc_buf *b, const lc_path_elem *p, int n, long skipped, co
             lc_buf_printf(b, "%s  %s%s `%s`", indent, arrow,
                           strcmp(e->kind, "tls") == 0 ? "thread-local" : "global", e->name);
             if (e->offset) lc_buf_printf(b, " +%lld", e->offset);
-            if (e->has_site && e->site.file)
-                lc_buf_printf(b, " (%s:%d)", e->site.file, e->site.line);
+            if (e->has_site) lc_report_file_line(b, e->site.file, e->site.line, 'p');
             if (e->owner[0]) lc_buf_printf(b, " of %s", e->owner);
             lc_buf_printf(b, "\n");
         }
@@ -211,17 +209,31 @@ static void site_json(lc_buf *b, const lc_path_elem *e) {
         lc_buf_printf(b, "null");
         return;
     }
+    /* A variable's declaration: a site only when its file is known, which
+     * under the supervisor only the supervisor knows. */
+    bool variable = strcmp(e->kind, "global") == 0 || strcmp(e->kind, "tls") == 0;
+    if (variable && lc_frame_deferred(e->site.file, e->site.line)) {
+        lc_report_file_line(b, e->site.file, e->site.line, 'j');
+        return;
+    }
     lc_buf_printf(b, "{\"function\": ");
     if (e->site.function)
         lc_buf_json_str(b, e->site.function);
     else
         lc_buf_printf(b, "null");
-    lc_buf_printf(b, ", \"file\": ");
-    if (e->site.file)
+    lc_buf_printf(b, ", ");
+    if (e->site.file && !lc_frame_deferred(e->site.file, e->site.line)) {
+        lc_buf_printf(b, "\"file\": ");
         lc_buf_json_str(b, e->site.file);
-    else
-        lc_buf_printf(b, "null");
-    lc_buf_printf(b, ", \"line\": %d}", e->site.line);
+        lc_buf_printf(b, ", \"line\": %d}", e->site.line);
+        return;
+    }
+    if (!e->site.file) {
+        lc_buf_printf(b, "\"file\": null, \"line\": %d}", e->site.line);
+        return;
+    }
+    lc_report_file_line(b, e->site.file, e->site.line, 'J');
+    lc_buf_printf(b, "}");
 }
 
 void lc_retention_json(lc_buf *b, const lc_path_elem *p, int n, long skipped) {
@@ -258,7 +270,8 @@ static void dot_label(lc_buf *b, const lc_path_elem *e) {
     else
         lc_buf_printf(b, "%s %s", e->kind, e->name);
     if (e->has_site && e->site.function) lc_buf_printf(b, "\\n%s", e->site.function);
-    if (e->has_site && e->site.file) lc_buf_printf(b, "\\n%s:%d", e->site.file, e->site.line);
+    if (e->has_site && e->site.file && !lc_frame_deferred(e->site.file, e->site.line))
+        lc_buf_printf(b, "\\n%s:%d", e->site.file, e->site.line);
 }
 
 static void dot_quoted(lc_buf *b, const char *s) {

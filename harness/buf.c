@@ -4,7 +4,14 @@
  * Reports are built in memory (they go to a FILE, to Check's failure message
  * and to a pipe) and are the library's own allocations, so the buffer
  * allocates as library code. A failed allocation marks the buffer failed
- * instead of crashing the check that is reporting a leak. */
+ * instead of crashing the check that is reporting a leak.
+ *
+ * Under the supervisor a report leaves the source file and line of a frame
+ * as a hole (lc_buf_hole) that the supervisor fills from DWARF once the
+ * process is gone. The hole's marker byte never comes from anything else
+ * written here: lc_buf_printf replaces it (in a process whose reports have
+ * holes), and the JSON writer escapes every control character, so a
+ * program's strings cannot forge or break one. */
 #include "buf.h"
 #include "core.h"
 
@@ -31,6 +38,12 @@ static bool reserve(lc_buf *b, size_t extra) {
     return true;
 }
 
+static bool guard;
+
+void lc_buf_guard_holes(void) {
+    guard = true;
+}
+
 void lc_buf_printf(lc_buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -45,7 +58,24 @@ void lc_buf_printf(lc_buf *b, const char *fmt, ...) {
         vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
         va_end(ap);
     }
+    /* The hole marker (buf.h) comes only from lc_buf_hole: a thread name,
+     * a label or a path that holds it is not a hole. */
+    for (char *h = guard ? memchr(b->data + b->len, LC_HOLE, (size_t)n) : NULL; h;
+         h = memchr(h, LC_HOLE, (size_t)(b->data + b->len + n - h)))
+        *h = '?';
     b->len += (size_t)n;
+}
+
+void lc_buf_hole(lc_buf *b, char form, const char *key) {
+    size_t n = strlen(key);
+    if (!reserve(b, n + 3)) return;
+    char *d = b->data + b->len;
+    d[0] = LC_HOLE;
+    d[1] = form;
+    memcpy(d + 2, key, n);
+    d[n + 2] = LC_HOLE;
+    d[n + 3] = '\0';
+    b->len += n + 3;
 }
 
 int lc_utf8_length(const unsigned char *s) {

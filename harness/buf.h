@@ -14,6 +14,13 @@ typedef struct lc_buf {
 } lc_buf;
 void lc_buf_printf(lc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lc_buf_json_str(lc_buf *b, const char *s);
+/* A hole the supervisor fills (tool/holes.c): LC_HOLE, the form, the key,
+ * LC_HOLE. Once lc_buf_guard_holes was called (in a process whose reports
+ * have holes), text written with lc_buf_printf never holds LC_HOLE: it is
+ * replaced by '?'. */
+#define LC_HOLE '\x01'
+void lc_buf_hole(lc_buf *b, char form, const char *key);
+void lc_buf_guard_holes(void);
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when the
  * bytes there are not one (overlong forms, surrogates and values past
  * U+10FFFF included): what the JSON and the XML writers replace. */

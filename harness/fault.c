@@ -20,8 +20,9 @@
  * With LEAKCHECK_FAULT_STATUS=PATH (set by `leakcheck fault-sweep`), a
  * process writes "hit N" to PATH the moment it injects its failure (with
  * write(2) only: it is inside malloc, and the program may crash next), and
- * appends the failed allocation's symbolized stack at exit. No file means
- * the run never reached the failure. */
+ * appends the failed allocation's symbolized stack at exit (with the map of
+ * the holes its frames leave for files and lines, under the supervisor).
+ * No file means the run never reached the failure. */
 #include "buf.h"
 #include "core.h"
 #include "fault.h"
@@ -201,7 +202,16 @@ static void write_status_at_exit(void) {
     lc_self_enter();
     lc_buf b = {0};
     lc_buf_printf(&b, "stack pid %d\n", (int)getpid());
+    /* Under the supervisor the files and lines are its to find: the stack
+     * has holes, and the map they refer to follows it. */
+    bool was = lc_report_set_holes(true);
     lc_report_stack(&b, id, "    ", 32);
+    lc_report_set_holes(was);
+    if (b.data && memchr(b.data, LC_HOLE, b.len)) {
+        lc_buf_printf(&b, "modules:\n");
+        lc_report_modules(&b);
+        lc_buf_printf(&b, "end modules\n");
+    }
     int fd = open(status_path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd >= 0 && !b.failed) {
         for (size_t off = 0; off < b.len;) {

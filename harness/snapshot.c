@@ -211,6 +211,7 @@ int lc_diff_thread_frame(const lc_diff *d, size_t i, int k, lc_frame *f) {
      * addresses, whose call is the instruction before. */
     lc_symbolize_pc(k == 0 ? pc : pc - 1, f);
     f->pc = pc;
+    if (lc_frame_deferred(f->file, f->line)) f->file = NULL, f->line = 0; /* the supervisor's */
     return 0;
 }
 

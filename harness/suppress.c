@@ -132,7 +132,8 @@ static int match_frame(int kind, const lc_frame *f) {
     for (size_t k = 0; k < nrules; k++) {
         const rule *r = &rules[k];
         if (r->kind != kind) continue;
-        if (rule_matches(r, f->function) || rule_matches(r, f->file) || rule_matches(r, f->module))
+        const char *file = lc_frame_deferred(f->file, f->line) ? NULL : f->file;
+        if (rule_matches(r, f->function) || rule_matches(r, file) || rule_matches(r, f->module))
             return (int)k;
     }
     return -1;
@@ -145,7 +146,7 @@ static int match_stack(int kind, lc_stack_id id) {
     int depth = lc_stack_get(id, &pcs);
     for (int i = 0; i < depth; i++) {
         lc_frame f = {0};
-        if (lc_stack_frame(id, i, &f) != 0) continue;
+        if (lc_stack_frame_at(id, i, &f) != 0) continue;
         int k = match_frame(kind, &f);
         if (k >= 0) return k;
     }

@@ -19,7 +19,12 @@
  * under /usr/lib/debug, then by .gnu_debuglink), never through debuginfod:
  * libdwfl's standard lookup loads libdebuginfod, and with it libcurl and
  * some thirty libraries, into the checked program at exit, where they
- * allocate and may meet libraries the program already shut down. */
+ * allocate and may meet libraries the program already shut down.
+ *
+ * Under `leakcheck run` (lc_symbolize_defer_lines) libdw is never loaded:
+ * names come from the objects' own symbol tables (elf_symbols.c), and a
+ * frame's file is a key the report turns into a hole for the supervisor
+ * (stack_report.c, tool/holes.c), its line LC_LINE_DEFERRED. */
 #include "core.h"
 #include "os.h"
 #include "stacks.h"
@@ -117,7 +122,13 @@ static bool dw_ready(void) {
     return dw_loaded;
 }
 
+static bool defer_lines;
+
 void lc_symbolize_prepare(void) {
+    if (defer_lines) {
+        lc_elf_modules_refresh(); /* the objects are known before an allocation asks */
+        return;
+    }
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
     (void)dw_ready();
@@ -388,9 +399,36 @@ static void resolve_without_libdw(uintptr_t pc, lc_frame *f) {
         f->function = demangled(info.dli_sname);
 }
 
+/* Under the supervisor: the name from the object's own symbol table
+ * (elf_symbols.c), and in place of the file a key the report's hole names
+ * (the module and its address there), for the supervisor to look up. */
+
+void lc_symbolize_defer_lines(void) {
+    defer_lines = true;
+}
+
+static void resolve_elf(uintptr_t pc, lc_frame *f) {
+    const char *name;
+    uintptr_t off;
+    unsigned char type;
+    const lc_module *m = lc_elf_symbol(pc, &name, &off, &type);
+    if (!m) return;
+    f->module = m->path;
+    f->offset = pc - m->start;
+    f->function = name ? demangled(name) : NULL;
+    char key[64];
+    snprintf(key, sizeof key, "%d,%lx", m->index, (unsigned long)(pc - m->bias));
+    f->file = strdup(key);
+    f->line = f->file ? LC_LINE_DEFERRED : 0;
+}
+
 static void resolve(uintptr_t pc, lc_frame *f) {
     memset(f, 0, sizeof *f);
     f->pc = pc;
+    if (defer_lines) {
+        resolve_elf(pc, f);
+        return;
+    }
     if (!dw_ready()) {
         resolve_without_libdw(pc, f);
         return;
@@ -422,7 +460,7 @@ static void resolve(uintptr_t pc, lc_frame *f) {
 int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
-    if (!dwfl && dw_ready()) dwfl_reload();
+    if (!defer_lines && !dwfl && dw_ready()) dwfl_reload();
     size_t b = (pc >> 2) % SYM_BUCKETS;
     sym_entry *e = cache[b];
     while (e && e->pc != pc)
@@ -441,8 +479,10 @@ int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
 
 void lc_symbolize_lock(void) {
     pthread_mutex_lock(&sym_lock);
+    lc_elf_lock();
 }
 void lc_symbolize_unlock(void) {
+    lc_elf_unlock();
     pthread_mutex_unlock(&sym_lock);
 }
 
@@ -452,7 +492,7 @@ static uintptr_t call_site(uintptr_t return_address) {
     return return_address - 1;
 }
 
-int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f) {
+int lc_stack_frame_at(uint32_t stack_id, int i, lc_frame *f) {
     const uintptr_t *pcs;
     int depth = lc_stack_get(stack_id, &pcs);
     if (i < 0 || i >= depth) return -1;
@@ -462,12 +502,20 @@ int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f) {
     return 0;
 }
 
+/* The program's own question: a file the supervisor will find is not one
+ * it can be given. */
+int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f) {
+    int rc = lc_stack_frame_at(stack_id, i, f);
+    if (rc == 0 && lc_frame_deferred(f->file, f->line)) f->file = NULL, f->line = 0;
+    return rc;
+}
+
 int lc_stack_site_frame(lc_stack_id id, lc_frame *f) {
     const uintptr_t *pcs;
     int depth = lc_stack_get(id, &pcs);
     for (int i = 0; i < depth; i++) {
         if (lc_os_pc_in_runtime(pcs[i]) && i + 1 < depth) continue;
-        return lc_stack_frame(id, i, f);
+        return lc_stack_frame_at(id, i, f);
     }
     return -1;
 }
@@ -585,10 +633,39 @@ static void resolve_tls(const char *module, uintptr_t offset, lc_data_sym *out) 
     }
 }
 
+/* The variable from the object's own symbol table; the key of its
+ * declaration is the module and the variable's ELF address (TLS: its offset
+ * in the block). */
+static void resolve_data_elf(uintptr_t addr, const char *module, bool tls, lc_data_sym *out) {
+    const lc_module *m = lc_elf_module_named(module);
+    if (!m) return;
+    char path[512];
+    if (strcmp(module, "(main program)") != 0 || lc_os_exe_path(path, sizeof path) < 0)
+        snprintf(path, sizeof path, "%s", module);
+    out->module = strdup(path);
+    const char *name = NULL;
+    uintptr_t off = 0, value;
+    if (tls) {
+        name = lc_elf_tls_symbol(m, addr, &off);
+        value = addr - off;
+    } else {
+        unsigned char type = STT_NOTYPE;
+        if (lc_elf_symbol(addr, &name, &off, &type) != m || type == STT_FUNC) name = NULL;
+        value = addr - off - m->bias;
+    }
+    if (!name) return;
+    out->name = demangled(name);
+    out->offset = off;
+    char key[64];
+    snprintf(key, sizeof key, "%d,%lx,%c", m->index, (unsigned long)value, tls ? 't' : 'g');
+    out->file = strdup(key);
+    out->line = out->file ? LC_LINE_DEFERRED : 0;
+}
+
 int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out) {
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
-    if (!dwfl && dw_ready()) dwfl_reload();
+    if (!defer_lines && !dwfl && dw_ready()) dwfl_reload();
     data_entry *e = data_cache;
     while (e && !(e->addr == addr && e->module == module && e->tls == tls))
         e = e->next;
@@ -596,7 +673,9 @@ int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym 
         e->addr = addr;
         e->module = module;
         e->tls = tls;
-        if (tls)
+        if (defer_lines)
+            resolve_data_elf(addr, module, tls, &e->sym);
+        else if (tls)
             resolve_tls(module, addr, &e->sym);
         else
             resolve_data(addr, module, &e->sym);

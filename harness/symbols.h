@@ -10,6 +10,9 @@
 /* Symbolize a code address (pc is used as given; pass pc - 1 for return
  * addresses). Strings are cached for the life of the process. */
 int lc_symbolize_pc(uintptr_t pc, lc_frame *f);
+/* Frame i of a stack as reports use it (lc_stack_frame, the public one,
+ * gives no deferred file). */
+int lc_stack_frame_at(uint32_t stack_id, int i, lc_frame *f);
 /* The first frame of a stack that is not inside the C runtime's allocation
  * family (so strdup's caller, not strdup, is named as the site). */
 int lc_stack_site_frame(lc_stack_id id, lc_frame *f);
@@ -34,11 +37,64 @@ void lc_symbolize_prepare(void);
 void lc_symbolize_lock(void);
 void lc_symbolize_unlock(void);
 
+/* The loaded objects as elf_symbols.c reads them, without libdw: every
+ * object seen, kept after dlclose (gone). */
+#define LC_BUILD_ID_MAX 40
+typedef struct lc_module {
+    const char *path;     /* as /proc/self/maps shows it */
+    uintptr_t bias;       /* load bias: run-time address - ELF address */
+    uintptr_t start, end; /* lowest (page-aligned) and highest address mapped */
+    unsigned char build_id[LC_BUILD_ID_MAX];
+    int build_id_len;
+    int index; /* 0, 1, ... in the order met */
+    bool gone; /* unloaded by dlclose */
+} lc_module;
+/* The module holding pc and the symbol containing it (name NULL when none:
+ * the name points into a mapped string table, mangled as the file has it;
+ * offset is pc - the symbol's address; type its STT_ type). NULL when no
+ * object holds pc. */
+const lc_module *lc_elf_symbol(uintptr_t pc, const char **name, uintptr_t *offset,
+                               unsigned char *type);
+/* The loaded object dl_iterate_phdr calls `name` ("(main program)"). */
+const lc_module *lc_elf_module_named(const char *name);
+/* The TLS variable of m at `offset` in its TLS block, and the offset into it. */
+const char *lc_elf_tls_symbol(const lc_module *m, uintptr_t offset, uintptr_t *into);
+/* Note objects loaded or unloaded since the last look. */
+void lc_elf_modules_refresh(void);
+/* In the order met; fn must not call back into this module. */
+void lc_elf_for_each_module(void (*fn)(const lc_module *m, void *arg), void *arg);
+void lc_elf_lock(void);
+void lc_elf_unlock(void);
+
+/* Under the supervisor (process_mode.c): names come from elf_symbols.c and
+ * libdw is never loaded; a frame's file is then a key for the supervisor
+ * and its line LC_LINE_DEFERRED (lc_frame_deferred), and reports write a
+ * hole in place of the file and line (lc_report_file_line). */
+#define LC_LINE_DEFERRED (-1)
+void lc_symbolize_defer_lines(void);
+static inline bool lc_frame_deferred(const char *file, int line) {
+    return file && line == LC_LINE_DEFERRED;
+}
+
 /* Stacks in reports (stack_report.c). */
 void lc_report_frame_text(lc_buf *b, const lc_frame *f, const char *indent);
 void lc_report_stack(lc_buf *b, lc_stack_id id, const char *indent, int max_frames);
 /* Frames of a stack worth showing: up to the program's outermost frame. */
 int lc_report_useful_depth(lc_stack_id id);
 void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
+/* Holes in the reports being written (under the supervisor, at exit and
+ * at the deadline); otherwise a deferred file is written as no file. */
+bool lc_report_set_holes(bool on); /* returns the previous setting */
+/* The file and line of a frame (or, with form 'p' and 'j', of a
+ * variable's declaration) in one of the report's forms:
+ *   'P' " (FILE:LINE)" or nothing     'A' " at FILE:LINE" or nothing
+ *   'J' "\"file\": F, \"line\": N" (null and 0 when unknown)
+ *   'p' as 'P', of a declaration      'j' a site object or null. */
+void lc_report_file_line(lc_buf *b, const char *file, int line, char form);
+/* The module map the holes refer to: the process's working directory, then
+ * a line per object seen: "INDEX BIAS BUILD-ID PATH" (hex; "-" without a
+ * build id). Inside another file, between a line "modules:" and a line
+ * "end modules". */
+void lc_report_modules(lc_buf *b);
 
 #endif

@@ -77,7 +77,8 @@ static void wait_object_text(lc_buf *b, const thread_entry *e, size_t ne, size_t
         lc_stack_id id = lc_block_stack(&blk);
         lc_frame f;
         int useful = lc_report_useful_depth(id);
-        for (int i = 0; i < useful && i < WAIT_SITE_FRAMES && lc_stack_frame(id, i, &f) == 0; i++)
+        for (int i = 0; i < useful && i < WAIT_SITE_FRAMES && lc_stack_frame_at(id, i, &f) == 0;
+             i++)
             lc_report_frame_text(b, &f, "        ");
     }
     int others = 0;
@@ -137,11 +138,11 @@ void lc_thread_entry_text(lc_buf *b, const thread_entry *e, size_t ne, size_t at
      * as a spawn helper is rarely the interesting one, its callers. */
     lc_frame c;
     int shown = 0, useful = lc_report_useful_depth(t->created_by);
-    for (int i = 0; i < useful && shown < 3 && lc_stack_frame(t->created_by, i, &c) == 0; i++) {
+    for (int i = 0; i < useful && shown < 3 && lc_stack_frame_at(t->created_by, i, &c) == 0; i++) {
         if (lc_os_pc_in_runtime(c.pc)) continue;
         lc_buf_printf(b, "%s %s", shown ? "    called from" : "created by",
                       c.function ? c.function : "??");
-        if (c.file) lc_buf_printf(b, " at %s:%d", c.file, c.line);
+        lc_report_file_line(b, c.file, c.line, 'A');
         lc_buf_printf(b, "\n");
         shown++;
     }
@@ -187,7 +188,8 @@ static void wait_object_json(lc_buf *b, const thread_entry *t) {
     lc_stack_id id = lc_block_stack(&blk);
     lc_frame frames[LC_MAX_DEPTH];
     int n = 0, useful = lc_report_useful_depth(id);
-    for (int k = 0; k < useful && n < LC_MAX_DEPTH && lc_stack_frame(id, k, &frames[n]) == 0; k++)
+    for (int k = 0; k < useful && n < LC_MAX_DEPTH && lc_stack_frame_at(id, k, &frames[n]) == 0;
+         k++)
         n++;
     lc_report_stack_json(b, frames, n);
     lc_buf_printf(b, "}");
@@ -230,7 +232,7 @@ void lc_thread_report_json(const lc_thread_report *r, lc_buf *b) {
         const uintptr_t *pcs;
         int depth = lc_stack_get(t->created_by, &pcs);
         for (int k = 0; k < depth && nc < LC_MAX_DEPTH; k++)
-            if (lc_stack_frame(t->created_by, k, &frames[nc]) == 0) nc++;
+            if (lc_stack_frame_at(t->created_by, k, &frames[nc]) == 0) nc++;
         lc_report_stack_json(b, frames, nc);
         lc_buf_printf(b, ", \"retained_bytes\": %lld}", t->retained_bytes);
     }

@@ -35,6 +35,7 @@
 #include "fault.h"
 #include "fault_report.h"
 #include "shard.h"
+#include "supervise.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -198,7 +199,11 @@ static char *run_file(const run_paths *p, int pid, const char *what) {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%d.%s", p->run_dir, pid, what);
     if (access(path, F_OK) != 0) return NULL;
-    return slurp(path);
+    char *data = slurp(path);
+    /* A report's and a dump's files and lines are the supervisor's to find. */
+    if (strcmp(what, "report") == 0 || strcmp(what, "dump") == 0)
+        data = lc_holes_fill(p->run_dir, pid, data);
+    return data;
 }
 
 static void clear_run_dir(const run_paths *p) {
@@ -448,7 +453,7 @@ static int sweep(const run_paths *p, int64_t max, exec_job *job, bool keep_all, 
             rc = 2;
             break;
         }
-        char *status = slurp(p->status);
+        char *status = lc_holes_fill_inline(slurp(p->status));
         if (!status) {
             rc = 2;
             break;

@@ -139,14 +139,22 @@ static void collect(run *r) {
             p->verdict = atoi(data);
             free(data);
         } else if (strcmp(what, "report") == 0) {
-            p->report = data;
+            /* Written once, whole (renamed into place): filled once, though
+             * the directory is read again while dumps are awaited. */
+            if (p->report)
+                free(data);
+            else
+                p->report = lc_holes_fill(r->dir, (int)pid, data);
         } else if (strcmp(what, "notes") == 0) {
             p->notes = data;
         } else if (strcmp(what, "ended") == 0) {
             p->ended = data;
             if (!p->t_end) p->t_end = mtime;
         } else if (strcmp(what, "dump") == 0) {
-            p->dump = data;
+            if (p->dump)
+                free(data);
+            else
+                p->dump = lc_holes_fill(r->dir, (int)pid, data);
         } else {
             free(data);
         }

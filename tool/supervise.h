@@ -46,4 +46,12 @@ typedef struct lc_supervision {
  * `leakcheck run`; prints its own errors as one line each. */
 int lc_supervise(const lc_supervision *s);
 
+/* A process's report or dump with the holes its frames left for files and
+ * lines filled from DWARF (holes.c), through RUN_DIR/PID.modules; takes
+ * text (malloc'ed) and returns it or its replacement. */
+char *lc_holes_fill(const char *dir, int pid, char *text);
+/* The same for a text that carries its maps: each "modules:" ... "end
+ * modules" block (removed) is the map of the holes before it. */
+char *lc_holes_fill_inline(char *text);
+
 #endif
