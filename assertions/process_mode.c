@@ -70,13 +70,13 @@ static double timeout_seconds;
 /* Copied at start: the program may change its environment before exit. */
 static char pprof_path[4096], dot_path[4096];
 static bool pprof_path_too_long, dot_path_too_long;
-static pid_t file_owner;     /* the process that writes FILE itself; others FILE.PID */
-static char run_dir[4096];   /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
-static uint64_t deadline_ns; /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
-static bool checked;         /* this process's exit check has run */
-static pid_t self_pid;       /* set at start and by fork's child handler */
-static int program_status;   /* the status the program exits with */
-static bool skip_on_failure; /* LEAKCHECK_CHECK_ON_FAILURE=skip */
+static pid_t file_owner;             /* the process that writes FILE itself; others FILE.PID */
+static char run_dir[4096];           /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
+static uint64_t deadline_ns;         /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
+LC_FORK_STATE static bool checked;   /* this process's exit check has run */
+LC_FORK_STATE static pid_t self_pid; /* set at start and by fork's child handler */
+static int program_status;           /* the status the program exits with */
+static bool skip_on_failure;         /* LEAKCHECK_CHECK_ON_FAILURE=skip */
 
 /* ------------------------------------------------------------ run directory */
 
@@ -136,7 +136,7 @@ static void run_file_start(void) {
 /* Notes about this process's profile and graph files: in the run directory
  * under the supervisor (never inside a JSON report), else with the report. */
 static char notes[2048];
-static size_t notes_len;
+LC_FORK_STATE static size_t notes_len;
 
 static void note(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(FILE *out, const char *fmt, ...) {

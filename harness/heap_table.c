@@ -49,10 +49,12 @@ typedef struct shard {
 /* One cache line each: threads on different shards never share one. */
 _Static_assert(sizeof(shard) == 64, "a shard is one cache line");
 
-static shard shards[NSHARDS] __attribute__((aligned(64)));
+/* Page-aligned: the fork handlers write every shard's lock, and 16 KB
+ * that straddle five pages would cost five copy-on-write faults a side. */
+static shard shards[NSHARDS] __attribute__((aligned(4096)));
 static _Atomic(lc_block *) small_tables; /* NSHARDS x SMALL_CAPACITY */
-static _Atomic uint64_t next_chunk = 1;
-static _Atomic uint64_t epoch;
+LC_FORK_STATE static _Atomic uint64_t next_chunk = 1;
+LC_FORK_STATE static _Atomic uint64_t epoch;
 static LC_TLS uint64_t tls_seq, tls_seq_end, tls_epoch;
 
 static inline uint64_t hash_addr(uintptr_t a) {

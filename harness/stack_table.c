@@ -53,10 +53,10 @@ static stack_rec *recs;
 static _Atomic uint32_t *index_area; /* id, 0 = empty */
 static _Atomic uint32_t index_cap = INDEX_MIN;
 static uintptr_t *frames;
-static _Atomic uint32_t nrecs = 1; /* id 0: the empty stack */
-static uint32_t nframes;
-static lc_spinlock insert_lock;
-static lc_spinlock reserve_lock;
+LC_FORK_STATE static _Atomic uint32_t nrecs = 1; /* id 0: the empty stack */
+LC_FORK_STATE static uint32_t nframes;
+LC_FORK_STATE static lc_spinlock insert_lock;
+LC_FORK_STATE static lc_spinlock reserve_lock;
 static _Atomic int reserved;
 
 static bool reserve(void) {

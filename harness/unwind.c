@@ -35,7 +35,7 @@ static bool trace_cache_safe;
  * walks step with unw_step, which writes only libunwind's small cache of
  * register rules; a child that goes on allocating takes the cache again. */
 #define CHILD_STEP_WALKS 64
-static _Atomic int child_step_walks;
+LC_FORK_STATE static _Atomic int child_step_walks;
 
 void lc_unwind_after_fork_child(void) {
     atomic_store_explicit(&child_step_walks, CHILD_STEP_WALKS, memory_order_relaxed);
