@@ -228,10 +228,18 @@ static struct {
     lc_registers_at_entry regs;
 } exit_call;
 
+/* Resolved at start, so that a forked child (a Check test, which ends with
+ * exit) does not look it up again. */
+static void (*real_exit)(int);
+/* Whether an exit check will run (LEAKCHECK_MODE=process): only then is
+ * the exit call's frame wanted, and its registers, which take a DWARF step
+ * that in a forked child starts cold. */
+static bool exit_check_armed;
+
 __attribute__((noreturn, noinline, visibility("default"))) void exit(int status) {
-    static void (*real_exit)(int);
     int none = 0;
-    if (atomic_compare_exchange_strong(&exit_call.tid, &none, (int)lc_os_tid())) {
+    if (exit_check_armed &&
+        atomic_compare_exchange_strong(&exit_call.tid, &none, (int)lc_os_tid())) {
         program_status = status;
         exit_call.regs.n = lc_unwind_callee_saved(exit_call.regs.callee_saved, 16, 1);
         exit_call.frame = (uintptr_t)__builtin_frame_address(0);
@@ -472,6 +480,9 @@ static void start_watchdog(void) {
 }
 
 void lc_process_mode_init(void) {
+    lc_self_enter();
+    real_exit = (void (*)(int))dlsym(RTLD_NEXT, "exit");
+    lc_self_leave();
     const char *mode = getenv("LEAKCHECK_MODE");
     if (!mode || strcmp(mode, "process") != 0) return;
     const char *code = getenv("LEAKCHECK_ERROR_EXITCODE");
@@ -508,6 +519,7 @@ void lc_process_mode_init(void) {
     file_owner = owner && *owner ? (pid_t)atol(owner) : getpid();
     if (timeout_seconds > 0) start_watchdog();
     extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+    exit_check_armed = true;
     __cxa_atexit(check_at_exit, NULL, NULL);
     on_exit(record_status, NULL);
 }
