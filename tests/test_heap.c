@@ -1357,6 +1357,28 @@ START_TEST(test_forked_child_interns_new_stacks_and_keeps_the_parents) {
 }
 END_TEST
 
+/* A mapping the library frees may be kept and handed out again for the
+ * next one of its size: it still comes zeroed, and it is still the
+ * library's own, so the scan never takes it for the program's memory. */
+START_TEST(test_a_reused_mapping_comes_zeroed_and_stays_the_librarys) {
+    enum { SIZE = 3 * 4096 + 100 };
+    for (int round = 0; round < 4; round++) {
+        unsigned char *p = lc_os_alloc(SIZE);
+        ck_assert_ptr_nonnull(p);
+        for (size_t i = 0; i < SIZE; i++)
+            ck_assert_msg(p[i] == 0, "byte %zu of round %d is %d", i, round, p[i]);
+        static lc_region own[LC_OS_OWN_MAX];
+        size_t n = lc_os_own_mappings(own, LC_OS_OWN_MAX);
+        bool listed = false;
+        for (size_t i = 0; i < n; i++)
+            listed |= own[i].start == (uintptr_t)p && own[i].end >= (uintptr_t)p + SIZE;
+        ck_assert_msg(listed, "round %d: the mapping is not among the library's own", round);
+        memset(p, 0xa5, SIZE);
+        lc_os_free(p, SIZE);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static Suite *heap_suite(void) {
@@ -1400,9 +1422,10 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_leak_in_forked_child_is_reported);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("stacks");
+    tc = tcase_create("stacks and mappings");
     tcase_add_test(tc, test_interned_stacks_keep_their_ids_as_the_index_grows);
     tcase_add_test(tc, test_forked_child_interns_new_stacks_and_keeps_the_parents);
+    tcase_add_test(tc, test_a_reused_mapping_comes_zeroed_and_stays_the_librarys);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("budgets");
