@@ -37,6 +37,7 @@ static void after_fork_child(void) {
     lc_stack_unlock_all();
     lc_symbolize_unlock();
     lc_os_tid_reset();
+    lc_unwind_after_fork_child();
     lc_threads_after_fork_child();
     lc_baseline();
     lc_process_mode_after_fork_child();

@@ -72,13 +72,13 @@ static double timeout_seconds;
 /* Copied at start: the program may change its environment before exit. */
 static char pprof_path[4096], dot_path[4096];
 static bool pprof_path_too_long, dot_path_too_long;
-static pid_t file_owner;     /* the process that writes FILE itself; others FILE.PID */
-static char run_dir[4096];   /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
-static uint64_t deadline_ns; /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
-static bool checked;         /* this process's exit check has run */
-static pid_t self_pid;       /* set at start and by fork's child handler */
-static int program_status;   /* the status the program exits with */
-static bool skip_on_failure; /* LEAKCHECK_CHECK_ON_FAILURE=skip */
+static pid_t file_owner;             /* the process that writes FILE itself; others FILE.PID */
+static char run_dir[4096];           /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
+static uint64_t deadline_ns;         /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
+LC_FORK_STATE static bool checked;   /* this process's exit check has run */
+LC_FORK_STATE static pid_t self_pid; /* set at start and by fork's child handler */
+static int program_status;           /* the status the program exits with */
+static bool skip_on_failure;         /* LEAKCHECK_CHECK_ON_FAILURE=skip */
 
 /* ------------------------------------------------------------ run directory */
 
@@ -138,7 +138,7 @@ static void run_file_start(void) {
 /* Notes about this process's profile and graph files: in the run directory
  * under the supervisor (never inside a JSON report), else with the report. */
 static char notes[2048];
-static size_t notes_len;
+LC_FORK_STATE static size_t notes_len;
 
 static void note(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(FILE *out, const char *fmt, ...) {
@@ -230,10 +230,18 @@ static struct {
     lc_registers_at_entry regs;
 } exit_call;
 
+/* Resolved at start, so that a forked child (a Check test, which ends with
+ * exit) does not look it up again. */
+static void (*real_exit)(int);
+/* Whether an exit check will run (LEAKCHECK_MODE=process): only then is
+ * the exit call's frame wanted, and its registers, which take a DWARF step
+ * that in a forked child starts cold. */
+static bool exit_check_armed;
+
 __attribute__((noreturn, noinline, visibility("default"))) void exit(int status) {
-    static void (*real_exit)(int);
     int none = 0;
-    if (atomic_compare_exchange_strong(&exit_call.tid, &none, (int)lc_os_tid())) {
+    if (exit_check_armed &&
+        atomic_compare_exchange_strong(&exit_call.tid, &none, (int)lc_os_tid())) {
         program_status = status;
         exit_call.regs.n = lc_unwind_callee_saved(exit_call.regs.callee_saved, 16, 1);
         exit_call.frame = (uintptr_t)__builtin_frame_address(0);
@@ -490,6 +498,9 @@ static void start_watchdog(void) {
 }
 
 void lc_process_mode_init(void) {
+    lc_self_enter();
+    real_exit = (void (*)(int))dlsym(RTLD_NEXT, "exit");
+    lc_self_leave();
     const char *mode = getenv("LEAKCHECK_MODE");
     if (!mode || strcmp(mode, "process") != 0) return;
     const char *code = getenv("LEAKCHECK_ERROR_EXITCODE");
@@ -537,6 +548,7 @@ void lc_process_mode_init(void) {
     file_owner = owner && *owner ? (pid_t)atol(owner) : getpid();
     if (timeout_seconds > 0) start_watchdog();
     extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+    exit_check_armed = true;
     __cxa_atexit(check_at_exit, NULL, NULL);
     on_exit(record_status, NULL);
 }

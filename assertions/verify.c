@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static uint64_t baseline_seq;
+LC_FORK_STATE static uint64_t baseline_seq;
 static lc_buf last_text, last_json, last_dot;
 static size_t last_json_members; /* their length, after last_json's '{' */
 static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -51,7 +51,7 @@ static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
 /* With LEAKCHECK_PPROF_DIR set, the baseline keeps a snapshot so that a
  * failing check can write the before/after heap profiles for
  * `leakcheck diff` and `go tool pprof -diff_base`. */
-static lc_snapshot *baseline_snapshot;
+LC_FORK_STATE static lc_snapshot *baseline_snapshot;
 static unsigned profiles_written;
 
 unsigned long lc_baseline_searches;
@@ -520,6 +520,11 @@ __attribute__((noinline)) static void clear_dead_stack(void) {
 }
 
 static void clear_below_caller(void) {
+    /* The library's own scan starts at the caller's frame: only the engines
+     * that scan from the stack pointer (memcheck, LeakSanitizer) would see
+     * the dead stack, and in a forked child clearing it is four page
+     * faults for nothing. */
+    if (!lc_cfg.under_valgrind && !lc_lsan_available()) return;
     uintptr_t lo, hi, sp = (uintptr_t)__builtin_frame_address(0);
     if (lc_os_thread_stack(&lo, &hi) && sp < hi && sp - lo > 4 * DEAD_STACK_CLEARED)
         clear_dead_stack();

@@ -21,7 +21,12 @@
 
 #define SHARD_BITS 8
 #define NSHARDS (1u << SHARD_BITS)
-#define MIN_CAPACITY 256u
+/* A shard's first table is one of NSHARDS small ones side by side in one
+ * mapping: a program with a small heap then has 24 pages of tables, not
+ * two pages for each of 256 shards, and that is what every fork copies and
+ * what a forked child's first allocations write to (a shard's first insert
+ * in the child no longer maps a table of its own either). */
+#define SMALL_CAPACITY 16u
 #define SEQ_CHUNK 4096u
 #define SEQ_MASK ((1ull << 40) - 1)
 
@@ -44,9 +49,12 @@ typedef struct shard {
 /* One cache line each: threads on different shards never share one. */
 _Static_assert(sizeof(shard) == 64, "a shard is one cache line");
 
-static shard shards[NSHARDS] __attribute__((aligned(64)));
-static _Atomic uint64_t next_chunk = 1;
-static _Atomic uint64_t epoch;
+/* Page-aligned: the fork handlers write every shard's lock, and 16 KB
+ * that straddle five pages would cost five copy-on-write faults a side. */
+static shard shards[NSHARDS] __attribute__((aligned(4096)));
+static _Atomic(lc_block *) small_tables; /* NSHARDS x SMALL_CAPACITY */
+LC_FORK_STATE static _Atomic uint64_t next_chunk = 1;
+LC_FORK_STATE static _Atomic uint64_t epoch;
 static LC_TLS uint64_t tls_seq, tls_seq_end, tls_epoch;
 
 static inline uint64_t hash_addr(uintptr_t a) {
@@ -77,9 +85,29 @@ uint64_t lc_heap_new_epoch(void) {
     return at;
 }
 
+static lc_block *small_table_of(const shard *s) {
+    lc_block *all = atomic_load_explicit(&small_tables, memory_order_acquire);
+    if (!all) {
+        lc_block *mine = lc_os_reserve((size_t)NSHARDS * SMALL_CAPACITY * sizeof(lc_block));
+        if (!mine) return NULL;
+        if (atomic_compare_exchange_strong(&small_tables, &all, mine))
+            all = mine;
+        else /* another shard's first insert reserved them meanwhile */
+            lc_os_free(mine, (size_t)NSHARDS * SMALL_CAPACITY * sizeof(lc_block));
+    }
+    return all + (size_t)(s - shards) * SMALL_CAPACITY;
+}
+
 static bool grow(shard *s) {
     uint32_t old_cap = s->mask ? s->mask + 1 : 0;
-    uint32_t cap = old_cap ? old_cap * 2 : MIN_CAPACITY;
+    if (!old_cap) {
+        lc_block *first = small_table_of(s);
+        if (!first) return false;
+        s->slots = first;
+        s->mask = SMALL_CAPACITY - 1;
+        return true;
+    }
+    uint32_t cap = old_cap * 2;
     lc_block *slots = lc_os_alloc((size_t)cap * sizeof(lc_block));
     if (!slots) return false;
     uint32_t mask = cap - 1;
@@ -91,7 +119,10 @@ static bool grow(shard *s) {
             j = (j + 1) & mask;
         slots[j] = *b;
     }
-    lc_os_free(s->slots, (size_t)old_cap * sizeof(lc_block));
+    if (old_cap == SMALL_CAPACITY) /* the shard's place among the small ones */
+        memset(s->slots, 0, (size_t)old_cap * sizeof(lc_block));
+    else
+        lc_os_free(s->slots, (size_t)old_cap * sizeof(lc_block));
     s->slots = slots;
     s->mask = mask;
     return true;

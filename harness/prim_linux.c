@@ -112,7 +112,67 @@ size_t lc_os_own_mappings(lc_region *out, size_t cap) {
     return n;
 }
 
+/* Small mappings freed and kept for the next allocation of the same size:
+ * a check maps and unmaps the same few scratch areas every time it runs,
+ * and a suite checks after every test (two mmaps, two munmaps and their
+ * page faults, per area and check). Taken with a try-lock only: this runs
+ * inside malloc and in signal handlers, and after a fork that copied the
+ * lock held; whoever finds it busy maps and unmaps as before. The areas
+ * stay the library's own (they keep their entry in the own table). */
+#define MAP_CACHE_SLOTS 8
+#define MAP_CACHE_MAX (128u << 10)
+typedef struct cached_map {
+    void *p;
+    size_t size;
+} cached_map;
+static cached_map map_cache[MAP_CACHE_SLOTS];
+static _Atomic int map_cache_busy;
+
+static bool map_cache_try_lock(void) {
+    return !atomic_exchange_explicit(&map_cache_busy, 1, memory_order_acquire);
+}
+
+static void map_cache_unlock(void) {
+    atomic_store_explicit(&map_cache_busy, 0, memory_order_release);
+}
+
+static void *map_cache_take(size_t size) {
+    if (size > MAP_CACHE_MAX || !map_cache_try_lock()) return NULL;
+    void *p = NULL;
+    for (int i = 0; i < MAP_CACHE_SLOTS && !p; i++)
+        if (map_cache[i].p && map_cache[i].size == size) {
+            p = map_cache[i].p;
+            map_cache[i].p = NULL;
+        }
+    map_cache_unlock();
+    if (p) memset(p, 0, size); /* lc_os_alloc's memory comes zeroed */
+    return p;
+}
+
+/* Keeps p, and gives back what must be unmapped instead: p itself when the
+ * cache cannot take it, or the area it displaced (the cache fills with
+ * sizes a check no longer asks for, so the oldest goes). */
+static cached_map map_cache_put(void *p, size_t size) {
+    cached_map out = {p, size};
+    if (size > MAP_CACHE_MAX || !map_cache_try_lock()) return out;
+    static unsigned next_out;
+    int slot = -1;
+    for (int i = 0; i < MAP_CACHE_SLOTS && slot < 0; i++)
+        if (!map_cache[i].p) slot = i;
+    if (slot < 0) {
+        slot = (int)(next_out++ % MAP_CACHE_SLOTS);
+        out = map_cache[slot];
+    } else {
+        out.p = NULL;
+    }
+    map_cache[slot] = (cached_map){p, size};
+    map_cache_unlock();
+    return out;
+}
+
 void *lc_os_alloc(size_t size) {
+    void *kept = map_cache_take(size);
+    if (kept) return kept;
     /* Snapshots write every page they map at once; populating the mapping
      * up front costs one kernel call instead of a fault per page. */
     int populate = size >= (1u << 20) ? MAP_POPULATE : 0;
@@ -121,8 +181,15 @@ void *lc_os_alloc(size_t size) {
         size);
 }
 
+static void unmap_own(void *p, size_t size);
+
 void lc_os_free(void *p, size_t size) {
     if (!p) return;
+    cached_map out = map_cache_put(p, size);
+    if (out.p) unmap_own(out.p, out.size);
+}
+
+static void unmap_own(void *p, size_t size) {
     own_slot *t = atomic_load_explicit(&own_table, memory_order_acquire);
     for (size_t i = 0, h = own_hash((uintptr_t)p); t && i < OWN_SLOTS; i++) {
         own_slot *s = &t[(h + i) & (OWN_SLOTS - 1)];
@@ -158,6 +225,8 @@ size_t lc_os_read_self(void *dst, uintptr_t src, size_t len) {
 }
 
 void *lc_os_reserve(size_t size) {
+    void *kept = map_cache_take(size);
+    if (kept) return kept;
     return own_mapping(mmap(NULL, size, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
                        size);

@@ -428,6 +428,10 @@ bool lc_sanitizer_owns_thread_start(void) {
     return runtime_name && strcmp(runtime_name, "ThreadSanitizer") == 0;
 }
 
+bool lc_lsan_available(void) {
+    return lsan_check != NULL;
+}
+
 void lc_lsan_leak_check(lc_lsan_result *out) {
     lc_lsan_result r = {.available = lsan_check != NULL};
     if (lsan_check) {

@@ -48,6 +48,8 @@ typedef struct lc_lsan_result {
     bool leaks;     /* it found unreachable blocks */
 } lc_lsan_result;
 void lc_lsan_leak_check(lc_lsan_result *out);
+/* Whether the program runs under LSan or ASan (its leak check exists). */
+bool lc_lsan_available(void);
 /* LSan's part of a check's report: a line of text, and the JSON member
  * "lsan"; nothing when the program does not run under LSan. */
 void lc_lsan_text(struct lc_buf *text, const lc_lsan_result *r);

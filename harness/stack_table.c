@@ -7,7 +7,12 @@
  * stack takes one lock. The table never shrinks and never moves: its arrays
  * are reserved address space, committed as they fill, so readers need no
  * lock to follow an id. Each record also keeps the cumulative counts of
- * pprof's alloc_objects / alloc_space. */
+ * pprof's alloc_objects / alloc_space.
+ *
+ * The hash index starts at one page and doubles as stacks come: a forked
+ * child (a Check test) interns the stacks of its own code paths anew, and
+ * in an index sized for a million stacks each would land on a page of its
+ * own, one page fault to read it and one to write it. */
 #include "core.h"
 #include "os.h"
 #include "stacks.h"
@@ -21,6 +26,13 @@
 static uint32_t max_stacks = 1u << 20;
 #define index_slot_count (max_stacks * 2u)
 #define max_frames_total (max_stacks * 24u)
+
+/* The index of capacity c (a power of two, from INDEX_MIN to
+ * index_slot_count) lives at index_area[c - INDEX_MIN]: the smaller ones
+ * before it, kept because a lookup without the lock may still be reading
+ * one. So the area is twice the largest index, and one number, the
+ * capacity, publishes an index. */
+#define INDEX_MIN 1024u
 
 typedef struct stack_rec {
     uint64_t hash;
@@ -38,12 +50,13 @@ typedef struct counter {
 static counter *counters[COUNTER_SHARDS];
 
 static stack_rec *recs;
-static _Atomic uint32_t *index_slots; /* id, 0 = empty */
+static _Atomic uint32_t *index_area; /* id, 0 = empty */
+static _Atomic uint32_t index_cap = INDEX_MIN;
 static uintptr_t *frames;
-static _Atomic uint32_t nrecs = 1; /* id 0: the empty stack */
-static uint32_t nframes;
-static lc_spinlock insert_lock;
-static lc_spinlock reserve_lock;
+LC_FORK_STATE static _Atomic uint32_t nrecs = 1; /* id 0: the empty stack */
+LC_FORK_STATE static uint32_t nframes;
+LC_FORK_STATE static lc_spinlock insert_lock;
+LC_FORK_STATE static lc_spinlock reserve_lock;
 static _Atomic int reserved;
 
 static bool reserve(void) {
@@ -52,9 +65,9 @@ static bool reserve(void) {
     if (!atomic_load(&reserved)) {
         if (RUNNING_ON_VALGRIND) max_stacks = 1u << 16;
         recs = lc_os_reserve(max_stacks * sizeof(stack_rec));
-        index_slots = lc_os_reserve(index_slot_count * sizeof(uint32_t));
+        index_area = lc_os_reserve(2 * (size_t)index_slot_count * sizeof(uint32_t));
         frames = lc_os_reserve(max_frames_total * sizeof(uintptr_t));
-        bool ok = recs && index_slots && frames;
+        bool ok = recs && index_area && frames;
         for (int i = 0; i < COUNTER_SHARDS && ok; i++)
             ok = (counters[i] = lc_os_reserve(max_stacks * sizeof(counter))) != NULL;
         if (ok) atomic_store_explicit(&reserved, 1, memory_order_release);
@@ -78,26 +91,54 @@ static bool same(const stack_rec *r, uint64_t h, const uintptr_t *pcs, int depth
            memcmp(&frames[r->frames_at], pcs, (size_t)depth * sizeof(uintptr_t)) == 0;
 }
 
+static _Atomic uint32_t *index_of(uint32_t cap) {
+    return &index_area[cap - INDEX_MIN];
+}
+
+/* The slot of the stack in the index of capacity cap, or the empty slot
+ * that ends its probe run; *found says which. */
+static uint32_t probe(uint32_t cap, uint64_t h, const uintptr_t *pcs, int depth, uint32_t *found) {
+    _Atomic uint32_t *slots = index_of(cap);
+    uint32_t i = (uint32_t)h & (cap - 1);
+    for (;;) {
+        uint32_t id = atomic_load_explicit(&slots[i], memory_order_acquire);
+        if (!id || same(&recs[id], h, pcs, depth)) {
+            *found = id;
+            return i;
+        }
+        i = (i + 1) & (cap - 1);
+    }
+}
+
+/* Moves every id into the index of twice the capacity, then publishes it.
+ * Called with insert_lock held. */
+static void grow_index(uint32_t cap) {
+    _Atomic uint32_t *from = index_of(cap), *to = index_of(cap * 2);
+    uint32_t mask = cap * 2 - 1;
+    for (uint32_t k = 0; k < cap; k++) {
+        uint32_t id = atomic_load_explicit(&from[k], memory_order_relaxed);
+        if (!id) continue;
+        uint32_t i = (uint32_t)recs[id].hash & mask;
+        while (atomic_load_explicit(&to[i], memory_order_relaxed))
+            i = (i + 1) & mask;
+        atomic_store_explicit(&to[i], id, memory_order_relaxed);
+    }
+    atomic_store_explicit(&index_cap, cap * 2, memory_order_release);
+}
+
 lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
     if (depth <= 0 || !reserve()) return 0;
     uint64_t h = hash_frames(pcs, depth);
-    uint32_t i = (uint32_t)h & (index_slot_count - 1);
-    for (;;) {
-        uint32_t id = atomic_load_explicit(&index_slots[i], memory_order_acquire);
-        if (!id) break;
-        if (same(&recs[id], h, pcs, depth)) return id;
-        i = (i + 1) & (index_slot_count - 1);
-    }
+    uint32_t found;
+    (void)probe(atomic_load_explicit(&index_cap, memory_order_acquire), h, pcs, depth, &found);
+    if (found) return found;
     lc_spin_lock(&insert_lock);
-    /* Another thread may have inserted it, or filled our slot, meanwhile. */
-    for (;;) {
-        uint32_t id = atomic_load_explicit(&index_slots[i], memory_order_acquire);
-        if (!id) break;
-        if (same(&recs[id], h, pcs, depth)) {
-            lc_spin_unlock(&insert_lock);
-            return id;
-        }
-        i = (i + 1) & (index_slot_count - 1);
+    /* Another thread may have inserted it, or grown the index, meanwhile. */
+    uint32_t cap = atomic_load_explicit(&index_cap, memory_order_relaxed);
+    uint32_t i = probe(cap, h, pcs, depth, &found);
+    if (found) {
+        lc_spin_unlock(&insert_lock);
+        return found;
     }
     uint32_t id = atomic_load_explicit(&nrecs, memory_order_relaxed);
     if (id >= max_stacks - 1 || nframes + (uint32_t)depth > max_frames_total ||
@@ -111,7 +152,13 @@ lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
     recs[id].frames_at = nframes;
     nframes += (uint32_t)depth;
     atomic_store_explicit(&nrecs, id + 1, memory_order_release);
-    atomic_store_explicit(&index_slots[i], id, memory_order_release);
+    /* Load factor at most 1/2, as the full-size index had. */
+    if (id * 2 > cap && cap < index_slot_count) {
+        grow_index(cap); /* holds ids 1 .. id - 1; this one goes in below */
+        cap *= 2;
+        i = probe(cap, h, pcs, depth, &found);
+    }
+    atomic_store_explicit(&index_of(cap)[i], id, memory_order_release);
     lc_spin_unlock(&insert_lock);
     return id;
 }

@@ -23,6 +23,8 @@ bool lc_unwind_room_for_dwarf(void *frame);
  * start-up before the program runs, sees to that. */
 int lc_unwind_backtrace(void **buf, int max);
 void lc_unwind_init(void);
+/* In a forked child: its first walks leave the parent's trace cache alone. */
+void lc_unwind_after_fork_child(void);
 
 lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth);
 int lc_stack_get(lc_stack_id id, const uintptr_t **pcs);

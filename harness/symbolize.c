@@ -44,7 +44,7 @@
 
 /* ------------------------------------------------------------ loading libdw */
 
-static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
+LC_FORK_STATE static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Every libdw function this file calls, reached through `libdw`. */
 #define DW_FUNCTIONS(X)                                                                            \

@@ -36,10 +36,10 @@ static lc_thread_rec *first_dir[16];
 lc_thread_rec **lc_thread_chunks = first_dir;
 static size_t dir_cap = sizeof first_dir / sizeof first_dir[0];
 static size_t nchunks;
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t next_id = 1;
-static uint64_t baseline_id = 1;
-static lc_task_list baseline_tasks;
+LC_FORK_STATE static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+LC_FORK_STATE static uint64_t next_id = 1;
+LC_FORK_STATE static uint64_t baseline_id = 1;
+LC_FORK_STATE static lc_task_list baseline_tasks;
 static lc_task_list ignored_tasks;
 static LC_TLS lc_thread_rec *self_rec;
 static size_t recs_end; /* lc_thread_recs_end() */
@@ -337,7 +337,7 @@ void lc_thread_wait_end(void) {
 /* Set in a fork child until its baseline: then the child has one thread,
  * the one that forked, and listing /proc/self/task (an open, a directory
  * read and a close in every forked test) would only find it. */
-static bool forked_alone;
+LC_FORK_STATE static bool forked_alone;
 
 void lc_threads_baseline(void) {
     pthread_mutex_lock(&registry_lock);

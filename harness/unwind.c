@@ -27,6 +27,26 @@
  * key is free it walks with unw_step, which keeps no per-thread cache. */
 static bool trace_cache_safe;
 
+/* The trace cache is 256 KB of the forking thread's, shared with the
+ * parent after a fork, and a child's own code paths hash their frames to
+ * pages all over it: a forked Check test, which allocates a few times and
+ * exits, paid a copy-on-write fault for nearly every new frame (about 20 a
+ * test) to fill a cache it would not live to use. So a forked child's first
+ * walks step with unw_step, which writes only libunwind's small cache of
+ * register rules; a child that goes on allocating takes the cache again. */
+#define CHILD_STEP_WALKS 64
+LC_FORK_STATE static _Atomic int child_step_walks;
+
+void lc_unwind_after_fork_child(void) {
+    atomic_store_explicit(&child_step_walks, CHILD_STEP_WALKS, memory_order_relaxed);
+}
+
+static bool use_trace_cache(void) {
+    if (!trace_cache_safe) return false;
+    if (LC_LIKELY(atomic_load_explicit(&child_step_walks, memory_order_relaxed) <= 0)) return true;
+    return atomic_fetch_sub_explicit(&child_step_walks, 1, memory_order_relaxed) <= 0;
+}
+
 void lc_unwind_init(void) {
     pthread_key_t probe;
     if (pthread_key_create(&probe, NULL) != 0) return;
@@ -42,7 +62,7 @@ void lc_unwind_init(void) {
  * first, as unw_backtrace gives them had the caller called it. */
 __attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
     if (max <= 0) return 0;
-    if (LC_LIKELY(trace_cache_safe)) {
+    if (LC_LIKELY(use_trace_cache())) {
         void *own[LC_MAX_DEPTH + 48];
         int want = max + 1 < (int)(sizeof own / sizeof own[0]) ? max + 1
                                                                : (int)(sizeof own / sizeof own[0]);

@@ -1304,6 +1304,81 @@ START_TEST(test_fixture_and_assert_fail_exactly_the_leaky_tests_in_nofork_mode) 
 }
 END_TEST
 
+/* ------------------------------------------------------------ stacks */
+
+/* The stack index starts small and doubles: every stack interned before,
+ * during and after the doublings is found again under its own id, with
+ * its own frames, and a new stack never takes an old one's id. */
+START_TEST(test_interned_stacks_keep_their_ids_as_the_index_grows) {
+    enum { STACKS = 5000 };
+    static lc_stack_id ids[STACKS];
+    uint32_t before = lc_stack_count();
+    for (uintptr_t i = 0; i < STACKS; i++) {
+        uintptr_t pcs[3] = {0x5000000 + i * 16, 0x6000000 + (i % 7), 0x7000000};
+        ids[i] = lc_stack_intern(pcs, 3);
+        ck_assert_uint_ne(ids[i], 0);
+        ck_assert_uint_ge(ids[i], before);
+    }
+    ck_assert_uint_ge(lc_stack_count(), before + STACKS);
+    for (uintptr_t i = 0; i < STACKS; i++) {
+        uintptr_t pcs[3] = {0x5000000 + i * 16, 0x6000000 + (i % 7), 0x7000000};
+        ck_assert_uint_eq(lc_stack_intern(pcs, 3), ids[i]);
+        const uintptr_t *got;
+        ck_assert_int_eq(lc_stack_get(ids[i], &got), 3);
+        ck_assert_uint_eq(got[0], pcs[0]);
+        ck_assert_uint_eq(got[1], pcs[1]);
+        if (i) ck_assert_uint_ne(ids[i], ids[i - 1]);
+    }
+}
+END_TEST
+
+/* A forked child interns stacks the parent never saw, and finds the
+ * parent's under the ids the parent gave them. */
+START_TEST(test_forked_child_interns_new_stacks_and_keeps_the_parents) {
+    uintptr_t old[2] = {0x8100000, 0x8200000};
+    lc_stack_id parent_id = lc_stack_intern(old, 2);
+    ck_assert_uint_ne(parent_id, 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int bad = lc_stack_intern(old, 2) != parent_id;
+        for (uintptr_t i = 0; i < 3000 && !bad; i++) {
+            uintptr_t pcs[2] = {0x8300000 + i * 8, 0x8200000};
+            lc_stack_id id = lc_stack_intern(pcs, 2);
+            bad = id == 0 || id == parent_id || lc_stack_intern(pcs, 2) != id;
+        }
+        _exit(bad);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_uint_eq(lc_stack_intern(old, 2), parent_id);
+}
+END_TEST
+
+/* A mapping the library frees may be kept and handed out again for the
+ * next one of its size: it still comes zeroed, and it is still the
+ * library's own, so the scan never takes it for the program's memory. */
+START_TEST(test_a_reused_mapping_comes_zeroed_and_stays_the_librarys) {
+    enum { SIZE = 3 * 4096 + 100 };
+    for (int round = 0; round < 4; round++) {
+        unsigned char *p = lc_os_alloc(SIZE);
+        ck_assert_ptr_nonnull(p);
+        for (size_t i = 0; i < SIZE; i++)
+            ck_assert_msg(p[i] == 0, "byte %zu of round %d is %d", i, round, p[i]);
+        static lc_region own[LC_OS_OWN_MAX];
+        size_t n = lc_os_own_mappings(own, LC_OS_OWN_MAX);
+        bool listed = false;
+        for (size_t i = 0; i < n; i++)
+            listed |= own[i].start == (uintptr_t)p && own[i].end >= (uintptr_t)p + SIZE;
+        ck_assert_msg(listed, "round %d: the mapping is not among the library's own", round);
+        memset(p, 0xa5, SIZE);
+        lc_os_free(p, SIZE);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static Suite *heap_suite(void) {
@@ -1345,6 +1420,12 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_block_allocated_after_baseline_is_a_leak);
     tcase_add_test(tc, test_fork_is_the_baseline_of_the_child);
     tcase_add_test(tc, test_leak_in_forked_child_is_reported);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("stacks and mappings");
+    tcase_add_test(tc, test_interned_stacks_keep_their_ids_as_the_index_grows);
+    tcase_add_test(tc, test_forked_child_interns_new_stacks_and_keeps_the_parents);
+    tcase_add_test(tc, test_a_reused_mapping_comes_zeroed_and_stays_the_librarys);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("budgets");
