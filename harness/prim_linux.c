@@ -180,9 +180,13 @@ uint64_t lc_os_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Until an absolute time: a relative sleep resumed with what remains makes
+ * no progress when a signal is pending each time it starts (a program that
+ * sends itself signals without pause), and the caller would never wake. */
 void lc_os_sleep_ns(uint64_t ns) {
-    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    uint64_t at = lc_os_now_ns() + ns;
+    struct timespec ts = {(time_t)(at / 1000000000ull), (long)(at % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
     }
 }
 
