@@ -241,6 +241,7 @@ static lc_region runtime_text[MAX_TEXT_RANGES];
 static int nruntime_text;
 static lc_region self_text[4];
 static int nself_text;
+static bool self_is_library; /* the library is a shared object of its own */
 static lc_region linker_text;
 
 /* Every object's executable segments and its whole span, as of the last
@@ -293,6 +294,7 @@ static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
         if (runtime && nruntime_text < MAX_TEXT_RANGES) runtime_text[nruntime_text++] = r;
         if (runtime && strstr(info->dlpi_name, "/ld-linux")) linker_text = r;
         if (is_self && nself_text < 4) self_text[nself_text++] = r;
+        if (is_self) self_is_library = info->dlpi_name && info->dlpi_name[0];
     }
     span.start &= ~(uintptr_t)4095; /* where the loader's mapping begins */
     if (span.end && nobject_spans < MAX_OBJECTS) object_spans[nobject_spans++] = span;
@@ -367,6 +369,10 @@ bool lc_os_pc_in_runtime(uintptr_t pc) {
 
 bool lc_os_pc_in_linker(uintptr_t pc) {
     return pc >= linker_text.start && pc < linker_text.end;
+}
+
+bool lc_os_pc_in_library(uintptr_t pc) {
+    return self_is_library && lc_os_pc_in_self(pc);
 }
 
 bool lc_os_pc_in_self(uintptr_t pc) {
