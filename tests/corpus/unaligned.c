@@ -14,9 +14,10 @@
  * Expected: leak. Both blocks lost directly (2 objects, 80 B); the record
  * is reachable (1 object, 40 B). With -DFIXED the records are laid out
  * naturally, each pointer on its own aligned word: clean, 3 blocks
- * reachable (128 B: the record is 48 bytes then). valgrind --leak-check=full says the same: "definitely
- * lost: 80 bytes in 2 blocks", "still reachable: 40 bytes in 1 blocks"; its
- * twin "still reachable: 128 bytes in 3 blocks". */
+ * reachable (128 B: the record is 48 bytes then). valgrind
+ * --leak-check=full says the same: "definitely lost: 80 bytes in 2
+ * blocks", "still reachable: 40 bytes in 1 blocks"; its twin "still
+ * reachable: 128 bytes in 3 blocks". */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
