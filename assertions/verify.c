@@ -251,6 +251,43 @@ static bool build_sites(lc_heap_view *h) {
     return true;
 }
 
+/* Threads go on running while the check reads their roots, and a block
+ * one allocates after its capture may be held only where the capture did
+ * not look (a register, a frame below the captured stack pointer): judged,
+ * it would be a false "lost". Such blocks (numbered from the capture's
+ * born_seq on) are moved past h->n, out of the verdict, as valgrind and
+ * LeakSanitizer, which stop the world, never see them; returns how many. */
+static size_t set_young_apart(lc_heap_view *h, const lc_thread_report *threads) {
+    if (!threads || !threads->born_seq) return 0;
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        if (lc_block_seq(&h->all[lo]) < threads->born_seq) {
+            lo++;
+        } else {
+            lc_block b = h->all[--hi];
+            h->all[hi] = h->all[lo];
+            h->all[lo] = b;
+        }
+    }
+    size_t young = h->n - lo;
+    h->n = lo;
+    return young;
+}
+
+/* What a young block holds is live: a pointer the program moved into it
+ * (realloc copies a whole array of them) keeps its target. Each is a root
+ * of its own, kind "region". */
+static void add_young_roots(lc_graph *g, const lc_heap_view *h, size_t young) {
+    for (size_t i = h->n; i < h->n + young; i++) {
+        uintptr_t a = lc_block_addr(&h->all[i]);
+        lc_root root = {.r = {a, a + lc_block_size(&h->all[i])},
+                        .kind = LC_ROOT_REGION,
+                        .thread = -1,
+                        .module = "a block allocated during the check"};
+        lc_graph_add_root(g, &root);
+    }
+}
+
 /* The scan, with every other thread's stack captured and the heap locked
  * (so nothing it reads is freed under it): runtime ownership; what the
  * program's globals, TLS and live threads reach (reachable, with the
@@ -299,6 +336,7 @@ static bool scan_heap(lc_heap_view *h, lc_thread_report *threads, uintptr_t call
 
     lc_heap_lock_all();
     bool ok = copy_all_blocks(h);
+    size_t young = ok ? set_young_apart(h, threads) : 0;
     bool any_new = false;
     for (size_t i = 0; ok && i < h->n && !any_new; i++)
         any_new = is_new(h, i);
@@ -322,6 +360,7 @@ static bool scan_heap(lc_heap_view *h, lc_thread_report *threads, uintptr_t call
             /* The program's own mappings, known only now: a mapping that
              * holds a block is malloc's. */
             size_t maps_from = lc_map_roots_add(g);
+            add_young_roots(g, h, young);
             lc_graph_mark(g, maps_from, g->nroots, MARK_ROOTS, MARK_RUNTIME, false, true);
             lc_graph_mark(g, threads_from, roots_end, MARK_THREADS, MARK_RUNTIME | MARK_ROOTS,
                           false, true);

@@ -52,6 +52,9 @@ void lc_os_for_each_tls_block(lc_region_fn fn, void *arg);
  * pointers; filled at init. */
 bool lc_os_pc_in_runtime(uintptr_t pc);
 bool lc_os_pc_in_self(uintptr_t pc);
+/* The same, false when the library is linked into the program (whose own
+ * code is then "self" too). */
+bool lc_os_pc_in_library(uintptr_t pc);
 /* Code of the dynamic linker: what it allocates is its own (link maps,
  * scope lists, TLS descriptors), wherever it keeps the pointer. */
 bool lc_os_pc_in_linker(uintptr_t pc);

@@ -249,9 +249,13 @@ uint64_t lc_os_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Until an absolute time: a relative sleep resumed with what remains makes
+ * no progress when a signal is pending each time it starts (a program that
+ * sends itself signals without pause), and the caller would never wake. */
 void lc_os_sleep_ns(uint64_t ns) {
-    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    uint64_t at = lc_os_now_ns() + ns;
+    struct timespec ts = {(time_t)(at / 1000000000ull), (long)(at % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
     }
 }
 
@@ -306,6 +310,7 @@ static lc_region runtime_text[MAX_TEXT_RANGES];
 static int nruntime_text;
 static lc_region self_text[4];
 static int nself_text;
+static bool self_is_library; /* the library is a shared object of its own */
 static lc_region linker_text;
 
 /* Every object's executable segments and its whole span, as of the last
@@ -358,6 +363,7 @@ static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
         if (runtime && nruntime_text < MAX_TEXT_RANGES) runtime_text[nruntime_text++] = r;
         if (runtime && strstr(info->dlpi_name, "/ld-linux")) linker_text = r;
         if (is_self && nself_text < 4) self_text[nself_text++] = r;
+        if (is_self) self_is_library = info->dlpi_name && info->dlpi_name[0];
     }
     span.start &= ~(uintptr_t)4095; /* where the loader's mapping begins */
     if (span.end && nobject_spans < MAX_OBJECTS) object_spans[nobject_spans++] = span;
@@ -432,6 +438,10 @@ bool lc_os_pc_in_runtime(uintptr_t pc) {
 
 bool lc_os_pc_in_linker(uintptr_t pc) {
     return pc >= linker_text.start && pc < linker_text.end;
+}
+
+bool lc_os_pc_in_library(uintptr_t pc) {
+    return self_is_library && lc_os_pc_in_self(pc);
 }
 
 bool lc_os_pc_in_self(uintptr_t pc) {

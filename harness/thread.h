@@ -163,6 +163,7 @@ struct lc_thread_report {
     thread_entry *e; /* grows with the threads found (lc_os_reserve) */
     size_t n, cap, map_bytes;
     size_t suppressed; /* leaked threads a `thread:` suppression matched */
+    uint64_t born_seq; /* blocks from this sequence number on are younger than the capture */
 };
 
 lc_thread_report *lc_thread_report_alloc(void);

@@ -303,6 +303,25 @@ static void await_return_to_wait(size_t k) {
     }
 }
 
+/* A thread interrupted inside the library (its malloc recording a block,
+ * or the C library's malloc or memcmp called from there) is shown from the
+ * program's frame that called in: the library's own frames never top a
+ * reported stack. Only the list of frames is cut; the stack pointer, and
+ * so what the scan reads, stay as captured. */
+static void drop_own_frames(lc_capture *c) {
+    int from = 0;
+    for (int i = 0; i < c->depth; i++) {
+        if (lc_os_pc_in_library(c->pcs[i]))
+            from = i + 1;
+        else if (!lc_os_pc_in_runtime(c->pcs[i]))
+            break;
+    }
+    if (from == 0 || from == c->depth) return;
+    c->depth -= from;
+    memmove(c->pcs, c->pcs + from, (size_t)c->depth * sizeof(uintptr_t));
+    memmove(c->sps, c->sps + from, (size_t)c->depth * sizeof(uintptr_t));
+}
+
 void lc_capture_stacks(lc_capture *out, size_t n) {
     pthread_mutex_lock(&capture_lock);
     lc_self_enter();
@@ -385,6 +404,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         c->elided = slots[j].elided;
         memcpy(c->outer, slots[j].outer, (size_t)c->nouter * sizeof(uintptr_t));
         c->status = LC_CAPTURE_OK;
+        drop_own_frames(c);
     }
     lc_self_leave();
     pthread_mutex_unlock(&capture_lock);

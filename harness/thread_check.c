@@ -454,6 +454,12 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
             lc_thread_report_free(r);
             return NULL;
         }
+        /* Threads run on while the check reads their roots: a block they
+         * allocate after their capture may be held only where the capture
+         * cannot see it (a register, a frame below the captured stack
+         * pointer). The new epoch makes every block allocated from here on
+         * number at least born_seq, so that the scan can tell them. */
+        r->born_seq = lc_heap_new_epoch();
         if (stacks_for_rules && r->n) capture(r->e, r->n);
         r->n = filter(r->e, r->n, opts);
         bool waiting_helps = false;
@@ -468,7 +474,10 @@ lc_thread_report *lc_threads_check(const lc_options *opts, double settle) {
         if (nap > window - elapsed) nap = window - elapsed;
         lc_os_sleep_ns(nap);
     }
-    if (r->n && !stacks_for_rules) capture(r->e, r->n);
+    if (r->n && !stacks_for_rules) {
+        r->born_seq = lc_heap_new_epoch();
+        capture(r->e, r->n);
+    }
     if (thread_rules) r->n = drop_suppressed(r->e, r->n, &r->suppressed);
     group(r->e, r->n);
     return r;

@@ -44,7 +44,10 @@ command -v jq >/dev/null || {
 #             0 as well). threads=N is threads.leaked, tsupp=N is
 #             threads.suppressed; CLASS=OBJECTS/BYTES is heap.CLASS_objects
 #             and heap.CLASS_bytes for leaked, unreachable, direct,
-#             indirect, thread, reachable and suppressed.
+#             indirect, thread, reachable and suppressed. CLASS=* leaves a
+#             class unchecked where the moment decides it (what threads
+#             still allocating at exit hold); the case's check_ function
+#             bounds it instead.
 expectations() {
     cat <<'TABLE'
 # case                  | program                | options                            | exit    | verdict      | counters
@@ -131,6 +134,24 @@ suppress_all            | suppress               | --suppressions @/suppress_all
 suppress_none           | suppress               |                                    | 23      | leak         | threads=1 leaked=2/96 unreachable=2/96 direct=2/96
 nodebug                 | nodebug                |                                    | 23      | leak         | threads=1 leaked=1/48 unreachable=1/48 direct=1/48
 nodebug_fixed           | nodebug.fixed          |                                    | 0       | clean        |
+unaligned               | unaligned              |                                    | 23      | leak         | leaked=2/80 unreachable=2/80 direct=2/80 reachable=1/40
+unaligned_fixed         | unaligned.fixed        |                                    | 0       | clean        | reachable=3/128
+self_pointer            | self_pointer           |                                    | 23      | leak         | leaked=1/64 unreachable=1/64 direct=1/64
+self_pointer_fixed      | self_pointer.fixed     |                                    | 0       | clean        | reachable=1/64
+dlopen                  | dlopen                 |                                    | 23      | leak         | leaked=1/96 unreachable=1/96 direct=1/96
+dlopen_fixed            | dlopen.fixed           |                                    | 0       | clean        |
+dlopen_loaded           | dlopen.loaded          |                                    | 0       | clean        | reachable=1/96
+signal_storm            | signal_storm           | --suppressions @/signal_storm.supp | 23      | leak         | tsupp=1 leaked=1/56 unreachable=1/56 direct=1/56
+signal_storm_fixed      | signal_storm.fixed     | --suppressions @/signal_storm.supp | 0       | clean        | tsupp=1
+signal_storm_sender     | signal_storm.fixed     |                                    | 23      | leak         | threads=1
+contention              | contention             | --suppressions @/contention.supp   | 23      | leak         | tsupp=16 leaked=1/88 unreachable=1/88 direct=1/88 reachable=*
+contention_fixed        | contention.fixed       | --suppressions @/contention.supp   | 0       | clean        | tsupp=16 reachable=*
+contention_workers      | contention             |                                    | 23      | leak         | threads=16 leaked=* unreachable=1/88 direct=1/88 thread=*
+contention_join         | contention.join        |                                    | 0       | clean        |
+exit_abort              | exit_abort             |                                    | 134     | -            |
+exit_abort_fixed        | exit_abort.fixed       |                                    | 0       | clean        |
+exit_underscore         | exit_underscore        |                                    | 23      | leak         | leaked=1/24 unreachable=1/24 direct=1/24
+exit_underscore_fixed   | exit_underscore.fixed  |                                    | 0       | clean        |
 TABLE
 }
 
@@ -249,7 +270,9 @@ check_counters() {
     done
     mapfile -t got < <(jq -r "$(printf '.%s, ' "${counter_fields[@]}") empty" "$tmp/$case_name.doc")
     for i in "${!counter_fields[@]}"; do
-        if [ "${got[$i]:-null}" = null ]; then
+        if [ "${expected[$i]}" = '*' ] && [ "${got[$i]:-null}" != null ]; then
+            continue
+        elif [ "${got[$i]:-null}" = null ]; then
             missing+=("${counter_fields[$i]}")
         elif [ "${got[$i]}" != "${expected[$i]}" ]; then
             fail ".${counter_fields[$i]} is ${got[$i]}, expected ${expected[$i]}"
@@ -503,6 +526,96 @@ check_exit_thread_main_pthread_exit() {
 check_timer_thread() {
     expect "glibc's timer helper is not a thread whose stack could not be read" \
         ".scan.threads_not_read == 0"
+}
+
+check_unaligned() {
+    expect "the two blocks held only at unaligned addresses are lost directly, from make (unaligned.c)" \
+        "[.heap.sites[] | select(.class == \"unreachable\") | .lost == \"direct\" and (.stack | $(has_frame make unaligned.c))] | length > 0 and all"
+    expect "the record (40 B) is held by the global holder" \
+        '[.heap.sites[] | select(.class == "reachable") | .bytes == 40 and .path == [.path[0]] and .path[0].kind == "global" and .path[0].name == "holder"] == [true]'
+}
+check_unaligned_fixed() {
+    expect "the 48 B block is held by the global packed_ref, at offset 8 (an aligned word)" \
+        '[.heap.sites[] | select(.path == [.path[0]] and .path[0].name == "packed_ref") | .path[0].offset] == [8]'
+    expect "the 32 B block is held through the record, at offset 8" \
+        '[.heap.sites[] | select((.path | length) == 2) | .path[1].kind == "block" and .path[1].offset == 8 and .path[0].name == "holder"] | length > 0 and all'
+}
+check_self_pointer() {
+    expect "the node that points to itself is lost directly, from make_node" \
+        "[.heap.sites[] | .lost == \"direct\" and (.stack | $(has_frame make_node self_pointer.c))] == [true]"
+}
+check_self_pointer_fixed() {
+    expect "the node is held by the global kept" \
+        '[.heap.sites[] | .class == "reachable" and .path == [.path[0]] and .path[0].kind == "global" and .path[0].name == "kept"] == [true]'
+}
+# The plugin is unmapped by the time of the check: its frames cannot be
+# named yet (a known gap, dlopen.c), but they must not be named wrongly, and
+# main's frame that called into the plugin is there.
+check_dlopen() {
+    expect "the lost block's stack has main (dlopen.c) below the plugin's frames" \
+        "[.heap.sites[] | .stack | $(has_frame main dlopen.c)] == [true]"
+    expect "the top frame is plugin_alloc (dlopen_plugin.c) or unnamed" \
+        '[.heap.sites[] | .stack[0] | .function == null or (.function | contains("plugin_alloc"))] == [true]'
+}
+check_dlopen_loaded() {
+    expect "the block is held by the plugin's global plugin_cache, allocated in plugin_alloc" \
+        "[.heap.sites[] | .class == \"reachable\" and (.stack | $(has_frame plugin_alloc dlopen_plugin.c)) and .path == [.path[0]] and .path[0].kind == \"global\" and .path[0].name == \"plugin_cache\"] == [true]"
+}
+signal_handled_at_exit() {
+    grep -q 'a signal was handled after the exit handlers' "$tmp/$case_name.out" ||
+        fail "the program's handler did not run during the exit check: $(cat "$tmp/$case_name.out" "$tmp/$case_name.err")"
+}
+check_signal_storm() {
+    signal_handled_at_exit
+    expect "the lost block is lose_one's" \
+        "[.heap.sites[] | .stack | $(has_frame lose_one signal_storm.c)] == [true]"
+    expect "thread:sender_main suppressed the sender" \
+        '[.suppressed[] | select(.pattern == "thread:sender_main") | .threads] == [1]'
+}
+check_signal_storm_fixed() { signal_handled_at_exit; }
+check_signal_storm_sender() {
+    signal_handled_at_exit
+    expect "the leaked thread is the sender, in sender_main" \
+        "[.threads.list[] | .name == \"sig-sender\" and (.stack | $(has_frame sender_main signal_storm.c))] == [true]"
+}
+# What the workers hold at the moment of the check: blocks of churn_main,
+# at most one each, in CLASS.
+churn_blocks() {
+    expect "the $1 blocks are the workers' own, from churn_main, at most 16" \
+        "[.heap.sites[] | select(.class == \"$1\")] | (map(.stack | $(has_frame churn_main contention.c)) | all) and ((map(.objects) | add // 0) <= 16)"
+}
+check_contention() {
+    expect "the only lost block is lose_one's" \
+        "[.heap.sites[] | select(.class == \"unreachable\") | .bytes == 88 and (.stack | $(has_frame lose_one contention.c))] == [true]"
+    churn_blocks reachable
+}
+check_contention_fixed() { churn_blocks reachable; }
+check_contention_workers() {
+    check_contention
+    churn_blocks thread
+    expect "the 16 leaked threads are the workers, in churn_main" \
+        "[.threads.list[] | .name == \"churn\" and (.stack | $(has_frame churn_main contention.c))] | length > 0 and all"
+    expect "leaked = unreachable + thread" \
+        '.heap.leaked_objects == .heap.unreachable_objects + .heap.thread_objects and .heap.leaked_bytes == .heap.unreachable_bytes + .heap.thread_bytes'
+}
+check_exit_abort() {
+    grep -qiE 'signal 6|SIGABRT|abort' "$tmp/$case_name.err" ||
+        fail "stderr does not report the signal: $(cat "$tmp/$case_name.err")"
+    local doc
+    doc=$(jq -c '{processes: (.processes | length), unchecked: [.unchecked[] | .reason | test("before its exit check")]}' \
+        "$tmp/$case_name.json" 2>&1)
+    [ "$doc" = '{"processes":0,"unchecked":[true]}' ] ||
+        fail "the report does not list the process as not checked: $doc"
+}
+check_exit_underscore() {
+    expect "the lost block is lose_one's" \
+        "[.heap.sites[] | .stack | $(has_frame lose_one exit_underscore.c)] == [true]"
+    grep -q 'ended with _exit(0): checked there' "$tmp/$case_name.json" ||
+        fail "the report's notes do not say the process was checked at _exit: $(cat "$tmp/$case_name.json")"
+}
+check_exit_underscore_fixed() {
+    grep -q 'ended with _exit(0): checked there' "$tmp/$case_name.json" ||
+        fail "the report's notes do not say the process was checked at _exit"
 }
 
 # ---------------------------------------------------------------- the run

@@ -11,10 +11,18 @@
 # lost" and heap.indirect_objects/_bytes its "indirectly lost", cycles
 # included (valgrind counts one block of a lost cycle as definitely lost).
 #
-# Only programs whose threads have all ended by exit take part: valgrind
-# treats a thread still running at exit as a root and counts what it holds
-# as reachable (or as lost, for what fork did not copy), where leakcheck
-# puts it in its own "thread" class, so the figures would differ by design.
+# Programs whose threads still run at exit take part only when those
+# threads hold nothing of the heap compared, or only what they allocate
+# and free as they go (contention): valgrind treats a thread still running
+# at exit as a root and counts what it holds as reachable (or as lost, for
+# what fork did not copy), where leakcheck puts it in its own "thread"
+# class, so the figures of a thread that holds a block would differ by
+# design. The leaky contention case is left out: with sixteen threads
+# still allocating at exit, valgrind found its lost block in 4 of 5 runs
+# and nothing lost in the fifth; its twins take part. A program that ends
+# with abort() is left out: valgrind searches
+# for leaks after a fatal signal, leakcheck does not check a process
+# killed before its exit check (exit_abort.c).
 # The forking program is left out too (valgrind follows the child and mixes
 # its figures into the run). valgrind runs without -q, which would drop the
 # LEAK SUMMARY this test reads. Without valgrind the test says so and passes.
@@ -35,8 +43,9 @@ command -v jq >/dev/null || {
     exit 1
 }
 
-# The programs compared, and whether valgrind must find something lost in
-# them (so that the comparison cannot pass on two zeros by accident).
+# The programs compared (a binary of build.sh, then its arguments), and
+# last whether valgrind must find something lost in them (so that the
+# comparison cannot pass on two zeros by accident).
 programs() {
     cat <<'TABLE'
 lost_direct              lost
@@ -69,6 +78,23 @@ tsd_all_keys.leaky       lost
 tsd_all_keys             none
 no_frame_pointers        lost
 no_frame_pointers.fixed  none
+exit_thread              lost
+exit_thread.fixed        none
+exit_thread pthread_exit lost
+exit_thread.fixed pthread_exit none
+unaligned                lost
+unaligned.fixed          none
+self_pointer             lost
+self_pointer.fixed       none
+dlopen                   lost
+dlopen.fixed             none
+dlopen.loaded            none
+signal_storm             lost
+signal_storm.fixed       none
+contention.fixed         none
+contention.join          none
+exit_underscore          lost
+exit_underscore.fixed    none
 TABLE
 }
 
@@ -103,16 +129,20 @@ figures() { # "OBJECTS BYTES" -> "OBJECTS objects / BYTES B"
     echo "${1% *} objects / ${1#* } B"
 }
 
-while read -r name expect; do
+while read -r -a row; do
+    expect=${row[-1]}
+    command=("${row[@]:0:${#row[@]}-1}")
+    name=$(IFS=_ && echo "${command[*]}")
+    command[0]=$tmp/bin/${command[0]}
     problems=()
     timeout -k 5 300 valgrind --leak-check=full --log-file="$tmp/$name.vg" \
-        "$tmp/bin/$name" >/dev/null 2>&1
+        "${command[@]}" >/dev/null 2>&1
     timeout -k 5 120 "$leakcheck" run --format json --output "$tmp/$name.json" \
-        -- "$tmp/bin/$name" >/dev/null 2>"$tmp/$name.err"
+        -- "${command[@]}" >/dev/null 2>"$tmp/$name.err"
     if ! vg_direct=$(valgrind_lost "$tmp/$name.vg" "definitely lost") ||
         ! vg_indirect=$(valgrind_lost "$tmp/$name.vg" "indirectly lost"); then
         problems+=("no LEAK SUMMARY in valgrind's log: $(tail -5 "$tmp/$name.vg")")
-    elif ! lc=$(jq -r '"\(.heap.direct_objects) \(.heap.direct_bytes) \(.heap.indirect_objects) \(.heap.indirect_bytes)"' \
+    elif ! lc=$(jq -r '(if has("processes") then .processes[0] else . end) | "\(.heap.direct_objects) \(.heap.direct_bytes) \(.heap.indirect_objects) \(.heap.indirect_bytes)"' \
         "$tmp/$name.json" 2>&1); then
         problems+=("no JSON report from leakcheck: $lc $(cat "$tmp/$name.err")")
     else

@@ -511,6 +511,109 @@ START_TEST(test_thread_whose_poll_returned_and_was_joined_is_not_leaked) {
 }
 END_TEST
 
+/* The capture signal ends a poll with EINTR (poll is never restarted):
+ * the worker knows it has just been captured. It then allocates in a frame
+ * deeper than the one the capture saw, below the captured stack pointer,
+ * and polls there; the capture waits for a thread it woke to wait again,
+ * so the block exists, held only where the scan does not look, before the
+ * check reads the heap. */
+__attribute__((noinline)) static void hold_below_captured_frame(struct worker *w) {
+    volatile char deeper[8192];
+    deeper[0] = 0;
+    char *volatile p = malloc(48);
+    memset(p, 0x48, 48);
+    struct pollfd pf = {.fd = w->fd, .events = POLLIN};
+    atomic_store(&w->spins, 1);
+    while (poll(&pf, 1, -1) < 0 && errno == EINTR) {
+    }
+    free(p);
+    (void)deeper[0];
+}
+
+static void *allocate_once_captured(void *arg) {
+    struct worker *w = arg;
+    announce(w);
+    struct pollfd pf = {.fd = w->fd, .events = POLLIN};
+    if (poll(&pf, 1, -1) < 0 && errno == EINTR) hold_below_captured_frame(w);
+    return NULL;
+}
+
+START_TEST(test_block_a_thread_allocates_after_its_capture_is_not_lost) {
+    lc_baseline();
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    struct worker w = {.fd = fds[0]};
+    start_worker(&w, allocate_once_captured);
+    await_syscall(&w, SYS_POLL_CALL);
+
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    long allocated = atomic_load(&w.spins);
+    ck_assert_int_eq(write(fds[1], "x", 1), 1);
+    join(&w);
+    close(fds[0]);
+    close(fds[1]);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 1);
+    ck_assert_msg(allocated == 1 || RUNNING_ON_VALGRIND,
+                  "the worker did not allocate during the check");
+    ck_assert_msg(res.unreachable_objects == 0, "%lld blocks lost:\n%s", res.unreachable_objects,
+                  lc_last_report());
+}
+END_TEST
+
+/* A thread that sends the checking thread signals without pause, and a
+ * handler without SA_RESTART: every sleep of the check is interrupted as
+ * soon as it starts. */
+static atomic_long flood_handled;
+static pthread_t flood_target;
+static void count_flood(int sig) {
+    (void)sig;
+    atomic_fetch_add(&flood_handled, 1);
+}
+
+static void *flood_process(void *arg) {
+    struct worker *w = arg;
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    announce(w);
+    while (!atomic_load_explicit(&w->stop, memory_order_relaxed))
+        pthread_kill(flood_target, SIGUSR1);
+    return NULL;
+}
+
+START_TEST(test_check_ends_while_the_process_is_flooded_with_signals) {
+    struct sigaction sa = {.sa_handler = count_flood}, old;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    flood_target = pthread_self();
+    lc_baseline();
+    struct latch latch = LATCH_INIT;
+    struct worker blocked = {.latch = &latch}, flood = {0};
+    start_worker(&blocked, wait_on_condvar);
+    start_worker(&flood, flood_process);
+    while (atomic_load(&flood_handled) < 1000) {
+    }
+
+    uint64_t t0 = lc_os_now_ns();
+    lc_result res = {0};
+    int rc = CHECK_THREADS(&res, SETTLE);
+    double seconds = (double)(lc_os_now_ns() - t0) / 1e9;
+    atomic_store(&flood.stop, true);
+    join(&flood);
+    open_latch(&latch);
+    join(&blocked);
+    sigaction(SIGUSR1, &old, NULL);
+
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(res.leaked_threads, 2);
+    ck_assert_msg(seconds < 10, "the check took %.1f s", seconds);
+}
+END_TEST
+
 START_TEST(test_thread_in_nanosleep_is_leaked_as_sleeping) {
     lc_baseline();
     struct worker w = {0};
@@ -1643,6 +1746,8 @@ static Suite *threads_suite(void) {
     tcase_add_test(tc, test_thread_that_read_its_input_and_was_joined_is_not_leaked);
     tcase_add_test(tc, test_thread_blocked_in_poll_is_leaked);
     tcase_add_test(tc, test_thread_whose_poll_returned_and_was_joined_is_not_leaked);
+    tcase_add_test(tc, test_block_a_thread_allocates_after_its_capture_is_not_lost);
+    tcase_add_test(tc, test_check_ends_while_the_process_is_flooded_with_signals);
     tcase_add_test(tc, test_thread_in_nanosleep_is_leaked_as_sleeping);
     tcase_add_test(tc, test_thread_whose_sleep_ended_and_was_joined_is_not_leaked);
     tcase_add_test(tc, test_thread_that_runs_the_check_is_not_leaked);

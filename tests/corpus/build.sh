@@ -10,6 +10,7 @@
 # twin. Every program is built with -O0 (so that locals stay where the
 # source puts them) and -g, except nodebug, which shows that a program
 # without debug information is still reported by function name.
+# dlopen_plugin.so is no program: dlopen.c loads it from its own directory.
 
 corpus_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -82,6 +83,23 @@ hang                     hang.c              -g
 suppress                 suppress.c          -g
 nodebug                  nodebug.c
 nodebug.fixed            nodebug.c           -DFIXED=1
+unaligned                unaligned.c         -g
+unaligned.fixed          unaligned.c         -g -DFIXED=1
+self_pointer             self_pointer.c      -g
+self_pointer.fixed       self_pointer.c      -g -DFIXED=1
+dlopen_plugin.so         dlopen_plugin.c     -g -shared -fPIC
+dlopen                   dlopen.c            -g
+dlopen.fixed             dlopen.c            -g -DFIXED=1
+dlopen.loaded            dlopen.c            -g -DKEEP_LOADED=1
+signal_storm             signal_storm.c      -g
+signal_storm.fixed       signal_storm.c      -g -DFIXED=1
+contention               contention.c        -g
+contention.fixed         contention.c        -g -DFIXED=1
+contention.join          contention.c        -g -DJOIN=1
+exit_abort               exit_abort.c        -g
+exit_abort.fixed         exit_abort.c        -g -DFIXED=1
+exit_underscore          exit_underscore.c   -g
+exit_underscore.fixed    exit_underscore.c   -g -DFIXED=1
 TABLE
 }
 
