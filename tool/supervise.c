@@ -269,8 +269,13 @@ static void render_json(const run *r, const lc_supervision *s, lc_buf *out) {
         lc_buf_printf(out, "%s", r->procs[0].report);
         return;
     }
+    /* A process that could not be checked is never a pass: the run is
+     * "unchecked" unless a checked one leaked. */
     lc_buf_printf(out, "{\"schema\":\"leakcheck/1\",\"verdict\":\"%s\",\"timed_out\":%s",
-                  leak ? "leak" : "clean", r->timed_out ? "true" : "false");
+                  leak                              ? "leak"
+                  : nchecked < r->n || r->timed_out ? "unchecked"
+                                                    : "clean",
+                  r->timed_out ? "true" : "false");
     if (r->timed_out) lc_buf_printf(out, ",\"timeout_seconds\":%g", s->timeout);
     lc_buf_printf(out, ",\"processes\":[");
     const char *sep = "";
