@@ -282,8 +282,8 @@ static const lc_scenario hangs = {
     .expect = {.threads = 1, .wait = "chan receive"},
 };
 
-static lc_variant_result *execute(const lc_scenario *const *list, size_t n, const lc_scenarios_opts *o,
-                                  int *unmet) {
+static lc_variant_result *execute(const lc_scenario *const *list, size_t n,
+                                  const lc_scenarios_opts *o, int *unmet) {
     lc_variant_result *results = NULL;
     *unmet = lc_scenarios_execute(list, n, o, &results);
     ck_assert_msg(*unmet >= 0, "the runner failed: %s", strerror(errno));
@@ -542,7 +542,8 @@ START_TEST(test_json_output_is_one_well_formed_object_per_variant) {
     census_of_json(text, &c);
     free(text);
     /* A thread dump has quotes, backslashes and newlines to escape. */
-    text = printed(hang, 1, &(lc_scenarios_opts){.format = LC_SCENARIOS_JSON, .timeout = HANG_TIMEOUT});
+    text = printed(hang, 1,
+                   &(lc_scenarios_opts){.format = LC_SCENARIOS_JSON, .timeout = HANG_TIMEOUT});
     census_of_json(text, &c);
     free(text);
 
