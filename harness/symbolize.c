@@ -166,17 +166,12 @@ static int open_debug_file(const char *path, char **name) {
     return fd;
 }
 
-static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                                Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-                                GElf_Word debuglink_crc, char **debuginfo_file_name) {
-    (void)userdata, (void)modname, (void)base, (void)debuglink_crc;
+int lc_open_local_debuginfo(const unsigned char *id, int id_len, const char *file_name,
+                            const char *debuglink_file, char **debuginfo_file_name) {
     char path[1024];
-    const unsigned char *id;
-    GElf_Addr vaddr;
-    int len = DW(dwfl_module_build_id)(mod, &id, &vaddr);
-    if (len > 1 && len < 64) {
+    if (id && id_len > 1 && id_len < 64) {
         int n = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
-        for (int i = 1; i < len && n > 0 && (size_t)n < sizeof path - 8; i++)
+        for (int i = 1; i < id_len && n > 0 && (size_t)n < sizeof path - 8; i++)
             n += snprintf(path + n, sizeof path - (size_t)n, "%02x", id[i]);
         snprintf(path + n, sizeof path - (size_t)n, ".debug");
         int fd = open_debug_file(path, debuginfo_file_name);
@@ -193,6 +188,17 @@ static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *m
         if (fd >= 0) return fd;
     }
     return -1;
+}
+
+static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                                Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                                GElf_Word debuglink_crc, char **debuginfo_file_name) {
+    (void)userdata, (void)modname, (void)base, (void)debuglink_crc;
+    const unsigned char *id;
+    GElf_Addr vaddr;
+    int len = DW(dwfl_module_build_id)(mod, &id, &vaddr);
+    return lc_open_local_debuginfo(len > 0 ? id : NULL, len, file_name, debuglink_file,
+                                   debuginfo_file_name);
 }
 
 /* ------------------------------------------------------------ symbol index */

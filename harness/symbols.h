@@ -28,6 +28,14 @@ typedef struct lc_data_sym {
     const char *module;
 } lc_data_sym;
 int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out);
+
+/* The separate debug file of an object, as libdwfl's find_debuginfo
+ * callback wants it, searched locally only (never debuginfod): by build id
+ * under /usr/lib/debug/.build-id, then by its .gnu_debuglink name beside
+ * file_name, in its .debug directory and under /usr/lib/debug. An open fd
+ * with *debuginfo_file_name set (malloc'd, libdwfl frees it), or -1. */
+int lc_open_local_debuginfo(const unsigned char *id, int id_len, const char *file_name,
+                            const char *debuglink_file, char **debuginfo_file_name);
 /* Why frames lack function, file and line (libdw could not be loaded),
  * once a symbolization tried; NULL when nothing is missing. */
 const char *lc_symbolize_problem(void);

@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "supervise.h"
+#include "symbols.h"
 
 typedef struct module {
     char *path;
@@ -45,45 +46,17 @@ typedef struct modmap {
 
 /* ------------------------------------------------------------ debug files */
 
-static int open_debug_file(const char *path, char **name) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    if (!(*name = strdup(path))) { /* libdwfl owns and frees it */
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* By build id under /usr/lib/debug, then by .gnu_debuglink: never through
- * debuginfod, as the process's own symbolizer does. */
+ * debuginfod, as the process's own symbolizer does (the same search). */
 static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
                                 Dwarf_Addr base, const char *file_name, const char *debuglink_file,
                                 GElf_Word debuglink_crc, char **debuginfo_file_name) {
     (void)userdata, (void)modname, (void)base, (void)debuglink_crc;
-    char path[1024];
     const unsigned char *id;
     GElf_Addr vaddr;
     int len = dwfl_module_build_id(mod, &id, &vaddr);
-    if (len > 1 && len < 64) {
-        int n = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
-        for (int i = 1; i < len && n > 0 && (size_t)n < sizeof path - 8; i++)
-            n += snprintf(path + n, sizeof path - (size_t)n, "%02x", id[i]);
-        snprintf(path + n, sizeof path - (size_t)n, ".debug");
-        int fd = open_debug_file(path, debuginfo_file_name);
-        if (fd >= 0) return fd;
-    }
-    if (!debuglink_file || !file_name) return -1;
-    const char *slash = strrchr(file_name, '/');
-    int dir_len = slash ? (int)(slash - file_name) : 0;
-    const char *forms[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
-    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
-        snprintf(path, sizeof path, forms[i], dir_len, file_name, debuglink_file);
-        if (strcmp(path, file_name) == 0) continue;
-        int fd = open_debug_file(path, debuginfo_file_name);
-        if (fd >= 0) return fd;
-    }
-    return -1;
+    return lc_open_local_debuginfo(len > 0 ? id : NULL, len, file_name, debuglink_file,
+                                   debuginfo_file_name);
 }
 
 static const Dwfl_Callbacks callbacks = {
