@@ -118,12 +118,17 @@ size_t lc_os_own_mappings(lc_region *out, size_t cap) {
  * page faults, per area and check). Taken with a try-lock only: this runs
  * inside malloc and in signal handlers, and after a fork that copied the
  * lock held; whoever finds it busy maps and unmaps as before. The areas
- * stay the library's own (they keep their entry in the own table). */
+ * stay the library's own (they keep their entry in the own table). An area
+ * goes back only to the thread that gave it up: a check runs on the same
+ * thread time after time, and a handoff between threads through the
+ * library's own lock would be invisible to a ThreadSanitizer that
+ * instruments the program and not the library (a false data race). */
 #define MAP_CACHE_SLOTS 8
 #define MAP_CACHE_MAX (128u << 10)
 typedef struct cached_map {
     void *p;
     size_t size;
+    int tid; /* the thread that gave it up */
 } cached_map;
 static cached_map map_cache[MAP_CACHE_SLOTS];
 static _Atomic int map_cache_busy;
@@ -139,8 +144,9 @@ static void map_cache_unlock(void) {
 static void *map_cache_take(size_t size) {
     if (size > MAP_CACHE_MAX || !map_cache_try_lock()) return NULL;
     void *p = NULL;
+    int tid = lc_os_tid();
     for (int i = 0; i < MAP_CACHE_SLOTS && !p; i++)
-        if (map_cache[i].p && map_cache[i].size == size) {
+        if (map_cache[i].p && map_cache[i].size == size && map_cache[i].tid == tid) {
             p = map_cache[i].p;
             map_cache[i].p = NULL;
         }
@@ -153,7 +159,7 @@ static void *map_cache_take(size_t size) {
  * cache cannot take it, or the area it displaced (the cache fills with
  * sizes a check no longer asks for, so the oldest goes). */
 static cached_map map_cache_put(void *p, size_t size) {
-    cached_map out = {p, size};
+    cached_map out = {p, size, 0};
     if (size > MAP_CACHE_MAX || !map_cache_try_lock()) return out;
     static unsigned next_out;
     int slot = -1;
@@ -165,7 +171,7 @@ static cached_map map_cache_put(void *p, size_t size) {
     } else {
         out.p = NULL;
     }
-    map_cache[slot] = (cached_map){p, size};
+    map_cache[slot] = (cached_map){p, size, lc_os_tid()};
     map_cache_unlock();
     return out;
 }

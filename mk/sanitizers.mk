@@ -57,7 +57,15 @@ endif
 #    caller frame (the reports show the path "stack of frame check_now_"),
 #    which the tests' stack scrubbing does not reach. The scan itself runs
 #    under ASan in test_heap's classification tests and cli_sanitizer.sh.
-ASAN_EXCLUDE := test_fault test_reach
+#  - test_elf_symbols: the ASan runtime linked into the test program
+#    intercepts dlclose itself (sanitizer_common's dlopen/dlclose
+#    interceptors), so the library's dlclose interposer, which the test
+#    specifies, never sees an unload; and its comparison with libdw runs
+#    over an executable that carries the runtime's code, where libdw names
+#    the crt and ASan thunks at the head of .text differently (84 of the
+#    compared addresses). The reader runs under ASan in every suite that
+#    reports frames, and this suite runs natively and under valgrind.
+ASAN_EXCLUDE := test_fault test_reach test_elf_symbols
 # Run in Check's no-fork mode only:
 #  - test_heap: its fork-in-a-threaded-program tests fork 20 children while
 #    four threads allocate; in Check's fork mode (the test itself a forked
