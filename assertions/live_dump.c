@@ -27,6 +27,7 @@
 #include "os.h"
 #include "run.h"
 #include "snapshot.h"
+#include "symbols.h"
 #include "thread.h"
 
 #include <errno.h>
@@ -103,6 +104,7 @@ static void dump_once(void) {
                  {"threads.pb.gz", write_thread_profile},
                  {"threads.txt", write_thread_text}};
     unsigned n = dumps_written + 1;
+    lc_line_service_hold(); /* the parts' files and lines, on one connection */
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         char path[sizeof dump_dir + 64];
         snprintf(path, sizeof path, "%s/leakcheck-%d-%u.%s", dump_dir, (int)getpid(), n,
@@ -112,6 +114,7 @@ static void dump_once(void) {
          * missing from the directory. */
         write_renamed(path, parts[i].fn, NULL);
     }
+    lc_line_service_release();
     dumps_written = n;
 }
 

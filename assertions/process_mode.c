@@ -404,6 +404,7 @@ static bool skip_failed_check(void) {
 static void check_at_exit(void *unused) {
     (void)unused;
     if (skip_failed_check()) return;
+    lc_line_service_hold(); /* suppressions, profile and graph ask on one connection */
     lc_self_enter();
     FILE *out = open_output();
     if (pprof_path[0]) write_profile(out);
@@ -417,6 +418,7 @@ static void check_at_exit(void *unused) {
     checked = true;
     const char *report = json ? lc_last_report_json() : lc_last_report();
     if (dot_path[0]) write_dot(out);
+    lc_line_service_release();
     if (run_dir[0]) {
         /* The process keeps its own exit status: only the supervisor's
          * changes. */
@@ -531,15 +533,15 @@ void lc_process_mode_init(void) {
         run_file_start();
         /* Symbolization never loads a library into the program: names come
          * from the objects' own symbol tables, files and lines from the
-         * supervisor. Where the process itself writes files and lines (a
-         * profile, a graph, a live dump) or matches suppressions by file,
-         * libdw still names them, until those move to the supervisor too. */
-        defer_lines = !pprof_path[0] && !dot_path[0] && !getenv("LEAKCHECK_SUPPRESSIONS") &&
-                      !getenv("LEAKCHECK_DUMP_SIGNAL") && !getenv("LEAKCHECK_PPROF_DIR");
-        if (defer_lines) {
-            lc_symbolize_defer_lines();
-            lc_buf_guard_holes();
-        }
+         * supervisor, as holes it fills in the report afterwards or, where
+         * the process needs them itself (a suppression by file, a profile,
+         * a graph, a live dump), as answers on its socket (symbols.h). */
+        char socket_path[sizeof run_dir + 16];
+        snprintf(socket_path, sizeof socket_path, "%s/lines", run_dir);
+        lc_line_service_use(socket_path);
+        defer_lines = true;
+        lc_symbolize_defer_lines();
+        lc_buf_guard_holes();
     }
     const char *deadline = getenv("LEAKCHECK_DEADLINE_NS");
     if (deadline && *deadline) deadline_ns = strtoull(deadline, NULL, 10);

@@ -170,6 +170,10 @@ static uint32_t depth_of(const lc_heap_view *h, size_t i) {
  * suppression rules symbolize, which allocates. */
 static bool build_sites(lc_heap_view *h) {
     size_t nleaks = 0;
+    for (size_t i = 0; i < h->n; i++)
+        if (is_new(h, i) && !(h->mark[i] & MARK_RUNTIME))
+            lc_suppress_want(lc_block_stack(&h->all[i]));
+    lc_suppress_wanted();
     for (size_t i = 0; i < h->n; i++) {
         if (!is_new(h, i) || (h->mark[i] & MARK_RUNTIME)) continue;
         const lc_block *b = &h->all[i];
@@ -524,7 +528,11 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     lc_buf_free(&last_text);
     lc_buf_free(&last_json);
     lc_buf_free(&last_dot);
-    if (lc_cfg.retention_graph) lc_report_dot(&last_dot, c);
+    if (lc_cfg.retention_graph) {
+        bool holes = lc_report_set_holes(false); /* the graph is a file of its own */
+        lc_report_dot(&last_dot, c);
+        lc_report_set_holes(holes);
+    }
     lc_report_text(&last_text, c);
     lc_buf_printf(&last_json, "{");
     lc_report_json_members(&last_json, c);

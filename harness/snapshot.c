@@ -209,9 +209,8 @@ int lc_diff_thread_frame(const lc_diff *d, size_t i, int k, lc_frame *f) {
     uintptr_t pc = d->threads[i].cap.pcs[k];
     /* Frame 0 is where the thread was interrupted; the others are return
      * addresses, whose call is the instruction before. */
-    lc_symbolize_pc(k == 0 ? pc : pc - 1, f);
+    lc_symbolize_pc_now(k == 0 ? pc : pc - 1, f);
     f->pc = pc;
-    if (lc_frame_deferred(f->file, f->line)) f->file = NULL, f->line = 0; /* the supervisor's */
     return 0;
 }
 
@@ -322,6 +321,7 @@ static void print_threads(lc_buf *b, const lc_diff *d) {
 
 void lc_diff_print(const lc_diff *d, FILE *out) {
     if (!d) return;
+    lc_line_service_hold(); /* its files and lines, on one connection */
     lc_buf b = {0};
     lc_buf_printf(&b, "%-10s %-12s %-10s %-12s %-12s %s\n", "Δobjects", "Δbytes", "inuse",
                   "inuse bytes", "alloc bytes", "site");
@@ -333,6 +333,7 @@ void lc_diff_print(const lc_diff *d, FILE *out) {
     }
     lc_buf_printf(&b, "threads: %zu new, %zu vanished\n", d->new_threads, d->vanished_threads);
     print_threads(&b, d);
+    lc_line_service_release();
     if (b.data) fputs(b.data, out);
     lc_buf_free(&b);
 }

@@ -61,7 +61,7 @@ static int symbolize_frame(uintptr_t pc, lc_pprof_line *lines, int max, void *ar
         return 1;
     }
     lc_frame f;
-    if (lc_symbolize_pc(pc - 1, &f) != 0) return 0;
+    if (lc_symbolize_pc_now(pc - 1, &f) != 0) return 0; /* a profile has no holes */
     /* Start lines would need the function's debugging entry, which the
      * symbolizer does not look up; pprof treats 0 as unknown. */
     lines[0] = (lc_pprof_line){f.function, f.file, f.line, 0};

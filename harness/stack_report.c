@@ -21,6 +21,10 @@ bool lc_report_set_holes(bool on) {
     return atomic_exchange(&holes, on);
 }
 
+bool lc_report_holes_on(void) {
+    return atomic_load(&holes);
+}
+
 /* A deferred file in a report with holes: the hole, its key the frame's
  * (module and address) and, with `offset`, the module offset the
  * supervisor shows when DWARF has no line. */

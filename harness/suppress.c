@@ -127,14 +127,22 @@ static bool rule_matches(const rule *r, const char *s) {
 }
 
 /* The first rule of `kind`, in load order, that matches the frame's
- * function, file or module. */
-static int match_frame(int kind, const lc_frame *f) {
+ * function, file or module (f symbolized at pc). Under the supervisor the
+ * file is asked for only when a rule gets that far (symbols.h). */
+static int match_frame(int kind, const lc_frame *f, uintptr_t pc) {
+    const char *file = f->file;
+    bool file_known = !lc_frame_deferred(f->file, f->line);
     for (size_t k = 0; k < nrules; k++) {
         const rule *r = &rules[k];
         if (r->kind != kind) continue;
-        const char *file = lc_frame_deferred(f->file, f->line) ? NULL : f->file;
-        if (rule_matches(r, f->function) || rule_matches(r, file) || rule_matches(r, f->module))
-            return (int)k;
+        if (rule_matches(r, f->function) || rule_matches(r, f->module)) return (int)k;
+        if (!file_known) {
+            lc_frame now;
+            lc_symbolize_pc_now(pc, &now);
+            file = now.file;
+            file_known = true;
+        }
+        if (rule_matches(r, file)) return (int)k;
     }
     return -1;
 }
@@ -144,10 +152,12 @@ static int match_frame(int kind, const lc_frame *f) {
 static int match_stack(int kind, lc_stack_id id) {
     const uintptr_t *pcs;
     int depth = lc_stack_get(id, &pcs);
+    lc_symbolize_want_stack(id); /* one exchange with the supervisor, not one a frame */
+    lc_symbolize_ask_wanted();
     for (int i = 0; i < depth; i++) {
         lc_frame f = {0};
         if (lc_stack_frame_at(id, i, &f) != 0) continue;
-        int k = match_frame(kind, &f);
+        int k = match_frame(kind, &f, pcs[i] - 1);
         if (k >= 0) return k;
     }
     return -1;
@@ -391,12 +401,30 @@ static uint32_t *verdict_slot(lc_stack_id id) {
     return &verdicts[id];
 }
 
+/* A verdict slot holds 0 (not seen), WANTED, or the rule's index + 2
+ * (-1 + 2 when none matched). */
+#define WANTED 1u
+
+void lc_suppress_want(lc_stack_id stack) {
+    if (!have_leak_rules || stack == 0 || !lc_line_service_known()) return;
+    lc_spin_lock(&lock);
+    uint32_t *slot = verdict_slot(stack);
+    bool first = slot && *slot == 0;
+    if (first) *slot = WANTED;
+    lc_spin_unlock(&lock);
+    if (first) lc_symbolize_want_stack(stack);
+}
+
+void lc_suppress_wanted(void) {
+    if (have_leak_rules && lc_line_service_known()) lc_symbolize_ask_wanted();
+}
+
 bool lc_suppress_leak(lc_stack_id stack, size_t bytes) {
     if (!have_leak_rules || stack == 0) return false;
     lc_spin_lock(&lock);
     uint32_t *slot = verdict_slot(stack);
     int k;
-    if (slot && *slot) {
+    if (slot && *slot > WANTED) {
         k = (int)*slot - 2;
     } else {
         k = match_stack(KIND_LEAK, stack);
@@ -427,13 +455,14 @@ static int thread_rule(const uintptr_t *pcs, int depth, uintptr_t start_routine,
     int k = -1;
     for (int i = 0; i < depth && k < 0; i++) {
         lc_frame f = {0};
-        lc_symbolize_pc(i == 0 ? pcs[i] : pcs[i] - 1, &f);
-        k = match_frame(KIND_THREAD, &f);
+        uintptr_t pc = i == 0 ? pcs[i] : pcs[i] - 1;
+        lc_symbolize_pc(pc, &f);
+        k = match_frame(KIND_THREAD, &f, pc);
     }
     if (k < 0 && start_routine) {
         lc_frame f = {0};
         lc_symbolize_pc(start_routine, &f);
-        k = match_frame(KIND_THREAD, &f);
+        k = match_frame(KIND_THREAD, &f, start_routine);
     }
     if (k < 0 && created_by) k = match_stack(KIND_THREAD, created_by);
     return k;

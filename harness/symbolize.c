@@ -24,7 +24,10 @@
  * Under `leakcheck run` (lc_symbolize_defer_lines) libdw is never loaded:
  * names come from the objects' own symbol tables (elf_symbols.c), and a
  * frame's file is a key the report turns into a hole for the supervisor
- * (stack_report.c, tool/holes.c), its line LC_LINE_DEFERRED. */
+ * (stack_report.c, tool/holes.c), its line LC_LINE_DEFERRED. Where the
+ * process needs the file itself (a suppression by file, a profile, the
+ * program's own lc_diff_print), the supervisor is asked for it
+ * (line_client.c). */
 #include "core.h"
 #include "os.h"
 #include "stacks.h"
@@ -145,6 +148,7 @@ const char *lc_symbolize_problem(void) {
 
 typedef struct sym_entry {
     uintptr_t pc;
+    bool asked; /* the supervisor was asked for its file: once is enough */
     lc_frame frame;
     struct sym_entry *next;
 } sym_entry;
@@ -413,6 +417,35 @@ void lc_symbolize_defer_lines(void) {
     defer_lines = true;
 }
 
+/* The file and line of a deferred frame (or variable), asked of the
+ * supervisor (line_client.c); kept deferred when it does not answer, so
+ * that a report can still leave a hole for it. */
+static bool ask_service(const lc_module *m, char kind, uintptr_t addr, const char **file,
+                        int *line) {
+    if (!lc_frame_deferred(*file, *line) || !m) return false;
+    char source[4096];
+    int number;
+    if (lc_line_service_ask(m, kind, addr, source, sizeof source, &number) != 0) return false;
+    if (getcwd(cwd, sizeof cwd))
+        cwd_len = strlen(cwd);
+    else
+        cwd_len = 0;
+    char *copy = strdup(relative(source));
+    if (!copy) return false;
+    *file = copy; /* the key stays allocated: copies of the frame may point to it */
+    *line = number;
+    return true;
+}
+
+static void settle(uintptr_t pc, lc_frame *f) {
+    if (!lc_frame_deferred(f->file, f->line)) return;
+    const char *name;
+    uintptr_t off;
+    unsigned char type;
+    const lc_module *m = lc_elf_symbol(pc, &name, &off, &type);
+    if (m) ask_service(m, 'L', pc - m->bias, &f->file, &f->line);
+}
+
 static void resolve_elf(uintptr_t pc, lc_frame *f) {
     const char *name;
     uintptr_t off;
@@ -463,9 +496,8 @@ static void resolve(uintptr_t pc, lc_frame *f) {
     }
 }
 
-int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
-    lc_self_enter();
-    pthread_mutex_lock(&sym_lock);
+/* The cache entry of pc, made on first use; with sym_lock held. */
+static sym_entry *entry(uintptr_t pc) {
     if (!defer_lines && !dwfl && dw_ready()) dwfl_reload();
     size_t b = (pc >> 2) % SYM_BUCKETS;
     sym_entry *e = cache[b];
@@ -477,10 +509,109 @@ int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
         e->next = cache[b];
         cache[b] = e;
     }
+    return e;
+}
+
+static int lookup(uintptr_t pc, lc_frame *out, bool settled) {
+    lc_self_enter();
+    pthread_mutex_lock(&sym_lock);
+    sym_entry *e = entry(pc);
+    if (e && !e->asked && lc_frame_deferred(e->frame.file, e->frame.line) &&
+        (settled || !lc_report_holes_on())) {
+        e->asked = true;
+        settle(pc, &e->frame);
+    }
     if (e) *out = e->frame;
     pthread_mutex_unlock(&sym_lock);
     lc_self_leave();
     return e && (e->frame.function || e->frame.file) ? 0 : -1;
+}
+
+/* Return addresses point after the call; the call itself is one byte
+ * earlier, which matters when the call is the last instruction of a line. */
+static uintptr_t call_site(uintptr_t return_address) {
+    return return_address - 1;
+}
+
+static void take_answer(size_t i, const char *file, int line, void *arg) {
+    sym_entry **waiting = arg;
+    char *copy = strdup(relative(file));
+    if (!copy) return;
+    waiting[i]->frame.file = copy; /* the key stays allocated, as in ask_service */
+    waiting[i]->frame.line = line;
+}
+
+/* Frames whose files are to be asked together (lc_symbolize_want_stack);
+ * under sym_lock. */
+static struct {
+    sym_entry **entries;
+    lc_line_question *questions;
+    size_t n, cap;
+} wanted;
+
+static bool want(sym_entry *e, const lc_module *m, uintptr_t pc) {
+    if (wanted.n == wanted.cap) {
+        size_t cap = wanted.cap ? 2 * wanted.cap : 256;
+        sym_entry **entries = realloc(wanted.entries, cap * sizeof *entries);
+        if (entries) wanted.entries = entries;
+        lc_line_question *q = entries ? realloc(wanted.questions, cap * sizeof *q) : NULL;
+        if (!q) return false;
+        wanted.questions = q;
+        wanted.cap = cap;
+    }
+    wanted.entries[wanted.n] = e;
+    wanted.questions[wanted.n++] = (lc_line_question){m, 'L', pc - m->bias};
+    return true;
+}
+
+void lc_symbolize_want_stack(lc_stack_id id) {
+    if (!defer_lines || !lc_line_service_known()) return;
+    const uintptr_t *pcs;
+    int depth = lc_stack_get(id, &pcs);
+    lc_self_enter();
+    pthread_mutex_lock(&sym_lock);
+    for (int i = 0; i < depth; i++) {
+        uintptr_t pc = call_site(pcs[i]);
+        sym_entry *e = entry(pc);
+        if (!e || e->asked || !lc_frame_deferred(e->frame.file, e->frame.line)) continue;
+        const char *name;
+        uintptr_t off;
+        unsigned char type;
+        const lc_module *m = lc_elf_symbol(pc, &name, &off, &type);
+        if (!m || !want(e, m, pc)) continue;
+        e->asked = true;
+    }
+    pthread_mutex_unlock(&sym_lock);
+    lc_self_leave();
+}
+
+void lc_symbolize_ask_wanted(void) {
+    lc_self_enter();
+    pthread_mutex_lock(&sym_lock);
+    if (wanted.n) {
+        cwd_len = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
+        lc_line_service_ask_all(wanted.questions, wanted.n, take_answer, wanted.entries);
+    }
+    free(wanted.entries);
+    free(wanted.questions);
+    memset(&wanted, 0, sizeof wanted);
+    pthread_mutex_unlock(&sym_lock);
+    lc_self_leave();
+}
+
+/* A deferred file is asked of the supervisor when no report is leaving
+ * holes: what is written now has no supervisor to fill it afterwards. */
+int lc_symbolize_pc(uintptr_t pc, lc_frame *out) {
+    return lookup(pc, out, false);
+}
+
+/* The program's own question, or a frame whose line is wanted now: a
+ * deferred file is asked of the supervisor, and if it cannot say, the frame
+ * has no file (a key is not one the program can be given). */
+int lc_symbolize_pc_now(uintptr_t pc, lc_frame *out) {
+    int rc = lookup(pc, out, true);
+    if (lc_frame_deferred(out->file, out->line)) out->file = NULL, out->line = 0;
+    return rc;
 }
 
 void lc_symbolize_lock(void) {
@@ -490,12 +621,6 @@ void lc_symbolize_lock(void) {
 void lc_symbolize_unlock(void) {
     lc_elf_unlock();
     pthread_mutex_unlock(&sym_lock);
-}
-
-/* Return addresses point after the call; the call itself is one byte
- * earlier, which matters when the call is the last instruction of a line. */
-static uintptr_t call_site(uintptr_t return_address) {
-    return return_address - 1;
 }
 
 int lc_stack_frame_at(uint32_t stack_id, int i, lc_frame *f) {
@@ -511,9 +636,13 @@ int lc_stack_frame_at(uint32_t stack_id, int i, lc_frame *f) {
 /* The program's own question: a file the supervisor will find is not one
  * it can be given. */
 int lc_stack_frame(uint32_t stack_id, int i, lc_frame *f) {
-    int rc = lc_stack_frame_at(stack_id, i, f);
-    if (rc == 0 && lc_frame_deferred(f->file, f->line)) f->file = NULL, f->line = 0;
-    return rc;
+    const uintptr_t *pcs;
+    int depth = lc_stack_get(stack_id, &pcs);
+    if (i < 0 || i >= depth) return -1;
+    lc_symbolize_pc_now(call_site(pcs[i]), f);
+    f->pc = pcs[i];
+    f->offset += 1; /* the return address, as lc_stack_frame_at */
+    return 0;
 }
 
 int lc_stack_site_frame(lc_stack_id id, lc_frame *f) {
@@ -568,6 +697,7 @@ typedef struct data_entry {
     uintptr_t addr;
     const char *module;
     bool tls;
+    bool asked;
     lc_data_sym sym;
     struct data_entry *next;
 } data_entry;
@@ -688,6 +818,11 @@ int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym 
         e->next = data_cache;
         data_cache = e;
     }
+    unsigned long value;
+    char kind;
+    if (e && !e->asked && lc_frame_deferred(e->sym.file, e->sym.line) && !lc_report_holes_on() &&
+        sscanf(e->sym.file, "%*d,%lx,%c", &value, &kind) == 2 && (e->asked = true))
+        ask_service(lc_elf_module_named(module), kind, value, &e->sym.file, &e->sym.line);
     if (e) *out = e->sym;
     pthread_mutex_unlock(&sym_lock);
     lc_self_leave();

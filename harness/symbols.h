@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* symbols.h: code and data addresses as names (symbolize.c), and stacks
- * as the lines of a report (stack_report.c). */
+/* symbols.h: code and data addresses as names (symbolize.c, elf_symbols.c,
+ * and under the supervisor line_client.c), and stacks as the lines of a
+ * report (stack_report.c). */
 #ifndef LC_SYMBOLS_H
 #define LC_SYMBOLS_H
 
@@ -10,6 +11,14 @@
 /* Symbolize a code address (pc is used as given; pass pc - 1 for return
  * addresses). Strings are cached for the life of the process. */
 int lc_symbolize_pc(uintptr_t pc, lc_frame *f);
+/* The same with a file and line now or none, never a deferred one: for
+ * answers the program itself reads (lc_stack_frame, lc_diff_print). */
+int lc_symbolize_pc_now(uintptr_t pc, lc_frame *f);
+/* Under the supervisor, the files of every frame of the stacks wanted,
+ * asked in one exchange when ask_wanted is called, before a caller reads
+ * them all (suppression matching): one round trip, not one a frame. */
+void lc_symbolize_want_stack(lc_stack_id id);
+void lc_symbolize_ask_wanted(void);
 /* Frame i of a stack as reports use it (lc_stack_frame, the public one,
  * gives no deferred file). */
 int lc_stack_frame_at(uint32_t stack_id, int i, lc_frame *f);
@@ -80,6 +89,33 @@ void lc_elf_unlock(void);
  * hole in place of the file and line (lc_report_file_line). */
 #define LC_LINE_DEFERRED (-1)
 void lc_symbolize_defer_lines(void);
+/* Where a file and line are needed inside the process (a suppression by
+ * file, a profile, a graph, a live dump, the program's own questions), the
+ * supervisor answers them (line_client.c): set its socket (false when the
+ * path cannot be one). symbolize.c then asks it for a deferred file read
+ * while no report leaves holes (lc_symbolize_pc) or wanted now
+ * (lc_symbolize_pc_now). A hold makes a run of questions share one
+ * connection until released (holds nest). */
+bool lc_line_service_use(const char *socket_path);
+bool lc_line_service_known(void);
+void lc_line_service_hold(void);
+void lc_line_service_release(void);
+/* The source of an ELF address of m: kind 'L' the line of code at addr,
+ * 'g' and 't' the declaration of the global (TLS) variable at addr. 0 with
+ * file and line set, or -1 (no answer, or nothing known). */
+int lc_line_service_ask(const lc_module *m, char kind, uintptr_t addr, char *file, size_t size,
+                        int *line);
+/* Many questions on one connection, answered in order: answer(i, file,
+ * line, arg) for each the supervisor knows. 0, or -1 when the service could
+ * not be asked or the exchange broke (the answers given before stand). */
+typedef struct lc_line_question {
+    const lc_module *module;
+    char kind;
+    uintptr_t addr;
+} lc_line_question;
+typedef void lc_line_answer_fn(size_t i, const char *file, int line, void *arg);
+int lc_line_service_ask_all(const lc_line_question *q, size_t n, lc_line_answer_fn *answer,
+                            void *arg);
 static inline bool lc_frame_deferred(const char *file, int line) {
     return file && line == LC_LINE_DEFERRED;
 }
@@ -93,6 +129,7 @@ void lc_report_stack_json(lc_buf *b, const lc_frame *frames, int n);
 /* Holes in the reports being written (under the supervisor, at exit and
  * at the deadline); otherwise a deferred file is written as no file. */
 bool lc_report_set_holes(bool on); /* returns the previous setting */
+bool lc_report_holes_on(void);
 /* The file and line of a frame (or, with form 'p' and 'j', of a
  * variable's declaration) in one of the report's forms:
  *   'P' " (FILE:LINE)" or nothing     'A' " at FILE:LINE" or nothing

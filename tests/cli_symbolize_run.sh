@@ -14,7 +14,13 @@
 #     reported with the plugin's function, file and line; freed before the
 #     dlclose, nothing is reported;
 #   - text the program controls (a thread name) cannot forge or break a
-#     hole: the marker byte comes out as '?' in text, escaped in JSON.
+#     hole: the marker byte comes out as '?' in text, escaped in JSON;
+#   - what the process needs files and lines for itself is asked of the
+#     supervisor (harness/line_client.c, tool/line_server.c), still without
+#     libdw or libelf in the process: a suppression naming a source file
+#     (and its twin naming a file no frame is in), a heap profile and a
+#     retention graph with files and lines, a live dump, and the program's
+#     own lc_diff_print, which leaves the program's descriptors as they were.
 #
 # usage: bash tests/cli_symbolize_run.sh [path/to/leakcheck]   (default build/leakcheck)
 set -euo pipefail
@@ -190,5 +196,155 @@ else
     fail "a thread name holding the hole marker is escaped and forges no hole (JSON, exit $status)"
     show "$tmp/out.json"
 fi
+
+# ---------------------------------------------------------------- asked of the supervisor
+
+cat >"$tmp/other.c" <<'EOF'
+#include <stdlib.h>
+void *other(void);
+__attribute__((noinline)) void *other(void) { return malloc(24); }
+EOF
+cat >"$tmp/two.c" <<'EOF'
+#include <stdlib.h>
+void *other(void);
+static __attribute__((noinline)) void *make(void) { return malloc(40); }
+int main(void) {
+    void *volatile p = make();
+    p = other();
+    p = NULL;
+    return 0;
+}
+EOF
+cc -g -O0 -o "$tmp/two" "$tmp/two.c" "$tmp/other.c"
+echo 'leak:other.c' >"$tmp/by_file.supp"
+echo 'leak:nowhere.c' >"$tmp/no_file.supp"
+status=0
+(cd "$tmp" && LD_DEBUG=files LD_DEBUG_OUTPUT="$tmp/ld" "$leakcheck" run \
+    --suppressions=by_file.supp -- ./two) >"$tmp/out" 2>&1 || status=$?
+traces=$(checked_traces)
+if [ $status -eq 23 ] && [ -n "$traces" ] && [ -z "$(loads_libdw $traces)" ] &&
+    grep -q '^  1 object, 24 B: leak:other.c$' "$tmp/out" &&
+    grep -q '^    make (two.c:3)$' "$tmp/out" && ! grep -q '^    other (' "$tmp/out"; then
+    pass "suppressions: a pattern naming a source file suppresses its leak, with no libdw in the process"
+else
+    fail "suppressions: a pattern naming a source file suppresses its leak, with no libdw in the process (exit $status)"
+    show "$tmp/out"
+    for t in $traces; do grep -E 'file=lib(dw|elf)' "$t" | sed 's/^/    /'; done
+fi
+rm -f "$tmp"/ld.*
+status=0
+(cd "$tmp" && "$leakcheck" run --suppressions=no_file.supp -- ./two) >"$tmp/out" 2>&1 || status=$?
+if [ $status -eq 23 ] && grep -q '^    other (other.c:3)$' "$tmp/out" &&
+    grep -q '^    make (two.c:3)$' "$tmp/out" && ! grep -q '^suppressed' "$tmp/out"; then
+    pass "suppressions: a pattern naming a file no frame is in suppresses nothing"
+else
+    fail "suppressions: a pattern naming a file no frame is in suppresses nothing (exit $status)"
+    show "$tmp/out"
+fi
+
+cat >"$tmp/kv.c" <<'EOF'
+#include <stdlib.h>
+struct node { struct node *next; int v; };
+struct node *registry;
+__attribute__((noinline)) struct node *make_node(int v) {
+    struct node *n = malloc(sizeof *n);
+    n->v = v;
+    return n;
+}
+int main(void) {
+    registry = make_node(1);
+    make_node(2);
+    return 0;
+}
+EOF
+cc -g -O0 -o "$tmp/kv" "$tmp/kv.c"
+status=0
+(cd "$tmp" && LD_DEBUG=files LD_DEBUG_OUTPUT="$tmp/ld" "$leakcheck" run --strict \
+    --pprof=kv.pb.gz --dot=kv.dot -- ./kv) >"$tmp/out" 2>&1 || status=$?
+traces=$(checked_traces)
+if [ $status -eq 23 ] && [ -n "$traces" ] && [ -z "$(loads_libdw $traces)" ] &&
+    grep -qF 'label="global registry\nkv.c:3"' "$tmp/kv.dot" &&
+    zcat "$tmp/kv.pb.gz" | strings | grep -q 'kv\.c'; then
+    pass "--pprof and --dot: the profile and the graph have files and lines, with no libdw in the process"
+else
+    fail "--pprof and --dot: the profile and the graph have files and lines, with no libdw in the process (exit $status)"
+    show "$tmp/kv.dot"
+    zcat "$tmp/kv.pb.gz" | strings | grep -m5 '\.c' | sed 's/^/    /'
+    for t in $traces; do grep -E 'file=lib(dw|elf)' "$t" | sed 's/^/    /'; done
+fi
+rm -f "$tmp"/ld.*
+
+cat >"$tmp/sleeper.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+    printf("ready %d\n", (int)getpid());
+    fflush(stdout);
+    for (int i = 0; i < 1000; i++) usleep(10000);
+    return 0;
+}
+EOF
+cc -g -O0 -o "$tmp/sleeper" "$tmp/sleeper.c"
+mkdir -p "$tmp/dumps"
+status=0
+(cd "$tmp" && LD_DEBUG=files LD_DEBUG_OUTPUT="$tmp/ld" LEAKCHECK_DUMP_SIGNAL=USR2 \
+    LEAKCHECK_DUMP_DIR="$tmp/dumps" exec "$leakcheck" run -- ./sleeper >"$tmp/ready" 2>"$tmp/out") &
+run_pid=$!
+for _ in $(seq 400); do grep -q ready "$tmp/ready" 2>/dev/null && break; sleep 0.05; done
+pid=$(awk '/^ready/ {print $2}' "$tmp/ready")
+if [ -n "$pid" ]; then "$leakcheck" dump "$pid" >"$tmp/dump.out" 2>&1 || status=$?; else status=1; fi
+[ -n "$pid" ] && kill "$pid" 2>/dev/null
+wait $run_pid || true
+traces=$(checked_traces)
+if [ $status -eq 0 ] && [ -n "$traces" ] && [ -z "$(loads_libdw $traces)" ] &&
+    grep -q '^    main (sleeper.c:6)$' "$tmp"/dumps/*.threads.txt; then
+    pass "a live dump has files and lines, with no libdw in the process"
+else
+    fail "a live dump has files and lines, with no libdw in the process (dump exit $status)"
+    cat "$tmp"/dumps/*.threads.txt "$tmp/dump.out" 2>/dev/null | sed 's/^/    /' | head -20
+fi
+rm -f "$tmp"/ld.*
+
+cat >"$tmp/diff.c" <<'EOF'
+#include "leakcheck.h"
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+static int open_fds(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d)) n++;
+    if (d) closedir(d);
+    return n;
+}
+int main(void) {
+    int before = open_fds();
+    lc_snapshot *a = lc_snapshot_take();
+    void *volatile p = malloc(40);
+    lc_snapshot *b = lc_snapshot_take();
+    lc_diff *d = lc_snapshot_diff(a, b, NULL);
+    lc_diff_print(d, stdout);
+    printf("descriptors: %s\n", open_fds() == before ? "as before" : "changed");
+    lc_diff_free(d);
+    lc_snapshot_free(a);
+    lc_snapshot_free(b);
+    free(p);
+    return 0;
+}
+EOF
+cc -std=gnu11 -g -O0 -Iinclude -o "$tmp/diff" "$tmp/diff.c" -L"$build" -lleakcheck \
+    -Wl,-rpath,"$build"
+status=0
+(cd "$tmp" && LD_DEBUG=files LD_DEBUG_OUTPUT="$tmp/ld" "$leakcheck" run -- ./diff) \
+    >"$tmp/out" 2>&1 || status=$?
+traces=$(checked_traces)
+if [ $status -eq 0 ] && [ -n "$traces" ] && [ -z "$(loads_libdw $traces)" ] &&
+    grep -q '^    main (diff.c:15)$' "$tmp/out" && grep -q '^descriptors: as before$' "$tmp/out"; then
+    pass "lc_diff_print under the supervisor has files and lines and leaves the program's descriptors"
+else
+    fail "lc_diff_print under the supervisor has files and lines and leaves the program's descriptors (exit $status)"
+    show "$tmp/out"
+fi
+rm -f "$tmp"/ld.*
 
 [ "$failures" -eq 0 ]

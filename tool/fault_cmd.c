@@ -206,12 +206,15 @@ static char *run_file(const run_paths *p, int pid, const char *what) {
     return data;
 }
 
-static void clear_run_dir(const run_paths *p) {
+/* Between runs the line service's socket stays (line_server.c). */
+static void clear_run_dir(const run_paths *p, bool all) {
     DIR *d = opendir(p->run_dir);
     if (!d) return;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlinkat(dirfd(d), e->d_name, 0);
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            (all || strcmp(e->d_name, "lines")))
+            unlinkat(dirfd(d), e->d_name, 0);
     closedir(d);
 }
 
@@ -290,7 +293,7 @@ static void wait_run(lc_child *c, const char *run_dir, double timeout, const sig
  * when it could not be forked or waited for. */
 static int run_once(const exec_job *j, const sigset_t *set, run_end *e) {
     unlink(j->p->status);
-    clear_run_dir(j->p);
+    clear_run_dir(j->p, false);
     memset(e, 0, sizeof *e);
     lc_child c;
     if (lc_child_start(&c, 0, exec_program, (void *)j) != 0) return -1;
@@ -679,12 +682,15 @@ int lc_cli_fault_sweep(int argc, char **argv) {
         .p = &p, .scope = scope, .argv = argv + i, .timeout = timeout, .json = fmt == FORMAT_JSON};
     st.info.started = lc_junit_now();
     double t0 = now_seconds();
+    lc_line_server lines;
+    lc_line_server_start(&lines, p.run_dir);
     int rc = text ? sweep(&p, max, &job, fmt != FORMAT_TEXT, text, &st) : 2;
+    lc_line_server_stop(&lines);
     if (!text) lc_opts_fail("fault-sweep", "cannot open /dev/null: %s", strerror(errno));
     st.info.seconds = now_seconds() - t0;
     if (fmt != FORMAT_TEXT && text) fclose(text);
     unlink(p.status);
-    clear_run_dir(&p);
+    clear_run_dir(&p, true);
     rmdir(p.run_dir);
     rmdir(dir);
     if (rc == 0 && fmt != FORMAT_TEXT) {

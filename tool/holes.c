@@ -243,6 +243,59 @@ static void free_modules(modmap *mm) {
     free(mm->v);
 }
 
+/* ------------------------------------------------------------ questions */
+
+/* Every module a process asked about (line_server.c), each opened once;
+ * only the line service's thread uses it. */
+static modmap asked;
+
+static module *asked_module(const char *path, unsigned long bias, const char *id) {
+    unsigned char build_id[sizeof asked.v->build_id];
+    int id_len = 0;
+    for (size_t i = 0; id[0] != '-' && id[2 * i] && id[2 * i + 1] && i < sizeof build_id; i++) {
+        unsigned byte;
+        if (sscanf(id + 2 * i, "%2x", &byte) != 1) break;
+        build_id[id_len++] = (unsigned char)byte;
+    }
+    for (size_t i = 0; i < asked.n; i++) {
+        module *m = &asked.v[i];
+        if (m->bias == bias && m->build_id_len == id_len && strcmp(m->path, path) == 0 &&
+            memcmp(m->build_id, build_id, (size_t)id_len) == 0)
+            return m;
+    }
+    module *v = realloc(asked.v, (asked.n + 1) * sizeof *v);
+    if (!v) return NULL;
+    asked.v = v;
+    module *m = &v[asked.n];
+    memset(m, 0, sizeof *m);
+    if (!(m->path = strdup(path))) return NULL;
+    asked.n++;
+    m->bias = bias;
+    memcpy(m->build_id, build_id, (size_t)id_len);
+    m->build_id_len = id_len;
+    return m;
+}
+
+const char *lc_holes_answer(const char *question, int *line) {
+    char kind;
+    unsigned long addr, bias;
+    char id[160];
+    int at = 0;
+    *line = 0;
+    if (sscanf(question, "%c %lx %lx %159s %n", &kind, &addr, &bias, id, &at) != 4 || !at)
+        return NULL;
+    module *m = asked_module(question + at, bias, id);
+    Dwfl_Module *mod = m ? open_module(m) : NULL;
+    if (!mod) return NULL;
+    if (kind == 'g' || kind == 't') return declared_at(mod, addr, kind == 't', line);
+    return kind == 'L' ? line_of(mod, bias + addr, line) : NULL;
+}
+
+void lc_holes_answers_end(void) {
+    free_modules(&asked);
+    memset(&asked, 0, sizeof asked);
+}
+
 /* Appends text[0, len) to out with its holes filled through mm. */
 static void fill_text(lc_buf *out, modmap *mm, const char *p, const char *stop) {
     for (const char *h; (h = memchr(p, LC_HOLE, (size_t)(stop - p)));) {

@@ -633,6 +633,10 @@ int lc_supervise(const lc_supervision *s) {
         return 2;
     }
 
+    /* Before the program starts: its first question may come at once. */
+    lc_line_server lines;
+    lc_line_server_start(&lines, r.dir);
+
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     sigset_t set, old_mask;
     sigemptyset(&set);
@@ -649,6 +653,7 @@ int lc_supervise(const lc_supervision *s) {
     r.started = lc_junit_now();
     if (start_program(&r, s, &old_mask, tty, report_pipe) != 0) {
         fprintf(stderr, "leakcheck run: fork failed: %s\n", strerror(errno));
+        lc_line_server_stop(&lines);
         output_abandon(&out);
         remove_run_dir(&r);
         return LC_RUN_CANNOT_RUN;
@@ -666,11 +671,13 @@ int lc_supervise(const lc_supervision *s) {
 
     if (exec_errno) {
         fprintf(stderr, "leakcheck run: cannot run '%s': %s\n", s->argv[0], strerror(exec_errno));
+        lc_line_server_stop(&lines);
         output_abandon(&out);
         remove_run_dir(&r);
         return LC_RUN_CANNOT_RUN;
     }
     collect(&r);
+    lc_line_server_stop(&lines); /* no process is left to ask: every one has ended or been left */
     for (size_t i = 0; i < r.n; i++) {
         proc *p = &r.procs[i];
         p->running = p->pid != r.main_pid && !p->has_verdict && !p->ended && kill(p->pid, 0) == 0;

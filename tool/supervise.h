@@ -11,6 +11,7 @@
 #ifndef LC_SUPERVISE_H
 #define LC_SUPERVISE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,5 +54,24 @@ char *lc_holes_fill(const char *dir, int pid, char *text);
 /* The same for a text that carries its maps: each "modules:" ... "end
  * modules" block (removed) is the map of the holes before it. */
 char *lc_holes_fill_inline(char *text);
+/* The answer to a checked process's question (harness/line_client.c:
+ * "KIND ADDR BIAS BUILD-ID PATH"): the file, *line set, or NULL when DWARF
+ * does not say. Valid until lc_holes_answers_end. One thread only. */
+const char *lc_holes_answer(const char *question, int *line);
+void lc_holes_answers_end(void);
+
+/* The line service (line_server.c): the checked processes of a run ask it,
+ * on the socket DIR/lines, for the files and lines they need themselves
+ * (a suppression by file, a profile, a graph, the program's own diff). A
+ * thread of the supervisor answers until stopped. */
+typedef struct lc_line_server {
+    int listen_fd, stop_fd[2];
+    bool running;
+    pthread_t thread;
+} lc_line_server;
+/* false (with nothing started) when the socket cannot be made: the
+ * processes then leave holes only. */
+bool lc_line_server_start(lc_line_server *s, const char *dir);
+void lc_line_server_stop(lc_line_server *s);
 
 #endif
