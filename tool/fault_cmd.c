@@ -54,7 +54,7 @@
 #define DEFAULT_MAX 100000
 #define MAX_RUNS 100000000
 /* How long a hung run has, after its deadline, to write its thread dump. */
-#define DUMP_GRACE_NS 2000000000ull
+#define DUMP_GRACE_SECONDS 2.0
 /* The sweep's own status for a program it cannot check (as `leakcheck run`'s
  * LC_RUN_UNCHECKED, EX_SOFTWARE). */
 #define EXIT_UNCHECKED 70
@@ -96,9 +96,6 @@ static const char usage_text[] =
     "           LD_PRELOAD), or a run ended before its exit check\n"
     "  128+N    the sweep was stopped by signal N (forwarded to the run)\n";
 
-/* Signals forwarded to the run's process group; they stop the sweep. */
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
 /* The whole of a small file, NUL-terminated; "" when it does not exist. */
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "re");
@@ -139,12 +136,6 @@ typedef struct exec_job {
     const sigset_t *mask; /* the signal mask the program starts with */
 } exec_job;
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* In the child (lc_child_fn): the program, in a process group of its own
  * (a deadline or a forwarded signal reaches every process of it), its
  * output to /dev/null, its reports to the run directory as under `leakcheck
@@ -154,10 +145,7 @@ static uint64_t now_ns(void) {
 static void exec_program(int fd, void *arg) {
     const exec_job *j = arg;
     const run_paths *p = j->p;
-    /* The library re-arms allocation-failure injection in a forked child;
-     * this child is still the tool until it execs. */
-    lc_fault_inject(0, 0);
-    setpgid(0, 0);
+    lc_group_child_setup(p->run_dir, j->timeout, j->mask);
     char num[32], preload[PATH_MAX * 2];
     snprintf(num, sizeof num, "%ld", j->n);
     const char *old = getenv("LD_PRELOAD");
@@ -166,23 +154,11 @@ static void exec_program(int fd, void *arg) {
     setenv("LEAKCHECK_MODE", "process", 1);
     setenv("LEAKCHECK_FAIL_ALLOC", num, 1);
     setenv("LEAKCHECK_FAULT_STATUS", p->status, 1);
-    setenv("LEAKCHECK_RUN_DIR", p->run_dir, 1);
     setenv("LEAKCHECK_FORMAT", j->json ? "json" : "text", 1);
     unsetenv("LEAKCHECK_OUTPUT");
     unsetenv("LEAKCHECK_TIMEOUT");
     unsetenv("LEAKCHECK_CHECK_ON_FAILURE");
-    if (j->timeout > 0) {
-        char at[32];
-        snprintf(at, sizeof at, "%llu",
-                 (unsigned long long)(now_ns() + (uint64_t)(j->timeout * 1e9)));
-        setenv("LEAKCHECK_DEADLINE_NS", at, 1);
-    } else {
-        unsetenv("LEAKCHECK_DEADLINE_NS");
-    }
     if (j->scope) setenv("LEAKCHECK_FAIL_SCOPE", j->scope, 1);
-    for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
-        signal(forwarded[i], SIG_DFL);
-    sigprocmask(SIG_SETMASK, j->mask, NULL);
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) {
         dup2(null, 0);
@@ -252,41 +228,46 @@ typedef struct run_end {
     int stopped_by; /* a signal the sweep received and forwarded, or 0 */
 } run_end;
 
-/* Waits for the run: SIGCHLD and the forwarded signals are blocked in this
- * process and taken with sigtimedwait, so that the wait has a deadline and
- * a signal meant for the sweep reaches the run first. At the deadline the
- * program's own watchdog (process_mode.c, LEAKCHECK_DEADLINE_NS) writes its
- * thread dump; the group is killed once it is there, or after
- * DUMP_GRACE_NS. */
+/* The run as lc_group_wait sees it: the forked child and its group. */
+typedef struct run_wait {
+    lc_child *child;
+    const char *run_dir;
+} run_wait;
+
+static bool run_ended(void *ctx, bool timed_out) {
+    (void)timed_out;
+    return lc_child_poll(((run_wait *)ctx)->child);
+}
+
+static bool dump_written(void *ctx) {
+    const run_wait *w = ctx;
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%d.dump", w->run_dir, (int)w->child->pid);
+    return access(path, F_OK) == 0;
+}
+
+static void signal_run(void *ctx, int sig) {
+    pid_t pid = ((run_wait *)ctx)->child->pid;
+    kill(-pid, sig);
+    if (sig == SIGKILL) kill(pid, sig); /* not yet in its group */
+}
+
+/* Waits for the run as `leakcheck run` does (program_group.c): a hung run
+ * writes its thread dump at the deadline, and a signal meant for the sweep
+ * reaches the run first, then stops the sweep. */
 static void wait_run(lc_child *c, const char *run_dir, double timeout, const sigset_t *set,
                      run_end *e) {
-    uint64_t deadline = timeout > 0 ? now_ns() + (uint64_t)(timeout * 1e9) : 0, kill_at = 0;
-    while (!lc_child_poll(c)) {
-        uint64_t now = now_ns(), until = now + 1000000000u;
-        if (deadline && !e->hung && now >= deadline) {
-            e->hung = true;
-            kill_at = now + DUMP_GRACE_NS;
-        }
-        if (e->hung) {
-            char path[PATH_MAX + 64];
-            snprintf(path, sizeof path, "%s/%d.dump", run_dir, (int)c->pid);
-            if (kill_at && (now >= kill_at || access(path, F_OK) == 0)) {
-                kill(-c->pid, SIGKILL);
-                kill(c->pid, SIGKILL);
-                kill_at = 0;
-            }
-            until = now + 20000000u;
-        } else if (deadline && deadline < until) {
-            until = deadline;
-        }
-        uint64_t wait = until > now ? until - now : 0;
-        struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
-        int sig = sigtimedwait(set, NULL, &ts);
-        if (sig > 0 && sig != SIGCHLD) {
-            e->stopped_by = sig;
-            kill(-c->pid, sig);
-        }
-    }
+    run_wait rw = {c, run_dir};
+    lc_group_wait_spec w = {.timeout = timeout,
+                            .grace = DUMP_GRACE_SECONDS,
+                            .set = set,
+                            .done = run_ended,
+                            .dumps_written = dump_written,
+                            .signal_all = signal_run,
+                            .ctx = &rw};
+    lc_group_wait(&w);
+    e->hung = w.timed_out;
+    e->stopped_by = w.forwarded;
 }
 
 /* Run the program once with allocation n failing. 0, or -1 with errno
@@ -323,7 +304,7 @@ static const char *status_stack(const char *status) {
 }
 
 static double now_seconds(void) {
-    return (double)now_ns() / 1e9;
+    return (double)lc_now_ns() / 1e9;
 }
 
 /* What became of run n: from the exit check's own files in the run
@@ -430,11 +411,7 @@ typedef struct sweep_state {
 static int sweep(const run_paths *p, int64_t max, exec_job *job, bool keep_all, FILE *f,
                  sweep_state *st) {
     sigset_t set, old_mask;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
-        sigaddset(&set, forwarded[i]);
-    sigprocmask(SIG_BLOCK, &set, &old_mask);
+    lc_group_block_signals(&set, &old_mask);
     job->mask = &old_mask;
     bool tty = isatty(STDERR_FILENO);
     int rc = 0;

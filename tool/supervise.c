@@ -35,8 +35,6 @@
 #include "buf.h"
 #include "junit.h"
 
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
 /* ------------------------------------------------------------ the record */
 
 typedef struct proc {
@@ -477,15 +475,10 @@ static void output_abandon(output *o) {
 
 /* ------------------------------------------------------------ the program */
 
-static uint64_t now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* Kills every process of the program: its group, and the processes that
  * left the group but wrote a start record. */
-static void kill_all(run *r, int sig) {
+static void kill_all(void *ctx, int sig) {
+    run *r = ctx;
     kill(-r->main_pid, sig);
     collect(r);
     for (size_t i = 0; i < r->n; i++)
@@ -493,7 +486,8 @@ static void kill_all(run *r, int sig) {
 }
 
 /* Whether every started, unchecked process has written its dump. */
-static bool dumps_done(run *r) {
+static bool dumps_done(void *ctx) {
+    run *r = ctx;
     collect(r);
     for (size_t i = 0; i < r->n; i++) {
         const proc *p = &r->procs[i];
@@ -525,34 +519,24 @@ static bool program_done(const run *r) {
     return r->main_reaped && kill(-r->main_pid, 0) != 0 && errno == ESRCH;
 }
 
-static int wait_for_program(run *r, const lc_supervision *s, const sigset_t *set) {
-    uint64_t deadline = s->timeout > 0 ? now_ns() + (uint64_t)(s->timeout * 1e9) : 0;
-    uint64_t kill_at = 0;
-    for (;;) {
-        if (!reap(r)) return 0;
-        if (!r->timed_out && program_done(r)) return 0;
-        uint64_t now = now_ns(), until = 0;
-        if (deadline && !r->timed_out && now >= deadline) {
-            r->timed_out = true;
-            kill_at = now + (uint64_t)(s->grace * 1e9);
-        }
-        if (r->timed_out) {
-            if (kill_at && (now >= kill_at || dumps_done(r))) {
-                kill_all(r, SIGKILL);
-                kill_at = 0;
-            }
-            until = kill_at ? now + 50000000u : now + 200000000u;
-        } else if (deadline) {
-            until = deadline;
-        } else {
-            until = now + 1000000000u;
-        }
-        uint64_t wait_ns = until > now ? until - now : 0;
-        struct timespec ts = {(time_t)(wait_ns / 1000000000u), (long)(wait_ns % 1000000000u)};
-        int sig = sigtimedwait(set, NULL, &ts);
-        if (sig > 0 && sig != SIGCHLD) kill_all(r, sig);
-        if (r->timed_out && !kill_at) kill_all(r, SIGKILL); /* stragglers of the group */
-    }
+/* With the deadline passed, the run lasts until no child is left (as a
+ * subreaper, every orphan of the program is one). */
+static bool run_over(void *ctx, bool timed_out) {
+    run *r = ctx;
+    if (!reap(r)) return true;
+    return !timed_out && program_done(r);
+}
+
+static void wait_for_program(run *r, const lc_supervision *s, const sigset_t *set) {
+    lc_group_wait_spec w = {.timeout = s->timeout,
+                            .grace = s->grace,
+                            .set = set,
+                            .done = run_over,
+                            .dumps_written = dumps_done,
+                            .signal_all = kill_all,
+                            .ctx = r};
+    lc_group_wait(&w);
+    r->timed_out = w.timed_out;
 }
 
 /* The terminal, when the program should have it: this process is in the
@@ -575,21 +559,8 @@ static int start_program(run *r, const lc_supervision *s, const sigset_t *old_ma
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
-        /* The library re-arms allocation-failure injection in a forked
-         * child; this child is still the tool until it execs. */
-        lc_fault_inject(0, 0);
-        setpgid(0, 0);
+        lc_group_child_setup(r->dir, s->timeout, old_mask);
         if (tty >= 0) give_terminal(tty, getpid());
-        for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
-            signal(forwarded[i], SIG_DFL);
-        sigprocmask(SIG_SETMASK, old_mask, NULL);
-        setenv("LEAKCHECK_RUN_DIR", r->dir, 1);
-        if (s->timeout > 0) {
-            char at[32];
-            snprintf(at, sizeof at, "%llu",
-                     (unsigned long long)(now_ns() + (uint64_t)(s->timeout * 1e9)));
-            setenv("LEAKCHECK_DEADLINE_NS", at, 1);
-        }
         s->prepare(s->ctx);
         close(report_pipe[0]);
         execvp(s->argv[0], s->argv);
@@ -639,11 +610,7 @@ int lc_supervise(const lc_supervision *s) {
 
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     sigset_t set, old_mask;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
-        sigaddset(&set, forwarded[i]);
-    sigprocmask(SIG_BLOCK, &set, &old_mask);
+    lc_group_block_signals(&set, &old_mask);
 
     /* The exec error, if any, comes back through a close-on-exec pipe: an
      * exec that succeeds closes it empty. */

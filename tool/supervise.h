@@ -12,6 +12,7 @@
 #define LC_SUPERVISE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,6 +43,35 @@ typedef struct lc_supervision {
     void (*prepare)(void *ctx);
     void *ctx;
 } lc_supervision;
+
+/* One run of the program in a process group of its own (program_group.c),
+ * as `leakcheck run` and `leakcheck fault-sweep` both start and wait for
+ * it. */
+#define LC_FORWARDED_SIGNALS 4
+extern const int lc_forwarded_signals[LC_FORWARDED_SIGNALS]; /* INT, TERM, HUP, QUIT */
+uint64_t lc_now_ns(void);                                    /* CLOCK_MONOTONIC */
+/* Blocks SIGCHLD and the forwarded signals (set), for lc_group_wait; old is
+ * the mask the program is to start with. */
+void lc_group_block_signals(sigset_t *set, sigset_t *old);
+/* In the forked child, before exec: its own group, the tool's signal
+ * dispositions and mask undone, the run directory and the deadline in the
+ * environment the library reads. */
+void lc_group_child_setup(const char *run_dir, double timeout, const sigset_t *mask);
+typedef struct lc_group_wait_spec {
+    double timeout, grace; /* seconds; timeout 0: none */
+    const sigset_t *set;   /* from lc_group_block_signals */
+    /* Reaps what ended; true when the run is over (timed_out: the deadline
+     * passed and the group is being killed). */
+    bool (*done)(void *ctx, bool timed_out);
+    bool (*dumps_written)(void *ctx); /* every process's thread dump is there */
+    void (*signal_all)(void *ctx, int sig);
+    void *ctx;
+    bool timed_out; /* out: the deadline passed */
+    int forwarded;  /* out: the last signal forwarded, or 0 */
+} lc_group_wait_spec;
+/* Waits for the run: forwards the signals to it, and at the deadline waits
+ * for the dumps (or the grace time) and kills it. */
+void lc_group_wait(lc_group_wait_spec *w);
 
 /* Runs the program under supervision and returns the exit status of
  * `leakcheck run`; prints its own errors as one line each. */
