@@ -29,6 +29,8 @@
 #include "stacks.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -309,15 +311,41 @@ uint64_t lc_alloc_events_dropped(void) {
     return atomic_load(&pending_dropped);
 }
 
+/* An executable that takes malloc's address (pigz, python3) has "malloc"
+ * in its own symbol table, undefined but with the address of its PLT entry:
+ * the function's canonical address, which dlsym gives, while its calls go
+ * on to the malloc the dynamic linker found. One call through the entry
+ * says whether that is ours: the block it returns is tracked or not. The
+ * call is made with tracking on, whatever the caller's depth, and the block
+ * goes back through the program's own free. */
+static bool reaches_interposers(void *entry) {
+    int depth = lc_self_depth;
+    lc_self_depth = 0;
+    void *p = ((void *(*)(size_t))entry)(1);
+    lc_self_depth = depth;
+    if (!p) return true; /* no answer: no claim that the allocator is another */
+    lc_block b;
+    bool tracked = lc_heap_lookup((uintptr_t)p, &b);
+    lc_self_enter();
+    void (*release)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "free");
+    lc_self_leave();
+    lc_self_depth = 0;
+    if (release) release(p);
+    lc_self_depth = depth;
+    return tracked;
+}
+
 /* Whether the program's `malloc` is defined in the object that holds this
  * code: the interposers, whatever else the object was linked with. */
 bool lc_alloc_interposers_active(void) {
     lc_self_enter();
     void *resolved = dlsym(RTLD_DEFAULT, "malloc");
     Dl_info theirs, ours;
-    bool same = resolved && dladdr(resolved, &theirs) &&
-                dladdr((void *)(uintptr_t)lc_alloc_interposers_active, &ours) &&
+    const ElfW(Sym) *sym = NULL;
+    bool found = resolved && dladdr1(resolved, &theirs, (void **)&sym, RTLD_DL_SYMENT);
+    bool same = found && dladdr((void *)(uintptr_t)lc_alloc_interposers_active, &ours) &&
                 theirs.dli_fbase == ours.dli_fbase;
+    bool plt_entry = found && !same && sym && sym->st_shndx == SHN_UNDEF;
     lc_self_leave();
-    return same;
+    return same || (plt_entry && reaches_interposers(resolved));
 }

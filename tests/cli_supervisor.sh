@@ -359,6 +359,24 @@ else
   fail "cannot build tests/fixtures/own_malloc.c"
 fi
 
+# 15b. Its twin: a program whose executable only takes malloc's address
+#      (its symbol table then lists "malloc" with the address of its PLT
+#      entry, as pigz and python3) calls leakcheck's malloc: checked, and
+#      its leak found.
+if cc -g -O0 -fno-pie -no-pie -o "$tmp/addr" tests/fixtures/malloc_address.c; then
+  lc "$tmp/addr.out" -- "$tmp/addr"
+  if [ $status -eq 23 ] && ! grep -q "malloc is its own" "$tmp/addr.out" &&
+    grep -q '^1 leaked object (32 B)' "$tmp/addr.out" &&
+    grep -q '^malloc through its address$' "$tmp/addr.out"; then
+    pass "a program that takes malloc's address: checked, its leak found (status 23)"
+  else
+    fail "malloc's address taken (status $status, want 23):"
+    show "$tmp/addr.out"
+  fi
+else
+  fail "cannot build tests/fixtures/malloc_address.c"
+fi
+
 # 16. A scan that runs out of memory (the address space full at exit) has
 #     no verdict: said so, status 70, never "within budget".
 lc "$tmp/oom.out" -- "$prog" address-space-full
