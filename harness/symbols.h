@@ -54,6 +54,17 @@ void lc_symbolize_prepare(void);
 void lc_symbolize_lock(void);
 void lc_symbolize_unlock(void);
 
+/* Within the module: symbolize.c's helpers, and the libdw side
+ * (symbolize_dw.c), called with the symbolizer's lock held. */
+void lc_symbolize_note_cwd(void); /* files under it are shown relative to it */
+const char *lc_symbolize_relative(const char *path);
+char *lc_symbolize_demangle(const char *name); /* malloc'd */
+bool lc_dw_ready(void);                        /* libdw loaded, once */
+const char *lc_dw_problem(void);               /* why not, or NULL */
+void lc_dw_open(void);                         /* the process's objects reported */
+void lc_dw_resolve(uintptr_t pc, lc_frame *f);
+void lc_dw_resolve_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out);
+
 /* The loaded objects as elf_symbols.c reads them, without libdw: every
  * object seen, kept after dlclose (gone). */
 #define LC_BUILD_ID_MAX 40
