@@ -18,6 +18,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,10 @@
 #include "buf.h"
 #include "supervise.h"
 #include "symbols.h"
+
+/* The supervisor's main thread fills holes while the line service's thread
+ * answers questions (line_server.c): libdw is used by one at a time. */
+static pthread_mutex_t dw_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct module {
     char *path;
@@ -276,7 +281,7 @@ static module *asked_module(const char *path, unsigned long bias, const char *id
     return m;
 }
 
-const char *lc_holes_answer(const char *question, int *line) {
+static const char *answer_locked(const char *question, int *line) {
     char kind;
     unsigned long addr, bias;
     char id[160];
@@ -291,9 +296,18 @@ const char *lc_holes_answer(const char *question, int *line) {
     return kind == 'L' ? line_of(mod, bias + addr, line) : NULL;
 }
 
+const char *lc_holes_answer(const char *question, int *line) {
+    pthread_mutex_lock(&dw_lock);
+    const char *file = answer_locked(question, line);
+    pthread_mutex_unlock(&dw_lock);
+    return file; /* a DWARF string, kept until lc_holes_answers_end */
+}
+
 void lc_holes_answers_end(void) {
+    pthread_mutex_lock(&dw_lock);
     free_modules(&asked);
     memset(&asked, 0, sizeof asked);
+    pthread_mutex_unlock(&dw_lock);
 }
 
 /* Appends text[0, len) to out with its holes filled through mm. */
@@ -336,8 +350,10 @@ char *lc_holes_fill(const char *dir, int pid, char *text) {
         fclose(f);
     }
     lc_buf out = {0};
+    pthread_mutex_lock(&dw_lock);
     fill_text(&out, &mm, text, text + strlen(text));
     free_modules(&mm);
+    pthread_mutex_unlock(&dw_lock);
     return replace(text, &out);
 }
 
@@ -345,6 +361,7 @@ char *lc_holes_fill_inline(char *text) {
     if (!text || !strchr(text, LC_HOLE)) return text;
     lc_buf out = {0};
     const char *p = text;
+    pthread_mutex_lock(&dw_lock);
     for (;;) {
         const char *begin = strstr(p, "\nmodules:\n");
         const char *end = begin ? strstr(begin, "\nend modules\n") : NULL;
@@ -357,5 +374,6 @@ char *lc_holes_fill_inline(char *text) {
     }
     modmap none = {0};
     fill_text(&out, &none, p, p + strlen(p));
+    pthread_mutex_unlock(&dw_lock);
     return replace(text, &out);
 }
