@@ -43,9 +43,11 @@
 static struct sockaddr_un service;
 static bool service_known;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int holds;
-static struct {
+/* Reset in every forked child: kept with the other state each fork writes
+ * (core.h), so that the reset costs the child no page of its own. */
+LC_FORK_STATE static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+LC_FORK_STATE static int holds;
+LC_FORK_STATE static struct {
     int fd; /* -1: none */
     pid_t pid;
     dev_t dev;
@@ -145,6 +147,15 @@ static bool still_ours(int fd) {
  * forked child's copy is its own too), forgotten when the number now
  * belongs to the program. */
 static void drop_held(void) {
+    if (held.fd >= 0 && still_ours(held.fd)) close(held.fd);
+    held.fd = -1;
+}
+
+/* In a forked child: a fork in the middle of a hold or a question leaves
+ * neither to the child, which starts with no connection and a free lock. */
+void lc_line_service_after_fork_child(void) {
+    pthread_mutex_init(&lock, NULL);
+    holds = 0;
     if (held.fd >= 0 && still_ours(held.fd)) close(held.fd);
     held.fd = -1;
 }

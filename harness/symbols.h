@@ -111,6 +111,7 @@ bool lc_line_service_use(const char *socket_path);
 bool lc_line_service_known(void);
 void lc_line_service_hold(void);
 void lc_line_service_release(void);
+void lc_line_service_after_fork_child(void);
 /* The source of an ELF address of m: kind 'L' the line of code at addr,
  * 'g' and 't' the declaration of the global (TLS) variable at addr. 0 with
  * file and line set, or -1 (no answer, or nothing known). */
