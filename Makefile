@@ -48,9 +48,8 @@ LIB_CFLAGS  := $(BASE_CFLAGS) $(OPT) -fPIC -fvisibility=hidden -Iinclude -Iharne
 # (docs/dependencies.md), so neither the .so nor a program linking
 # libleakcheck.a needs -ldw or -lelf. The tool links it: under `leakcheck
 # run` the supervisor finds the files and lines of the processes' reports
-# (tool/holes.c), never the checked program. zlib is loaded the same way,
-# at the first profile compressed (harness/pprof_encode.c).
-LIB_LIBS    := -lunwind -ldl -pthread
+# (tool/holes.c), never the checked program.
+LIB_LIBS    := -lunwind -lz -ldl -pthread
 TOOL_LIBS   := -ldw -lelf
 
 # The shared library is built under its full version and reached through

@@ -5,10 +5,6 @@
  * The message has a fixed, small shape (profile.proto), so it is encoded by
  * hand here instead of through a protobuf library: the library is preloaded
  * into arbitrary programs and should depend on nothing beyond libc and zlib.
- * zlib itself is not linked but loaded when a profile is first compressed
- * (dlopen): a process that never writes a profile never maps it, which is
- * five mappings fewer for each of its forks to copy and one library fewer
- * for each process start to relocate.
  *
  * The output mirrors what Go's runtime/pprof writes for its heap profile, so
  * that pprof treats both alike: the four sample types in Go's order, one
@@ -28,7 +24,6 @@
 #include "pprof.h"
 #include "leakcheck.h"
 
-#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
@@ -561,55 +556,25 @@ static int encode_profile(encoder *e, const lc_pprof_sample *samples, size_t n, 
     return 0;
 }
 
-/* The zlib functions the gzip writer calls. Looked up at every profile
- * rather than once: dlopen of a loaded object only counts a reference, and
- * with no once-guard a fork in the middle of a first load leaves nothing
- * half-done in the child. */
-typedef struct zlib_calls {
-    int (*deflateInit2_)(z_streamp, int, int, int, int, int, const char *, int);
-    uLong (*deflateBound)(z_streamp, uLong);
-    int (*deflate)(z_streamp, int);
-    int (*deflateEnd)(z_streamp);
-} zlib_calls;
-
-static bool zlib_load(zlib_calls *z, char *err, size_t errlen) {
-    void *h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *e = dlerror();
-        set_error(err, errlen, "gzip: zlib could not be loaded: %s", e ? e : "dlopen failed");
-        return false;
-    }
-    *(void **)&z->deflateInit2_ = dlsym(h, "deflateInit2_");
-    *(void **)&z->deflateBound = dlsym(h, "deflateBound");
-    *(void **)&z->deflate = dlsym(h, "deflate");
-    *(void **)&z->deflateEnd = dlsym(h, "deflateEnd");
-    if (z->deflateInit2_ && z->deflateBound && z->deflate && z->deflateEnd) return true;
-    set_error(err, errlen, "gzip: zlib could not be loaded: libz.so.1 lacks deflate");
-    return false; /* the handle stays: a loaded object is not unloaded under a report */
-}
-
 int lc_pprof_gzip(const uint8_t *data, size_t len, uint8_t **out, size_t *outlen, char *err,
                   size_t errlen) {
     *out = NULL;
     *outlen = 0;
-    zlib_calls z;
-    if (!zlib_load(&z, err, errlen)) return -1;
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     /* Level 1, as Go's runtime/pprof: profiles are written while a program
      * runs, and a profile compresses well at any level. windowBits 15 + 16
      * asks for the gzip framing. */
-    int rc = z.deflateInit2_(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
-                             ZLIB_VERSION, (int)sizeof(z_stream));
+    int rc = deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
     if (rc != Z_OK) {
         set_error(err, errlen, "gzip: cannot start compressing: %s",
-                  rc == Z_MEM_ERROR ? "out of memory" : "zlib refused its settings");
+                  rc == Z_MEM_ERROR ? "out of memory" : zError(rc));
         return -1;
     }
-    size_t cap = z.deflateBound(&zs, len) + 64, produced = 0;
+    size_t cap = deflateBound(&zs, len) + 64, produced = 0;
     uint8_t *buf = malloc(cap);
     if (!buf) {
-        z.deflateEnd(&zs);
+        deflateEnd(&zs);
         set_error(err, errlen, "gzip: out of memory");
         return -1;
     }
@@ -627,7 +592,7 @@ int lc_pprof_gzip(const uint8_t *data, size_t len, uint8_t **out, size_t *outlen
                 uint8_t *grown = realloc(buf, grown_cap);
                 if (!grown) {
                     free(buf);
-                    z.deflateEnd(&zs);
+                    deflateEnd(&zs);
                     set_error(err, errlen, "gzip: out of memory");
                     return -1;
                 }
@@ -638,11 +603,11 @@ int lc_pprof_gzip(const uint8_t *data, size_t len, uint8_t **out, size_t *outlen
             zs.next_out = buf + produced;
             zs.avail_out = room > (1u << 30) ? (1u << 30) : (uInt)room;
             uInt before = zs.avail_out;
-            rc = z.deflate(&zs, flush);
+            rc = deflate(&zs, flush);
             produced += before - zs.avail_out;
             if (rc == Z_STREAM_ERROR) {
                 free(buf);
-                z.deflateEnd(&zs);
+                deflateEnd(&zs);
                 set_error(err, errlen, "gzip: compression failed");
                 return -1;
             }
@@ -650,7 +615,7 @@ int lc_pprof_gzip(const uint8_t *data, size_t len, uint8_t **out, size_t *outlen
         in += chunk;
         left -= chunk;
     } while (left > 0);
-    z.deflateEnd(&zs);
+    deflateEnd(&zs);
     *out = buf;
     *outlen = produced;
     return 0;
