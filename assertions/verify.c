@@ -170,10 +170,12 @@ static uint32_t depth_of(const lc_heap_view *h, size_t i) {
  * suppression rules symbolize, which allocates. */
 static bool build_sites(lc_heap_view *h) {
     size_t nleaks = 0;
-    for (size_t i = 0; i < h->n; i++)
-        if (is_new(h, i) && !(h->mark[i] & MARK_RUNTIME))
-            lc_suppress_want(lc_block_stack(&h->all[i]));
-    lc_suppress_wanted();
+    if (lc_suppress_asks_files()) {
+        for (size_t i = 0; i < h->n; i++)
+            if (is_new(h, i) && !(h->mark[i] & MARK_RUNTIME))
+                lc_suppress_want(lc_block_stack(&h->all[i]));
+        lc_suppress_wanted();
+    }
     for (size_t i = 0; i < h->n; i++) {
         if (!is_new(h, i) || (h->mark[i] & MARK_RUNTIME)) continue;
         const lc_block *b = &h->all[i];

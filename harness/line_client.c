@@ -256,26 +256,3 @@ int lc_line_service_ask_all(const lc_line_question *q, size_t n, lc_line_answer_
     pthread_mutex_unlock(&lock);
     return rc;
 }
-
-typedef struct one_answer {
-    char *file;
-    size_t size;
-    int *line;
-    bool known;
-} one_answer;
-
-static void take_one(size_t i, const char *file, int line, void *arg) {
-    (void)i;
-    one_answer *a = arg;
-    snprintf(a->file, a->size, "%s", file);
-    *a->line = line;
-    a->known = true;
-}
-
-int lc_line_service_ask(const lc_module *m, char kind, uintptr_t addr, char *file, size_t size,
-                        int *line) {
-    if (!m || size == 0) return -1;
-    lc_line_question q = {m, kind, addr};
-    one_answer a = {file, size, line, false};
-    return lc_line_service_ask_all(&q, 1, take_one, &a) == 0 && a.known ? 0 : -1;
-}

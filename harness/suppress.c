@@ -405,8 +405,12 @@ static uint32_t *verdict_slot(lc_stack_id id) {
  * (-1 + 2 when none matched). */
 #define WANTED 1u
 
+bool lc_suppress_asks_files(void) {
+    return have_leak_rules && lc_line_service_known();
+}
+
 void lc_suppress_want(lc_stack_id stack) {
-    if (!have_leak_rules || stack == 0 || !lc_line_service_known()) return;
+    if (stack == 0) return;
     lc_spin_lock(&lock);
     uint32_t *slot = verdict_slot(stack);
     bool first = slot && *slot == 0;
@@ -416,7 +420,7 @@ void lc_suppress_want(lc_stack_id stack) {
 }
 
 void lc_suppress_wanted(void) {
-    if (have_leak_rules && lc_line_service_known()) lc_symbolize_ask_wanted();
+    lc_symbolize_ask_wanted();
 }
 
 bool lc_suppress_leak(lc_stack_id stack, size_t bytes) {

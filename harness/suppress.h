@@ -19,9 +19,11 @@ void lc_suppress_begin_check(void);
 /* Whether a leaked block with this allocation stack is suppressed; counts
  * it against the matching pattern when it is. */
 bool lc_suppress_leak(lc_stack_id stack, size_t bytes);
-/* Before a run of lc_suppress_leak: every stack it will be asked about,
- * then wanted(), so that under the supervisor the files the rules may need
- * are asked for in one exchange (symbols.h). */
+/* Before a run of lc_suppress_leak, when asks_files (leak rules, and the
+ * supervisor to ask): every stack it will be asked about, then wanted(), so
+ * that the files the rules may need are asked for in one exchange
+ * (symbols.h). */
+bool lc_suppress_asks_files(void);
 void lc_suppress_want(lc_stack_id stack);
 void lc_suppress_wanted(void);
 /* Whether a leaked thread is suppressed (its captured stack, its start

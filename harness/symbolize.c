@@ -122,30 +122,39 @@ void lc_symbolize_defer_lines(void) {
     defer_lines = true;
 }
 
-/* The file and line of a deferred frame (or variable), asked of the
- * supervisor (line_client.c); kept deferred when it does not answer, so
- * that a report can still leave a hole for it. */
-static bool ask_service(const lc_module *m, char kind, uintptr_t addr, const char **file,
-                        int *line) {
-    if (!lc_frame_deferred(*file, *line) || !m) return false;
-    char source[4096];
-    int number;
-    if (lc_line_service_ask(m, kind, addr, source, sizeof source, &number) != 0) return false;
+/* Where an answer of the supervisor goes: a deferred file and its line,
+ * of a frame or a variable. */
+typedef struct answer_slot {
+    const char **file;
+    int *line;
+} answer_slot;
+
+static void take_answer(size_t i, const char *file, int line, void *arg) {
+    answer_slot *slots = arg;
+    char *copy = strdup(lc_symbolize_relative(file));
+    if (!copy) return;
+    *slots[i].file = copy; /* the key stays allocated: copies of the frame may point to it */
+    *slots[i].line = line;
+}
+
+/* The files and lines of deferred frames or variables, asked of the
+ * supervisor in one exchange (line_client.c); with sym_lock held. Those it
+ * does not answer stay deferred, so that a report can still leave a hole. */
+static void ask(const lc_line_question *q, answer_slot *slots, size_t n) {
+    if (!n) return;
     lc_symbolize_note_cwd();
-    char *copy = strdup(lc_symbolize_relative(source));
-    if (!copy) return false;
-    *file = copy; /* the key stays allocated: copies of the frame may point to it */
-    *line = number;
-    return true;
+    lc_line_service_ask_all(q, n, take_answer, slots);
 }
 
 static void settle(uintptr_t pc, lc_frame *f) {
-    if (!lc_frame_deferred(f->file, f->line)) return;
     const char *name;
     uintptr_t off;
     unsigned char type;
     const lc_module *m = lc_elf_symbol(pc, &name, &off, &type);
-    if (m) ask_service(m, 'L', pc - m->bias, &f->file, &f->line);
+    if (!m) return;
+    lc_line_question q = {m, 'L', pc - m->bias};
+    answer_slot slot = {&f->file, &f->line};
+    ask(&q, &slot, 1);
 }
 
 static void resolve_elf(uintptr_t pc, lc_frame *f) {
@@ -213,18 +222,10 @@ static uintptr_t call_site(uintptr_t return_address) {
     return return_address - 1;
 }
 
-static void take_answer(size_t i, const char *file, int line, void *arg) {
-    sym_entry **waiting = arg;
-    char *copy = strdup(lc_symbolize_relative(file));
-    if (!copy) return;
-    waiting[i]->frame.file = copy; /* the key stays allocated, as in ask_service */
-    waiting[i]->frame.line = line;
-}
-
 /* Frames whose files are to be asked together (lc_symbolize_want_stack);
  * under sym_lock. */
 static struct {
-    sym_entry **entries;
+    answer_slot *slots;
     lc_line_question *questions;
     size_t n, cap;
 } wanted;
@@ -232,14 +233,14 @@ static struct {
 static bool want(sym_entry *e, const lc_module *m, uintptr_t pc) {
     if (wanted.n == wanted.cap) {
         size_t cap = wanted.cap ? 2 * wanted.cap : 256;
-        sym_entry **entries = realloc(wanted.entries, cap * sizeof *entries);
-        if (entries) wanted.entries = entries;
-        lc_line_question *q = entries ? realloc(wanted.questions, cap * sizeof *q) : NULL;
+        answer_slot *slots = realloc(wanted.slots, cap * sizeof *slots);
+        if (slots) wanted.slots = slots;
+        lc_line_question *q = slots ? realloc(wanted.questions, cap * sizeof *q) : NULL;
         if (!q) return false;
         wanted.questions = q;
         wanted.cap = cap;
     }
-    wanted.entries[wanted.n] = e;
+    wanted.slots[wanted.n] = (answer_slot){&e->frame.file, &e->frame.line};
     wanted.questions[wanted.n++] = (lc_line_question){m, 'L', pc - m->bias};
     return true;
 }
@@ -268,11 +269,8 @@ void lc_symbolize_want_stack(lc_stack_id id) {
 void lc_symbolize_ask_wanted(void) {
     lc_self_enter();
     pthread_mutex_lock(&sym_lock);
-    if (wanted.n) {
-        lc_symbolize_note_cwd();
-        lc_line_service_ask_all(wanted.questions, wanted.n, take_answer, wanted.entries);
-    }
-    free(wanted.entries);
+    ask(wanted.questions, wanted.slots, wanted.n);
+    free(wanted.slots);
     free(wanted.questions);
     memset(&wanted, 0, sizeof wanted);
     pthread_mutex_unlock(&sym_lock);
@@ -343,6 +341,7 @@ typedef struct data_entry {
     bool tls;
     bool asked;
     lc_data_sym sym;
+    lc_line_question question; /* of its declaration, when deferred */
     struct data_entry *next;
 } data_entry;
 static data_entry *data_cache;
@@ -350,7 +349,8 @@ static data_entry *data_cache;
 /* The variable from the object's own symbol table; the key of its
  * declaration is the module and the variable's ELF address (TLS: its offset
  * in the block). */
-static void resolve_data_elf(uintptr_t addr, const char *module, bool tls, lc_data_sym *out) {
+static void resolve_data_elf(uintptr_t addr, const char *module, bool tls, data_entry *e) {
+    lc_data_sym *out = &e->sym;
     const lc_module *m = lc_elf_module_named(module);
     if (!m) return;
     char path[512];
@@ -374,6 +374,7 @@ static void resolve_data_elf(uintptr_t addr, const char *module, bool tls, lc_da
     snprintf(key, sizeof key, "%d,%lx,%c", m->index, (unsigned long)value, tls ? 't' : 'g');
     out->file = strdup(key);
     out->line = out->file ? LC_LINE_DEFERRED : 0;
+    e->question = (lc_line_question){m, tls ? 't' : 'g', value};
 }
 
 int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym *out) {
@@ -388,17 +389,18 @@ int lc_symbolize_data(uintptr_t addr, const char *module, bool tls, lc_data_sym 
         e->module = module;
         e->tls = tls;
         if (defer_lines)
-            resolve_data_elf(addr, module, tls, &e->sym);
+            resolve_data_elf(addr, module, tls, e);
         else if (lc_dw_ready())
             lc_dw_resolve_data(addr, module, tls, &e->sym);
         e->next = data_cache;
         data_cache = e;
     }
-    unsigned long value;
-    char kind;
-    if (e && !e->asked && lc_frame_deferred(e->sym.file, e->sym.line) && !lc_report_holes_on() &&
-        sscanf(e->sym.file, "%*d,%lx,%c", &value, &kind) == 2 && (e->asked = true))
-        ask_service(lc_elf_module_named(module), kind, value, &e->sym.file, &e->sym.line);
+    if (e && !e->asked && e->question.module && lc_frame_deferred(e->sym.file, e->sym.line) &&
+        !lc_report_holes_on()) {
+        e->asked = true;
+        answer_slot slot = {&e->sym.file, &e->sym.line};
+        ask(&e->question, &slot, 1);
+    }
     if (e) *out = e->sym;
     pthread_mutex_unlock(&sym_lock);
     lc_self_leave();

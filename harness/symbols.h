@@ -112,12 +112,9 @@ bool lc_line_service_known(void);
 void lc_line_service_hold(void);
 void lc_line_service_release(void);
 void lc_line_service_after_fork_child(void);
-/* The source of an ELF address of m: kind 'L' the line of code at addr,
- * 'g' and 't' the declaration of the global (TLS) variable at addr. 0 with
- * file and line set, or -1 (no answer, or nothing known). */
-int lc_line_service_ask(const lc_module *m, char kind, uintptr_t addr, char *file, size_t size,
-                        int *line);
-/* Many questions on one connection, answered in order: answer(i, file,
+/* Questions on one connection, answered in order: each asks for the source
+ * of an ELF address of a module, kind 'L' the line of code at addr, 'g' and
+ * 't' the declaration of the global (TLS) variable at addr. answer(i, file,
  * line, arg) for each the supervisor knows. 0, or -1 when the service could
  * not be asked or the exchange broke (the answers given before stand). */
 typedef struct lc_line_question {

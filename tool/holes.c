@@ -199,6 +199,19 @@ static void fill_one(lc_buf *out, modmap *mm, char form, const char *key) {
     }
 }
 
+/* A build id as a module map and a question write it: hex, or "-" for none.
+ * Its length in bytes. */
+static int parse_build_id(const char *hex, unsigned char *out, size_t max) {
+    size_t len = hex[0] == '-' ? 0 : strlen(hex) / 2;
+    int n = 0;
+    for (size_t i = 0; i < len && i < max; i++) {
+        unsigned byte;
+        if (sscanf(hex + 2 * i, "%2x", &byte) != 1) break;
+        out[n++] = (unsigned char)byte;
+    }
+    return n;
+}
+
 /* A module map: the working directory, then "INDEX BIAS BUILD-ID PATH"
  * lines, up to `end` (or the end of the text). */
 static void read_modules(modmap *mm, const char *text, const char *end) {
@@ -230,13 +243,7 @@ static void read_modules(modmap *mm, const char *text, const char *end) {
         free(m->path);
         m->path = strdup(line + at);
         m->bias = bias;
-        m->build_id_len = 0;
-        size_t idlen = id[0] == '-' ? 0 : strlen(id) / 2;
-        for (size_t i = 0; i < idlen && i < sizeof m->build_id; i++) {
-            unsigned byte;
-            if (sscanf(id + 2 * i, "%2x", &byte) != 1) break;
-            m->build_id[m->build_id_len++] = (unsigned char)byte;
-        }
+        m->build_id_len = parse_build_id(id, m->build_id, sizeof m->build_id);
     }
 }
 
@@ -256,12 +263,7 @@ static modmap asked;
 
 static module *asked_module(const char *path, unsigned long bias, const char *id) {
     unsigned char build_id[sizeof asked.v->build_id];
-    int id_len = 0;
-    for (size_t i = 0; id[0] != '-' && id[2 * i] && id[2 * i + 1] && i < sizeof build_id; i++) {
-        unsigned byte;
-        if (sscanf(id + 2 * i, "%2x", &byte) != 1) break;
-        build_id[id_len++] = (unsigned char)byte;
-    }
+    int id_len = parse_build_id(id, build_id, sizeof build_id);
     for (size_t i = 0; i < asked.n; i++) {
         module *m = &asked.v[i];
         if (m->bias == bias && m->build_id_len == id_len && strcmp(m->path, path) == 0 &&
