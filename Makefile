@@ -98,7 +98,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Tests that call internal functions link the internal archive and not the
 # .so, so that a test process holds one copy of the library's state;
 # test_scenarios does through the scenario runner (assertions/scenario_runner.c).
-INTERNAL_TESTS := test_child test_elf_symbols test_fault test_heap test_pprof test_scenarios test_suppress test_threads
+INTERNAL_TESTS := test_child test_elf_symbols test_fault test_heap test_pprof test_scenarios test_suppress test_threads test_unwind
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iassertions -Iscenarios -Iprofiles $(CHECK_CFLAGS)
@@ -234,9 +234,16 @@ $(BUILD)/tests/%: tests/%.c $(BUILTIN_LIB) $(TOOLKIT_LIB) $(PROFILES_LIB) $(LIB_
 	$(CC) $(TEST_CFLAGS) $(TOOL_EXPORTS) -o $@ $< $(BUILTIN_LIB) $(TOOLKIT_LIB) \
 	  $(if $(filter $*,$(PROFILE_TESTS)),$(PROFILES_LINK)) \
 	  $(if $(filter $*,$(INTERNAL_TESTS)),$(INTERNAL_LINK),-L$(BUILD) -lleakcheck $(RPATH)) \
+	  $(if $(filter $*,test_unwind),$(BUILD)/tests/no_frame_pointers.o) \
 	  $(CHECK_LIBS) -lz
 
 tests: $(TEST_PROGS)
+
+# Code built as the C runtime is, without frame pointers, for test_unwind.
+$(BUILD)/tests/test_unwind: $(BUILD)/tests/no_frame_pointers.o
+$(BUILD)/tests/no_frame_pointers.o: tests/fixtures/no_frame_pointers.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -fomit-frame-pointer -c -o $@ $<
 
 # The shared library test_elf_symbols loads and unloads.
 $(BUILD)/tests/test_elf_symbols: $(BUILD)/tests/libsymbols_plugin.so

@@ -37,7 +37,7 @@ static void after_fork_child(void) {
     lc_stack_unlock_all();
     lc_symbolize_unlock();
     lc_line_service_after_fork_child();
-    lc_os_tid_reset();
+    lc_os_after_fork_child();
     lc_unwind_after_fork_child();
     lc_threads_after_fork_child();
     lc_baseline();

@@ -54,7 +54,7 @@ static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
 LC_FORK_STATE static lc_snapshot *baseline_snapshot;
 static unsigned profiles_written;
 
-unsigned long lc_baseline_searches;
+LC_FORK_STATE unsigned long lc_baseline_searches;
 
 void lc_baseline(void) {
     lc_baseline_ex(true);

@@ -57,7 +57,7 @@ static int nmodules;
 /* Taken by every entry point, after the symbolizer's lock when both are:
  * the dlclose interposer takes this one alone, so that a dlclose under the
  * symbolizer's lock (a failed load of libdw) cannot wait for itself. */
-static pthread_mutex_t elf_lock = PTHREAD_MUTEX_INITIALIZER;
+LC_FORK_STATE static pthread_mutex_t elf_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void lc_elf_lock(void) {
     pthread_mutex_lock(&elf_lock);

@@ -41,8 +41,9 @@
 
 atomic_int lc_fault_armed;
 
-static long fail_at;
-static int fail_persistent;
+/* Read by every baseline, so every forked test's: with the fork state. */
+LC_FORK_STATE static long fail_at;
+LC_FORK_STATE static int fail_persistent;
 static _Atomic long counted;
 static _Atomic long hits;
 static _Atomic lc_stack_id failed_stack;

@@ -22,12 +22,15 @@ static inline void lc_spin_unlock(lc_spinlock *l) {
 void *lc_os_alloc(size_t size); /* zeroed pages, never from malloc */
 void lc_os_free(void *p, size_t size);
 void *lc_os_reserve(size_t size); /* address space, committed lazily */
+/* The same, shared with every process this one forks afterwards: what one
+ * forked child writes there, its later siblings read. */
+void *lc_os_reserve_shared(size_t size);
 /* Copy len bytes of this process's memory at src; returns how many could be
  * read (0 when src is unmapped). */
 size_t lc_os_read_self(void *dst, uintptr_t src, size_t len);
-pid_t lc_os_tid(void);       /* cached per thread */
-void lc_os_tid_reset(void);  /* after fork */
-uint64_t lc_os_now_ns(void); /* CLOCK_MONOTONIC */
+pid_t lc_os_tid(void);             /* cached per thread */
+void lc_os_after_fork_child(void); /* the thread id, the caches' writes */
+uint64_t lc_os_now_ns(void);       /* CLOCK_MONOTONIC */
 void lc_os_sleep_ns(uint64_t ns);
 /* Bounds of the calling thread's stack; false when unknown. */
 bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi);
@@ -111,8 +114,13 @@ size_t lc_os_list_tasks(pid_t *out, size_t cap);
 typedef struct lc_task_list {
     pid_t *tid;
     size_t n, cap;
+    /* tid points here until more are needed: listing a process of a few
+     * threads (a forked test's one) maps no memory. Never copy a list. */
+    pid_t few[4];
 } lc_task_list;
 bool lc_os_list_all_tasks(lc_task_list *l);
+/* The calling thread alone (a forked child that has started none). */
+void lc_os_task_list_self(lc_task_list *l);
 void lc_os_task_list_free(lc_task_list *l);
 int lc_os_signal_task(pid_t tid, int sig);
 /* The signal a user names ("SIGUSR2", "USR2", "usr2" or "12"), when a

@@ -101,7 +101,20 @@ size_t lc_os_list_tasks(pid_t *out, size_t cap) {
     return n;
 }
 
+static void use_few(lc_task_list *l) {
+    if (l->cap) return;
+    l->tid = l->few;
+    l->cap = sizeof l->few / sizeof l->few[0];
+}
+
+void lc_os_task_list_self(lc_task_list *l) {
+    use_few(l);
+    l->tid[0] = lc_os_tid();
+    l->n = 1;
+}
+
 bool lc_os_list_all_tasks(lc_task_list *l) {
+    use_few(l);
     for (;;) {
         size_t n = l->cap ? lc_os_list_tasks(l->tid, l->cap) : 0;
         if (l->cap && n <= l->cap) {
@@ -109,7 +122,8 @@ bool lc_os_list_all_tasks(lc_task_list *l) {
             return true;
         }
         /* Threads start while /proc is read: leave room for more. */
-        size_t want = l->cap ? (n > l->cap ? n : l->cap) * 2 : 1024;
+        size_t want = n > l->cap ? n * 2 : l->cap * 2;
+        if (want < 1024) want = 1024;
         pid_t *grown = lc_os_alloc(want * sizeof *grown);
         if (!grown) {
             l->n = 0;
@@ -122,7 +136,7 @@ bool lc_os_list_all_tasks(lc_task_list *l) {
 }
 
 void lc_os_task_list_free(lc_task_list *l) {
-    if (l->tid) lc_os_free(l->tid, l->cap * sizeof *l->tid);
+    if (l->tid && l->tid != l->few) lc_os_free(l->tid, l->cap * sizeof *l->tid);
     l->tid = NULL;
     l->cap = l->n = 0;
 }

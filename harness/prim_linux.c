@@ -238,6 +238,12 @@ void *lc_os_reserve(size_t size) {
                        size);
 }
 
+void *lc_os_reserve_shared(size_t size) {
+    return own_mapping(
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+        size);
+}
+
 static LC_TLS pid_t cached_tid;
 
 pid_t lc_os_tid(void) {
@@ -245,8 +251,23 @@ pid_t lc_os_tid(void) {
     return cached_tid;
 }
 
-void lc_os_tid_reset(void) {
+/* The caches of answers about return addresses (below) are shared with
+ * the parent after a fork, a page of them for every few hundred slots: a
+ * forked child that stored each answer it worked out paid a copy-on-write
+ * fault for nearly every one (five a forked Check test), to fill caches it
+ * would not live to use. So a child's first misses are answered without
+ * being stored; one that goes on stores them again. */
+#define CHILD_UNSTORED_MISSES 256
+LC_FORK_STATE static _Atomic int unstored_misses;
+
+static bool store_answer(void) {
+    if (LC_LIKELY(atomic_load_explicit(&unstored_misses, memory_order_relaxed) <= 0)) return true;
+    return atomic_fetch_sub_explicit(&unstored_misses, 1, memory_order_relaxed) <= 0;
+}
+
+void lc_os_after_fork_child(void) {
     cached_tid = 0;
+    atomic_store_explicit(&unstored_misses, CHILD_UNSTORED_MISSES, memory_order_relaxed);
 }
 
 uint64_t lc_os_now_ns(void) {
@@ -402,7 +423,7 @@ bool lc_os_pc_in_code(uintptr_t pc) {
         code = _dl_find_object((void *)pc, &found) == 0 &&
                !in_ranges(object_spans, nobject_spans, (uintptr_t)found.dlfo_map_start);
     }
-    if (code) atomic_store_explicit(slot, pc, memory_order_relaxed);
+    if (code && store_answer()) atomic_store_explicit(slot, pc, memory_order_relaxed);
     return code;
 }
 
@@ -438,7 +459,7 @@ bool lc_os_pc_in_runtime(uintptr_t pc) {
     uintptr_t seen = atomic_load_explicit(slot, memory_order_relaxed);
     if (seen >> 1 == pc) return seen & 1;
     bool answer = in_runtime_ranges(pc) || in_extra_runtime(pc);
-    atomic_store_explicit(slot, pc << 1 | answer, memory_order_relaxed);
+    if (store_answer()) atomic_store_explicit(slot, pc << 1 | answer, memory_order_relaxed);
     return answer;
 }
 

@@ -26,6 +26,26 @@ void lc_unwind_init(void);
 /* In a forked child: its first walks leave the parent's trace cache alone. */
 void lc_unwind_after_fork_child(void);
 
+/* A frame as the rule walk sees it: its return address (or, for the first,
+ * the interposer's) and the stack and frame pointers it runs with. */
+typedef struct lc_frame_regs {
+    uintptr_t pc, sp, bp;
+} lc_frame_regs;
+/* Step rules learned from libunwind, shared with every child forked later
+ * (unwind_rules.c). The walk fills pcs from `at`; *complete says it ended
+ * where libunwind would have, else the caller asks libunwind. */
+void lc_unwind_rules_init(void);
+bool lc_unwind_rules_room(void);
+int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, bool *complete);
+/* libunwind stepped from `at` to `caller`; bp_loc is where it found the
+ * caller's frame pointer saved (0: not in memory). */
+void lc_unwind_rules_learn(const lc_frame_regs *at, const lc_frame_regs *caller, uintptr_t bp_loc);
+void lc_unwind_rules_learn_outermost(uintptr_t pc);
+/* Walks in this process the rules finished without libunwind. */
+uint64_t lc_unwind_rules_walks(void);
+/* A word of the stack, declared defined to memcheck (unwind.c). */
+uintptr_t lc_unwind_load_word(const uintptr_t *p);
+
 lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth);
 int lc_stack_get(lc_stack_id id, const uintptr_t **pcs);
 void lc_stack_account(lc_stack_id id, size_t bytes);

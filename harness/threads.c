@@ -40,6 +40,12 @@ LC_FORK_STATE static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 LC_FORK_STATE static uint64_t next_id = 1;
 LC_FORK_STATE static uint64_t baseline_id = 1;
 LC_FORK_STATE static lc_task_list baseline_tasks;
+/* Set in a fork child until it starts a thread: the child has one thread,
+ * the one that forked, and listing /proc/self/task for its baselines (an
+ * open, a directory read and a close, twice in every forked Check test)
+ * would only find it. A thread started with a raw clone, which no
+ * interposer sees, is then new to the next check: reported, never missed. */
+LC_FORK_STATE static bool forked_alone;
 static lc_task_list ignored_tasks;
 static LC_TLS lc_thread_rec *self_rec;
 static size_t recs_end; /* lc_thread_recs_end() */
@@ -241,6 +247,7 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void 
             detached = state == PTHREAD_CREATE_DETACHED;
     }
     pthread_mutex_lock(&registry_lock);
+    forked_alone = false;
     lc_thread_rec *r = rec_alloc();
     if (r) {
         /* The record carries the start routine and its argument (disguised,
@@ -334,21 +341,13 @@ void lc_thread_wait_end(void) {
 
 /* ------------------------------------------------------------ baselines */
 
-/* Set in a fork child until its baseline: then the child has one thread,
- * the one that forked, and listing /proc/self/task (an open, a directory
- * read and a close in every forked test) would only find it. */
-LC_FORK_STATE static bool forked_alone;
-
 void lc_threads_baseline(void) {
     pthread_mutex_lock(&registry_lock);
     baseline_id = next_id;
-    if (forked_alone && baseline_tasks.cap) {
-        baseline_tasks.tid[0] = lc_os_tid();
-        baseline_tasks.n = 1;
-    } else {
+    if (forked_alone)
+        lc_os_task_list_self(&baseline_tasks);
+    else
         lc_os_list_all_tasks(&baseline_tasks);
-    }
-    forked_alone = false;
     pthread_mutex_unlock(&registry_lock);
 }
 

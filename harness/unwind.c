@@ -48,6 +48,7 @@ static bool use_trace_cache(void) {
 }
 
 void lc_unwind_init(void) {
+    lc_unwind_rules_init();
     pthread_key_t probe;
     if (pthread_key_create(&probe, NULL) != 0) return;
     pthread_key_delete(probe);
@@ -88,7 +89,7 @@ __attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
  * pointer register, including values memcheck considers uninitialised;
  * the walk validates every link itself, so under valgrind the loaded words
  * are declared defined rather than reported. */
-static inline uintptr_t load_word(const uintptr_t *p) {
+uintptr_t lc_unwind_load_word(const uintptr_t *p) {
     uintptr_t w = *p;
     if (LC_UNLIKELY(lc_cfg.under_valgrind)) VALGRIND_MAKE_MEM_DEFINED(&w, sizeof w);
     return w;
@@ -118,7 +119,7 @@ static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t c
      * frame is the next link. */
     while (n < max) {
         if (fp < lo || fp > last || (fp & align)) break;
-        uintptr_t next = load_word((uintptr_t *)fp);
+        uintptr_t next = lc_unwind_load_word((uintptr_t *)fp);
         if (next <= fp || next > last || (next & align)) {
             /* Zero ends the chain on purpose (the runtime clears the
              * register where a thread or the program starts); anything
@@ -126,7 +127,7 @@ static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t c
             *broken = next != 0 && !lc_os_pc_in_runtime(pcs[n - 1]);
             break;
         }
-        uintptr_t ret = load_word((uintptr_t *)next + 1);
+        uintptr_t ret = lc_unwind_load_word((uintptr_t *)next + 1);
         if (!lc_os_pc_in_code(ret)) {
             *broken = !lc_os_pc_in_runtime(pcs[n - 1]);
             break;
@@ -137,7 +138,59 @@ static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t c
     return n;
 }
 
+/* The registers a frame runs with, as libunwind has them. */
+static bool frame_regs(unw_cursor_t *c, lc_frame_regs *out) {
+    unw_word_t pc, sp, bp;
+    if (unw_get_reg(c, UNW_REG_IP, &pc) < 0 || unw_get_reg(c, UNW_REG_SP, &sp) < 0) return false;
+#if defined(__x86_64__)
+    if (unw_get_reg(c, UNW_X86_64_RBP, &bp) < 0) return false;
+#else
+    bp = 0;
+#endif
+    *out = (lc_frame_regs){.pc = (uintptr_t)pc, .sp = (uintptr_t)sp, .bp = (uintptr_t)bp};
+    return true;
+}
+
+/* libunwind's walk with unw_step, teaching the rule table each step it
+ * takes from a return address (not the first frame, whose address is no
+ * return address, nor a signal frame or the frame it interrupted). */
+static int walk_dwarf_learning(uintptr_t *pcs, int max, uintptr_t caller) {
+    unw_context_t ctx;
+    unw_cursor_t cursor;
+    lc_frame_regs at;
+    int n = 0;
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0 ||
+        !frame_regs(&cursor, &at))
+        return (pcs[0] = caller, 1);
+    bool learnable = false; /* the first frame's address is no return address */
+    bool reached = false;   /* the library's own frames are behind */
+    for (int steps = 0; steps < LC_MAX_DEPTH + 48; steps++) {
+        reached = reached || at.pc == caller;
+        if (reached) pcs[n++] = at.pc;
+        if (n == max) break;
+        bool signal_frame = unw_is_signal_frame(&cursor) > 0;
+        int stepped = unw_step(&cursor);
+        if (stepped == 0 && learnable && !signal_frame) lc_unwind_rules_learn_outermost(at.pc);
+        lc_frame_regs next;
+        if (stepped <= 0 || !frame_regs(&cursor, &next)) break;
+#if defined(__x86_64__)
+        unw_save_loc_t loc;
+        uintptr_t bp_loc =
+            unw_get_save_loc(&cursor, UNW_X86_64_RBP, &loc) == 0 && loc.type == UNW_SLT_MEMORY
+                ? (uintptr_t)loc.u.addr
+                : 0;
+        if (learnable && !signal_frame) lc_unwind_rules_learn(&at, &next, bp_loc);
+#endif
+        learnable = !signal_frame;
+        if (!next.pc) break;
+        at = next;
+    }
+    if (!n) pcs[n++] = caller;
+    return n;
+}
+
 static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller) {
+    if (lc_unwind_rules_room()) return walk_dwarf_learning(pcs, max, caller);
     void *buf[LC_MAX_DEPTH + 8];
     int got = lc_unwind_backtrace(buf, max + 8 < (int)(sizeof buf / sizeof buf[0])
                                            ? max + 8
@@ -157,6 +210,15 @@ static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller) {
     return n;
 }
 
+/* The stack from the learned rules, from the interposer's caller on: its
+ * frame starts where the interposer's ends (`frame` holds the saved frame
+ * pointer, the return address above it). */
+static int walk_rules(uintptr_t *pcs, int max, void *frame, uintptr_t caller, bool *complete) {
+    const uintptr_t *fp = frame;
+    lc_frame_regs at = {.pc = caller, .sp = (uintptr_t)(fp + 2), .bp = lc_unwind_load_word(fp)};
+    return lc_unwind_rules_walk(pcs, max, at, complete);
+}
+
 /* libunwind needs several KiB of stack (its cursor, its context, and its
  * first look at a module's unwind tables more). A thread the C runtime
  * starts on the smallest stack it can (glibc's SIGEV_THREAD helper, which
@@ -173,14 +235,19 @@ bool lc_unwind_room_for_dwarf(void *frame) {
 
 int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
     if (max <= 0) return 0;
-    if ((lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller)) && lc_unwind_room_for_dwarf(frame))
-        return walk_dwarf(pcs, max, caller);
-    bool broken;
-    int n = walk_frame_pointers(pcs, max, frame, caller, &broken);
-    /* The chain broke in code built without frame pointers: DWARF finds
-     * the callers the chain lost, where the stack has room for it. */
-    if (LC_UNLIKELY(broken) && lc_unwind_room_for_dwarf(frame)) return walk_dwarf(pcs, max, caller);
-    return n;
+    bool dwarf = lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller), broken = false;
+    int n = 0;
+    if (!dwarf) {
+        n = walk_frame_pointers(pcs, max, frame, caller, &broken);
+        /* The chain broke in code built without frame pointers: DWARF
+         * finds the callers the chain lost, where the stack has room. */
+        if (LC_LIKELY(!broken)) return n;
+    }
+    if (!lc_unwind_room_for_dwarf(frame))
+        return dwarf ? walk_frame_pointers(pcs, max, frame, caller, &broken) : n;
+    bool complete;
+    n = walk_rules(pcs, max, frame, caller, &complete);
+    return complete ? n : walk_dwarf(pcs, max, caller);
 }
 
 int lc_unwind_here(uintptr_t *pcs, int max, int skip) {

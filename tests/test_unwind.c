@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* test_unwind.c: the specification of stack capture through code built
+ * without frame pointers (harness/unwind.c, harness/unwind_rules.c).
+ *
+ * The fixture's functions (tests/fixtures/no_frame_pointers.c) are built as
+ * the C runtime is; at their end they call `capture`, which stands where an
+ * allocation interposer stands and captures the stack as one does. The first
+ * walks of a path go through libunwind and teach the rule table; later
+ * walks follow the learned rules and must give the very same stack, for a
+ * frame of fixed size and for one sized at run time, and a rule learned in a
+ * forked child serves its parent. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "stacks.h"
+
+typedef void *(*nofp_alloc_fn)(size_t);
+void *nofp_leaf(nofp_alloc_fn alloc, size_t n);
+void *nofp_fixed_frame(nofp_alloc_fn alloc, size_t n);
+void *nofp_sized_frame(nofp_alloc_fn alloc, size_t n, size_t frame);
+void *nofp_resized_frame(nofp_alloc_fn alloc, size_t n, size_t frame);
+void *nofp_forked_frame(nofp_alloc_fn alloc, size_t n);
+
+static uintptr_t captured[LC_MAX_DEPTH];
+static int ncaptured;
+/* A test that must not depend on frames other tests teach walks only as
+ * deep as the frames it is about. */
+static int capture_depth = 12;
+
+/* Where malloc stands: its frame and return address start the walk. */
+__attribute__((noinline)) static void *capture(size_t n) {
+    (void)n;
+    ncaptured = lc_unwind(captured, capture_depth, __builtin_frame_address(0),
+                          (uintptr_t)__builtin_return_address(0));
+    return NULL;
+}
+
+static void dwarf_walks(void) {
+    capture_depth = 12;
+    /* Frame-pointer walks would step over the fixture's frames (they keep
+     * their caller's frame pointer): every walk here is a DWARF one. */
+    lc_cfg.unwind_dwarf = true;
+}
+
+/* The stack of the last capture, interned: two captures of one path are
+ * the same stack exactly when they have the same id. */
+static lc_stack_id last_stack(void) {
+    return ncaptured > 0 ? lc_stack_intern(captured, ncaptured) : 0;
+}
+
+static bool names(lc_stack_id id, const char *function) {
+    lc_frame f;
+    for (int k = 0; lc_stack_frame(id, k, &f) == 0; k++)
+        if (f.function && strcmp(f.function, function) == 0) return true;
+    return false;
+}
+
+/* One path's captures, from one call site, and how many of them the rules
+ * walked: Check allocates in every assertion, and those walks count too,
+ * so nothing of Check's runs between the two readings. */
+typedef struct walks {
+    lc_stack_id id[4];
+    uint64_t by_rules[4];
+} walks;
+
+__attribute__((noinline)) static lc_stack_id through_fixed_frame(void) {
+    nofp_fixed_frame(capture, 24);
+    return last_stack();
+}
+
+__attribute__((noinline)) static lc_stack_id through_sized_frame(size_t frame) {
+    nofp_sized_frame(capture, 24, frame);
+    return last_stack();
+}
+
+static walks walk_fixed(int n) {
+    walks w = {0};
+    for (int i = 0; i < n; i++) {
+        uint64_t before = lc_unwind_rules_walks();
+        w.id[i] = through_fixed_frame();
+        w.by_rules[i] = lc_unwind_rules_walks() - before;
+    }
+    return w;
+}
+
+static walks walk_sized(int n, const size_t *frames) {
+    walks w = {0};
+    for (int i = 0; i < n; i++) {
+        uint64_t before = lc_unwind_rules_walks();
+        w.id[i] = through_sized_frame(frames[i]);
+        w.by_rules[i] = lc_unwind_rules_walks() - before;
+    }
+    return w;
+}
+
+START_TEST(test_a_dwarf_walk_names_every_caller_without_frame_pointers) {
+    walks w = walk_sized(1, (size_t[]){64});
+    ck_assert_uint_ne(w.id[0], 0);
+    ck_assert(names(w.id[0], "nofp_leaf"));
+    ck_assert(names(w.id[0], "nofp_fixed_frame"));
+    ck_assert(names(w.id[0], "nofp_sized_frame"));
+    ck_assert(names(w.id[0], "through_sized_frame"));
+}
+END_TEST
+
+START_TEST(test_the_third_walk_of_a_path_follows_learned_rules_to_the_same_stack) {
+    walks w = walk_fixed(3);
+    ck_assert_uint_eq(w.by_rules[0], 0);
+    ck_assert_uint_eq(w.by_rules[1], 0);
+    ck_assert_uint_eq(w.by_rules[2], 1);
+    ck_assert_uint_eq(w.id[1], w.id[0]);
+    ck_assert_uint_eq(w.id[2], w.id[0]);
+    ck_assert(names(w.id[2], "through_fixed_frame"));
+}
+END_TEST
+
+START_TEST(test_a_single_walk_teaches_no_rule) {
+    /* Another call site of the same functions: its own frame has been
+     * stepped from once, which is no rule yet. */
+    walks w = walk_fixed(2);
+    uint64_t before = lc_unwind_rules_walks();
+    lc_stack_id again = through_fixed_frame();
+    uint64_t by_rules = lc_unwind_rules_walks() - before;
+    ck_assert_uint_eq(w.by_rules[1], 0);
+    ck_assert_uint_eq(by_rules, 0);
+    ck_assert(names(again, "nofp_fixed_frame"));
+}
+END_TEST
+
+START_TEST(test_a_frame_sized_at_run_time_is_stepped_from_its_frame_pointer) {
+    walks w = walk_sized(3, (size_t[]){32, 4096, 512});
+    ck_assert_uint_eq(w.by_rules[2], 1);
+    ck_assert_uint_eq(w.id[1], w.id[0]);
+    ck_assert_uint_eq(w.id[2], w.id[0]);
+}
+END_TEST
+
+START_TEST(test_a_rule_a_later_frame_size_contradicts_is_retired_not_followed) {
+    /* Twice the same size: the stack-pointer form looks right, until the
+     * frame is another size. The stack is still right, and from then on
+     * that frame is always libunwind's to step. Four frames deep (the leaf,
+     * nofp_fixed_frame, nofp_resized_frame, this test): of the frames
+     * other tests teach, the walk needs only the first two. */
+    capture_depth = 4;
+    lc_stack_id id[4];
+    uint64_t by_rules[4];
+    const size_t frames[4] = {48, 48, 2048, 1024};
+    for (int i = 0; i < 4; i++) {
+        uint64_t before = lc_unwind_rules_walks();
+        nofp_resized_frame(capture, 24, frames[i]);
+        id[i] = last_stack();
+        by_rules[i] = lc_unwind_rules_walks() - before;
+    }
+    ck_assert_uint_eq(id[1], id[0]);
+    ck_assert_uint_eq(id[2], id[0]);
+    ck_assert_uint_eq(id[3], id[0]);
+    ck_assert_uint_eq(by_rules[3], 0);
+    ck_assert(names(id[3], "nofp_resized_frame"));
+}
+END_TEST
+
+/* Three frames: the leaf, nofp_forked_frame and this one. Stepping from
+ * nofp_forked_frame needs its rule, which only a forked child teaches. */
+__attribute__((noinline)) static uint64_t walk_forked_frame(int times, lc_stack_id *id) {
+    uint64_t before = lc_unwind_rules_walks();
+    for (int i = 0; i < times; i++) {
+        nofp_forked_frame(capture, 40);
+        *id = last_stack();
+    }
+    return lc_unwind_rules_walks() - before;
+}
+
+START_TEST(test_what_a_forked_child_learns_its_parent_walks_with) {
+    capture_depth = 3;
+    lc_stack_id id = 0;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) _exit(walk_forked_frame(2, &id) == 0 ? 0 : 1);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_uint_eq(walk_forked_frame(1, &id), 1);
+    ck_assert(names(id, "nofp_forked_frame"));
+    ck_assert(names(id, "walk_forked_frame"));
+}
+END_TEST
+
+static Suite *unwind_suite(void) {
+    Suite *s = suite_create("unwind");
+    TCase *tc = tcase_create("rules");
+    tcase_add_checked_fixture(tc, dwarf_walks, NULL);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_a_dwarf_walk_names_every_caller_without_frame_pointers);
+    tcase_add_test(tc, test_the_third_walk_of_a_path_follows_learned_rules_to_the_same_stack);
+    tcase_add_test(tc, test_a_single_walk_teaches_no_rule);
+    tcase_add_test(tc, test_a_frame_sized_at_run_time_is_stepped_from_its_frame_pointer);
+    tcase_add_test(tc, test_a_rule_a_later_frame_size_contradicts_is_retired_not_followed);
+    tcase_add_test(tc, test_what_a_forked_child_learns_its_parent_walks_with);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(unwind_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
