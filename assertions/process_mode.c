@@ -72,13 +72,16 @@ static double timeout_seconds;
 /* Copied at start: the program may change its environment before exit. */
 static char pprof_path[4096], dot_path[4096];
 static bool pprof_path_too_long, dot_path_too_long;
-static pid_t file_owner;             /* the process that writes FILE itself; others FILE.PID */
-static char run_dir[4096];           /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
-static uint64_t deadline_ns;         /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
-LC_FORK_STATE static bool checked;   /* this process's exit check has run */
-LC_FORK_STATE static pid_t self_pid; /* set at start and by fork's child handler */
-static int program_status;           /* the status the program exits with */
-static bool skip_on_failure;         /* LEAKCHECK_CHECK_ON_FAILURE=skip */
+static pid_t file_owner;   /* the process that writes FILE itself; others FILE.PID */
+static char run_dir[4096]; /* LEAKCHECK_RUN_DIR, copied: the supervisor's run */
+/* Whether run_dir is set: read at every fork, so kept with the fork state
+ * (a forked test reads no page of run_dir). */
+LC_FORK_STATE static bool supervised;
+LC_FORK_STATE static uint64_t deadline_ns; /* LEAKCHECK_DEADLINE_NS: absolute CLOCK_MONOTONIC */
+LC_FORK_STATE static bool checked;         /* this process's exit check has run */
+LC_FORK_STATE static pid_t self_pid;       /* set at start and by fork's child handler */
+static int program_status;                 /* the status the program exits with */
+static bool skip_on_failure;               /* LEAKCHECK_CHECK_ON_FAILURE=skip */
 
 /* ------------------------------------------------------------ run directory */
 
@@ -144,7 +147,7 @@ static void note(FILE *out, const char *fmt, ...) __attribute__((format(printf, 
 static void note(FILE *out, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    if (!run_dir[0]) {
+    if (!supervised) {
         vfprintf(out, fmt, ap);
     } else if (notes_len < sizeof notes) {
         int n = vsnprintf(notes + notes_len, sizeof notes - notes_len, fmt, ap);
@@ -165,8 +168,8 @@ void lc_process_mode_after_fork_child(void) {
     self_pid = getpid();
     checked = false;
     notes_len = 0;
-    if (run_dir[0]) run_file_start();
-    if (run_dir[0] && deadline_ns) start_watchdog();
+    if (supervised) run_file_start();
+    if (supervised && deadline_ns) start_watchdog();
 }
 
 static void check_at_exit(void *unused);
@@ -202,7 +205,7 @@ static const char *early_exit_unsafe(void) {
  * supervisor, which reports the process as not checked rather than lose it
  * silently. */
 static void early_exit(const char *how, int status) {
-    if (!run_dir[0] || checked) return;
+    if (!supervised || checked) return;
     program_status = status;
     char buf[256];
     const char *unsafe = early_exit_unsafe();
@@ -269,7 +272,7 @@ __attribute__((noreturn)) void _Exit(int status) {
 }
 
 static FILE *open_output(void) {
-    if (run_dir[0]) return NULL; /* the supervisor's run directory */
+    if (supervised) return NULL; /* the supervisor's run directory */
     if (!output) return stderr;
     /* Append: a program that forks has several processes reporting. */
     FILE *f = fopen(output, "a");
@@ -364,7 +367,7 @@ static void record_status(int status, void *unused) {
 
 /* The status the process ends with once its check gave `verdict`. */
 static int final_status(int verdict) {
-    if (verdict == 0 || run_dir[0]) return program_status;
+    if (verdict == 0 || supervised) return program_status;
     return verdict < 0 ? 2 : error_exitcode;
 }
 
@@ -387,7 +390,7 @@ static bool skip_failed_check(void) {
                      "checks only processes that succeed\n",
                      program_status);
     if (n <= 0) return true;
-    if (run_dir[0]) {
+    if (supervised) {
         run_file_write("ended", buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
     } else {
         lc_self_enter();
@@ -412,14 +415,14 @@ static void check_at_exit(void *unused) {
     lc_result res;
     lc_options opts = {.struct_version = LC_OPTIONS_VERSION, .quiet = 1};
     bool by_exit = atomic_load(&exit_call.tid) == (int)lc_os_tid() && exit_call.frame;
-    if (run_dir[0]) lc_report_set_holes(defer_lines); /* the report is the supervisor's */
+    if (supervised) lc_report_set_holes(defer_lines); /* the report is the supervisor's */
     lc_verify_process(&opts, &res, strict, by_exit ? exit_call.frame : 0,
                       by_exit ? &exit_call.regs : NULL);
     checked = true;
     const char *report = json ? lc_last_report_json() : lc_last_report();
     if (dot_path[0]) write_dot(out);
     lc_line_service_release();
-    if (run_dir[0]) {
+    if (supervised) {
         /* The process keeps its own exit status: only the supervisor's
          * changes. */
         report_to_run_dir(report, res.verdict);
@@ -458,7 +461,7 @@ static void *watchdog(void *arg) {
     } else {
         lc_os_sleep_ns((uint64_t)(timeout_seconds * 1e9));
     }
-    if (run_dir[0]) {
+    if (supervised) {
         /* A fault-sweep run that hangs on its error path is killed, never
          * exits: its failed allocation's stack is written now. */
         lc_fault_write_status();
@@ -530,6 +533,7 @@ void lc_process_mode_init(void) {
     const char *dir = getenv("LEAKCHECK_RUN_DIR");
     if (dir && dir[0] == '/' && strlen(dir) < sizeof run_dir - 64) {
         snprintf(run_dir, sizeof run_dir, "%s", dir);
+        supervised = true;
         run_file_start();
         /* Symbolization never loads a library into the program: names come
          * from the objects' own symbol tables, files and lines from the

@@ -85,7 +85,7 @@ size_t lc_os_list_tasks(pid_t *out, size_t cap) {
     int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return 0;
     size_t n = 0;
-    char buf[4096];
+    char buf[1024]; /* a few threads fit; more take more reads */
     for (;;) {
         long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
         if (got <= 0) break;

@@ -63,8 +63,12 @@ typedef struct own_slot {
 } own_slot;
 static _Atomic(own_slot *) own_table;
 
+/* The page number, folded: mmap hands out neighbouring addresses, so the
+ * mappings a check makes land in neighbouring slots, one page of the table
+ * (a forked child that checks once writes one page of it, not one page per
+ * mapping). Distinct pages of one 64 MiB window never share a home slot. */
 static size_t own_hash(uintptr_t p) {
-    return (size_t)(((uint64_t)(p >> 12) * 0x9e3779b97f4a7c15ull) >> 50) & (OWN_SLOTS - 1);
+    return (size_t)((p >> 12) ^ (p >> 26)) & (OWN_SLOTS - 1);
 }
 
 static void own_insert(own_slot *t, uintptr_t p, size_t size) {

@@ -56,7 +56,9 @@ typedef struct slot {
 
 static slot *table;
 static _Atomic uint32_t slots_left = RULES_SLOTS * 3 / 4;
-static _Atomic uint64_t walks; /* this process's walks the rules finished */
+/* This process's walks the rules finished; counted in every forked test,
+ * so kept with the fork state. */
+LC_FORK_STATE static _Atomic uint64_t walks;
 
 uint64_t lc_unwind_rules_walks(void) {
     return atomic_load_explicit(&walks, memory_order_relaxed);

@@ -34,7 +34,7 @@ cc -std=gnu11 -g -O0 -fno-omit-frame-pointer -pthread -Iinclude -o "$tmp/suite" 
     tests/fixtures/vg_thread_report.c -L"$build" -lleakcheck -Wl,-rpath,"$build" \
     $(pkg-config --cflags --libs check)
 
-vg=(valgrind -q --soname-synonyms=somalloc=nouseroverride --suppressions=scripts/leakcheck.supp
+vg=(valgrind -q --fair-sched=yes --soname-synonyms=somalloc=nouseroverride --suppressions=scripts/leakcheck.supp
     --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1)
 
 failures=0

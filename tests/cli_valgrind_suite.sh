@@ -33,7 +33,7 @@ cc -std=gnu11 -g -O0 -fno-omit-frame-pointer -Iinclude -o "$tmp/vg_suite" tests/
     -L"$build" -lleakcheck -Wl,-rpath,"$build" $(pkg-config --cflags --libs check)
 
 # The recommended command line for suites using leakcheck.
-vg=(valgrind -q --child-silent-after-fork=yes --soname-synonyms=somalloc=nouseroverride
+vg=(valgrind -q --fair-sched=yes --child-silent-after-fork=yes --soname-synonyms=somalloc=nouseroverride
     --suppressions=scripts/leakcheck.supp --leak-check=full --errors-for-leak-kinds=definite
     --error-exitcode=1)
 

@@ -41,8 +41,12 @@ add() { # label, command...
 # libunwind's address probes are not defects. Unlike the recommendation it
 # keeps the forked children's own memcheck output: here an error of the
 # library inside a child must show. memcheck's per-check leak searches are
-# on (the valgrind engine's default) and print nothing.
-vg=(valgrind -q --soname-synonyms=somalloc=nouseroverride
+# on (the valgrind engine's default) and print nothing. --fair-sched=yes:
+# valgrind runs one thread at a time under a lock that is not fair by
+# default, and a thread coming back from a blocking call (a test's waitpid
+# while four threads allocate) waited 8 to 34 s for it, past the test's
+# timeout on some runs and not on others.
+vg=(valgrind -q --fair-sched=yes --soname-synonyms=somalloc=nouseroverride
   --suppressions=scripts/leakcheck.supp
   --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1)
 

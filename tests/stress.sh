@@ -43,7 +43,7 @@ for _ in 1 2; do
 done
 
 # The command line of tests/run.sh's valgrind mode.
-vg=(valgrind -q --soname-synonyms=somalloc=nouseroverride
+vg=(valgrind -q --fair-sched=yes --soname-synonyms=somalloc=nouseroverride
     --suppressions=scripts/leakcheck.supp
     --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1)
 
