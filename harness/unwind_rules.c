@@ -20,7 +20,12 @@
  * form otherwise, as in code that allocates on the stack), and a later walk
  * that disagrees retires it for good. A walk that meets an address with no
  * rule, a signal frame or a step that leaves the stack hands the whole
- * stack to libunwind, which teaches the table as it goes. */
+ * stack to libunwind, which teaches the table as it goes.
+ *
+ * A step reads only the thread's own stack, between the frame's stack
+ * pointer and the stack's top, so a wrong rule (an object unloaded and
+ * another loaded at its address) can cost a wrong frame until libunwind
+ * next steps there and retires it, never a fault. */
 #include "core.h"
 #include "os.h"
 #include "stacks.h"
