@@ -87,9 +87,30 @@ START_TEST(test_an_empty_result_is_still_a_result) {
 }
 END_TEST
 
+/* Writes, says so on a pipe of the test's own, then sleeps past any
+ * deadline. */
+static int written_pipe[2];
+static void say_then_sleep_long(int fd, void *arg) {
+    (void)arg;
+    lc_child_write(fd, "started", 7);
+    char done = 1;
+    if (write(written_pipe[1], &done, 1) != 1) _exit(2);
+    sleep_ms(60000);
+}
+
 START_TEST(test_a_child_past_its_deadline_is_killed_as_timed_out) {
-    long ms = 60000;
-    lc_child c = run(0.2, say_then_sleep, &ms);
+    /* The deadline (0.2 s) may pass before a child on a loaded machine, or
+     * under valgrind, has written anything: the test waits until it has,
+     * so that what it checks is that a killed child keeps what it wrote,
+     * not how fast it was scheduled. */
+    ck_assert_int_eq(pipe(written_pipe), 0);
+    lc_child c;
+    ck_assert_int_eq(lc_child_start(&c, 0.2, say_then_sleep_long, NULL), 0);
+    close(written_pipe[1]);
+    char done = 0;
+    ck_assert_int_eq(read(written_pipe[0], &done, 1), 1);
+    close(written_pipe[0]);
+    lc_child_wait(&c);
     ck_assert_int_eq(c.end, LC_CHILD_TIMED_OUT);
     ck_assert(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGKILL);
     char text[64];
