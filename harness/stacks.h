@@ -41,7 +41,7 @@ int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, bool *comple
  * caller's frame pointer saved (0: not in memory). */
 void lc_unwind_rules_learn(const lc_frame_regs *at, const lc_frame_regs *caller, uintptr_t bp_loc);
 void lc_unwind_rules_learn_outermost(uintptr_t pc);
-/* Walks in this process the rules finished without libunwind. */
+/* Walks of the calling thread the rules finished without libunwind. */
 uint64_t lc_unwind_rules_walks(void);
 /* A word of the stack, declared defined to memcheck (unwind.c). */
 uintptr_t lc_unwind_load_word(const uintptr_t *p);

@@ -59,14 +59,24 @@ typedef struct slot {
     _Atomic uint64_t rule;
 } slot;
 
-static slot *table;
-static _Atomic uint32_t slots_left = RULES_SLOTS * 3 / 4;
-/* This process's walks the rules finished; counted in every forked test,
- * so kept with the fork state. */
-LC_FORK_STATE static _Atomic uint64_t walks;
+/* The shared mapping: the slots and how many of them the whole fork tree
+ * has claimed (a count kept per process would let each child go on
+ * learning into a table its siblings had filled). Zeroed by mmap. */
+typedef struct rules_table {
+    _Atomic uint32_t claimed;
+    char pad[64 - sizeof(uint32_t)];
+    slot slots[RULES_SLOTS];
+} rules_table;
+#define RULES_MAX_CLAIMED (RULES_SLOTS * 3 / 4)
+
+static rules_table *shared;
+static slot *table; /* shared->slots */
+/* The walks the rules finished on this thread: no shared write on the
+ * allocation path. */
+static LC_TLS uint64_t walks;
 
 uint64_t lc_unwind_rules_walks(void) {
-    return atomic_load_explicit(&walks, memory_order_relaxed);
+    return walks;
 }
 
 static uint64_t pack(rule r) {
@@ -84,11 +94,16 @@ static rule unpack(uint64_t w) {
 void lc_unwind_rules_init(void) {
     /* Never freed: lc_os_free would hand a shared mapping to later private
      * reservations. */
-    table = lc_os_reserve_shared((size_t)RULES_SLOTS * sizeof(slot));
+    shared = lc_os_reserve_shared(sizeof *shared);
+    if (shared) table = shared->slots;
+}
+
+static bool unclaimed_left(void) {
+    return atomic_load_explicit(&shared->claimed, memory_order_relaxed) < RULES_MAX_CLAIMED;
 }
 
 bool lc_unwind_rules_room(void) {
-    return table && atomic_load_explicit(&slots_left, memory_order_relaxed) > 0;
+    return table && unclaimed_left();
 }
 
 static inline uint32_t home_of(uintptr_t pc) {
@@ -107,9 +122,8 @@ static slot *find(uintptr_t pc) {
 static slot *find_or_claim(uintptr_t pc) {
     for (uint32_t i = 0, k = home_of(pc); i < RULES_PROBES; i++, k = (k + 1) & (RULES_SLOTS - 1)) {
         uint64_t at = atomic_load_explicit(&table[k].pc, memory_order_acquire);
-        if (!at && atomic_load_explicit(&slots_left, memory_order_relaxed) > 0 &&
-            atomic_compare_exchange_strong(&table[k].pc, &at, pc)) {
-            atomic_fetch_sub_explicit(&slots_left, 1, memory_order_relaxed);
+        if (!at && unclaimed_left() && atomic_compare_exchange_strong(&table[k].pc, &at, pc)) {
+            atomic_fetch_add_explicit(&shared->claimed, 1, memory_order_relaxed);
             return &table[k];
         }
         if (at == pc) return &table[k];
@@ -212,7 +226,7 @@ int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, bool *comple
         at = (lc_frame_regs){.pc = ret, .sp = cfa, .bp = bp};
     }
     *complete = true;
-    atomic_fetch_add_explicit(&walks, 1, memory_order_relaxed);
+    walks++;
     return n;
 }
 #else
