@@ -19,23 +19,39 @@
 #include "thread.h"
 
 #include <pthread.h>
+#include <sys/single_threaded.h>
+
+/* Whether this fork took the locks. A process that never started a thread
+ * (a Check runner forking its tests) has no other thread that could hold
+ * one, and taking and dropping the 256 shard locks would write four pages
+ * of the table on each side of every fork, each a copy-on-write fault; glibc
+ * skips its own malloc locks at fork on the same flag. */
+LC_FORK_STATE static bool fork_locked;
 
 static void before_fork(void) {
+    bool lock = !__libc_single_threaded;
+    /* Written only when it changes: the page is the parent's to copy after
+     * every fork, and each write to it would be a fault. */
+    if (fork_locked != lock) fork_locked = lock;
+    if (!lock) return;
     lc_symbolize_lock();
     lc_stack_lock_all();
     lc_heap_lock_all();
 }
 
-static void after_fork_parent(void) {
+static void unlock_after_fork(void) {
+    if (!fork_locked) return;
     lc_heap_unlock_all();
     lc_stack_unlock_all();
     lc_symbolize_unlock();
 }
 
+static void after_fork_parent(void) {
+    unlock_after_fork();
+}
+
 static void after_fork_child(void) {
-    lc_heap_unlock_all();
-    lc_stack_unlock_all();
-    lc_symbolize_unlock();
+    unlock_after_fork();
     lc_line_service_after_fork_child();
     lc_os_after_fork_child();
     lc_unwind_after_fork_child();

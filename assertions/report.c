@@ -32,6 +32,45 @@ static bool has_path(const lc_site *s) {
     return s->klass != LC_CLASS_UNREACHABLE;
 }
 
+/* One site each, apart from heap_text and heap_json: the frames and the
+ * path take kilobytes of stack, which a passing check (no site) should not
+ * have its callees pushed below (fresh pages, in a forked test). */
+__attribute__((noinline)) static void site_text(lc_buf *b, const lc_heap_view *h,
+                                                const lc_site *s) {
+    char sz[32];
+    lc_buf_printf(b, "\n%s in %lld object%s [%s], allocated at:\n",
+                  lc_fmt_bytes(s->bytes, sz, sizeof sz), s->objects, s->objects == 1 ? "" : "s",
+                  site_class_text(s));
+    lc_report_stack(b, s->stack, "    ", 12);
+    if (!has_path(s)) return;
+    lc_path_elem path[LC_PATH_MAX];
+    long skipped;
+    int n = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
+    lc_retention_text(b, path, n, skipped, "    ");
+}
+
+__attribute__((noinline)) static void site_json(lc_buf *b, const lc_heap_view *h, const lc_site *s,
+                                                bool first) {
+    lc_buf_printf(b, "%s{\"objects\": %lld, \"bytes\": %lld, \"class\": \"%s\", ",
+                  first ? "" : ", ", s->objects, s->bytes, lc_class_names[s->klass]);
+    if (s->klass == LC_CLASS_UNREACHABLE)
+        lc_buf_printf(b, "\"lost\": \"%s\", ", s->indirect ? "indirect" : "direct");
+    lc_buf_printf(b, "\"stack\": ");
+    lc_frame frames[LC_MAX_DEPTH];
+    int n = 0;
+    while (n < LC_MAX_DEPTH && lc_stack_frame_at(s->stack, n, &frames[n]) == 0)
+        n++;
+    lc_report_stack_json(b, frames, n);
+    if (has_path(s)) {
+        lc_path_elem path[LC_PATH_MAX];
+        long skipped;
+        int np = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
+        lc_buf_printf(b, ", \"path\": ");
+        lc_retention_json(b, path, np, skipped);
+    }
+    lc_buf_printf(b, "}");
+}
+
 static void heap_text(lc_buf *b, const lc_heap_view *h, int top) {
     char sz[32], sz2[32], sz3[32], sz4[32];
     long long objects = h->objects, bytes = h->bytes;
@@ -51,18 +90,8 @@ static void heap_text(lc_buf *b, const lc_heap_view *h, int top) {
                   lc_fmt_bytes(h->thread_bytes, sz3, sizeof sz3), h->reachable_objects,
                   lc_fmt_bytes(h->reachable_bytes, sz4, sizeof sz4));
     size_t shown = 0;
-    for (; shown < h->nsites && (top <= 0 || shown < (size_t)top); shown++) {
-        const lc_site *s = &h->sites[shown];
-        lc_buf_printf(b, "\n%s in %lld object%s [%s], allocated at:\n",
-                      lc_fmt_bytes(s->bytes, sz, sizeof sz), s->objects, s->objects == 1 ? "" : "s",
-                      site_class_text(s));
-        lc_report_stack(b, s->stack, "    ", 12);
-        if (!has_path(s)) continue;
-        lc_path_elem path[LC_PATH_MAX];
-        long skipped;
-        int n = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
-        lc_retention_text(b, path, n, skipped, "    ");
-    }
+    for (; shown < h->nsites && (top <= 0 || shown < (size_t)top); shown++)
+        site_text(b, h, &h->sites[shown]);
     if (shown < h->nsites) {
         long long objects = 0, bytes = 0;
         for (size_t i = shown; i < h->nsites; i++) {
@@ -88,27 +117,8 @@ static void heap_json(lc_buf *b, const lc_heap_view *h) {
                   h->unreachable_bytes - h->indirect_bytes, h->indirect_objects, h->indirect_bytes,
                   h->thread_objects, h->thread_bytes, h->reachable_objects, h->reachable_bytes,
                   h->suppressed_objects, h->suppressed_bytes);
-    for (size_t i = 0; i < h->nsites; i++) {
-        const lc_site *s = &h->sites[i];
-        lc_buf_printf(b, "%s{\"objects\": %lld, \"bytes\": %lld, \"class\": \"%s\", ",
-                      i ? ", " : "", s->objects, s->bytes, lc_class_names[s->klass]);
-        if (s->klass == LC_CLASS_UNREACHABLE)
-            lc_buf_printf(b, "\"lost\": \"%s\", ", s->indirect ? "indirect" : "direct");
-        lc_buf_printf(b, "\"stack\": ");
-        lc_frame frames[LC_MAX_DEPTH];
-        int n = 0;
-        while (n < LC_MAX_DEPTH && lc_stack_frame_at(s->stack, n, &frames[n]) == 0)
-            n++;
-        lc_report_stack_json(b, frames, n);
-        if (has_path(s)) {
-            lc_path_elem path[LC_PATH_MAX];
-            long skipped;
-            int np = lc_retention_path(&h->retention, s->example, path, LC_PATH_MAX, &skipped);
-            lc_buf_printf(b, ", \"path\": ");
-            lc_retention_json(b, path, np, skipped);
-        }
-        lc_buf_printf(b, "}");
-    }
+    for (size_t i = 0; i < h->nsites; i++)
+        site_json(b, h, &h->sites[i], i == 0);
     lc_buf_printf(b, "]}");
 }
 

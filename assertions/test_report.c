@@ -28,12 +28,12 @@
  * of the same test (the fixture's, then the body's; or the fork's, then
  * those) keeps the first. A search is wanted unless one ran since the
  * previous test began. */
-static unsigned long searches_at_begin;
+LC_FORK_STATE static unsigned long searches_at_begin;
 static void test_baseline(void) {
     lc_baseline_ex(lc_baseline_searches == searches_at_begin);
 }
 
-static struct {
+LC_FORK_STATE static struct {
     char name[128];
     char file[256];
     int line;

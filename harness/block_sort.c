@@ -5,7 +5,10 @@
  * them) and by address (to resolve pointers during a scan) in a few
  * milliseconds, from inside a process whose malloc is being measured. An LSD
  * radix sort over 11-bit digits does both in a handful of linear passes,
- * with scratch space from mmap. */
+ * with scratch space from mmap. A few blocks (what a check after a small
+ * test sorts) are sorted in place instead: the digit table alone is 16 KB
+ * of stack, four fresh pages for a forked test's check to fault in, and the
+ * scratch a mapping of its own. */
 #include "heap.h"
 #include "os.h"
 
@@ -22,9 +25,22 @@ static uint64_t key_seq(const lc_block *b) {
 
 #define DIGIT_BITS 11
 #define DIGITS (1u << DIGIT_BITS)
+#define SMALL_SORT 32
 
-static void radix_sort(lc_block *b, size_t n, key_fn key, int key_bits) {
-    if (n < 2) return;
+static void insertion_sort(lc_block *b, size_t n, key_fn key) {
+    for (size_t i = 1; i < n; i++) {
+        lc_block x = b[i];
+        uint64_t k = key(&x);
+        size_t j = i;
+        for (; j > 0 && key(&b[j - 1]) > k; j--)
+            b[j] = b[j - 1];
+        b[j] = x;
+    }
+}
+
+/* noinline: the digit table stays out of the frames of callers that sort
+ * only a few blocks. */
+__attribute__((noinline)) static void radix_sort(lc_block *b, size_t n, key_fn key, int key_bits) {
     size_t bytes = n * sizeof(lc_block);
     lc_block *tmp = lc_os_alloc(bytes);
     if (!tmp) return; /* callers treat an unsorted array as a failed snapshot */
@@ -56,14 +72,46 @@ static void radix_sort(lc_block *b, size_t n, key_fn key, int key_bits) {
     lc_os_free(tmp, bytes);
 }
 
-void lc_blocks_sort_by_addr(lc_block *b, size_t n) {
-    radix_sort(b, n, key_addr, 48);
-}
-void lc_blocks_sort_by_seq(lc_block *b, size_t n) {
-    radix_sort(b, n, key_seq, 40);
+static void sort_blocks(lc_block *b, size_t n, key_fn key, int key_bits) {
+    if (n <= SMALL_SORT)
+        insertion_sort(b, n, key);
+    else
+        radix_sort(b, n, key, key_bits);
 }
 
+void lc_blocks_sort_by_addr(lc_block *b, size_t n) {
+    sort_blocks(b, n, key_addr, 48);
+}
+void lc_blocks_sort_by_seq(lc_block *b, size_t n) {
+    sort_blocks(b, n, key_seq, 40);
+}
+
+/* By the bits the radix sort's digits cover (whole digits from from_bit,
+ * up to bit 63), equal values keeping their order, as in the radix sort. */
+static void insertion_sort_u64(uint64_t *v, size_t n, int from_bit, int bits) {
+    int covered = (bits + DIGIT_BITS - 1) / DIGIT_BITS * DIGIT_BITS;
+    uint64_t mask =
+        from_bit + covered >= 64 ? ~0ull << from_bit : ((1ull << covered) - 1) << from_bit;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && (v[j - 1] & mask) > (x & mask); j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+__attribute__((noinline)) static void radix_sort_u64(uint64_t *v, uint64_t *scratch, size_t n,
+                                                     int from_bit, int bits);
+
 void lc_sort_u64(uint64_t *v, uint64_t *scratch, size_t n, int from_bit, int bits) {
+    if (n <= SMALL_SORT)
+        insertion_sort_u64(v, n, from_bit, bits);
+    else
+        radix_sort_u64(v, scratch, n, from_bit, bits);
+}
+
+static void radix_sort_u64(uint64_t *v, uint64_t *scratch, size_t n, int from_bit, int bits) {
     uint64_t *src = v, *dst = scratch;
     size_t counts[DIGITS];
     for (int shift = from_bit; shift < from_bit + bits; shift += DIGIT_BITS) {

@@ -45,8 +45,8 @@ typedef struct hook_node {
 } hook_node;
 
 static hook_node *hooks, *hooks_tail, *free_nodes;
-static int walkers; /* threads running the hooks now */
-static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
+LC_FORK_STATE static int walkers; /* threads running the hooks now */
+LC_FORK_STATE static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Nodes come a page at a time from the library's own memory (a hook table
  * in the program's heap would be a block every check must account for). */

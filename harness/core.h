@@ -22,9 +22,11 @@
 #define LC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 /* State that every fork writes on both sides (the locks the fork handlers
- * take and release, the child's baseline and process state): gathered in
- * one section, so that after a fork the copy-on-write faults for all of it
- * are a page or two, not one page for each variable of each module. */
+ * take and release, the child's baseline and process state), and what a
+ * check in a forked test writes besides (its locks, its scratch lists):
+ * gathered in one section, so that after a fork the copy-on-write faults
+ * for all of it are a page or two, not one page for each variable of each
+ * module. */
 #define LC_FORK_STATE __attribute__((section("lc_fork_state")))
 
 /* A scan does not go through the sanitizers' instrumentation: it reads

@@ -18,6 +18,7 @@
 #include "stacks.h"
 
 #include <string.h>
+#include <sys/single_threaded.h>
 
 #define SHARD_BITS 8
 #define NSHARDS (1u << SHARD_BITS)
@@ -53,16 +54,33 @@ _Static_assert(sizeof(shard) == 64, "a shard is one cache line");
  * that straddle five pages would cost five copy-on-write faults a side. */
 static shard shards[NSHARDS] __attribute__((aligned(4096)));
 static _Atomic(lc_block *) small_tables; /* NSHARDS x SMALL_CAPACITY */
+/* The shards that ever held a block: the loops over every shard read only
+ * these, so a check in a forked child does not fault in the pages of shards
+ * its parent never used (blocks share shards by region, so most are). */
+static _Atomic uint64_t used_shards[NSHARDS / 64];
+/* Whether this thread's lc_heap_lock_all took the locks. */
+static LC_TLS bool locked_all;
 LC_FORK_STATE static _Atomic uint64_t next_chunk = 1;
 LC_FORK_STATE static _Atomic uint64_t epoch;
 static LC_TLS uint64_t tls_seq, tls_seq_end, tls_epoch;
+
+static inline bool in_use(uint32_t k) {
+    return atomic_load_explicit(&used_shards[k / 64], memory_order_acquire) >> (k % 64) & 1;
+}
 
 static inline uint64_t hash_addr(uintptr_t a) {
     return (uint64_t)(a >> 4) * 0x9E3779B97F4A7C15ull;
 }
 
-static inline shard *shard_of(uint64_t h) {
-    return &shards[h >> (64 - SHARD_BITS)];
+/* The shard is chosen by the 64 KB region a block lies in, not by the
+ * block: blocks the allocator hands out near each other share a shard and so
+ * the same few pages of the table. A forked test's allocations, and its
+ * parent's between two forks, then write two or three pages of the table
+ * instead of one page per block (every one a copy-on-write fault), and the
+ * threads of a program, whose arenas lie apart, meet less on a shard. */
+#define REGION_SHIFT 16
+static inline shard *shard_of(uintptr_t addr) {
+    return &shards[(uint64_t)(addr >> REGION_SHIFT) * 0x9E3779B97F4A7C15ull >> (64 - SHARD_BITS)];
 }
 
 static uint64_t take_seq(void) {
@@ -105,6 +123,8 @@ static bool grow(shard *s) {
         if (!first) return false;
         s->slots = first;
         s->mask = SMALL_CAPACITY - 1;
+        uint32_t k = (uint32_t)(s - shards);
+        atomic_fetch_or_explicit(&used_shards[k / 64], 1ull << (k % 64), memory_order_release);
         return true;
     }
     uint32_t cap = old_cap * 2;
@@ -130,7 +150,7 @@ static bool grow(shard *s) {
 
 void lc_heap_prefetch(uintptr_t addr) {
     uint64_t h = hash_addr(addr);
-    shard *s = shard_of(h);
+    shard *s = shard_of(addr);
     lc_block *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
     uint32_t mask = __atomic_load_n(&s->mask, __ATOMIC_RELAXED);
     if (slots) __builtin_prefetch(&slots[(uint32_t)h & mask], 1);
@@ -138,7 +158,7 @@ void lc_heap_prefetch(uintptr_t addr) {
 
 void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags) {
     uint64_t h = hash_addr(addr);
-    shard *s = shard_of(h);
+    shard *s = shard_of(addr);
     uint64_t seq = take_seq() & SEQ_MASK;
     lc_block rec = {
         .key = addr ^ LC_HIDE,
@@ -184,7 +204,7 @@ static long find_slot(const shard *s, uint64_t h, uintptr_t key) {
 
 bool lc_heap_remove(uintptr_t addr) {
     uint64_t h = hash_addr(addr);
-    shard *s = shard_of(h);
+    shard *s = shard_of(addr);
     lc_spin_lock(&s->lock);
     long i = find_slot(s, h, addr ^ LC_HIDE);
     if (i >= 0) {
@@ -210,7 +230,7 @@ bool lc_heap_remove(uintptr_t addr) {
 
 void lc_heap_flag_held(uintptr_t addr, uint32_t flag) {
     uint64_t h = hash_addr(addr);
-    shard *s = shard_of(h);
+    shard *s = shard_of(addr);
     long i = find_slot(s, h, addr ^ LC_HIDE);
     if (i >= 0) s->slots[i].seq_tid |= flag & 3;
 }
@@ -222,7 +242,7 @@ static bool nothing_since(const shard *s, uint64_t min_seq) {
 
 bool lc_heap_find_held(uintptr_t addr, lc_block *out) {
     uint64_t h = hash_addr(addr);
-    const shard *s = shard_of(h);
+    const shard *s = shard_of(addr);
     if (~addr > s->not_lo || ~addr < s->not_hi) return false;
     long i = find_slot(s, h, addr ^ LC_HIDE);
     if (i >= 0) *out = s->slots[i];
@@ -234,7 +254,7 @@ void lc_heap_bounds(uintptr_t *lo, uintptr_t *hi) {
     *hi = 0;
     for (uint32_t k = 0; k < NSHARDS; k++) {
         const shard *s = &shards[k];
-        if (!s->not_lo) continue;
+        if (!in_use(k) || !s->not_lo) continue;
         if (~s->not_lo < *lo) *lo = ~s->not_lo;
         if (~s->not_hi > *hi) *hi = ~s->not_hi;
     }
@@ -244,7 +264,9 @@ size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++) {
         shard *s = &shards[k];
-        if (!__atomic_load_n(&s->count, __ATOMIC_RELAXED) || nothing_since(s, min_seq)) continue;
+        if (!in_use(k) || !__atomic_load_n(&s->count, __ATOMIC_RELAXED) ||
+            nothing_since(s, min_seq))
+            continue;
         lc_spin_lock(&s->lock);
         uint32_t slots = s->mask ? s->mask + 1 : 0;
         for (uint32_t i = 0; i < slots; i++) {
@@ -258,7 +280,7 @@ size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags) {
 
 bool lc_heap_lookup(uintptr_t addr, lc_block *out) {
     uint64_t h = hash_addr(addr);
-    shard *s = shard_of(h);
+    shard *s = shard_of(addr);
     lc_spin_lock(&s->lock);
     long i = find_slot(s, h, addr ^ LC_HIDE);
     if (i >= 0) *out = s->slots[i];
@@ -282,6 +304,7 @@ size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++) {
         shard *s = &shards[k];
+        if (!in_use(k)) continue;
         lc_spin_lock(&s->lock);
         n = copy_shard(s, out, cap, min_seq, n);
         lc_spin_unlock(&s->lock);
@@ -292,30 +315,37 @@ size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
 size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++)
-        n = copy_shard(&shards[k], out, cap, min_seq, n);
+        if (in_use(k)) n = copy_shard(&shards[k], out, cap, min_seq, n);
     return n;
 }
 
 size_t lc_heap_live_count(void) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++)
-        n += __atomic_load_n(&shards[k].count, __ATOMIC_RELAXED);
+        if (in_use(k)) n += __atomic_load_n(&shards[k].count, __ATOMIC_RELAXED);
     return n;
 }
 
 size_t lc_heap_table_bytes(void) {
     size_t bytes = 0;
     for (uint32_t k = 0; k < NSHARDS; k++)
-        if (shards[k].mask) bytes += (size_t)(shards[k].mask + 1) * sizeof(lc_block);
+        if (in_use(k) && shards[k].mask) bytes += (size_t)(shards[k].mask + 1) * sizeof(lc_block);
     return bytes;
 }
 
+/* A process that never started a thread has no other thread to keep out
+ * (the hooks do not record this thread's allocations while the library runs),
+ * and taking 256 locks would write every page of the shards: in a forked
+ * child, copy-on-write faults for nothing. */
 void lc_heap_lock_all(void) {
+    locked_all = !__libc_single_threaded;
+    if (!locked_all) return;
     for (uint32_t k = 0; k < NSHARDS; k++)
         lc_spin_lock(&shards[k].lock);
 }
 
 void lc_heap_unlock_all(void) {
+    if (!locked_all) return;
     for (uint32_t k = 0; k < NSHARDS; k++)
         lc_spin_unlock(&shards[k].lock);
 }

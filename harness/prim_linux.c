@@ -134,8 +134,8 @@ typedef struct cached_map {
     size_t size;
     int tid; /* the thread that gave it up */
 } cached_map;
-static cached_map map_cache[MAP_CACHE_SLOTS];
-static _Atomic int map_cache_busy;
+LC_FORK_STATE static cached_map map_cache[MAP_CACHE_SLOTS];
+LC_FORK_STATE static _Atomic int map_cache_busy;
 
 static bool map_cache_try_lock(void) {
     return !atomic_exchange_explicit(&map_cache_busy, 1, memory_order_acquire);

@@ -32,17 +32,23 @@ typedef struct lc_frame_regs {
     uintptr_t pc, sp, bp;
 } lc_frame_regs;
 /* Step rules learned from libunwind, shared with every child forked later
- * (unwind_rules.c). The walk fills pcs from `at`; *complete says it ended
- * where libunwind would have, else the caller asks libunwind. */
+ * (unwind_rules.c). The walk fills pcs from `at` and says where it ended:
+ * where libunwind would have, at a frame no rule is confirmed for yet (a
+ * learning walk of libunwind's can teach it), or at one no walk can teach
+ * (a retired rule, a step out of the stack): libunwind's own walk, without
+ * teaching, is then the fast one. */
+typedef enum lc_rules_end { LC_RULES_COMPLETE, LC_RULES_UNTAUGHT, LC_RULES_STUCK } lc_rules_end;
 void lc_unwind_rules_init(void);
 bool lc_unwind_rules_room(void);
-int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, bool *complete);
+int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, lc_rules_end *end);
 /* libunwind stepped from `at` to `caller`; bp_loc is where it found the
  * caller's frame pointer saved (0: not in memory). */
 void lc_unwind_rules_learn(const lc_frame_regs *at, const lc_frame_regs *caller, uintptr_t bp_loc);
 void lc_unwind_rules_learn_outermost(uintptr_t pc);
-/* Walks of the calling thread the rules finished without libunwind. */
+/* Walks of the calling thread the rules finished without libunwind, and
+ * walks of libunwind's that taught the rules (unwind.c). */
 uint64_t lc_unwind_rules_walks(void);
+uint64_t lc_unwind_learning_walks(void);
 /* A word of the stack, declared defined to memcheck (unwind.c). */
 uintptr_t lc_unwind_load_word(const uintptr_t *p);
 

@@ -47,7 +47,7 @@ static size_t nrules, rules_cap;
 static char *arena;
 static size_t arena_len, arena_cap;
 static atomic_bool have_leak_rules; /* read without the lock by every leaked block */
-static lc_spinlock lock;
+LC_FORK_STATE static lc_spinlock lock;
 
 /* Per-check verdict per stack id: 0 not computed yet, 1 no rule matches,
  * k + 2 rule k matches. */
@@ -56,7 +56,7 @@ static size_t verdicts_bytes;
 static uint32_t verdicts_n;
 
 static char env_err[512];
-static int env_state; /* 0 not loaded, 1 loaded, -1 failed (env_err says why) */
+LC_FORK_STATE static int env_state; /* 0 not loaded, 1 loaded, -1 failed (env_err says why) */
 
 /* ------------------------------------------------------------ storage */
 
@@ -89,7 +89,8 @@ static long arena_add(const char *s, size_t len) {
 }
 
 static void verdicts_drop(void) {
-    if (verdicts) lc_os_free(verdicts, verdicts_bytes);
+    if (!verdicts) return; /* nothing written: a forked test's page stays shared */
+    lc_os_free(verdicts, verdicts_bytes);
     verdicts = NULL;
     verdicts_bytes = 0;
     verdicts_n = 0;
@@ -332,7 +333,7 @@ int lc_suppress_load_file(const char *path, char *err, size_t errlen) {
 
 /* Held for the whole of the first load, so that two threads checking at
  * once load the files once; the files themselves take `lock`. */
-static lc_spinlock env_lock;
+LC_FORK_STATE static lc_spinlock env_lock;
 
 int lc_suppress_load_env(char *err, size_t errlen) {
     lc_spin_lock(&env_lock);

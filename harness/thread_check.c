@@ -124,7 +124,7 @@ static bool reserve_entries(lc_thread_report *r, size_t want) {
 
 /* Scratch lists of gather(), used under the registry lock and kept for the
  * next check. */
-static lc_task_list gather_tasks;
+LC_FORK_STATE static lc_task_list gather_tasks;
 static size_t *unstarted;
 static size_t unstarted_cap;
 

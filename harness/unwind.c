@@ -189,8 +189,21 @@ static int walk_dwarf_learning(uintptr_t *pcs, int max, uintptr_t caller) {
     return n;
 }
 
-static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller) {
-    if (lc_unwind_rules_room()) return walk_dwarf_learning(pcs, max, caller);
+/* Walks that taught the rules, on this thread (read by tests). */
+static LC_TLS uint64_t learning_walks;
+
+uint64_t lc_unwind_learning_walks(void) {
+    return learning_walks;
+}
+
+/* Teaching is slower than libunwind's cached walk: only a walk that can
+ * teach a missing rule does it. A frame whose rule was retired would
+ * otherwise make every walk through it a learning one, for good. */
+static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller, bool teach) {
+    if (teach && lc_unwind_rules_room()) {
+        learning_walks++;
+        return walk_dwarf_learning(pcs, max, caller);
+    }
     void *buf[LC_MAX_DEPTH + 8];
     int got = lc_unwind_backtrace(buf, max + 8 < (int)(sizeof buf / sizeof buf[0])
                                            ? max + 8
@@ -213,10 +226,10 @@ static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller) {
 /* The stack from the learned rules, from the interposer's caller on: its
  * frame starts where the interposer's ends (`frame` holds the saved frame
  * pointer, the return address above it). */
-static int walk_rules(uintptr_t *pcs, int max, void *frame, uintptr_t caller, bool *complete) {
+static int walk_rules(uintptr_t *pcs, int max, void *frame, uintptr_t caller, lc_rules_end *end) {
     const uintptr_t *fp = frame;
     lc_frame_regs at = {.pc = caller, .sp = (uintptr_t)(fp + 2), .bp = lc_unwind_load_word(fp)};
-    return lc_unwind_rules_walk(pcs, max, at, complete);
+    return lc_unwind_rules_walk(pcs, max, at, end);
 }
 
 /* libunwind needs several KiB of stack (its cursor, its context, and its
@@ -245,9 +258,9 @@ int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
     }
     if (!lc_unwind_room_for_dwarf(frame))
         return dwarf ? walk_frame_pointers(pcs, max, frame, caller, &broken) : n;
-    bool complete;
-    n = walk_rules(pcs, max, frame, caller, &complete);
-    return complete ? n : walk_dwarf(pcs, max, caller);
+    lc_rules_end end;
+    n = walk_rules(pcs, max, frame, caller, &end);
+    return end == LC_RULES_COMPLETE ? n : walk_dwarf(pcs, max, caller, end == LC_RULES_UNTAUGHT);
 }
 
 int lc_unwind_here(uintptr_t *pcs, int max, int skip) {

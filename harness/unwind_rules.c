@@ -63,9 +63,8 @@ typedef struct slot {
  * has claimed (a count kept per process would let each child go on
  * learning into a table its siblings had filled). Zeroed by mmap. */
 typedef struct rules_table {
+    slot slots[RULES_SLOTS]; /* first: each page of them starts a page */
     _Atomic uint32_t claimed;
-    char pad[64 - sizeof(uint32_t)];
-    slot slots[RULES_SLOTS];
 } rules_table;
 #define RULES_MAX_CLAIMED (RULES_SLOTS * 3 / 4)
 
@@ -195,8 +194,8 @@ void lc_unwind_rules_learn_outermost(uintptr_t pc) {
     if (table && pc) record(pc, (rule){.kind = KIND_SEEN_OUTERMOST});
 }
 
-int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, bool *complete) {
-    *complete = false;
+int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, lc_rules_end *end) {
+    *end = LC_RULES_STUCK;
     uintptr_t lo, hi;
     if (!table || max <= 0 || !lc_os_thread_stack(&lo, &hi) || hi < 16) return 0;
     int n = 0;
@@ -204,10 +203,13 @@ int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, bool *comple
     for (;;) {
         pcs[n++] = at.pc;
         if (n == max) break;
-        if (!s) return n;
-        rule r = unpack(atomic_load_explicit(&s->rule, memory_order_acquire));
+        rule r = s ? unpack(atomic_load_explicit(&s->rule, memory_order_acquire))
+                   : (rule){.kind = KIND_NONE};
         if (r.kind == KIND_OUTERMOST) break;
-        if (r.kind != KIND_SP && r.kind != KIND_BP) return n;
+        if (r.kind != KIND_SP && r.kind != KIND_BP) {
+            if (r.kind != KIND_RETIRED) *end = LC_RULES_UNTAUGHT;
+            return n;
+        }
         uintptr_t cfa =
             r.kind == KIND_SP ? at.sp + r.sp_off : at.bp + (uintptr_t)(intptr_t)r.bp_off;
         if (cfa <= at.sp || cfa > hi || (cfa & 7) || at.sp < lo) return n;
@@ -225,7 +227,7 @@ int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, bool *comple
         if (!s && !lc_os_pc_in_code(ret)) return n;
         at = (lc_frame_regs){.pc = ret, .sp = cfa, .bp = bp};
     }
-    *complete = true;
+    *end = LC_RULES_COMPLETE;
     walks++;
     return n;
 }
@@ -243,9 +245,9 @@ void lc_unwind_rules_learn(const lc_frame_regs *at, const lc_frame_regs *caller,
 void lc_unwind_rules_learn_outermost(uintptr_t pc) {
     (void)pc;
 }
-int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, bool *complete) {
+int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, lc_rules_end *end) {
     (void)pcs, (void)max, (void)at;
-    *complete = false;
+    *end = LC_RULES_STUCK;
     return 0;
 }
 #endif

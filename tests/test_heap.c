@@ -1381,6 +1381,64 @@ END_TEST
 
 /* ------------------------------------------------------------ suite */
 
+/* ------------------------------------------------------------ sorting */
+
+/* A few blocks are sorted in place, many by radix: both give the order a
+ * scan looks blocks up in. */
+static void check_sorted_by_addr(size_t n) {
+    lc_block *b = calloc(n, sizeof *b);
+    ck_assert_ptr_nonnull(b);
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        b[i].key = ((x & 0xffffffffff0ull) | 16) ^ LC_HIDE;
+    }
+    lc_blocks_sort_by_addr(b, n);
+    for (size_t i = 1; i < n; i++)
+        ck_assert_uint_le(lc_block_addr(&b[i - 1]), lc_block_addr(&b[i]));
+    free(b);
+}
+
+START_TEST(test_a_few_blocks_sort_by_address) {
+    check_sorted_by_addr(2);
+    check_sorted_by_addr(31);
+    check_sorted_by_addr(32);
+}
+END_TEST
+
+START_TEST(test_many_blocks_sort_by_address) {
+    check_sorted_by_addr(33);
+    check_sorted_by_addr(5000);
+}
+END_TEST
+
+/* Sorted by the upper half, values equal there in their first order (the
+ * lower half numbers them), whether few or many. */
+static void check_u64_sort_is_stable(size_t n) {
+    uint64_t *v = calloc(2 * n, sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (uint64_t)((i * 7919) % 5) << 32 | i;
+    lc_sort_u64(v, v + n, n, 32, 27);
+    for (size_t i = 1; i < n; i++) {
+        ck_assert_uint_le(v[i - 1] >> 32, v[i] >> 32);
+        if (v[i - 1] >> 32 == v[i] >> 32) ck_assert_uint_lt((uint32_t)v[i - 1], (uint32_t)v[i]);
+    }
+    free(v);
+}
+
+START_TEST(test_a_few_keys_sort_stably_by_their_upper_bits) {
+    check_u64_sort_is_stable(3);
+    check_u64_sort_is_stable(32);
+}
+END_TEST
+
+START_TEST(test_many_keys_sort_stably_by_their_upper_bits) {
+    check_u64_sort_is_stable(33);
+    check_u64_sort_is_stable(4000);
+}
+END_TEST
+
 static Suite *heap_suite(void) {
     Suite *s = suite_create("heap");
     TCase *tc = tcase_create("entry points");
@@ -1426,6 +1484,13 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_interned_stacks_keep_their_ids_as_the_index_grows);
     tcase_add_test(tc, test_forked_child_interns_new_stacks_and_keeps_the_parents);
     tcase_add_test(tc, test_a_reused_mapping_comes_zeroed_and_stays_the_librarys);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sorting");
+    tcase_add_test(tc, test_a_few_blocks_sort_by_address);
+    tcase_add_test(tc, test_many_blocks_sort_by_address);
+    tcase_add_test(tc, test_a_few_keys_sort_stably_by_their_upper_bits);
+    tcase_add_test(tc, test_many_keys_sort_stably_by_their_upper_bits);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("budgets");

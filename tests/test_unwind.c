@@ -24,6 +24,7 @@ void *nofp_fixed_frame(nofp_alloc_fn alloc, size_t n);
 void *nofp_sized_frame(nofp_alloc_fn alloc, size_t n, size_t frame);
 void *nofp_resized_frame(nofp_alloc_fn alloc, size_t n, size_t frame);
 void *nofp_forked_frame(nofp_alloc_fn alloc, size_t n);
+void *nofp_untaught_frame(nofp_alloc_fn alloc, size_t n);
 
 static uintptr_t captured[LC_MAX_DEPTH];
 static int ncaptured;
@@ -160,6 +161,22 @@ START_TEST(test_a_rule_a_later_frame_size_contradicts_is_retired_not_followed) {
     ck_assert_uint_eq(id[3], id[0]);
     ck_assert_uint_eq(by_rules[3], 0);
     ck_assert(names(id[3], "nofp_resized_frame"));
+    /* Nor does a walk through it go on teaching (slower than libunwind's
+     * own walk, and it can teach nothing there any more). */
+    uint64_t learned = lc_unwind_learning_walks();
+    nofp_resized_frame(capture, 24, 48);
+    ck_assert_uint_eq(lc_unwind_learning_walks(), learned);
+    ck_assert(names(last_stack(), "nofp_resized_frame"));
+}
+END_TEST
+
+/* The twin: a frame no walk has stepped from yet is taught by the first. */
+START_TEST(test_the_first_walk_through_a_frame_teaches_its_rule) {
+    capture_depth = 3;
+    uint64_t learned = lc_unwind_learning_walks();
+    nofp_untaught_frame(capture, 24);
+    ck_assert_uint_eq(lc_unwind_learning_walks(), learned + 1);
+    ck_assert(names(last_stack(), "nofp_untaught_frame"));
 }
 END_TEST
 
@@ -199,6 +216,7 @@ static Suite *unwind_suite(void) {
     tcase_add_test(tc, test_a_single_walk_teaches_no_rule);
     tcase_add_test(tc, test_a_frame_sized_at_run_time_is_stepped_from_its_frame_pointer);
     tcase_add_test(tc, test_a_rule_a_later_frame_size_contradicts_is_retired_not_followed);
+    tcase_add_test(tc, test_the_first_walk_through_a_frame_teaches_its_rule);
     tcase_add_test(tc, test_what_a_forked_child_learns_its_parent_walks_with);
     suite_add_tcase(s, tc);
     return s;
