@@ -459,6 +459,11 @@ static bool in_extra_runtime(uintptr_t pc) {
 }
 
 bool lc_os_pc_in_runtime(uintptr_t pc) {
+    /* The C runtime's few text ranges are quicker to compare than a cache
+     * line of the answers is to load (in a forked child, a page of them to
+     * fault in); the cache is for the sanitizer's test, which is not. */
+    if (!atomic_load_explicit(&extra_runtime_test, memory_order_relaxed))
+        return in_runtime_ranges(pc);
     _Atomic uintptr_t *slot = &runtime_cache[(pc ^ (pc >> 10)) % RUNTIME_CACHE_SLOTS];
     uintptr_t seen = atomic_load_explicit(slot, memory_order_relaxed);
     if (seen >> 1 == pc) return seen & 1;
