@@ -631,9 +631,9 @@ static int normalize_options(const lc_options **o, lc_options *full) {
         }                                                                                          \
         clear_below_caller();                                                                      \
         lc_registers_at_entry regs = {0}; /* no stale word beyond n */                             \
-        regs.n = lc_unwind_callee_saved(regs.callee_saved, 16, 1);                                 \
-        lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         uintptr_t caller_frame = (uintptr_t)__builtin_frame_address(0);                            \
+        LC_CALLEE_SAVED_AT_ENTRY(&regs, caller_frame);                                             \
+        lc_api_return = (uintptr_t)__builtin_return_address(0);                                    \
         pthread_mutex_lock(&verify_lock);                                                          \
         if (lc_collect_in_hook()) {                                                                \
             pthread_mutex_unlock(&verify_lock);                                                    \

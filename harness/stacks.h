@@ -69,4 +69,34 @@ typedef struct lc_registers_at_entry {
 } lc_registers_at_entry;
 int lc_unwind_callee_saved(uintptr_t *out, int max, int skip);
 
+/* The same, taken inside the public function the program called (this is
+ * inlined there; frame is its __builtin_frame_address(0)), without
+ * libunwind: on x86-64 a callee-saved register the function's prologue
+ * used was pushed just below its frame pointer (the library is built with
+ * frame pointers), and any other still holds the caller's value. Both go
+ * in, as roots a few extra words only make more conservative. Elsewhere,
+ * libunwind steps out of the function. */
+#if defined(__x86_64__)
+#define LC_ENTRY_WORDS_BELOW_FRAME 8
+#define LC_CALLEE_SAVED_AT_ENTRY(regs, frame)                                                      \
+    do {                                                                                           \
+        uintptr_t *out_ = (regs)->callee_saved;                                                    \
+        __asm__ volatile("mov %%rbx, 0(%0)\n\t"                                                    \
+                         "mov %%r12, 8(%0)\n\t"                                                    \
+                         "mov %%r13, 16(%0)\n\t"                                                   \
+                         "mov %%r14, 24(%0)\n\t"                                                   \
+                         "mov %%r15, 32(%0)"                                                       \
+                         :                                                                         \
+                         : "r"(out_)                                                               \
+                         : "memory");                                                              \
+        const uintptr_t *frame_ = (const uintptr_t *)(frame);                                      \
+        for (int i_ = 0; i_ <= LC_ENTRY_WORDS_BELOW_FRAME; i_++)                                   \
+            out_[5 + i_] = lc_unwind_load_word(frame_ - i_); /* [0]: the caller's rbp */           \
+        (regs)->n = 5 + LC_ENTRY_WORDS_BELOW_FRAME + 1;                                            \
+    } while (0)
+#else
+#define LC_CALLEE_SAVED_AT_ENTRY(regs, frame)                                                      \
+    ((regs)->n = lc_unwind_callee_saved((regs)->callee_saved, 16, 1), (void)(frame))
+#endif
+
 #endif

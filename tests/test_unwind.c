@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "leakcheck.h"
 #include "stacks.h"
 
 typedef void *(*nofp_alloc_fn)(size_t);
@@ -25,6 +26,11 @@ void *nofp_sized_frame(nofp_alloc_fn alloc, size_t n, size_t frame);
 void *nofp_resized_frame(nofp_alloc_fn alloc, size_t n, size_t frame);
 void *nofp_forked_frame(nofp_alloc_fn alloc, size_t n);
 void *nofp_untaught_frame(nofp_alloc_fn alloc, size_t n);
+typedef int (*nofp_check_fn)(void);
+typedef void (*nofp_release_fn)(void *);
+int nofp_hold_in_rbx(nofp_alloc_fn alloc, nofp_release_fn release, nofp_check_fn check);
+int nofp_hold_in_r15(nofp_alloc_fn alloc, nofp_release_fn release, nofp_check_fn check);
+int nofp_hide_from_check(nofp_alloc_fn alloc, nofp_release_fn release, nofp_check_fn check);
 
 static uintptr_t captured[LC_MAX_DEPTH];
 static int ncaptured;
@@ -206,6 +212,43 @@ START_TEST(test_what_a_forked_child_learns_its_parent_walks_with) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ registers */
+
+/* How many blocks new since the baseline (taken just before the fixture
+ * runs) nothing reaches: the check counts every new block, and its class
+ * says whether a register of the checking thread still held it. */
+static lc_result verdict; /* not on the stack: dead words of the fixture's
+                           * calls lie where a frame this size would be */
+static int unreachable_new_blocks(void) {
+    lc_verify(&(const lc_options){.struct_version = LC_OPTIONS_VERSION,
+                                  .quiet = 1,
+                                  .settle_seconds = 0.01},
+              &verdict);
+    return (int)verdict.unreachable_objects;
+}
+
+#if defined(__x86_64__)
+/* A register the check's entry saves in its frame, and one it may leave
+ * alone: either way the value the program keeps there is a root. */
+START_TEST(test_a_block_held_only_in_rbx_across_the_check_is_reachable) {
+    lc_baseline();
+    ck_assert_int_eq(nofp_hold_in_rbx(malloc, free, unreachable_new_blocks), 0);
+}
+END_TEST
+
+START_TEST(test_a_block_held_only_in_r15_across_the_check_is_reachable) {
+    lc_baseline();
+    ck_assert_int_eq(nofp_hold_in_r15(malloc, free, unreachable_new_blocks), 0);
+}
+END_TEST
+#endif
+
+START_TEST(test_a_block_held_nowhere_across_the_check_is_unreachable) {
+    lc_baseline();
+    ck_assert_int_eq(nofp_hide_from_check(malloc, free, unreachable_new_blocks), 1);
+}
+END_TEST
+
 static Suite *unwind_suite(void) {
     Suite *s = suite_create("unwind");
     TCase *tc = tcase_create("rules");
@@ -218,6 +261,14 @@ static Suite *unwind_suite(void) {
     tcase_add_test(tc, test_a_rule_a_later_frame_size_contradicts_is_retired_not_followed);
     tcase_add_test(tc, test_the_first_walk_through_a_frame_teaches_its_rule);
     tcase_add_test(tc, test_what_a_forked_child_learns_its_parent_walks_with);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registers");
+#if defined(__x86_64__)
+    tcase_add_test(tc, test_a_block_held_only_in_rbx_across_the_check_is_reachable);
+    tcase_add_test(tc, test_a_block_held_only_in_r15_across_the_check_is_reachable);
+#endif
+    tcase_add_test(tc, test_a_block_held_nowhere_across_the_check_is_unreachable);
     suite_add_tcase(s, tc);
     return s;
 }
