@@ -46,10 +46,6 @@ static void unlock_after_fork(void) {
     lc_symbolize_unlock();
 }
 
-static void after_fork_parent(void) {
-    unlock_after_fork();
-}
-
 static void after_fork_child(void) {
     unlock_after_fork();
     lc_line_service_after_fork_child();
@@ -72,7 +68,7 @@ __attribute__((constructor(101))) static void lc_init(void) {
     lc_threads_init();
     lc_runtime_tsd_probe();
     lc_map_roots_init();
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    pthread_atfork(before_fork, unlock_after_fork, after_fork_child);
     lc_self_leave();
     lc_process_mode_init();
     lc_live_dump_init();

@@ -236,9 +236,8 @@ static struct {
 /* Resolved at start, so that a forked child (a Check test, which ends with
  * exit) does not look it up again. */
 static void (*real_exit)(int);
-/* Whether an exit check will run (LEAKCHECK_MODE=process): only then is
- * the exit call's frame wanted, and its registers, which take a DWARF step
- * that in a forked child starts cold. */
+/* Whether an exit check will run (LEAKCHECK_MODE=process): only then are
+ * the exit call's frame and registers wanted. */
 static bool exit_check_armed;
 
 __attribute__((noreturn, noinline, visibility("default"))) void exit(int status) {
@@ -246,8 +245,8 @@ __attribute__((noreturn, noinline, visibility("default"))) void exit(int status)
     if (exit_check_armed &&
         atomic_compare_exchange_strong(&exit_call.tid, &none, (int)lc_os_tid())) {
         program_status = status;
-        exit_call.regs.n = lc_unwind_callee_saved(exit_call.regs.callee_saved, 16, 1);
         exit_call.frame = (uintptr_t)__builtin_frame_address(0);
+        LC_CALLEE_SAVED_AT_ENTRY(&exit_call.regs, exit_call.frame);
     }
     if (!real_exit) {
         lc_self_enter();

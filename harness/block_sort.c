@@ -101,17 +101,9 @@ static void insertion_sort_u64(uint64_t *v, size_t n, int from_bit, int bits) {
     }
 }
 
+/* noinline, as radix_sort. */
 __attribute__((noinline)) static void radix_sort_u64(uint64_t *v, uint64_t *scratch, size_t n,
-                                                     int from_bit, int bits);
-
-void lc_sort_u64(uint64_t *v, uint64_t *scratch, size_t n, int from_bit, int bits) {
-    if (n <= SMALL_SORT)
-        insertion_sort_u64(v, n, from_bit, bits);
-    else
-        radix_sort_u64(v, scratch, n, from_bit, bits);
-}
-
-static void radix_sort_u64(uint64_t *v, uint64_t *scratch, size_t n, int from_bit, int bits) {
+                                                     int from_bit, int bits) {
     uint64_t *src = v, *dst = scratch;
     size_t counts[DIGITS];
     for (int shift = from_bit; shift < from_bit + bits; shift += DIGIT_BITS) {
@@ -131,4 +123,11 @@ static void radix_sort_u64(uint64_t *v, uint64_t *scratch, size_t n, int from_bi
         dst = t;
     }
     if (src != v) memcpy(v, src, n * sizeof *v);
+}
+
+void lc_sort_u64(uint64_t *v, uint64_t *scratch, size_t n, int from_bit, int bits) {
+    if (n <= SMALL_SORT)
+        insertion_sort_u64(v, n, from_bit, bits);
+    else
+        radix_sort_u64(v, scratch, n, from_bit, bits);
 }

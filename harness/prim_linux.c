@@ -365,9 +365,10 @@ static bool holds_self(const struct dl_phdr_info *info) {
     return false;
 }
 
-/* Every malloc asks this about its caller, and callers repeat: a small
- * direct-mapped cache of answers, each entry one word (pc << 1 | answer)
- * so that racing writers can only lose an entry, never mix two. */
+/* Answers of the sanitizer's runtime test (slow, and asked about the caller
+ * of every allocation, whose callers repeat): a small direct-mapped cache,
+ * each entry one word (pc << 1 | answer) so that racing writers can only
+ * lose an entry, never mix two. Without that test no answer is cached. */
 #define RUNTIME_CACHE_SLOTS 1024
 static _Atomic uintptr_t runtime_cache[RUNTIME_CACHE_SLOTS];
 

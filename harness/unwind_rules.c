@@ -69,7 +69,6 @@ typedef struct rules_table {
 #define RULES_MAX_CLAIMED (RULES_SLOTS * 3 / 4)
 
 static rules_table *shared;
-static slot *table; /* shared->slots */
 /* The walks the rules finished on this thread: no shared write on the
  * allocation path. */
 static LC_TLS uint64_t walks;
@@ -94,7 +93,6 @@ void lc_unwind_rules_init(void) {
     /* Never freed: lc_os_free would hand a shared mapping to later private
      * reservations. */
     shared = lc_os_reserve_shared(sizeof *shared);
-    if (shared) table = shared->slots;
 }
 
 static bool unclaimed_left(void) {
@@ -102,7 +100,7 @@ static bool unclaimed_left(void) {
 }
 
 bool lc_unwind_rules_room(void) {
-    return table && unclaimed_left();
+    return shared && unclaimed_left();
 }
 
 static inline uint32_t home_of(uintptr_t pc) {
@@ -111,8 +109,8 @@ static inline uint32_t home_of(uintptr_t pc) {
 
 static slot *find(uintptr_t pc) {
     for (uint32_t i = 0, k = home_of(pc); i < RULES_PROBES; i++, k = (k + 1) & (RULES_SLOTS - 1)) {
-        uint64_t at = atomic_load_explicit(&table[k].pc, memory_order_acquire);
-        if (at == pc) return &table[k];
+        uint64_t at = atomic_load_explicit(&shared->slots[k].pc, memory_order_acquire);
+        if (at == pc) return &shared->slots[k];
         if (!at) return NULL;
     }
     return NULL;
@@ -120,12 +118,13 @@ static slot *find(uintptr_t pc) {
 
 static slot *find_or_claim(uintptr_t pc) {
     for (uint32_t i = 0, k = home_of(pc); i < RULES_PROBES; i++, k = (k + 1) & (RULES_SLOTS - 1)) {
-        uint64_t at = atomic_load_explicit(&table[k].pc, memory_order_acquire);
-        if (!at && unclaimed_left() && atomic_compare_exchange_strong(&table[k].pc, &at, pc)) {
+        uint64_t at = atomic_load_explicit(&shared->slots[k].pc, memory_order_acquire);
+        if (!at && unclaimed_left() &&
+            atomic_compare_exchange_strong(&shared->slots[k].pc, &at, pc)) {
             atomic_fetch_add_explicit(&shared->claimed, 1, memory_order_relaxed);
-            return &table[k];
+            return &shared->slots[k];
         }
-        if (at == pc) return &table[k];
+        if (at == pc) return &shared->slots[k];
         if (!at) return NULL; /* the table is as full as it may get */
     }
     return NULL;
@@ -172,7 +171,7 @@ static void record(uintptr_t pc, rule seen) {
 }
 
 void lc_unwind_rules_learn(const lc_frame_regs *at, const lc_frame_regs *caller, uintptr_t bp_loc) {
-    if (!table || !at->pc) return;
+    if (!shared || !at->pc) return;
     uintptr_t cfa = caller->sp;
     if (cfa <= at->sp || cfa - at->sp >= (1u << 28) || (cfa & 7)) return;
     /* Only the return-address form: a caller found any other way (a signal
@@ -191,13 +190,13 @@ void lc_unwind_rules_learn(const lc_frame_regs *at, const lc_frame_regs *caller,
 }
 
 void lc_unwind_rules_learn_outermost(uintptr_t pc) {
-    if (table && pc) record(pc, (rule){.kind = KIND_SEEN_OUTERMOST});
+    if (shared && pc) record(pc, (rule){.kind = KIND_SEEN_OUTERMOST});
 }
 
 int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, lc_rules_end *end) {
     *end = LC_RULES_STUCK;
     uintptr_t lo, hi;
-    if (!table || max <= 0 || !lc_os_thread_stack(&lo, &hi) || hi < 16) return 0;
+    if (!shared || max <= 0 || !lc_os_thread_stack(&lo, &hi) || hi < 16) return 0;
     int n = 0;
     slot *s = find(at.pc);
     for (;;) {
