@@ -41,9 +41,13 @@
  *    after a thread exited, holds dead frames. A stack is known by a small
  *    PROT_NONE guard right below it (glibc maps every thread stack so), or
  *    by a thread's stack pointer or stack top inside it (stacks without a
- *    guard, coroutine stacks in use). The main thread's control block and
- *    static TLS sit in the dynamic linker's start-up mapping, which is the
- *    runtime's as well;
+ *    guard, coroutine stacks in use);
+ *  - the dynamic linker's start-up mapping (the main thread's control block
+ *    and static TLS, the link maps of the objects loaded before main), which
+ *    is the runtime's, as it was at start-up: the kernel merges it with the
+ *    program's own mappings next to it (cc1's garbage-collected pages right
+ *    below it), and those stay roots. Its TLS blocks are scanned per module
+ *    (thread_roots.c);
  *  - under valgrind, its own memory and its malloc's free space, which the
  *    maps list beside the program's: memcheck calls them unaddressable, and
  *    a mapping whose first word it does not let the program address is
@@ -71,9 +75,19 @@
 #define MAP_PAGE ((uintptr_t)4096)
 
 static uintptr_t main_tp;
+/* The dynamic linker's start-up mapping as it was before the program ran:
+ * the mapping the main thread's control block lies in. */
+static lc_region startup;
+
+static void find_startup(const lc_mapping *m, void *arg) {
+    (void)arg;
+    if (main_tp >= m->start && main_tp < m->end) startup = (lc_region){m->start, m->end};
+}
 
 void lc_map_roots_init(void) {
-    if (!main_tp) main_tp = (uintptr_t)pthread_self();
+    if (main_tp) return;
+    main_tp = (uintptr_t)pthread_self();
+    lc_os_for_each_mapping(find_startup, NULL);
 }
 
 typedef struct region_list {
@@ -306,7 +320,8 @@ static void keep_candidates(const lc_graph *g, const region_list *cand, region_l
         list_push(&stacks, g->roots[i].r.start, g->roots[i].r.start + 1);
         list_push(&stacks, g->roots[i].r.end - 1, g->roots[i].r.end);
     }
-    list_push(&stacks, main_tp, main_tp + 1);
+    /* Start-up memory not known from start-up: the whole mapping goes. */
+    if (!startup.end) list_push(&stacks, main_tp, main_tp + 1);
     sort_regions(stacks.r, stacks.n);
     for (size_t i = 0; i < cand->n; i++) {
         uintptr_t s = cand->r[i].start, e = cand->r[i].end;
@@ -331,6 +346,7 @@ size_t lc_map_roots_add(lc_graph *g) {
         for (size_t i = 0; i < own.n; i++)
             list_push(&ex, own.r[i].start, own.r[i].end);
         lc_os_for_each_data_region(collect_data, &ex);
+        list_push(&ex, startup.start, startup.end);
         keep_candidates(g, &w.cand, &keep, &ex);
         sort_merge(&ex);
         for (size_t i = 0; i < keep.n; i++)

@@ -100,7 +100,8 @@ size_t lc_user_roots_add(lc_graph *g);
 /* The anonymous private mappings the program made for itself (map_roots.c),
  * as roots: called once the graph holds the blocks, since a mapping that
  * holds one is malloc's. lc_map_roots_init runs on the main thread at
- * start-up (its control block lies in the runtime's mapping). */
+ * start-up, before the program maps anything: it notes the runtime's
+ * start-up mapping, the one the main thread's control block lies in. */
 void lc_map_roots_init(void);
 size_t lc_map_roots_add(lc_graph *g);
 /* Set `bit` on every block the C runtime owns: reachable (start pointers

@@ -82,6 +82,8 @@ cxx_new0                | cxx_new0               |                              
 cxx_new0_fixed          | cxx_new0.fixed         |                                    | 0       | clean        | reachable=1/8
 mapping                 | mapping                |                                    | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
 mapping_fixed           | mapping.fixed          |                                    | 0       | clean        | reachable=1/72
+startup_neighbour       | startup_neighbour      |                                    | 23      | leak         | leaked=1/72 unreachable=1/72 direct=1/72
+startup_neighbour_fixed | startup_neighbour.fixed |                                   | 0       | clean        | reachable=1/72
 mmap_chunk              | mmap_chunk             |                                    | 23      | leak         | leaked=2/262184 unreachable=2/262184 direct=1/262144 indirect=1/40 reachable=1/24
 mmap_chunk_fixed        | mmap_chunk.fixed       |                                    | 0       | clean        | reachable=3/262208
 stale_arena             | stale_arena            |                                    | 23      | leak         | leaked=1/56 unreachable=1/56 direct=1/56
@@ -382,6 +384,11 @@ check_cxx_new0_fixed() {
     expect "the empty array (8 B) is held by the global empty, which points at its end" \
         "[.heap.sites[] | select(.bytes == 8) | .class == \"reachable\" and (.stack | $(has_frame make_empty cxx_new0.cc)) and .path[0].kind == \"global\" and .path[0].name == \"empty\"] == [true]"
 }
+check_startup_neighbour_fixed() {
+    expect "the entry (72 B) is held by the page merged with the start-up mapping" \
+        "[.heap.sites[] | select(.bytes == 72) | .class == \"reachable\" and (.stack | $(has_frame make_entry startup_neighbour.c)) and .path == [.path[0]] and .path[0].kind == \"mapping\"] == [true]"
+}
+
 check_mapping_fixed() {
     expect "the entry (72 B) is held by the program's anonymous mapping" \
         "[.heap.sites[] | select(.bytes == 72) | .class == \"reachable\" and (.stack | $(has_frame make_entry mapping.c)) and .path == [.path[0]] and .path[0].kind == \"mapping\"] == [true]"

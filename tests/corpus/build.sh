@@ -43,6 +43,8 @@ cxx_new0                 cxx_new0.cc         -g
 cxx_new0.fixed           cxx_new0.cc         -g -DFIXED=1
 mapping                  mapping.c           -g
 mapping.fixed            mapping.c           -g -DFIXED=1
+startup_neighbour        startup_neighbour.c -g
+startup_neighbour.fixed  startup_neighbour.c -g -DFIXED=1
 mmap_chunk               mmap_chunk.c        -g
 mmap_chunk.fixed         mmap_chunk.c        -g -DFIXED=1
 stale_arena              stale_arena.c       -g
