@@ -83,6 +83,9 @@ typedef struct lc_capture {
     int nouter;
     int elided;
     uintptr_t outer[LC_OUTER_DEPTH];
+    /* Caught in code outside every loaded object: whether pcs[1], its
+     * caller, was found from the return address at the stack pointer. */
+    bool caller_found;
 } lc_capture;
 void lc_capture_stacks(lc_capture *c, size_t n);
 const char *lc_capture_status_text(int status);

@@ -322,6 +322,53 @@ static void drop_own_frames(lc_capture *c) {
     memmove(c->sps, c->sps + from, (size_t)c->depth * sizeof(uintptr_t));
 }
 
+/* Whether the instruction that ends at ret is a call: a direct one
+ * (e8 rel32) or an indirect one (ff /2, two to seven bytes long). */
+static bool follows_call(uintptr_t ret) {
+#if defined(__x86_64__)
+    unsigned char b[7];
+    if (ret < sizeof b || lc_os_read_self(b, ret - sizeof b, sizeof b) != sizeof b) return false;
+    if (b[2] == 0xe8) return true;
+    /* ff then its ModRM byte (reg field 2), 2, 3, 4, 6 or 7 bytes before
+     * ret: call *%reg or *(%reg); disp8 or sib; sib+disp8; disp32 (and
+     * %rip-relative); sib+disp32. */
+    static const int ff_at[] = {5, 4, 3, 1, 0};
+    for (size_t i = 0; i < sizeof ff_at / sizeof ff_at[0]; i++)
+        if (b[ff_at[i]] == 0xff && (b[ff_at[i] + 1] & 0x38) == 0x10) return true;
+    return false;
+#else
+    (void)ret;
+    return false;
+#endif
+}
+
+/* A thread interrupted in code that has no unwind information and keeps
+ * no frame of its own (a hand-written loop, code generated at run time) is
+ * unwound by its frame pointer, which is still its caller's: the walk goes
+ * on from the caller's caller, and the caller, the program's function that
+ * called in, is missing. The word at the stack pointer is then the return
+ * address into that caller, as a debugger assumes of a frameless leaf: it
+ * is put back when it lies in a loaded object's code right after a call.
+ * Only for code outside every loaded object, whose unwind information the
+ * walk could not have had. */
+static void recover_leaf_caller(lc_capture *c) {
+    if (c->depth < 1 || c->depth >= LC_MAX_DEPTH || lc_os_pc_in_code(c->pcs[0])) return;
+    uintptr_t ret;
+    if (lc_os_read_self(&ret, c->sp, sizeof ret) != sizeof ret) return;
+    if (c->depth > 1 && c->pcs[1] == ret) {
+        c->caller_found = true;
+        return;
+    }
+    if (!lc_os_pc_in_code(ret) || !follows_call(ret)) return;
+    size_t rest = (size_t)(c->depth - 1) * sizeof(uintptr_t);
+    memmove(c->pcs + 2, c->pcs + 1, rest);
+    memmove(c->sps + 2, c->sps + 1, rest);
+    c->pcs[1] = ret;
+    c->sps[1] = c->sp + sizeof(uintptr_t);
+    c->depth++;
+    c->caller_found = true;
+}
+
 void lc_capture_stacks(lc_capture *out, size_t n) {
     pthread_mutex_lock(&capture_lock);
     lc_self_enter();
@@ -333,6 +380,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         lc_capture *c = &out[i];
         c->depth = 0;
         c->nouter = 0;
+        c->caller_found = false;
         /* The checker's own stack is not walked past LC_MAX_DEPTH: a full
          * one is cut at an unknown count. */
         c->elided = 0;
@@ -404,6 +452,7 @@ void lc_capture_stacks(lc_capture *out, size_t n) {
         c->elided = slots[j].elided;
         memcpy(c->outer, slots[j].outer, (size_t)c->nouter * sizeof(uintptr_t));
         c->status = LC_CAPTURE_OK;
+        recover_leaf_caller(c);
         drop_own_frames(c);
     }
     lc_self_leave();

@@ -240,6 +240,9 @@ static bool astray(const thread_entry *t, int round) {
                 (!lc_cfg.under_valgrind || round < VALGRIND_UNANSWERED_RETRIES));
     if (strcmp(t->state, "running") != 0) return false;
     if (t->cap.status != LC_CAPTURE_OK) return false;
+    /* Caught in code outside every object with its caller unknown, the
+     * frames that follow are its caller's callers at best. */
+    if (t->cap.depth > 0 && !lc_os_pc_in_code(t->cap.pcs[0]) && !t->cap.caller_found) return true;
     int first = lc_thread_first_program_frame(t->cap.pcs, t->cap.depth);
     return first < 0 || lc_os_pc_in_runtime(t->cap.pcs[first]) ||
            !lc_thread_frame_function(t->cap.pcs[first]);
@@ -293,10 +296,13 @@ static void capture(thread_entry *e, size_t n) {
 /* ------------------------------------------------------------ ignore rules */
 
 /* The first frame of a thread stack that is the program's own: frames in
- * the C runtime (the system call wrapper, pthread_cond_wait) come first. */
+ * the C runtime (the system call wrapper, pthread_cond_wait) come first,
+ * and so do frames outside every loaded object (code generated at run
+ * time, a hand-written loop in a mapping of its own), which no function
+ * names: the program's function that called into them does. */
 int lc_thread_first_program_frame(const uintptr_t *pcs, int depth) {
     for (int i = 0; i < depth; i++)
-        if (!lc_os_pc_in_runtime(pcs[i])) return i;
+        if (!lc_os_pc_in_runtime(pcs[i]) && lc_os_pc_in_code(pcs[i])) return i;
     return depth ? 0 : -1;
 }
 
