@@ -103,31 +103,60 @@ bool lc_unwind_rules_room(void) {
     return shared && unclaimed_left();
 }
 
-static inline uint32_t home_of(uintptr_t pc) {
-    return (uint32_t)(((uint64_t)pc * 0x9E3779B97F4A7C15ull) >> (64 - 14));
+/* A rule has two places. The first is a probe run inside the page chosen
+ * by the 64 KB of code the address lies in: the frames of one walk mostly
+ * lie in a few such regions, so a forked child's walk reads a few pages of
+ * the table, not one per frame (each page a child reads of a shared mapping
+ * is a page fault: fork does not copy its page tables). The second, for an
+ * address whose first run is full (dense code), is a run anywhere in the
+ * table. No rule ever leaves its slot, so a first run with an empty slot
+ * means the address is in neither. */
+#define SLOTS_PER_PAGE (4096u / sizeof(slot))
+#define RULES_PAGES (RULES_SLOTS / SLOTS_PER_PAGE)
+
+static inline uint64_t mix(uint64_t x) {
+    return x * 0x9E3779B97F4A7C15ull;
+}
+
+typedef struct probe_run {
+    uint32_t base, mask, start; /* slots [base, base + mask] probed from start */
+} probe_run;
+
+static probe_run run_of(uintptr_t pc, int which) {
+    if (which == 0) {
+        uint32_t page = (uint32_t)(mix(pc >> 16) >> (64 - 6)) % RULES_PAGES;
+        return (probe_run){page * SLOTS_PER_PAGE, SLOTS_PER_PAGE - 1,
+                           (uint32_t)(mix(pc) >> (64 - 8)) % SLOTS_PER_PAGE};
+    }
+    return (probe_run){0, RULES_SLOTS - 1, (uint32_t)(mix(pc) >> (64 - 14))};
+}
+
+/* The slot of pc, claimed when `claim` and there is room; NULL when pc has
+ * none. */
+static slot *look_up(uintptr_t pc, bool claim) {
+    for (int which = 0; which < 2; which++) {
+        probe_run r = run_of(pc, which);
+        for (uint32_t i = 0, k = r.start; i < RULES_PROBES; i++, k = (k + 1) & r.mask) {
+            slot *s = &shared->slots[r.base + k];
+            uint64_t at = atomic_load_explicit(&s->pc, memory_order_acquire);
+            if (!at && claim && unclaimed_left() &&
+                atomic_compare_exchange_strong(&s->pc, &at, pc)) {
+                atomic_fetch_add_explicit(&shared->claimed, 1, memory_order_relaxed);
+                return s;
+            }
+            if (at == pc) return s;
+            if (!at) return NULL; /* not here, or the table is as full as it may get */
+        }
+    }
+    return NULL;
 }
 
 static slot *find(uintptr_t pc) {
-    for (uint32_t i = 0, k = home_of(pc); i < RULES_PROBES; i++, k = (k + 1) & (RULES_SLOTS - 1)) {
-        uint64_t at = atomic_load_explicit(&shared->slots[k].pc, memory_order_acquire);
-        if (at == pc) return &shared->slots[k];
-        if (!at) return NULL;
-    }
-    return NULL;
+    return look_up(pc, false);
 }
 
 static slot *find_or_claim(uintptr_t pc) {
-    for (uint32_t i = 0, k = home_of(pc); i < RULES_PROBES; i++, k = (k + 1) & (RULES_SLOTS - 1)) {
-        uint64_t at = atomic_load_explicit(&shared->slots[k].pc, memory_order_acquire);
-        if (!at && unclaimed_left() &&
-            atomic_compare_exchange_strong(&shared->slots[k].pc, &at, pc)) {
-            atomic_fetch_add_explicit(&shared->claimed, 1, memory_order_relaxed);
-            return &shared->slots[k];
-        }
-        if (at == pc) return &shared->slots[k];
-        if (!at) return NULL; /* the table is as full as it may get */
-    }
-    return NULL;
+    return look_up(pc, true);
 }
 
 /* What a second observation makes of the first. */
