@@ -103,41 +103,38 @@ bool lc_unwind_rules_room(void) {
     return shared && unclaimed_left();
 }
 
-/* A rule has two places. The first is a probe run inside the page chosen
- * by the 64 KB of code the address lies in: the frames of one walk mostly
- * lie in a few such regions, so a forked child's walk reads a few pages of
- * the table, not one per frame (each page a child reads of a shared mapping
- * is a page fault: fork does not copy its page tables). The second, for an
- * address whose first run is full (dense code), is a run anywhere in the
- * table. No rule ever leaves its slot, so a first run with an empty slot
- * means the address is in neither. */
-#define SLOTS_PER_PAGE (4096u / sizeof(slot))
+/* A rule has a few places, each a probe run inside one page of the table.
+ * The first is in the page chosen by the 64 KB of code the address lies in:
+ * the frames of one walk mostly lie in a few such regions, so a forked
+ * child's walk reads a few pages of the table, not one per frame (each page
+ * a child reads of a shared mapping is a page fault: fork does not copy its
+ * page tables). The others, for an address whose first run is full (dense
+ * code fills its page), are in pages chosen by the address alone. No rule
+ * ever leaves its slot, so a run with an empty slot ends a lookup: the
+ * address is in no later place either. */
+#define SLOTS_PER_PAGE ((uint32_t)(4096u / sizeof(slot)))
 #define RULES_PAGES (RULES_SLOTS / SLOTS_PER_PAGE)
+#define RULES_PLACES 4
 
 static inline uint64_t mix(uint64_t x) {
     return x * 0x9E3779B97F4A7C15ull;
 }
 
-typedef struct probe_run {
-    uint32_t base, mask, start; /* slots [base, base + mask] probed from start */
-} probe_run;
-
-static probe_run run_of(uintptr_t pc, int which) {
-    if (which == 0) {
-        uint32_t page = (uint32_t)(mix(pc >> 16) >> (64 - 6)) % RULES_PAGES;
-        return (probe_run){page * SLOTS_PER_PAGE, SLOTS_PER_PAGE - 1,
-                           (uint32_t)(mix(pc) >> (64 - 8)) % SLOTS_PER_PAGE};
-    }
-    return (probe_run){0, RULES_SLOTS - 1, (uint32_t)(mix(pc) >> (64 - 14))};
+/* The first slot of place `which` of pc (a run goes on within its page). */
+static uint32_t place_of(uintptr_t pc, uint32_t which) {
+    uint64_t h = which == 0 ? mix(pc >> 16) : mix(pc + which);
+    uint32_t page = (uint32_t)(h >> 32) % RULES_PAGES;
+    return page * SLOTS_PER_PAGE + (uint32_t)(mix(pc) >> (64 - 8)) % SLOTS_PER_PAGE;
 }
 
 /* The slot of pc, claimed when `claim` and there is room; NULL when pc has
  * none. */
 static slot *look_up(uintptr_t pc, bool claim) {
-    for (int which = 0; which < 2; which++) {
-        probe_run r = run_of(pc, which);
-        for (uint32_t i = 0, k = r.start; i < RULES_PROBES; i++, k = (k + 1) & r.mask) {
-            slot *s = &shared->slots[r.base + k];
+    for (uint32_t which = 0; which < RULES_PLACES; which++) {
+        uint32_t first = place_of(pc, which), page = first - first % SLOTS_PER_PAGE;
+        for (uint32_t i = 0, k = first % SLOTS_PER_PAGE; i < RULES_PROBES;
+             i++, k = (k + 1) % SLOTS_PER_PAGE) {
+            slot *s = &shared->slots[page + k];
             uint64_t at = atomic_load_explicit(&s->pc, memory_order_acquire);
             if (!at && claim && unclaimed_left() &&
                 atomic_compare_exchange_strong(&s->pc, &at, pc)) {

@@ -186,6 +186,47 @@ START_TEST(test_the_first_walk_through_a_frame_teaches_its_rule) {
 }
 END_TEST
 
+/* Call sites close together, as a test of many assertions has them: each
+ * case is a call of its own, so each has a return address of its own, and
+ * six hundred of them lie in one or two 64 KB stretches of code. */
+#define SITE(n)                                                                                    \
+    case (n):                                                                                      \
+        nofp_fixed_frame(capture, 24);                                                             \
+        break;
+#define SITES10(n)                                                                                 \
+    SITE(10 * (n))                                                                                 \
+    SITE(10 * (n) + 1)                                                                             \
+    SITE(10 * (n) + 2) SITE(10 * (n) + 3) SITE(10 * (n) + 4) SITE(10 * (n) + 5) SITE(10 * (n) + 6) \
+        SITE(10 * (n) + 7) SITE(10 * (n) + 8) SITE(10 * (n) + 9)
+#define SITES100(n)                                                                                \
+    SITES10(10 * (n))                                                                              \
+    SITES10(10 * (n) + 1)                                                                          \
+    SITES10(10 * (n) + 2) SITES10(10 * (n) + 3) SITES10(10 * (n) + 4) SITES10(10 * (n) + 5)        \
+        SITES10(10 * (n) + 6) SITES10(10 * (n) + 7) SITES10(10 * (n) + 8) SITES10(10 * (n) + 9)
+enum { DENSE_SITES = 600 };
+
+__attribute__((noinline)) static void through_dense_site(int site) {
+    switch (site) { SITES100(0) SITES100(1) SITES100(2) SITES100(3) SITES100(4) SITES100(5) }
+}
+
+/* More return addresses in one stretch of code than a page of the rule
+ * table holds: those that do not fit there get a place elsewhere in the
+ * table, and every one of them is walked by rules once taught. Four frames
+ * deep (the leaf, nofp_fixed_frame, the call site, this test). */
+START_TEST(test_every_call_site_of_dense_code_is_walked_by_rules_once_taught) {
+    capture_depth = 4;
+    int by_libunwind = 0;
+    for (int site = 0; site < DENSE_SITES; site++) {
+        through_dense_site(site);
+        through_dense_site(site);
+        uint64_t before = lc_unwind_rules_walks();
+        through_dense_site(site);
+        by_libunwind += lc_unwind_rules_walks() == before;
+    }
+    ck_assert_int_eq(by_libunwind, 0);
+}
+END_TEST
+
 /* Three frames: the leaf, nofp_forked_frame and this one. Stepping from
  * nofp_forked_frame needs its rule, which only a forked child teaches. */
 __attribute__((noinline)) static uint64_t walk_forked_frame(int times, lc_stack_id *id) {
@@ -261,6 +302,7 @@ static Suite *unwind_suite(void) {
     tcase_add_test(tc, test_a_rule_a_later_frame_size_contradicts_is_retired_not_followed);
     tcase_add_test(tc, test_the_first_walk_through_a_frame_teaches_its_rule);
     tcase_add_test(tc, test_what_a_forked_child_learns_its_parent_walks_with);
+    tcase_add_test(tc, test_every_call_site_of_dense_code_is_walked_by_rules_once_taught);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("registers");
