@@ -120,20 +120,19 @@ static inline uint64_t mix(uint64_t x) {
     return x * 0x9E3779B97F4A7C15ull;
 }
 
-/* The first slot of place `which` of pc (a run goes on within its page). */
-static uint32_t place_of(uintptr_t pc, uint32_t which) {
+/* The first slot of place `which` of pc's page (a run goes on within it). */
+static uint32_t page_of(uintptr_t pc, uint32_t which) {
     uint64_t h = which == 0 ? mix(pc >> 16) : mix(pc + which);
-    uint32_t page = (uint32_t)(h >> 32) % RULES_PAGES;
-    return page * SLOTS_PER_PAGE + (uint32_t)(mix(pc) >> (64 - 8)) % SLOTS_PER_PAGE;
+    return (uint32_t)(h >> 32) % RULES_PAGES * SLOTS_PER_PAGE;
 }
 
 /* The slot of pc, claimed when `claim` and there is room; NULL when pc has
- * none. */
+ * none. Every place starts at the same offset in its page. */
 static slot *look_up(uintptr_t pc, bool claim) {
+    uint32_t start = (uint32_t)(mix(pc) >> (64 - 8)) % SLOTS_PER_PAGE;
     for (uint32_t which = 0; which < RULES_PLACES; which++) {
-        uint32_t first = place_of(pc, which), page = first - first % SLOTS_PER_PAGE;
-        for (uint32_t i = 0, k = first % SLOTS_PER_PAGE; i < RULES_PROBES;
-             i++, k = (k + 1) % SLOTS_PER_PAGE) {
+        uint32_t page = page_of(pc, which);
+        for (uint32_t i = 0, k = start; i < RULES_PROBES; i++, k = (k + 1) % SLOTS_PER_PAGE) {
             slot *s = &shared->slots[page + k];
             uint64_t at = atomic_load_explicit(&s->pc, memory_order_acquire);
             if (!at && claim && unclaimed_left() &&

@@ -685,6 +685,16 @@ END_TEST
  * executable page of its own. */
 typedef void (*countdown_fn)(unsigned long n);
 
+/* Machine code copied into an executable page of its own. */
+static void *code_page(const void *code, size_t n) {
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(page, MAP_FAILED);
+    memcpy(page, code, n);
+    ck_assert_int_eq(mprotect(page, 4096, PROT_READ | PROT_EXEC), 0);
+    __builtin___clear_cache((char *)page, (char *)page + n);
+    return page;
+}
+
 static countdown_fn make_countdown(void) {
 #if defined(__x86_64__)
     static const unsigned char code[] = {0x48, 0xff, 0xcf,
@@ -693,12 +703,7 @@ static countdown_fn make_countdown(void) {
     static const uint32_t code[] = {0xf1000400, 0x54ffffe1,
                                     0xd65f03c0}; /* 1: subs x0, x0, #1; b.ne 1b; ret */
 #endif
-    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(page, MAP_FAILED);
-    memcpy(page, code, sizeof code);
-    ck_assert_int_eq(mprotect(page, 4096, PROT_READ | PROT_EXEC), 0);
-    __builtin___clear_cache((char *)page, (char *)page + sizeof code);
-    return (countdown_fn)page;
+    return (countdown_fn)code_page(code, sizeof code);
 }
 
 static countdown_fn countdown;
@@ -770,14 +775,8 @@ static spin_until_fn make_spin_until(bool push) {
                                             0x80, 0x3f, 0x00, /* 1: cmpb $0, (%rdi) */
                                             0x74, 0xfb,       /*    je 1b */
                                             0x5e, 0xc3};      /*    pop %rsi; ret */
-    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(page, MAP_FAILED);
-    if (push)
-        memcpy(page, pushing, sizeof pushing);
-    else
-        memcpy(page, plain, sizeof plain);
-    ck_assert_int_eq(mprotect(page, 4096, PROT_READ | PROT_EXEC), 0);
-    return (spin_until_fn)page;
+    return (spin_until_fn)(push ? code_page(pushing, sizeof pushing)
+                                : code_page(plain, sizeof plain));
 }
 
 /* A function of the program that no call returns into at its entry. */
