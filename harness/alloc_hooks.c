@@ -3,7 +3,12 @@
  *
  * Every entry point forwards to glibc's own __libc_* functions (exported for
  * exactly this use, and available before any constructor ran, so there is
- * no dlsym bootstrap) and records the result in the live-block table.
+ * no dlsym bootstrap) and records the result in the live-block store.
+ * Natively, each block the program gets is asked of glibc with room for a
+ * 16-byte header before it (heap_inband.c), which holds its record; the
+ * library's own blocks, and every block under valgrind, have none and go
+ * to the table (heap_table.c). free tells the two apart by the header
+ * store's bitmap.
  *
  * Re-entry has three sources, each handled here:
  *  - the library's own code (symbolizer, reports) allocating: lc_self_depth
@@ -43,6 +48,12 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
+
+/* The two glibc calls of every pair, through pointers kept with the rest
+ * of the allocation path's data (LC_HOT): a call through the PLT reads its
+ * GOT entry, a page of its own. */
+LC_HOT static void *(*libc_malloc)(size_t) = __libc_malloc;
+LC_HOT static void (*libc_free)(void *) = __libc_free;
 extern void *__libc_valloc(size_t);
 
 LC_TLS int lc_runtime_alloc_depth;
@@ -54,20 +65,29 @@ typedef struct pending_op {
     uintptr_t addr;
     size_t size; /* 0: a free */
     uintptr_t caller;
+    uint64_t seq; /* a headed block recorded without its stack: its number */
 } pending_op;
 static LC_TLS pending_op pending[PENDING_MAX];
 static LC_TLS volatile sig_atomic_t pending_head, pending_tail;
 static _Atomic uint64_t pending_dropped;
 
-static void record_block(uintptr_t addr, size_t size, const uintptr_t *pcs, int n, uintptr_t caller,
-                         bool runtime_own) {
+static lc_stack_id stack_of(size_t size, const uintptr_t *pcs, int n) {
     lc_stack_id id = 0;
     if (lc_cfg.stack_depth > 0 && n > 0) {
         id = lc_stack_intern(pcs, n);
         lc_stack_account(id, size);
     }
+    return id;
+}
+
+static uint32_t flags_of(uintptr_t caller, bool runtime_own) {
     bool runtime = runtime_own || lc_runtime_alloc_depth || lc_os_pc_in_linker(caller);
-    lc_heap_insert(addr, size, id, runtime ? LC_BLOCK_RUNTIME : 0);
+    return runtime ? LC_BLOCK_RUNTIME : 0;
+}
+
+static void record_block(uintptr_t addr, size_t size, const uintptr_t *pcs, int n, uintptr_t caller,
+                         bool runtime_own) {
+    lc_heap_insert(addr, size, stack_of(size, pcs, n), flags_of(caller, runtime_own));
 }
 
 static void track_alloc_locked(uintptr_t addr, size_t size, void *frame, uintptr_t caller) {
@@ -83,7 +103,10 @@ static void drain_pending(void) {
     while (pending_tail != pending_head) {
         pending_op op = pending[pending_tail % PENDING_MAX];
         in_tracker = 1;
-        if (op.size)
+        if (op.seq) {
+            uintptr_t pcs[1] = {op.caller};
+            lc_inband_set_stack(op.addr, op.seq, stack_of(op.size, pcs, op.caller ? 1 : 0));
+        } else if (op.size)
             track_alloc_locked(op.addr, op.size, NULL, op.caller);
         else
             lc_heap_remove(op.addr);
@@ -97,7 +120,7 @@ static void defer(uintptr_t addr, size_t size, uintptr_t caller) {
         atomic_fetch_add_explicit(&pending_dropped, 1, memory_order_relaxed);
         return;
     }
-    pending[pending_head % PENDING_MAX] = (pending_op){addr, size, caller};
+    pending[pending_head % PENDING_MAX] = (pending_op){addr, size, caller, 0};
     pending_head++;
 }
 
@@ -111,6 +134,84 @@ static inline void on_alloc(void *p, size_t size, void *frame, uintptr_t caller)
     track_alloc_locked((uintptr_t)p, size, frame, caller);
     in_tracker = 0;
     if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+}
+
+#define HEADER 16u
+
+/* What glibc is asked for a block of size bytes that starts offset bytes
+ * into its allocation. At least 9 bytes follow the header: with fewer,
+ * glibc's smallest chunk would end right at the block's first byte, which
+ * would then be the next chunk's header, an address glibc keeps pointers
+ * to (its arena's top, its bins), and a scan would take those for the
+ * program's. */
+static inline size_t request(size_t offset, size_t size) {
+    return offset + (size < 9 ? 9 : size);
+}
+
+/* Records a block glibc made with room for a header: the program gets
+ * base + offset. A signal handler that allocates while its thread is in
+ * the tracker records the block at once (a free of it must find it) and
+ * leaves its stack for later. When the block cannot be indexed, it goes
+ * to the table, at base. */
+LC_HOT_CODE static void *headed(void *base, size_t offset, size_t size, void *frame,
+                                uintptr_t caller) {
+    if (!base) return NULL;
+    uintptr_t user = (uintptr_t)base + offset;
+    if (LC_UNLIKELY(in_tracker)) {
+        if (!lc_inband_publish((uintptr_t)base, user, size, 0, flags_of(caller, false))) {
+            defer((uintptr_t)base, size ? size : 1, caller);
+            return base;
+        }
+        if (lc_cfg.stack_depth > 0 && pending_head - pending_tail < PENDING_MAX) {
+            pending[pending_head % PENDING_MAX] =
+                (pending_op){user, size, caller, lc_inband_seq(user)};
+            pending_head++;
+        }
+        return (void *)user;
+    }
+    in_tracker = 1;
+    uintptr_t pcs[LC_MAX_DEPTH];
+    int depth = lc_cfg.stack_depth;
+    int n = depth > 0 ? lc_unwind(pcs, depth, frame, caller) : 0;
+    lc_stack_id id = stack_of(size, pcs, n);
+    uint32_t flags = flags_of(caller, false);
+    if (!lc_inband_publish((uintptr_t)base, user, size, id, flags)) {
+        lc_heap_insert((uintptr_t)base, size, id, flags);
+        user = (uintptr_t)base;
+    }
+    in_tracker = 0;
+    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+    return (void *)user;
+}
+
+/* Whether this allocation gets a header: natively, for the program. */
+static inline bool heads(void) {
+    return LC_LIKELY(lc_inband_on()) && !lc_self_depth;
+}
+
+LC_HOT_CODE static void *malloc_headed(size_t size, void *frame, uintptr_t caller) {
+    if (size > SIZE_MAX - HEADER) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return headed(libc_malloc(request(HEADER, size)), HEADER, size, frame, caller);
+}
+
+/* An alignment above the header's gets a whole alignment unit before the
+ * block: the header at its end, glibc's pointer at its start. Alignments
+ * that glibc would round or refuse keep glibc's own answer, untouched. */
+#define HEADED_ALIGN_MAX ((size_t)1 << 20)
+static void *memalign_headed(size_t align, size_t size, void *frame, uintptr_t caller) {
+    if (align <= HEADER) return malloc_headed(size, frame, caller);
+    if (size > SIZE_MAX - align) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return headed(__libc_memalign(align, request(align, size)), align, size, frame, caller);
+}
+
+static bool headed_alignment(size_t align) {
+    return heads() && align && !(align & (align - 1)) && align <= HEADED_ALIGN_MAX;
 }
 
 static inline void on_free(void *p) {
@@ -162,33 +263,68 @@ void lc_free_hooked(void *p) {
     (LC_UNLIKELY(lc_fault_is_armed()) && !lc_self_depth && !in_tracker &&                          \
      lc_fault_fires(frame, caller))
 
-void *malloc(size_t size) {
+LC_HOT_CODE void *malloc(size_t size) {
     if (FAULT(FRAME, CALLER)) {
         errno = ENOMEM;
         return NULL;
     }
+    if (heads()) return malloc_headed(size, FRAME, CALLER);
     void *p = __libc_malloc(size);
     on_alloc(p, size, FRAME, CALLER);
     return p;
 }
 
-void *calloc(size_t n, size_t size) {
+LC_HOT_CODE void *calloc(size_t n, size_t size) {
     if (FAULT(FRAME, CALLER)) {
         errno = ENOMEM;
         return NULL;
     }
+    size_t total;
+    if (heads() && !__builtin_mul_overflow(n, size, &total) && total <= SIZE_MAX - HEADER)
+        return headed(__libc_calloc(1, request(HEADER, total)), HEADER, total, FRAME, CALLER);
     void *p = __libc_calloc(n, size);
     on_alloc(p, n * size, FRAME, CALLER);
     return p;
 }
 
-void free(void *p) {
+LC_HOT_CODE void free(void *p) {
     if (!p) return;
+    uintptr_t base;
+    if (lc_inband_retire((uintptr_t)p, &base, NULL)) {
+        libc_free((void *)base);
+        return;
+    }
     on_free(p);
     __libc_free(p);
 }
 
-static void *realloc_from(void *old, size_t size, void *frame, uintptr_t caller) {
+/* realloc of a headed block. Its record goes first, as below; glibc moves
+ * the header with the contents, and the record is written anew. An aligned
+ * block is moved by hand: glibc's realloc would not keep its alignment
+ * unit. A failed realloc leaves the old block as it was, recorded again. */
+static void *realloc_headed(void *old, uintptr_t base, size_t old_size, size_t size, void *frame,
+                            uintptr_t caller) {
+    size_t offset = (uintptr_t)old - base;
+    if (!size) {
+        __libc_free((void *)base);
+        return NULL;
+    }
+    void *p = NULL;
+    if (size <= SIZE_MAX - HEADER && offset == HEADER) {
+        p = __libc_realloc((void *)base, request(HEADER, size));
+    } else if (size <= SIZE_MAX - HEADER && (p = __libc_malloc(request(HEADER, size)))) {
+        memcpy((char *)p + HEADER, old, old_size < size ? old_size : size);
+        __libc_free((void *)base);
+    }
+    if (!p) {
+        headed((void *)base, offset, old_size, frame, caller);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return headed(p, HEADER, size, frame, caller);
+}
+
+LC_HOT_CODE static void *realloc_from(void *old, size_t size, void *frame, uintptr_t caller) {
     /* realloc(p, 0) frees; only a request for memory may fail, and a
      * failed one leaves the old block as it was. */
     if ((!old || size) && FAULT(frame, caller)) {
@@ -196,10 +332,15 @@ static void *realloc_from(void *old, size_t size, void *frame, uintptr_t caller)
         return NULL;
     }
     if (!old) {
+        if (heads()) return malloc_headed(size, frame, caller);
         void *p = __libc_malloc(size);
         on_alloc(p, size, frame, caller);
         return p;
     }
+    uintptr_t base;
+    size_t old_size;
+    if (lc_inband_retire((uintptr_t)old, &base, &old_size))
+        return realloc_headed(old, base, old_size, size, frame, caller);
     /* The old record goes first: once glibc frees the old block, another
      * thread may be handed the same address and record it. When realloc
      * fails, the old block is still the caller's, so it is put back (as a
@@ -213,7 +354,7 @@ static void *realloc_from(void *old, size_t size, void *frame, uintptr_t caller)
     return p;
 }
 
-void *realloc(void *old, size_t size) {
+LC_HOT_CODE void *realloc(void *old, size_t size) {
     return realloc_from(old, size, FRAME, CALLER);
 }
 
@@ -234,6 +375,13 @@ int posix_memalign(void **out, size_t align, size_t size) {
     if (!power_of_two(align) || align % sizeof(void *)) return EINVAL;
     if (FAULT(FRAME, CALLER)) return ENOMEM;
     int saved = errno;
+    if (headed_alignment(align)) {
+        void *p = memalign_headed(align, size, FRAME, CALLER);
+        if (!p) return ENOMEM;
+        errno = saved;
+        *out = p;
+        return 0;
+    }
     void *p = __libc_memalign(align, size);
     if (!p) return ENOMEM;
     errno = saved;
@@ -251,6 +399,7 @@ void *aligned_alloc(size_t align, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
+    if (headed_alignment(align)) return memalign_headed(align, size, FRAME, CALLER);
     void *p = __libc_memalign(align, size);
     on_alloc(p, size, FRAME, CALLER);
     return p;
@@ -261,6 +410,7 @@ void *memalign(size_t align, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
+    if (headed_alignment(align)) return memalign_headed(align, size, FRAME, CALLER);
     void *p = __libc_memalign(align, size);
     on_alloc(p, size, FRAME, CALLER);
     return p;
@@ -271,6 +421,8 @@ void *valloc(size_t size) {
         errno = ENOMEM;
         return NULL;
     }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (headed_alignment(page)) return memalign_headed(page, size, FRAME, CALLER);
     void *p = __libc_valloc(size);
     on_alloc(p, size, FRAME, CALLER);
     return p;
@@ -289,12 +441,13 @@ void *pvalloc(size_t size) {
         errno = ENOMEM;
         return NULL;
     }
+    if (headed_alignment(page)) return memalign_headed(page, rounded, FRAME, CALLER);
     void *p = __libc_memalign(page, rounded);
     on_alloc(p, size, FRAME, CALLER);
     return p;
 }
 
-/* Blocks carry no header, so glibc's answer stands; it is looked up once
+/* glibc's answer, less the header of a headed block; looked up once
  * because glibc exports no __libc_ name for it. */
 size_t malloc_usable_size(void *p) {
     static size_t (*real)(void *);
@@ -303,6 +456,10 @@ size_t malloc_usable_size(void *p) {
         real = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
         lc_self_leave();
         if (!real) return 0;
+    }
+    if (p && lc_inband_owns((uintptr_t)p)) {
+        uintptr_t base = lc_inband_base((uintptr_t)p);
+        return real((void *)base) - ((uintptr_t)p - base);
     }
     return real(p);
 }

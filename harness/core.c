@@ -12,7 +12,7 @@
 #include <string.h>
 #include <valgrind/valgrind.h>
 
-lc_config lc_cfg = {
+LC_HOT lc_config lc_cfg = {
     .stack_depth = LC_DEFAULT_DEPTH,
     .settle_seconds = 1.0,
 };

@@ -28,6 +28,16 @@
  * for all of it are a page or two, not one page for each variable of each
  * module. */
 #define LC_FORK_STATE __attribute__((section("lc_fork_state")))
+/* What every malloc and free reads (settings, the fault switch, the
+ * linker's code range, the header store's mode): gathered in one section,
+ * so that the allocation path needs one entry of the TLB for all of it. A
+ * program that walks a heap larger than the TLB covers evicts the entries
+ * of whatever pages the path touches, and each costs a page walk on the
+ * next call (bench/README.md). */
+#define LC_HOT __attribute__((section("lc_hot")))
+/* The same for the code of that path: one page of instructions, not one
+ * per module it calls into. */
+#define LC_HOT_CODE __attribute__((hot))
 
 /* A scan does not go through the sanitizers' instrumentation: it reads
  * whole stacks and data segments word by word, across their redzones. */

@@ -39,7 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
-atomic_int lc_fault_armed;
+LC_HOT atomic_int lc_fault_armed;
 
 /* Read by every baseline, so every forked test's: with the fork state. */
 LC_FORK_STATE static long fail_at;

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* heap.h: the live-block table (heap_table.c) and the block sorts
- * (block_sort.c). One 24-byte record per live block of the
- * program, sharded and locked for the allocation path. */
+/* heap.h: the live-block store and the block sorts (block_sort.c).
+ *
+ * Blocks the interposers make natively carry their record in a 16-byte
+ * header before them (heap_inband.c); under valgrind and under a sanitizer,
+ * and for a block the header store cannot index, the record is a 24-byte
+ * entry of a sharded table (heap_table.c). Everything that reads the heap
+ * (lc_heap_copy and the rest below) sees both as one set. */
 #ifndef LC_HEAP_H
 #define LC_HEAP_H
 
@@ -43,6 +47,47 @@ static inline lc_stack_id lc_block_stack(const lc_block *b) {
     return b->size_stack & 0xffffff;
 }
 
+static inline uint64_t lc_block_pack_seq_tid(uint64_t seq, uint32_t tid, uint32_t flags) {
+    return (seq & ((1ull << 40) - 1)) << 24 | (uint64_t)(tid & 0x3fffff) << 2 | (flags & 3);
+}
+static inline uint64_t lc_block_pack_size_stack(size_t size, lc_stack_id stack) {
+    return (uint64_t)size << 24 | (stack & 0xffffff);
+}
+/* The next sequence number of this thread, and the last of the chunk it
+ * belongs to (no later number of the thread is below the baseline that
+ * chunk was taken under). */
+uint64_t lc_heap_take_seq(uint64_t *chunk_last);
+
+/* The header store (heap_inband.c), for the interposers. Whether it is on
+ * is decided at the first allocation and never changes. */
+bool lc_inband_on(void);
+bool lc_inband_used(void); /* it ever held a block */
+/* Records the block at user, whose allocation starts at base (user - 16,
+ * or further for an aligned one); returns user, or 0 when it cannot be
+ * indexed (the caller then uses the table). */
+uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t size, lc_stack_id stack,
+                            uint32_t flags);
+/* Whether user is a live block of the header store. */
+bool lc_inband_owns(uintptr_t user);
+/* Drops the live block at user: false when it is not one. *base is the
+ * pointer to give back to glibc, *size the size recorded (size may be NULL). */
+bool lc_inband_retire(uintptr_t user, uintptr_t *base, size_t *size);
+/* The stack of a block recorded by a signal handler without one, if the
+ * block is still the one numbered seq. */
+void lc_inband_set_stack(uintptr_t user, uint64_t seq, lc_stack_id stack);
+uint64_t lc_inband_seq(uintptr_t user);   /* of a live block */
+uintptr_t lc_inband_base(uintptr_t user); /* of a live block */
+/* The rest take or need every lock (lc_inband_lock_all). */
+size_t lc_inband_copy_held(lc_block *out, size_t cap, uint64_t min_seq, size_t n);
+size_t lc_inband_count_new_held(uint64_t min_seq, uint32_t without_flags);
+size_t lc_inband_live_count_held(void);
+bool lc_inband_find_held(uintptr_t user, lc_block *out);
+void lc_inband_flag_held(uintptr_t user, uint32_t flag);
+void lc_inband_bounds(uintptr_t *lo, uintptr_t *hi);
+size_t lc_inband_bytes(void);
+void lc_inband_lock_all(void);
+void lc_inband_unlock_all(void);
+
 void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags);
 /* Start loading addr's slot: the stack capture that follows hides the
  * cache miss. A hint only; a table that grows meanwhile makes it useless,
@@ -66,6 +111,9 @@ void lc_heap_flag_held(uintptr_t addr, uint32_t flag);
 size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags);
 /* With the heap locked (lc_heap_lock_all): the block that starts at addr. */
 bool lc_heap_find_held(uintptr_t addr, lc_block *out);
+/* The pointer the allocator returned for the live block at addr (addr,
+ * unless the block has a header before it); every shard held. */
+uintptr_t lc_heap_allocator_pointer(uintptr_t addr);
 /* Every block ever tracked started in [*lo, *hi] (*lo > *hi: none). */
 void lc_heap_bounds(uintptr_t *lo, uintptr_t *hi);
 size_t lc_heap_live_count(void);

@@ -60,8 +60,12 @@ static _Atomic(lc_block *) small_tables; /* NSHARDS x SMALL_CAPACITY */
 static _Atomic uint64_t used_shards[NSHARDS / 64];
 /* Whether this thread's lc_heap_lock_all took the locks. */
 static LC_TLS bool locked_all;
-LC_FORK_STATE static _Atomic uint64_t next_chunk = 1;
-LC_FORK_STATE static _Atomic uint64_t epoch;
+/* The table ever held a block: natively it holds only what the header
+ * store could not index (heap_inband.c), so usually nothing, and the fork
+ * handlers then need not write its 1024 locks. */
+static _Atomic bool table_used;
+LC_HOT static _Atomic uint64_t next_chunk = 1;
+LC_HOT static _Atomic uint64_t epoch;
 static LC_TLS uint64_t tls_seq, tls_seq_end, tls_epoch;
 
 static inline bool in_use(uint32_t k) {
@@ -93,14 +97,15 @@ static inline shard *shard_of(uintptr_t addr) {
     return &shards[area << (SHARD_BITS - AREA_BITS) | region];
 }
 
-static uint64_t take_seq(void) {
+LC_HOT_CODE uint64_t lc_heap_take_seq(uint64_t *chunk_last) {
     uint64_t e = atomic_load_explicit(&epoch, memory_order_acquire);
     if (LC_UNLIKELY(tls_seq >= tls_seq_end || tls_epoch != e)) {
         tls_seq = atomic_fetch_add_explicit(&next_chunk, SEQ_CHUNK, memory_order_relaxed);
         tls_seq_end = tls_seq + SEQ_CHUNK;
         tls_epoch = e;
     }
-    return tls_seq++;
+    *chunk_last = (tls_seq_end - 1) & SEQ_MASK;
+    return tls_seq++ & SEQ_MASK;
 }
 
 uint64_t lc_heap_next_seq(void) {
@@ -169,12 +174,14 @@ void lc_heap_prefetch(uintptr_t addr) {
 void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags) {
     uint64_t h = hash_addr(addr);
     shard *s = shard_of(addr);
-    uint64_t seq = take_seq() & SEQ_MASK;
+    uint64_t last;
+    uint64_t seq = lc_heap_take_seq(&last);
     lc_block rec = {
         .key = addr ^ LC_HIDE,
-        .seq_tid = seq << 24 | ((uint64_t)lc_os_tid() & 0x3fffff) << 2 | (flags & 3),
-        .size_stack = (uint64_t)size << 24 | (stack & 0xffffff),
+        .seq_tid = lc_block_pack_seq_tid(seq, (uint32_t)lc_os_tid(), flags),
+        .size_stack = lc_block_pack_size_stack(size, stack),
     };
+    if (LC_UNLIKELY(!table_used)) table_used = true;
     lc_spin_lock(&s->lock);
     if (seq > s->max_seq) s->max_seq = seq;
     if (~addr > s->not_lo) s->not_lo = ~addr;
@@ -213,6 +220,7 @@ static long find_slot(const shard *s, uint64_t h, uintptr_t key) {
 }
 
 bool lc_heap_remove(uintptr_t addr) {
+    if (!table_used) return false;
     uint64_t h = hash_addr(addr);
     shard *s = shard_of(addr);
     lc_spin_lock(&s->lock);
@@ -238,7 +246,7 @@ bool lc_heap_remove(uintptr_t addr) {
     return i >= 0;
 }
 
-void lc_heap_flag_held(uintptr_t addr, uint32_t flag) {
+static void table_flag_held(uintptr_t addr, uint32_t flag) {
     uint64_t h = hash_addr(addr);
     shard *s = shard_of(addr);
     long i = find_slot(s, h, addr ^ LC_HIDE);
@@ -250,7 +258,7 @@ static bool nothing_since(const shard *s, uint64_t min_seq) {
     return min_seq && __atomic_load_n(&s->max_seq, __ATOMIC_RELAXED) < min_seq;
 }
 
-bool lc_heap_find_held(uintptr_t addr, lc_block *out) {
+static bool table_find_held(uintptr_t addr, lc_block *out) {
     uint64_t h = hash_addr(addr);
     const shard *s = shard_of(addr);
     if (~addr > s->not_lo || ~addr < s->not_hi) return false;
@@ -259,9 +267,7 @@ bool lc_heap_find_held(uintptr_t addr, lc_block *out) {
     return i >= 0;
 }
 
-void lc_heap_bounds(uintptr_t *lo, uintptr_t *hi) {
-    *lo = UINTPTR_MAX;
-    *hi = 0;
+static void table_bounds(uintptr_t *lo, uintptr_t *hi) {
     for (uint32_t k = 0; k < NSHARDS; k++) {
         const shard *s = &shards[k];
         if (!in_use(k) || !s->not_lo) continue;
@@ -270,7 +276,7 @@ void lc_heap_bounds(uintptr_t *lo, uintptr_t *hi) {
     }
 }
 
-size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags) {
+static size_t table_count_new(uint64_t min_seq, uint32_t without_flags) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++) {
         shard *s = &shards[k];
@@ -288,7 +294,7 @@ size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags) {
     return n;
 }
 
-bool lc_heap_lookup(uintptr_t addr, lc_block *out) {
+static bool table_lookup(uintptr_t addr, lc_block *out) {
     uint64_t h = hash_addr(addr);
     shard *s = shard_of(addr);
     lc_spin_lock(&s->lock);
@@ -310,7 +316,7 @@ static size_t copy_shard(const shard *s, lc_block *out, size_t cap, uint64_t min
     return n;
 }
 
-size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
+static size_t table_copy(lc_block *out, size_t cap, uint64_t min_seq) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++) {
         shard *s = &shards[k];
@@ -322,21 +328,21 @@ size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
     return n;
 }
 
-size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq) {
+static size_t table_copy_held(lc_block *out, size_t cap, uint64_t min_seq) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++)
         if (in_use(k)) n = copy_shard(&shards[k], out, cap, min_seq, n);
     return n;
 }
 
-size_t lc_heap_live_count(void) {
+static size_t table_live_count(void) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++)
         if (in_use(k)) n += __atomic_load_n(&shards[k].count, __ATOMIC_RELAXED);
     return n;
 }
 
-size_t lc_heap_table_bytes(void) {
+static size_t table_bytes(void) {
     size_t bytes = 0;
     for (uint32_t k = 0; k < NSHARDS; k++)
         if (in_use(k) && shards[k].mask) bytes += (size_t)(shards[k].mask + 1) * sizeof(lc_block);
@@ -347,15 +353,97 @@ size_t lc_heap_table_bytes(void) {
  * (the hooks do not record this thread's allocations while the library runs),
  * and taking 1024 locks would write every page of the shards: in a forked
  * child, copy-on-write faults for nothing. */
-void lc_heap_lock_all(void) {
-    locked_all = !__libc_single_threaded;
+static void table_lock_all(void) {
+    locked_all = !__libc_single_threaded && table_used;
     if (!locked_all) return;
     for (uint32_t k = 0; k < NSHARDS; k++)
         lc_spin_lock(&shards[k].lock);
 }
 
-void lc_heap_unlock_all(void) {
+static void table_unlock_all(void) {
     if (!locked_all) return;
     for (uint32_t k = 0; k < NSHARDS; k++)
         lc_spin_unlock(&shards[k].lock);
+}
+
+/* The two stores as one set. The header store's blocks are found by their
+ * bit, so a table lookup is made only for what is not one of them. */
+
+bool lc_heap_lookup(uintptr_t addr, lc_block *out) {
+    if (lc_inband_used() && lc_inband_owns(addr)) {
+        lc_inband_lock_all();
+        bool found = lc_inband_find_held(addr, out);
+        lc_inband_unlock_all();
+        if (found) return true;
+    }
+    return table_used && table_lookup(addr, out);
+}
+
+bool lc_heap_find_held(uintptr_t addr, lc_block *out) {
+    if (lc_inband_find_held(addr, out)) return true;
+    return table_used && table_find_held(addr, out);
+}
+
+void lc_heap_flag_held(uintptr_t addr, uint32_t flag) {
+    if (lc_inband_owns(addr))
+        lc_inband_flag_held(addr, flag);
+    else if (table_used)
+        table_flag_held(addr, flag);
+}
+
+uintptr_t lc_heap_allocator_pointer(uintptr_t addr) {
+    return lc_inband_owns(addr) ? lc_inband_base(addr) : addr;
+}
+
+void lc_heap_bounds(uintptr_t *lo, uintptr_t *hi) {
+    *lo = UINTPTR_MAX;
+    *hi = 0;
+    table_bounds(lo, hi);
+    lc_inband_bounds(lo, hi);
+}
+
+size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags) {
+    size_t n = table_used ? table_count_new(min_seq, without_flags) : 0;
+    if (!lc_inband_used()) return n;
+    lc_inband_lock_all();
+    n += lc_inband_count_new_held(min_seq, without_flags);
+    lc_inband_unlock_all();
+    return n;
+}
+
+size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
+    size_t n = table_used ? table_copy(out, cap, min_seq) : 0;
+    if (!lc_inband_used()) return n;
+    lc_inband_lock_all();
+    n = lc_inband_copy_held(out, cap, min_seq, n);
+    lc_inband_unlock_all();
+    return n;
+}
+
+size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq) {
+    size_t n = table_used ? table_copy_held(out, cap, min_seq) : 0;
+    return lc_inband_copy_held(out, cap, min_seq, n);
+}
+
+size_t lc_heap_live_count(void) {
+    size_t n = table_live_count();
+    if (!lc_inband_used()) return n;
+    lc_inband_lock_all();
+    n += lc_inband_live_count_held();
+    lc_inband_unlock_all();
+    return n;
+}
+
+size_t lc_heap_table_bytes(void) {
+    return table_bytes() + lc_inband_bytes();
+}
+
+void lc_heap_lock_all(void) {
+    table_lock_all();
+    lc_inband_lock_all();
+}
+
+void lc_heap_unlock_all(void) {
+    lc_inband_unlock_all();
+    table_unlock_all();
 }

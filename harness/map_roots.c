@@ -193,8 +193,9 @@ static size_t first_block(const lc_graph *g, uintptr_t addr) {
  * whole mapping is malloc's (a block in it was not mmapped on its own). */
 static bool malloc_parts(const lc_graph *g, uintptr_t start, uintptr_t end, region_list *out) {
     for (size_t i = first_block(g, start); i < g->n; i++) {
-        uintptr_t a = lc_block_addr(&g->all[i]);
-        if (a >= end) break;
+        if (lc_block_addr(&g->all[i]) >= end) break;
+        /* glibc's pointer, before the block's header if it has one */
+        uintptr_t a = lc_heap_allocator_pointer(lc_block_addr(&g->all[i]));
         uintptr_t hdr[2]; /* prev_size (the alignment slack), size | flags */
         if (a < start + 2 * sizeof(uintptr_t) || !read_words(a - 2 * sizeof(uintptr_t), hdr, 2))
             return false;

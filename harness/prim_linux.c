@@ -250,7 +250,7 @@ void *lc_os_reserve_shared(size_t size) {
 
 static LC_TLS pid_t cached_tid;
 
-pid_t lc_os_tid(void) {
+LC_HOT_CODE pid_t lc_os_tid(void) {
     if (LC_UNLIKELY(cached_tid == 0)) cached_tid = (pid_t)syscall(SYS_gettid);
     return cached_tid;
 }
@@ -342,7 +342,7 @@ static int nruntime_text;
 static lc_region self_text[4];
 static int nself_text;
 static bool self_is_library; /* the library is a shared object of its own */
-static lc_region linker_text;
+LC_HOT static lc_region linker_text;
 
 /* Every object's executable segments and its whole span, as of the last
  * refresh: a return address must lie in the former. */
@@ -473,7 +473,7 @@ bool lc_os_pc_in_runtime(uintptr_t pc) {
     return answer;
 }
 
-bool lc_os_pc_in_linker(uintptr_t pc) {
+LC_HOT_CODE bool lc_os_pc_in_linker(uintptr_t pc) {
     return pc >= linker_text.start && pc < linker_text.end;
 }
 

@@ -250,6 +250,115 @@ START_TEST(test_block_from_another_thread_never_freed_is_reported) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ block layout */
+
+/* Natively each block has a header before it (heap_inband.c); whatever the
+ * store, the program sees glibc's blocks: all of the usable size writable,
+ * alignments kept, and blocks that did not come from the interposers
+ * accepted by free and realloc. */
+
+extern void *__libc_malloc(size_t);
+
+static void fill_usable(void *p, size_t want) {
+    ck_assert_ptr_nonnull(p);
+    size_t usable = malloc_usable_size(p);
+    ck_assert_uint_ge(usable, want);
+    memset(p, 0xab, usable); /* one byte too many corrupts the next chunk */
+}
+
+START_TEST(test_usable_size_is_all_the_program_may_write) {
+    static const size_t sizes[] = {0, 1, 8, 9, 24, 100, 1000, 300000};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        void *p = malloc(sizes[i]), *q = malloc(sizes[i]);
+        fill_usable(p, sizes[i]);
+        fill_usable(q, sizes[i]);
+        free(p);
+        free(q);
+    }
+    void *a = NULL;
+    ck_assert_int_eq(posix_memalign(&a, 256, 100), 0);
+    fill_usable(a, 100);
+    free(a);
+}
+END_TEST
+
+START_TEST(test_aligned_blocks_keep_alignment_and_contents_through_realloc) {
+    lc_baseline();
+    static const size_t aligns[] = {32, 64, 4096};
+    for (size_t i = 0; i < sizeof aligns / sizeof *aligns; i++) {
+        unsigned char *p = NULL;
+        ck_assert_int_eq(posix_memalign((void **)&p, aligns[i], 200), 0);
+        ck_assert_uint_eq((uintptr_t)p % aligns[i], 0);
+        for (int k = 0; k < 200; k++)
+            p[k] = (unsigned char)(k + i);
+        p = realloc(p, 5000);
+        ck_assert_ptr_nonnull(p);
+        for (int k = 0; k < 200; k++)
+            ck_assert_uint_eq(p[k], (unsigned char)(k + i));
+        p = realloc(p, 50);
+        for (int k = 0; k < 50; k++)
+            ck_assert_uint_eq(p[k], (unsigned char)(k + i));
+        free(p);
+    }
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+/* glibc keeps pointers to the chunk after the last one it carved (its top)
+ * and to chunks in its bins; with a header, a tiny block must still not
+ * start where such a chunk does, or those pointers would hold it. Many
+ * tiny blocks in a row are carved from the top, so the last ends at it. */
+#define TINY_BLOCKS 200
+static void *tiny[TINY_BLOCKS];
+
+START_TEST(test_tiny_blocks_carved_from_the_top_are_each_reported) {
+    lc_baseline();
+    for (int i = 0; i < TINY_BLOCKS; i++)
+        tiny[i] = malloc((size_t)(i % 9));
+    lc_result r = check_now(NULL);
+    ck_assert_int_eq(r.verdict, 1);
+    ck_assert_int_eq(r.leaked_objects, TINY_BLOCKS);
+    for (int i = 0; i < TINY_BLOCKS; i++)
+        free(tiny[i]);
+}
+END_TEST
+
+START_TEST(test_tiny_blocks_carved_from_the_top_and_freed_are_clean) {
+    lc_baseline();
+    for (int i = 0; i < TINY_BLOCKS; i++)
+        tiny[i] = malloc((size_t)(i % 9));
+    for (int i = 0; i < TINY_BLOCKS; i++)
+        free(tiny[i]);
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
+static void *grow_foreign_block(void) {
+    void *p = __libc_malloc(40);
+    ck_assert_ptr_nonnull(p);
+    return realloc(p, 4000);
+}
+
+START_TEST(test_block_from_glibc_itself_grown_by_realloc_and_kept_is_reported) {
+    lc_baseline();
+    void *p = grow_foreign_block();
+    lc_result r = check_now(NULL);
+    ASSERT_ONE_LEAK_AT(r, "grow_foreign_block");
+    free(p);
+}
+END_TEST
+
+START_TEST(test_block_from_glibc_itself_freed_through_free_is_clean) {
+    lc_baseline();
+    free(__libc_malloc(40));
+    free(grow_foreign_block());
+    lc_result r = check_now(NULL);
+    ASSERT_CLEAN(r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ signals */
 
 static void *volatile from_handler;
@@ -1478,6 +1587,15 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_block_allocated_after_baseline_is_a_leak);
     tcase_add_test(tc, test_fork_is_the_baseline_of_the_child);
     tcase_add_test(tc, test_leak_in_forked_child_is_reported);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("block layout");
+    tcase_add_test(tc, test_usable_size_is_all_the_program_may_write);
+    tcase_add_test(tc, test_aligned_blocks_keep_alignment_and_contents_through_realloc);
+    tcase_add_test(tc, test_tiny_blocks_carved_from_the_top_are_each_reported);
+    tcase_add_test(tc, test_tiny_blocks_carved_from_the_top_and_freed_are_clean);
+    tcase_add_test(tc, test_block_from_glibc_itself_grown_by_realloc_and_kept_is_reported);
+    tcase_add_test(tc, test_block_from_glibc_itself_freed_through_free_is_clean);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("stacks and mappings");

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/* heap_inband.c: the live-block store that lives in the blocks themselves.
+ *
+ * The interposers (alloc_hooks.c) ask glibc for 16 bytes more than the
+ * program did and hand out the address after them; those 16 bytes, the
+ * header, hold what the table of heap_table.c would (sequence number,
+ * thread, flags, size, stack). The header shares its cache line with
+ * glibc's own chunk header, which malloc and free touch anyway, so
+ * tracking a block costs no cache miss of its own: the random slot of a
+ * table of several MB that outgrows the cache (bench/README.md) is gone.
+ *
+ * What a table also did, this store does with a bitmap: one bit per 16
+ * bytes of address space says "a tracked block starts here". It tells a
+ * block of ours from a foreign one on free (the library's own, the dynamic
+ * linker's early ones: no header before them) and it enumerates the live
+ * blocks for a check or a snapshot. At one bit per 16 bytes it is 1/128 of
+ * the heap and stays in the cache. It is kept in leaves of 1 GB of address
+ * space, reserved when a block first lands in one; each leaf also keeps,
+ * per 64 KB region, the highest sequence number ever given there, so that
+ * "what is new since the baseline" reads only the regions that changed.
+ *
+ * malloc takes no lock: the header is complete before its bit is set
+ * (release), so whoever sees the bit sees the header. free takes a lock,
+ * one of LOCKS chosen by the thread: a check holds all of them while it
+ * reads blocks (lc_heap_lock_all), so no block it copied can be freed
+ * under it, as with the table's shard locks. The lock records its owner,
+ * so that a signal handler interrupting its own thread's free, or the
+ * checking thread itself, does not wait for itself.
+ *
+ * Under valgrind and under a sanitizer the table is used instead: memcheck
+ * must see the program's blocks as the program sees them, and a
+ * sanitizer's allocator is not glibc's. */
+#include "core.h"
+#include "heap.h"
+#include "os.h"
+
+#include <sched.h>
+#include <string.h>
+#include <sys/single_threaded.h>
+#include <valgrind/valgrind.h>
+
+#define GRANULE_SHIFT 4
+#define LEAF_SHIFT 30
+#define ADDRESS_BITS 48
+#define DIR_SIZE (1u << (ADDRESS_BITS - LEAF_SHIFT))
+#define REGION_SHIFT 16
+#define REGIONS (1u << (LEAF_SHIFT - REGION_SHIFT))
+#define BITS_PER_REGION (1u << (REGION_SHIFT - GRANULE_SHIFT))
+#define WORDS_PER_REGION (BITS_PER_REGION / 64)
+#define MAX_LEAVES 4096u
+#define LOCKS 64u
+
+/* The header's second word keeps the stack id in its low 24 bits, of which
+ * stack ids use 20 (stack_table.c); the top of them says the block was
+ * aligned: then the word before the header holds the distance from the
+ * pointer glibc returned. */
+#define HDR_ALIGNED ((uint64_t)1 << 23)
+#define HDR_STACK_MASK ((uint64_t)0xfffff)
+
+/* A region's bits and its highest sequence number side by side: a malloc
+ * then touches one page of the store, not two. */
+typedef struct region {
+    _Atomic uint64_t bits[WORDS_PER_REGION];
+    _Atomic uint64_t max_seq; /* >= every seq given here; 0: never used */
+    char pad[64 - sizeof(uint64_t)];
+} region;
+
+typedef struct leaf {
+    _Atomic uint64_t used[REGIONS / 64]; /* regions that ever held a block */
+    region regions[REGIONS];
+} leaf;
+
+typedef struct header {
+    uint64_t seq_tid;    /* as lc_block */
+    uint64_t size_stack; /* as lc_block, and HDR_ALIGNED */
+} header;
+
+typedef struct owned_lock {
+    _Atomic int32_t owner; /* thread id, 0: free */
+    char pad[64 - sizeof(int32_t)];
+} owned_lock;
+
+static _Atomic(leaf *) directory[DIR_SIZE];
+static _Atomic uint32_t leaf_ids[MAX_LEAVES]; /* directory index + 1; 0: being added */
+static _Atomic uint32_t nleaves;
+static owned_lock locks[LOCKS] __attribute__((aligned(64)));
+static LC_TLS owned_lock *my_lock;
+/* The leaf this thread last used: the directory is 2 MB, and its entry's
+ * page would be one more for the TLB on every call. */
+static LC_TLS uintptr_t tls_leaf_key; /* address >> LEAF_SHIFT, + 1 */
+static LC_TLS leaf *tls_leaf;
+static LC_TLS uint64_t locked_all; /* the locks lc_inband_lock_all took */
+static LC_TLS int lock_all_depth;
+_Static_assert(LOCKS <= 64, "locked_all has a bit per lock");
+/* 0: not decided, 1: on, 2: off. Decided at the first allocation, before
+ * any block exists, and never changed. */
+LC_HOT static _Atomic int mode;
+
+LC_HOT_CODE bool lc_inband_on(void) {
+    int m = atomic_load_explicit(&mode, memory_order_relaxed);
+    if (LC_LIKELY(m)) return m == 1;
+    m = RUNNING_ON_VALGRIND ? 2 : 1;
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&mode, &expected, m)) m = expected;
+    return m == 1;
+}
+
+bool lc_inband_used(void) {
+    return atomic_load_explicit(&nleaves, memory_order_acquire) != 0;
+}
+
+static inline leaf *leaf_of(uintptr_t a) {
+    uintptr_t key = (a >> LEAF_SHIFT) + 1;
+    if (LC_LIKELY(key == tls_leaf_key)) return tls_leaf;
+    if (a >> ADDRESS_BITS) return NULL;
+    leaf *l = atomic_load_explicit(&directory[a >> LEAF_SHIFT], memory_order_acquire);
+    if (l) { /* a leaf, once there, stays */
+        tls_leaf = l;
+        tls_leaf_key = key;
+    }
+    return l;
+}
+
+static inline _Atomic uint64_t *word_of(leaf *l, uint64_t g) {
+    return &l->regions[g / BITS_PER_REGION].bits[g % BITS_PER_REGION / 64];
+}
+
+static inline uint64_t granule_of(uintptr_t a) {
+    return (a & (((uintptr_t)1 << LEAF_SHIFT) - 1)) >> GRANULE_SHIFT;
+}
+
+static leaf *leaf_for_insert(uintptr_t a) {
+    leaf *l = leaf_of(a);
+    if (LC_LIKELY(l) || a >> ADDRESS_BITS) return l;
+    uint32_t k = (uint32_t)(a >> LEAF_SHIFT);
+    leaf *mine = lc_os_reserve(sizeof(leaf));
+    if (!mine) return NULL;
+    leaf *none = NULL;
+    if (!atomic_compare_exchange_strong(&directory[k], &none, mine)) {
+        lc_os_free(mine, sizeof(leaf));
+        return none;
+    }
+    uint32_t at = atomic_fetch_add(&nleaves, 1);
+    if (at < MAX_LEAVES)
+        atomic_store_explicit(&leaf_ids[at], k + 1, memory_order_release);
+    else /* never listed, so never enumerated: refuse it instead */
+        return atomic_store(&directory[k], NULL), NULL;
+    return mine;
+}
+
+static inline header *header_of(uintptr_t user) {
+    return (header *)(user - sizeof(header));
+}
+
+static inline owned_lock *lock_of_thread(void) {
+    if (LC_UNLIKELY(!my_lock)) my_lock = &locks[(uint32_t)lc_os_tid() % LOCKS];
+    return my_lock;
+}
+
+/* Takes l unless this thread holds it already; returns whether it took it. */
+static bool lock_take(owned_lock *l) {
+    int32_t me = lc_os_tid();
+    if (atomic_load_explicit(&l->owner, memory_order_relaxed) == me) return false;
+    for (int spins = 0;; spins++) {
+        int32_t free_ = 0;
+        if (atomic_compare_exchange_weak_explicit(&l->owner, &free_, me, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return true;
+        if (spins > 64) sched_yield();
+    }
+}
+
+static void lock_give(owned_lock *l, bool taken) {
+    if (taken) atomic_store_explicit(&l->owner, 0, memory_order_release);
+}
+
+/* A process with one thread (glibc's own test, which never goes back) has
+ * nobody to race with but its signal handlers, which interrupt an
+ * instruction only between two: a read-modify-write instruction without
+ * the bus lock is atomic to them. A locked one is not free: it waits for
+ * every load before it, and the program's own cache misses (the block it
+ * is about to free) then stop overlapping with the allocator's work, which
+ * cost more than the rest of the tracking (bench/README.md). */
+static inline bool solo(void) {
+    return __libc_single_threaded;
+}
+
+static inline void word_or(_Atomic uint64_t *w, uint64_t bits) {
+#if defined(__x86_64__)
+    if (solo()) {
+        __asm__ volatile("orq %1, %0" : "+m"(*(uint64_t *)w) : "r"(bits) : "memory");
+        return;
+    }
+#endif
+    atomic_fetch_or_explicit(w, bits, memory_order_release);
+}
+
+/* Clears bits; returns whether they were set. */
+static inline bool word_clear(_Atomic uint64_t *w, uint64_t bits) {
+#if defined(__x86_64__)
+    if (solo()) {
+        bool was = (*(volatile uint64_t *)w & bits) != 0;
+        __asm__ volatile("andq %1, %0" : "+m"(*(uint64_t *)w) : "r"(~bits) : "memory");
+        return was;
+    }
+#endif
+    return (atomic_fetch_and_explicit(w, ~bits, memory_order_relaxed) & bits) != 0;
+}
+
+static inline bool bit_is_set(leaf *l, uint64_t g) {
+    return atomic_load_explicit(word_of(l, g), memory_order_acquire) >> (g % 64) & 1;
+}
+
+LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t size,
+                                        lc_stack_id stack, uint32_t flags) {
+    leaf *l = leaf_for_insert(user);
+    if (!l) return 0;
+    uint64_t last;
+    uint64_t seq = lc_heap_take_seq(&last);
+    header *h = header_of(user);
+    h->seq_tid = lc_block_pack_seq_tid(seq, (uint32_t)lc_os_tid(), flags);
+    h->size_stack = lc_block_pack_size_stack(size, stack & HDR_STACK_MASK);
+    if (user - base > sizeof(header)) {
+        h->size_stack |= HDR_ALIGNED;
+        ((uint64_t *)h)[-1] = user - base;
+    }
+    uint64_t g = granule_of(user);
+    uint32_t k = (uint32_t)(g / BITS_PER_REGION);
+    region *r = &l->regions[k];
+    uint64_t cur = atomic_load_explicit(&r->max_seq, memory_order_relaxed);
+    if (cur < seq) {
+        if (!cur) word_or(&l->used[k / 64], (uint64_t)1 << (k % 64));
+        if (solo())
+            atomic_store_explicit(&r->max_seq, last, memory_order_relaxed);
+        else
+            while (cur < seq && !atomic_compare_exchange_weak_explicit(&r->max_seq, &cur, last,
+                                                                       memory_order_relaxed,
+                                                                       memory_order_relaxed))
+                ;
+    }
+    word_or(&r->bits[g % BITS_PER_REGION / 64], (uint64_t)1 << (g % 64));
+    return user;
+}
+
+LC_HOT_CODE bool lc_inband_owns(uintptr_t user) {
+    leaf *l = leaf_of(user);
+    return l && !(user & 15) && bit_is_set(l, granule_of(user));
+}
+
+LC_HOT_CODE uintptr_t lc_inband_base(uintptr_t user) {
+    const header *h = header_of(user);
+    if (h->size_stack & HDR_ALIGNED) return user - ((const uint64_t *)h)[-1];
+    return user - sizeof(header);
+}
+
+LC_HOT_CODE bool lc_inband_retire(uintptr_t user, uintptr_t *base, size_t *size) {
+    leaf *l = leaf_of(user);
+    if (!l || (user & 15)) return false;
+    uint64_t g = granule_of(user), mask = (uint64_t)1 << (g % 64);
+    _Atomic uint64_t *w = word_of(l, g);
+    if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return false;
+    bool was;
+    if (solo()) {
+        was = word_clear(w, mask);
+    } else {
+        owned_lock *lk = lock_of_thread();
+        bool taken = lock_take(lk);
+        was = word_clear(w, mask);
+        lock_give(lk, taken);
+    }
+    if (!was) return false; /* freed twice, by two threads at once */
+    *base = lc_inband_base(user);
+    if (size) *size = (size_t)(header_of(user)->size_stack >> 24);
+    return true;
+}
+
+void lc_inband_set_stack(uintptr_t user, uint64_t seq, lc_stack_id stack) {
+    owned_lock *lk = lock_of_thread();
+    bool taken = lock_take(lk);
+    header *h = header_of(user);
+    if (lc_inband_owns(user) && h->seq_tid >> 24 == seq)
+        h->size_stack = (h->size_stack & ~HDR_STACK_MASK) | (stack & HDR_STACK_MASK);
+    lock_give(lk, taken);
+}
+
+uint64_t lc_inband_seq(uintptr_t user) {
+    return header_of(user)->seq_tid >> 24;
+}
+
+static void to_block(uintptr_t user, lc_block *out) {
+    const header *h = header_of(user);
+    out->key = user ^ LC_HIDE;
+    out->seq_tid = h->seq_tid;
+    out->size_stack = h->size_stack & ~HDR_ALIGNED;
+}
+
+/* Calls fn for every live block of a region whose max_seq is at least
+ * min_seq; stops when fn returns false. The caller holds every lock. */
+typedef bool (*visit_fn)(uintptr_t user, void *arg);
+static bool for_each_block(uint64_t min_seq, visit_fn fn, void *arg) {
+    uint32_t n = atomic_load_explicit(&nleaves, memory_order_acquire);
+    if (n > MAX_LEAVES) n = MAX_LEAVES;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t id = atomic_load_explicit(&leaf_ids[i], memory_order_acquire);
+        leaf *l = id ? leaf_of((uintptr_t)(id - 1) << LEAF_SHIFT) : NULL;
+        if (!l) continue;
+        uintptr_t leaf_base = (uintptr_t)(id - 1) << LEAF_SHIFT;
+        for (uint32_t w = 0; w < REGIONS / 64; w++) {
+            uint64_t used = atomic_load_explicit(&l->used[w], memory_order_acquire);
+            while (used) {
+                uint32_t r = w * 64 + (uint32_t)__builtin_ctzll(used);
+                used &= used - 1;
+                region *reg = &l->regions[r];
+                if (min_seq && atomic_load_explicit(&reg->max_seq, memory_order_relaxed) < min_seq)
+                    continue;
+                for (uint32_t k = 0; k < WORDS_PER_REGION; k++) {
+                    uint64_t word = (uint64_t)r * WORDS_PER_REGION + k;
+                    uint64_t bits = atomic_load_explicit(&reg->bits[k], memory_order_acquire);
+                    while (bits) {
+                        uint64_t g = word * 64 + (uint64_t)__builtin_ctzll(bits);
+                        bits &= bits - 1;
+                        if (!fn(leaf_base + (g << GRANULE_SHIFT), arg)) return false;
+                    }
+                }
+            }
+        }
+    }
+    return true;
+}
+
+typedef struct copy_arg {
+    lc_block *out;
+    size_t cap, n;
+    uint64_t min_seq;
+    uint32_t without_flags;
+} copy_arg;
+
+static bool copy_one(uintptr_t user, void *arg) {
+    copy_arg *c = arg;
+    if (lc_inband_seq(user) < c->min_seq) return true;
+    if (c->n < c->cap) to_block(user, &c->out[c->n]);
+    c->n++;
+    return true;
+}
+
+size_t lc_inband_copy_held(lc_block *out, size_t cap, uint64_t min_seq, size_t n) {
+    copy_arg c = {.out = out, .cap = cap, .n = n, .min_seq = min_seq};
+    for_each_block(min_seq, copy_one, &c);
+    return c.n;
+}
+
+static bool count_one(uintptr_t user, void *arg) {
+    copy_arg *c = arg;
+    const header *h = header_of(user);
+    c->n += (h->seq_tid >> 24) >= c->min_seq && !(h->seq_tid & 3 & c->without_flags);
+    return true;
+}
+
+size_t lc_inband_count_new_held(uint64_t min_seq, uint32_t without_flags) {
+    copy_arg c = {.min_seq = min_seq, .without_flags = without_flags};
+    for_each_block(min_seq, count_one, &c);
+    return c.n;
+}
+
+static bool count_any(uintptr_t user, void *arg) {
+    (void)user;
+    ++*(size_t *)arg;
+    return true;
+}
+
+size_t lc_inband_live_count_held(void) {
+    size_t n = 0;
+    for_each_block(0, count_any, &n);
+    return n;
+}
+
+bool lc_inband_find_held(uintptr_t user, lc_block *out) {
+    if (!lc_inband_owns(user)) return false;
+    to_block(user, out);
+    return true;
+}
+
+void lc_inband_flag_held(uintptr_t user, uint32_t flag) {
+    if (lc_inband_owns(user)) header_of(user)->seq_tid |= flag & 3;
+}
+
+/* The address range of the regions that ever held a block. */
+void lc_inband_bounds(uintptr_t *lo, uintptr_t *hi) {
+    uint32_t n = atomic_load_explicit(&nleaves, memory_order_acquire);
+    if (n > MAX_LEAVES) n = MAX_LEAVES;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t id = atomic_load_explicit(&leaf_ids[i], memory_order_acquire);
+        leaf *l = id ? leaf_of((uintptr_t)(id - 1) << LEAF_SHIFT) : NULL;
+        if (!l) continue;
+        uintptr_t leaf_base = (uintptr_t)(id - 1) << LEAF_SHIFT;
+        for (uint32_t w = 0; w < REGIONS / 64; w++) {
+            uint64_t used = atomic_load_explicit(&l->used[w], memory_order_acquire);
+            if (!used) continue;
+            uintptr_t first =
+                leaf_base + ((uintptr_t)(w * 64 + __builtin_ctzll(used)) << REGION_SHIFT);
+            uintptr_t last =
+                leaf_base + ((uintptr_t)(w * 64 + 63 - __builtin_clzll(used) + 1) << REGION_SHIFT) -
+                1;
+            if (first < *lo) *lo = first;
+            if (last > *hi) *hi = last;
+        }
+    }
+}
+
+size_t lc_inband_bytes(void) {
+    size_t regions = 0;
+    uint32_t n = atomic_load_explicit(&nleaves, memory_order_acquire);
+    if (n > MAX_LEAVES) n = MAX_LEAVES;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t id = atomic_load_explicit(&leaf_ids[i], memory_order_acquire);
+        leaf *l = id ? leaf_of((uintptr_t)(id - 1) << LEAF_SHIFT) : NULL;
+        for (uint32_t w = 0; l && w < REGIONS / 64; w++)
+            regions += (size_t)__builtin_popcountll(atomic_load(&l->used[w]));
+    }
+    return regions * sizeof(region);
+}
+
+/* A process that never started a thread has nobody to keep out, and the
+ * fork handlers would write the locks' page for nothing. */
+void lc_inband_lock_all(void) {
+    if (lock_all_depth++) return; /* a lookup inside a check */
+    locked_all = 0;
+    if (__libc_single_threaded || !lc_inband_used()) return;
+    for (uint32_t k = 0; k < LOCKS; k++)
+        if (lock_take(&locks[k])) locked_all |= (uint64_t)1 << k;
+}
+
+void lc_inband_unlock_all(void) {
+    if (--lock_all_depth) return;
+    for (uint32_t k = 0; k < LOCKS; k++)
+        if (locked_all >> k & 1) atomic_store_explicit(&locks[k].owner, 0, memory_order_release);
+    locked_all = 0;
+}
