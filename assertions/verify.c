@@ -306,8 +306,7 @@ static bool scan_heap(lc_heap_view *h, lc_thread_report *threads, uintptr_t call
     lc_graph *g = &h->graph;
     /* Nothing new is live: no leak to classify, and no thread need be
      * interrupted for its registers (the common case of a clean test). */
-    if (lc_heap_count_new(baseline_seq, LC_BLOCK_RUNTIME) == 0 && lc_watch_count() == 0)
-        return true;
+    if (!lc_heap_any_new(baseline_seq, LC_BLOCK_RUNTIME) && lc_watch_count() == 0) return true;
     /* Something new is live. When it is all the C runtime's (a forked
      * test's first stdio buffer, the time zone, strerror's message) the
      * verdict is clean whatever else holds it, and the runtime's own roots

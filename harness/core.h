@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/single_threaded.h>
 #include <sys/types.h>
 
 /* Initial-exec TLS never calls __tls_get_addr, which may call malloc. */
@@ -66,6 +67,51 @@ void lc_config_read(void);
 /* The settle window a check uses when its options give none: LEAKCHECK_SETTLE
  * as it is now, or the built-in one. 0, or -1 with err set when malformed. */
 int lc_config_settle(double *out, char *err, size_t errlen);
+
+/* ------------------------------------------------ words shared by threads */
+
+/* Read-modify-write of a word other threads may also write. A process with
+ * one thread (glibc's own test, which never goes back) races only with its
+ * signal handlers, which interrupt between two instructions: one that
+ * reads, modifies and writes memory without the bus lock is atomic to
+ * them. A locked one is not free: it waits for every load before it, and
+ * the program's own cache misses (the block it is about to free) then stop
+ * overlapping with the allocator's work (bench/README.md). */
+static inline bool lc_solo(void) {
+    return __libc_single_threaded;
+}
+
+static inline void lc_word_or(_Atomic uint64_t *w, uint64_t bits) {
+#if defined(__x86_64__)
+    if (lc_solo()) {
+        __asm__ volatile("orq %1, %0" : "+m"(*(uint64_t *)w) : "r"(bits) : "memory");
+        return;
+    }
+#endif
+    atomic_fetch_or_explicit(w, bits, memory_order_release);
+}
+
+/* Clears bits; returns whether any was set. */
+static inline bool lc_word_clear(_Atomic uint64_t *w, uint64_t bits) {
+#if defined(__x86_64__)
+    if (lc_solo()) {
+        bool was = (*(volatile uint64_t *)w & bits) != 0;
+        __asm__ volatile("andq %1, %0" : "+m"(*(uint64_t *)w) : "r"(~bits) : "memory");
+        return was;
+    }
+#endif
+    return (atomic_fetch_and_explicit(w, ~bits, memory_order_relaxed) & bits) != 0;
+}
+
+static inline void lc_word_add(_Atomic uint64_t *w, uint64_t v) {
+#if defined(__x86_64__)
+    if (lc_solo()) {
+        __asm__ volatile("addq %1, %0" : "+m"(*(uint64_t *)w) : "r"(v) : "memory");
+        return;
+    }
+#endif
+    atomic_fetch_add_explicit(w, v, memory_order_relaxed);
+}
 
 /* ------------------------------------------------------------- re-entry */
 

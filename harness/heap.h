@@ -79,7 +79,7 @@ uint64_t lc_inband_seq(uintptr_t user);   /* of a live block */
 uintptr_t lc_inband_base(uintptr_t user); /* of a live block */
 /* The rest take or need every lock (lc_inband_lock_all). */
 size_t lc_inband_copy_held(lc_block *out, size_t cap, uint64_t min_seq, size_t n);
-size_t lc_inband_count_new_held(uint64_t min_seq, uint32_t without_flags);
+bool lc_inband_any_new_held(uint64_t min_seq, uint32_t without_flags);
 size_t lc_inband_live_count_held(void);
 bool lc_inband_find_held(uintptr_t user, lc_block *out);
 void lc_inband_flag_held(uintptr_t user, uint32_t flag);
@@ -98,7 +98,8 @@ bool lc_heap_lookup(uintptr_t addr, lc_block *out);
 /* Remove addr; returns false when it was not tracked. */
 bool lc_heap_remove(uintptr_t addr);
 /* Copy every live block with seq >= min_seq into out (capacity cap);
- * returns the number of live blocks that matched (may exceed cap). */
+ * returns how many matched, or any number above cap when they did not all
+ * fit (the copy stops there: the caller only needs to know). */
 size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq);
 /* The same while the caller holds every shard (lc_heap_lock_all): no block
  * can be freed, so a scan of the copied blocks reads live memory only. */
@@ -107,8 +108,8 @@ size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq);
  * found owned by the C runtime is flagged so, and later checks need not
  * scan again for it. */
 void lc_heap_flag_held(uintptr_t addr, uint32_t flag);
-/* Live blocks with seq >= min_seq and none of without_flags. */
-size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags);
+/* Whether a live block has seq >= min_seq and none of without_flags. */
+bool lc_heap_any_new(uint64_t min_seq, uint32_t without_flags);
 /* With the heap locked (lc_heap_lock_all): the block that starts at addr. */
 bool lc_heap_find_held(uintptr_t addr, lc_block *out);
 /* The pointer the allocator returned for the live block at addr (addr,

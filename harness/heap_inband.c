@@ -174,39 +174,6 @@ static void lock_give(owned_lock *l, bool taken) {
     if (taken) atomic_store_explicit(&l->owner, 0, memory_order_release);
 }
 
-/* A process with one thread (glibc's own test, which never goes back) has
- * nobody to race with but its signal handlers, which interrupt an
- * instruction only between two: a read-modify-write instruction without
- * the bus lock is atomic to them. A locked one is not free: it waits for
- * every load before it, and the program's own cache misses (the block it
- * is about to free) then stop overlapping with the allocator's work, which
- * cost more than the rest of the tracking (bench/README.md). */
-static inline bool solo(void) {
-    return __libc_single_threaded;
-}
-
-static inline void word_or(_Atomic uint64_t *w, uint64_t bits) {
-#if defined(__x86_64__)
-    if (solo()) {
-        __asm__ volatile("orq %1, %0" : "+m"(*(uint64_t *)w) : "r"(bits) : "memory");
-        return;
-    }
-#endif
-    atomic_fetch_or_explicit(w, bits, memory_order_release);
-}
-
-/* Clears bits; returns whether they were set. */
-static inline bool word_clear(_Atomic uint64_t *w, uint64_t bits) {
-#if defined(__x86_64__)
-    if (solo()) {
-        bool was = (*(volatile uint64_t *)w & bits) != 0;
-        __asm__ volatile("andq %1, %0" : "+m"(*(uint64_t *)w) : "r"(~bits) : "memory");
-        return was;
-    }
-#endif
-    return (atomic_fetch_and_explicit(w, ~bits, memory_order_relaxed) & bits) != 0;
-}
-
 static inline bool bit_is_set(leaf *l, uint64_t g) {
     return atomic_load_explicit(word_of(l, g), memory_order_acquire) >> (g % 64) & 1;
 }
@@ -229,8 +196,8 @@ LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t s
     region *r = &l->regions[k];
     uint64_t cur = atomic_load_explicit(&r->max_seq, memory_order_relaxed);
     if (cur < seq) {
-        if (!cur) word_or(&l->used[k / 64], (uint64_t)1 << (k % 64));
-        if (solo())
+        if (!cur) lc_word_or(&l->used[k / 64], (uint64_t)1 << (k % 64));
+        if (lc_solo())
             atomic_store_explicit(&r->max_seq, last, memory_order_relaxed);
         else
             while (cur < seq && !atomic_compare_exchange_weak_explicit(&r->max_seq, &cur, last,
@@ -238,7 +205,7 @@ LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t s
                                                                        memory_order_relaxed))
                 ;
     }
-    word_or(&r->bits[g % BITS_PER_REGION / 64], (uint64_t)1 << (g % 64));
+    lc_word_or(&r->bits[g % BITS_PER_REGION / 64], (uint64_t)1 << (g % 64));
     return user;
 }
 
@@ -260,12 +227,12 @@ LC_HOT_CODE bool lc_inband_retire(uintptr_t user, uintptr_t *base, size_t *size)
     _Atomic uint64_t *w = word_of(l, g);
     if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return false;
     bool was;
-    if (solo()) {
-        was = word_clear(w, mask);
+    if (lc_solo()) {
+        was = lc_word_clear(w, mask);
     } else {
         owned_lock *lk = lock_of_thread();
         bool taken = lock_take(lk);
-        was = word_clear(w, mask);
+        was = lc_word_clear(w, mask);
         lock_give(lk, taken);
     }
     if (!was) return false; /* freed twice, by two threads at once */
@@ -313,13 +280,13 @@ static bool for_each_block(uint64_t min_seq, visit_fn fn, void *arg) {
                 region *reg = &l->regions[r];
                 if (min_seq && atomic_load_explicit(&reg->max_seq, memory_order_relaxed) < min_seq)
                     continue;
+                uintptr_t region_base = leaf_base + ((uintptr_t)r << REGION_SHIFT);
                 for (uint32_t k = 0; k < WORDS_PER_REGION; k++) {
-                    uint64_t word = (uint64_t)r * WORDS_PER_REGION + k;
                     uint64_t bits = atomic_load_explicit(&reg->bits[k], memory_order_acquire);
                     while (bits) {
-                        uint64_t g = word * 64 + (uint64_t)__builtin_ctzll(bits);
+                        uint64_t g = (uint64_t)k * 64 + (uint64_t)__builtin_ctzll(bits);
                         bits &= bits - 1;
-                        if (!fn(leaf_base + (g << GRANULE_SHIFT), arg)) return false;
+                        if (!fn(region_base + (g << GRANULE_SHIFT), arg)) return false;
                     }
                 }
             }
@@ -338,8 +305,11 @@ typedef struct copy_arg {
 static bool copy_one(uintptr_t user, void *arg) {
     copy_arg *c = arg;
     if (lc_inband_seq(user) < c->min_seq) return true;
-    if (c->n < c->cap) to_block(user, &c->out[c->n]);
-    c->n++;
+    if (c->n >= c->cap) {
+        c->n = c->cap + 1;
+        return false;
+    }
+    to_block(user, &c->out[c->n++]);
     return true;
 }
 
@@ -349,17 +319,15 @@ size_t lc_inband_copy_held(lc_block *out, size_t cap, uint64_t min_seq, size_t n
     return c.n;
 }
 
-static bool count_one(uintptr_t user, void *arg) {
-    copy_arg *c = arg;
+static bool none_new(uintptr_t user, void *arg) {
+    const copy_arg *c = arg;
     const header *h = header_of(user);
-    c->n += (h->seq_tid >> 24) >= c->min_seq && !(h->seq_tid & 3 & c->without_flags);
-    return true;
+    return (h->seq_tid >> 24) < c->min_seq || (h->seq_tid & 3 & c->without_flags);
 }
 
-size_t lc_inband_count_new_held(uint64_t min_seq, uint32_t without_flags) {
+bool lc_inband_any_new_held(uint64_t min_seq, uint32_t without_flags) {
     copy_arg c = {.min_seq = min_seq, .without_flags = without_flags};
-    for_each_block(min_seq, count_one, &c);
-    return c.n;
+    return !for_each_block(min_seq, none_new, &c);
 }
 
 static bool count_any(uintptr_t user, void *arg) {

@@ -276,7 +276,7 @@ static void table_bounds(uintptr_t *lo, uintptr_t *hi) {
     }
 }
 
-static size_t table_count_new(uint64_t min_seq, uint32_t without_flags) {
+static bool table_any_new(uint64_t min_seq, uint32_t without_flags) {
     size_t n = 0;
     for (uint32_t k = 0; k < NSHARDS; k++) {
         shard *s = &shards[k];
@@ -288,10 +288,12 @@ static size_t table_count_new(uint64_t min_seq, uint32_t without_flags) {
         for (uint32_t i = 0; i < slots; i++) {
             const lc_block *b = &s->slots[i];
             n += b->key && lc_block_seq(b) >= min_seq && !(lc_block_flags(b) & without_flags);
+            if (n) break;
         }
         lc_spin_unlock(&s->lock);
+        if (n) return true;
     }
-    return n;
+    return false;
 }
 
 static bool table_lookup(uintptr_t addr, lc_block *out) {
@@ -305,13 +307,13 @@ static bool table_lookup(uintptr_t addr, lc_block *out) {
 }
 
 static size_t copy_shard(const shard *s, lc_block *out, size_t cap, uint64_t min_seq, size_t n) {
-    if (nothing_since(s, min_seq)) return n;
+    if (n > cap || nothing_since(s, min_seq)) return n;
     uint32_t slots = s->mask ? s->mask + 1 : 0;
     for (uint32_t i = 0; i < slots; i++) {
         const lc_block *b = &s->slots[i];
         if (!b->key || lc_block_seq(b) < min_seq) continue;
-        if (n < cap) out[n] = *b;
-        n++;
+        if (n >= cap) return cap + 1;
+        out[n++] = *b;
     }
     return n;
 }
@@ -402,13 +404,13 @@ void lc_heap_bounds(uintptr_t *lo, uintptr_t *hi) {
     lc_inband_bounds(lo, hi);
 }
 
-size_t lc_heap_count_new(uint64_t min_seq, uint32_t without_flags) {
-    size_t n = table_used ? table_count_new(min_seq, without_flags) : 0;
-    if (!lc_inband_used()) return n;
+bool lc_heap_any_new(uint64_t min_seq, uint32_t without_flags) {
+    if (table_used && table_any_new(min_seq, without_flags)) return true;
+    if (!lc_inband_used()) return false;
     lc_inband_lock_all();
-    n += lc_inband_count_new_held(min_seq, without_flags);
+    bool any = lc_inband_any_new_held(min_seq, without_flags);
     lc_inband_unlock_all();
-    return n;
+    return any;
 }
 
 size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {

@@ -292,7 +292,7 @@ void lc_os_sleep_ns(uint64_t ns) {
 
 static LC_TLS uintptr_t stack_lo, stack_hi;
 
-bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi) {
+LC_HOT_CODE bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi) {
     if (LC_UNLIKELY(stack_hi == 0)) {
         if (lc_os_tid() == getpid()) {
             /* The main thread's stack grows on demand; its top (where
@@ -337,8 +337,8 @@ static bool is_runtime_name(const char *path) {
 }
 
 #define MAX_TEXT_RANGES 32
-static lc_region runtime_text[MAX_TEXT_RANGES];
-static int nruntime_text;
+LC_HOT static lc_region runtime_text[MAX_TEXT_RANGES];
+LC_HOT static int nruntime_text;
 static lc_region self_text[4];
 static int nself_text;
 static bool self_is_library; /* the library is a shared object of its own */
@@ -448,7 +448,7 @@ void lc_os_modules_refresh(void) {
 
 /* Set once by a module above (the sanitizer's runtime code); read on every
  * question, so a test registered late applies from then on. */
-static _Atomic(lc_pc_test_fn) extra_runtime_test;
+LC_HOT static _Atomic(lc_pc_test_fn) extra_runtime_test;
 
 void lc_os_set_runtime_pc_test(lc_pc_test_fn fn) {
     atomic_store_explicit(&extra_runtime_test, fn, memory_order_release);
@@ -459,7 +459,7 @@ static bool in_extra_runtime(uintptr_t pc) {
     return fn && fn(pc);
 }
 
-bool lc_os_pc_in_runtime(uintptr_t pc) {
+LC_HOT_CODE bool lc_os_pc_in_runtime(uintptr_t pc) {
     /* The C runtime's few text ranges are quicker to compare than a cache
      * line of the answers is to load (in a forked child, a page of them to
      * fault in); the cache is for the sanitizer's test, which is not. */

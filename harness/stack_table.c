@@ -57,7 +57,7 @@ LC_FORK_STATE static _Atomic uint32_t nrecs = 1; /* id 0: the empty stack */
 LC_FORK_STATE static uint32_t nframes;
 LC_FORK_STATE static lc_spinlock insert_lock;
 LC_FORK_STATE static lc_spinlock reserve_lock;
-static _Atomic int reserved;
+LC_HOT static _Atomic int reserved;
 
 static bool reserve(void) {
     if (LC_LIKELY(atomic_load_explicit(&reserved, memory_order_acquire))) return true;
@@ -126,9 +126,38 @@ static void grow_index(uint32_t cap) {
     atomic_store_explicit(&index_cap, cap * 2, memory_order_release);
 }
 
-lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
-    if (depth <= 0 || !reserve()) return 0;
+/* The stack this thread interned last: a loop that allocates from one
+ * place finds it here, without reading the index, the records and the
+ * frames, three pages the TLB would have to hold for it. */
+static LC_TLS struct {
+    uint64_t hash;
+    lc_stack_id id;
+    int depth;
+    uintptr_t pcs[LC_MAX_DEPTH];
+} last;
+
+static lc_stack_id remember(uint64_t h, const uintptr_t *pcs, int depth, lc_stack_id id) {
+    if (id) {
+        last.hash = h;
+        last.id = id;
+        last.depth = depth;
+        memcpy(last.pcs, pcs, (size_t)depth * sizeof(uintptr_t));
+    }
+    return id;
+}
+
+static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth);
+
+LC_HOT_CODE lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
+    if (depth <= 0 || depth > LC_MAX_DEPTH || !reserve()) return 0;
     uint64_t h = hash_frames(pcs, depth);
+    if (h == last.hash && depth == last.depth &&
+        memcmp(pcs, last.pcs, (size_t)depth * sizeof(uintptr_t)) == 0)
+        return last.id;
+    return remember(h, pcs, depth, intern_shared(h, pcs, depth));
+}
+
+static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth) {
     uint32_t found;
     (void)probe(atomic_load_explicit(&index_cap, memory_order_acquire), h, pcs, depth, &found);
     if (found) return found;
@@ -172,11 +201,11 @@ int lc_stack_get(lc_stack_id id, const uintptr_t **pcs) {
     return (int)recs[id].depth;
 }
 
-void lc_stack_account(lc_stack_id id, size_t bytes) {
+LC_HOT_CODE void lc_stack_account(lc_stack_id id, size_t bytes) {
     if (id == 0) return;
     counter *c = &counters[(uint32_t)lc_os_tid() % COUNTER_SHARDS][id];
-    atomic_fetch_add_explicit(&c->objects, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->bytes, bytes, memory_order_relaxed);
+    lc_word_add(&c->objects, 1);
+    lc_word_add(&c->bytes, bytes);
 }
 
 void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes) {

@@ -104,8 +104,13 @@ uintptr_t lc_unwind_load_word(const uintptr_t *p) {
  * pointers, whose callers only DWARF information can find) rather than at
  * the C runtime's frames that start a thread or main, where every chain
  * ends. */
-static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
-                               bool *broken) {
+/* The return addresses this thread's last walk found in code, frame by
+ * frame: the next walk from the same place checks only what differs
+ * (each check reads a cache of answers, a page the TLB must hold). */
+static LC_TLS uintptr_t last_walk[LC_MAX_DEPTH];
+
+LC_HOT_CODE static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
+                                           bool *broken) {
     uintptr_t lo, hi;
     int n = 0;
     *broken = false;
@@ -128,10 +133,11 @@ static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t c
             break;
         }
         uintptr_t ret = lc_unwind_load_word((uintptr_t *)next + 1);
-        if (!lc_os_pc_in_code(ret)) {
+        if ((n >= LC_MAX_DEPTH || ret != last_walk[n]) && !lc_os_pc_in_code(ret)) {
             *broken = !lc_os_pc_in_runtime(pcs[n - 1]);
             break;
         }
+        if (n < LC_MAX_DEPTH) last_walk[n] = ret;
         pcs[n++] = ret;
         fp = next;
     }
@@ -246,7 +252,7 @@ bool lc_unwind_room_for_dwarf(void *frame) {
     return sp > lo && sp - lo >= DWARF_STACK_NEEDED;
 }
 
-int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
+LC_HOT_CODE int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
     if (max <= 0) return 0;
     bool dwarf = lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller), broken = false;
     int n = 0;
