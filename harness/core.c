@@ -18,6 +18,9 @@ LC_HOT lc_config lc_cfg = {
 };
 
 LC_TLS int lc_self_depth;
+/* Read through a pointer kept with the allocation path's data: the GOT
+ * entry that would give its address is a page of its own. */
+LC_HOT const char *lc_single_threaded = &__libc_single_threaded;
 
 void lc_config_read(void) {
     const char *depth = getenv("LEAKCHECK_STACK_DEPTH");

@@ -77,8 +77,9 @@ int lc_config_settle(double *out, char *err, size_t errlen);
  * them. A locked one is not free: it waits for every load before it, and
  * the program's own cache misses (the block it is about to free) then stop
  * overlapping with the allocator's work (bench/README.md). */
+extern const char *lc_single_threaded; /* &__libc_single_threaded, kept in LC_HOT */
 static inline bool lc_solo(void) {
-    return __libc_single_threaded;
+    return *lc_single_threaded;
 }
 
 static inline void lc_word_or(_Atomic uint64_t *w, uint64_t bits) {

@@ -28,7 +28,12 @@ void *lc_os_reserve_shared(size_t size);
 /* Copy len bytes of this process's memory at src; returns how many could be
  * read (0 when src is unmapped). */
 size_t lc_os_read_self(void *dst, uintptr_t src, size_t len);
-pid_t lc_os_tid(void);             /* cached per thread */
+/* The calling thread's id, cached per thread. */
+extern LC_TLS pid_t lc_os_cached_tid;
+pid_t lc_os_tid_slow(void);
+static inline pid_t lc_os_tid(void) {
+    return LC_LIKELY(lc_os_cached_tid) ? lc_os_cached_tid : lc_os_tid_slow();
+}
 void lc_os_after_fork_child(void); /* the thread id, the caches' writes */
 uint64_t lc_os_now_ns(void);       /* CLOCK_MONOTONIC */
 void lc_os_sleep_ns(uint64_t ns);

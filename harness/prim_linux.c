@@ -248,11 +248,11 @@ void *lc_os_reserve_shared(size_t size) {
         size);
 }
 
-static LC_TLS pid_t cached_tid;
+LC_TLS pid_t lc_os_cached_tid;
 
-LC_HOT_CODE pid_t lc_os_tid(void) {
-    if (LC_UNLIKELY(cached_tid == 0)) cached_tid = (pid_t)syscall(SYS_gettid);
-    return cached_tid;
+pid_t lc_os_tid_slow(void) {
+    lc_os_cached_tid = (pid_t)syscall(SYS_gettid);
+    return lc_os_cached_tid;
 }
 
 /* The caches of answers about return addresses (below) are shared with
@@ -270,7 +270,7 @@ static bool store_answer(void) {
 }
 
 void lc_os_after_fork_child(void) {
-    cached_tid = 0;
+    lc_os_cached_tid = 0;
     atomic_store_explicit(&unstored_misses, CHILD_UNSTORED_MISSES, memory_order_relaxed);
 }
 

@@ -89,10 +89,14 @@ __attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
  * pointer register, including values memcheck considers uninitialised;
  * the walk validates every link itself, so under valgrind the loaded words
  * are declared defined rather than reported. */
-uintptr_t lc_unwind_load_word(const uintptr_t *p) {
+static inline uintptr_t load_word(const uintptr_t *p) {
     uintptr_t w = *p;
     if (LC_UNLIKELY(lc_cfg.under_valgrind)) VALGRIND_MAKE_MEM_DEFINED(&w, sizeof w);
     return w;
+}
+
+uintptr_t lc_unwind_load_word(const uintptr_t *p) {
+    return load_word(p);
 }
 
 /* Follows the frame-pointer chain from the interposer's frame. Code built
@@ -124,7 +128,7 @@ LC_HOT_CODE static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame,
      * frame is the next link. */
     while (n < max) {
         if (fp < lo || fp > last || (fp & align)) break;
-        uintptr_t next = lc_unwind_load_word((uintptr_t *)fp);
+        uintptr_t next = load_word((uintptr_t *)fp);
         if (next <= fp || next > last || (next & align)) {
             /* Zero ends the chain on purpose (the runtime clears the
              * register where a thread or the program starts); anything
@@ -132,7 +136,7 @@ LC_HOT_CODE static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame,
             *broken = next != 0 && !lc_os_pc_in_runtime(pcs[n - 1]);
             break;
         }
-        uintptr_t ret = lc_unwind_load_word((uintptr_t *)next + 1);
+        uintptr_t ret = load_word((uintptr_t *)next + 1);
         if ((n >= LC_MAX_DEPTH || ret != last_walk[n]) && !lc_os_pc_in_code(ret)) {
             *broken = !lc_os_pc_in_runtime(pcs[n - 1]);
             break;
