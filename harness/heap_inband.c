@@ -261,17 +261,27 @@ static void to_block(uintptr_t user, lc_block *out) {
     out->size_stack = h->size_stack & ~HDR_ALIGNED;
 }
 
+static uint32_t leaves_listed(void) {
+    uint32_t n = atomic_load_explicit(&nleaves, memory_order_acquire);
+    return n > MAX_LEAVES ? MAX_LEAVES : n;
+}
+
+/* The i-th leaf made, and the address its first region starts at; NULL
+ * while it is being added. */
+static leaf *listed_leaf(uint32_t i, uintptr_t *base) {
+    uint32_t id = atomic_load_explicit(&leaf_ids[i], memory_order_acquire);
+    *base = (uintptr_t)(id - 1) << LEAF_SHIFT;
+    return id ? atomic_load_explicit(&directory[id - 1], memory_order_acquire) : NULL;
+}
+
 /* Calls fn for every live block of a region whose max_seq is at least
  * min_seq; stops when fn returns false. The caller holds every lock. */
 typedef bool (*visit_fn)(uintptr_t user, void *arg);
 static bool for_each_block(uint64_t min_seq, visit_fn fn, void *arg) {
-    uint32_t n = atomic_load_explicit(&nleaves, memory_order_acquire);
-    if (n > MAX_LEAVES) n = MAX_LEAVES;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t id = atomic_load_explicit(&leaf_ids[i], memory_order_acquire);
-        leaf *l = id ? leaf_of((uintptr_t)(id - 1) << LEAF_SHIFT) : NULL;
+    for (uint32_t i = 0, n = leaves_listed(); i < n; i++) {
+        uintptr_t leaf_base;
+        leaf *l = listed_leaf(i, &leaf_base);
         if (!l) continue;
-        uintptr_t leaf_base = (uintptr_t)(id - 1) << LEAF_SHIFT;
         for (uint32_t w = 0; w < REGIONS / 64; w++) {
             uint64_t used = atomic_load_explicit(&l->used[w], memory_order_acquire);
             while (used) {
@@ -354,13 +364,10 @@ void lc_inband_flag_held(uintptr_t user, uint32_t flag) {
 
 /* The address range of the regions that ever held a block. */
 void lc_inband_bounds(uintptr_t *lo, uintptr_t *hi) {
-    uint32_t n = atomic_load_explicit(&nleaves, memory_order_acquire);
-    if (n > MAX_LEAVES) n = MAX_LEAVES;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t id = atomic_load_explicit(&leaf_ids[i], memory_order_acquire);
-        leaf *l = id ? leaf_of((uintptr_t)(id - 1) << LEAF_SHIFT) : NULL;
+    for (uint32_t i = 0, n = leaves_listed(); i < n; i++) {
+        uintptr_t leaf_base;
+        leaf *l = listed_leaf(i, &leaf_base);
         if (!l) continue;
-        uintptr_t leaf_base = (uintptr_t)(id - 1) << LEAF_SHIFT;
         for (uint32_t w = 0; w < REGIONS / 64; w++) {
             uint64_t used = atomic_load_explicit(&l->used[w], memory_order_acquire);
             if (!used) continue;
@@ -377,11 +384,9 @@ void lc_inband_bounds(uintptr_t *lo, uintptr_t *hi) {
 
 size_t lc_inband_bytes(void) {
     size_t regions = 0;
-    uint32_t n = atomic_load_explicit(&nleaves, memory_order_acquire);
-    if (n > MAX_LEAVES) n = MAX_LEAVES;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t id = atomic_load_explicit(&leaf_ids[i], memory_order_acquire);
-        leaf *l = id ? leaf_of((uintptr_t)(id - 1) << LEAF_SHIFT) : NULL;
+    for (uint32_t i = 0, n = leaves_listed(); i < n; i++) {
+        uintptr_t leaf_base;
+        leaf *l = listed_leaf(i, &leaf_base);
         for (uint32_t w = 0; l && w < REGIONS / 64; w++)
             regions += (size_t)__builtin_popcountll(atomic_load(&l->used[w]));
     }
