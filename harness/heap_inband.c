@@ -20,12 +20,15 @@
  * "what is new since the baseline" reads only the regions that changed.
  *
  * malloc takes no lock: the header is complete before its bit is set
- * (release), so whoever sees the bit sees the header. free takes a lock,
- * one of LOCKS chosen by the thread: a check holds all of them while it
- * reads blocks (lc_heap_lock_all), so no block it copied can be freed
- * under it, as with the table's shard locks. The lock records its owner,
- * so that a signal handler interrupting its own thread's free, or the
- * checking thread itself, does not wait for itself.
+ * (release), so whoever sees the bit sees the header. A check holds the
+ * blocks while it reads them (lc_heap_lock_all): it counts itself in
+ * `holds`, and a free that clears a block's bit while the count is not
+ * zero waits for it before glibc gets the block back. Both sides use
+ * sequentially consistent operations, so either the check counted itself
+ * first and the free waits, or the free cleared the bit first and the
+ * check does not see the block: no block a check copied is freed under
+ * it, and a free pays one locked instruction, not a lock. A process with
+ * one thread has nobody to wait for.
  *
  * Under valgrind and under a sanitizer the table is used instead: memcheck
  * must see the program's blocks as the program sees them, and a
@@ -48,7 +51,6 @@
 #define BITS_PER_REGION (1u << (REGION_SHIFT - GRANULE_SHIFT))
 #define WORDS_PER_REGION (BITS_PER_REGION / 64)
 #define MAX_LEAVES 4096u
-#define LOCKS 64u
 
 /* The header's second word keeps the stack id in its low 24 bits, of which
  * stack ids use 20 (stack_table.c); the top of them says the block was
@@ -75,23 +77,16 @@ typedef struct header {
     uint64_t size_stack; /* as lc_block, and HDR_ALIGNED */
 } header;
 
-typedef struct owned_lock {
-    _Atomic int32_t owner; /* thread id, 0: free */
-    char pad[64 - sizeof(int32_t)];
-} owned_lock;
-
 static _Atomic(leaf *) directory[DIR_SIZE];
 static _Atomic uint32_t leaf_ids[MAX_LEAVES]; /* directory index + 1; 0: being added */
 static _Atomic uint32_t nleaves;
-static owned_lock locks[LOCKS] __attribute__((aligned(64)));
-static LC_TLS owned_lock *my_lock;
+/* Checks that hold the blocks now (see above), and this thread's holds. */
+LC_HOT static _Atomic uint32_t holds;
+static LC_TLS int hold_depth;
 /* The leaf this thread last used: the directory is 2 MB, and its entry's
  * page would be one more for the TLB on every call. */
 static LC_TLS uintptr_t tls_leaf_key; /* address >> LEAF_SHIFT, + 1 */
 static LC_TLS leaf *tls_leaf;
-static LC_TLS uint64_t locked_all; /* the locks lc_inband_lock_all took */
-static LC_TLS int lock_all_depth;
-_Static_assert(LOCKS <= 64, "locked_all has a bit per lock");
 /* 0: not decided, 1: on, 2: off. Decided at the first allocation, before
  * any block exists, and never changed. */
 LC_HOT static _Atomic int mode;
@@ -152,26 +147,11 @@ static inline header *header_of(uintptr_t user) {
     return (header *)(user - sizeof(header));
 }
 
-static inline owned_lock *lock_of_thread(void) {
-    if (LC_UNLIKELY(!my_lock)) my_lock = &locks[(uint32_t)lc_os_tid() % LOCKS];
-    return my_lock;
-}
-
-/* Takes l unless this thread holds it already; returns whether it took it. */
-static bool lock_take(owned_lock *l) {
-    int32_t me = lc_os_tid();
-    if (atomic_load_explicit(&l->owner, memory_order_relaxed) == me) return false;
-    for (int spins = 0;; spins++) {
-        int32_t free_ = 0;
-        if (atomic_compare_exchange_weak_explicit(&l->owner, &free_, me, memory_order_acquire,
-                                                  memory_order_relaxed))
-            return true;
-        if (spins > 64) sched_yield();
-    }
-}
-
-static void lock_give(owned_lock *l, bool taken) {
-    if (taken) atomic_store_explicit(&l->owner, 0, memory_order_release);
+/* Waits until no check holds the blocks, unless this thread is the one
+ * that holds them (a signal handler that frees during its own check). */
+static void wait_for_holds(void) {
+    while (atomic_load_explicit(&holds, memory_order_seq_cst) && !hold_depth)
+        sched_yield();
 }
 
 static inline bool bit_is_set(leaf *l, uint64_t g) {
@@ -226,28 +206,26 @@ LC_HOT_CODE bool lc_inband_retire(uintptr_t user, uintptr_t *base, size_t *size)
     uint64_t g = granule_of(user), mask = (uint64_t)1 << (g % 64);
     _Atomic uint64_t *w = word_of(l, g);
     if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return false;
-    bool was;
     if (lc_solo()) {
-        was = lc_word_clear(w, mask);
+        if (!lc_word_clear(w, mask)) return false;
     } else {
-        owned_lock *lk = lock_of_thread();
-        bool taken = lock_take(lk);
-        was = lc_word_clear(w, mask);
-        lock_give(lk, taken);
+        if (!(atomic_fetch_and_explicit(w, ~mask, memory_order_seq_cst) & mask))
+            return false; /* freed twice, by two threads at once */
+        if (LC_UNLIKELY(atomic_load_explicit(&holds, memory_order_seq_cst))) wait_for_holds();
     }
-    if (!was) return false; /* freed twice, by two threads at once */
     *base = lc_inband_base(user);
     if (size) *size = (size_t)(header_of(user)->size_stack >> 24);
     return true;
 }
 
+/* Holding the blocks, as a check does: another thread that frees the
+ * block meanwhile waits before glibc can reuse it. */
 void lc_inband_set_stack(uintptr_t user, uint64_t seq, lc_stack_id stack) {
-    owned_lock *lk = lock_of_thread();
-    bool taken = lock_take(lk);
+    lc_inband_lock_all();
     header *h = header_of(user);
     if (lc_inband_owns(user) && h->seq_tid >> 24 == seq)
         h->size_stack = (h->size_stack & ~HDR_STACK_MASK) | (stack & HDR_STACK_MASK);
-    lock_give(lk, taken);
+    lc_inband_unlock_all();
 }
 
 uint64_t lc_inband_seq(uintptr_t user) {
@@ -393,19 +371,15 @@ size_t lc_inband_bytes(void) {
     return regions * sizeof(region);
 }
 
-/* A process that never started a thread has nobody to keep out, and the
- * fork handlers would write the locks' page for nothing. */
+/* Counted even in a process with one thread, which has nobody to keep out
+ * but could start a thread during the check; the count shares its page
+ * with the sequence epoch, which a forked test writes anyway. */
 void lc_inband_lock_all(void) {
-    if (lock_all_depth++) return; /* a lookup inside a check */
-    locked_all = 0;
-    if (__libc_single_threaded || !lc_inband_used()) return;
-    for (uint32_t k = 0; k < LOCKS; k++)
-        if (lock_take(&locks[k])) locked_all |= (uint64_t)1 << k;
+    if (hold_depth++) return; /* a lookup inside a check */
+    atomic_fetch_add_explicit(&holds, 1, memory_order_seq_cst);
 }
 
 void lc_inband_unlock_all(void) {
-    if (--lock_all_depth) return;
-    for (uint32_t k = 0; k < LOCKS; k++)
-        if (locked_all >> k & 1) atomic_store_explicit(&locks[k].owner, 0, memory_order_release);
-    locked_all = 0;
+    if (--hold_depth) return;
+    atomic_fetch_sub_explicit(&holds, 1, memory_order_release);
 }
