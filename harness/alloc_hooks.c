@@ -48,13 +48,13 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
 
 /* The two glibc calls of every pair, through pointers kept with the rest
  * of the allocation path's data (LC_HOT): a call through the PLT reads its
  * GOT entry, a page of its own. */
 LC_HOT static void *(*libc_malloc)(size_t) = __libc_malloc;
 LC_HOT static void (*libc_free)(void *) = __libc_free;
-extern void *__libc_valloc(size_t);
 
 LC_TLS int lc_runtime_alloc_depth;
 static LC_TLS volatile sig_atomic_t in_tracker;

@@ -77,7 +77,8 @@ bool lc_inband_retire(uintptr_t user, uintptr_t *base, size_t *size);
 void lc_inband_set_stack(uintptr_t user, uint64_t seq, lc_stack_id stack);
 uint64_t lc_inband_seq(uintptr_t user);   /* of a live block */
 uintptr_t lc_inband_base(uintptr_t user); /* of a live block */
-/* The rest take or need every lock (lc_inband_lock_all). */
+/* The rest are called with the blocks held (lc_inband_lock_all: no block
+ * is freed meanwhile). */
 size_t lc_inband_copy_held(lc_block *out, size_t cap, uint64_t min_seq, size_t n);
 bool lc_inband_any_new_held(uint64_t min_seq, uint32_t without_flags);
 size_t lc_inband_live_count_held(void);
@@ -101,10 +102,10 @@ bool lc_heap_remove(uintptr_t addr);
  * returns how many matched, or any number above cap when they did not all
  * fit (the copy stops there: the caller only needs to know). */
 size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq);
-/* The same while the caller holds every shard (lc_heap_lock_all): no block
+/* The same while the caller holds the heap (lc_heap_lock_all): no block
  * can be freed, so a scan of the copied blocks reads live memory only. */
 size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq);
-/* Set a flag on the live block at addr (every shard held). A block the scan
+/* Set a flag on the live block at addr (the heap held). A block the scan
  * found owned by the C runtime is flagged so, and later checks need not
  * scan again for it. */
 void lc_heap_flag_held(uintptr_t addr, uint32_t flag);
@@ -113,7 +114,7 @@ bool lc_heap_any_new(uint64_t min_seq, uint32_t without_flags);
 /* With the heap locked (lc_heap_lock_all): the block that starts at addr. */
 bool lc_heap_find_held(uintptr_t addr, lc_block *out);
 /* The pointer the allocator returned for the live block at addr (addr,
- * unless the block has a header before it); every shard held. */
+ * unless the block has a header before it); the heap held. */
 uintptr_t lc_heap_allocator_pointer(uintptr_t addr);
 /* Every block ever tracked started in [*lo, *hi] (*lo > *hi: none). */
 void lc_heap_bounds(uintptr_t *lo, uintptr_t *hi);
