@@ -136,14 +136,33 @@ static LC_TLS struct {
     uintptr_t pcs[LC_MAX_DEPTH];
 } last;
 
+/* A signal handler that interns a stack may interrupt either side: the
+ * hash is cleared first and set last, and a reader checks it again after
+ * reading the rest, so a half-written or replaced entry is a miss. */
 static lc_stack_id remember(uint64_t h, const uintptr_t *pcs, int depth, lc_stack_id id) {
     if (id) {
-        last.hash = h;
+        __atomic_store_n(&last.hash, 0, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
         last.id = id;
         last.depth = depth;
         memcpy(last.pcs, pcs, (size_t)depth * sizeof(uintptr_t));
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        __atomic_store_n(&last.hash, h, __ATOMIC_RELAXED);
     }
     return id;
+}
+
+static lc_stack_id recalled(uint64_t h, const uintptr_t *pcs, int depth) {
+    if (__atomic_load_n(&last.hash, __ATOMIC_RELAXED) != h) return 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    lc_stack_id id = last.id;
+    int i = 0; /* a loop, not memcmp: no call through the PLT */
+    if (last.depth == depth)
+        while (i < depth && pcs[i] == last.pcs[i])
+            i++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    bool same = i == depth && depth > 0 && __atomic_load_n(&last.hash, __ATOMIC_RELAXED) == h;
+    return same ? id : 0;
 }
 
 static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth);
@@ -151,13 +170,8 @@ static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth);
 LC_HOT_CODE lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
     if (depth <= 0 || depth > LC_MAX_DEPTH || !reserve()) return 0;
     uint64_t h = hash_frames(pcs, depth);
-    if (h == last.hash && depth == last.depth) {
-        int i = 0; /* a loop, not memcmp: no call through the PLT */
-        while (i < depth && pcs[i] == last.pcs[i])
-            i++;
-        if (i == depth) return last.id;
-    }
-    return remember(h, pcs, depth, intern_shared(h, pcs, depth));
+    lc_stack_id id = recalled(h, pcs, depth);
+    return id ? id : remember(h, pcs, depth, intern_shared(h, pcs, depth));
 }
 
 static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth) {
