@@ -273,6 +273,7 @@ typedef struct pass {
     uint8_t bit, stop;
     bool record;
     size_t head, tail;
+    bool exact; /* blocks reached count only pointers to a block's start too */
 } pass;
 
 static void reach(lc_graph *g, pass *p, long k, uint32_t parent, uint32_t offset, uint32_t depth) {
@@ -351,13 +352,13 @@ static void drain(lc_graph *g, pass *p) {
         const lc_block *b = &g->all[k];
         uintptr_t a = lc_block_addr(b);
         uint32_t depth = p->record && g->depth ? g->depth[k] + 1 : 0;
-        scan_range(g, p, a, a + lc_block_size(b), false, true, k, depth);
+        scan_range(g, p, a, a + lc_block_size(b), p->exact, true, k, depth);
     }
 }
 
 void lc_graph_mark(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop, bool exact,
                    bool record) {
-    pass p = {bit, stop, record, 0, 0};
+    pass p = {bit, stop, record, 0, 0, exact};
     lc_self_enter();
     for (size_t r = from; r < to && r < g->nroots; r++)
         scan_range(g, &p, g->roots[r].r.start, g->roots[r].r.end, exact, false,
@@ -367,7 +368,7 @@ void lc_graph_mark(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t sto
 }
 
 void lc_graph_mark_flagged(lc_graph *g, uint32_t flag, uint8_t bit, uint8_t stop) {
-    pass p = {bit, stop, false, 0, 0};
+    pass p = {bit, stop, false, 0, 0, true};
     lc_self_enter();
     for (size_t i = 0; i < g->n; i++)
         if (lc_block_flags(&g->all[i]) & flag) reach(g, &p, (long)i, LC_GRAPH_NO_PARENT, 0, 0);
@@ -376,7 +377,7 @@ void lc_graph_mark_flagged(lc_graph *g, uint32_t flag, uint8_t bit, uint8_t stop
 }
 
 void lc_graph_mark_retained(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop) {
-    pass p = {bit, stop, false, 0, 0};
+    pass p = {bit, stop, false, 0, 0, false};
     lc_self_enter();
     for (size_t i = 0; i < g->n; i++)
         g->mark[i] &= (uint8_t)~bit;
@@ -397,7 +398,7 @@ void lc_graph_split_lost(lc_graph *g, uint8_t indirect_bit, uint8_t stop) {
     lc_self_enter();
     for (size_t i = 0; i < g->n; i++) {
         if (g->mark[i] & (stop | indirect_bit)) continue;
-        pass p = {indirect_bit, stop, false, 0, 0};
+        pass p = {indirect_bit, stop, false, 0, 0, false};
         const lc_block *b = &g->all[i];
         uintptr_t a = lc_block_addr(b);
         scan_range(g, &p, a, a + lc_block_size(b), false, true, LC_GRAPH_NO_PARENT, 0);

@@ -65,11 +65,14 @@ int lc_graph_init(lc_graph *g, const lc_block *all, size_t n, uint8_t *mark, boo
 void lc_graph_free(lc_graph *g);
 int lc_graph_add_root(lc_graph *g, const lc_root *r);
 /* Set `bit` on every block reachable from roots [from, to) and not marked
- * with a bit of `stop`; exact: the roots count only pointers to the start
- * of a block. record: keep the parents (shortest paths). */
+ * with a bit of `stop`; exact: the roots and the blocks reached count only
+ * pointers to the start of a block (the C runtime's ownership: a stale
+ * word in a runtime block, an stdio buffer's unwritten bytes, must not take
+ * a program's block for the runtime's through a pointer into its middle).
+ * record: keep the parents (shortest paths). */
 void lc_graph_mark(lc_graph *g, size_t from, size_t to, uint8_t bit, uint8_t stop, bool exact,
                    bool record);
-/* The same from every block whose flags include `flag`. */
+/* The same from every block whose flags include `flag`, exact. */
 void lc_graph_mark_flagged(lc_graph *g, uint32_t flag, uint8_t bit, uint8_t stop);
 /* Clear `bit`, then set it on everything reachable from roots [from, to)
  * (what one thread retains). */
