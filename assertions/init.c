@@ -39,14 +39,14 @@ static void before_fork(void) {
     lc_heap_lock_all();
 }
 
-static void unlock_after_fork(void) {
+LC_CHILD_CODE static void unlock_after_fork(void) {
     if (!fork_locked) return;
     lc_heap_unlock_all();
     lc_stack_unlock_all();
     lc_symbolize_unlock();
 }
 
-static void after_fork_child(void) {
+LC_CHILD_CODE static void after_fork_child(void) {
     unlock_after_fork();
     lc_line_service_after_fork_child();
     lc_os_after_fork_child();

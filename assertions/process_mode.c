@@ -164,7 +164,7 @@ static void start_watchdog(void);
  * and, under the supervisor's deadline, a watchdog of its own (fork copied
  * only the calling thread), so that at the deadline it too leaves its
  * thread dump. The deadline is absolute: it is the run's, not restarted. */
-void lc_process_mode_after_fork_child(void) {
+LC_CHILD_CODE void lc_process_mode_after_fork_child(void) {
     self_pid = getpid();
     checked = false;
     notes_len = 0;
@@ -240,7 +240,7 @@ static void (*real_exit)(int);
  * the exit call's frame and registers wanted. */
 static bool exit_check_armed;
 
-__attribute__((noreturn, noinline, visibility("default"))) void exit(int status) {
+LC_CHILD_CODE __attribute__((noreturn, noinline, visibility("default"))) void exit(int status) {
     int none = 0;
     if (exit_check_armed &&
         atomic_compare_exchange_strong(&exit_call.tid, &none, (int)lc_os_tid())) {

@@ -56,11 +56,11 @@ static unsigned profiles_written;
 
 LC_FORK_STATE unsigned long lc_baseline_searches;
 
-void lc_baseline(void) {
+LC_CHILD_CODE void lc_baseline(void) {
     lc_baseline_ex(true);
 }
 
-void lc_baseline_ex(bool memcheck_search) {
+LC_CHILD_CODE void lc_baseline_ex(bool memcheck_search) {
     const char *dir = getenv("LEAKCHECK_PPROF_DIR");
     if (baseline_snapshot) {
         lc_snapshot_free(baseline_snapshot);

@@ -138,7 +138,9 @@ int lc_collect_run_hooks(void) {
     walkers--;
     pthread_mutex_unlock(&hooks_lock);
     in_hooks = 0;
-    sched_yield();
+    /* The collection point lets other threads run first; a process with
+     * one thread has none to let run (a forked Check test, mostly). */
+    if (!lc_solo()) sched_yield();
     return 0;
 }
 

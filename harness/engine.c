@@ -63,7 +63,7 @@ bool lc_engines_active(void) {
     return false;
 }
 
-void lc_engines_baseline(void) {
+LC_CHILD_CODE void lc_engines_baseline(void) {
     for (size_t i = 0; i < NENGINES; i++)
         if (engines[i].baseline) engines[i].baseline();
 }

@@ -169,7 +169,7 @@ static void arm_from_env(void) {
     if (*end == '\0' && n > 0) lc_fault_inject(n, persistent);
 }
 
-static void rearm(void) {
+LC_CHILD_CODE static void rearm(void) {
     const char *v = getenv("LEAKCHECK_FAIL_ALLOC");
     if (v && *v)
         arm_from_env();
@@ -177,7 +177,7 @@ static void rearm(void) {
         lc_fault_inject(fail_at, fail_persistent);
 }
 
-void lc_fault_baseline(void) {
+LC_CHILD_CODE void lc_fault_baseline(void) {
     rearm();
 }
 
@@ -230,10 +230,6 @@ void lc_fault_write_status(void) {
     write_status_at_exit();
 }
 
-static void after_fork_child(void) {
-    rearm();
-}
-
 __attribute__((constructor)) static void fault_init(void) {
     lc_self_enter();
     const char *s = getenv("LEAKCHECK_FAIL_SCOPE");
@@ -242,7 +238,6 @@ __attribute__((constructor)) static void fault_init(void) {
     if (st && *st && strlen(st) < sizeof status_path) {
         memcpy(status_path, st, strlen(st) + 1);
     }
-    pthread_atfork(NULL, NULL, after_fork_child);
     lc_self_leave();
     arm_from_env();
 }

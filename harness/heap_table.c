@@ -50,9 +50,13 @@ typedef struct shard {
 /* One cache line each: threads on different shards never share one. */
 _Static_assert(sizeof(shard) == 64, "a shard is one cache line");
 
-/* Page-aligned: the fork handlers write every shard's lock, and 16 KB
- * that straddle five pages would cost five copy-on-write faults a side. */
-static shard shards[NSHARDS] __attribute__((aligned(4096)));
+/* Aligned to a cache line, not a page: a page-aligned array would align
+ * all of .bss, whose first page (the C runtime's finalizer flag, written at
+ * every exit) would then be a page of its own, one more copy-on-write fault
+ * in every forked child. The fork handlers write every shard's lock only
+ * when threads exist and the table was used (the header store keeps most
+ * programs off it); there 16 KB straddle five pages instead of four. */
+static shard shards[NSHARDS] __attribute__((aligned(64)));
 static _Atomic(lc_block *) small_tables; /* NSHARDS x SMALL_CAPACITY */
 /* The shards that ever held a block: the loops over every shard read only
  * these, so a check in a forked child does not fault in the pages of shards
@@ -112,7 +116,7 @@ uint64_t lc_heap_next_seq(void) {
     return atomic_load(&next_chunk);
 }
 
-uint64_t lc_heap_new_epoch(void) {
+LC_CHILD_CODE uint64_t lc_heap_new_epoch(void) {
     uint64_t at = atomic_load(&next_chunk);
     atomic_fetch_add(&epoch, 1);
     return at;

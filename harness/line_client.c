@@ -153,8 +153,10 @@ static void drop_held(void) {
 
 /* In a forked child: a fork in the middle of a hold or a question leaves
  * neither to the child, which starts with no connection and a free lock. */
-void lc_line_service_after_fork_child(void) {
-    pthread_mutex_init(&lock, NULL);
+LC_CHILD_CODE void lc_line_service_after_fork_child(void) {
+    /* An assignment, not pthread_mutex_init: that would fault in a page of
+     * libc's code in every forked child. */
+    lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     holds = 0;
     if (held.fd >= 0 && still_ours(held.fd)) close(held.fd);
     held.fd = -1;

@@ -107,7 +107,7 @@ static void use_few(lc_task_list *l) {
     l->cap = sizeof l->few / sizeof l->few[0];
 }
 
-void lc_os_task_list_self(lc_task_list *l) {
+LC_CHILD_CODE void lc_os_task_list_self(lc_task_list *l) {
     use_few(l);
     l->tid[0] = lc_os_tid();
     l->n = 1;

@@ -250,8 +250,16 @@ void *lc_os_reserve_shared(size_t size) {
 
 LC_TLS pid_t lc_os_cached_tid;
 
-pid_t lc_os_tid_slow(void) {
+/* The system call made inline on x86-64: through syscall(), every forked
+ * child that allocates would fault in a page of libc's code for it. */
+LC_CHILD_CODE pid_t lc_os_tid_slow(void) {
+#if defined(__x86_64__)
+    long tid;
+    __asm__ volatile("syscall" : "=a"(tid) : "0"((long)SYS_gettid) : "rcx", "r11", "memory");
+    lc_os_cached_tid = (pid_t)tid;
+#else
     lc_os_cached_tid = (pid_t)syscall(SYS_gettid);
+#endif
     return lc_os_cached_tid;
 }
 
@@ -269,7 +277,7 @@ static bool store_answer(void) {
     return atomic_fetch_sub_explicit(&unstored_misses, 1, memory_order_relaxed) <= 0;
 }
 
-void lc_os_after_fork_child(void) {
+LC_CHILD_CODE void lc_os_after_fork_child(void) {
     lc_os_cached_tid = 0;
     atomic_store_explicit(&unstored_misses, CHILD_UNSTORED_MISSES, memory_order_relaxed);
 }
@@ -414,11 +422,15 @@ static bool in_ranges(const lc_region *r, int n, uintptr_t pc) {
     return false;
 }
 
-bool lc_os_pc_in_code(uintptr_t pc) {
+LC_CHILD_CODE bool lc_os_pc_in_code(uintptr_t pc) {
     _Atomic uintptr_t *slot = &code_cache[(pc ^ (pc >> 12)) % CODE_CACHE_SLOTS];
     if (LC_LIKELY(atomic_load_explicit(slot, memory_order_relaxed) == pc)) return pc != 0;
     bool code = in_ranges(code_ranges, ncode_ranges, pc);
-    if (!code) {
+    /* A known object's other segments, and the first pages, where nothing
+     * is mapped, are no code: the usual garbage of a broken frame-pointer
+     * chain is answered without the call (and, in a forked child, without
+     * faulting in the page of libc's code it lives on). */
+    if (!code && pc >= 65536 && !in_ranges(object_spans, nobject_spans, pc)) {
         /* Not in the code of an object known at the last refresh: in an
          * object loaded since (dlopen), whose segments are not known, it is
          * taken for code; in a known object's data, or outside every

@@ -97,7 +97,8 @@ static _Atomic uint32_t *index_of(uint32_t cap) {
 
 /* The slot of the stack in the index of capacity cap, or the empty slot
  * that ends its probe run; *found says which. */
-static uint32_t probe(uint32_t cap, uint64_t h, const uintptr_t *pcs, int depth, uint32_t *found) {
+LC_CHILD_CODE static uint32_t probe(uint32_t cap, uint64_t h, const uintptr_t *pcs, int depth,
+                                    uint32_t *found) {
     _Atomic uint32_t *slots = index_of(cap);
     uint32_t i = (uint32_t)h & (cap - 1);
     for (;;) {
@@ -174,7 +175,7 @@ LC_HOT_CODE lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
     return id ? id : remember(h, pcs, depth, intern_shared(h, pcs, depth));
 }
 
-static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth) {
+LC_CHILD_CODE static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth) {
     uint32_t found;
     (void)probe(atomic_load_explicit(&index_cap, memory_order_acquire), h, pcs, depth, &found);
     if (found) return found;

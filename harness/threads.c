@@ -341,14 +341,17 @@ void lc_thread_wait_end(void) {
 
 /* ------------------------------------------------------------ baselines */
 
-void lc_threads_baseline(void) {
-    pthread_mutex_lock(&registry_lock);
+LC_CHILD_CODE void lc_threads_baseline(void) {
+    /* A forked child that started no thread is this thread alone: nothing
+     * to lock out (and no page of libc's lock code to fault in). */
+    bool alone = forked_alone;
+    if (!alone) pthread_mutex_lock(&registry_lock);
     baseline_id = next_id;
-    if (forked_alone)
+    if (alone)
         lc_os_task_list_self(&baseline_tasks);
     else
         lc_os_list_all_tasks(&baseline_tasks);
-    pthread_mutex_unlock(&registry_lock);
+    if (!alone) pthread_mutex_unlock(&registry_lock);
 }
 
 void lc_ignore_current(void) {
@@ -373,9 +376,9 @@ bool lc_threads_task_is_new(pid_t tid) {
     return tid != getpid() && !in_list(&baseline_tasks, tid) && !in_list(&ignored_tasks, tid);
 }
 
-void lc_threads_after_fork_child(void) {
+LC_CHILD_CODE void lc_threads_after_fork_child(void) {
     /* Only the forking thread exists in the child. */
-    pthread_mutex_init(&registry_lock, NULL);
+    registry_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* no call into libc's code */
     forked_alone = true;
     /* Only the records that were ever used, and of those only the ones to
      * retire are written: the rest of the registry stays shared with the

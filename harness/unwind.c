@@ -37,7 +37,7 @@ static bool trace_cache_safe;
 #define CHILD_STEP_WALKS 64
 LC_FORK_STATE static _Atomic int child_step_walks;
 
-void lc_unwind_after_fork_child(void) {
+LC_CHILD_CODE void lc_unwind_after_fork_child(void) {
     atomic_store_explicit(&child_step_walks, CHILD_STEP_WALKS, memory_order_relaxed);
 }
 
@@ -95,7 +95,7 @@ static inline uintptr_t load_word(const uintptr_t *p) {
     return w;
 }
 
-uintptr_t lc_unwind_load_word(const uintptr_t *p) {
+LC_CHILD_CODE uintptr_t lc_unwind_load_word(const uintptr_t *p) {
     return load_word(p);
 }
 
@@ -236,7 +236,8 @@ static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller, bool teach) {
 /* The stack from the learned rules, from the interposer's caller on: its
  * frame starts where the interposer's ends (`frame` holds the saved frame
  * pointer, the return address above it). */
-static int walk_rules(uintptr_t *pcs, int max, void *frame, uintptr_t caller, lc_rules_end *end) {
+LC_CHILD_CODE static int walk_rules(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
+                                    lc_rules_end *end) {
     const uintptr_t *fp = frame;
     lc_frame_regs at = {.pc = caller, .sp = (uintptr_t)(fp + 2), .bp = lc_unwind_load_word(fp)};
     return lc_unwind_rules_walk(pcs, max, at, end);
@@ -250,7 +251,7 @@ static int walk_rules(uintptr_t *pcs, int max, void *frame, uintptr_t caller, lc
  * frame only. */
 #define DWARF_STACK_NEEDED (64 * 1024)
 
-bool lc_unwind_room_for_dwarf(void *frame) {
+LC_CHILD_CODE bool lc_unwind_room_for_dwarf(void *frame) {
     uintptr_t lo, hi, sp = (uintptr_t)frame;
     if (!lc_os_thread_stack(&lo, &hi) || lo <= 1) return true; /* main's grows */
     return sp > lo && sp - lo >= DWARF_STACK_NEEDED;

@@ -128,7 +128,7 @@ static uint32_t page_of(uintptr_t pc, uint32_t which) {
 
 /* The slot of pc, claimed when `claim` and there is room; NULL when pc has
  * none. Every place starts at the same offset in its page. */
-static slot *look_up(uintptr_t pc, bool claim) {
+LC_CHILD_CODE static slot *look_up(uintptr_t pc, bool claim) {
     uint32_t start = (uint32_t)(mix(pc) >> (64 - 8)) % SLOTS_PER_PAGE;
     for (uint32_t which = 0; which < RULES_PLACES; which++) {
         uint32_t page = page_of(pc, which);
@@ -218,7 +218,8 @@ void lc_unwind_rules_learn_outermost(uintptr_t pc) {
     if (shared && pc) record(pc, (rule){.kind = KIND_SEEN_OUTERMOST});
 }
 
-int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, lc_rules_end *end) {
+LC_CHILD_CODE int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at,
+                                       lc_rules_end *end) {
     *end = LC_RULES_STUCK;
     uintptr_t lo, hi;
     if (!shared || max <= 0 || !lc_os_thread_stack(&lo, &hi) || hi < 16) return 0;
@@ -269,7 +270,8 @@ void lc_unwind_rules_learn(const lc_frame_regs *at, const lc_frame_regs *caller,
 void lc_unwind_rules_learn_outermost(uintptr_t pc) {
     (void)pc;
 }
-int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at, lc_rules_end *end) {
+LC_CHILD_CODE int lc_unwind_rules_walk(uintptr_t *pcs, int max, lc_frame_regs at,
+                                       lc_rules_end *end) {
     (void)pcs, (void)max, (void)at;
     *end = LC_RULES_STUCK;
     return 0;

@@ -207,6 +207,31 @@ else
     fi
 fi
 
+# zlib is the profile writer's alone: loaded by the process that writes a
+# profile, never by one that writes none (the dynamic linker's own trace).
+zlib_loads() { # trace files...: the lines that map zlib
+    cat "$@" 2>/dev/null | grep -E 'file=libz\.so' || true
+}
+rm -f "$tmp"/ld.*
+LD_DEBUG=files LD_DEBUG_OUTPUT="$tmp/ld" "$leakcheck" run -- "$tmp/prog" base >"$tmp/run.out" 2>&1 || true
+prog_traces=$(grep -l "$tmp/prog" "$tmp"/ld.* 2>/dev/null || true)
+if [ -n "$prog_traces" ] && [ -z "$(zlib_loads $prog_traces)" ]; then
+    pass "zlib: a process that writes no profile does not load it"
+else
+    fail "zlib: a process that writes no profile does not load it (traces: ${prog_traces:-none})"
+fi
+rm -f "$tmp"/ld.*
+LD_DEBUG=files LD_DEBUG_OUTPUT="$tmp/ld" "$leakcheck" run --pprof "$tmp/z.pb.gz" -- "$tmp/prog" base \
+    >"$tmp/run.out" 2>&1 || true
+prog_traces=$(grep -l "$tmp/prog" "$tmp"/ld.* 2>/dev/null || true)
+if [ -s "$tmp/z.pb.gz" ] && [ -n "$(zlib_loads $prog_traces)" ] &&
+    gzip -t "$tmp/z.pb.gz" 2>/dev/null; then
+    pass "zlib: the process that writes a profile loads it, and the profile is gzip"
+else
+    fail "zlib: the process that writes a profile loads it, and the profile is gzip"
+fi
+rm -f "$tmp"/ld.*
+
 if [ "$failures" -ne 0 ]; then
     echo "cli_pprof.sh: $failures failure(s)"
     exit 1
