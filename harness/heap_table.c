@@ -62,11 +62,16 @@ static _Atomic(lc_block *) small_tables; /* NSHARDS x SMALL_CAPACITY */
  * these, so a check in a forked child does not fault in the pages of shards
  * its parent never used (blocks share shards by region, so most are). */
 static _Atomic uint64_t used_shards[NSHARDS / 64];
-/* Whether this thread's lc_heap_lock_all took the locks. */
-static LC_TLS bool locked_all;
+/* Whether this thread's lc_heap_lock_all took the locks, and whether the
+ * table was in use then: what the _held readers below may read. */
+static LC_TLS bool locked_all, table_held;
 /* The table ever held a block: natively it holds only what the header
  * store could not index (heap_inband.c), so usually nothing, and the fork
- * handlers then need not write its 1024 locks. */
+ * handlers then need not write its 1024 locks. Set under shard 0's lock,
+ * which lc_heap_lock_all takes before it reads the flag: a first insert
+ * can then neither start unseen while every lock is held (a fork would
+ * leave the child a shard locked for good) nor make the table appear in
+ * the middle of a check that took none of its locks. */
 static _Atomic bool table_used;
 LC_HOT static _Atomic uint64_t next_chunk = 1;
 LC_HOT static _Atomic uint64_t epoch;
@@ -185,7 +190,11 @@ void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t fla
         .seq_tid = lc_block_pack_seq_tid(seq, (uint32_t)lc_os_tid(), flags),
         .size_stack = lc_block_pack_size_stack(size, stack),
     };
-    if (LC_UNLIKELY(!table_used)) table_used = true;
+    if (LC_UNLIKELY(!atomic_load_explicit(&table_used, memory_order_relaxed))) {
+        lc_spin_lock(&shards[0].lock);
+        atomic_store(&table_used, true);
+        lc_spin_unlock(&shards[0].lock);
+    }
     lc_spin_lock(&s->lock);
     if (seq > s->max_seq) s->max_seq = seq;
     if (~addr > s->not_lo) s->not_lo = ~addr;
@@ -360,15 +369,20 @@ static size_t table_bytes(void) {
  * and taking 1024 locks would write every page of the shards: in a forked
  * child, copy-on-write faults for nothing. */
 static void table_lock_all(void) {
-    locked_all = !__libc_single_threaded && table_used;
-    if (!locked_all) return;
-    for (uint32_t k = 0; k < NSHARDS; k++)
+    locked_all = !__libc_single_threaded;
+    if (!locked_all) {
+        table_held = table_used;
+        return;
+    }
+    lc_spin_lock(&shards[0].lock); /* no first insert from here on */
+    table_held = table_used;
+    for (uint32_t k = 1; table_held && k < NSHARDS; k++)
         lc_spin_lock(&shards[k].lock);
 }
 
 static void table_unlock_all(void) {
     if (!locked_all) return;
-    for (uint32_t k = 0; k < NSHARDS; k++)
+    for (uint32_t k = table_held ? NSHARDS : 1; k-- > 0;)
         lc_spin_unlock(&shards[k].lock);
 }
 
@@ -387,13 +401,13 @@ bool lc_heap_lookup(uintptr_t addr, lc_block *out) {
 
 bool lc_heap_find_held(uintptr_t addr, lc_block *out) {
     if (lc_inband_find_held(addr, out)) return true;
-    return table_used && table_find_held(addr, out);
+    return table_held && table_find_held(addr, out);
 }
 
 void lc_heap_flag_held(uintptr_t addr, uint32_t flag) {
     if (lc_inband_owns(addr))
         lc_inband_flag_held(addr, flag);
-    else if (table_used)
+    else if (table_held)
         table_flag_held(addr, flag);
 }
 
@@ -427,7 +441,7 @@ size_t lc_heap_copy(lc_block *out, size_t cap, uint64_t min_seq) {
 }
 
 size_t lc_heap_copy_held(lc_block *out, size_t cap, uint64_t min_seq) {
-    size_t n = table_used ? table_copy_held(out, cap, min_seq) : 0;
+    size_t n = table_held ? table_copy_held(out, cap, min_seq) : 0;
     return lc_inband_copy_held(out, cap, min_seq, n);
 }
 

@@ -39,6 +39,14 @@ uint64_t lc_os_now_ns(void);       /* CLOCK_MONOTONIC */
 void lc_os_sleep_ns(uint64_t ns);
 /* Bounds of the calling thread's stack; false when unknown. */
 bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi);
+/* The same from a signal handler: false when the bounds were never looked
+ * up on this thread (finding them allocates). */
+bool lc_os_thread_stack_known(uintptr_t *lo, uintptr_t *hi);
+/* Whether this thread is inside dl_iterate_phdr (interposed), holding the
+ * dynamic linker's lock: a capture signal that interrupts it must not walk
+ * with libunwind, which takes its own lock and then that one
+ * (thread_capture.c). */
+bool lc_os_in_phdr_walk(void);
 
 /* Loaded objects, through dl_iterate_phdr. */
 typedef struct lc_region {
@@ -60,6 +68,8 @@ void lc_os_for_each_tls_block(lc_region_fn fn, void *arg);
  * pointers; filled at init. */
 bool lc_os_pc_in_runtime(uintptr_t pc);
 bool lc_os_pc_in_self(uintptr_t pc);
+/* Map the library's code and constants into this process in one call. */
+void lc_os_map_own_code(void);
 /* The same, false when the library is linked into the program (whose own
  * code is then "self" too). */
 bool lc_os_pc_in_library(uintptr_t pc);

@@ -300,6 +300,43 @@ void lc_os_sleep_ns(uint64_t ns) {
 
 static LC_TLS uintptr_t stack_lo, stack_hi;
 
+bool lc_os_thread_stack_known(uintptr_t *lo, uintptr_t *hi) {
+    if (!stack_hi) return false;
+    *lo = stack_lo;
+    *hi = stack_hi;
+    return true;
+}
+
+/* Walks over the loaded objects this thread is inside: it holds the
+ * dynamic linker's lock through each. dl_iterate_phdr is interposed so
+ * that every walk counts, the library's, the program's and its runtime's
+ * (libgcc's unwinder looks up exception tables with it). */
+static LC_TLS int phdr_walks;
+typedef int (*phdr_callback)(struct dl_phdr_info *, size_t, void *);
+static int (*_Atomic real_iterate_phdr)(phdr_callback, void *);
+
+__attribute__((visibility("default"))) int dl_iterate_phdr(phdr_callback fn, void *arg) {
+    int (*real)(phdr_callback, void *) =
+        atomic_load_explicit(&real_iterate_phdr, memory_order_acquire);
+    if (LC_UNLIKELY(!real)) {
+        lc_self_enter(); /* dlsym may allocate its error buffer */
+        *(void **)&real = dlsym(RTLD_NEXT, "dl_iterate_phdr");
+        lc_self_leave();
+        if (!real) return 0; /* no walk: as if no object were loaded */
+        atomic_store_explicit(&real_iterate_phdr, real, memory_order_release);
+    }
+    __atomic_store_n(&phdr_walks, phdr_walks + 1, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    int rc = real(fn, arg);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    __atomic_store_n(&phdr_walks, phdr_walks - 1, __ATOMIC_RELAXED);
+    return rc;
+}
+
+bool lc_os_in_phdr_walk(void) {
+    return __atomic_load_n(&phdr_walks, __ATOMIC_RELAXED) > 0;
+}
+
 LC_HOT_CODE bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi) {
     if (LC_UNLIKELY(stack_hi == 0)) {
         if (lc_os_tid() == getpid()) {
@@ -349,6 +386,9 @@ LC_HOT static lc_region runtime_text[MAX_TEXT_RANGES];
 LC_HOT static int nruntime_text;
 static lc_region self_text[4];
 static int nself_text;
+/* The library's read-only segments (its headers, code and constants), as
+ * one range of whole pages. */
+static lc_region self_readonly;
 static bool self_is_library; /* the library is a shared object of its own */
 LC_HOT static lc_region linker_text;
 
@@ -398,6 +438,11 @@ static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
         lc_region r = {info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
         if (r.start < span.start) span.start = r.start;
         if (r.end > span.end) span.end = r.end;
+        if (is_self && !(ph->p_flags & PF_W)) {
+            if (!self_readonly.end || r.start < self_readonly.start)
+                self_readonly.start = r.start & ~(uintptr_t)4095;
+            if (r.end > self_readonly.end) self_readonly.end = (r.end + 4095) & ~(uintptr_t)4095;
+        }
         if (!(ph->p_flags & PF_X)) continue;
         if (ncode_ranges < MAX_CODE_RANGES) code_ranges[ncode_ranges++] = r;
         if (runtime && nruntime_text < MAX_TEXT_RANGES) runtime_text[nruntime_text++] = r;
@@ -452,6 +497,7 @@ void lc_os_modules_refresh(void) {
         atomic_store(&code_cache[i], 0);
     nruntime_text = 0;
     nself_text = 0;
+    self_readonly = (lc_region){0, 0};
     ncode_ranges = 0;
     nobject_spans = 0;
     dl_iterate_phdr(collect_text, NULL);
@@ -491,6 +537,21 @@ LC_HOT_CODE bool lc_os_pc_in_linker(uintptr_t pc) {
 
 bool lc_os_pc_in_library(uintptr_t pc) {
     return self_is_library && lc_os_pc_in_self(pc);
+}
+
+/* fork copies no page-table entries of a file's mapping that was never
+ * written, so a forked child faults in the library's code 64 KB at a time,
+ * about 20 microseconds each on a virtual machine; a check runs through
+ * code all over the library. One call maps every page of it that the page
+ * cache holds (which, with the parent running, is all of them). Linux
+ * 5.14 and later; elsewhere the faults stay. */
+void lc_os_map_own_code(void) {
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+    if (self_readonly.end > self_readonly.start)
+        (void)madvise((void *)self_readonly.start, self_readonly.end - self_readonly.start,
+                      MADV_POPULATE_READ);
 }
 
 bool lc_os_pc_in_self(uintptr_t pc) {

@@ -151,6 +151,43 @@ static void walk_outer(unw_cursor_t *cursor, capture_slot *s) {
     s->elided = ended ? (int)(seen - kept) : -1;
 }
 
+/* The interrupted frames by their frame pointers alone, each link checked
+ * to lie above the last inside the thread's stack (from the signal frame
+ * up, which is mapped): no lock and no call, for a thread that holds the
+ * dynamic linker's lock. There libunwind would deadlock: another thread's
+ * handler may hold libunwind's cache lock while it waits for the linker's
+ * (libunwind looks up unwind tables with dl_iterate_phdr under that lock),
+ * and this handler would wait for libunwind's. Code without frame pointers
+ * ends the walk early: the frames kept are the library's own, whose walk
+ * was interrupted. */
+static int walk_context_frame_pointers(const ucontext_t *uc, capture_slot *s) {
+#if defined(__x86_64__)
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    uintptr_t fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+    uintptr_t lo, hi;
+    int depth = 0;
+    s->sps[depth] = sp;
+    s->pcs[depth++] = pc;
+    if (!lc_os_thread_stack_known(&lo, &hi)) return depth;
+    if (lo < sp) lo = sp;
+    while (depth < LC_MAX_DEPTH && fp >= lo && hi >= 2 * sizeof(uintptr_t) &&
+           fp <= hi - 2 * sizeof(uintptr_t) && !(fp & (sizeof(uintptr_t) - 1))) {
+        const uintptr_t *frame = (const uintptr_t *)fp;
+        if (!frame[1]) break;
+        s->sps[depth] = fp + 2 * sizeof(uintptr_t);
+        s->pcs[depth++] = frame[1];
+        if (frame[0] <= fp) break;
+        fp = frame[0];
+    }
+    return depth;
+#else
+    (void)uc;
+    (void)s;
+    return 0;
+#endif
+}
+
 static void capture_handler(int sig, siginfo_t *si, void *ucv) {
     (void)sig;
     (void)si;
@@ -167,7 +204,9 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv) {
         if (s->tid != me || __atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) continue;
         unw_cursor_t cursor;
         int depth = 0;
-        if (unw_init_local2(&cursor, (unw_context_t *)ucv, UNW_INIT_SIGNAL_FRAME) == 0) {
+        if (lc_os_in_phdr_walk()) {
+            depth = walk_context_frame_pointers(ucv, s);
+        } else if (unw_init_local2(&cursor, (unw_context_t *)ucv, UNW_INIT_SIGNAL_FRAME) == 0) {
             do {
                 unw_word_t ip, sp;
                 if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;

@@ -18,12 +18,12 @@ lib=${1:-$root/build/libleakcheck.so}
 [ -r "$lib" ] || { echo "check-exports: cannot read $lib" >&2; exit 2; }
 
 # The names the library defines in place of the C library's (alloc_hooks.c,
-# threads.c, process_mode.c, elf_symbols.c), and the hook LeakSanitizer calls (sanitizer.c).
+# threads.c, process_mode.c, elf_symbols.c, prim_linux.c), and the hook LeakSanitizer calls (sanitizer.c).
 interposed=(
   malloc calloc realloc reallocarray free posix_memalign aligned_alloc memalign valloc
   pvalloc malloc_usable_size
   pthread_create pthread_join pthread_tryjoin_np pthread_timedjoin_np pthread_detach
-  pthread_exit exit _exit _Exit dlclose
+  pthread_exit exit _exit _Exit dlclose dl_iterate_phdr
   __lsan_is_turned_off
 )
 

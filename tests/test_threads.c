@@ -33,6 +33,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <link.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -1733,6 +1734,67 @@ START_TEST(test_thousands_of_threads_released_and_joined_are_not_leaked) {
 }
 END_TEST
 
+/* A thread inside a walk over the loaded objects holds the dynamic
+ * linker's lock. Captured while other threads' handlers walk with
+ * libunwind (which looks unwind tables up under its own lock, then the
+ * linker's), it is walked by its frame pointers alone and every thread goes
+ * on; with libunwind in its handler too, the two waited for each other for
+ * good (found as a hang of the two-takers test below under TSan). */
+#define WALK_WORKERS 8
+
+struct linker_lock_holder {
+    atomic_int tid;
+    atomic_int inside;
+};
+
+static int sleep_inside_walk(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)info;
+    (void)size;
+    atomic_store(&((struct linker_lock_holder *)arg)->inside, 1);
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return 1; /* the first object is enough */
+}
+
+static void *hold_linker_lock(void *arg) {
+    struct linker_lock_holder *h = arg;
+    atomic_store(&h->tid, (int)gettid());
+    dl_iterate_phdr(sleep_inside_walk, h); /* the program's own walk */
+    return NULL;
+}
+
+START_TEST(test_capture_of_a_thread_holding_the_linker_lock_does_not_deadlock) {
+    struct latch latch = LATCH_INIT;
+    static struct worker w[WALK_WORKERS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < WALK_WORKERS; i++)
+        w[i].latch = &latch;
+    start_pool_of_workers(w, WALK_WORKERS, wait_on_condvar);
+    for (int i = 0; i < WALK_WORKERS; i++)
+        await_syscall(&w[i], SYS_futex);
+    static struct linker_lock_holder holder;
+    memset(&holder, 0, sizeof holder);
+    pthread_t h;
+    ck_assert_int_eq(pthread_create(&h, NULL, hold_linker_lock, &holder), 0);
+    while (!atomic_load(&holder.inside))
+        sched_yield();
+
+    static lc_capture caps[WALK_WORKERS + 1];
+    memset(caps, 0, sizeof caps);
+    for (int i = 0; i < WALK_WORKERS; i++)
+        caps[i].tid = atomic_load(&w[i].tid);
+    caps[WALK_WORKERS].tid = atomic_load(&holder.tid);
+    lc_capture_stacks(caps, WALK_WORKERS + 1);
+    ck_assert_int_eq(pthread_join(h, NULL), 0); /* never returns after a deadlock */
+    open_latch(&latch);
+    for (int i = 0; i < WALK_WORKERS; i++)
+        join(&w[i]);
+    ck_assert_int_eq(caps[WALK_WORKERS].status, LC_CAPTURE_OK);
+    ck_assert_int_ge(caps[WALK_WORKERS].depth, 1);
+}
+END_TEST
+
 /* Two threads take snapshots at the same time, over and over, while a pool
  * of workers is blocked: each snapshot sees every worker and both takers,
  * never a half-written list of another snapshot. */
@@ -1941,6 +2003,7 @@ static Suite *threads_suite(void) {
     tcase_add_test(tc, test_thousands_of_blocked_threads_are_all_counted_and_reported);
     tcase_add_test(tc, test_thousands_of_threads_released_and_joined_are_not_leaked);
     tcase_add_test(tc, test_snapshots_taken_at_once_from_two_threads_each_see_every_thread);
+    tcase_add_test(tc, test_capture_of_a_thread_holding_the_linker_lock_does_not_deadlock);
     suite_add_tcase(s, tc);
 
     tc = tcase("capture_signal");
