@@ -15,6 +15,7 @@
 #include "budget.h"
 #include "buf.h"
 #include "core.h"
+#include "os.h"
 #include "verify.h"
 
 #include <errno.h>
@@ -41,7 +42,8 @@ LC_FORK_STATE static struct {
     bool armed; /* a fixture wants a check at the test's end */
 } cur;
 
-void lc_test_begin(const char *name, const char *file, int line) {
+LC_CHILD_CODE void lc_test_begin(const char *name, const char *file, int line) {
+    lc_os_map_own_code(); /* the test's check will run through it */
     snprintf(cur.name, sizeof cur.name, "%s", name ? name : "");
     snprintf(cur.file, sizeof cur.file, "%s", file ? file : "");
     cur.line = line;

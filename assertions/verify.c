@@ -477,16 +477,9 @@ static void error_result(const char *err, const lc_options *o, lc_result *res) {
 
 /* ------------------------------------------------------------ the check */
 
-/* The process whose first check mapped the library's code (os.h). */
-LC_FORK_STATE static pid_t code_mapped_in;
-
 static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
                   const lc_registers_at_entry *regs, bool count_reachable, bool process_mode) {
-    pid_t pid = getpid();
-    if (code_mapped_in != pid) {
-        code_mapped_in = pid;
-        lc_os_map_own_code();
-    }
+    lc_os_map_own_code();
     char err[1024];
     lc_budget budget;
     double settle;

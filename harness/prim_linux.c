@@ -277,8 +277,11 @@ static bool store_answer(void) {
     return atomic_fetch_sub_explicit(&unstored_misses, 1, memory_order_relaxed) <= 0;
 }
 
+LC_FORK_STATE static bool own_code_mapped; /* lc_os_map_own_code */
+
 LC_CHILD_CODE void lc_os_after_fork_child(void) {
     lc_os_cached_tid = 0;
+    own_code_mapped = false;
     atomic_store_explicit(&unstored_misses, CHILD_UNSTORED_MISSES, memory_order_relaxed);
 }
 
@@ -541,14 +544,17 @@ bool lc_os_pc_in_library(uintptr_t pc) {
 
 /* fork copies no page-table entries of a file's mapping that was never
  * written, so a forked child faults in the library's code 64 KB at a time,
- * about 20 microseconds each on a virtual machine; a check runs through
- * code all over the library. One call maps every page of it that the page
- * cache holds (which, with the parent running, is all of them). Linux
- * 5.14 and later; elsewhere the faults stay. */
+ * about 20 microseconds each on a virtual machine, and a check runs
+ * through code all over the library. One call maps every page of it that
+ * the page cache holds (with the parent running, all of them), once per
+ * process: at its first check or checked test. Linux 5.14 and later;
+ * elsewhere the faults stay. */
 void lc_os_map_own_code(void) {
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
+    if (own_code_mapped) return;
+    own_code_mapped = true;
     if (self_readonly.end > self_readonly.start)
         (void)madvise((void *)self_readonly.start, self_readonly.end - self_readonly.start,
                       MADV_POPULATE_READ);
