@@ -55,13 +55,16 @@ LC_FORK_STATE static lc_snapshot *baseline_snapshot;
 static unsigned profiles_written;
 
 LC_FORK_STATE unsigned long lc_baseline_searches;
+/* Looked up by every baseline, so every forked child's: on the fork-state
+ * page the child writes anyway, not on a page of constants (fault.c). */
+LC_FORK_STATE static char pprof_dir_var[] = "LEAKCHECK_PPROF_DIR";
 
 LC_CHILD_CODE void lc_baseline(void) {
     lc_baseline_ex(true);
 }
 
 LC_CHILD_CODE void lc_baseline_ex(bool memcheck_search) {
-    const char *dir = getenv("LEAKCHECK_PPROF_DIR");
+    const char *dir = getenv(pprof_dir_var);
     if (baseline_snapshot) {
         lc_snapshot_free(baseline_snapshot);
         baseline_snapshot = NULL;
