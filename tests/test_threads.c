@@ -1744,23 +1744,35 @@ END_TEST
 
 struct linker_lock_holder {
     atomic_int tid;
-    atomic_int inside;
+    atomic_int inside;  /* inside the walk: 1, then 0 once out of it */
+    atomic_int release; /* the capture is over: end the walk, then the thread */
 };
 
-static int sleep_inside_walk(struct dl_phdr_info *info, size_t size, void *arg) {
+/* Until released, or for 5 s at most: a test thread that needs the
+ * linker's lock meanwhile (under valgrind the capture's own thread may)
+ * only waits. */
+static void wait_for_release(struct linker_lock_holder *h, int ms) {
+    for (int i = 0; i < ms && !atomic_load(&h->release); i++) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int wait_inside_walk(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)info;
     (void)size;
-    atomic_store(&((struct linker_lock_holder *)arg)->inside, 1);
-    struct timespec ts = {0, 300 * 1000 * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    struct linker_lock_holder *h = arg;
+    atomic_store(&h->inside, 1);
+    wait_for_release(h, 5000);
     return 1; /* the first object is enough */
 }
 
 static void *hold_linker_lock(void *arg) {
     struct linker_lock_holder *h = arg;
     atomic_store(&h->tid, (int)gettid());
-    dl_iterate_phdr(sleep_inside_walk, h); /* the program's own walk */
+    dl_iterate_phdr(wait_inside_walk, h); /* the program's own walk */
+    atomic_store(&h->inside, 0);
+    wait_for_release(h, 1000 * 1000); /* alive until captured */
     return NULL;
 }
 
@@ -1785,13 +1797,19 @@ START_TEST(test_capture_of_a_thread_holding_the_linker_lock_does_not_deadlock) {
     for (int i = 0; i < WALK_WORKERS; i++)
         caps[i].tid = atomic_load(&w[i].tid);
     caps[WALK_WORKERS].tid = atomic_load(&holder.tid);
+    /* The workers' handlers wait for the linker's lock until the holder
+     * leaves its walk: they may not answer in time, the holder must. */
     lc_capture_stacks(caps, WALK_WORKERS + 1);
+    bool captured_inside = atomic_load(&holder.inside) == 1;
+    atomic_store(&holder.release, 1);
     ck_assert_int_eq(pthread_join(h, NULL), 0); /* never returns after a deadlock */
     open_latch(&latch);
     for (int i = 0; i < WALK_WORKERS; i++)
         join(&w[i]);
     ck_assert_int_eq(caps[WALK_WORKERS].status, LC_CAPTURE_OK);
     ck_assert_int_ge(caps[WALK_WORKERS].depth, 1);
+    ck_assert_msg(captured_inside || RUNNING_ON_VALGRIND,
+                  "the holder left its walk before the capture");
 }
 END_TEST
 
