@@ -1744,6 +1744,7 @@ END_TEST
 
 struct linker_lock_holder {
     atomic_int tid;
+    atomic_int entered; /* the walk has begun */
     atomic_int inside;  /* inside the walk: 1, then 0 once out of it */
     atomic_int release; /* the capture is over: end the walk, then the thread */
 };
@@ -1763,6 +1764,7 @@ static int wait_inside_walk(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
     struct linker_lock_holder *h = arg;
     atomic_store(&h->inside, 1);
+    atomic_store(&h->entered, 1);
     wait_for_release(h, 5000);
     return 1; /* the first object is enough */
 }
@@ -1789,7 +1791,7 @@ START_TEST(test_capture_of_a_thread_holding_the_linker_lock_does_not_deadlock) {
     memset(&holder, 0, sizeof holder);
     pthread_t h;
     ck_assert_int_eq(pthread_create(&h, NULL, hold_linker_lock, &holder), 0);
-    while (!atomic_load(&holder.inside))
+    while (!atomic_load(&holder.entered))
         sched_yield();
 
     static lc_capture caps[WALK_WORKERS + 1];
@@ -1798,7 +1800,9 @@ START_TEST(test_capture_of_a_thread_holding_the_linker_lock_does_not_deadlock) {
         caps[i].tid = atomic_load(&w[i].tid);
     caps[WALK_WORKERS].tid = atomic_load(&holder.tid);
     /* The workers' handlers wait for the linker's lock until the holder
-     * leaves its walk: they may not answer in time, the holder must. */
+     * leaves its walk: they may not answer in time, the holder must. Under
+     * valgrind and TSan the capture may come after its 5 s in the walk: what
+     * is left to test there is that no thread stays stuck. */
     lc_capture_stacks(caps, WALK_WORKERS + 1);
     bool captured_inside = atomic_load(&holder.inside) == 1;
     atomic_store(&holder.release, 1);
@@ -1808,7 +1812,7 @@ START_TEST(test_capture_of_a_thread_holding_the_linker_lock_does_not_deadlock) {
         join(&w[i]);
     ck_assert_int_eq(caps[WALK_WORKERS].status, LC_CAPTURE_OK);
     ck_assert_int_ge(caps[WALK_WORKERS].depth, 1);
-    ck_assert_msg(captured_inside || RUNNING_ON_VALGRIND,
+    ck_assert_msg(captured_inside || RUNNING_ON_VALGRIND || LC_TEST_UNDER_TSAN,
                   "the holder left its walk before the capture");
 }
 END_TEST
