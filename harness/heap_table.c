@@ -53,9 +53,10 @@ _Static_assert(sizeof(shard) == 64, "a shard is one cache line");
 /* Aligned to a cache line, not a page: a page-aligned array would align
  * all of .bss, whose first page (the C runtime's finalizer flag, written at
  * every exit) would then be a page of its own, one more copy-on-write fault
- * in every forked child. The fork handlers write every shard's lock only
- * when threads exist and the table was used (the header store keeps most
- * programs off it); there 16 KB straddle five pages instead of four. */
+ * in every forked child. The fork handlers write shard 0's lock when
+ * threads exist, and every shard's only when the table was used too (the
+ * header store keeps most programs off it); there 16 KB straddle five
+ * pages instead of four. */
 static shard shards[NSHARDS] __attribute__((aligned(64)));
 static _Atomic(lc_block *) small_tables; /* NSHARDS x SMALL_CAPACITY */
 /* The shards that ever held a block: the loops over every shard read only
