@@ -32,8 +32,10 @@
  *    so it is no root. The exception is a block glibc mmapped on its own
  *    (its chunk header has IS_MMAPPED): the kernel merges such a chunk with
  *    a neighbouring mapping of the program's, so only the chunk's own pages
- *    are left out. An arena heap with no live block is known by its
- *    heap_info header at a HEAP_MAX_SIZE-aligned start, and an mmapped
+ *    are left out. An arena heap is known by its heap_info header at a
+ *    HEAP_MAX_SIZE-aligned address, looked for through the whole mapping
+ *    (the kernel merges a heap with the mapping right below it), and only
+ *    the heap is left out of a merged mapping; an mmapped
  *    chunk no tracked block names (the library's own large allocations) by
  *    its chunk header where a mapping, or an excluded part of it, ends;
  *  - thread stacks: a live thread's stack is scanned from its stack
@@ -159,13 +161,40 @@ static bool read_words(uintptr_t at, uintptr_t *w, size_t n) {
     return lc_os_read_self(w, at, n * sizeof *w) == n * sizeof *w;
 }
 
-/* glibc's heap_info at the start of a non-main arena's heap: the arena, the
- * previous heap, the size in use and the size made writable, which is the
- * mapping's. */
-static bool is_arena_heap(uintptr_t start, uintptr_t end) {
+/* The size of the arena heap at `at`, or 0 when there is none: glibc's
+ * heap_info at the start of a non-main arena's heap holds the arena, the
+ * previous heap, the size in use and the size made writable. The writable
+ * part ends where the mapping ends (the rest of the heap is reserved
+ * inaccessible) unless all of it is writable. */
+static uintptr_t arena_heap_size(uintptr_t at, uintptr_t end) {
     uintptr_t w[4];
-    if (start & (ARENA_HEAP_ALIGN - 1) || !read_words(start, w, 4)) return false;
-    return w[0] && w[3] == end - start && w[2] <= w[3];
+    if (at & (ARENA_HEAP_ALIGN - 1) || !read_words(at, w, 4)) return 0;
+    if (!w[0] || w[2] > w[3] || w[3] & (MAP_PAGE - 1)) return 0;
+    return w[3] == end - at || (w[3] == ARENA_HEAP_ALIGN && w[3] < end - at) ? w[3] : 0;
+}
+
+/* Adds to `out` the arena heaps in [start, end); true when they cover it.
+ * The kernel merges a heap with a read-write anonymous mapping right below
+ * it (the program's, or one of the library's own), so a heap is looked for
+ * at every aligned address, not only at a mapping's start: a heap taken
+ * for program memory makes every stale pointer in its free chunks a root. */
+static bool arena_heaps(uintptr_t start, uintptr_t end, region_list *out) {
+    uintptr_t covered = start;
+    for (uintptr_t at = (start + ARENA_HEAP_ALIGN - 1) & ~(ARENA_HEAP_ALIGN - 1);
+         at < end && at >= start; at += ARENA_HEAP_ALIGN) {
+        uintptr_t size = arena_heap_size(at, end);
+        if (!size) continue;
+        list_push(out, at, at + size);
+        if (covered == at) covered = at + size;
+    }
+    return covered == end;
+}
+
+/* Whether a lies in one of the regions [from, to) of l (unsorted, few). */
+static bool in_regions(const region_list *l, size_t from, size_t to, uintptr_t a) {
+    for (size_t i = from; i < to; i++)
+        if (a >= l->r[i].start && a < l->r[i].end) return true;
+    return false;
 }
 
 /* Whether the program may address the word at a: under valgrind, not in
@@ -190,10 +219,15 @@ static size_t first_block(const lc_graph *g, uintptr_t addr) {
 }
 
 /* Adds to `out` the pages of [start, end) that malloc owns; false when the
- * whole mapping is malloc's (a block in it was not mmapped on its own). */
-static bool malloc_parts(const lc_graph *g, uintptr_t start, uintptr_t end, region_list *out) {
+ * whole mapping is malloc's (a block in it was not mmapped on its own).
+ * Blocks in the arena heaps found at out's entries from `heaps` on are
+ * malloc's and already left out. */
+static bool malloc_parts(const lc_graph *g, uintptr_t start, uintptr_t end, region_list *out,
+                         size_t heaps) {
+    size_t nheaps = out->n;
     for (size_t i = first_block(g, start); i < g->n; i++) {
         if (lc_block_addr(&g->all[i]) >= end) break;
+        if (in_regions(out, heaps, nheaps, lc_block_addr(&g->all[i]))) continue;
         /* glibc's pointer, before the block's header if it has one */
         uintptr_t a = lc_heap_allocator_pointer(lc_block_addr(&g->all[i]));
         uintptr_t hdr[2]; /* prev_size (the alignment slack), size | flags */
@@ -327,8 +361,9 @@ static void keep_candidates(const lc_graph *g, const region_list *cand, region_l
     for (size_t i = 0; i < cand->n; i++) {
         uintptr_t s = cand->r[i].start, e = cand->r[i].end;
         if (any_starts_in(&stacks, s, e)) continue;
-        if (!client_addressable(s) || is_arena_heap(s, e)) continue;
-        if (!malloc_parts(g, s, e, ex)) continue;
+        if (!client_addressable(s)) continue;
+        size_t heaps = ex->n;
+        if (arena_heaps(s, e, ex) || !malloc_parts(g, s, e, ex, heaps)) continue;
         list_push(keep, s, e);
     }
     list_free(&stacks);

@@ -23,6 +23,8 @@
 # with abort() is left out: valgrind searches
 # for leaks after a fatal signal, leakcheck does not check a process
 # killed before its exit check (exit_abort.c).
+# arena_neighbour is left out: it needs a thread's glibc arena heap, and
+# valgrind's malloc has none.
 # startup_neighbour is left out: it needs the page beside the dynamic
 # linker's start-up mapping, which valgrind's own layout does not leave free.
 # The forking program is left out too (valgrind follows the child and mixes

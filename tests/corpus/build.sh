@@ -49,6 +49,8 @@ mmap_chunk               mmap_chunk.c        -g
 mmap_chunk.fixed         mmap_chunk.c        -g -DFIXED=1
 stale_arena              stale_arena.c       -g
 stale_arena.fixed        stale_arena.c       -g -DFIXED=1
+arena_neighbour          arena_neighbour.c   -g
+arena_neighbour.fixed    arena_neighbour.c   -g -DFIXED=1
 runtime_owned            runtime_owned.c     -g
 runtime_owned.leaky      runtime_owned.c     -g -DLEAKY=1
 thread_blocked           thread_blocked.c    -g
