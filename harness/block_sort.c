@@ -72,7 +72,17 @@ __attribute__((noinline)) static void radix_sort(lc_block *b, size_t n, key_fn k
     lc_os_free(tmp, bytes);
 }
 
+/* Whether b is sorted already: a copy of the heap comes out of the block
+ * store in address order (heap_inband.c), and one pass costs much less
+ * than the radix sort's ten. */
+static bool is_sorted(const lc_block *b, size_t n, key_fn key) {
+    for (size_t i = 1; i < n; i++)
+        if (key(&b[i - 1]) > key(&b[i])) return false;
+    return true;
+}
+
 static void sort_blocks(lc_block *b, size_t n, key_fn key, int key_bits) {
+    if (is_sorted(b, n, key)) return;
     if (n <= SMALL_SORT)
         insertion_sort(b, n, key);
     else
