@@ -35,7 +35,9 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-void lc_spin_lock(lc_spinlock *l) {
+/* With the child's code: a forked test's first new stack takes the stack
+ * table's insert lock. */
+LC_CHILD_CODE void lc_spin_lock(lc_spinlock *l) {
     for (int spins = 0;; spins++) {
         if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire)) return;
         while (atomic_load_explicit(&l->held, memory_order_relaxed)) {
@@ -549,7 +551,7 @@ bool lc_os_pc_in_library(uintptr_t pc) {
  * the page cache holds (with the parent running, all of them), once per
  * process: at its first check or checked test. Linux 5.14 and later;
  * elsewhere the faults stay. */
-void lc_os_map_own_code(void) {
+LC_CHILD_CODE void lc_os_map_own_code(void) {
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif

@@ -34,20 +34,24 @@ static uint32_t max_stacks = 1u << 20;
  * capacity, publishes an index. */
 #define INDEX_MIN 1024u
 
+/* Cumulative counts of a stack. A process with one thread keeps them in
+ * the stack's record, which it has just written or read (a forked test
+ * that interns a stack then writes one page fewer); with threads they go
+ * to one array per counter shard, since threads that allocate from the
+ * same stack would otherwise bounce one cache line between cores on
+ * every malloc. The totals are the sum of both. */
+typedef struct counter {
+    _Atomic uint64_t objects, bytes;
+} counter;
+#define COUNTER_SHARDS 8
+static counter *counters[COUNTER_SHARDS];
+
 typedef struct stack_rec {
     uint64_t hash;
     uint32_t depth;
     uint32_t frames_at;
+    counter solo; /* counted while the process had one thread */
 } stack_rec;
-
-/* Cumulative counts live apart from the records, in one array per counter
- * shard: threads that allocate from the same stack would otherwise bounce
- * one cache line between cores on every malloc. */
-#define COUNTER_SHARDS 8
-typedef struct counter {
-    _Atomic uint64_t objects, bytes;
-} counter;
-static counter *counters[COUNTER_SHARDS];
 
 static stack_rec *recs;
 static _Atomic uint32_t *index_area; /* id, 0 = empty */
@@ -221,7 +225,7 @@ int lc_stack_get(lc_stack_id id, const uintptr_t **pcs) {
 
 LC_HOT_CODE void lc_stack_account(lc_stack_id id, size_t bytes) {
     if (id == 0) return;
-    counter *c = &counters[(uint32_t)lc_os_tid() % COUNTER_SHARDS][id];
+    counter *c = lc_solo() ? &recs[id].solo : &counters[(uint32_t)lc_os_tid() % COUNTER_SHARDS][id];
     lc_word_add(&c->objects, 1);
     lc_word_add(&c->bytes, bytes);
 }
@@ -231,7 +235,8 @@ void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes) {
         *objects = *bytes = 0;
         return;
     }
-    *objects = *bytes = 0;
+    *objects = atomic_load_explicit(&recs[id].solo.objects, memory_order_relaxed);
+    *bytes = atomic_load_explicit(&recs[id].solo.bytes, memory_order_relaxed);
     for (int i = 0; i < COUNTER_SHARDS; i++) {
         *objects += atomic_load_explicit(&counters[i][id].objects, memory_order_relaxed);
         *bytes += atomic_load_explicit(&counters[i][id].bytes, memory_order_relaxed);

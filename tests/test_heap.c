@@ -1455,6 +1455,32 @@ START_TEST(test_interned_stacks_keep_their_ids_as_the_index_grows) {
 }
 END_TEST
 
+static void *account_twice(void *id) {
+    lc_stack_account((lc_stack_id)(uintptr_t)id, 100);
+    lc_stack_account((lc_stack_id)(uintptr_t)id, 20);
+    return NULL;
+}
+
+/* A process with one thread counts a stack's allocations in its record,
+ * one with threads in per-thread shards: the totals are all of them, made
+ * before and while another thread ran. (In fork mode the test starts with
+ * one thread, so both ways are taken.) */
+START_TEST(test_a_stacks_totals_count_allocations_from_before_and_with_threads) {
+    uintptr_t pcs[2] = {0x8400000, 0x8500000};
+    lc_stack_id id = lc_stack_intern(pcs, 2);
+    ck_assert_uint_ne(id, 0);
+    lc_stack_account(id, 5);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, account_twice, (void *)(uintptr_t)id), 0);
+    lc_stack_account(id, 7);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    uint64_t objects, bytes;
+    lc_stack_totals(id, &objects, &bytes);
+    ck_assert_uint_eq(objects, 4);
+    ck_assert_uint_eq(bytes, 132);
+}
+END_TEST
+
 /* A forked child interns stacks the parent never saw, and finds the
  * parent's under the ids the parent gave them. */
 START_TEST(test_forked_child_interns_new_stacks_and_keeps_the_parents) {
@@ -1651,6 +1677,7 @@ static Suite *heap_suite(void) {
     tc = tcase_create("stacks and mappings");
     tcase_add_test(tc, test_interned_stacks_keep_their_ids_as_the_index_grows);
     tcase_add_test(tc, test_forked_child_interns_new_stacks_and_keeps_the_parents);
+    tcase_add_test(tc, test_a_stacks_totals_count_allocations_from_before_and_with_threads);
     tcase_add_test(tc, test_a_reused_mapping_comes_zeroed_and_stays_the_librarys);
     suite_add_tcase(s, tc);
 
