@@ -346,8 +346,19 @@ LC_NO_SANITIZE static void scan_range(lc_graph *g, pass *p, uintptr_t start, uin
     }
 }
 
+/* How far ahead of the block being scanned the queue is prefetched: its
+ * record twice as far, then the block's first line, so that the misses
+ * of the blocks in line overlap the scan of this one (a million blocks
+ * scanned one miss at a time is most of a check's time). */
+#define PREFETCH_AHEAD 8
+
 static void drain(lc_graph *g, pass *p) {
     while (p->head < p->tail) {
+        if (p->head + 2 * PREFETCH_AHEAD < p->tail)
+            __builtin_prefetch(&g->all[g->queue[p->head + 2 * PREFETCH_AHEAD]]);
+        if (p->head + PREFETCH_AHEAD < p->tail)
+            __builtin_prefetch(
+                (const void *)lc_block_addr(&g->all[g->queue[p->head + PREFETCH_AHEAD]]));
         uint32_t k = g->queue[p->head++];
         const lc_block *b = &g->all[k];
         uintptr_t a = lc_block_addr(b);
