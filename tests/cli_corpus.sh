@@ -90,6 +90,7 @@ stale_arena             | stale_arena            |                              
 stale_arena_fixed       | stale_arena.fixed      |                                    | 0       | clean        | reachable=1/56
 arena_neighbour         | arena_neighbour        |                                    | 23      | leak         | leaked=1/56 unreachable=1/56 direct=1/56
 arena_neighbour_fixed   | arena_neighbour.fixed  |                                    | 0       | clean        | reachable=1/56
+arena_neighbour_live    | arena_neighbour.live   |                                    | 0       | clean        | reachable=2/120
 runtime_owned           | runtime_owned          | --strict                           | 0       | clean        |
 runtime_owned_leaky     | runtime_owned.leaky    | --strict                           | 23      | leak         | leaked=1/77 unreachable=1/77 direct=1/77
 thread_blocked          | thread_blocked         |                                    | 23      | leak         | threads=1
@@ -389,6 +390,11 @@ check_cxx_new0_fixed() {
 check_startup_neighbour_fixed() {
     expect "the entry (72 B) is held by the page merged with the start-up mapping" \
         "[.heap.sites[] | select(.bytes == 72) | .class == \"reachable\" and (.stack | $(has_frame make_entry startup_neighbour.c)) and .path == [.path[0]] and .path[0].kind == \"mapping\"] == [true]"
+}
+check_arena_neighbour_live() {
+    check_arena_neighbour_fixed
+    expect "the node (64 B), alive in the arena heap, is held by the global kept_node" \
+        '[.heap.sites[] | select(.bytes == 64) | .class == "reachable" and .path[0].kind == "global" and .path[0].name == "kept_node"] == [true]'
 }
 check_arena_neighbour_fixed() {
     expect "the payload (56 B) is held by the program's pages below the arena heap, at offset 40" \

@@ -24,7 +24,11 @@
  * Expected: leak, 1 direct object of 56 B (the arena holds only the stale
  * copy). With -DFIXED the program's pages below the heap keep the block's
  * address: clean, the block reachable from the mapping, which must stay a
- * root. Not compared with valgrind: its malloc has no arenas. */
+ * root. With -DLIVE_NODE the worker keeps its node, emptied (a global
+ * points to it), instead of freeing it, and the program's pages hold the
+ * block: a live block of malloc's in the merged mapping must not make the
+ * program's pages malloc's too (clean, both blocks reachable, the 56-byte
+ * one from the mapping). Not compared with valgrind: its malloc has no arenas. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,10 +39,15 @@
 
 #include "corpus.h"
 
+#ifndef LIVE_NODE
+#define LIVE_NODE 0
+#endif
+
 #define ARENA_HEAP ((uintptr_t)64 << 20)
 #define BELOW ((uintptr_t)64 << 10)
 
 static void **below; /* the program's pages right below the worker's heap */
+static void *volatile kept_node;
 
 __attribute__((noinline)) static void *make_payload(void) {
     void *p = malloc(56);
@@ -58,7 +67,12 @@ static void *worker(void *payload) {
         below = p;
     else if (p != MAP_FAILED)
         munmap(p, BELOW);
-    free(node);
+    if (LIVE_NODE) {
+        node[4] = NULL; /* only the program's pages hold the block then */
+        kept_node = node;
+    } else {
+        free(node);
+    }
     return NULL;
 }
 
@@ -82,7 +96,7 @@ __attribute__((noinline)) static void run(void) {
     pthread_t t;
     if (pthread_create(&t, NULL, worker, payload) != 0) exit(1);
     pthread_join(t, NULL);
-    if (below && FIXED) below[5] = payload;
+    if (below && (FIXED || LIVE_NODE)) below[5] = payload;
 }
 
 int main(void) {

@@ -51,6 +51,7 @@ stale_arena              stale_arena.c       -g
 stale_arena.fixed        stale_arena.c       -g -DFIXED=1
 arena_neighbour          arena_neighbour.c   -g
 arena_neighbour.fixed    arena_neighbour.c   -g -DFIXED=1
+arena_neighbour.live     arena_neighbour.c   -g -DLIVE_NODE=1
 runtime_owned            runtime_owned.c     -g
 runtime_owned.leaky      runtime_owned.c     -g -DLEAKY=1
 thread_blocked           thread_blocked.c    -g
