@@ -364,9 +364,12 @@ static void record_status(int status, void *unused) {
     program_status = status;
 }
 
-/* The status the process ends with once its check gave `verdict`. */
+/* The status the process ends with once its check gave `verdict`: the
+ * program's own when it passed, when the supervisor decides, or when the
+ * program failed on its own (as `leakcheck run` and goleak's VerifyTestMain
+ * keep a failing run's status: the report still says what leaked). */
 static int final_status(int verdict) {
-    if (verdict == 0 || supervised) return program_status;
+    if (verdict == 0 || supervised || program_status != 0) return program_status;
     return verdict < 0 ? 2 : error_exitcode;
 }
 
@@ -436,12 +439,12 @@ static void check_at_exit(void *unused) {
         lc_self_leave();
     }
     run_cleanup(res.verdict);
-    if (res.verdict != 0) {
+    if (final_status(res.verdict) != program_status) {
         /* _exit skips the flush of stdio that exit does after the last
          * handler: without this, a leaky program's buffered output to a
          * pipe or file would be lost. */
         fflush(NULL);
-        syscall(SYS_exit_group, res.verdict < 0 ? 2 : error_exitcode);
+        syscall(SYS_exit_group, final_status(res.verdict));
     }
 }
 

@@ -243,7 +243,13 @@ static int child_main(const char *how) {
             usleep(1000);
         return 0;
     }
-    return 7; /* clean, with a status of its own, returned from main */
+    if (strcmp(how, "leak-and-fail") == 0) {
+        child_worker.gate = &child_gate;
+        pthread_create(&child_worker.t, NULL, parked, &child_worker);
+        while (!atomic_load(&child_worker.tid))
+            usleep(1000);
+    }
+    return 7; /* a status of its own, returned from main */
 }
 
 /* This program's path (not /proc/self/exe: under valgrind that is
@@ -305,6 +311,17 @@ END_TEST
 START_TEST(test_process_cleanup_gets_the_status_main_returned_when_clean) {
     int status, seen;
     run_child("clean", &status, &seen);
+    ck_assert_int_eq(status, 7);
+    ck_assert_int_eq(seen, 7);
+}
+END_TEST
+
+/* A program that fails on its own keeps its status, leaks or not, as
+ * under `leakcheck run` and goleak's VerifyTestMain; the report still
+ * names the leak (here to /dev/null). */
+START_TEST(test_process_cleanup_gets_the_status_main_returned_when_failing_with_a_leak) {
+    int status, seen;
+    run_child("leak-and-fail", &status, &seen);
     ck_assert_int_eq(status, 7);
     ck_assert_int_eq(seen, 7);
 }
@@ -700,6 +717,7 @@ static Suite *goleak_suite(void) {
     tcase_add_test(tc, test_cleanup_of_a_framework_check_runs_once_after_the_failure_is_reported);
     tcase_add_test(tc, test_process_cleanup_gets_the_leak_exit_status);
     tcase_add_test(tc, test_process_cleanup_gets_the_status_main_returned_when_clean);
+    tcase_add_test(tc, test_process_cleanup_gets_the_status_main_returned_when_failing_with_a_leak);
     suite_add_tcase(s, tc);
 
     tc = tcase("ignore_current");
