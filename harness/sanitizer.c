@@ -157,7 +157,7 @@ static bool in_family(uintptr_t pc) {
  * entry points keep a frame pointer (the sanitizer's own fast unwinder
  * needs it), and functions built without one leave the register alone or
  * break the chain, which every check below stops at. */
-static int walk_frame_pointers(void **buf, int max) {
+static int walk_frame_pointers(uintptr_t *buf, int max) {
     uintptr_t lo, hi;
     if (!lc_os_thread_stack(&lo, &hi)) return 0;
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
@@ -170,36 +170,37 @@ static int walk_frame_pointers(void **buf, int max) {
          * word that is no return address ends the chain (and the caller
          * falls back to DWARF when the chain does not get far enough). */
         if (!lc_os_pc_in_code(ret)) break;
-        buf[n++] = (void *)ret;
+        buf[n++] = ret;
         if (next <= fp || next >= hi) break;
         fp = next;
     }
     return n;
 }
 
-static int first_after_family(void *const *buf, int got) {
+static int first_after_family(const uintptr_t *buf, int got) {
     for (int i = 0; i < got; i++)
-        if (in_family((uintptr_t)buf[i])) return i + 1;
+        if (in_family(buf[i])) return i + 1;
     return -1;
 }
 
 int lc_sanitizer_unwind(uintptr_t *pcs, int max, bool *runtime_own) {
     /* Room for the library's and the sanitizer's own frames above the
      * program's, which are dropped. */
-    void *buf[LC_MAX_DEPTH + 32];
+    uintptr_t buf[LC_MAX_DEPTH + 32];
     int want =
         max + 32 < (int)(sizeof buf / sizeof buf[0]) ? max + 32 : (int)(sizeof buf / sizeof buf[0]);
     /* Frame pointers first: libunwind takes locks of its own and the
      * dynamic linker's, and a child forked while another thread held them
-     * would hang in its first allocation. DWARF only when the chain does
-     * not reach the allocation function, or stops right after it, and the
-     * stack has room for libunwind. */
+     * would hang in its first allocation. DWARF (the learned rules, then
+     * libunwind) only when the chain does not reach the allocation
+     * function, or stops right after it, and the stack has room for
+     * libunwind. */
     int got = walk_frame_pointers(buf, want);
     int start = first_after_family(buf, got);
     bool chain_only = false;
     if (start < 0 || (start == got && got < want)) {
         if (lc_unwind_room_for_dwarf(__builtin_frame_address(0))) {
-            got = lc_unwind_backtrace(buf, want);
+            got = lc_unwind_dwarf_here(buf, want);
             start = first_after_family(buf, got);
         } else {
             chain_only = true;
@@ -210,21 +211,21 @@ int lc_sanitizer_unwind(uintptr_t *pcs, int max, bool *runtime_own) {
      * allocation when it passes through the runtime's internals. */
     bool internal = false;
     for (int i = 0; chain_only && start < 0 && i < got && !internal; i++)
-        internal = set_contains(&internal_text, (uintptr_t)buf[i]);
+        internal = set_contains(&internal_text, buf[i]);
     if (start < 0)
         /* Allocated by something outside the known family (the
          * sanitizer's own replacement of a libc function that allocates):
          * drop the library's and the runtime's frames. */
-        for (start = 0; start < got && (lc_os_pc_in_self((uintptr_t)buf[start]) ||
-                                        lc_sanitizer_pc_in_runtime((uintptr_t)buf[start]));)
+        for (start = 0; start < got &&
+                        (lc_os_pc_in_self(buf[start]) || lc_sanitizer_pc_in_runtime(buf[start]));)
             start++;
     *runtime_own = internal;
     for (int i = start; i < got && !*runtime_own; i++)
-        *runtime_own = set_contains(&internal_text, (uintptr_t)buf[i]);
+        *runtime_own = set_contains(&internal_text, buf[i]);
 
     int n = 0;
     for (int i = start; i < got && n < max; i++)
-        pcs[n++] = (uintptr_t)buf[i];
+        pcs[n++] = buf[i];
     return n;
 }
 

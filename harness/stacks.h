@@ -17,14 +17,15 @@ int lc_unwind_here(uintptr_t *pcs, int max, int skip);
 /* Whether the thread has the stack libunwind needs left below `frame`
  * (not on the minimal stack glibc gives its SIGEV_THREAD helper). */
 bool lc_unwind_room_for_dwarf(void *frame);
+/* The caller's stack, the return address into it first, from the learned
+ * rules and, where they end, libunwind: for code whose frames down to the
+ * program's may lack frame pointers (a sanitizer's hooks). */
+int lc_unwind_dwarf_here(uintptr_t *pcs, int max);
 /* Return addresses of the caller's stack from DWARF information, the
- * caller's own frame first (unw_backtrace's contract), never through a
- * thread-specific key the program could own; lc_unwind_init, called at
- * start-up before the program runs, sees to that. */
+ * caller's own frame first (unw_backtrace's contract), with no per-thread
+ * cache and no thread-specific key (unwind.c). */
 int lc_unwind_backtrace(void **buf, int max);
 void lc_unwind_init(void);
-/* In a forked child: its first walks leave the parent's trace cache alone. */
-void lc_unwind_after_fork_child(void);
 
 /* A frame as the rule walk sees it: its return address (or, for the first,
  * the interposer's) and the stack and frame pointers it runs with. */

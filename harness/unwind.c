@@ -14,65 +14,27 @@
 #include "stacks.h"
 
 #include <libunwind.h>
-#include <pthread.h>
 #include <valgrind/memcheck.h>
 
-/* unw_backtrace keeps a per-thread cache of how to step each frame, and
- * the first call in the process creates a pthread key for it. The keys are
- * a process-wide pool of PTHREAD_KEYS_MAX, and the program may take every
- * one: libunwind does not check that its key creation succeeded and would
- * then store its cache under key 0, the program's (libunwind 1.6,
- * src/x86_64/Gtrace.c, trace_cache_init_once). So the library makes that
- * first call at start-up, before the program runs, and when even then no
- * key is free it walks with unw_step, which keeps no per-thread cache. */
-static bool trace_cache_safe;
-
-/* The trace cache is 256 KB of the forking thread's, shared with the
- * parent after a fork, and a child's own code paths hash their frames to
- * pages all over it: a forked Check test, which allocates a few times and
- * exits, paid a copy-on-write fault for nearly every new frame (about 20 a
- * test) to fill a cache it would not live to use. So a forked child's first
- * walks step with unw_step, which writes only libunwind's small cache of
- * register rules; a child that goes on allocating takes the cache again. */
-#define CHILD_STEP_WALKS 64
-LC_FORK_STATE static _Atomic int child_step_walks;
-
-LC_CHILD_CODE void lc_unwind_after_fork_child(void) {
-    atomic_store_explicit(&child_step_walks, CHILD_STEP_WALKS, memory_order_relaxed);
-}
-
-static bool use_trace_cache(void) {
-    if (!trace_cache_safe) return false;
-    if (LC_LIKELY(atomic_load_explicit(&child_step_walks, memory_order_relaxed) <= 0)) return true;
-    return atomic_fetch_sub_explicit(&child_step_walks, 1, memory_order_relaxed) <= 0;
-}
-
+/* libunwind's walks step with unw_step, never through unw_backtrace.
+ * unw_backtrace keeps a per-thread trace cache under a pthread key it
+ * creates on its first call, and 256 KB of memory a thread, all of it
+ * written when the cache is made: the key is one of the program's
+ * PTHREAD_KEYS_MAX (a program that takes them all would find one gone),
+ * and the cache's pages were copied into the page tables of every forked
+ * child and torn down at its exit. The cache paid off when every walk
+ * through code without frame pointers was libunwind's; the learned rules
+ * (unwind_rules.c) now finish those walks, and libunwind walks only to
+ * teach them, or through a frame they cannot describe. unw_step keeps
+ * libunwind's small, shared cache of register rules. */
 void lc_unwind_init(void) {
     lc_unwind_rules_init();
-    pthread_key_t probe;
-    if (pthread_key_create(&probe, NULL) != 0) return;
-    pthread_key_delete(probe);
-    void *buf[4];
-    lc_self_enter(); /* the cache and its tables are the library's */
-    (void)unw_backtrace(buf, 4);
-    lc_self_leave();
-    trace_cache_safe = true;
 }
 
 /* The return addresses of the caller's stack, the caller's own frame
  * first, as unw_backtrace gives them had the caller called it. */
 __attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
     if (max <= 0) return 0;
-    if (LC_LIKELY(use_trace_cache())) {
-        void *own[LC_MAX_DEPTH + 48];
-        int want = max + 1 < (int)(sizeof own / sizeof own[0]) ? max + 1
-                                                               : (int)(sizeof own / sizeof own[0]);
-        int got = unw_backtrace(own, want);
-        /* own[0] is this function's frame. */
-        for (int i = 1; i < got; i++)
-            buf[i - 1] = own[i];
-        return got > 0 ? got - 1 : 0;
-    }
     unw_context_t ctx;
     unw_cursor_t cursor;
     int n = 0;
@@ -88,14 +50,16 @@ __attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
 /* Code built without frame pointers leaves whatever it likes in the frame
  * pointer register, including values memcheck considers uninitialised;
  * the walk validates every link itself, so under valgrind the loaded words
- * are declared defined rather than reported. */
-static inline uintptr_t load_word(const uintptr_t *p) {
+ * are declared defined rather than reported. Built with a sanitizer, the
+ * library's own loads are not checked either: a rule reads a frame's saved
+ * registers where AddressSanitizer's redzones of that frame's locals lie. */
+LC_NO_SANITIZE static inline uintptr_t load_word(const uintptr_t *p) {
     uintptr_t w = *p;
     if (LC_UNLIKELY(lc_cfg.under_valgrind)) VALGRIND_MAKE_MEM_DEFINED(&w, sizeof w);
     return w;
 }
 
-LC_CHILD_CODE uintptr_t lc_unwind_load_word(const uintptr_t *p) {
+LC_CHILD_CODE LC_NO_SANITIZE uintptr_t lc_unwind_load_word(const uintptr_t *p) {
     return load_word(p);
 }
 
@@ -206,9 +170,10 @@ uint64_t lc_unwind_learning_walks(void) {
     return learning_walks;
 }
 
-/* Teaching is slower than libunwind's cached walk: only a walk that can
- * teach a missing rule does it. A frame whose rule was retired would
- * otherwise make every walk through it a learning one, for good. */
+/* Teaching costs more than a plain walk (each step's registers are read
+ * back and recorded): only a walk that can teach a missing rule does it.
+ * A frame whose rule was retired would otherwise make every walk through
+ * it a learning one, for good. */
 static int walk_dwarf(uintptr_t *pcs, int max, uintptr_t caller, bool teach) {
     if (teach && lc_unwind_rules_room()) {
         learning_walks++;
@@ -271,6 +236,18 @@ LC_HOT_CODE int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller
         return dwarf ? walk_frame_pointers(pcs, max, frame, caller, &broken) : n;
     lc_rules_end end;
     n = walk_rules(pcs, max, frame, caller, &end);
+    return end == LC_RULES_COMPLETE ? n : walk_dwarf(pcs, max, caller, end == LC_RULES_UNTAUGHT);
+}
+
+/* As lc_unwind, for a caller whose own frames down to the program's may
+ * lack frame pointers (a sanitizer's allocation hook): the rules from the
+ * caller's frame on, libunwind where they end. */
+__attribute__((noinline)) int lc_unwind_dwarf_here(uintptr_t *pcs, int max) {
+    if (max <= 0) return 0;
+    void *frame = __builtin_frame_address(0);
+    uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+    lc_rules_end end;
+    int n = walk_rules(pcs, max, frame, caller, &end);
     return end == LC_RULES_COMPLETE ? n : walk_dwarf(pcs, max, caller, end == LC_RULES_UNTAUGHT);
 }
 

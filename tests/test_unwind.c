@@ -10,6 +10,8 @@
  * frame of fixed size and for one sized at run time, and a rule learned in a
  * forked child serves its parent. */
 #include <check.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -253,6 +255,39 @@ START_TEST(test_what_a_forked_child_learns_its_parent_walks_with) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ the program's */
+
+/* libunwind's unw_backtrace takes a pthread key for its per-thread cache on
+ * its first call: the library walks with unw_step alone, so every one of
+ * the PTHREAD_KEYS_MAX keys stays the program's, after DWARF walks too.
+ * (Built with a sanitizer, its runtime takes one of its own.) */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZER_RUNTIME 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
+    __has_feature(memory_sanitizer) || __has_feature(leak_sanitizer)
+#define SANITIZER_RUNTIME 1
+#endif
+#endif
+#ifndef SANITIZER_RUNTIME
+#define KEYS_ARE_THE_PROGRAMS 1
+#endif
+#ifdef KEYS_ARE_THE_PROGRAMS
+START_TEST(test_the_program_can_take_every_thread_specific_key) {
+    for (int i = 0; i < 3; i++)
+        nofp_untaught_frame(capture, 16);
+    ck_assert_int_gt(ncaptured, 2);
+    static pthread_key_t keys[PTHREAD_KEYS_MAX + 1];
+    int n = 0;
+    while (n <= PTHREAD_KEYS_MAX && pthread_key_create(&keys[n], NULL) == 0)
+        n++;
+    for (int i = 0; i < n; i++)
+        pthread_key_delete(keys[i]);
+    ck_assert_int_eq(n, PTHREAD_KEYS_MAX);
+}
+END_TEST
+#endif
+
 /* ------------------------------------------------------------ registers */
 
 /* How many blocks new since the baseline (taken just before the fixture
@@ -304,6 +339,13 @@ static Suite *unwind_suite(void) {
     tcase_add_test(tc, test_what_a_forked_child_learns_its_parent_walks_with);
     tcase_add_test(tc, test_every_call_site_of_dense_code_is_walked_by_rules_once_taught);
     suite_add_tcase(s, tc);
+
+#ifdef KEYS_ARE_THE_PROGRAMS
+    tc = tcase_create("the program's");
+    tcase_add_checked_fixture(tc, dwarf_walks, NULL);
+    tcase_add_test(tc, test_the_program_can_take_every_thread_specific_key);
+    suite_add_tcase(s, tc);
+#endif
 
     tc = tcase_create("registers");
 #if defined(__x86_64__)
