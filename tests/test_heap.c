@@ -28,6 +28,7 @@
 #include "leakcheck.h"
 #include "leakcheck_check.h"
 #include "latch.h"
+#include "sanitizer.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -259,18 +260,6 @@ END_TEST
 
 extern void *__libc_malloc(size_t);
 
-/* Built with a sanitizer, the program's malloc and free are the
- * sanitizer's, which takes no block of glibc's: those two tests are for
- * glibc's allocator (natively and under valgrind). */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZER_ALLOCATOR 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
-    __has_feature(memory_sanitizer) || __has_feature(leak_sanitizer)
-#define SANITIZER_ALLOCATOR 1
-#endif
-#endif
-
 static void fill_usable(void *p, size_t want) {
     ck_assert_ptr_nonnull(p);
     size_t usable = malloc_usable_size(p);
@@ -347,7 +336,10 @@ START_TEST(test_tiny_blocks_carved_from_the_top_and_freed_are_clean) {
 }
 END_TEST
 
-#ifndef SANITIZER_ALLOCATOR
+/* Built with a sanitizer, the program's malloc and free are the
+ * sanitizer's, which takes no block of glibc's: those two tests are for
+ * glibc's allocator (natively and under valgrind). */
+#if !LC_TEST_SANITIZER
 static void *grow_foreign_block(void) {
     void *p = __libc_malloc(40);
     ck_assert_ptr_nonnull(p);
@@ -1548,7 +1540,7 @@ static void check_sorted_by_addr(size_t n) {
     free(b);
 }
 
-#ifndef SANITIZER_ALLOCATOR /* a sanitizer's allocator: no header store */
+#if !LC_TEST_SANITIZER /* a sanitizer's allocator: no header store */
 /* The header store lists its blocks by address even when the GB of address
  * space a block lands in was first used after a higher one (mmap hands out
  * addresses from the top down): a check's copy of a million blocks then
@@ -1670,7 +1662,7 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_aligned_blocks_keep_alignment_and_contents_through_realloc);
     tcase_add_test(tc, test_tiny_blocks_carved_from_the_top_are_each_reported);
     tcase_add_test(tc, test_tiny_blocks_carved_from_the_top_and_freed_are_clean);
-#ifndef SANITIZER_ALLOCATOR
+#if !LC_TEST_SANITIZER
     tcase_add_test(tc, test_block_from_glibc_itself_grown_by_realloc_and_kept_is_reported);
     tcase_add_test(tc, test_block_from_glibc_itself_freed_through_free_is_clean);
 #endif
@@ -1684,7 +1676,7 @@ static Suite *heap_suite(void) {
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sorting");
-#ifndef SANITIZER_ALLOCATOR
+#if !LC_TEST_SANITIZER
     tcase_add_test(tc, test_a_heap_copy_lists_the_header_stores_blocks_by_address);
 #endif
     tcase_add_test(tc, test_a_few_blocks_sort_by_address);

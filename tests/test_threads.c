@@ -17,19 +17,8 @@
  * so that a failing test leaves nothing behind in CK_FORK=no mode either. */
 #include "thread.h" /* the registry, for the exit-path test */
 #include "latch.h"
+#include "sanitizer.h"
 #include "leakcheck.h"
-
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LC_TEST_UNDER_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define LC_TEST_UNDER_TSAN 1
-#endif
-#ifndef LC_TEST_UNDER_TSAN
-#define LC_TEST_UNDER_TSAN 0
-#endif
 
 #include <check.h>
 #include <errno.h>
@@ -439,7 +428,7 @@ START_TEST(test_thread_blocked_in_read_is_leaked) {
     ck_assert_int_eq(res.threads[0].tid, w.tid);
     ck_assert_str_eq(res.threads[0].state, "blocked");
     ck_assert_str_eq(res.threads[0].wait, "read");
-#if !LC_TEST_UNDER_TSAN
+#if !LC_TEST_TSAN
     /* ThreadSanitizer holds a signal for a thread in a blocking call until
      * the call returns, so the capture gets no stack there (the state above
      * comes from /proc and does not need one). */
@@ -761,7 +750,7 @@ START_TEST(test_running_thread_interrupted_where_it_cannot_be_unwound_is_named_b
 }
 END_TEST
 
-#if defined(__x86_64__) && !LC_TEST_UNDER_TSAN
+#if defined(__x86_64__) && !LC_TEST_TSAN
 /* Code that spins until *stop is set and keeps no frame of its own, in an
  * executable page of its own: the word at its stack pointer is the return
  * address into its caller. The second kind first pushes a word of its own
@@ -1665,7 +1654,7 @@ END_TEST
  * threads (--max-threads) and ThreadSanitizer runs out of its shadow
  * memory long before 5,000, so there the count is what they allow. */
 static int beyond_any_table(void) {
-    return RUNNING_ON_VALGRIND || LC_TEST_UNDER_TSAN ? 300 : 5000;
+    return RUNNING_ON_VALGRIND || LC_TEST_TSAN ? 300 : 5000;
 }
 
 /* Starts n workers on small stacks (n times the default would not fit the
@@ -1812,7 +1801,7 @@ START_TEST(test_capture_of_a_thread_holding_the_linker_lock_does_not_deadlock) {
         join(&w[i]);
     ck_assert_int_eq(caps[WALK_WORKERS].status, LC_CAPTURE_OK);
     ck_assert_int_ge(caps[WALK_WORKERS].depth, 1);
-    ck_assert_msg(captured_inside || RUNNING_ON_VALGRIND || LC_TEST_UNDER_TSAN,
+    ck_assert_msg(captured_inside || RUNNING_ON_VALGRIND || LC_TEST_TSAN,
                   "the holder left its walk before the capture");
 }
 END_TEST
@@ -1966,7 +1955,7 @@ static Suite *threads_suite(void) {
 /* ThreadSanitizer holds a signal back until the thread reaches code it
  * instruments, which a thread spinning in generated code never does: the
  * capture gets no answer there. */
-#if defined(__x86_64__) && !LC_TEST_UNDER_TSAN
+#if defined(__x86_64__) && !LC_TEST_TSAN
         tcase_add_test(
             tc, test_thread_caught_in_frameless_code_without_unwind_info_is_named_by_its_caller);
         tcase_add_test(tc, test_code_address_no_call_left_on_the_stack_is_not_taken_for_a_caller);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "sanitizer.h"
 #include "leakcheck.h"
 #include "stacks.h"
 
@@ -261,18 +262,7 @@ END_TEST
  * its first call: the library walks with unw_step alone, so every one of
  * the PTHREAD_KEYS_MAX keys stays the program's, after DWARF walks too.
  * (Built with a sanitizer, its runtime takes one of its own.) */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZER_RUNTIME 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
-    __has_feature(memory_sanitizer) || __has_feature(leak_sanitizer)
-#define SANITIZER_RUNTIME 1
-#endif
-#endif
-#ifndef SANITIZER_RUNTIME
-#define KEYS_ARE_THE_PROGRAMS 1
-#endif
-#ifdef KEYS_ARE_THE_PROGRAMS
+#if !LC_TEST_SANITIZER
 START_TEST(test_the_program_can_take_every_thread_specific_key) {
     for (int i = 0; i < 3; i++)
         nofp_untaught_frame(capture, 16);
@@ -340,7 +330,7 @@ static Suite *unwind_suite(void) {
     tcase_add_test(tc, test_every_call_site_of_dense_code_is_walked_by_rules_once_taught);
     suite_add_tcase(s, tc);
 
-#ifdef KEYS_ARE_THE_PROGRAMS
+#if !LC_TEST_SANITIZER
     tc = tcase_create("the program's");
     tcase_add_checked_fixture(tc, dwarf_walks, NULL);
     tcase_add_test(tc, test_the_program_can_take_every_thread_specific_key);
