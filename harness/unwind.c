@@ -222,6 +222,15 @@ LC_CHILD_CODE bool lc_unwind_room_for_dwarf(void *frame) {
     return sp > lo && sp - lo >= DWARF_STACK_NEEDED;
 }
 
+/* The learned rules from `frame` on, and libunwind where they end: it
+ * learns the rule of a frame the rules were not taught. */
+LC_CHILD_CODE static int walk_rules_then_dwarf(uintptr_t *pcs, int max, void *frame,
+                                               uintptr_t caller) {
+    lc_rules_end end;
+    int n = walk_rules(pcs, max, frame, caller, &end);
+    return end == LC_RULES_COMPLETE ? n : walk_dwarf(pcs, max, caller, end == LC_RULES_UNTAUGHT);
+}
+
 LC_HOT_CODE int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
     if (max <= 0) return 0;
     bool dwarf = lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller), broken = false;
@@ -234,9 +243,7 @@ LC_HOT_CODE int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller
     }
     if (!lc_unwind_room_for_dwarf(frame))
         return dwarf ? walk_frame_pointers(pcs, max, frame, caller, &broken) : n;
-    lc_rules_end end;
-    n = walk_rules(pcs, max, frame, caller, &end);
-    return end == LC_RULES_COMPLETE ? n : walk_dwarf(pcs, max, caller, end == LC_RULES_UNTAUGHT);
+    return walk_rules_then_dwarf(pcs, max, frame, caller);
 }
 
 /* As lc_unwind, for a caller whose own frames down to the program's may
@@ -246,9 +253,7 @@ __attribute__((noinline)) int lc_unwind_dwarf_here(uintptr_t *pcs, int max) {
     if (max <= 0) return 0;
     void *frame = __builtin_frame_address(0);
     uintptr_t caller = (uintptr_t)__builtin_return_address(0);
-    lc_rules_end end;
-    int n = walk_rules(pcs, max, frame, caller, &end);
-    return end == LC_RULES_COMPLETE ? n : walk_dwarf(pcs, max, caller, end == LC_RULES_UNTAUGHT);
+    return walk_rules_then_dwarf(pcs, max, frame, caller);
 }
 
 int lc_unwind_here(uintptr_t *pcs, int max, int skip) {
