@@ -439,12 +439,13 @@ static void check_at_exit(void *unused) {
         lc_self_leave();
     }
     run_cleanup(res.verdict);
-    if (final_status(res.verdict) != program_status) {
+    int status = final_status(res.verdict);
+    if (status != program_status) {
         /* _exit skips the flush of stdio that exit does after the last
          * handler: without this, a leaky program's buffered output to a
          * pipe or file would be lost. */
         fflush(NULL);
-        syscall(SYS_exit_group, final_status(res.verdict));
+        syscall(SYS_exit_group, status);
     }
 }
 
