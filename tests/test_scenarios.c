@@ -90,6 +90,7 @@ static char *read_until_eof(int fd, size_t *len) {
 }
 
 static _Noreturn void run_variant_in_child(const lc_scenario *sc, bool leaky, int fd) {
+    signal(SIGALRM, SIG_DFL); /* not Check's handler, which a CK_FORK=no runner leaves */
     alarm(CHILD_ALARM_SECONDS);
     lc_baseline();
     (leaky ? sc->leaky : sc->fixed)();
