@@ -148,49 +148,77 @@ static inline size_t request(size_t offset, size_t size) {
     return offset + (size < 9 ? 9 : size);
 }
 
-/* Records a block glibc made with room for a header: the program gets
- * base + offset. A signal handler that allocates while its thread is in
- * the tracker records the block at once (a free of it must find it) and
- * leaves its stack for later. When the block cannot be indexed, it goes
- * to the table, at base. */
-LC_HOT_CODE static void *headed(void *base, size_t offset, size_t size, void *frame,
-                                uintptr_t caller) {
-    if (!base) return NULL;
-    uintptr_t user = (uintptr_t)base + offset;
-    if (LC_UNLIKELY(in_tracker)) {
-        if (!lc_inband_publish((uintptr_t)base, user, size, 0, flags_of(caller, false))) {
-            defer((uintptr_t)base, size ? size : 1, caller);
-            return base;
-        }
-        if (lc_cfg.stack_depth > 0 && pending_head - pending_tail < PENDING_MAX) {
-            pending[pending_head % PENDING_MAX] =
-                (pending_op){user, size, caller, lc_inband_seq(user)};
-            pending_head++;
-        }
-        return (void *)user;
-    }
+/* The stack of an allocation, interned and counted, inside the tracker
+ * (the unwinder and the stack table may allocate, and the table takes a
+ * lock). Not inlined: its buffer of return addresses stays out of
+ * malloc's frame. */
+static __attribute__((noinline)) lc_stack_id stack_here(size_t size, void *frame,
+                                                        uintptr_t caller) {
     in_tracker = 1;
     uintptr_t pcs[LC_MAX_DEPTH];
-    int depth = lc_cfg.stack_depth;
-    int n = depth > 0 ? lc_unwind(pcs, depth, frame, caller) : 0;
-    lc_stack_id id = stack_of(size, pcs, n);
-    uint32_t flags = flags_of(caller, false);
-    if (!lc_inband_publish((uintptr_t)base, user, size, id, flags)) {
-        lc_heap_insert((uintptr_t)base, size, id, flags);
-        user = (uintptr_t)base;
-    }
+    lc_stack_id id = stack_of(size, pcs, lc_unwind(pcs, lc_cfg.stack_depth, frame, caller));
     in_tracker = 0;
     if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+    return id;
+}
+
+/* A block the header store cannot index: the table records it, at base,
+ * inside the tracker (the table takes locks). */
+static uintptr_t table_instead(uintptr_t base, size_t size, lc_stack_id stack, uint32_t flags) {
+    in_tracker = 1;
+    lc_heap_insert(base, size, stack, flags);
+    in_tracker = 0;
+    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+    return base;
+}
+
+static uintptr_t not_indexed(uintptr_t base, size_t size, lc_stack_id stack, uint32_t flags) {
+    (void)base, (void)size, (void)stack, (void)flags;
+    return 0;
+}
+
+/* A signal handler's block, while its thread is in the tracker: it is
+ * recorded at once (a free of it must find it), its stack later; one the
+ * store cannot index waits for the table. */
+static __attribute__((noinline)) void *headed_in_handler(uintptr_t base, uintptr_t user,
+                                                         size_t size, uintptr_t caller) {
+    if (!lc_inband_publish(base, user, size, 0, flags_of(caller, false), not_indexed)) {
+        defer(base, size ? size : 1, caller);
+        return (void *)base;
+    }
+    if (lc_cfg.stack_depth > 0 && pending_head - pending_tail < PENDING_MAX) {
+        pending[pending_head % PENDING_MAX] = (pending_op){user, size, caller, lc_inband_seq(user)};
+        pending_head++;
+    }
     return (void *)user;
 }
 
+/* Records a block glibc made with room for a header: the program gets
+ * base + offset. The store's publish is the last call, made as a jump: in
+ * the bisection of bench/README.md ("The depth-0 path taken apart"), a
+ * malloc that called it and then returned made the workload take about
+ * 1.25 times as long as one that jumped to it. Publishing takes no lock
+ * and allocates nothing: it writes the block's own header, and the
+ * bitmap word, the region's highest number and the thread's next
+ * sequence number each with one instruction a signal handler cannot
+ * split. So the tracker is entered
+ * only for what does take a lock or allocate: the stack, and the table. */
+LC_INLINE void *headed(void *base, size_t offset, size_t size, void *frame, uintptr_t caller) {
+    if (LC_UNLIKELY(!base)) return NULL;
+    uintptr_t user = (uintptr_t)base + offset;
+    if (LC_UNLIKELY(in_tracker)) return headed_in_handler((uintptr_t)base, user, size, caller);
+    lc_stack_id id = lc_cfg.stack_depth > 0 ? stack_here(size, frame, caller) : 0;
+    return (void *)lc_inband_publish((uintptr_t)base, user, size, id, flags_of(caller, false),
+                                     table_instead);
+}
+
 /* Whether this allocation gets a header: natively, for the program. */
-static inline bool heads(void) {
+LC_INLINE bool heads(void) {
     return LC_LIKELY(lc_inband_on()) && !lc_self_depth;
 }
 
-LC_HOT_CODE static void *malloc_headed(size_t size, void *frame, uintptr_t caller) {
-    if (size > SIZE_MAX - HEADER) {
+LC_INLINE void *malloc_headed(size_t size, void *frame, uintptr_t caller) {
+    if (LC_UNLIKELY(size > SIZE_MAX - HEADER)) {
         errno = ENOMEM;
         return NULL;
     }
@@ -287,15 +315,20 @@ LC_HOT_CODE void *calloc(size_t n, size_t size) {
     return p;
 }
 
-LC_HOT_CODE void free(void *p) {
-    if (!p) return;
-    uintptr_t base;
-    if (lc_inband_retire((uintptr_t)p, &base, NULL)) {
-        libc_free((void *)base);
-        return;
-    }
+/* A block without a header: the library's own, the dynamic linker's, or
+ * any under valgrind. */
+static __attribute__((noinline)) void free_unheaded(void *p) {
     on_free(p);
     __libc_free(p);
+}
+
+LC_HOT_CODE void free(void *p) {
+    if (!p) return;
+    uintptr_t base = lc_inband_retire((uintptr_t)p);
+    if (LC_LIKELY(base))
+        libc_free((void *)base);
+    else
+        free_unheaded(p);
 }
 
 /* realloc of a headed block. Its record goes first, as below; glibc moves
@@ -337,10 +370,8 @@ LC_HOT_CODE static void *realloc_from(void *old, size_t size, void *frame, uintp
         on_alloc(p, size, frame, caller);
         return p;
     }
-    uintptr_t base;
-    size_t old_size;
-    if (lc_inband_retire((uintptr_t)old, &base, &old_size))
-        return realloc_headed(old, base, old_size, size, frame, caller);
+    uintptr_t base = lc_inband_retire((uintptr_t)old);
+    if (base) return realloc_headed(old, base, lc_inband_size((uintptr_t)old), size, frame, caller);
     /* The old record goes first: once glibc frees the old block, another
      * thread may be handed the same address and record it. When realloc
      * fails, the old block is still the caller's, so it is put back (as a

@@ -53,25 +53,70 @@ static inline uint64_t lc_block_pack_seq_tid(uint64_t seq, uint32_t tid, uint32_
 static inline uint64_t lc_block_pack_size_stack(size_t size, lc_stack_id stack) {
     return (uint64_t)size << 24 | (stack & 0xffffff);
 }
+/* Sequence numbers (heap_table.c): each thread takes them from a chunk of
+ * its own, and a new epoch (a baseline) makes every thread take a new
+ * chunk, so no number given after a baseline is below it. */
+#define LC_SEQ_MASK ((1ull << 40) - 1)
+typedef struct lc_seq_chunk {
+    uint64_t next, end, epoch;
+} lc_seq_chunk;
+extern LC_TLS lc_seq_chunk lc_seq_mine;
+extern _Atomic uint64_t lc_seq_epoch;
+uint64_t lc_heap_take_seq_chunk(uint64_t *chunk_last);
+/* Takes the thread's next number in one instruction a signal handler
+ * cannot split, so that a handler that allocates meanwhile takes the one
+ * after it, never the same: a snapshot tells blocks apart by number. */
+static inline uint64_t lc_seq_bump(uint64_t *next) {
+#if defined(__x86_64__)
+    uint64_t v = 1;
+    __asm__ volatile("xaddq %0, %1" : "+r"(v), "+m"(*next));
+    return v;
+#else
+    return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+#endif
+}
 /* The next sequence number of this thread, and the last of the chunk it
  * belongs to (no later number of the thread is below the baseline that
- * chunk was taken under). */
-uint64_t lc_heap_take_seq(uint64_t *chunk_last);
+ * chunk was taken under). Inline: every malloc takes one. */
+static inline uint64_t lc_heap_take_seq(uint64_t *chunk_last) {
+    lc_seq_chunk *c = &lc_seq_mine;
+    uint64_t seq = lc_seq_bump(&c->next);
+    if (LC_UNLIKELY(seq >= c->end ||
+                    c->epoch != atomic_load_explicit(&lc_seq_epoch, memory_order_acquire)))
+        return lc_heap_take_seq_chunk(chunk_last);
+    *chunk_last = (c->end - 1) & LC_SEQ_MASK;
+    return seq & LC_SEQ_MASK;
+}
 
 /* The header store (heap_inband.c), for the interposers. Whether it is on
- * is decided at the first allocation and never changes. */
-bool lc_inband_on(void);
+ * is decided at the first allocation, before any block exists, and never
+ * changes: 0 not yet, 1 on, 2 off (under valgrind). Read inline: it is the
+ * first test of every malloc. */
+extern _Atomic int lc_inband_mode;
+bool lc_inband_decide(void);
+static inline bool lc_inband_on(void) {
+    int m = atomic_load_explicit(&lc_inband_mode, memory_order_relaxed);
+    return LC_LIKELY(m) ? m == 1 : lc_inband_decide();
+}
 bool lc_inband_used(void); /* it ever held a block */
 /* Records the block at user, whose allocation starts at base (user - 16,
- * or further for an aligned one); returns user, or 0 when it cannot be
- * indexed (the caller then uses the table). */
+ * or further for an aligned one), and returns user. A block it cannot
+ * index (its address beyond the directory, or no memory for a leaf) goes
+ * to `instead`, and the pointer that returns is the program's: the
+ * interposers end in this call, so that nothing is left for them to do
+ * once it returns (bench/README.md, "The depth-0 path taken apart"). */
+typedef uintptr_t (*lc_inband_overflow_fn)(uintptr_t base, size_t size, lc_stack_id stack,
+                                           uint32_t flags);
 uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t size, lc_stack_id stack,
-                            uint32_t flags);
+                            uint32_t flags, lc_inband_overflow_fn instead);
 /* Whether user is a live block of the header store. */
 bool lc_inband_owns(uintptr_t user);
-/* Drops the live block at user: false when it is not one. *base is the
- * pointer to give back to glibc, *size the size recorded (size may be NULL). */
-bool lc_inband_retire(uintptr_t user, uintptr_t *base, size_t *size);
+/* Drops the live block at user and returns the pointer to give back to
+ * glibc; 0 when it is not one. */
+uintptr_t lc_inband_retire(uintptr_t user);
+/* The size recorded for a block of the store, live or just retired (until
+ * glibc gets it back). */
+size_t lc_inband_size(uintptr_t user);
 /* The stack of a block recorded by a signal handler without one, if the
  * block is still the one numbered seq. */
 void lc_inband_set_stack(uintptr_t user, uint64_t seq, lc_stack_id stack);

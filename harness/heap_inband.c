@@ -84,19 +84,30 @@ static _Atomic uint32_t nleaves;
 LC_HOT static _Atomic uint32_t holds;
 static LC_TLS int hold_depth;
 /* The leaf this thread last used: the directory is 2 MB, and its entry's
- * page would be one more for the TLB on every call. */
-static LC_TLS uintptr_t tls_leaf_key; /* address >> LEAF_SHIFT, + 1 */
-static LC_TLS leaf *tls_leaf;
-/* 0: not decided, 1: on, 2: off. Decided at the first allocation, before
- * any block exists, and never changed. */
-LC_HOT static _Atomic int mode;
+ * page would be one more for the TLB on every call. The leaf and its
+ * directory index + 1 share one word, so that a signal handler that
+ * interrupts this thread while it changes them sees the old pair or the
+ * new one, never a leaf with another's index: a leaf is page-aligned and
+ * below 2^48, and the index + 1 (below 2^19) fills its low 12 bits and
+ * its top 16. */
+static LC_TLS uintptr_t tls_leaf_word;
+#define LEAF_KEY_MASK ((uintptr_t)0xfff | (uintptr_t)0xffff << 48)
+static inline uintptr_t leaf_key_bits(uintptr_t key) {
+    return (key & 0xfff) | (key >> 12) << 48;
+}
+static inline leaf *cached_leaf(uintptr_t a) {
+    uintptr_t w = tls_leaf_word;
+    return (w & LEAF_KEY_MASK) == leaf_key_bits((a >> LEAF_SHIFT) + 1)
+               ? (leaf *)(w & ~LEAF_KEY_MASK)
+               : NULL;
+}
+/* 0: not decided, 1: on, 2: off (heap.h). */
+LC_HOT _Atomic int lc_inband_mode;
 
-LC_HOT_CODE bool lc_inband_on(void) {
-    int m = atomic_load_explicit(&mode, memory_order_relaxed);
-    if (LC_LIKELY(m)) return m == 1;
-    m = RUNNING_ON_VALGRIND ? 2 : 1;
+bool lc_inband_decide(void) {
+    int m = RUNNING_ON_VALGRIND ? 2 : 1;
     int expected = 0;
-    if (!atomic_compare_exchange_strong(&mode, &expected, m)) m = expected;
+    if (!atomic_compare_exchange_strong(&lc_inband_mode, &expected, m)) m = expected;
     return m == 1;
 }
 
@@ -105,14 +116,12 @@ bool lc_inband_used(void) {
 }
 
 static inline leaf *leaf_of(uintptr_t a) {
-    uintptr_t key = (a >> LEAF_SHIFT) + 1;
-    if (LC_LIKELY(key == tls_leaf_key)) return tls_leaf;
+    leaf *l = cached_leaf(a);
+    if (LC_LIKELY(l)) return l;
     if (a >> ADDRESS_BITS) return NULL;
-    leaf *l = atomic_load_explicit(&directory[a >> LEAF_SHIFT], memory_order_acquire);
-    if (l) { /* a leaf, once there, stays */
-        tls_leaf = l;
-        tls_leaf_key = key;
-    }
+    l = atomic_load_explicit(&directory[a >> LEAF_SHIFT], memory_order_acquire);
+    if (l && !((uintptr_t)l & LEAF_KEY_MASK)) /* a leaf, once there, stays */
+        tls_leaf_word = (uintptr_t)l | leaf_key_bits((a >> LEAF_SHIFT) + 1);
     return l;
 }
 
@@ -158,16 +167,15 @@ static inline bool bit_is_set(leaf *l, uint64_t g) {
     return atomic_load_explicit(word_of(l, g), memory_order_acquire) >> (g % 64) & 1;
 }
 
-LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t size,
-                                        lc_stack_id stack, uint32_t flags) {
-    leaf *l = leaf_for_insert(user);
-    if (!l) return 0;
-    uint64_t last;
-    uint64_t seq = lc_heap_take_seq(&last);
+/* Writes the header, then sets the block's bit (the bit published last:
+ * whoever sees it sees the header). */
+LC_INLINE uintptr_t publish_in(leaf *l, uintptr_t base, uintptr_t user, size_t size,
+                               lc_stack_id stack, uint32_t flags, uint64_t seq, uint64_t last,
+                               uint32_t tid) {
     header *h = header_of(user);
-    h->seq_tid = lc_block_pack_seq_tid(seq, (uint32_t)lc_os_tid(), flags);
+    h->seq_tid = lc_block_pack_seq_tid(seq, tid, flags);
     h->size_stack = lc_block_pack_size_stack(size, stack & HDR_STACK_MASK);
-    if (user - base > sizeof(header)) {
+    if (LC_UNLIKELY(user - base > sizeof(header))) {
         h->size_stack |= HDR_ALIGNED;
         ((uint64_t *)h)[-1] = user - base;
     }
@@ -177,16 +185,32 @@ LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t s
     uint64_t cur = atomic_load_explicit(&r->max_seq, memory_order_relaxed);
     if (cur < seq) {
         if (!cur) lc_word_or(&l->used[k / 64], (uint64_t)1 << (k % 64));
-        if (lc_solo())
-            atomic_store_explicit(&r->max_seq, last, memory_order_relaxed);
-        else
-            while (cur < seq && !atomic_compare_exchange_weak_explicit(&r->max_seq, &cur, last,
-                                                                       memory_order_relaxed,
-                                                                       memory_order_relaxed))
-                ;
+        lc_word_raise(&r->max_seq, cur, seq, last);
     }
     lc_word_or(&r->bits[g % BITS_PER_REGION / 64], (uint64_t)1 << (g % 64));
     return user;
+}
+
+/* A block in a leaf this thread has not used last, its first number of a
+ * chunk, or its first block at all (its thread id not yet cached). */
+static __attribute__((noinline)) uintptr_t publish_slow(uintptr_t base, uintptr_t user, size_t size,
+                                                        lc_stack_id stack, uint32_t flags,
+                                                        lc_inband_overflow_fn instead) {
+    leaf *l = leaf_for_insert(user);
+    if (!l) return instead(base, size, stack, flags);
+    uint64_t last, seq = lc_heap_take_seq(&last);
+    return publish_in(l, base, user, size, stack, flags, seq, last, (uint32_t)lc_os_tid());
+}
+
+/* The common path reads the cached leaf and the thread's id inline. */
+LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t size,
+                                        lc_stack_id stack, uint32_t flags,
+                                        lc_inband_overflow_fn instead) {
+    leaf *l = cached_leaf(user);
+    uint32_t tid = (uint32_t)lc_os_cached_tid;
+    if (LC_UNLIKELY(!l || !tid)) return publish_slow(base, user, size, stack, flags, instead);
+    uint64_t last, seq = lc_heap_take_seq(&last);
+    return publish_in(l, base, user, size, stack, flags, seq, last, tid);
 }
 
 LC_HOT_CODE bool lc_inband_owns(uintptr_t user) {
@@ -200,22 +224,30 @@ LC_HOT_CODE uintptr_t lc_inband_base(uintptr_t user) {
     return user - sizeof(header);
 }
 
-LC_HOT_CODE bool lc_inband_retire(uintptr_t user, uintptr_t *base, size_t *size) {
+/* Another thread may free the same block at once, or a check may hold
+ * the blocks: the bit is cleared with a locked instruction, and a check's
+ * hold waited for. */
+static __attribute__((noinline)) uintptr_t retire_shared(_Atomic uint64_t *w, uint64_t mask,
+                                                         uintptr_t user) {
+    if (!(atomic_fetch_and_explicit(w, ~mask, memory_order_seq_cst) & mask))
+        return 0; /* freed twice, by two threads at once */
+    if (LC_UNLIKELY(atomic_load_explicit(&holds, memory_order_seq_cst))) wait_for_holds();
+    return lc_inband_base(user);
+}
+
+LC_HOT_CODE uintptr_t lc_inband_retire(uintptr_t user) {
     leaf *l = leaf_of(user);
-    if (!l || (user & 15)) return false;
+    if (!l || (user & 15)) return 0;
     uint64_t g = granule_of(user), mask = (uint64_t)1 << (g % 64);
     _Atomic uint64_t *w = word_of(l, g);
-    if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return false;
-    if (lc_solo()) {
-        if (!lc_word_clear(w, mask)) return false;
-    } else {
-        if (!(atomic_fetch_and_explicit(w, ~mask, memory_order_seq_cst) & mask))
-            return false; /* freed twice, by two threads at once */
-        if (LC_UNLIKELY(atomic_load_explicit(&holds, memory_order_seq_cst))) wait_for_holds();
-    }
-    *base = lc_inband_base(user);
-    if (size) *size = (size_t)(header_of(user)->size_stack >> 24);
-    return true;
+    if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return 0;
+    if (!lc_solo()) return retire_shared(w, mask, user);
+    if (!lc_word_clear(w, mask)) return 0;
+    return lc_inband_base(user);
+}
+
+size_t lc_inband_size(uintptr_t user) {
+    return (size_t)(header_of(user)->size_stack >> 24);
 }
 
 /* Holding the blocks, as a check does: another thread that frees the

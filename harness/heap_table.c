@@ -29,7 +29,6 @@
  * in the child no longer maps a table of its own either). */
 #define SMALL_CAPACITY 16u
 #define SEQ_CHUNK 4096u
-#define SEQ_MASK ((1ull << 40) - 1)
 
 /* max_seq and the bounds only widen (a free does not narrow them): a shard
  * whose max_seq is below a baseline holds nothing new, so a check after a
@@ -75,8 +74,8 @@ static LC_TLS bool locked_all, table_held;
  * the middle of a check that took none of its locks. */
 static _Atomic bool table_used;
 LC_HOT static _Atomic uint64_t next_chunk = 1;
-LC_HOT static _Atomic uint64_t epoch;
-static LC_TLS uint64_t tls_seq, tls_seq_end, tls_epoch;
+LC_HOT _Atomic uint64_t lc_seq_epoch;
+LC_TLS lc_seq_chunk lc_seq_mine;
 
 static inline bool in_use(uint32_t k) {
     return atomic_load_explicit(&used_shards[k / 64], memory_order_acquire) >> (k % 64) & 1;
@@ -107,15 +106,22 @@ static inline shard *shard_of(uintptr_t addr) {
     return &shards[area << (SHARD_BITS - AREA_BITS) | region];
 }
 
-LC_HOT_CODE uint64_t lc_heap_take_seq(uint64_t *chunk_last) {
-    uint64_t e = atomic_load_explicit(&epoch, memory_order_acquire);
-    if (LC_UNLIKELY(tls_seq >= tls_seq_end || tls_epoch != e)) {
-        tls_seq = atomic_fetch_add_explicit(&next_chunk, SEQ_CHUNK, memory_order_relaxed);
-        tls_seq_end = tls_seq + SEQ_CHUNK;
-        tls_epoch = e;
-    }
-    *chunk_last = (tls_seq_end - 1) & SEQ_MASK;
-    return tls_seq++ & SEQ_MASK;
+/* This thread's chunk is used up or from before the last baseline. The
+ * chunk is marked used up while it changes: a signal handler that
+ * allocates in the middle takes a chunk of its own, and this thread's
+ * number is the first of its own chunk either way. */
+uint64_t lc_heap_take_seq_chunk(uint64_t *chunk_last) {
+    lc_seq_chunk *c = &lc_seq_mine;
+    uint64_t epoch = atomic_load_explicit(&lc_seq_epoch, memory_order_acquire);
+    uint64_t start = atomic_fetch_add_explicit(&next_chunk, SEQ_CHUNK, memory_order_relaxed);
+    c->end = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    c->next = start + 1;
+    c->epoch = epoch;
+    atomic_signal_fence(memory_order_seq_cst);
+    c->end = start + SEQ_CHUNK;
+    *chunk_last = (start + SEQ_CHUNK - 1) & LC_SEQ_MASK;
+    return start & LC_SEQ_MASK;
 }
 
 uint64_t lc_heap_next_seq(void) {
@@ -124,7 +130,7 @@ uint64_t lc_heap_next_seq(void) {
 
 LC_CHILD_CODE uint64_t lc_heap_new_epoch(void) {
     uint64_t at = atomic_load(&next_chunk);
-    atomic_fetch_add(&epoch, 1);
+    atomic_fetch_add(&lc_seq_epoch, 1);
     return at;
 }
 

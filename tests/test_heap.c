@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -407,6 +408,80 @@ START_TEST(test_allocation_freed_in_signal_handler_is_clean) {
     raise_allocating_signal(1);
     lc_result r = check_now(NULL);
     ASSERT_CLEAN(r);
+}
+END_TEST
+
+/* A timer's handler takes sequence numbers while the test takes them in a
+ * loop, landing between any two instructions of the step: every
+ * number is still taken once, which is how a snapshot tells blocks apart.
+ * (A handler that interrupted the step from one number to the next used
+ * to take the same one.) The handler cannot call malloc here: it would
+ * land inside glibc's too, which no signal may interrupt. A timer of its
+ * own with SIGPROF, not the process's real-time timer and SIGALRM: those
+ * are Check's, for its timeouts. */
+#define HANDLER_SEQS 4096
+#define LOOP_SEQS (1u << 22)
+static uint64_t handler_seqs[HANDLER_SEQS];
+static volatile sig_atomic_t handler_took;
+
+static void seq_taking_handler(int sig) {
+    (void)sig;
+    uint64_t last;
+    if (handler_took < HANDLER_SEQS) handler_seqs[handler_took++] = lc_heap_take_seq(&last);
+}
+
+/* Counts the values of v[0..n) seen before: a bitmap over their range, in
+ * memory of its own (neither this nor the arrays may move glibc's mmap
+ * threshold, which the suite's later tests rely on). */
+static size_t repeats(const uint64_t *v, size_t n) {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    ck_assert_uint_lt(hi - lo, (uint64_t)1 << 32);
+    size_t bytes = (size_t)((hi - lo) / 8 + 8);
+    uint8_t *seen = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(seen, MAP_FAILED);
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = v[i] - lo;
+        same += seen[k / 8] >> (k % 8) & 1;
+        seen[k / 8] |= (uint8_t)(1u << (k % 8));
+    }
+    munmap(seen, bytes);
+    return same;
+}
+
+START_TEST(test_a_signal_handler_never_takes_the_sequence_number_its_thread_was_taking) {
+    size_t bytes = (LOOP_SEQS + HANDLER_SEQS) * sizeof(uint64_t);
+    uint64_t *all = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(all, MAP_FAILED);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = seq_taking_handler;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGPROF, &sa, &old);
+    handler_took = 0;
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGPROF};
+    timer_t timer;
+    ck_assert_int_eq(timer_create(CLOCK_MONOTONIC, &ev, &timer), 0);
+    struct itimerspec every = {{0, 20000}, {0, 20000}};
+    timer_settime(timer, 0, &every, NULL);
+    size_t n = 0;
+    for (uint64_t last; n < LOOP_SEQS && handler_took < HANDLER_SEQS;)
+        all[n++] = lc_heap_take_seq(&last);
+    timer_delete(timer);
+    signal(SIGPROF, SIG_IGN); /* drops one still pending */
+    sigaction(SIGPROF, &old, NULL);
+
+    int took = handler_took;
+    memcpy(all + n, handler_seqs, (size_t)took * sizeof *all);
+    size_t same = repeats(all, n + (size_t)took);
+    munmap(all, bytes);
+    ck_assert_int_gt(took, 0);
+    ck_assert_msg(same == 0, "%zu numbers taken twice (%zu by the loop, %d by the handler)", same,
+                  n, took);
 }
 END_TEST
 
@@ -1651,6 +1726,7 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_block_from_another_thread_never_freed_is_reported);
     tcase_add_test(tc, test_allocation_in_signal_handler_is_tracked);
     tcase_add_test(tc, test_allocation_freed_in_signal_handler_is_clean);
+    tcase_add_test(tc, test_a_signal_handler_never_takes_the_sequence_number_its_thread_was_taking);
     tcase_add_test(tc, test_library_allocations_for_a_report_are_never_reported);
     tcase_add_test(tc, test_leak_after_a_report_is_still_reported);
     tcase_add_test(tc, test_fork_in_threaded_program_child_is_clean);
