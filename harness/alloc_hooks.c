@@ -115,6 +115,13 @@ static void drain_pending(void) {
     }
 }
 
+/* Leaves the tracker, and applies what a signal handler queued while this
+ * thread was in it. */
+static inline void leave_tracker(void) {
+    in_tracker = 0;
+    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+}
+
 static void defer(uintptr_t addr, size_t size, uintptr_t caller) {
     if (pending_head - pending_tail >= PENDING_MAX) {
         atomic_fetch_add_explicit(&pending_dropped, 1, memory_order_relaxed);
@@ -132,8 +139,7 @@ static inline void on_alloc(void *p, size_t size, void *frame, uintptr_t caller)
     }
     in_tracker = 1;
     track_alloc_locked((uintptr_t)p, size, frame, caller);
-    in_tracker = 0;
-    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+    leave_tracker();
 }
 
 #define HEADER 16u
@@ -157,8 +163,7 @@ static __attribute__((noinline)) lc_stack_id stack_here(size_t size, void *frame
     in_tracker = 1;
     uintptr_t pcs[LC_MAX_DEPTH];
     lc_stack_id id = stack_of(size, pcs, lc_unwind(pcs, lc_cfg.stack_depth, frame, caller));
-    in_tracker = 0;
-    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+    leave_tracker();
     return id;
 }
 
@@ -167,8 +172,7 @@ static __attribute__((noinline)) lc_stack_id stack_here(size_t size, void *frame
 static uintptr_t table_instead(uintptr_t base, size_t size, lc_stack_id stack, uint32_t flags) {
     in_tracker = 1;
     lc_heap_insert(base, size, stack, flags);
-    in_tracker = 0;
-    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+    leave_tracker();
     return base;
 }
 
@@ -249,8 +253,7 @@ static inline void on_free(void *p) {
     }
     in_tracker = 1;
     lc_heap_remove((uintptr_t)p);
-    in_tracker = 0;
-    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+    leave_tracker();
 }
 
 /* The sanitizer's hooks (sanitizer.c) run inside its malloc, after the block
@@ -273,8 +276,7 @@ void lc_alloc_hooked(void *p, size_t size, lc_hook_unwind_fn unwind) {
     bool sanitizer_own;
     int n = unwind(pcs, lc_cfg.stack_depth > 0 ? lc_cfg.stack_depth : 1, &sanitizer_own);
     record_block((uintptr_t)p, size, pcs, n, n > 0 ? pcs[0] : 0, sanitizer_own);
-    in_tracker = 0;
-    if (LC_UNLIKELY(pending_head != pending_tail)) drain_pending();
+    leave_tracker();
 }
 
 void lc_free_hooked(void *p) {

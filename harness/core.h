@@ -48,7 +48,7 @@
 #define LC_CHILD_CODE __attribute__((section(".text.hot.lc_child")))
 /* For the allocation path's steps: each is a function of its own to read,
  * and one body to run. Flattened so, with the store's publish made a
- * jump, malloc and free at depth 0 cost 0.8 of what they did in five
+ * jump, malloc and free at depth 0 cost 0.87 of what they did in five
  * call levels (bench/README.md, "The depth-0 path taken apart"). */
 #define LC_INLINE static inline __attribute__((always_inline))
 

@@ -191,8 +191,8 @@ LC_INLINE uintptr_t publish_in(leaf *l, uintptr_t base, uintptr_t user, size_t s
     return user;
 }
 
-/* A block in a leaf this thread has not used last, its first number of a
- * chunk, or its first block at all (its thread id not yet cached). */
+/* A block in a leaf this thread has not used last: the leaf is looked up,
+ * or made. */
 static __attribute__((noinline)) uintptr_t publish_slow(uintptr_t base, uintptr_t user, size_t size,
                                                         lc_stack_id stack, uint32_t flags,
                                                         lc_inband_overflow_fn instead) {
@@ -202,15 +202,13 @@ static __attribute__((noinline)) uintptr_t publish_slow(uintptr_t base, uintptr_
     return publish_in(l, base, user, size, stack, flags, seq, last, (uint32_t)lc_os_tid());
 }
 
-/* The common path reads the cached leaf and the thread's id inline. */
 LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t size,
                                         lc_stack_id stack, uint32_t flags,
                                         lc_inband_overflow_fn instead) {
     leaf *l = cached_leaf(user);
-    uint32_t tid = (uint32_t)lc_os_cached_tid;
-    if (LC_UNLIKELY(!l || !tid)) return publish_slow(base, user, size, stack, flags, instead);
+    if (LC_UNLIKELY(!l)) return publish_slow(base, user, size, stack, flags, instead);
     uint64_t last, seq = lc_heap_take_seq(&last);
-    return publish_in(l, base, user, size, stack, flags, seq, last, tid);
+    return publish_in(l, base, user, size, stack, flags, seq, last, (uint32_t)lc_os_tid());
 }
 
 LC_HOT_CODE bool lc_inband_owns(uintptr_t user) {
