@@ -12,7 +12,8 @@
  * The hash index starts at one page and doubles as stacks come: a forked
  * child (a Check test) interns the stacks of its own code paths anew, and
  * in an index sized for a million stacks each would land on a page of its
- * own, one page fault to read it and one to write it. */
+ * own, one page fault to read it and one to write it. A forked child's
+ * first new stacks do not go to the table at all (`fresh`, below). */
 #include "core.h"
 #include "os.h"
 #include "stacks.h"
@@ -54,6 +55,73 @@ typedef struct stack_rec {
 } stack_rec;
 
 static stack_rec *recs;
+
+/* The first stacks a forked child interns, kept in the fork state's page
+ * instead of the table. A Check test in fork mode allocates from code its
+ * parent, the runner, never ran (the test, the framework's side of the
+ * test), so each of its stacks is new, and storing one in the table writes
+ * a page of the records, one of the frames and one of the index: three
+ * copy-on-write faults of pages the parent filled, 0.19 ms of a forked
+ * test's 0.5 that linking the library cost (bench/README.md). The fork
+ * state's page is one every child writes anyway. A fresh stack takes the
+ * table's next id, so that ids stay dense for snapshots and reports, but
+ * leaves its record, frames and index slot unwritten; the table's lookups
+ * never meet it, and the functions that take an id look here first. A
+ * grandchild inherits the page, and with it the fresh stacks its blocks
+ * name. */
+#define FRESH_STACKS 16
+#define FRESH_FRAMES 128
+LC_FORK_STATE static struct {
+    _Atomic uint32_t n; /* entries published */
+    uint32_t nframes;
+    bool on; /* this process was forked */
+    lc_stack_id id[FRESH_STACKS];
+    stack_rec rec[FRESH_STACKS]; /* frames_at indexes fresh.frames */
+    uintptr_t frames[FRESH_FRAMES];
+} fresh;
+/* The lowest fresh id, or none: read by every malloc (lc_stack_account),
+ * written by a forked child once. */
+LC_HOT static lc_stack_id fresh_lowest = UINT32_MAX;
+
+/* The entry of a fresh id, or -1. */
+static int fresh_of(lc_stack_id id) {
+    if (LC_LIKELY(id < fresh_lowest)) return -1;
+    uint32_t n = atomic_load_explicit(&fresh.n, memory_order_acquire);
+    for (uint32_t k = 0; k < n; k++)
+        if (fresh.id[k] == id) return (int)k;
+    return -1;
+}
+
+/* The fresh id of a stack, or 0. */
+LC_CHILD_CODE static lc_stack_id fresh_find(uint64_t h, const uintptr_t *pcs, int depth) {
+    uint32_t n = atomic_load_explicit(&fresh.n, memory_order_acquire);
+    for (uint32_t k = 0; k < n; k++) {
+        const stack_rec *r = &fresh.rec[k];
+        if (r->hash == h && r->depth == (uint32_t)depth &&
+            memcmp(&fresh.frames[r->frames_at], pcs, (size_t)depth * sizeof(uintptr_t)) == 0)
+            return fresh.id[k];
+    }
+    return 0;
+}
+
+/* Stores a new stack under id as a fresh one, when this is a forked child
+ * with room left. Called with insert_lock held. */
+LC_CHILD_CODE static bool fresh_add(lc_stack_id id, uint64_t h, const uintptr_t *pcs, int depth) {
+    uint32_t n = atomic_load_explicit(&fresh.n, memory_order_relaxed);
+    if (!fresh.on || n == FRESH_STACKS || fresh.nframes + (uint32_t)depth > FRESH_FRAMES)
+        return false;
+    memcpy(&fresh.frames[fresh.nframes], pcs, (size_t)depth * sizeof(uintptr_t));
+    fresh.rec[n] = (stack_rec){.hash = h, .depth = (uint32_t)depth, .frames_at = fresh.nframes};
+    fresh.nframes += (uint32_t)depth;
+    fresh.id[n] = id;
+    if (id < fresh_lowest) fresh_lowest = id;
+    atomic_store_explicit(&fresh.n, n + 1, memory_order_release);
+    return true;
+}
+
+LC_CHILD_CODE void lc_stack_after_fork_child(void) {
+    fresh.on = true;
+}
 static _Atomic uint32_t *index_area; /* id, 0 = empty */
 static _Atomic uint32_t index_cap = INDEX_MIN;
 static uintptr_t *frames;
@@ -182,11 +250,13 @@ LC_HOT_CODE lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
 LC_CHILD_CODE static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth) {
     uint32_t found;
     (void)probe(atomic_load_explicit(&index_cap, memory_order_acquire), h, pcs, depth, &found);
+    if (!found) found = fresh_find(h, pcs, depth);
     if (found) return found;
     lc_spin_lock(&insert_lock);
     /* Another thread may have inserted it, or grown the index, meanwhile. */
     uint32_t cap = atomic_load_explicit(&index_cap, memory_order_relaxed);
     uint32_t i = probe(cap, h, pcs, depth, &found);
+    if (!found) found = fresh_find(h, pcs, depth);
     if (found) {
         lc_spin_unlock(&insert_lock);
         return found;
@@ -196,6 +266,11 @@ LC_CHILD_CODE static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs,
         id * 2 > index_slot_count) {
         lc_spin_unlock(&insert_lock);
         return 0; /* table full: the block is tracked without a stack */
+    }
+    if (fresh_add(id, h, pcs, depth)) {
+        atomic_store_explicit(&nrecs, id + 1, memory_order_release);
+        lc_spin_unlock(&insert_lock);
+        return id;
     }
     memcpy(&frames[nframes], pcs, (size_t)depth * sizeof(uintptr_t));
     recs[id].hash = h;
@@ -219,13 +294,22 @@ int lc_stack_get(lc_stack_id id, const uintptr_t **pcs) {
         *pcs = NULL;
         return 0;
     }
-    *pcs = &frames[recs[id].frames_at];
-    return (int)recs[id].depth;
+    int k = fresh_of(id);
+    const stack_rec *r = k < 0 ? &recs[id] : &fresh.rec[k];
+    *pcs = k < 0 ? &frames[r->frames_at] : &fresh.frames[r->frames_at];
+    return (int)r->depth;
+}
+
+/* Where a process with one thread counts the stack's allocations. */
+static counter *solo_counter(lc_stack_id id) {
+    int k = fresh_of(id);
+    return k < 0 ? &recs[id].solo : &fresh.rec[k].solo;
 }
 
 LC_HOT_CODE void lc_stack_account(lc_stack_id id, size_t bytes) {
     if (id == 0) return;
-    counter *c = lc_solo() ? &recs[id].solo : &counters[(uint32_t)lc_os_tid() % COUNTER_SHARDS][id];
+    counter *c =
+        lc_solo() ? solo_counter(id) : &counters[(uint32_t)lc_os_tid() % COUNTER_SHARDS][id];
     lc_word_add(&c->objects, 1);
     lc_word_add(&c->bytes, bytes);
 }
@@ -235,8 +319,9 @@ void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes) {
         *objects = *bytes = 0;
         return;
     }
-    *objects = atomic_load_explicit(&recs[id].solo.objects, memory_order_relaxed);
-    *bytes = atomic_load_explicit(&recs[id].solo.bytes, memory_order_relaxed);
+    const counter *solo = solo_counter(id);
+    *objects = atomic_load_explicit(&solo->objects, memory_order_relaxed);
+    *bytes = atomic_load_explicit(&solo->bytes, memory_order_relaxed);
     for (int i = 0; i < COUNTER_SHARDS; i++) {
         *objects += atomic_load_explicit(&counters[i][id].objects, memory_order_relaxed);
         *bytes += atomic_load_explicit(&counters[i][id].bytes, memory_order_relaxed);

@@ -33,6 +33,7 @@
 #if defined(__x86_64__)
 #define RULES_SLOTS (1u << 14) /* 256 KiB of address space, touched as used */
 #define RULES_PROBES 16
+#define FIRST_PLACE_PAGES 16u /* 64 KB, a fault-around window (below) */
 
 enum {
     KIND_NONE,
@@ -69,6 +70,10 @@ typedef struct rules_table {
 #define RULES_MAX_CLAIMED (RULES_SLOTS * 3 / 4)
 
 static rules_table *shared;
+/* The first slot of the table's first aligned 64 KB (the mapping is only
+ * page-aligned): where every rule's first place is (look_up). Set with the
+ * table, before any fork. */
+static uint32_t first_window;
 /* The walks the rules finished on this thread: no shared write on the
  * allocation path. */
 static LC_TLS uint64_t walks;
@@ -93,6 +98,11 @@ void lc_unwind_rules_init(void) {
     /* Never freed: lc_os_free would hand a shared mapping to later private
      * reservations. */
     shared = lc_os_reserve_shared(sizeof *shared);
+    if (shared) {
+        uintptr_t window = FIRST_PLACE_PAGES * 4096u;
+        uintptr_t skip = (window - (uintptr_t)shared->slots % window) % window;
+        first_window = (uint32_t)(skip / sizeof(slot));
+    }
 }
 
 static bool unclaimed_left(void) {
@@ -104,14 +114,18 @@ bool lc_unwind_rules_room(void) {
 }
 
 /* A rule has a few places, each a probe run inside one page of the table.
- * The first is in the page chosen by the 64 KB of code the address lies in:
- * the frames of one walk mostly lie in a few such regions, so a forked
- * child's walk reads a few pages of the table, not one per frame (each page
- * a child reads of a shared mapping is a page fault: fork does not copy its
- * page tables). The others, for an address whose first run is full (dense
- * code fills its page), are in pages chosen by the address alone. No rule
- * ever leaves its slot, so a run with an empty slot ends a lookup: the
- * address is in no later place either. */
+ * The first is in the page chosen by the 64 KB of code the address lies in,
+ * among the table's first 64 KB: the frames of one walk mostly lie in a
+ * few such regions, so a forked child's walks read a few pages of the
+ * table, not one per frame, and those pages lie in one window of the
+ * kernel's fault-around (fork does not copy a shared mapping's page
+ * tables, so a child maps each page it reads by a fault, and a fault maps
+ * the pages around it in the same aligned 64 KB). Spread over the whole
+ * table, a forked Check test's walks took three such faults, not one. The
+ * others, for an address whose first run is full (dense code fills its
+ * page), are in pages chosen by the address alone. No rule ever leaves its
+ * slot, so a run with an empty slot ends a lookup: the address is in no
+ * later place either. */
 #define SLOTS_PER_PAGE ((uint32_t)(4096u / sizeof(slot)))
 #define RULES_PAGES (RULES_SLOTS / SLOTS_PER_PAGE)
 #define RULES_PLACES 4
@@ -123,6 +137,7 @@ static inline uint64_t mix(uint64_t x) {
 /* The first slot of place `which` of pc's page (a run goes on within it). */
 static uint32_t page_of(uintptr_t pc, uint32_t which) {
     uint64_t h = which == 0 ? mix(pc >> 16) : mix(pc + which);
+    if (which == 0) return first_window + (uint32_t)(h >> 32) % FIRST_PLACE_PAGES * SLOTS_PER_PAGE;
     return (uint32_t)(h >> 32) % RULES_PAGES * SLOTS_PER_PAGE;
 }
 

@@ -1577,6 +1577,64 @@ START_TEST(test_forked_child_interns_new_stacks_and_keeps_the_parents) {
 }
 END_TEST
 
+/* Whether the stacks {base + i * 16, 0x8a00000} for i < n resolve to
+ * their own frames under the ids given, and each counts what was
+ * accounted to it (i + 1 allocations of 8 bytes). */
+static bool stacks_resolve(uintptr_t base, const lc_stack_id *ids, int n) {
+    for (int i = 0; i < n; i++) {
+        uintptr_t pcs[2] = {base + (uintptr_t)i * 16, 0x8a00000};
+        const uintptr_t *got;
+        uint64_t objects, bytes;
+        lc_stack_totals(ids[i], &objects, &bytes);
+        if (lc_stack_intern(pcs, 2) != ids[i] || lc_stack_get(ids[i], &got) != 2 ||
+            got[0] != pcs[0] || got[1] != pcs[1] || objects != (uint64_t)i + 1 ||
+            bytes != 8 * ((uint64_t)i + 1) || ids[i] >= lc_stack_count())
+            return false;
+    }
+    return true;
+}
+
+static bool intern_and_account(uintptr_t base, lc_stack_id *ids, int n) {
+    for (int i = 0; i < n; i++) {
+        uintptr_t pcs[2] = {base + (uintptr_t)i * 16, 0x8a00000};
+        ids[i] = lc_stack_intern(pcs, 2);
+        if (ids[i] == 0 || (i && ids[i] == ids[i - 1])) return false;
+        for (int k = 0; k <= i; k++)
+            lc_stack_account(ids[i], 8);
+    }
+    return true;
+}
+
+/* A forked child keeps its first new stacks apart from the table (a
+ * forked Check test then writes none of the table's pages): each, and each
+ * after them, still resolves to its frames under its id, counts its
+ * allocations, and stays so in a grandchild, which adds its own. */
+START_TEST(test_a_forked_childs_stacks_resolve_and_count_in_it_and_its_children) {
+    enum { STACKS = 40 }; /* more than a child keeps apart */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        lc_stack_id ids[STACKS], more[STACKS];
+        bool ok =
+            intern_and_account(0x8b00000, ids, STACKS) && stacks_resolve(0x8b00000, ids, STACKS);
+        pid_t grandchild = ok ? fork() : -1;
+        if (grandchild == 0)
+            _exit(!(stacks_resolve(0x8b00000, ids, STACKS) &&
+                    intern_and_account(0x8c00000, more, STACKS) &&
+                    stacks_resolve(0x8c00000, more, STACKS) &&
+                    stacks_resolve(0x8b00000, ids, STACKS)));
+        int status = 1;
+        ok = ok && grandchild > 0 && waitpid(grandchild, &status, 0) == grandchild &&
+             WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        _exit(!ok);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 /* A mapping the library frees may be kept and handed out again for the
  * next one of its size: it still comes zeroed, and it is still the
  * library's own, so the scan never takes it for the program's memory. */
@@ -1751,6 +1809,7 @@ static Suite *heap_suite(void) {
     tc = tcase_create("stacks and mappings");
     tcase_add_test(tc, test_interned_stacks_keep_their_ids_as_the_index_grows);
     tcase_add_test(tc, test_forked_child_interns_new_stacks_and_keeps_the_parents);
+    tcase_add_test(tc, test_a_forked_childs_stacks_resolve_and_count_in_it_and_its_children);
     tcase_add_test(tc, test_a_stacks_totals_count_allocations_from_before_and_with_threads);
     tcase_add_test(tc, test_a_reused_mapping_comes_zeroed_and_stays_the_librarys);
     suite_add_tcase(s, tc);
