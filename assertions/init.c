@@ -29,6 +29,7 @@
 LC_FORK_STATE static bool fork_locked;
 
 static void before_fork(void) {
+    lc_os_before_fork();
     bool lock = !__libc_single_threaded;
     /* Written only when it changes: the page is the parent's to copy after
      * every fork, and each write to it would be a fault. */

@@ -335,26 +335,33 @@ int lc_suppress_load_file(const char *path, char *err, size_t errlen) {
  * once load the files once; the files themselves take `lock`. */
 LC_FORK_STATE static lc_spinlock env_lock;
 
+/* The files of LEAKCHECK_SUPPRESSIONS, v. A function of its own: its path
+ * buffer would otherwise deepen every check's stack by a page, which a
+ * forked test's check then faults in (most suites set no files). */
+static __attribute__((noinline)) void load_env_files(const char *v) {
+    char path[4096];
+    while (v && *v && env_state == 1) {
+        const char *colon = strchr(v, ':');
+        size_t n = colon ? (size_t)(colon - v) : strlen(v);
+        if (n >= sizeof path) {
+            snprintf(env_err, sizeof env_err,
+                     "LEAKCHECK_SUPPRESSIONS: file name too long: '%.64s...'", v);
+            env_state = -1;
+        } else if (n) {
+            memcpy(path, v, n);
+            path[n] = '\0';
+            if (lc_suppress_load_file(path, env_err, sizeof env_err) != 0) env_state = -1;
+        }
+        v = colon ? colon + 1 : NULL;
+    }
+}
+
 int lc_suppress_load_env(char *err, size_t errlen) {
     lc_spin_lock(&env_lock);
     if (env_state == 0) {
         const char *v = getenv("LEAKCHECK_SUPPRESSIONS");
-        char path[4096];
         env_state = 1;
-        while (v && *v && env_state == 1) {
-            const char *colon = strchr(v, ':');
-            size_t n = colon ? (size_t)(colon - v) : strlen(v);
-            if (n >= sizeof path) {
-                snprintf(env_err, sizeof env_err,
-                         "LEAKCHECK_SUPPRESSIONS: file name too long: '%.64s...'", v);
-                env_state = -1;
-            } else if (n) {
-                memcpy(path, v, n);
-                path[n] = '\0';
-                if (lc_suppress_load_file(path, env_err, sizeof env_err) != 0) env_state = -1;
-            }
-            v = colon ? colon + 1 : NULL;
-        }
+        if (v && *v) load_env_files(v);
     }
     int rc = env_state < 0 ? -1 : 0;
     if (rc && err && errlen) snprintf(err, errlen, "%s", env_err);

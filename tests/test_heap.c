@@ -1649,11 +1649,64 @@ START_TEST(test_a_reused_mapping_comes_zeroed_and_stays_the_librarys) {
         size_t n = lc_os_own_mappings(own, LC_OS_OWN_MAX);
         bool listed = false;
         for (size_t i = 0; i < n; i++)
-            listed |= own[i].start == (uintptr_t)p && own[i].end >= (uintptr_t)p + SIZE;
+            listed |= own[i].start <= (uintptr_t)p && own[i].end >= (uintptr_t)p + SIZE;
         ck_assert_msg(listed, "round %d: the mapping is not among the library's own", round);
         memset(p, 0xa5, SIZE);
         lc_os_free(p, SIZE);
     }
+}
+END_TEST
+
+/* Whether [p, p + size) is all zero and inside one of the library's own
+ * mappings. */
+static bool zeroed_and_own(const unsigned char *p, size_t size) {
+    static lc_region own[LC_OS_OWN_MAX];
+    if (!p) return false;
+    for (size_t i = 0; i < size; i++)
+        if (p[i]) return false;
+    size_t n = lc_os_own_mappings(own, LC_OS_OWN_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (own[i].start <= (uintptr_t)p && own[i].end >= (uintptr_t)p + size) return true;
+    return false;
+}
+
+static bool apart(const unsigned char *a, size_t asize, const unsigned char *b, size_t bsize) {
+    return a + asize <= b || b + bsize <= a;
+}
+
+/* A forked child's check takes its scratch areas from a reservation its
+ * parent made, not from new mappings: each still comes zeroed, apart from
+ * every other area out, and the library's own, also when an area was given
+ * back below others, after all were given back, and beyond the
+ * reservation's size. */
+START_TEST(test_a_forked_childs_scratch_areas_come_zeroed_apart_and_the_librarys) {
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        enum { A = 8192, B = 3 * 4096 + 100, C = 116 * 1024, BIG = 2 << 20 };
+        int step = 0;
+        unsigned char *a = lc_os_alloc(A), *b = lc_os_alloc(B), *c = lc_os_alloc(C);
+        if (!zeroed_and_own(a, A) || !zeroed_and_own(b, B) || !zeroed_and_own(c, C) ||
+            !apart(a, A, b, B) || !apart(a, A, c, C) || !apart(b, B, c, C))
+            _exit(10 + step);
+        step++;
+        memset(a, 0x5a, A), memset(b, 0x5a, B), memset(c, 0x5a, C);
+        lc_os_free(a, A);
+        unsigned char *d = lc_os_alloc(A);
+        if (!zeroed_and_own(d, A) || !apart(d, A, b, B) || !apart(d, A, c, C)) _exit(10 + step);
+        step++;
+        memset(d, 0x5a, A);
+        lc_os_free(b, B), lc_os_free(c, C), lc_os_free(d, A);
+        unsigned char *e = lc_os_alloc(C), *big = lc_os_alloc(BIG);
+        if (!zeroed_and_own(e, C) || !zeroed_and_own(big, BIG) || !apart(e, C, big, BIG))
+            _exit(10 + step);
+        lc_os_free(e, C), lc_os_free(big, BIG);
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_msg(WEXITSTATUS(status) == 0, "failed at step %d", WEXITSTATUS(status) - 10);
 }
 END_TEST
 
@@ -1812,6 +1865,7 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_a_forked_childs_stacks_resolve_and_count_in_it_and_its_children);
     tcase_add_test(tc, test_a_stacks_totals_count_allocations_from_before_and_with_threads);
     tcase_add_test(tc, test_a_reused_mapping_comes_zeroed_and_stays_the_librarys);
+    tcase_add_test(tc, test_a_forked_childs_scratch_areas_come_zeroed_apart_and_the_librarys);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sorting");
