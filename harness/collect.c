@@ -44,7 +44,9 @@ typedef struct hook_node {
     struct hook_node *free_next;
 } hook_node;
 
-static hook_node *hooks, *hooks_tail, *free_nodes;
+/* With the fork state: every check reads the list, and a page of its own
+ * would be one more fault for a forked test's check. */
+LC_FORK_STATE static hook_node *hooks, *hooks_tail, *free_nodes;
 LC_FORK_STATE static int walkers; /* threads running the hooks now */
 LC_FORK_STATE static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 

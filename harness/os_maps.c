@@ -247,6 +247,8 @@ static void unmap_own(void *p, size_t size) {
 }
 
 void *lc_os_reserve(size_t size) {
+    void *in_scratch = scratch_take(size);
+    if (in_scratch) return in_scratch;
     void *kept = map_cache_take(size);
     if (kept) return kept;
     return own_mapping(mmap(NULL, size, PROT_READ | PROT_WRITE,

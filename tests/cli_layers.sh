@@ -181,6 +181,26 @@ else
         "(tool maps: '$tool_maps', program maps: '$child_maps')"
 fi
 
+# ------------------------------------------------------ one page for a fork
+
+# What every forked child writes (the fork handlers' state, a forked test's
+# first stacks and scratch bookkeeping: lc_fork_state) and what every malloc
+# reads (lc_hot) lie in one page with .data: each further page would be one
+# more copy-on-write fault in every forked Check test (core.h).
+page_of_sections=$(readelf -SW "$lib" | awk '
+    { for (i = 1; i <= NF; i++) if ($i == ".data" || $i == "lc_hot" || $i == "lc_fork_state")
+          print $i, $(i + 2), $(i + 4) }' |
+    while read -r name addr size; do
+        echo "$name $((16#$addr / 4096)) $(((16#$addr + 16#$size - 1) / 4096))"
+    done || true)
+if [ "$(awk '{ print $2; print $3 }' <<<"$page_of_sections" | sort -u | wc -l)" = 1 ] &&
+    [ "$(wc -l <<<"$page_of_sections")" = 3 ]; then
+    pass "the state every fork writes lies in one page of libleakcheck.so"
+else
+    fail "the state every fork writes lies in one page of libleakcheck.so" \
+        "(section, first page, last page: $(tr '\n' ';' <<<"$page_of_sections"))"
+fi
+
 [ "$failures" -eq 0 ] || {
     echo "cli_layers.sh: $failures failed"
     exit 1
