@@ -80,11 +80,19 @@ static inline uint64_t lc_seq_bump(uint64_t *next) {
  * chunk was taken under). Inline: every malloc takes one. */
 static inline uint64_t lc_heap_take_seq(uint64_t *chunk_last) {
     lc_seq_chunk *c = &lc_seq_mine;
+    /* The chunk's end and epoch are read before the number is taken. A
+     * handler that refills the chunk in between hands this thread a number
+     * of the new chunk, at or past the old end: the slow path. Read after,
+     * the new end would let through the old chunk's end, which is the new
+     * chunk's first number when no other thread took a chunk meanwhile, and
+     * so the number the handler took. */
+    uint64_t end = c->end, epoch = c->epoch;
+    atomic_signal_fence(memory_order_seq_cst);
     uint64_t seq = lc_seq_bump(&c->next);
-    if (LC_UNLIKELY(seq >= c->end ||
-                    c->epoch != atomic_load_explicit(&lc_seq_epoch, memory_order_acquire)))
+    if (LC_UNLIKELY(seq >= end ||
+                    epoch != atomic_load_explicit(&lc_seq_epoch, memory_order_acquire)))
         return lc_heap_take_seq_chunk(chunk_last);
-    *chunk_last = (c->end - 1) & LC_SEQ_MASK;
+    *chunk_last = (end - 1) & LC_SEQ_MASK;
     return seq & LC_SEQ_MASK;
 }
 
