@@ -26,7 +26,7 @@ mkdir -p "$dir/corpus" "$dir/seeds" "$dir/artifacts"
 cc=${CC:-cc}
 # The writer and the layers under it it uses (the OS primitives, the core
 # state they read).
-writer_srcs="harness/pprof_encode.c harness/pprof_gzip.c harness/pprof_mappings.c harness/prim_linux.c harness/core.c"
+writer_srcs="harness/pprof_encode.c harness/pprof_gzip.c harness/pprof_mappings.c harness/prim_linux.c harness/os_maps.c harness/core.c"
 $cc -std=gnu11 -O2 -g -D_GNU_SOURCE -pthread -Iinclude -Iharness tests/pprof_writer.c \
     $writer_srcs -lz -ldl -o "$dir/pprof_writer"
 "$dir/pprof_writer" seeds "$dir/seeds"

@@ -94,7 +94,7 @@ cc=${CC:-cc}
 echo "# (a) profiles written by leakcheck, read by go tool pprof"
 # The encoder with the layers it stands on (os, core), not the library.
 $cc -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Iharness tests/pprof_writer.c \
-    harness/pprof_encode.c harness/pprof_gzip.c harness/pprof_mappings.c harness/prim_linux.c harness/core.c -lz -o "$work/pprof_writer"
+    harness/pprof_encode.c harness/pprof_gzip.c harness/pprof_mappings.c harness/prim_linux.c harness/os_maps.c harness/core.c -lz -o "$work/pprof_writer"
 "$work/pprof_writer" base "$work/base.pb.gz" >"$work/base.totals"
 "$work/pprof_writer" after "$work/after.pb.gz" >"$work/after.totals"
 for which in base after; do
