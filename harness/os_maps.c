@@ -211,17 +211,20 @@ void lc_os_before_fork(void) {
         lc_os_free(m, SCRATCH_BYTES);
 }
 
+/* A forked child's scratch, an area kept from before, or a new mapping
+ * made with `flags`. */
+static void *own_pages(size_t size, int flags) {
+    void *p = scratch_take(size);
+    if (!p) p = map_cache_take(size);
+    if (p) return p;
+    return own_mapping(
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0), size);
+}
+
 void *lc_os_alloc(size_t size) {
-    void *in_scratch = scratch_take(size);
-    if (in_scratch) return in_scratch;
-    void *kept = map_cache_take(size);
-    if (kept) return kept;
     /* Snapshots write every page they map at once; populating the mapping
      * up front costs one kernel call instead of a fault per page. */
-    int populate = size >= (1u << 20) ? MAP_POPULATE : 0;
-    return own_mapping(
-        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0),
-        size);
+    return own_pages(size, size >= (1u << 20) ? MAP_POPULATE : 0);
 }
 
 static void unmap_own(void *p, size_t size);
@@ -247,13 +250,7 @@ static void unmap_own(void *p, size_t size) {
 }
 
 void *lc_os_reserve(size_t size) {
-    void *in_scratch = scratch_take(size);
-    if (in_scratch) return in_scratch;
-    void *kept = map_cache_take(size);
-    if (kept) return kept;
-    return own_mapping(mmap(NULL, size, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-                       size);
+    return own_pages(size, MAP_NORESERVE);
 }
 
 void *lc_os_reserve_shared(size_t size) {
