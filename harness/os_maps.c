@@ -192,6 +192,7 @@ static bool scratch_give(void *p) {
     if (!base || (uintptr_t)p < base || (uintptr_t)p >= base + SCRATCH_BYTES) return false;
     uint64_t state = atomic_load(&scratch_state), next;
     do {
+        if (state < SCRATCH_OUT_ONE) return true; /* none out: a second free */
         next = state - SCRATCH_OUT_ONE;
         if (next < SCRATCH_OUT_ONE) next = 0; /* none out: back to the start */
     } while (!atomic_compare_exchange_weak(&scratch_state, &state, next));
