@@ -81,11 +81,11 @@ LC_FORK_STATE static struct {
 } fresh;
 /* The lowest fresh id, or none: read by every malloc (lc_stack_account),
  * written by a forked child once. */
-LC_HOT static lc_stack_id fresh_lowest = UINT32_MAX;
+LC_HOT static _Atomic lc_stack_id fresh_lowest = UINT32_MAX;
 
 /* The entry of a fresh id, or -1. */
 static int fresh_of(lc_stack_id id) {
-    if (LC_LIKELY(id < fresh_lowest)) return -1;
+    if (LC_LIKELY(id < atomic_load_explicit(&fresh_lowest, memory_order_relaxed))) return -1;
     uint32_t n = atomic_load_explicit(&fresh.n, memory_order_acquire);
     for (uint32_t k = 0; k < n; k++)
         if (fresh.id[k] == id) return (int)k;
@@ -114,7 +114,8 @@ LC_CHILD_CODE static bool fresh_add(lc_stack_id id, uint64_t h, const uintptr_t 
     fresh.rec[n] = (stack_rec){.hash = h, .depth = (uint32_t)depth, .frames_at = fresh.nframes};
     fresh.nframes += (uint32_t)depth;
     fresh.id[n] = id;
-    if (id < fresh_lowest) fresh_lowest = id;
+    if (id < atomic_load_explicit(&fresh_lowest, memory_order_relaxed))
+        atomic_store_explicit(&fresh_lowest, id, memory_order_relaxed);
     atomic_store_explicit(&fresh.n, n + 1, memory_order_release);
     return true;
 }
@@ -122,6 +123,7 @@ LC_CHILD_CODE static bool fresh_add(lc_stack_id id, uint64_t h, const uintptr_t 
 LC_CHILD_CODE void lc_stack_after_fork_child(void) {
     fresh.on = true;
 }
+
 static _Atomic uint32_t *index_area; /* id, 0 = empty */
 static _Atomic uint32_t index_cap = INDEX_MIN;
 static uintptr_t *frames;
