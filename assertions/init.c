@@ -51,7 +51,6 @@ LC_CHILD_CODE static void after_fork_child(void) {
     unlock_after_fork();
     lc_line_service_after_fork_child();
     lc_os_after_fork_child();
-    lc_stack_after_fork_child();
     lc_threads_after_fork_child();
     lc_baseline();
     lc_process_mode_after_fork_child();

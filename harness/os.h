@@ -34,10 +34,12 @@ pid_t lc_os_tid_slow(void);
 static inline pid_t lc_os_tid(void) {
     return LC_LIKELY(lc_os_cached_tid) ? lc_os_cached_tid : lc_os_tid_slow();
 }
-void lc_os_after_fork_child(void);      /* the thread id, the caches' writes */
-void lc_os_before_fork(void);           /* the forked children's scratch (os_maps.c) */
-void lc_os_maps_after_fork_child(void); /* within the module: os_maps.c's part */
-uint64_t lc_os_now_ns(void);            /* CLOCK_MONOTONIC */
+void lc_os_after_fork_child(void); /* the thread id, the caches' writes */
+void lc_os_before_fork(void);      /* the forked children's scratch (os_maps.c) */
+/* Whether this process was made by fork (its own first allocations then
+ * write pages its parent filled: stack_table.c, os_maps.c). */
+bool lc_os_forked(void);
+uint64_t lc_os_now_ns(void); /* CLOCK_MONOTONIC */
 void lc_os_sleep_ns(uint64_t ns);
 /* Bounds of the calling thread's stack; false when unknown. */
 bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi);

@@ -163,12 +163,12 @@ static cached_map map_cache_put(void *p, size_t size) {
 #define SCRATCH_BYTES (1u << 20)
 #define SCRATCH_OUT_ONE ((uint64_t)1 << 32)          /* the count of areas out, above the pointer */
 static _Atomic uintptr_t scratch;                    /* the reservation, or 0 */
-LC_FORK_STATE static bool scratch_on;                /* a forked child serves from it */
 LC_FORK_STATE static _Atomic uint64_t scratch_state; /* out << 32 | pointer */
 LC_FORK_STATE static _Atomic size_t scratch_dirty;   /* below it, pages may be written */
 
 static void *scratch_take(size_t size) {
-    if (!scratch_on || size > SCRATCH_BYTES) return NULL;
+    uintptr_t base = atomic_load_explicit(&scratch, memory_order_relaxed);
+    if (!base || !lc_os_forked() || size > SCRATCH_BYTES) return NULL;
     size = (size + 63) & ~(size_t)63;
     uint64_t state = atomic_load(&scratch_state);
     size_t top;
@@ -180,7 +180,6 @@ static void *scratch_take(size_t size) {
     while (dirty < top + size &&
            !atomic_compare_exchange_weak(&scratch_dirty, &dirty, top + size)) {
     }
-    uintptr_t base = atomic_load_explicit(&scratch, memory_order_relaxed);
     /* lc_os_alloc's memory comes zeroed: clear what an earlier area wrote */
     if (dirty > top)
         memset((void *)(base + top), 0, (dirty < top + size ? dirty : top + size) - top);
@@ -197,10 +196,6 @@ static bool scratch_give(void *p) {
         if (next < SCRATCH_OUT_ONE) next = 0; /* none out: back to the start */
     } while (!atomic_compare_exchange_weak(&scratch_state, &state, next));
     return true;
-}
-
-LC_CHILD_CODE void lc_os_maps_after_fork_child(void) {
-    scratch_on = atomic_load_explicit(&scratch, memory_order_relaxed) != 0;
 }
 
 void lc_os_before_fork(void) {

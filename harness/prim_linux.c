@@ -101,10 +101,15 @@ static bool store_answer(void) {
 }
 
 LC_FORK_STATE static bool own_code_mapped; /* lc_os_map_own_code */
+LC_FORK_STATE static bool forked;
+
+bool lc_os_forked(void) {
+    return forked;
+}
 
 LC_CHILD_CODE void lc_os_after_fork_child(void) {
     lc_os_cached_tid = 0;
-    lc_os_maps_after_fork_child();
+    forked = true;
     own_code_mapped = false;
     atomic_store_explicit(&unstored_misses, CHILD_UNSTORED_MISSES, memory_order_relaxed);
 }

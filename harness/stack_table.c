@@ -74,7 +74,6 @@ static stack_rec *recs;
 LC_FORK_STATE static struct {
     _Atomic uint32_t n; /* entries published */
     uint32_t nframes;
-    bool on; /* this process was forked */
     lc_stack_id id[FRESH_STACKS];
     stack_rec rec[FRESH_STACKS]; /* frames_at indexes fresh.frames */
     uintptr_t frames[FRESH_FRAMES];
@@ -108,7 +107,7 @@ LC_CHILD_CODE static lc_stack_id fresh_find(uint64_t h, const uintptr_t *pcs, in
  * with room left. Called with insert_lock held. */
 LC_CHILD_CODE static bool fresh_add(lc_stack_id id, uint64_t h, const uintptr_t *pcs, int depth) {
     uint32_t n = atomic_load_explicit(&fresh.n, memory_order_relaxed);
-    if (!fresh.on || n == FRESH_STACKS || fresh.nframes + (uint32_t)depth > FRESH_FRAMES)
+    if (!lc_os_forked() || n == FRESH_STACKS || fresh.nframes + (uint32_t)depth > FRESH_FRAMES)
         return false;
     memcpy(&fresh.frames[fresh.nframes], pcs, (size_t)depth * sizeof(uintptr_t));
     fresh.rec[n] = (stack_rec){.hash = h, .depth = (uint32_t)depth, .frames_at = fresh.nframes};
@@ -118,10 +117,6 @@ LC_CHILD_CODE static bool fresh_add(lc_stack_id id, uint64_t h, const uintptr_t 
         atomic_store_explicit(&fresh_lowest, id, memory_order_relaxed);
     atomic_store_explicit(&fresh.n, n + 1, memory_order_release);
     return true;
-}
-
-LC_CHILD_CODE void lc_stack_after_fork_child(void) {
-    fresh.on = true;
 }
 
 static _Atomic uint32_t *index_area; /* id, 0 = empty */

@@ -58,9 +58,6 @@ int lc_stack_get(lc_stack_id id, const uintptr_t **pcs);
 void lc_stack_account(lc_stack_id id, size_t bytes);
 void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes);
 uint32_t lc_stack_count(void);
-/* In a forked child: its first new stacks are kept apart from the table
- * (stack_table.c). */
-void lc_stack_after_fork_child(void);
 void lc_stack_lock_all(void);
 void lc_stack_unlock_all(void);
 
