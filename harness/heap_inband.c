@@ -133,7 +133,9 @@ static inline uint64_t granule_of(uintptr_t a) {
     return (a & (((uintptr_t)1 << LEAF_SHIFT) - 1)) >> GRANULE_SHIFT;
 }
 
-static leaf *leaf_for_insert(uintptr_t a) {
+/* The leaf of a block in a leaf this thread has not used last: looked up,
+ * or made. Out of line: publish calls it on a leaf change alone. */
+static __attribute__((noinline)) leaf *leaf_for_insert(uintptr_t a) {
     leaf *l = leaf_of(a);
     if (LC_LIKELY(l) || a >> ADDRESS_BITS) return l;
     uint32_t k = (uint32_t)(a >> LEAF_SHIFT);
@@ -191,22 +193,11 @@ LC_INLINE uintptr_t publish_in(leaf *l, uintptr_t base, uintptr_t user, size_t s
     return user;
 }
 
-/* A block in a leaf this thread has not used last: the leaf is looked up,
- * or made. */
-static __attribute__((noinline)) uintptr_t publish_slow(uintptr_t base, uintptr_t user, size_t size,
-                                                        lc_stack_id stack, uint32_t flags,
-                                                        lc_inband_overflow_fn instead) {
-    leaf *l = leaf_for_insert(user);
-    if (!l) return instead(base, size, stack, flags);
-    uint64_t last, seq = lc_heap_take_seq(&last);
-    return publish_in(l, base, user, size, stack, flags, seq, last, (uint32_t)lc_os_tid());
-}
-
 LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t size,
                                         lc_stack_id stack, uint32_t flags,
                                         lc_inband_overflow_fn instead) {
     leaf *l = cached_leaf(user);
-    if (LC_UNLIKELY(!l)) return publish_slow(base, user, size, stack, flags, instead);
+    if (LC_UNLIKELY(!l) && !(l = leaf_for_insert(user))) return instead(base, size, stack, flags);
     uint64_t last, seq = lc_heap_take_seq(&last);
     return publish_in(l, base, user, size, stack, flags, seq, last, (uint32_t)lc_os_tid());
 }
