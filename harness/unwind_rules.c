@@ -136,9 +136,9 @@ static inline uint64_t mix(uint64_t x) {
 
 /* The first slot of place `which` of pc's page (a run goes on within it). */
 static uint32_t page_of(uintptr_t pc, uint32_t which) {
-    uint64_t h = which == 0 ? mix(pc >> 16) : mix(pc + which);
-    if (which == 0) return first_window + (uint32_t)(h >> 32) % FIRST_PLACE_PAGES * SLOTS_PER_PAGE;
-    return (uint32_t)(h >> 32) % RULES_PAGES * SLOTS_PER_PAGE;
+    if (which == 0)
+        return first_window + (uint32_t)(mix(pc >> 16) >> 32) % FIRST_PLACE_PAGES * SLOTS_PER_PAGE;
+    return (uint32_t)(mix(pc + which) >> 32) % RULES_PAGES * SLOTS_PER_PAGE;
 }
 
 /* The slot of pc, claimed when `claim` and there is room; NULL when pc has
