@@ -103,7 +103,9 @@ static bool store_answer(void) {
 LC_FORK_STATE static bool own_code_mapped; /* lc_os_map_own_code */
 LC_FORK_STATE static bool forked;
 
-bool lc_os_forked(void) {
+/* Read by a forked child's first new stack (stack_table.c), so with the
+ * child's code: elsewhere it was a window of code of its own to fault in. */
+LC_CHILD_CODE bool lc_os_forked(void) {
     return forked;
 }
 

@@ -24,12 +24,14 @@
 #include <valgrind/valgrind.h>
 
 #include "budget.h"
+#include "core.h"
 #include "heap.h"
 #include "scan.h"
 #include "leakcheck.h"
 #include "leakcheck_check.h"
 #include "latch.h"
 #include "sanitizer.h"
+#include "stacks.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -267,6 +269,41 @@ static void fill_usable(void *p, size_t want) {
     ck_assert_uint_ge(usable, want);
     memset(p, 0xab, usable); /* one byte too many corrupts the next chunk */
 }
+
+/* A chain of `levels` calls, each with its frame, ending in malloc. */
+static __attribute__((noinline)) void *alloc_nested(int levels) {
+    if (levels == 0) return malloc(24);
+    void *p = alloc_nested(levels - 1);
+    __asm__ volatile("" : : "r"(p) : "memory"); /* not a tail call */
+    return p;
+}
+
+/* How many frames the stack of the live block at p holds. */
+static int frames_of_block(void *p) {
+    lc_block b;
+    ck_assert(lc_heap_lookup((uintptr_t)p, &b));
+    const uintptr_t *pcs;
+    return lc_stack_get(lc_block_stack(&b), &pcs);
+}
+
+START_TEST(test_a_stack_depth_above_the_default_keeps_that_many_frames) {
+    int saved = lc_cfg.stack_depth;
+    lc_cfg.stack_depth = 40;
+    void *p = alloc_nested(50);
+    lc_cfg.stack_depth = saved;
+    int frames = frames_of_block(p);
+    free(p);
+    ck_assert_int_eq(frames, 40);
+}
+END_TEST
+
+START_TEST(test_the_default_stack_depth_keeps_its_frames_of_a_deeper_stack) {
+    void *p = alloc_nested(50);
+    int frames = frames_of_block(p);
+    free(p);
+    ck_assert_int_eq(frames, LC_DEFAULT_DEPTH);
+}
+END_TEST
 
 START_TEST(test_usable_size_is_all_the_program_may_write) {
     static const size_t sizes[] = {0, 1, 8, 9, 24, 100, 1000, 300000};
@@ -1836,6 +1873,8 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_open_memstream_closed_and_freed_is_clean);
     tcase_add_test(tc, test_realloc_chain_leaks_one_block_of_final_size);
     tcase_add_test(tc, test_realloc_chain_freed_is_clean);
+    tcase_add_test(tc, test_a_stack_depth_above_the_default_keeps_that_many_frames);
+    tcase_add_test(tc, test_the_default_stack_depth_keeps_its_frames_of_a_deeper_stack);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("re-entry, threads, signals, fork");
