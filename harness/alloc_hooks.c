@@ -157,17 +157,18 @@ static inline size_t request(size_t offset, size_t size) {
 /* The stack of an allocation, interned and counted, inside the tracker
  * (the unwinder and the stack table may allocate, and the table takes a
  * lock), into a buffer of the caller's. */
-LC_INLINE lc_stack_id stack_into(uintptr_t *pcs, size_t size, void *frame, uintptr_t caller) {
+LC_INLINE lc_stack_id stack_into(uintptr_t *pcs, int depth, size_t size, void *frame,
+                                 uintptr_t caller) {
     in_tracker = 1;
-    lc_stack_id id = stack_of(size, pcs, lc_unwind(pcs, lc_cfg.stack_depth, frame, caller));
+    lc_stack_id id = stack_of(size, pcs, lc_unwind(pcs, depth, frame, caller));
     leave_tracker();
     return id;
 }
 
-static __attribute__((noinline)) lc_stack_id stack_here_deep(size_t size, void *frame,
+static __attribute__((noinline)) lc_stack_id stack_here_deep(int depth, size_t size, void *frame,
                                                              uintptr_t caller) {
     uintptr_t pcs[LC_MAX_DEPTH];
-    return stack_into(pcs, size, frame, caller);
+    return stack_into(pcs, depth, size, frame, caller);
 }
 
 /* Not inlined: its buffer of return addresses stays out of malloc's frame.
@@ -178,10 +179,10 @@ static __attribute__((noinline)) lc_stack_id stack_here_deep(size_t size, void *
  * reached one page deeper with a buffer of LC_MAX_DEPTH). */
 static __attribute__((noinline)) lc_stack_id stack_here(size_t size, void *frame,
                                                         uintptr_t caller) {
-    if (LC_UNLIKELY(lc_cfg.stack_depth > LC_DEFAULT_DEPTH))
-        return stack_here_deep(size, frame, caller);
+    int depth = lc_cfg.stack_depth; /* read once: the buffer must hold what the walk takes */
+    if (LC_UNLIKELY(depth > LC_DEFAULT_DEPTH)) return stack_here_deep(depth, size, frame, caller);
     uintptr_t pcs[LC_DEFAULT_DEPTH];
-    return stack_into(pcs, size, frame, caller);
+    return stack_into(pcs, depth, size, frame, caller);
 }
 
 /* A block the header store cannot index: the table records it, at base,
