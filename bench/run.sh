@@ -39,7 +39,7 @@
 #   BENCH_FORKS_REPEAT rounds of plain and leakcheck on it    (default 3)
 #   BENCH_FORKS_VALGRIND  children under valgrind, then scaled (default 10)
 #   BENCH_CHECK_TESTS  tests of the check_suite               (default 200)
-#   BENCH_CHECK_REPEAT interleaved rounds of the check section (default 5)
+#   BENCH_CHECK_REPEAT interleaved rounds of the check section (default 15)
 set -euo pipefail
 export LC_ALL=C
 
@@ -54,7 +54,7 @@ RUN_REPEAT=${BENCH_RUN_REPEAT:-3}
 RUN_SLOW_REPEAT=${BENCH_RUN_SLOW_REPEAT:-3}
 SCAN_BLOCKS=${BENCH_SCAN_BLOCKS:-1000000}
 CHECK_TESTS=${BENCH_CHECK_TESTS:-200}
-CHECK_REPEAT=${BENCH_CHECK_REPEAT:-5}
+CHECK_REPEAT=${BENCH_CHECK_REPEAT:-15}
 FORKS=${BENCH_FORKS:-100}
 FORKS_REPEAT=${BENCH_FORKS_REPEAT:-3}
 FORKS_VALGRIND=${BENCH_FORKS_VALGRIND:-10}
@@ -727,6 +727,7 @@ declare -A CHECK_FAILED      # build,mode -> why a run did not count
 declare -A CHECK_BEST_US     # build,mode -> best wall time in microseconds
 declare -A CHECK_CPU_US      # build,mode -> CPU time of that run (process + tests)
 declare -A CHECK_FAULTS      # build,mode -> page faults of the tests (children), or the process's
+declare -A CHECK_ROUND_US    # build,mode,round -> wall time of that round's run in microseconds
 
 build_check_suite() {
     local cflags libs build flag
@@ -751,10 +752,11 @@ build_check_suite() {
     done
 }
 
-# check_sample BUILD MODE: one run of the suite; keep the best wall time
-# with that run's CPU time and page faults.
+# check_sample BUILD MODE ROUND: one run of the suite; keep its wall time
+# for the round, and the best wall time with that run's CPU time and page
+# faults.
 check_sample() {
-    local build=$1 mode=$2 start end status=0 line
+    local build=$1 mode=$2 round=$3 start end status=0 line
     if [[ -n ${CHECK_UNAVAILABLE[$build]:-} || -n ${CHECK_FAILED[$build,$mode]:-} ]]; then return 0; fi
     note "bench:   check_$build, CK_FORK=$mode"
     start=${EPOCHREALTIME/./}
@@ -769,6 +771,7 @@ check_sample() {
     fi
     local us=$((end - start)) self children cpu
     read -r self children cpu < <(awk '{ print $6, $8, $10 }' <<<"$line")
+    CHECK_ROUND_US[$build,$mode,$round]=$us
     if [[ -z ${CHECK_BEST_US[$build,$mode]:-} ]] || ((us < CHECK_BEST_US[$build,$mode])); then
         CHECK_BEST_US[$build,$mode]=$us
         CHECK_CPU_US[$build,$mode]=$cpu
@@ -784,10 +787,28 @@ measure_check_bench() {
     for ((round = 1; round <= CHECK_REPEAT; round++)); do
         for mode in yes no; do
             for build in "${CHECK_BUILDS[@]}"; do
-                check_sample "$build" "$mode"
+                check_sample "$build" "$mode" "$round"
             done
         done
     done
+}
+
+# check_paired BUILD MODE: the ratio of BUILD's wall time to plain's in the
+# same round, over the rounds where both ran: "median q1 q3 rounds", or
+# nothing. The machine's speed drifts over seconds; within a round the
+# builds run back to back, so a slow spell that spans a round divides out,
+# where the best of each build may come from different spells.
+check_paired() {
+    local build=$1 mode=$2 round ratios=()
+    for ((round = 1; round <= CHECK_REPEAT; round++)); do
+        local a=${CHECK_ROUND_US[$build,$mode,$round]:-} b=${CHECK_ROUND_US[plain,$mode,$round]:-}
+        [[ -n $a && -n $b ]] && ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f", a / b }')")
+    done
+    ((${#ratios[@]} > 0)) || return 0
+    printf '%s\n' "${ratios[@]}" | sort -g | awk '
+        { r[NR] = $1 }
+        function q(f,   i, k) { i = 1 + (NR - 1) * f; k = int(i); return r[k] + (i - k) * (r[k + 1 <= NR ? k + 1 : k] - r[k]) }
+        END { printf "%.2f %.2f %.2f %d\n", q(0.5), q(0.25), q(0.75), NR }'
 }
 
 # check_ms_per_test BUILD MODE: wall milliseconds per test.
@@ -799,10 +820,12 @@ print_check_table() {
     echo "free a block; plain, linked with ${LIB#"$ROOT"/} and no assertion, and ck_assert_no_leaks() in every"
     echo "test (baseline: the fork; with CK_FORK=no the checked fixture's). Best wall time of"
     echo "$CHECK_REPEAT interleaved rounds, with that run's CPU time (the process and its forked tests)"
-    echo "and page faults per test (of the forked tests with CK_FORK=yes, of the process with no)."
+    echo "and page faults per test (of the forked tests with CK_FORK=yes, of the process with no);"
+    echo "paired: the median over rounds of the wall time over plain's in the same round, with"
+    echo "its quartiles (the targets' figure)."
     echo
-    printf '  %-9s %-36s %8s %8s %8s %9s %8s %8s %11s\n' "CK_FORK" "build" "seconds" "x plain" \
-        "ms/test" "+ms/test" "CPU s" "x plain" "faults/test"
+    printf '  %-9s %-36s %8s %8s %8s %9s %8s %8s %11s  %s\n' "CK_FORK" "build" "seconds" "x plain" \
+        "ms/test" "+ms/test" "CPU s" "x plain" "faults/test" "paired x plain (quartiles)"
     local mode build us plain cpu plain_cpu
     for mode in yes no; do
         plain=${CHECK_BEST_US[plain,$mode]:-}
@@ -816,28 +839,33 @@ print_check_table() {
                 printf '  %-9s %-36s failed: %s\n' "$mode" "${CHECK_LABEL[$build]}" \
                     "${CHECK_FAILED[$build,$mode]:-${CHECK_FAILED[plain,$mode]:-no figure}}"
             else
-                printf '  %-9s %-36s %8.3f %7sx %8s %9s %8.3f %7sx %11s\n' "$mode" "${CHECK_LABEL[$build]}" \
+                local paired med q1 q3 n
+                paired=$(check_paired "$build" "$mode")
+                read -r med q1 q3 n <<<"$paired"
+                [[ -n $paired ]] && paired="${med}x (${q1}-${q3}, $n rounds)"
+                printf '  %-9s %-36s %8.3f %7sx %8s %9s %8.3f %7sx %11s  %s\n' "$mode" "${CHECK_LABEL[$build]}" \
                     "$(awk -v u="$us" 'BEGIN { print u / 1e6 }')" "$(ratio "$us" "$plain")" \
                     "$(check_ms "$us")" "$(awk -v a="$us" -v b="$plain" -v n="$CHECK_TESTS" 'BEGIN { printf "%+.2f", (a - b) / 1000 / n }')" \
                     "$(awk -v u="$cpu" 'BEGIN { print u / 1e6 }')" "$(ratio "$cpu" "$plain_cpu")" \
-                    "$(awk -v f="${CHECK_FAULTS[$build,$mode]}" -v n="$CHECK_TESTS" 'BEGIN { printf "%.0f", f / n }')"
+                    "$(awk -v f="${CHECK_FAULTS[$build,$mode]}" -v n="$CHECK_TESTS" 'BEGIN { printf "%.0f", f / n }')" \
+                    "$paired"
             fi
         done
     done
 }
 
 print_check_targets() {
-    local build limit us plain text
-    plain=${CHECK_BEST_US[plain,yes]:-}
+    local build limit text paired med q1 q3 n
     for build in assert linked; do
         case $build in
         assert) limit=1.5 text="Check suite, assertion in every test, at most 1.5x plain" ;;
         linked) limit=1.2 text="Check suite, linked, no assertion, at most 1.2x plain" ;;
         esac
-        us=${CHECK_BEST_US[$build,yes]:-}
-        if [[ -n $us && -n $plain ]]; then
-            target_row "$text" "$(ratio "$us" "$plain")x ($(check_ms "$us") ms/test)" \
-                "$(verdict "$(awk -v a="$us" -v b="$plain" -v l="$limit" 'BEGIN { print (a <= l * b) }')")"
+        paired=$(check_paired "$build" yes)
+        if [[ -n $paired ]]; then
+            read -r med q1 q3 n <<<"$paired"
+            target_row "$text" "${med}x paired (${q1}-${q3})" \
+                "$(verdict "$(awk -v m="$med" -v l="$limit" 'BEGIN { print (m <= l) }')")"
         else
             target_row "$text" "-" "not measured"
         fi
