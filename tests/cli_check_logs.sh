@@ -6,7 +6,7 @@
 # The inner suite of tests/test_check_integration.c (a 190 KiB report, a
 # thread leak, fixtures in both orders, 200 clean tests) writes its logs
 # through CK_XML_LOG_FILE_NAME and CK_TAP_LOG_FILE_NAME. The XML must be
-# well-formed (xmllint) with every test in it and the six failures marked
+# well-formed (xmllint) with every test in it and the seven failures marked
 # failures; the TAP log must be accepted by prove and by the strict reader
 # below, which refuses any line that is not the plan, a result or a
 # comment (as Meson's TAP reader does). The strict reader is itself shown
@@ -80,8 +80,8 @@ for mode in yes no; do
     env -u CK_RUN_CASE -u CK_RUN_SUITE LC_CHECK_INNER=1 CK_FORK=$mode LEAKCHECK_REPORT_DIR="$reports" \
         CK_XML_LOG_FILE_NAME="$tmp/$mode.xml" CK_TAP_LOG_FILE_NAME="$tmp/$mode.tap" \
         "$suite" >"$tmp/$mode.out" 2>"$tmp/$mode.err" || true
-    if grep -q "inner: 212 run, 6 failed" "$tmp/$mode.out"; then
-        pass "CK_FORK=$mode: every test ran, the six leaky ones failed"
+    if grep -q "inner: 214 run, 7 failed" "$tmp/$mode.out"; then
+        pass "CK_FORK=$mode: every test ran, the seven leaky ones failed"
     else
         fail "CK_FORK=$mode: $(tail -3 "$tmp/$mode.out")"
     fi
@@ -94,18 +94,18 @@ for mode in yes no; do
     tests=$(xmllint --xpath 'count(//*[local-name()="test"])' "$tmp/$mode.xml")
     failed=$(xmllint --xpath 'count(//*[local-name()="test"][@result="failure"])' "$tmp/$mode.xml")
     big=$(xmllint --xpath 'string(//*[local-name()="test"][*[local-name()="id"]="inner_assert_huge_report_leaky"]/*[local-name()="message"])' "$tmp/$mode.xml")
-    if [ "$tests" = 212 ] && [ "$failed" = 6 ] && [[ $big == *"256 objects"*"full report"* ]]; then
-        pass "CK_FORK=$mode: the XML log has 212 tests, 6 failures, the summary as message"
+    if [ "$tests" = 214 ] && [ "$failed" = 7 ] && [[ $big == *"256 objects"*"full report"* ]]; then
+        pass "CK_FORK=$mode: the XML log has 214 tests, 7 failures, the summary as message"
     else
         fail "CK_FORK=$mode: XML has $tests tests, $failed failures, message '${big:0:120}'"
     fi
 
     if prove -e cat "$tmp/$mode.tap" >"$tmp/prove.out" 2>&1; then
         fail "CK_FORK=$mode: prove passed a log with failures"
-    elif grep -q "Parse errors" "$tmp/prove.out" || ! grep -q "Failed 6/212 subtests" "$tmp/prove.out"; then
+    elif grep -q "Parse errors" "$tmp/prove.out" || ! grep -q "Failed 7/214 subtests" "$tmp/prove.out"; then
         fail "CK_FORK=$mode: prove: $(grep -E 'Parse|Failed' "$tmp/prove.out" | head -3)"
     else
-        pass "CK_FORK=$mode: prove reads the TAP log: 6 of 212 failed, no parse error"
+        pass "CK_FORK=$mode: prove reads the TAP log: 7 of 214 failed, no parse error"
     fi
 
     if grep -qF "reports\\#$mode/inner_assert_huge_report_leaky.txt" "$tmp/$mode.tap" &&

@@ -16,11 +16,13 @@
  * suite. */
 #include <check.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "leakcheck.h"
@@ -84,6 +86,43 @@ END_TEST
 START_TEST(inner_assert_with_user_fixture_clean) {
     ck_assert_ptr_nonnull(user_object);
     strcpy(user_object, "used by the test");
+    ck_assert_no_leaks();
+}
+END_TEST
+
+/* One object a global keeps and a lost chain of two: the report of a
+ * failing check gives each its class, and the reachable one the path from
+ * its root, in a forked test as in the test's own process. */
+struct node {
+    struct node *next;
+    char pad[40];
+};
+static struct node *registry;
+static void keep_in_registry(void) {
+    struct node *n = calloc(1, sizeof *n);
+    n->next = registry;
+    registry = n;
+}
+static void lose_a_chain(void) {
+    struct node *head = calloc(1, sizeof *head);
+    head->next = calloc(1, sizeof *head);
+    sink = head;
+    sink = NULL;
+}
+START_TEST(inner_assert_classified_leaky) {
+    keep_in_registry();
+    lose_a_chain();
+    ck_assert_no_leaks(); /* the classified objects */
+}
+END_TEST
+
+/* Blocks the C library keeps for itself on first use (the time zone, the
+ * password database's buffers and modules): a forked test that makes them
+ * passes, though its check sees them new. */
+START_TEST(inner_assert_c_runtime_blocks_clean) {
+    time_t t = 0;
+    ck_assert_ptr_nonnull(localtime(&t));
+    ck_assert_ptr_nonnull(getpwuid(0));
     ck_assert_no_leaks();
 }
 END_TEST
@@ -161,6 +200,8 @@ static int run_inner_suite(void) {
     tcase_add_test(tc, inner_assert_huge_report_leaky);
     tcase_add_test(tc, inner_assert_clean_after_leaky);
     tcase_add_test(tc, inner_assert_with_user_fixture_clean);
+    tcase_add_test(tc, inner_assert_classified_leaky);
+    tcase_add_test(tc, inner_assert_c_runtime_blocks_clean);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fixture_first");
@@ -330,14 +371,14 @@ static void free_both(void) {
     inner_free(&runs[1]);
 }
 
-/* 3 + 3 + 2 + 2 + 2 + 200 tests; the leaky ones: the huge report, twenty
- * sites in both fixture orders, the thread, the unwrapped test; plus the
- * failing assertion. */
+/* 5 + 3 + 2 + 2 + 2 + 200 tests; the leaky ones: the huge report, the
+ * classified objects, twenty sites in both fixture orders, the thread, the
+ * unwrapped test; plus the failing assertion. */
 START_TEST(test_every_test_runs_and_exactly_the_leaky_ones_fail) {
     inner_run *r = &runs[_i];
-    ck_assert_msg(strstr(r->out, "inner: 212 run, 6 failed"), "status %d:\n%.1500s\n%.1000s",
+    ck_assert_msg(strstr(r->out, "inner: 214 run, 7 failed"), "status %d:\n%.1500s\n%.1000s",
                   r->status, r->out, r->err);
-    ck_assert_msg(strstr(r->out, "Checks: 212, Failures: 6, Errors: 0"), "%.1500s", r->out);
+    ck_assert_msg(strstr(r->out, "Checks: 214, Failures: 7, Errors: 0"), "%.1500s", r->out);
 }
 END_TEST
 
@@ -373,6 +414,39 @@ START_TEST(test_full_report_goes_to_stderr_once_and_to_a_file_per_test) {
     ck_assert_int_eq(access(path, R_OK), 0);
     snprintf(path, sizeof path, "%s/inner_fixture_clean.txt", r->dir);
     ck_assert_int_ne(access(path, R_OK), 0);
+}
+END_TEST
+
+START_TEST(test_failing_check_gives_each_object_its_class_and_the_path_that_holds_it) {
+    inner_run *r = &runs[_i];
+    assert_failed_at(r, "assert", "inner_assert_classified_leaky",
+                     "ck_assert_no_leaks(); /* the classified objects */");
+    char path[160];
+    snprintf(path, sizeof path, "%s/inner_assert_classified_leaky.txt", r->dir);
+    char *report = slurp(path);
+    const char *kept =
+        strstr(report, "48 B in 1 object [reachable], allocated at:\n    keep_in_registry");
+    ck_assert_msg(kept, "no reachable object from keep_in_registry:\n%s", report);
+    const char *held =
+        strstr(kept, "retained by (shortest path from a root):\n      global `registry`");
+    const char *next = strstr(kept + 1, "\n48 B in 1 object [");
+    ck_assert_msg(held && (!next || held < next), "no path from `registry`:\n%s", report);
+    ck_assert_msg(
+        strstr(report, "48 B in 1 object [unreachable, direct], allocated at:\n    lose_a_chain"),
+        "no lost head:\n%s", report);
+    ck_assert_msg(
+        strstr(report, "48 B in 1 object [unreachable, indirect], allocated at:\n    lose_a_chain"),
+        "no lost tail:\n%s", report);
+    ck_assert_msg(strstr(report,
+                         "unreachable 2 (96 B: 1 direct, 1 indirect (48 B)), held by leaked "
+                         "threads 0 (0 B), reachable 1 (48 B)"),
+                  "no class totals:\n%s", report);
+    free(report);
+}
+END_TEST
+
+START_TEST(test_check_passes_when_the_new_blocks_are_the_c_runtimes) {
+    assert_passed(&runs[_i], "assert", "inner_assert_c_runtime_blocks_clean");
 }
 END_TEST
 
@@ -486,6 +560,9 @@ static Suite *check_suite(void) {
     tcase_add_loop_test(tc, test_every_test_runs_and_exactly_the_leaky_ones_fail, 0, 2);
     tcase_add_loop_test(tc, test_report_of_64_kib_gives_check_a_summary_that_fits, 0, 2);
     tcase_add_loop_test(tc, test_full_report_goes_to_stderr_once_and_to_a_file_per_test, 0, 2);
+    tcase_add_loop_test(
+        tc, test_failing_check_gives_each_object_its_class_and_the_path_that_holds_it, 0, 2);
+    tcase_add_loop_test(tc, test_check_passes_when_the_new_blocks_are_the_c_runtimes, 0, 2);
     tcase_add_loop_test(tc, test_clean_test_after_a_leaky_one_passes, 0, 2);
     tcase_add_loop_test(tc, test_user_checked_fixture_is_not_counted_by_the_assertion, 0, 2);
     tcase_add_loop_test(tc, test_fixture_added_before_user_fixtures_judges_the_test, 0, 2);
