@@ -98,7 +98,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Tests that call internal functions link the internal archive and not the
 # .so, so that a test process holds one copy of the library's state;
 # test_scenarios does through the scenario runner (assertions/scenario_runner.c).
-INTERNAL_TESTS := test_child test_elf_symbols test_fault test_heap test_pprof test_scenarios test_suppress test_threads test_unwind
+INTERNAL_TESTS := test_child test_elf_symbols test_fault test_heap test_pprof test_scenarios test_spans test_suppress test_threads test_unwind
 # Tests are built without optimisation so that every static function keeps
 # its own frame: they assert on the exact functions reports name.
 TEST_CFLAGS = $(BASE_CFLAGS) -O0 -Iinclude -Iharness -Iassertions -Iscenarios -Iprofiles $(CHECK_CFLAGS)
@@ -330,7 +330,9 @@ FORCE:
 # progress line per test binary and mode). CHECK_JOBS defaults to the number
 # of CPUs.
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-CHECK_PLAN = native="$(TEST_PROGS)" valgrind="$(TEST_PROGS)" tools docs
+# The suites that allocate most, again with the library's own allocator.
+SPANS_PROGS = $(addprefix $(BUILD)/tests/,test_heap test_check_integration test_reach)
+CHECK_PLAN = native="$(TEST_PROGS)" spans="$(SPANS_PROGS)" valgrind="$(TEST_PROGS)" tools docs
 
 check: deps
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) check-all

@@ -14,11 +14,14 @@
 #include "run.h"
 #include "sanitizer.h"
 #include "scan.h"
+#include "spans.h"
 #include "stacks.h"
 #include "symbols.h"
 #include "thread.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/single_threaded.h>
 
 /* Whether this fork took the locks. A process that never started a thread
@@ -38,10 +41,12 @@ static void before_fork(void) {
     lc_symbolize_lock();
     lc_stack_lock_all();
     lc_heap_lock_all();
+    lc_spans_lock_all();
 }
 
 LC_CHILD_CODE static void unlock_after_fork(void) {
     if (!fork_locked) return;
+    lc_spans_unlock_all();
     lc_heap_unlock_all();
     lc_stack_unlock_all();
     lc_symbolize_unlock();
@@ -65,11 +70,20 @@ __attribute__((constructor(101))) static void lc_init(void) {
     lc_os_modules_refresh();
     lc_unwind_init();
     lc_sanitizer_init();
+    /* The library's allocator serves the interposers only (spans.c). */
+    char why[256];
+    const char *no_spans = NULL;
+    if (lc_inband_on() && !lc_sanitizer_hooked() && !lc_heap_untracked(why, sizeof why))
+        no_spans = lc_spans_configure(lc_inband_prepare);
     lc_threads_init();
     lc_runtime_tsd_probe();
     lc_map_roots_init();
     pthread_atfork(before_fork, unlock_after_fork, after_fork_child);
     lc_self_leave();
+    if (no_spans)
+        fprintf(stderr,
+                "leakcheck: LEAKCHECK_ALLOCATOR=%.40s: %s; glibc's malloc serves the blocks\n",
+                getenv("LEAKCHECK_ALLOCATOR"), no_spans);
     lc_process_mode_init();
     lc_live_dump_init();
 }

@@ -31,6 +31,7 @@
 #include "fault.h"
 #include "heap.h"
 #include "os.h"
+#include "spans.h"
 #include "stacks.h"
 
 #include <dlfcn.h>
@@ -239,12 +240,29 @@ LC_INLINE bool heads(void) {
     return LC_LIKELY(lc_inband_on()) && !lc_self_depth;
 }
 
+/* Room for a block and its header: from the library's allocator when it
+ * is on and the block is small (spans.c), otherwise, or when it has
+ * none, from glibc. */
+LC_INLINE void *room(size_t bytes) {
+    void *base = NULL;
+    if (LC_UNLIKELY(lc_spans_len) && bytes <= LC_SPANS_MAX) base = lc_spans_alloc(bytes);
+    return LC_LIKELY(!base) ? libc_malloc(bytes) : base;
+}
+
+/* Gives back the room of a headed block, made for `bytes`. */
+LC_INLINE void give_back(uintptr_t base, size_t bytes) {
+    if (LC_UNLIKELY(lc_spans_owns(base)))
+        lc_spans_free(base, bytes);
+    else
+        libc_free((void *)base);
+}
+
 LC_INLINE void *malloc_headed(size_t size, void *frame, uintptr_t caller) {
     if (LC_UNLIKELY(size > SIZE_MAX - HEADER)) {
         errno = ENOMEM;
         return NULL;
     }
-    return headed(libc_malloc(request(HEADER, size)), HEADER, size, frame, caller);
+    return headed(room(request(HEADER, size)), HEADER, size, frame, caller);
 }
 
 /* An alignment above the header's gets a whole alignment unit before the
@@ -311,7 +329,25 @@ void lc_free_hooked(void *p) {
     (LC_UNLIKELY(lc_fault_is_armed()) && !lc_self_depth && !in_tracker &&                          \
      lc_fault_fires(frame, caller))
 
-LC_HOT_CODE void *malloc(size_t size) {
+/* The library's allocator's pair, for the common case: a small block
+ * for the program, no failure armed, this thread in neither the tracker
+ * nor the library nor the C runtime's thread start. Everything else (and
+ * NULL from here) takes the general path below. Each instruction counts:
+ * the workload of bench/alloc_workload.c loses the overlap of its cache
+ * misses once the instructions between them pass a threshold (bench/
+ * README.md, "Design 4"). */
+LC_INLINE void *spans_malloc(size_t size, void *frame, uintptr_t caller) {
+    if (size > LC_SPANS_MAX - HEADER || LC_UNLIKELY(lc_fault_is_armed()) ||
+        (lc_self_depth | in_tracker | lc_runtime_alloc_depth))
+        return NULL;
+    lc_stack_id id = lc_cfg.stack_depth > 0 ? stack_here(size, frame, caller) : 0;
+    return (void *)lc_inband_malloc_spans(size, id,
+                                          lc_os_pc_in_linker(caller) ? LC_BLOCK_RUNTIME : 0);
+}
+
+/* Reached from malloc by a jump (a sibling call): its caller and frame
+ * are malloc's caller's, as if the program had called it. */
+LC_HOT_CODE static __attribute__((noinline)) void *malloc_general(size_t size) {
     if (FAULT(FRAME, CALLER)) {
         errno = ENOMEM;
         return NULL;
@@ -322,14 +358,31 @@ LC_HOT_CODE void *malloc(size_t size) {
     return p;
 }
 
+/* The same for the library's allocator: reached by a jump as well. */
+LC_HOT_CODE static __attribute__((noinline)) void *malloc_spans(size_t size) {
+    void *p = spans_malloc(size, FRAME, CALLER);
+    return LC_LIKELY(p) ? p : malloc_general(size);
+}
+
+LC_HOT_CODE void *malloc(size_t size) {
+    return LC_UNLIKELY(lc_spans_len) ? malloc_spans(size) : malloc_general(size);
+}
+
 LC_HOT_CODE void *calloc(size_t n, size_t size) {
     if (FAULT(FRAME, CALLER)) {
         errno = ENOMEM;
         return NULL;
     }
     size_t total;
-    if (heads() && !__builtin_mul_overflow(n, size, &total) && total <= SIZE_MAX - HEADER)
-        return headed(__libc_calloc(1, request(HEADER, total)), HEADER, total, FRAME, CALLER);
+    if (heads() && !__builtin_mul_overflow(n, size, &total) && total <= SIZE_MAX - HEADER) {
+        size_t bytes = request(HEADER, total);
+        void *base = LC_UNLIKELY(lc_spans_len) ? lc_spans_alloc(bytes) : NULL;
+        if (base)
+            memset(base, 0, bytes);
+        else
+            base = __libc_calloc(1, bytes);
+        return headed(base, HEADER, total, FRAME, CALLER);
+    }
     void *p = __libc_calloc(n, size);
     on_alloc(p, n * size, FRAME, CALLER);
     return p;
@@ -342,13 +395,28 @@ static __attribute__((noinline)) void free_unheaded(void *p) {
     __libc_free(p);
 }
 
-LC_HOT_CODE void free(void *p) {
+/* A block of the library's allocator is given back with its size, read
+ * from its header before the header store retires it. */
+static __attribute__((noinline)) void free_spans(void *p, uintptr_t base) {
+    lc_spans_free(base, request(HEADER, lc_inband_size((uintptr_t)p)));
+}
+
+LC_HOT_CODE static __attribute__((noinline)) void free_general(void *p) {
     if (!p) return;
     uintptr_t base = lc_inband_retire((uintptr_t)p);
-    if (LC_LIKELY(base))
-        libc_free((void *)base);
-    else
+    if (LC_UNLIKELY(!base))
         free_unheaded(p);
+    else if (LC_UNLIKELY(lc_spans_owns(base)))
+        free_spans(p, base);
+    else
+        libc_free((void *)base);
+}
+
+LC_HOT_CODE void free(void *p) {
+    if (LC_UNLIKELY(lc_spans_owns((uintptr_t)p - HEADER)))
+        lc_inband_free_spans((uintptr_t)p);
+    else
+        free_general(p);
 }
 
 /* realloc of a headed block. Its record goes first, as below; glibc moves
@@ -359,11 +427,19 @@ static void *realloc_headed(void *old, uintptr_t base, size_t old_size, size_t s
                             uintptr_t caller) {
     size_t offset = (uintptr_t)old - base;
     if (!size) {
-        __libc_free((void *)base);
+        give_back(base, request(HEADER, old_size));
         return NULL;
     }
     void *p = NULL;
-    if (size <= SIZE_MAX - HEADER && offset == HEADER) {
+    if (lc_spans_owns(base)) {
+        /* Moved by hand, with all the old block holds: the program may
+         * have used what malloc_usable_size told it. */
+        size_t held = lc_spans_block_size(request(HEADER, old_size)) - HEADER;
+        if (size <= SIZE_MAX - HEADER && (p = room(request(HEADER, size)))) {
+            memcpy((char *)p + HEADER, old, held < size ? held : size);
+            lc_spans_free(base, request(HEADER, old_size));
+        }
+    } else if (size <= SIZE_MAX - HEADER && offset == HEADER) {
         p = __libc_realloc((void *)base, request(HEADER, size));
     } else if (size <= SIZE_MAX - HEADER && (p = __libc_malloc(request(HEADER, size)))) {
         memcpy((char *)p + HEADER, old, old_size < size ? old_size : size);
@@ -510,6 +586,8 @@ size_t malloc_usable_size(void *p) {
     }
     if (p && lc_inband_owns((uintptr_t)p)) {
         uintptr_t base = lc_inband_base((uintptr_t)p);
+        if (lc_spans_owns(base))
+            return lc_spans_block_size(request(HEADER, lc_inband_size((uintptr_t)p))) - HEADER;
         return real((void *)base) - ((uintptr_t)p - base);
     }
     return real(p);

@@ -107,6 +107,14 @@ static inline bool lc_inband_on(void) {
     return LC_LIKELY(m) ? m == 1 : lc_inband_decide();
 }
 bool lc_inband_used(void); /* it ever held a block */
+/* Makes the bitmap's leaves for [lo, lo + len) now, so that a block there
+ * is always indexed (spans.c's arena); false when one cannot be made.
+ * Then a pair in that arena: a block taken and published (0 when spans.c
+ * has none at hand), and a block retired and given back (ignored unless
+ * it is a live block's start: freed twice, or never made). */
+bool lc_inband_prepare(uintptr_t lo, uintptr_t len);
+uintptr_t lc_inband_malloc_spans(size_t size, lc_stack_id stack, uint32_t flags);
+void lc_inband_free_spans(uintptr_t user);
 /* Records the block at user, whose allocation starts at base (user - 16,
  * or further for an aligned one), and returns user. A block it cannot
  * index (its address beyond the directory, or no memory for a leaf) goes

@@ -36,6 +36,7 @@
 #include "core.h"
 #include "heap.h"
 #include "os.h"
+#include "spans.h"
 
 #include <sched.h>
 #include <string.h>
@@ -154,6 +155,25 @@ static __attribute__((noinline)) leaf *leaf_for_insert(uintptr_t a) {
     return mine;
 }
 
+/* The leaves of spans.c's arena, made before its first block: its
+ * blocks' leaf is one subtraction and one load away. */
+#define SPANS_LEAVES 8
+static leaf *spans_leaves[SPANS_LEAVES];
+static uintptr_t spans_first_leaf;
+
+bool lc_inband_prepare(uintptr_t lo, uintptr_t len) {
+    uintptr_t first = lo >> LEAF_SHIFT, last = (lo + len - 1) >> LEAF_SHIFT;
+    if (last - first >= SPANS_LEAVES) return false;
+    for (uintptr_t k = first; k <= last; k++)
+        if (!(spans_leaves[k - first] = leaf_for_insert(k << LEAF_SHIFT))) return false;
+    spans_first_leaf = first;
+    return true;
+}
+
+static inline leaf *spans_leaf(uintptr_t a) {
+    return spans_leaves[(a >> LEAF_SHIFT) - spans_first_leaf];
+}
+
 static inline header *header_of(uintptr_t user) {
     return (header *)(user - sizeof(header));
 }
@@ -202,6 +222,14 @@ LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t s
     return publish_in(l, base, user, size, stack, flags, seq, last, (uint32_t)lc_os_tid());
 }
 
+LC_HOT_CODE uintptr_t lc_inband_malloc_spans(size_t size, lc_stack_id stack, uint32_t flags) {
+    uintptr_t base = (uintptr_t)lc_spans_pop(lc_spans_request(size));
+    if (LC_UNLIKELY(!base)) return 0;
+    uint64_t last, seq = lc_heap_take_seq(&last);
+    return publish_in(spans_leaf(base), base, base + sizeof(header), size, stack, flags, seq, last,
+                      (uint32_t)lc_os_tid());
+}
+
 LC_HOT_CODE bool lc_inband_owns(uintptr_t user) {
     leaf *l = leaf_of(user);
     return l && !(user & 15) && bit_is_set(l, granule_of(user));
@@ -222,6 +250,16 @@ static __attribute__((noinline)) uintptr_t retire_shared(_Atomic uint64_t *w, ui
         return 0; /* freed twice, by two threads at once */
     if (LC_UNLIKELY(atomic_load_explicit(&holds, memory_order_seq_cst))) wait_for_holds();
     return lc_inband_base(user);
+}
+
+LC_HOT_CODE void lc_inband_free_spans(uintptr_t user) {
+    if (user & 15) return;
+    leaf *l = spans_leaf(user);
+    uint64_t g = granule_of(user), mask = (uint64_t)1 << (g % 64);
+    _Atomic uint64_t *w = word_of(l, g);
+    if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return;
+    if (!lc_solo() ? !retire_shared(w, mask, user) : !lc_word_clear(w, mask)) return;
+    lc_spans_push(user - sizeof(header), lc_spans_request(header_of(user)->size_stack >> 24));
 }
 
 LC_HOT_CODE uintptr_t lc_inband_retire(uintptr_t user) {

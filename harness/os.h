@@ -79,7 +79,10 @@ void lc_os_map_own_code(void);
 bool lc_os_pc_in_library(uintptr_t pc);
 /* Code of the dynamic linker: what it allocates is its own (link maps,
  * scope lists, TLS descriptors), wherever it keeps the pointer. */
-bool lc_os_pc_in_linker(uintptr_t pc);
+extern lc_region lc_os_linker_text;
+static inline bool lc_os_pc_in_linker(uintptr_t pc) {
+    return pc - lc_os_linker_text.start < lc_os_linker_text.end - lc_os_linker_text.start;
+}
 /* Whether pc lies in the executable code of a loaded object (a return
  * address a frame-pointer walk found can be trusted only then). */
 bool lc_os_pc_in_code(uintptr_t pc);

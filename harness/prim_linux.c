@@ -224,7 +224,7 @@ static int nself_text;
  * one range of whole pages. */
 static lc_region self_readonly;
 static bool self_is_library; /* the library is a shared object of its own */
-LC_HOT static lc_region linker_text;
+LC_HOT lc_region lc_os_linker_text;
 
 /* Every object's executable segments and its whole span, as of the last
  * refresh: a return address must lie in the former. */
@@ -280,7 +280,7 @@ static int collect_text(struct dl_phdr_info *info, size_t size, void *arg) {
         if (!(ph->p_flags & PF_X)) continue;
         if (ncode_ranges < MAX_CODE_RANGES) code_ranges[ncode_ranges++] = r;
         if (runtime && nruntime_text < MAX_TEXT_RANGES) runtime_text[nruntime_text++] = r;
-        if (runtime && strstr(info->dlpi_name, "/ld-linux")) linker_text = r;
+        if (runtime && strstr(info->dlpi_name, "/ld-linux")) lc_os_linker_text = r;
         if (is_self && nself_text < 4) self_text[nself_text++] = r;
         if (is_self) self_is_library = info->dlpi_name && info->dlpi_name[0];
     }
@@ -363,10 +363,6 @@ LC_HOT_CODE bool lc_os_pc_in_runtime(uintptr_t pc) {
     bool answer = in_runtime_ranges(pc) || in_extra_runtime(pc);
     if (store_answer()) atomic_store_explicit(slot, pc << 1 | answer, memory_order_relaxed);
     return answer;
-}
-
-LC_HOT_CODE bool lc_os_pc_in_linker(uintptr_t pc) {
-    return pc >= linker_text.start && pc < linker_text.end;
 }
 
 bool lc_os_pc_in_library(uintptr_t pc) {

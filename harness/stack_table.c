@@ -237,8 +237,26 @@ static lc_stack_id recalled(uint64_t h, const uintptr_t *pcs, int depth) {
 
 static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth);
 
+/* The same before any hash is taken: the last stack's frames compared
+ * with these, its hash read before and after as the sign that no handler
+ * replaced it meanwhile (zero while one writes it). A loop allocating
+ * from one place spends no hash on each call. */
+static lc_stack_id recalled_unhashed(const uintptr_t *pcs, int depth) {
+    uint64_t h = __atomic_load_n(&last.hash, __ATOMIC_RELAXED);
+    if (!h || last.depth != depth) return 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    lc_stack_id id = last.id;
+    int i = 0;
+    while (i < depth && pcs[i] == last.pcs[i])
+        i++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return i == depth && __atomic_load_n(&last.hash, __ATOMIC_RELAXED) == h ? id : 0;
+}
+
 LC_HOT_CODE lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
     if (depth <= 0 || depth > LC_MAX_DEPTH || !reserve()) return 0;
+    lc_stack_id known = recalled_unhashed(pcs, depth);
+    if (LC_LIKELY(known)) return known;
     uint64_t h = hash_frames(pcs, depth);
     lc_stack_id id = recalled(h, pcs, depth);
     return id ? id : remember(h, pcs, depth, intern_shared(h, pcs, depth));

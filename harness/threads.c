@@ -14,6 +14,7 @@
 #include "core.h"
 #include "heap.h"
 #include "os.h"
+#include "spans.h"
 #include "sanitizer.h"
 #include "stacks.h"
 #include "probe.h"
@@ -210,6 +211,7 @@ static void exit_cleanup(void *arg) {
     void *alt = r ? (void *)r->altstack : NULL;
     mark_exited(r);
     lc_capture_altstack_leave(alt);
+    lc_spans_thread_exit();
 }
 
 __attribute__((noinline)) void *lc_thread_trampoline(void *p) {

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* spans.h: an allocator of small blocks of the library's own, under the
+ * header store (spans.c), chosen with LEAKCHECK_ALLOCATOR=spans. */
+#ifndef LC_SPANS_H
+#define LC_SPANS_H
+
+#include "core.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest request it serves, the header included; larger ones, and
+ * every aligned one, stay glibc's. */
+#define LC_SPANS_MAX 1024u
+
+/* Where its blocks live: [lc_spans_lo, lc_spans_lo + lc_spans_len), an
+ * empty range while it is off. Read by every free. */
+extern uintptr_t lc_spans_lo, lc_spans_len;
+
+static inline bool lc_spans_owns(uintptr_t base) {
+    return base - lc_spans_lo < lc_spans_len;
+}
+
+/* Turns it on when the environment asks (init.c, once, at start-up):
+ * blocks made before stay glibc's, and free tells them apart by address.
+ * `prepare` readies the header store for the arena (lc_inband_prepare).
+ * NULL, or why the setting could not be followed (glibc then serves every
+ * block). */
+const char *lc_spans_configure(bool (*prepare)(uintptr_t lo, uintptr_t len));
+
+/* A block of at least `request` bytes, or NULL: off, too large, out of
+ * address space, or asked from a signal handler while this thread is
+ * inside the allocator (glibc then serves the request). */
+void *lc_spans_alloc(size_t request);
+/* Gives back a block of lc_spans_alloc, made for `request` bytes. */
+void lc_spans_free(uintptr_t base, size_t request);
+
+/* The same two, their common case inline for the interposers' fast path
+ * (alloc_hooks.c): a thread's list of free blocks of the class. */
+typedef struct lc_spans_chain {
+    struct lc_spans_chain *next;       /* the next free block */
+    struct lc_spans_chain *next_chain; /* in a central list: the next chain */
+    uintptr_t count;                   /* of a chain's first block: its blocks */
+    uintptr_t zero;
+} lc_spans_chain;
+/* A block given back has its first 16 bytes cleared (the program's old
+ * data there, the fields above): glibc's free list overwrites them too,
+ * and a scan that found old pointers in a recycled block the program has
+ * not filled yet would take them for the program's (a bash process under
+ * `leakcheck run` lost 140 blocks instead of glibc's 155 without this). */
+static inline void lc_spans_scrub(lc_spans_chain *b) {
+    b->count = 0;
+    b->zero = 0;
+}
+typedef struct lc_spans_local {
+    lc_spans_chain *head; /* the blocks handed out next */
+    uint32_t count;
+    lc_spans_chain *full; /* LC_SPANS_BATCH blocks kept back, or none */
+    char *bump, *end;     /* the rest of this class's current span */
+} lc_spans_local;
+#define LC_SPANS_CLASSES (LC_SPANS_MAX / 16 + 1)
+#define LC_SPANS_BATCH 64u
+typedef struct lc_spans_cache {
+    lc_spans_local cls[LC_SPANS_CLASSES];
+    struct lc_spans_cache *next_free; /* on the list of caches of ended threads */
+} lc_spans_cache;
+extern LC_TLS lc_spans_cache *lc_spans_tls;
+/* Set while this thread changes its lists: a signal handler's request
+ * then goes elsewhere (spans.c). */
+extern LC_TLS volatile int lc_spans_busy;
+
+/* What a block of `size` bytes with the header store's 16 before it asks
+ * for: at least 32 bytes, the four words a free block holds. */
+static inline size_t lc_spans_request(size_t size) {
+    return (size < 16 ? 16 : size) + 16;
+}
+
+static inline unsigned lc_spans_class(size_t request) {
+    return (unsigned)((request + 15) >> 4);
+}
+
+static inline void *lc_spans_pop(size_t request) {
+    lc_spans_cache *k = lc_spans_tls;
+    if (LC_UNLIKELY(!k || lc_spans_busy)) return lc_spans_alloc(request);
+    lc_spans_local *l = &k->cls[lc_spans_class(request)];
+    lc_spans_chain *b = l->head;
+    if (LC_UNLIKELY(!b)) return lc_spans_alloc(request);
+    lc_spans_busy = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    l->head = b->next;
+    l->count--;
+    atomic_signal_fence(memory_order_seq_cst);
+    lc_spans_busy = 0;
+    return b;
+}
+
+static inline void lc_spans_push(uintptr_t base, size_t request) {
+    lc_spans_cache *k = lc_spans_tls;
+    lc_spans_local *l;
+    if (LC_UNLIKELY(!k || lc_spans_busy) ||
+        LC_UNLIKELY((l = &k->cls[lc_spans_class(request)])->count + 1 >= LC_SPANS_BATCH)) {
+        lc_spans_free(base, request);
+        return;
+    }
+    lc_spans_chain *b = (lc_spans_chain *)base;
+    lc_spans_scrub(b);
+    lc_spans_busy = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    b->next = l->head;
+    l->head = b;
+    l->count++;
+    atomic_signal_fence(memory_order_seq_cst);
+    lc_spans_busy = 0;
+}
+
+/* The bytes a block made for `request` holds. */
+static inline size_t lc_spans_block_size(size_t request) {
+    return (request + 15) & ~(size_t)15;
+}
+
+/* The bytes of the arena carved into spans so far. */
+uintptr_t lc_spans_used(void);
+/* A thread that ends gives its cached blocks back (threads.c). */
+void lc_spans_thread_exit(void);
+/* Held across fork by a threaded process (init.c). */
+void lc_spans_lock_all(void);
+void lc_spans_unlock_all(void);
+
+#endif
