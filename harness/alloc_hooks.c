@@ -345,27 +345,33 @@ LC_INLINE void *spans_malloc(size_t size, void *frame, uintptr_t caller) {
                                           lc_os_pc_in_linker(caller) ? LC_BLOCK_RUNTIME : 0);
 }
 
-/* Reached from malloc by a jump (a sibling call): its caller and frame
- * are malloc's caller's, as if the program had called it. */
-LC_HOT_CODE static __attribute__((noinline)) void *malloc_general(size_t size) {
-    if (FAULT(FRAME, CALLER)) {
+/* malloc's two paths, out of line so that neither's registers are saved
+ * for the other. malloc hands them its frame and its caller: they stay
+ * the program's whether the compiler jumps to these or calls them (its
+ * own frame, popped before a jump, is where the path pushes its own). */
+LC_HOT_CODE static __attribute__((noinline)) void *malloc_general(size_t size, void *frame,
+                                                                  uintptr_t caller) {
+    if (FAULT(frame, caller)) {
         errno = ENOMEM;
         return NULL;
     }
-    if (heads()) return malloc_headed(size, FRAME, CALLER);
+    if (heads()) return malloc_headed(size, frame, caller);
     void *p = __libc_malloc(size);
-    on_alloc(p, size, FRAME, CALLER);
+    on_alloc(p, size, frame, caller);
     return p;
 }
 
-/* The same for the library's allocator: reached by a jump as well. */
-LC_HOT_CODE static __attribute__((noinline)) void *malloc_spans(size_t size) {
-    void *p = spans_malloc(size, FRAME, CALLER);
-    return LC_LIKELY(p) ? p : malloc_general(size);
+LC_HOT_CODE static __attribute__((noinline)) void *malloc_spans(size_t size, void *frame,
+                                                                uintptr_t caller) {
+    void *p = spans_malloc(size, frame, caller);
+    return LC_LIKELY(p) ? p : malloc_general(size, frame, caller);
 }
 
 LC_HOT_CODE void *malloc(size_t size) {
-    return LC_UNLIKELY(lc_spans_len) ? malloc_spans(size) : malloc_general(size);
+    void *frame = FRAME;
+    uintptr_t caller = CALLER;
+    return LC_UNLIKELY(lc_spans_len) ? malloc_spans(size, frame, caller)
+                                     : malloc_general(size, frame, caller);
 }
 
 LC_HOT_CODE void *calloc(size_t n, size_t size) {
