@@ -13,8 +13,8 @@
  * from memalign or from before the shim was loaded must not reach its
  * free, so it is for that workload alone.
  *
- *   gcc -O2 -shared -fPIC -o build/bench/header_shim.so bench/header_shim.c
- *   gcc -O2 -shared -fPIC -DHEADER_ONLY -o build/bench/header_only.so bench/header_shim.c
+ *   gcc -O2 -fno-builtin -shared -fPIC -o build/bench/header_shim.so bench/header_shim.c
+ *   gcc -O2 -fno-builtin -shared -fPIC -DHEADER_ONLY -o build/bench/header_only.so bench/header_shim.c
  *   LD_PRELOAD=build/bench/header_shim.so build/bench/alloc_plain -t 1 -n 4000000 */
 #define _GNU_SOURCE
 #include <stddef.h>

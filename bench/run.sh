@@ -70,12 +70,14 @@ THREADS=(1 2)
 CFLAGS=(-O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread)
 
 # Rows of the table, in order, and their labels.
-TOOLS=(plain plain_clang leakcheck leakcheck_nostack lsan asan heaptrack valgrind)
+TOOLS=(plain plain_clang leakcheck leakcheck_nostack spans spans_nostack lsan asan heaptrack valgrind)
 declare -A LABEL=(
     [plain]="plain (gcc -O2)"
     [plain_clang]="plain (clang -O2)"
     [leakcheck]="leakcheck, default stack depth"
     [leakcheck_nostack]="leakcheck, LEAKCHECK_STACK_DEPTH=0"
+    [spans]="leakcheck, LEAKCHECK_ALLOCATOR=spans"
+    [spans_nostack]="leakcheck, ALLOCATOR=spans STACK_DEPTH=0"
     [lsan]="LSan (clang -fsanitize=leak)"
     [asan]="ASan (clang -fsanitize=address)"
     [heaptrack]="heaptrack"
@@ -83,7 +85,7 @@ declare -A LABEL=(
 )
 # Tools that are timed in rounds, interleaved with each other, so that a slow
 # moment of the machine falls on all of them alike.
-FAST_TOOLS=(plain plain_clang leakcheck leakcheck_nostack lsan asan)
+FAST_TOOLS=(plain plain_clang leakcheck leakcheck_nostack spans spans_nostack lsan asan)
 
 declare -A UNAVAILABLE # tool -> why it has no figures ("not installed (...)")
 declare -A FAILED      # tool,threads -> why a run failed
@@ -155,6 +157,8 @@ check_leakcheck() {
     if [[ -n $why ]]; then
         UNAVAILABLE[leakcheck]=$why
         UNAVAILABLE[leakcheck_nostack]=$why
+        UNAVAILABLE[spans]=$why
+        UNAVAILABLE[spans_nostack]=$why
     fi
 }
 
@@ -176,10 +180,16 @@ run_tool() {
     plain_clang | lsan | asan)
         env -u ASAN_OPTIONS -u LSAN_OPTIONS "$OUT/alloc_$tool" "${args[@]}" ;;
     leakcheck)
-        env -u LEAKCHECK_STACK_DEPTH LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
+        env -u LEAKCHECK_STACK_DEPTH -u LEAKCHECK_ALLOCATOR LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
             "$OUT/alloc_plain" "${args[@]}" ;;
     leakcheck_nostack)
-        env LEAKCHECK_STACK_DEPTH=0 LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
+        env -u LEAKCHECK_ALLOCATOR LEAKCHECK_STACK_DEPTH=0 LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
+            "$OUT/alloc_plain" "${args[@]}" ;;
+    spans)
+        env -u LEAKCHECK_STACK_DEPTH LEAKCHECK_ALLOCATOR=spans LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
+            "$OUT/alloc_plain" "${args[@]}" ;;
+    spans_nostack)
+        env LEAKCHECK_ALLOCATOR=spans LEAKCHECK_STACK_DEPTH=0 LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
             "$OUT/alloc_plain" "${args[@]}" ;;
     heaptrack)
         local status=0
@@ -217,7 +227,7 @@ sample() {
         why="no checksum or a wrong one (exit status $status)"
     elif grep -q 'cannot be preloaded' "$TMP/err"; then
         why="the library was not preloaded"
-    elif [[ $tool != leakcheck* && $status -ne 0 ]]; then
+    elif [[ $tool != leakcheck* && $tool != spans* && $status -ne 0 ]]; then
         # leakcheck's exit status is its verdict, not the workload's.
         why="exit status $status"
     fi
@@ -300,7 +310,7 @@ print_alloc_intro() {
     echo
     echo "Allocation workload: build/bench/alloc_* -n $N -t 1|2: $N malloc/free pairs of 16..512 B,"
     echo "100000 blocks live (split between the threads), allocation 3 calls below the thread's entry."
-    echo "Wall time, the best run: the first eight tools run in $REPEAT interleaved rounds (a slow spell"
+    echo "Wall time, the best run: the first ten tools run in $REPEAT interleaved rounds (a slow spell"
     echo "of the machine falls on all of them alike), heaptrack and valgrind $SLOW_REPEAT times each."
     echo
 }

@@ -345,12 +345,24 @@ LC_INLINE void *spans_malloc(size_t size, void *frame, uintptr_t caller) {
                                           lc_os_pc_in_linker(caller) ? LC_BLOCK_RUNTIME : 0);
 }
 
-/* malloc's two paths, out of line so that neither's registers are saved
- * for the other. malloc hands them its frame and its caller: they stay
- * the program's whether the compiler jumps to these or calls them (its
- * own frame, popped before a jump, is where the path pushes its own). */
-LC_HOT_CODE static __attribute__((noinline)) void *malloc_general(size_t size, void *frame,
-                                                                  uintptr_t caller) {
+/* The library's allocator's malloc, out of line: its registers are not
+ * saved on glibc's path, nor the general path's on its own. It gets
+ * malloc's frame and caller, which stay the program's whether the
+ * compiler jumps here or calls (malloc's frame, popped before a jump, is
+ * where this one pushes its own). */
+static void *malloc_general(size_t size, void *frame, uintptr_t caller);
+LC_HOT_CODE static __attribute__((noinline)) void *malloc_spans(size_t size, void *frame,
+                                                                uintptr_t caller) {
+    void *p = spans_malloc(size, frame, caller);
+    return LC_LIKELY(p) ? p : malloc_general(size, frame, caller);
+}
+
+LC_HOT_CODE void *malloc(size_t size) {
+    if (LC_UNLIKELY(lc_spans_len)) return malloc_spans(size, FRAME, CALLER);
+    return malloc_general(size, FRAME, CALLER);
+}
+
+LC_INLINE void *malloc_general(size_t size, void *frame, uintptr_t caller) {
     if (FAULT(frame, caller)) {
         errno = ENOMEM;
         return NULL;
@@ -359,19 +371,6 @@ LC_HOT_CODE static __attribute__((noinline)) void *malloc_general(size_t size, v
     void *p = __libc_malloc(size);
     on_alloc(p, size, frame, caller);
     return p;
-}
-
-LC_HOT_CODE static __attribute__((noinline)) void *malloc_spans(size_t size, void *frame,
-                                                                uintptr_t caller) {
-    void *p = spans_malloc(size, frame, caller);
-    return LC_LIKELY(p) ? p : malloc_general(size, frame, caller);
-}
-
-LC_HOT_CODE void *malloc(size_t size) {
-    void *frame = FRAME;
-    uintptr_t caller = CALLER;
-    return LC_UNLIKELY(lc_spans_len) ? malloc_spans(size, frame, caller)
-                                     : malloc_general(size, frame, caller);
 }
 
 LC_HOT_CODE void *calloc(size_t n, size_t size) {
@@ -401,28 +400,17 @@ static __attribute__((noinline)) void free_unheaded(void *p) {
     __libc_free(p);
 }
 
-/* A block of the library's allocator is given back with its size, read
- * from its header before the header store retires it. */
-static __attribute__((noinline)) void free_spans(void *p, uintptr_t base) {
-    lc_spans_free(base, request(HEADER, lc_inband_size((uintptr_t)p)));
-}
-
-LC_HOT_CODE static __attribute__((noinline)) void free_general(void *p) {
+LC_HOT_CODE void free(void *p) {
+    if (LC_UNLIKELY(lc_spans_owns((uintptr_t)p - HEADER))) {
+        lc_inband_free_spans((uintptr_t)p);
+        return;
+    }
     if (!p) return;
     uintptr_t base = lc_inband_retire((uintptr_t)p);
-    if (LC_UNLIKELY(!base))
-        free_unheaded(p);
-    else if (LC_UNLIKELY(lc_spans_owns(base)))
-        free_spans(p, base);
-    else
+    if (LC_LIKELY(base))
         libc_free((void *)base);
-}
-
-LC_HOT_CODE void free(void *p) {
-    if (LC_UNLIKELY(lc_spans_owns((uintptr_t)p - HEADER)))
-        lc_inband_free_spans((uintptr_t)p);
     else
-        free_general(p);
+        free_unheaded(p);
 }
 
 /* realloc of a headed block. Its record goes first, as below; glibc moves
