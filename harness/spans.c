@@ -24,7 +24,11 @@
  * pushed onto a lock-free list that the next refill of any thread takes
  * in. A thread that ended gives its lists to the central ones and its
  * cache to the next new thread. A forked child keeps the forking thread's
- * cache; the others' cached blocks are lost to it (never handed out). */
+ * cache; the others' cached blocks are lost to it (never handed out).
+ *
+ * Not done yet: memory is never returned to the system; past the arena,
+ * or MAX_CACHES caches alive at once, glibc serves; malloc_trim, mallinfo
+ * and malloc_stats know glibc's blocks only. */
 #include "spans.h"
 
 #include "os.h"
