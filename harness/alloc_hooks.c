@@ -158,10 +158,28 @@ static inline size_t request(size_t offset, size_t size) {
 /* The stack of an allocation, interned and counted, inside the tracker
  * (the unwinder and the stack table may allocate, and the table takes a
  * lock), into a buffer of the caller's. */
+/* The stack id of this thread's last keyed walk (unwind.c): an allocation
+ * site in a loop finds the same frames every time, and their id without
+ * the stack table. */
+static LC_TLS struct {
+    uint32_t key;
+    lc_stack_id id;
+} last_keyed;
+
 LC_INLINE lc_stack_id stack_into(uintptr_t *pcs, int depth, size_t size, void *frame,
                                  uintptr_t caller) {
     in_tracker = 1;
-    lc_stack_id id = stack_of(size, pcs, lc_unwind(pcs, depth, frame, caller));
+    uint32_t key;
+    int n = lc_unwind_keyed(pcs, depth, frame, caller, &key);
+    lc_stack_id id;
+    if (key && key == last_keyed.key) {
+        id = last_keyed.id;
+        lc_stack_account(id, size);
+    } else {
+        id = stack_of(size, pcs, n);
+        last_keyed.key = key;
+        last_keyed.id = id;
+    }
     leave_tracker();
     return id;
 }

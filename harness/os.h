@@ -51,6 +51,14 @@ bool lc_os_thread_stack_known(uintptr_t *lo, uintptr_t *hi);
  * with libunwind, which takes its own lock and then that one
  * (thread_capture.c). */
 bool lc_os_in_phdr_walk(void);
+/* Whether another thread is inside one (and may keep the lock for long). */
+bool lc_os_phdr_walk_elsewhere(void);
+/* From lc_os_phdr_impatient(true) to (false), this thread's walks give up,
+ * as if no object were loaded, when another thread is inside one, rather
+ * than wait for its callback; lc_os_phdr_refused says whether one did
+ * since. For the library's own unwinding on the allocation path. */
+void lc_os_phdr_impatient(bool on);
+bool lc_os_phdr_refused(void);
 
 /* Loaded objects, through dl_iterate_phdr. */
 typedef struct lc_region {

@@ -109,8 +109,25 @@ LC_CHILD_CODE bool lc_os_forked(void) {
     return forked;
 }
 
+/* Walks over the loaded objects this thread is inside: it holds the
+ * dynamic linker's lock through each. dl_iterate_phdr is interposed so
+ * that every walk counts, the library's, the program's and its runtime's
+ * (libgcc's unwinder looks up exception tables with it). */
+static LC_TLS int phdr_walks;
+/* Threads inside such a walk: a callback may keep the lock as long as it
+ * likes, and libunwind takes it to find unwind tables. */
+LC_FORK_STATE static _Atomic int phdr_walkers;
+/* This thread's walks give up rather than wait for another thread's, and
+ * whether one did (lc_os_phdr_impatient). */
+static LC_TLS bool phdr_impatient, phdr_refused;
+
 LC_CHILD_CODE void lc_os_after_fork_child(void) {
     lc_os_cached_tid = 0;
+    /* Only the forking thread is left; written only when it differs, as a
+     * write costs the child a copy of the page. */
+    int walkers = __atomic_load_n(&phdr_walks, __ATOMIC_RELAXED) > 0;
+    if (atomic_load_explicit(&phdr_walkers, memory_order_relaxed) != walkers)
+        atomic_store_explicit(&phdr_walkers, walkers, memory_order_relaxed);
     forked = true;
     own_code_mapped = false;
     atomic_store_explicit(&unstored_misses, CHILD_UNSTORED_MISSES, memory_order_relaxed);
@@ -141,11 +158,6 @@ bool lc_os_thread_stack_known(uintptr_t *lo, uintptr_t *hi) {
     return true;
 }
 
-/* Walks over the loaded objects this thread is inside: it holds the
- * dynamic linker's lock through each. dl_iterate_phdr is interposed so
- * that every walk counts, the library's, the program's and its runtime's
- * (libgcc's unwinder looks up exception tables with it). */
-static LC_TLS int phdr_walks;
 typedef int (*phdr_callback)(struct dl_phdr_info *, size_t, void *);
 static int (*_Atomic real_iterate_phdr)(phdr_callback, void *);
 
@@ -159,16 +171,37 @@ __attribute__((visibility("default"))) int dl_iterate_phdr(phdr_callback fn, voi
         if (!real) return 0; /* no walk: as if no object were loaded */
         atomic_store_explicit(&real_iterate_phdr, real, memory_order_release);
     }
+    if (LC_UNLIKELY(phdr_impatient) && !phdr_walks &&
+        atomic_load_explicit(&phdr_walkers, memory_order_relaxed) > 0) {
+        phdr_refused = true;
+        return 0; /* as if no object were loaded: the caller stops there */
+    }
+    if (!phdr_walks) atomic_fetch_add_explicit(&phdr_walkers, 1, memory_order_relaxed);
     __atomic_store_n(&phdr_walks, phdr_walks + 1, __ATOMIC_RELAXED);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     int rc = real(fn, arg);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     __atomic_store_n(&phdr_walks, phdr_walks - 1, __ATOMIC_RELAXED);
+    if (!phdr_walks) atomic_fetch_sub_explicit(&phdr_walkers, 1, memory_order_relaxed);
     return rc;
 }
 
 bool lc_os_in_phdr_walk(void) {
     return __atomic_load_n(&phdr_walks, __ATOMIC_RELAXED) > 0;
+}
+
+bool lc_os_phdr_walk_elsewhere(void) {
+    int others = atomic_load_explicit(&phdr_walkers, memory_order_relaxed);
+    return others > (lc_os_in_phdr_walk() ? 1 : 0);
+}
+
+void lc_os_phdr_impatient(bool on) {
+    phdr_impatient = on;
+    phdr_refused = false;
+}
+
+bool lc_os_phdr_refused(void) {
+    return phdr_refused;
 }
 
 LC_HOT_CODE bool lc_os_thread_stack(uintptr_t *lo, uintptr_t *hi) {

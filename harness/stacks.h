@@ -12,6 +12,10 @@ typedef uint32_t lc_stack_id; /* 0: no stack recorded */
 /* Capture the stack of an allocation: `frame` is the interposer's frame
  * address and `caller` its return address (the first frame reported). */
 int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller);
+/* The same, with a key for the frames found: a later walk of this thread
+ * that finds the same frames gets the same nonzero key (0: no key, as for
+ * a walk that needed DWARF information), and no other stack ever gets it. */
+int lc_unwind_keyed(uintptr_t *pcs, int max, void *frame, uintptr_t caller, uint32_t *key);
 /* Capture from a signal handler (thread dumps): full DWARF unwinding. */
 int lc_unwind_here(uintptr_t *pcs, int max, int skip);
 /* Whether the thread has the stack libunwind needs left below `frame`

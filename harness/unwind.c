@@ -39,7 +39,7 @@ __attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
     unw_cursor_t cursor;
     int n = 0;
     if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0) return 0;
-    while (n < max && unw_step(&cursor) > 0) {
+    while (n < max && unw_step(&cursor) > 0 && !lc_os_phdr_refused()) {
         unw_word_t ip;
         if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
         buf[n++] = (void *)(uintptr_t)ip;
@@ -73,39 +73,69 @@ LC_CHILD_CODE LC_NO_SANITIZE uintptr_t lc_unwind_load_word(const uintptr_t *p) {
  * the C runtime's frames that start a thread or main, where every chain
  * ends. */
 /* The return addresses this thread's last walk found in code, frame by
- * frame: the next walk from the same place checks only what differs
- * (each check reads a cache of answers, a page the TLB must hold). */
+ * frame ([0]: the interposer's caller): the next walk from the same place
+ * checks only what differs (each check reads a cache of answers, a page
+ * the TLB must hold). When that walk was complete by frame pointers alone,
+ * last_walk_n is its length and last_walk_key names its frames: a walk
+ * that finds the same frames gets the same key, and its caller may reuse
+ * what it made of them (alloc_hooks.c reuses the stack id, and skips the
+ * stack table). Keys only grow, so a key never names two stacks.
+ * walks_begun tells a walk that a signal handler walked in the middle of
+ * it, over the same arrays: that walk's result gets no key. */
 static LC_TLS uintptr_t last_walk[LC_MAX_DEPTH];
+static LC_TLS int last_walk_n;
+static LC_TLS uint32_t last_walk_key, next_walk_key;
+static LC_TLS uint32_t walks_begun;
+
+/* Whether a walk's last frame is in the C runtime, where every chain ends
+ * (the answer for the last such frame is kept: the runtime is never
+ * unloaded, and a loop's walks all end in the same frame). */
+static LC_TLS uintptr_t runtime_end;
+
+static inline bool ends_in_runtime(uintptr_t pc) {
+    if (pc == runtime_end) return true;
+    if (!lc_os_pc_in_runtime(pc)) return false;
+    runtime_end = pc;
+    return true;
+}
 
 LC_HOT_CODE static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
-                                           bool *broken) {
+                                           bool *broken, bool *changed) {
     uintptr_t lo, hi;
     int n = 0;
     *broken = false;
+    *changed = caller != last_walk[0];
+    last_walk[0] = caller;
     pcs[n++] = caller;
+    if (max > LC_MAX_DEPTH) max = LC_MAX_DEPTH; /* the depth's own bound, and last_walk's */
     if (!lc_os_thread_stack(&lo, &hi)) return n;
     uintptr_t fp = (uintptr_t)frame;
     const uintptr_t align = sizeof(uintptr_t) - 1;
     if (hi < 2 * sizeof(uintptr_t)) return n;
     const uintptr_t last = hi - 2 * sizeof(uintptr_t); /* the highest frame that fits */
     /* frame points at the interposer's saved frame pointer; its caller's
-     * frame is the next link. */
+     * frame is the next link. Each link is checked to lie above the one
+     * before, so only the first needs checking against the stack's bottom. */
+    if (fp < lo || fp > last || (fp & align)) return n;
     while (n < max) {
-        if (fp < lo || fp > last || (fp & align)) break;
         uintptr_t next = load_word((uintptr_t *)fp);
-        if (next <= fp || next > last || (next & align)) {
+        /* next in (fp, last]: fp <= last, so one unsigned compare. */
+        if (next - fp - 1 >= last - fp || (next & align)) {
             /* Zero ends the chain on purpose (the runtime clears the
              * register where a thread or the program starts); anything
              * else is a frame pointer the code did not keep. */
-            *broken = next != 0 && !lc_os_pc_in_runtime(pcs[n - 1]);
+            *broken = next != 0 && !ends_in_runtime(pcs[n - 1]);
             break;
         }
         uintptr_t ret = load_word((uintptr_t *)next + 1);
-        if ((n >= LC_MAX_DEPTH || ret != last_walk[n]) && !lc_os_pc_in_code(ret)) {
-            *broken = !lc_os_pc_in_runtime(pcs[n - 1]);
-            break;
+        if (ret != last_walk[n]) {
+            if (!lc_os_pc_in_code(ret)) {
+                *broken = !ends_in_runtime(pcs[n - 1]);
+                break;
+            }
+            last_walk[n] = ret;
+            *changed = true;
         }
-        if (n < LC_MAX_DEPTH) last_walk[n] = ret;
         pcs[n++] = ret;
         fp = next;
     }
@@ -144,6 +174,9 @@ static int walk_dwarf_learning(uintptr_t *pcs, int max, uintptr_t caller) {
         if (n == max) break;
         bool signal_frame = unw_is_signal_frame(&cursor) > 0;
         int stepped = unw_step(&cursor);
+        /* A step without the unwind tables is a guess: neither kept nor
+         * taught. */
+        if (lc_os_phdr_refused()) break;
         if (stepped == 0 && learnable && !signal_frame) lc_unwind_rules_learn_outermost(at.pc);
         lc_frame_regs next;
         if (stepped <= 0 || !frame_regs(&cursor, &next)) break;
@@ -228,22 +261,54 @@ LC_CHILD_CODE static int walk_rules_then_dwarf(uintptr_t *pcs, int max, void *fr
                                                uintptr_t caller) {
     lc_rules_end end;
     int n = walk_rules(pcs, max, frame, caller, &end);
-    return end == LC_RULES_COMPLETE ? n : walk_dwarf(pcs, max, caller, end == LC_RULES_UNTAUGHT);
+    if (end == LC_RULES_COMPLETE) return n;
+    /* libunwind finds unwind tables under the dynamic linker's lock, which
+     * another thread's dl_iterate_phdr callback may keep as long as it
+     * likes: the program's allocation would wait for it, as glibc's never
+     * does. The frames the rules found are the stack then. */
+    if (LC_UNLIKELY(lc_os_phdr_walk_elsewhere())) return n > 0 ? n : (pcs[0] = caller, 1);
+    lc_os_phdr_impatient(true); /* one may begin meanwhile */
+    int got = walk_dwarf(pcs, max, caller, end == LC_RULES_UNTAUGHT);
+    lc_os_phdr_impatient(false);
+    return got;
+}
+
+LC_HOT_CODE int lc_unwind_keyed(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
+                                uint32_t *key) {
+    *key = 0;
+    if (max <= 0) return 0;
+    uint32_t begun = ++walks_begun;
+    /* A caller the last complete walk started from was no runtime's. */
+    bool known_caller = last_walk_n && caller == last_walk[0];
+    bool dwarf = lc_cfg.unwind_dwarf || (!known_caller && lc_os_pc_in_runtime(caller));
+    bool broken = false, changed = true;
+    int n = 0;
+    if (!dwarf) {
+        n = walk_frame_pointers(pcs, max, frame, caller, &broken, &changed);
+        /* The chain broke in code built without frame pointers: DWARF
+         * finds the callers the chain lost, where the stack has room. */
+        if (LC_LIKELY(!broken)) {
+            uint32_t found = last_walk_key;
+            if (changed || n != last_walk_n)
+                found = ++next_walk_key ? next_walk_key : ++next_walk_key;
+            last_walk_n = n;
+            last_walk_key = found;
+            if (LC_UNLIKELY(walks_begun != begun))
+                last_walk_n = 0; /* a handler walked meanwhile: no key */
+            else
+                *key = found;
+            return n;
+        }
+    }
+    last_walk_n = 0;
+    if (!lc_unwind_room_for_dwarf(frame))
+        return dwarf ? walk_frame_pointers(pcs, max, frame, caller, &broken, &changed) : n;
+    return walk_rules_then_dwarf(pcs, max, frame, caller);
 }
 
 LC_HOT_CODE int lc_unwind(uintptr_t *pcs, int max, void *frame, uintptr_t caller) {
-    if (max <= 0) return 0;
-    bool dwarf = lc_cfg.unwind_dwarf || lc_os_pc_in_runtime(caller), broken = false;
-    int n = 0;
-    if (!dwarf) {
-        n = walk_frame_pointers(pcs, max, frame, caller, &broken);
-        /* The chain broke in code built without frame pointers: DWARF
-         * finds the callers the chain lost, where the stack has room. */
-        if (LC_LIKELY(!broken)) return n;
-    }
-    if (!lc_unwind_room_for_dwarf(frame))
-        return dwarf ? walk_frame_pointers(pcs, max, frame, caller, &broken) : n;
-    return walk_rules_then_dwarf(pcs, max, frame, caller);
+    uint32_t key;
+    return lc_unwind_keyed(pcs, max, frame, caller, &key);
 }
 
 /* As lc_unwind, for a caller whose own frames down to the program's may

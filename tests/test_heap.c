@@ -305,6 +305,118 @@ START_TEST(test_the_default_stack_depth_keeps_its_frames_of_a_deeper_stack) {
 }
 END_TEST
 
+/* Two call sites of one function, for stacks that differ in one frame. */
+static __attribute__((noinline)) void *alloc_at_a(void) {
+    void *p = alloc_nested(2);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    return p;
+}
+
+static __attribute__((noinline)) void *alloc_at_b(void) {
+    void *p = alloc_nested(2);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    return p;
+}
+
+static lc_stack_id stack_of_block(void *p) {
+    lc_block b;
+    ck_assert(lc_heap_lookup((uintptr_t)p, &b));
+    return lc_block_stack(&b);
+}
+
+/* The walks below run in a thread of their own: its frames end at the C
+ * runtime's start_thread, so every walk is finished by frame pointers
+ * alone (under Check's runner, a walk goes on through Check's frames,
+ * built without them). Check's assertions run in the test's thread. */
+static void run_in_thread(void *(*fn)(void *), void *arg) {
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
+struct loop_walks {
+    void *p[10];
+    uint64_t objects[10], bytes[10];
+};
+
+static void *allocate_in_a_loop(void *arg) {
+    struct loop_walks *w = arg;
+    for (int i = 0; i < 10; i++) {
+        w->p[i] = alloc_at_a();
+        lc_stack_totals(stack_of_block(w->p[i]), &w->objects[i], &w->bytes[i]);
+    }
+    return NULL;
+}
+
+/* A loop's walks find the same frames each time: they share one stack,
+ * which counts every allocation. */
+START_TEST(test_a_loops_allocations_from_one_site_share_one_stack_and_count_each) {
+    static struct loop_walks w;
+    run_in_thread(allocate_in_a_loop, &w);
+    for (int i = 1; i < 10; i++) {
+        ck_assert_uint_eq(stack_of_block(w.p[i]), stack_of_block(w.p[0]));
+        ck_assert_uint_eq(w.objects[i], w.objects[0] + (uint64_t)i);
+        ck_assert_uint_eq(w.bytes[i], w.bytes[0] + 24 * (uint64_t)i);
+    }
+    for (int i = 0; i < 10; i++)
+        free(w.p[i]);
+}
+END_TEST
+
+struct alternating_walks {
+    void *p[6], *d[6];
+};
+
+static void *allocate_alternately(void *arg) {
+    struct alternating_walks *w = arg;
+    void *(*const via[2])(void) = {alloc_at_a, alloc_at_b};
+    for (int i = 0; i < 6; i++)
+        w->p[i] = via[i % 2]();
+    for (int i = 0; i < 6; i++)
+        w->d[i] = alloc_nested(3 + i % 2);
+    return NULL;
+}
+
+/* Allocations from one call site alternating between two callers, or
+ * between two depths of one function: each path keeps its own stack
+ * however the walk before it went. */
+START_TEST(test_alternating_paths_from_one_site_keep_their_own_stacks) {
+    static struct alternating_walks w;
+    run_in_thread(allocate_alternately, &w);
+    ck_assert_uint_ne(stack_of_block(w.p[0]), stack_of_block(w.p[1]));
+    ck_assert_uint_ne(stack_of_block(w.d[0]), stack_of_block(w.d[1]));
+    ck_assert_int_eq(frames_of_block(w.d[1]), frames_of_block(w.d[0]) + 1);
+    for (int i = 2; i < 6; i++) {
+        ck_assert_uint_eq(stack_of_block(w.p[i]), stack_of_block(w.p[i % 2]));
+        ck_assert_uint_eq(stack_of_block(w.d[i]), stack_of_block(w.d[i % 2]));
+    }
+    for (int i = 0; i < 6; i++)
+        free(w.p[i]), free(w.d[i]);
+}
+END_TEST
+
+static void *allocate_at_two_depths(void *arg) {
+    void **p = arg;
+    int saved = lc_cfg.stack_depth;
+    for (int i = 0; i < 2; i++) {
+        lc_cfg.stack_depth = i == 0 ? saved : 3;
+        p[i] = alloc_at_a();
+    }
+    lc_cfg.stack_depth = saved;
+    return NULL;
+}
+
+/* The same path walked to a smaller depth is a shorter stack. */
+START_TEST(test_a_walk_cut_shorter_than_the_last_is_its_own_stack) {
+    static void *p[2];
+    run_in_thread(allocate_at_two_depths, p);
+    ck_assert_int_gt(frames_of_block(p[0]), 3);
+    ck_assert_int_eq(frames_of_block(p[1]), 3);
+    free(p[0]);
+    free(p[1]);
+}
+END_TEST
+
 START_TEST(test_usable_size_is_all_the_program_may_write) {
     static const size_t sizes[] = {0, 1, 8, 9, 24, 100, 1000, 300000};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
@@ -1888,6 +2000,9 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_realloc_chain_freed_is_clean);
     tcase_add_test(tc, test_a_stack_depth_above_the_default_keeps_that_many_frames);
     tcase_add_test(tc, test_the_default_stack_depth_keeps_its_frames_of_a_deeper_stack);
+    tcase_add_test(tc, test_a_loops_allocations_from_one_site_share_one_stack_and_count_each);
+    tcase_add_test(tc, test_alternating_paths_from_one_site_keep_their_own_stacks);
+    tcase_add_test(tc, test_a_walk_cut_shorter_than_the_last_is_its_own_stack);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("re-entry, threads, signals, fork");

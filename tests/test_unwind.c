@@ -11,13 +11,17 @@
  * forked child serves its parent. */
 #include <check.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
+#include "os.h"
 #include "sanitizer.h"
 #include "leakcheck.h"
 #include "stacks.h"
@@ -29,6 +33,7 @@ void *nofp_sized_frame(nofp_alloc_fn alloc, size_t n, size_t frame);
 void *nofp_resized_frame(nofp_alloc_fn alloc, size_t n, size_t frame);
 void *nofp_forked_frame(nofp_alloc_fn alloc, size_t n);
 void *nofp_untaught_frame(nofp_alloc_fn alloc, size_t n);
+void *nofp_locked_out_frame(nofp_alloc_fn alloc, size_t n);
 typedef int (*nofp_check_fn)(void);
 typedef void (*nofp_release_fn)(void *);
 int nofp_hold_in_rbx(nofp_alloc_fn alloc, nofp_release_fn release, nofp_check_fn check);
@@ -258,6 +263,46 @@ END_TEST
 
 /* ------------------------------------------------------------ the program's */
 
+/* A thread inside dl_iterate_phdr holds the dynamic linker's lock for as
+ * long as its callback runs, and libunwind takes that lock to find unwind
+ * tables: an allocation whose walk needs libunwind must not wait for the
+ * callback (glibc's malloc never does). Nothing of Check's runs while the
+ * lock is held: its assertions allocate, through frames of their own. */
+struct linker_lock_holder {
+    atomic_int inside, release;
+};
+
+static int hold_inside_walk(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)info, (void)size;
+    struct linker_lock_holder *h = arg;
+    atomic_store(&h->inside, 1);
+    for (int ms = 0; ms < 10000 && !atomic_load(&h->release); ms++)
+        nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+    atomic_store(&h->inside, 0);
+    return 1;
+}
+
+static void *hold_linker_lock(void *arg) {
+    dl_iterate_phdr(hold_inside_walk, arg);
+    return NULL;
+}
+
+START_TEST(test_a_walk_does_not_wait_for_a_thread_holding_the_linker_lock) {
+    static struct linker_lock_holder holder;
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, hold_linker_lock, &holder), 0);
+    while (!atomic_load(&holder.inside))
+        sched_yield();
+    nofp_locked_out_frame(capture, 24); /* an untaught frame: libunwind's */
+    bool waited = !atomic_load(&holder.inside);
+    atomic_store(&holder.release, 1);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_msg(!waited, "the walk waited for the holder's callback to end");
+    ck_assert_int_ge(ncaptured, 1);
+    ck_assert_ptr_nonnull(lc_os_pc_in_code(captured[0]) ? (void *)captured[0] : NULL);
+}
+END_TEST
+
 /* libunwind's unw_backtrace takes a pthread key for its per-thread cache on
  * its first call: the library walks with unw_step alone, so every one of
  * the PTHREAD_KEYS_MAX keys stays the program's, after DWARF walks too.
@@ -336,6 +381,11 @@ static Suite *unwind_suite(void) {
     tcase_add_test(tc, test_the_program_can_take_every_thread_specific_key);
     suite_add_tcase(s, tc);
 #endif
+
+    tc = tcase_create("the linker's lock");
+    tcase_add_checked_fixture(tc, dwarf_walks, NULL);
+    tcase_add_test(tc, test_a_walk_does_not_wait_for_a_thread_holding_the_linker_lock);
+    suite_add_tcase(s, tc);
 
     tc = tcase_create("registers");
 #if defined(__x86_64__)
