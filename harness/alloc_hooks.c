@@ -446,10 +446,10 @@ static void *realloc_headed(void *old, uintptr_t base, size_t old_size, size_t s
     if (lc_spans_owns(base)) {
         /* Moved by hand, with all the old block holds: the program may
          * have used what malloc_usable_size told it. */
-        size_t held = lc_spans_block_size(request(HEADER, old_size)) - HEADER;
+        size_t held = lc_spans_block_size(lc_spans_request(old_size)) - HEADER;
         if (size <= SIZE_MAX - HEADER && (p = room(request(HEADER, size)))) {
             memcpy((char *)p + HEADER, old, held < size ? held : size);
-            lc_spans_free(base, request(HEADER, old_size));
+            lc_spans_free(base, lc_spans_request(old_size));
         }
     } else if (size <= SIZE_MAX - HEADER && offset == HEADER) {
         p = __libc_realloc((void *)base, request(HEADER, size));
@@ -599,7 +599,7 @@ size_t malloc_usable_size(void *p) {
     if (p && lc_inband_owns((uintptr_t)p)) {
         uintptr_t base = lc_inband_base((uintptr_t)p);
         if (lc_spans_owns(base))
-            return lc_spans_block_size(request(HEADER, lc_inband_size((uintptr_t)p))) - HEADER;
+            return lc_spans_block_size(lc_spans_request(lc_inband_size((uintptr_t)p))) - HEADER;
         return real((void *)base) - ((uintptr_t)p - base);
     }
     return real(p);

@@ -115,9 +115,11 @@ static inline void lc_spans_push(uintptr_t base, size_t request) {
     lc_spans_busy = 0;
 }
 
-/* The bytes a block made for `request` holds. */
+/* The bytes a block made for `request` holds: its class's. (The general
+ * path asks with glibc's request, HEADER + at least 9 bytes, and lands in
+ * the class lc_spans_request gives for the same size.) */
 static inline size_t lc_spans_block_size(size_t request) {
-    return (request + 15) & ~(size_t)15;
+    return (size_t)lc_spans_class(request) << 4;
 }
 
 /* The bytes of the arena carved into spans so far. */

@@ -222,19 +222,6 @@ static lc_stack_id remember(uint64_t h, const uintptr_t *pcs, int depth, lc_stac
     return id;
 }
 
-static lc_stack_id recalled(uint64_t h, const uintptr_t *pcs, int depth) {
-    if (__atomic_load_n(&last.hash, __ATOMIC_RELAXED) != h) return 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    lc_stack_id id = last.id;
-    int i = 0; /* a loop, not memcmp: no call through the PLT */
-    if (last.depth == depth)
-        while (i < depth && pcs[i] == last.pcs[i])
-            i++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    bool same = i == depth && depth > 0 && __atomic_load_n(&last.hash, __ATOMIC_RELAXED) == h;
-    return same ? id : 0;
-}
-
 static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth);
 
 /* The same before any hash is taken: the last stack's frames compared
@@ -258,8 +245,7 @@ LC_HOT_CODE lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth) {
     lc_stack_id known = recalled_unhashed(pcs, depth);
     if (LC_LIKELY(known)) return known;
     uint64_t h = hash_frames(pcs, depth);
-    lc_stack_id id = recalled(h, pcs, depth);
-    return id ? id : remember(h, pcs, depth, intern_shared(h, pcs, depth));
+    return remember(h, pcs, depth, intern_shared(h, pcs, depth));
 }
 
 LC_CHILD_CODE static lc_stack_id intern_shared(uint64_t h, const uintptr_t *pcs, int depth) {
