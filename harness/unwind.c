@@ -87,6 +87,10 @@ static LC_TLS int last_walk_n;
 static LC_TLS uint32_t last_walk_key, next_walk_key;
 static LC_TLS uint32_t walks_begun;
 
+/* This thread's stack, as lc_os_thread_stack gave it: read without a
+ * call on every walk. */
+static LC_TLS uintptr_t walk_stack_lo, walk_stack_hi;
+
 /* Whether a walk's last frame is in the C runtime, where every chain ends
  * (the answer for the last such frame is kept: the runtime is never
  * unloaded, and a loop's walks all end in the same frame). */
@@ -99,8 +103,22 @@ static inline bool ends_in_runtime(uintptr_t pc) {
     return true;
 }
 
-LC_HOT_CODE static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
-                                           bool *broken, bool *changed) {
+/* A return address the last walk did not find at this depth: taken when
+ * it is code (and kept for the next walk), else the chain ends here.
+ * Out of line, so that the loop over known frames keeps its registers. */
+static __attribute__((noinline)) bool new_return_address(uintptr_t ret, int n, const uintptr_t *pcs,
+                                                         bool *broken, bool *changed) {
+    if (!lc_os_pc_in_code(ret)) {
+        *broken = !ends_in_runtime(pcs[n - 1]);
+        return false;
+    }
+    last_walk[n] = ret;
+    *changed = true;
+    return true;
+}
+
+LC_INLINE int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
+                                  bool *broken, bool *changed) {
     uintptr_t lo, hi;
     int n = 0;
     *broken = false;
@@ -108,7 +126,13 @@ LC_HOT_CODE static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame,
     last_walk[0] = caller;
     pcs[n++] = caller;
     if (max > LC_MAX_DEPTH) max = LC_MAX_DEPTH; /* the depth's own bound, and last_walk's */
-    if (!lc_os_thread_stack(&lo, &hi)) return n;
+    lo = walk_stack_lo;
+    hi = walk_stack_hi;
+    if (LC_UNLIKELY(!hi)) {
+        if (!lc_os_thread_stack(&lo, &hi)) return n;
+        walk_stack_lo = lo;
+        walk_stack_hi = hi;
+    }
     uintptr_t fp = (uintptr_t)frame;
     const uintptr_t align = sizeof(uintptr_t) - 1;
     if (hi < 2 * sizeof(uintptr_t)) return n;
@@ -128,14 +152,7 @@ LC_HOT_CODE static int walk_frame_pointers(uintptr_t *pcs, int max, void *frame,
             break;
         }
         uintptr_t ret = load_word((uintptr_t *)next + 1);
-        if (ret != last_walk[n]) {
-            if (!lc_os_pc_in_code(ret)) {
-                *broken = !ends_in_runtime(pcs[n - 1]);
-                break;
-            }
-            last_walk[n] = ret;
-            *changed = true;
-        }
+        if (ret != last_walk[n] && !new_return_address(ret, n, pcs, broken, changed)) break;
         pcs[n++] = ret;
         fp = next;
     }
@@ -273,6 +290,14 @@ LC_CHILD_CODE static int walk_rules_then_dwarf(uintptr_t *pcs, int max, void *fr
     return got;
 }
 
+/* Frame pointers where DWARF cannot be afforded: out of line, as the
+ * common walk is inlined. */
+static __attribute__((noinline)) int walk_frame_pointers_alone(uintptr_t *pcs, int max, void *frame,
+                                                               uintptr_t caller) {
+    bool broken, changed;
+    return walk_frame_pointers(pcs, max, frame, caller, &broken, &changed);
+}
+
 LC_HOT_CODE int lc_unwind_keyed(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
                                 uint32_t *key) {
     *key = 0;
@@ -302,7 +327,7 @@ LC_HOT_CODE int lc_unwind_keyed(uintptr_t *pcs, int max, void *frame, uintptr_t 
     }
     last_walk_n = 0;
     if (!lc_unwind_room_for_dwarf(frame))
-        return dwarf ? walk_frame_pointers(pcs, max, frame, caller, &broken, &changed) : n;
+        return dwarf ? walk_frame_pointers_alone(pcs, max, frame, caller) : n;
     return walk_rules_then_dwarf(pcs, max, frame, caller);
 }
 
