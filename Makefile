@@ -330,8 +330,9 @@ FORCE:
 # progress line per test binary and mode). CHECK_JOBS defaults to the number
 # of CPUs.
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-# The suites that allocate most, again with the library's own allocator.
-SPANS_PROGS = $(addprefix $(BUILD)/tests/,test_heap test_check_integration test_reach)
+# The suites that allocate most, and the threads suite, again with the
+# library's own allocator.
+SPANS_PROGS = $(addprefix $(BUILD)/tests/,test_heap test_check_integration test_reach test_threads)
 CHECK_PLAN = native="$(TEST_PROGS)" spans="$(SPANS_PROGS)" valgrind="$(TEST_PROGS)" tools docs
 
 check: deps
