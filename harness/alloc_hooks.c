@@ -155,9 +155,6 @@ static inline size_t request(size_t offset, size_t size) {
     return offset + (size < 9 ? 9 : size);
 }
 
-/* The stack of an allocation, interned and counted, inside the tracker
- * (the unwinder and the stack table may allocate, and the table takes a
- * lock), into a buffer of the caller's. */
 /* The stack id of this thread's last keyed walk (unwind.c): an allocation
  * site in a loop finds the same frames every time, and their id without
  * the stack table. */
@@ -166,20 +163,20 @@ static LC_TLS struct {
     lc_stack_id id;
 } last_keyed;
 
+/* The stack of an allocation, interned and counted, inside the tracker
+ * (the unwinder and the stack table may allocate, and the table takes a
+ * lock), into a buffer of the caller's. */
 LC_INLINE lc_stack_id stack_into(uintptr_t *pcs, int depth, size_t size, void *frame,
                                  uintptr_t caller) {
     in_tracker = 1;
     uint32_t key;
     int n = lc_unwind_keyed(pcs, depth, frame, caller, &key);
-    lc_stack_id id;
-    if (key && key == last_keyed.key) {
-        id = last_keyed.id;
-        lc_stack_account(id, size);
-    } else {
-        id = stack_of(size, pcs, n);
+    if (!key || key != last_keyed.key) {
         last_keyed.key = key;
-        last_keyed.id = id;
+        last_keyed.id = n > 0 ? lc_stack_intern(pcs, n) : 0;
     }
+    lc_stack_id id = last_keyed.id;
+    lc_stack_account(id, size);
     leave_tracker();
     return id;
 }

@@ -55,7 +55,7 @@ __attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
  * registers where AddressSanitizer's redzones of that frame's locals lie. */
 LC_NO_SANITIZE static inline uintptr_t load_word(const uintptr_t *p) {
     uintptr_t w = *p;
-    if (LC_UNLIKELY(lc_cfg.under_valgrind)) VALGRIND_MAKE_MEM_DEFINED(&w, sizeof w);
+
     return w;
 }
 
@@ -63,15 +63,6 @@ LC_CHILD_CODE LC_NO_SANITIZE uintptr_t lc_unwind_load_word(const uintptr_t *p) {
     return load_word(p);
 }
 
-/* Follows the frame-pointer chain from the interposer's frame. Code built
- * without frame pointers uses the register for anything, so every link is
- * checked before it is believed: the next frame must lie above this one,
- * inside the thread's stack, aligned, and its return address must be in an
- * object's code. A link that fails ends the walk; *broken says whether the
- * chain broke inside the program's own frames (code without frame
- * pointers, whose callers only DWARF information can find) rather than at
- * the C runtime's frames that start a thread or main, where every chain
- * ends. */
 /* The return addresses this thread's last walk found in code, frame by
  * frame ([0]: the interposer's caller): the next walk from the same place
  * checks only what differs (each check reads a cache of answers, a page
@@ -117,13 +108,22 @@ static __attribute__((noinline)) bool new_return_address(uintptr_t ret, int n, c
     return true;
 }
 
+/* Follows the frame-pointer chain from the interposer's frame. Code built
+ * without frame pointers uses the register for anything, so every link is
+ * checked before it is believed: the next frame must lie above this one,
+ * inside the thread's stack, aligned, and its return address must be in an
+ * object's code. A link that fails ends the walk; *broken says whether the
+ * chain broke inside the program's own frames (code without frame
+ * pointers, whose callers only DWARF information can find) rather than at
+ * the C runtime's frames that start a thread or main, where every chain
+ * ends. */
 LC_INLINE int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
                                   bool *broken, bool *changed) {
     uintptr_t lo, hi;
     int n = 0;
     *broken = false;
     *changed = caller != last_walk[0];
-    last_walk[0] = caller;
+    if (*changed) last_walk[0] = caller;
     pcs[n++] = caller;
     if (max > LC_MAX_DEPTH) max = LC_MAX_DEPTH; /* the depth's own bound, and last_walk's */
     lo = walk_stack_lo;
