@@ -72,7 +72,7 @@ const char *lc_spans_configure(bool (*prepare)(uintptr_t lo, uintptr_t len)) {
     const char *a = getenv("LEAKCHECK_ALLOCATOR");
     if (!a || !*a || strcmp(a, "glibc") == 0) return NULL;
     if (strcmp(a, "spans") != 0) return "is neither spans nor glibc";
-
+    if (lc_cfg.under_valgrind) return NULL; /* memcheck's malloc serves every block */
     void *arena = lc_os_reserve(ARENA_BYTES);
     caches = lc_os_reserve((size_t)MAX_CACHES * sizeof(cache));
     if (!arena || !caches || !prepare((uintptr_t)arena, ARENA_BYTES))

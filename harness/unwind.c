@@ -55,7 +55,7 @@ __attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
  * registers where AddressSanitizer's redzones of that frame's locals lie. */
 LC_NO_SANITIZE static inline uintptr_t load_word(const uintptr_t *p) {
     uintptr_t w = *p;
-
+    if (LC_UNLIKELY(lc_cfg.under_valgrind)) VALGRIND_MAKE_MEM_DEFINED(&w, sizeof w);
     return w;
 }
 
