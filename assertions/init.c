@@ -18,6 +18,7 @@
 #include "stacks.h"
 #include "symbols.h"
 #include "thread.h"
+#include "verify.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ LC_FORK_STATE static bool fork_locked;
 
 static void before_fork(void) {
     lc_os_before_fork();
+    lc_baseline_before_fork();
     bool lock = !__libc_single_threaded;
     /* Written only when it changes: the page is the parent's to copy after
      * every fork, and each write to it would be a fault. */
@@ -57,7 +59,7 @@ LC_CHILD_CODE static void after_fork_child(void) {
     lc_line_service_after_fork_child();
     lc_os_after_fork_child();
     lc_threads_after_fork_child();
-    lc_baseline();
+    lc_baseline_after_fork_child();
     lc_process_mode_after_fork_child();
 }
 

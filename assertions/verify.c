@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* verify.c: VerifyNone, the baseline, and the leak report.
+/* verify.c: VerifyNone and the leak report.
  *
- * A check compares now with the baseline: threads through the settle
+ * A check compares now with the baseline (baseline.c): threads through the settle
  * window (thread_check.c), heap blocks through their sequence numbers. Every
  * new block the C runtime does not own is a leak; each is classified by a
  * conservative scan as `reachable` (the program's globals or the checking
@@ -33,7 +33,6 @@
 #include <string.h>
 #include <unistd.h>
 
-LC_FORK_STATE static uint64_t baseline_seq;
 LC_FORK_STATE static lc_buf last_text, last_json, last_dot;
 LC_FORK_STATE static size_t last_json_members; /* their length, after last_json's '{' */
 LC_FORK_STATE static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -47,63 +46,6 @@ LC_FORK_STATE static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Retained bytes are computed per thread with one scan each; beyond this
  * many threads the report names the leading ones only. */
 #define LC_MAX_RETAINED_SCANS 64
-
-/* With LEAKCHECK_PPROF_DIR set, the baseline keeps a snapshot so that a
- * failing check can write the before/after heap profiles for
- * `leakcheck diff` and `go tool pprof -diff_base`. */
-LC_FORK_STATE static lc_snapshot *baseline_snapshot;
-static unsigned profiles_written;
-
-LC_FORK_STATE unsigned long lc_baseline_searches;
-/* Looked up by every baseline, so every forked child's: on the fork-state
- * page the child writes anyway, not on a page of constants (fault.c). */
-LC_FORK_STATE static char pprof_dir_var[] = "LEAKCHECK_PPROF_DIR";
-
-LC_CHILD_CODE void lc_baseline(void) {
-    lc_baseline_ex(true);
-}
-
-LC_CHILD_CODE void lc_baseline_ex(bool memcheck_search) {
-    const char *dir = getenv(pprof_dir_var);
-    if (baseline_snapshot) {
-        lc_snapshot_free(baseline_snapshot);
-        baseline_snapshot = NULL;
-    }
-    if (dir && *dir) baseline_snapshot = lc_snapshot_take_heap();
-    baseline_seq = lc_heap_new_epoch();
-    LC_PROBE_BASELINE(baseline_seq);
-    lc_threads_baseline();
-    lc_fault_baseline();
-    /* The baseline (and so every fork) is also memcheck's: under valgrind
-     * its leak figures are judged as growth since this moment (collect.c).
-     * A test framework's second baseline of the same test keeps the first
-     * search (test_report.c). */
-    if (memcheck_search) lc_engines_baseline();
-    lc_baseline_searches += memcheck_search;
-}
-
-/* Write the baseline's and the present heap as profiles; the report names
- * them. Returns 0 when both were written. */
-static int write_check_profiles(lc_buf *t) {
-    const char *dir = getenv("LEAKCHECK_PPROF_DIR");
-    if (!dir || !*dir || !baseline_snapshot) return -1;
-    char before[512], after[512];
-    unsigned n = ++profiles_written;
-    snprintf(before, sizeof before, "%s/leakcheck-%d-%u.before.pb.gz", dir, (int)getpid(), n);
-    snprintf(after, sizeof after, "%s/leakcheck-%d-%u.after.pb.gz", dir, (int)getpid(), n);
-    lc_snapshot *now = lc_snapshot_take_heap();
-    int rc = now && lc_snapshot_write_pprof(baseline_snapshot, before) == 0 &&
-                     lc_snapshot_write_pprof(now, after) == 0
-                 ? 0
-                 : -1;
-    lc_snapshot_free(now);
-    if (rc == 0)
-        lc_buf_printf(t, "\nheap profiles: %s %s\n  (leakcheck diff %s %s)\n", before, after,
-                      before, after);
-    else
-        lc_buf_printf(t, "\nleakcheck: could not write heap profiles to %s\n", dir);
-    return rc;
-}
 
 const char *lc_last_report(void) {
     return last_text.data ? last_text.data : "";
@@ -143,7 +85,7 @@ static bool copy_all_blocks(lc_heap_view *h) {
 }
 
 static bool is_new(const lc_heap_view *h, size_t i) {
-    return lc_block_seq(&h->all[i]) >= baseline_seq;
+    return lc_block_seq(&h->all[i]) >= lc_baseline_seq;
 }
 
 static bool is_leak(const lc_heap_view *h, size_t i) {
@@ -309,14 +251,14 @@ static bool scan_heap(lc_heap_view *h, lc_thread_report *threads, uintptr_t call
     lc_graph *g = &h->graph;
     /* Nothing new is live: no leak to classify, and no thread need be
      * interrupted for its registers (the common case of a clean test). */
-    if (!lc_heap_any_new(baseline_seq, LC_BLOCK_RUNTIME) && lc_watch_count() == 0) return true;
+    if (!lc_heap_any_new(lc_baseline_seq, LC_BLOCK_RUNTIME) && lc_watch_count() == 0) return true;
     /* Something new is live. When it is all the C runtime's (a forked
      * test's first stdio buffer, the time zone, strerror's message) the
      * verdict is clean whatever else holds it, and the runtime's own roots
      * settle that (runtime_owned.c): the full scan below, with its classes,
      * retention paths and retained bytes, is for explaining leaks. */
     if (lc_thread_report_count(threads) == 0 && lc_watch_count() == 0 &&
-        lc_runtime_owns_new(baseline_seq))
+        lc_runtime_owns_new(lc_baseline_seq))
         return true;
     h->retention = (lc_retention){g, threads, &h->troots, caller_frame, process_mode};
     /* Roots first: they are gathered with dl_iterate_phdr and thread
@@ -515,7 +457,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
     /* Gather. */
     /* In a register: a tracer cannot read an argument the compiler left as
      * a RIP-relative operand. */
-    uint64_t probe_seq = baseline_seq;
+    uint64_t probe_seq = lc_baseline_seq;
     __asm__("" : "+r"(probe_seq));
     LC_PROBE_CHECK_BEGIN(probe_seq);
     lc_engines_gather(&c->engines);
@@ -533,7 +475,7 @@ static int verify(const lc_options *o, lc_result *res, uintptr_t caller_frame,
               over(c->nthreads, budget.threads) || c->watched_live > 0 || c->engines.over_budget;
     c->verdict = !c->scanned ? -1 : c->leak ? 1 : 0;
     LC_PROBE_VERDICT(c->verdict, h->objects, h->bytes, c->nthreads);
-    if (c->leak) write_check_profiles(&c->profiles);
+    if (c->leak) lc_baseline_write_profiles(&c->profiles);
 
     /* Render. */
     lc_buf_free(&last_text);

@@ -24,6 +24,16 @@ int lc_verify_process(const lc_options *opts, lc_result *res, bool strict, uintp
  * search takes about a second); lc_baseline_searches counts those taken. */
 void lc_baseline_ex(bool memcheck_search);
 extern unsigned long lc_baseline_searches;
+/* A fork's baseline: the parent's part (before the fork, in the forking
+ * thread) and the child's (its fork handler). */
+void lc_baseline_before_fork(void);
+void lc_baseline_after_fork_child(void);
+/* The baseline's heap sequence number: blocks at or after it are new. */
+extern uint64_t lc_baseline_seq;
+/* Write the baseline's and the present heap as profiles into
+ * LEAKCHECK_PPROF_DIR and name them in t. Returns 0 when both were
+ * written, -1 when they were not (or no directory was set). */
+int lc_baseline_write_profiles(lc_buf *t);
 
 /* A test framework's check failed (rc 1) or could not run (rc -1): print
  * the report, write the report file, and put the one-line summary in msg

@@ -1463,6 +1463,43 @@ START_TEST(test_passing_check_writes_no_profiles) {
 }
 END_TEST
 
+/* A forked child's baseline is the fork: it keeps the snapshot when the
+ * variable was set in the parent at the fork, and not when it was unset
+ * there. Returns the profiles the child's failing check wrote. */
+static int profiles_of_a_forked_childs_leak(bool set_at_fork) {
+    char dir[] = "/tmp/lc-profiles-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    if (set_at_fork) setenv("LEAKCHECK_PPROF_DIR", dir, 1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Set after the fork: the child's baseline, taken at the fork,
+         * has no snapshot to write, whatever the check finds now. */
+        if (!set_at_fork) setenv("LEAKCHECK_PPROF_DIR", dir, 1);
+        void *p = leak_once();
+        lc_result r = check_now(NULL);
+        _exit(r.verdict == 1 && p ? 0 : 3);
+    }
+    unsetenv("LEAKCHECK_PPROF_DIR");
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    int n = count_profiles(dir);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    return n;
+}
+
+START_TEST(test_a_forked_childs_failing_check_writes_profiles_when_set_at_the_fork) {
+    ck_assert_int_eq(profiles_of_a_forked_childs_leak(true), 2);
+}
+END_TEST
+
+START_TEST(test_a_forked_childs_baseline_keeps_no_snapshot_when_unset_at_the_fork) {
+    ck_assert_int_eq(profiles_of_a_forked_childs_leak(false), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ watched objects */
 
 static void *make_session(void) {
@@ -2096,6 +2133,8 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_watched_object_freed_passes);
     tcase_add_test(tc, test_failing_check_writes_before_and_after_profiles);
     tcase_add_test(tc, test_passing_check_writes_no_profiles);
+    tcase_add_test(tc, test_a_forked_childs_failing_check_writes_profiles_when_set_at_the_fork);
+    tcase_add_test(tc, test_a_forked_childs_baseline_keeps_no_snapshot_when_unset_at_the_fork);
     tcase_add_test(tc, test_collect_hook_runs_before_the_check);
     tcase_add_test(tc, test_without_hook_cached_block_is_a_leak);
     tcase_add_test(tc, test_collect_inside_a_hook_returns_an_error);
