@@ -29,24 +29,32 @@ LC_FORK_STATE static lc_snapshot *baseline_snapshot;
 static unsigned profiles_written;
 
 LC_FORK_STATE unsigned long lc_baseline_searches;
-/* LEAKCHECK_PPROF_DIR as the forking thread saw it just before the fork
- * (lc_baseline_before_fork). A forked child's baseline takes it from here:
- * looked up in the child, the environment's strings are pages the child
- * would read for nothing else (bench/README.md, "A forked test's own
- * work"). The child's environment is the parent's at the fork, so the
- * value is the same. */
-LC_FORK_STATE static const char *pprof_dir_at_fork;
+/* The variables a baseline reads, as the forking thread saw them just
+ * before the fork (lc_baseline_before_fork). A forked child's baseline
+ * takes them from here: looked up in the child, the environment's strings
+ * are pages the child would read for nothing else (bench/README.md, "A
+ * forked test's own work"). The child's environment is the parent's at the
+ * fork, so the values are the same. */
+typedef struct baseline_env {
+    const char *pprof_dir;  /* LEAKCHECK_PPROF_DIR */
+    const char *fail_alloc; /* LEAKCHECK_FAIL_ALLOC */
+} baseline_env;
+LC_FORK_STATE static baseline_env env_at_fork;
 
-LC_CHILD_CODE static void baseline(const char *dir, bool memcheck_search) {
+static baseline_env env_now(void) {
+    return (baseline_env){getenv("LEAKCHECK_PPROF_DIR"), getenv("LEAKCHECK_FAIL_ALLOC")};
+}
+
+LC_CHILD_CODE static void baseline(baseline_env env, bool memcheck_search) {
     if (baseline_snapshot) {
         lc_snapshot_free(baseline_snapshot);
         baseline_snapshot = NULL;
     }
-    if (dir && *dir) baseline_snapshot = lc_snapshot_take_heap();
+    if (env.pprof_dir && *env.pprof_dir) baseline_snapshot = lc_snapshot_take_heap();
     lc_baseline_seq = lc_heap_new_epoch();
     LC_PROBE_BASELINE(lc_baseline_seq);
     lc_threads_baseline();
-    lc_fault_baseline();
+    lc_fault_baseline(env.fail_alloc);
     /* The baseline (and so every fork) is also memcheck's: under valgrind
      * its leak figures are judged as growth since this moment (collect.c).
      * A test framework's second baseline of the same test keeps the first
@@ -56,13 +64,14 @@ LC_CHILD_CODE static void baseline(const char *dir, bool memcheck_search) {
 }
 
 void lc_baseline_before_fork(void) {
-    const char *dir = getenv("LEAKCHECK_PPROF_DIR");
-    /* Written only when it changes: the page is copied on a write. */
-    if (pprof_dir_at_fork != dir) pprof_dir_at_fork = dir;
+    baseline_env now = env_now();
+    /* Written only when they change: the page is copied on a write. */
+    if (env_at_fork.pprof_dir != now.pprof_dir || env_at_fork.fail_alloc != now.fail_alloc)
+        env_at_fork = now;
 }
 
 LC_CHILD_CODE void lc_baseline_after_fork_child(void) {
-    baseline(pprof_dir_at_fork, true);
+    baseline(env_at_fork, true);
 }
 
 void lc_baseline(void) {
@@ -70,7 +79,7 @@ void lc_baseline(void) {
 }
 
 void lc_baseline_ex(bool memcheck_search) {
-    baseline(getenv("LEAKCHECK_PPROF_DIR"), memcheck_search);
+    baseline(env_now(), memcheck_search);
 }
 
 int lc_baseline_write_profiles(lc_buf *t) {

@@ -234,11 +234,12 @@ static struct {
 } exit_call;
 
 /* Resolved at start, so that a forked child (a Check test, which ends with
- * exit) does not look it up again. */
-static void (*real_exit)(int);
+ * exit) does not look it up again; on the fork state's page, which the
+ * child has written by then, not on a page read for these two alone. */
+LC_FORK_STATE static void (*real_exit)(int);
 /* Whether an exit check will run (LEAKCHECK_MODE=process): only then are
  * the exit call's frame and registers wanted. */
-static bool exit_check_armed;
+LC_FORK_STATE static bool exit_check_armed;
 
 LC_CHILD_CODE __attribute__((noreturn, noinline, visibility("default"))) void exit(int status) {
     int none = 0;

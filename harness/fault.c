@@ -158,10 +158,9 @@ lc_stack_id lc_fault_failed_stack(void) {
     return atomic_load(&failed_stack);
 }
 
-/* "N" fails the N-th allocation, "N+" every one from the N-th on. */
-static void arm_from_env(void) {
-    const char *v = getenv("LEAKCHECK_FAIL_ALLOC");
-    if (!v || !*v) return;
+/* LEAKCHECK_FAIL_ALLOC's value: "N" fails the N-th allocation, "N+" every
+ * one from the N-th on. */
+static void arm_from(const char *v) {
     char *end;
     long n = strtol(v, &end, 10);
     bool persistent = *end == '+';
@@ -169,21 +168,11 @@ static void arm_from_env(void) {
     if (*end == '\0' && n > 0) lc_fault_inject(n, persistent);
 }
 
-/* The name every baseline looks up, so every forked child: beside the fork
- * state, whose page the child writes anyway, not in .rodata, a page of the
- * library's constants the child would fault in for these bytes alone. */
-LC_FORK_STATE static char fail_alloc_var[] = "LEAKCHECK_FAIL_ALLOC";
-
-LC_CHILD_CODE static void rearm(void) {
-    const char *v = getenv(fail_alloc_var);
-    if (v && *v)
-        arm_from_env();
+LC_CHILD_CODE void lc_fault_baseline(const char *fail_alloc) {
+    if (fail_alloc && *fail_alloc)
+        arm_from(fail_alloc);
     else if (fail_at > 0)
         lc_fault_inject(fail_at, fail_persistent);
-}
-
-LC_CHILD_CODE void lc_fault_baseline(void) {
-    rearm();
 }
 
 void lc_fault_count_after_hit(bool on) {
@@ -243,6 +232,7 @@ __attribute__((constructor)) static void fault_init(void) {
     if (st && *st && strlen(st) < sizeof status_path) {
         memcpy(status_path, st, strlen(st) + 1);
     }
+    const char *fail_alloc = getenv("LEAKCHECK_FAIL_ALLOC");
     lc_self_leave();
-    arm_from_env();
+    if (fail_alloc && *fail_alloc) arm_from(fail_alloc);
 }

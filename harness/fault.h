@@ -16,8 +16,10 @@ static inline bool lc_fault_is_armed(void) {
 /* Counts an allocation of the program (the interposer's frame and return
  * address) and says whether it must fail. Call only when armed. */
 bool lc_fault_fires(void *frame, uintptr_t caller);
-/* Restart the count and re-read LEAKCHECK_FAIL_ALLOC: a new baseline. */
-void lc_fault_baseline(void);
+/* Restart the count: a new baseline. fail_alloc is LEAKCHECK_FAIL_ALLOC's
+ * value as the baseline reads it (the environment now, or the parent's at a
+ * fork); without it the last injection is armed again. */
+void lc_fault_baseline(const char *fail_alloc);
 /* The stack of the first failure injected since arming; 0 when none. */
 lc_stack_id lc_fault_failed_stack(void);
 /* For the sweep: a child counts allocations after its single failure

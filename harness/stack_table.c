@@ -54,7 +54,10 @@ typedef struct stack_rec {
     counter solo; /* counted while the process had one thread */
 } stack_rec;
 
-static stack_rec *recs;
+/* The table's areas (recs, index_area, frames): read by every lookup, so
+ * with the allocation path's settings (LC_HOT), on the page a forked child
+ * uses anyway, not on one of their own. */
+LC_HOT static stack_rec *recs;
 
 /* The first stacks a forked child interns, kept in the fork state's page
  * instead of the table. A Check test in fork mode allocates from code its
@@ -119,9 +122,9 @@ LC_CHILD_CODE static bool fresh_add(lc_stack_id id, uint64_t h, const uintptr_t 
     return true;
 }
 
-static _Atomic uint32_t *index_area; /* id, 0 = empty */
+LC_HOT static _Atomic uint32_t *index_area; /* id, 0 = empty */
 static _Atomic uint32_t index_cap = INDEX_MIN;
-static uintptr_t *frames;
+LC_HOT static uintptr_t *frames;
 LC_FORK_STATE static _Atomic uint32_t nrecs = 1; /* id 0: the empty stack */
 LC_FORK_STATE static uint32_t nframes;
 LC_FORK_STATE static lc_spinlock insert_lock;

@@ -69,11 +69,12 @@ typedef struct rules_table {
 } rules_table;
 #define RULES_MAX_CLAIMED (RULES_SLOTS * 3 / 4)
 
-static rules_table *shared;
+/* Read by every step a rule makes: with the allocation path's settings. */
+LC_HOT static rules_table *shared;
 /* The first slot of the table's first aligned 64 KB (the mapping is only
  * page-aligned): where every rule's first place is (look_up). Set with the
  * table, before any fork. */
-static uint32_t first_window;
+LC_HOT static uint32_t first_window;
 /* The walks the rules finished on this thread: no shared write on the
  * allocation path. */
 static LC_TLS uint64_t walks;

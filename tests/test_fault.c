@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <valgrind/valgrind.h>
 
 #include "core.h"
@@ -95,7 +97,7 @@ END_TEST
 
 START_TEST(test_env_n_plus_arms_persistent_mode_at_the_baseline) {
     setenv("LEAKCHECK_FAIL_ALLOC", "2+", 1);
-    lc_fault_baseline();
+    lc_baseline();
     void *a = malloc(8), *b = malloc(8), *c = malloc(8);
     lc_fault_inject(0, 0);
     unsetenv("LEAKCHECK_FAIL_ALLOC");
@@ -106,13 +108,41 @@ END_TEST
 
 START_TEST(test_env_n_arms_single_mode_at_the_baseline) {
     setenv("LEAKCHECK_FAIL_ALLOC", "2", 1);
-    lc_fault_baseline();
+    lc_baseline();
     void *a = malloc(8), *b = malloc(8), *c = malloc(8);
     lc_fault_inject(0, 0);
     unsetenv("LEAKCHECK_FAIL_ALLOC");
     ck_assert(a && !b && c);
     free(a);
     free(c);
+}
+END_TEST
+
+/* A forked child's baseline is the fork's: it arms the injection the
+ * variable asked for in the parent when it forked. Returns whether the
+ * child's first allocation failed. */
+static bool forked_childs_first_allocation_fails(bool set_at_fork) {
+    if (set_at_fork) setenv("LEAKCHECK_FAIL_ALLOC", "1", 1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *p = malloc(8);
+        lc_fault_inject(0, 0);
+        _exit(p == NULL ? 10 : 11);
+    }
+    unsetenv("LEAKCHECK_FAIL_ALLOC");
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status) == 10;
+}
+
+START_TEST(test_a_forked_child_arms_the_injection_set_at_the_fork) {
+    ck_assert(forked_childs_first_allocation_fails(true));
+}
+END_TEST
+
+START_TEST(test_a_forked_child_fails_nothing_when_unset_at_the_fork) {
+    ck_assert(!forked_childs_first_allocation_fails(false));
 }
 END_TEST
 
@@ -440,6 +470,8 @@ static Suite *fault_suite(void) {
     tcase_add_test(tc, test_single_mode_fails_only_the_nth);
     tcase_add_test(tc, test_env_n_plus_arms_persistent_mode_at_the_baseline);
     tcase_add_test(tc, test_env_n_arms_single_mode_at_the_baseline);
+    tcase_add_test(tc, test_a_forked_child_arms_the_injection_set_at_the_fork);
+    tcase_add_test(tc, test_a_forked_child_fails_nothing_when_unset_at_the_fork);
     tcase_add_test(tc, test_posix_memalign_and_realloc_fail_cleanly);
     tcase_add_test(tc, test_posix_memalign_and_realloc_succeed_when_disarmed);
     tcase_add_test(tc, test_library_allocations_neither_fail_nor_count);
