@@ -96,8 +96,10 @@ static inline bool ends_in_runtime(uintptr_t pc) {
 
 /* A return address the last walk did not find at this depth: taken when
  * it is code (and kept for the next walk), else the chain ends here.
- * Out of line, so that the loop over known frames keeps its registers. */
-static __attribute__((noinline)) bool new_return_address(uintptr_t ret, int n, const uintptr_t *pcs,
+ * Out of line, so that the loop over known frames keeps its registers; with
+ * the forked child's code, since every frame is new to a child's first
+ * walks (elsewhere it was a page of code of its own to fault in). */
+LC_CHILD_CODE static __attribute__((noinline)) bool new_return_address(uintptr_t ret, int n, const uintptr_t *pcs,
                                                          bool *broken, bool *changed) {
     if (!lc_os_pc_in_code(ret)) {
         *broken = !ends_in_runtime(pcs[n - 1]);
