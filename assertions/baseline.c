@@ -31,10 +31,9 @@ static unsigned profiles_written;
 LC_FORK_STATE unsigned long lc_baseline_searches;
 /* The variables a baseline reads, as the forking thread saw them just
  * before the fork (lc_baseline_before_fork). A forked child's baseline
- * takes them from here: looked up in the child, the environment's strings
- * are pages the child would read for nothing else (bench/README.md, "A
- * forked test's own work"). The child's environment is the parent's at the
- * fork, so the values are the same. */
+ * takes them from here rather than walk the environment in every forked
+ * test (bench/README.md, "What a page costs a forked test"). The child's
+ * environment is the parent's at the fork, so the values are the same. */
 typedef struct baseline_env {
     const char *pprof_dir;  /* LEAKCHECK_PPROF_DIR */
     const char *fail_alloc; /* LEAKCHECK_FAIL_ALLOC */
