@@ -33,7 +33,7 @@
  * the program starts more threads. A directory that was replaced is kept:
  * a reader without the lock may still be looking through it, at records
  * below the lc_thread_recs_end() it read. */
-LC_HOT static lc_thread_rec *first_dir[2];
+LC_FORK_STATE static lc_thread_rec *first_dir[2];
 lc_thread_rec **lc_thread_chunks = first_dir;
 static size_t dir_cap = sizeof first_dir / sizeof first_dir[0];
 static size_t nchunks;
@@ -49,9 +49,9 @@ LC_FORK_STATE static lc_task_list baseline_tasks;
 LC_FORK_STATE static bool forked_alone;
 static lc_task_list ignored_tasks;
 static LC_TLS lc_thread_rec *self_rec;
-/* With the first directory (512 threads' records), on the page a forked
- * child uses anyway: its fork handler reads both. */
-LC_HOT static size_t recs_end; /* lc_thread_recs_end() */
+/* With the first directory (512 threads' records), in the fork state: a
+ * forked child's fork handler reads both. */
+LC_FORK_STATE static size_t recs_end; /* lc_thread_recs_end() */
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 typedef int (*join_fn)(pthread_t, void **);

@@ -1429,9 +1429,25 @@ static int count_profiles(const char *dir) {
     return n;
 }
 
-static void check_with_profiles(int leak, int *profiles, int *named) {
-    char dir[] = "/tmp/lc-profiles-XXXXXX";
+/* A new empty directory for the profiles of one test (mkdtemp fills in
+ * the X's). */
+#define PROFILE_DIR_TEMPLATE "/tmp/lc-profiles-XXXXXX"
+static void make_profile_dir(char *dir) {
     ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+/* The profiles written into dir, which is then removed. */
+static int count_profiles_and_remove(const char *dir) {
+    int n = count_profiles(dir);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    return n;
+}
+
+static void check_with_profiles(int leak, int *profiles, int *named) {
+    char dir[] = PROFILE_DIR_TEMPLATE;
+    make_profile_dir(dir);
     setenv("LEAKCHECK_PPROF_DIR", dir, 1);
     lc_baseline();
     void *p = leak ? leak_once() : NULL;
@@ -1440,11 +1456,8 @@ static void check_with_profiles(int leak, int *profiles, int *named) {
     unsetenv("LEAKCHECK_PPROF_DIR");
     lc_baseline(); /* drops the baseline's snapshot */
     free(p);
-    *profiles = count_profiles(dir);
+    *profiles = count_profiles_and_remove(dir);
     *named = strstr(lc_last_report(), "heap profiles:") != NULL;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
 }
 
 START_TEST(test_failing_check_writes_before_and_after_profiles) {
@@ -1467,8 +1480,8 @@ END_TEST
  * variable was set in the parent at the fork, and not when it was unset
  * there. Returns the profiles the child's failing check wrote. */
 static int profiles_of_a_forked_childs_leak(bool set_at_fork) {
-    char dir[] = "/tmp/lc-profiles-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char dir[] = PROFILE_DIR_TEMPLATE;
+    make_profile_dir(dir);
     if (set_at_fork) setenv("LEAKCHECK_PPROF_DIR", dir, 1);
     pid_t pid = fork();
     if (pid == 0) {
@@ -1483,11 +1496,7 @@ static int profiles_of_a_forked_childs_leak(bool set_at_fork) {
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    int n = count_profiles(dir);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    return n;
+    return count_profiles_and_remove(dir);
 }
 
 START_TEST(test_a_forked_childs_failing_check_writes_profiles_when_set_at_the_fork) {
