@@ -37,7 +37,8 @@ static uint32_t max_stacks = 1u << 20;
 
 /* Cumulative counts of a stack. A process with one thread keeps them in
  * the stack's record, which it has just written or read (a forked test
- * that interns a stack then writes one page fewer); with threads they go
+ * that interns a stack then writes one page fewer), after holding them
+ * apart for a while (`held`, below); with threads they go
  * to one array per counter shard, since threads that allocate from the
  * same stack would otherwise bounce one cache line between cores on
  * every malloc. The totals are the sum of both. */
@@ -310,15 +311,69 @@ static counter *solo_counter(lc_stack_id id) {
     return k < 0 ? &recs[id].solo : &fresh.rec[k].solo;
 }
 
+/* Counts a process with one thread holds for its stacks, not yet added to
+ * their records. A Check runner allocates from the same stacks after every
+ * fork, and adding to a record wrote a page its forked child shares: a
+ * copy-on-write fault in the runner for every forked test (bench/
+ * README.md). These counts are thread-local, on the page every allocation
+ * writes anyway (the re-entry flag). A slot is a stack's for good once it
+ * takes it: a stack that finds its slot taken counts in its record as
+ * before, so a forked child's new stacks (in the fork state's page) never
+ * push the runner's out into a page of the table. Held counts go to the
+ * records when a reader asks (lc_stack_totals, from this thread: with one
+ * thread, the only one) and when the process is about to have a second
+ * thread (lc_stack_settle, from the pthread_create interposer, and from the
+ * first count made with threads). Counting happens inside the tracker, so
+ * a signal handler's allocation on this thread never counts halfway
+ * through another's. */
+#define HELD_SLOTS 32
+static LC_TLS struct {
+    lc_stack_id id[HELD_SLOTS];
+    uint64_t objects[HELD_SLOTS], bytes[HELD_SLOTS];
+    bool any;
+} held;
+
+void lc_stack_settle(void) {
+    if (LC_LIKELY(!held.any)) return;
+    for (int k = 0; k < HELD_SLOTS; k++) {
+        lc_stack_id id = held.id[k];
+        if (!id) continue;
+        counter *c = solo_counter(id);
+        lc_word_add(&c->objects, held.objects[k]);
+        lc_word_add(&c->bytes, held.bytes[k]);
+        held.id[k] = 0;
+    }
+    held.any = false;
+}
+
 LC_HOT_CODE void lc_stack_account(lc_stack_id id, size_t bytes) {
     if (id == 0) return;
-    counter *c =
-        lc_solo() ? solo_counter(id) : &counters[(uint32_t)lc_os_tid() % COUNTER_SHARDS][id];
+    counter *c;
+    if (LC_LIKELY(lc_solo())) {
+        unsigned k = id % HELD_SLOTS;
+        if (LC_LIKELY(held.id[k] == id)) {
+            held.objects[k]++;
+            held.bytes[k] += bytes;
+            return;
+        }
+        if (!held.id[k]) {
+            held.id[k] = id;
+            held.objects[k] = 1;
+            held.bytes[k] = bytes;
+            held.any = true;
+            return;
+        }
+        c = solo_counter(id);
+    } else {
+        lc_stack_settle();
+        c = &counters[(uint32_t)lc_os_tid() % COUNTER_SHARDS][id];
+    }
     lc_word_add(&c->objects, 1);
     lc_word_add(&c->bytes, bytes);
 }
 
 void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes) {
+    lc_stack_settle();
     if (id == 0 || id >= atomic_load(&nrecs)) {
         *objects = *bytes = 0;
         return;

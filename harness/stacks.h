@@ -60,6 +60,9 @@ uintptr_t lc_unwind_load_word(const uintptr_t *p);
 lc_stack_id lc_stack_intern(const uintptr_t *pcs, int depth);
 int lc_stack_get(lc_stack_id id, const uintptr_t **pcs);
 void lc_stack_account(lc_stack_id id, size_t bytes);
+/* Adds the counts this thread holds for its stacks to the records: before
+ * the process gets a second thread (stack_table.c). */
+void lc_stack_settle(void);
 void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes);
 uint32_t lc_stack_count(void);
 void lc_stack_lock_all(void);

@@ -267,6 +267,7 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void 
     /* What glibc allocates here (the thread's DTV, its TLS blocks) is the
      * thread library's bookkeeping, not the program's. */
     lc_runtime_alloc_depth++;
+    lc_stack_settle(); /* the new thread may read the stacks' totals at once */
     int rc = r ? real.create(out, attr, lc_thread_trampoline, r) : real.create(out, attr, fn, arg);
     lc_runtime_alloc_depth--;
     if (rc != 0) {

@@ -1767,6 +1767,62 @@ START_TEST(test_a_stacks_totals_count_allocations_from_before_and_with_threads) 
 }
 END_TEST
 
+struct totals_seen {
+    lc_stack_id id;
+    uint64_t objects, bytes;
+};
+
+static void *read_totals(void *arg) {
+    struct totals_seen *seen = arg;
+    lc_stack_totals(seen->id, &seen->objects, &seen->bytes);
+    return NULL;
+}
+
+/* A thread reads the totals of a stack its creator counted before, while
+ * it may have been the process's only thread (which holds its counts
+ * apart), and before the creator counts anything again: all are there. */
+START_TEST(test_a_new_thread_reads_the_counts_its_creator_made_before_it) {
+    uintptr_t pcs[2] = {0x8c00000, 0x8d00000};
+    struct totals_seen seen = {.id = lc_stack_intern(pcs, 2)};
+    ck_assert_uint_ne(seen.id, 0);
+    lc_stack_settle(); /* every slot free: this stack's counts are held */
+    lc_stack_account(seen.id, 40);
+    lc_stack_account(seen.id, 2);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, read_totals, &seen), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_uint_eq(seen.objects, 2);
+    ck_assert_uint_eq(seen.bytes, 42);
+}
+END_TEST
+
+/* A forked child's totals include what its parent had counted when it
+ * forked, and the parent's leave out what the child counts. */
+START_TEST(test_a_forked_childs_totals_start_from_its_parents) {
+    uintptr_t pcs[2] = {0x8c00010, 0x8d00000};
+    lc_stack_id id = lc_stack_intern(pcs, 2);
+    ck_assert_uint_ne(id, 0);
+    lc_stack_settle(); /* every slot free: this stack's counts are held */
+    lc_stack_account(id, 16);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        lc_stack_account(id, 4);
+        uint64_t objects, bytes;
+        lc_stack_totals(id, &objects, &bytes);
+        _exit(objects == 2 && bytes == 20 ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    uint64_t objects, bytes;
+    lc_stack_totals(id, &objects, &bytes);
+    ck_assert_uint_eq(objects, 1);
+    ck_assert_uint_eq(bytes, 16);
+}
+END_TEST
+
 /* A forked child interns stacks the parent never saw, and finds the
  * parent's under the ids the parent gave them. */
 START_TEST(test_forked_child_interns_new_stacks_and_keeps_the_parents) {
@@ -2084,6 +2140,8 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_forked_child_interns_new_stacks_and_keeps_the_parents);
     tcase_add_test(tc, test_a_forked_childs_stacks_resolve_and_count_in_it_and_its_children);
     tcase_add_test(tc, test_a_stacks_totals_count_allocations_from_before_and_with_threads);
+    tcase_add_test(tc, test_a_new_thread_reads_the_counts_its_creator_made_before_it);
+    tcase_add_test(tc, test_a_forked_childs_totals_start_from_its_parents);
     tcase_add_test(tc, test_a_reused_mapping_comes_zeroed_and_stays_the_librarys);
     tcase_add_test(tc, test_a_forked_childs_scratch_areas_come_zeroed_apart_and_the_librarys);
     suite_add_tcase(s, tc);
