@@ -22,7 +22,8 @@
 #
 # Settings (environment):
 #   BENCH_N            malloc/free pairs per run             (default 4000000)
-#   BENCH_REPEAT       rounds of the fast tools; best counts (default 5)
+#   BENCH_REPEAT       rounds of the fast tools; the targets use the paired
+#                      ratios of each round (default 7)
 #   BENCH_SLOW_REPEAT  runs under heaptrack and valgrind     (default 3)
 #   BENCH_VALGRIND_N   pairs under valgrind, then scaled     (default 1000000)
 #   BENCH_HEAPTRACK_N  pairs under heaptrack, then scaled    (default BENCH_N)
@@ -61,7 +62,7 @@ FORKS_VALGRIND=${BENCH_FORKS_VALGRIND:-10}
 SECTIONS=(alloc snapshot threads run scan forks check)
 declare -A SELECTED # section -> 1 when it runs
 N=${BENCH_N:-4000000}
-REPEAT=${BENCH_REPEAT:-5}
+REPEAT=${BENCH_REPEAT:-7}
 SLOW_REPEAT=${BENCH_SLOW_REPEAT:-3}
 VALGRIND_N=${BENCH_VALGRIND_N:-1000000}
 HEAPTRACK_N=${BENCH_HEAPTRACK_N:-$N}
@@ -92,6 +93,7 @@ declare -A FAILED      # tool,threads -> why a run failed
 declare -A BEST_US     # tool,threads,pairs -> best wall time in microseconds
 declare -A EXPECTED    # threads,pairs -> checksum line of the plain build
 declare -A SECONDS_OF  # tool,threads -> seconds for N pairs (measured or scaled)
+declare -A ROUND_US    # tool,threads,round -> wall time of that round's run (fast tools)
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -212,10 +214,10 @@ expected_checksum() {
     fi
 }
 
-# sample TOOL THREADS PAIRS: time one run; keep the best time, or record why
-# the run does not count.
+# sample TOOL THREADS PAIRS [ROUND]: time one run; keep the best time, and
+# the round's, or record why the run does not count.
 sample() {
-    local tool=$1 threads=$2 pairs=$3 key=$1,$2,$3 start end status=0 why=""
+    local tool=$1 threads=$2 pairs=$3 round=${4:-} key=$1,$2,$3 start end status=0 why=""
     if [[ -n ${UNAVAILABLE[$tool]:-} || -n ${FAILED[$tool,$threads]:-} ]]; then return 0; fi
     expected_checksum "$threads" "$pairs"
     note "bench:   ${LABEL[$tool]}, $threads thread(s), -n $pairs"
@@ -239,6 +241,7 @@ sample() {
         return 0
     fi
     local us=$((end - start))
+    if [[ -n $round ]]; then ROUND_US[$tool,$threads,$round]=$us; fi
     if [[ -z ${BEST_US[$key]:-} ]] || ((us < BEST_US[$key])); then
         BEST_US[$key]=$us
     fi
@@ -251,7 +254,7 @@ measure_all() {
         note "bench: round $round of $REPEAT"
         for threads in "${THREADS[@]}"; do
             for tool in "${FAST_TOOLS[@]}"; do
-                sample "$tool" "$threads" "$N"
+                sample "$tool" "$threads" "$N" "$round"
             done
         done
     done
@@ -289,6 +292,35 @@ figure() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# quartiles: ratios on stdin, one a line -> "median q1 q3 count", or nothing.
+quartiles() {
+    sort -g | awk '
+        { r[NR] = $1 }
+        function q(f,   i, k) { i = 1 + (NR - 1) * f; k = int(i); return r[k] + (i - k) * (r[k + 1 <= NR ? k + 1 : k] - r[k]) }
+        END { if (NR) printf "%.2f %.2f %.2f %d\n", q(0.5), q(0.25), q(0.75), NR }'
+}
+
+# paired TOOL BASE THREADS: TOOL's wall time over BASE's in the same round,
+# over the rounds where both ran: "median q1 q3 rounds", or nothing. The
+# machine's speed drifts over seconds (plain's best moved by a third from one
+# run to the next here); within a round the tools run back to back, so a
+# slow spell that spans a round divides out, where the best of each tool
+# may come from different spells.
+paired() {
+    local tool=$1 base=$2 threads=$3 round
+    for ((round = 1; round <= REPEAT; round++)); do
+        local a=${ROUND_US[$tool,$threads,$round]:-} b=${ROUND_US[$base,$threads,$round]:-}
+        [[ -n $a && -n $b ]] && awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f\n", a / b }'
+    done | quartiles
+}
+
+# paired_cell TOOL BASE THREADS: "2.05x (1.98-2.11)", or "-".
+paired_cell() {
+    local med q1 q3 n
+    read -r med q1 q3 n <<<"$(paired "$@")"
+    if [[ -n ${med:-} ]]; then printf '%sx (%s-%s)' "$med" "$q1" "$q3"; else printf -- '-'; fi
+}
+
 # added_ns SECONDS PLAIN: wall time added per malloc/free pair, in ns.
 added_ns() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%+.0f", (a - b) * 1e9 / n }'; }
 
@@ -310,8 +342,10 @@ print_alloc_intro() {
     echo
     echo "Allocation workload: build/bench/alloc_* -n $N -t 1|2: $N malloc/free pairs of 16..512 B,"
     echo "100000 blocks live (split between the threads), allocation 3 calls below the thread's entry."
-    echo "Wall time, the best run: the first ten tools run in $REPEAT interleaved rounds (a slow spell"
+    echo "Wall time, the best run: the first eight tools run in $REPEAT interleaved rounds (a slow spell"
     echo "of the machine falls on all of them alike), heaptrack and valgrind $SLOW_REPEAT times each."
+    echo "Below the table, the targets' figures: each round's time over plain's (or LSan's) in"
+    echo "the same round, the median over the rounds with its quartiles."
     echo
 }
 
@@ -356,6 +390,23 @@ print_table() {
                 "seconds = t(0) + (t($pairs) - t(0)) x $N / $pairs"
         fi
     done
+    echo
+    printf '%-41s %-25s %-25s\n' "paired, over plain ($REPEAT rounds)" "1 thread" "2 threads"
+    for tool in leakcheck leakcheck_nostack spans spans_nostack lsan; do
+        [[ -n ${UNAVAILABLE[$tool]:-} ]] && continue
+        line=$(printf '%-41s' "${LABEL[$tool]}")
+        for threads in "${THREADS[@]}"; do
+            line+=$(printf ' %-25s' "$(paired_cell "$tool" plain "$threads")")
+        done
+        echo "$line"
+    done
+    if [[ -z ${UNAVAILABLE[lsan]:-} ]]; then
+        line=$(printf '%-41s' "default depth, over LSan")
+        for threads in "${THREADS[@]}"; do
+            line+=$(printf ' %-25s' "$(paired_cell leakcheck lsan "$threads")")
+        done
+        echo "$line"
+    fi
     return 0
 }
 
@@ -815,10 +866,7 @@ check_paired() {
         [[ -n $a && -n $b ]] && ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f", a / b }')")
     done
     ((${#ratios[@]} > 0)) || return 0
-    printf '%s\n' "${ratios[@]}" | sort -g | awk '
-        { r[NR] = $1 }
-        function q(f,   i, k) { i = 1 + (NR - 1) * f; k = int(i); return r[k] + (i - k) * (r[k + 1 <= NR ? k + 1 : k] - r[k]) }
-        END { printf "%.2f %.2f %.2f %d\n", q(0.5), q(0.25), q(0.75), NR }'
+    printf '%s\n' "${ratios[@]}" | quartiles
 }
 
 # check_ms_per_test BUILD MODE: wall milliseconds per test.
@@ -985,31 +1033,26 @@ print_targets() {
     if [[ -n ${SELECTED[forks]:-} ]]; then print_forks_targets; fi
 }
 
+# alloc_target THREADS NAME TOOL BASE LIMIT STRICT: a target on the paired
+# median of TOOL over BASE, met when it is below LIMIT (at most, unless
+# STRICT).
+alloc_target() {
+    local threads=$1 name=$2 med q1 q3 n
+    read -r med q1 q3 n <<<"$(paired "$3" "$4" "$threads")"
+    if [[ -z ${med:-} ]]; then
+        target_row "$threads thread(s): $name" "-" "not measured"
+        return 0
+    fi
+    target_row "$threads thread(s): $name" "${med}x paired ($q1-$q3)" \
+        "$(verdict "$(awk -v m="$med" -v l="$5" -v s="$6" 'BEGIN { print (s ? m < l : m <= l) }')")"
+}
+
 print_alloc_targets() {
-    local threads lc lc0 lsan plain
+    local threads
     for threads in "${THREADS[@]}"; do
-        plain=${SECONDS_OF[plain,$threads]}
-        lc=${SECONDS_OF[leakcheck,$threads]:-}
-        lc0=${SECONDS_OF[leakcheck_nostack,$threads]:-}
-        lsan=${SECONDS_OF[lsan,$threads]:-}
-        if [[ -n $lc && -n $lsan ]]; then
-            target_row "$threads thread(s): default depth costs less than LSan" "$lc s vs $lsan s" \
-                "$(verdict "$(awk -v a="$lc" -v b="$lsan" 'BEGIN { print (a < b) }')")"
-        else
-            target_row "$threads thread(s): default depth costs less than LSan" "-" "not measured"
-        fi
-        if [[ -n $lc ]]; then
-            target_row "$threads thread(s): default depth at most 2x plain" "$(ratio "$lc" "$plain")x" \
-                "$(verdict "$(awk -v a="$lc" -v b="$plain" 'BEGIN { print (a <= 2 * b) }')")"
-        else
-            target_row "$threads thread(s): default depth at most 2x plain" "-" "not measured"
-        fi
-        if [[ -n $lc0 ]]; then
-            target_row "$threads thread(s): stack capture off at most 1.3x plain" "$(ratio "$lc0" "$plain")x" \
-                "$(verdict "$(awk -v a="$lc0" -v b="$plain" 'BEGIN { print (a <= 1.3 * b) }')")"
-        else
-            target_row "$threads thread(s): stack capture off at most 1.3x plain" "-" "not measured"
-        fi
+        alloc_target "$threads" "default depth costs less than LSan" leakcheck lsan 1 1
+        alloc_target "$threads" "default depth at most 2x plain" leakcheck plain 2 0
+        alloc_target "$threads" "stack capture off at most 1.3x plain" leakcheck_nostack plain 1.3 0
     done
 }
 
