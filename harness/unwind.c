@@ -53,10 +53,18 @@ __attribute__((noinline)) int lc_unwind_backtrace(void **buf, int max) {
  * are declared defined rather than reported. Built with a sanitizer, the
  * library's own loads are not checked either: a rule reads a frame's saved
  * registers where AddressSanitizer's redzones of that frame's locals lie. */
-LC_NO_SANITIZE static inline uintptr_t load_word(const uintptr_t *p) {
+LC_NO_SANITIZE static inline uintptr_t load_word_as(const uintptr_t *p, bool under_valgrind) {
     uintptr_t w = *p;
-    if (LC_UNLIKELY(lc_cfg.under_valgrind)) VALGRIND_MAKE_MEM_DEFINED(&w, sizeof w);
+    if (under_valgrind) {
+        uintptr_t defined = w; /* in memory only here: the common path keeps w in a register */
+        VALGRIND_MAKE_MEM_DEFINED(&defined, sizeof defined);
+        w = defined;
+    }
     return w;
+}
+
+LC_NO_SANITIZE static inline uintptr_t load_word(const uintptr_t *p) {
+    return load_word_as(p, LC_UNLIKELY(lc_cfg.under_valgrind));
 }
 
 LC_CHILD_CODE LC_NO_SANITIZE uintptr_t lc_unwind_load_word(const uintptr_t *p) {
@@ -99,8 +107,8 @@ static inline bool ends_in_runtime(uintptr_t pc) {
  * Out of line, so that the loop over known frames keeps its registers; with
  * the forked child's code, since every frame is new to a child's first
  * walks (elsewhere it was a page of code of its own to fault in). */
-LC_CHILD_CODE static __attribute__((noinline)) bool new_return_address(uintptr_t ret, int n, const uintptr_t *pcs,
-                                                         bool *broken, bool *changed) {
+LC_CHILD_CODE static __attribute__((noinline)) bool
+new_return_address(uintptr_t ret, int n, const uintptr_t *pcs, bool *broken, bool *changed) {
     if (!lc_os_pc_in_code(ret)) {
         *broken = !ends_in_runtime(pcs[n - 1]);
         return false;
@@ -118,9 +126,10 @@ LC_CHILD_CODE static __attribute__((noinline)) bool new_return_address(uintptr_t
  * chain broke inside the program's own frames (code without frame
  * pointers, whose callers only DWARF information can find) rather than at
  * the C runtime's frames that start a thread or main, where every chain
- * ends. */
+ * ends. under_valgrind is a constant where it is inlined: the loop, about
+ * twenty instructions a frame on every malloc, then holds no test of it. */
 LC_INLINE int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
-                                  bool *broken, bool *changed) {
+                                  bool under_valgrind, bool *broken, bool *changed) {
     uintptr_t lo, hi;
     int n = 0;
     *broken = false;
@@ -143,18 +152,18 @@ LC_INLINE int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_
      * frame is the next link. Each link is checked to lie above the one
      * before, so only the first needs checking against the stack's bottom. */
     if (fp < lo || fp > last || (fp & align)) return n;
+    uintptr_t *seen = last_walk; /* this thread's: its address once, not per frame */
     while (n < max) {
-        uintptr_t next = load_word((uintptr_t *)fp);
-        /* next in (fp, last]: fp <= last, so one unsigned compare. */
-        if (next - fp - 1 >= last - fp || (next & align)) {
+        uintptr_t next = load_word_as((uintptr_t *)fp, under_valgrind);
+        if (next <= fp || next > last || (next & align)) {
             /* Zero ends the chain on purpose (the runtime clears the
              * register where a thread or the program starts); anything
              * else is a frame pointer the code did not keep. */
             *broken = next != 0 && !ends_in_runtime(pcs[n - 1]);
             break;
         }
-        uintptr_t ret = load_word((uintptr_t *)next + 1);
-        if (ret != last_walk[n] && !new_return_address(ret, n, pcs, broken, changed)) break;
+        uintptr_t ret = load_word_as((uintptr_t *)next + 1, under_valgrind);
+        if (ret != seen[n] && !new_return_address(ret, n, pcs, broken, changed)) break;
         pcs[n++] = ret;
         fp = next;
     }
@@ -297,7 +306,7 @@ LC_CHILD_CODE static int walk_rules_then_dwarf(uintptr_t *pcs, int max, void *fr
 static __attribute__((noinline)) int walk_frame_pointers_alone(uintptr_t *pcs, int max, void *frame,
                                                                uintptr_t caller) {
     bool broken, changed;
-    return walk_frame_pointers(pcs, max, frame, caller, &broken, &changed);
+    return walk_frame_pointers(pcs, max, frame, caller, lc_cfg.under_valgrind, &broken, &changed);
 }
 
 LC_HOT_CODE int lc_unwind_keyed(uintptr_t *pcs, int max, void *frame, uintptr_t caller,
@@ -311,7 +320,9 @@ LC_HOT_CODE int lc_unwind_keyed(uintptr_t *pcs, int max, void *frame, uintptr_t 
     bool broken = false, changed = true;
     int n = 0;
     if (!dwarf) {
-        n = walk_frame_pointers(pcs, max, frame, caller, &broken, &changed);
+        n = LC_UNLIKELY(lc_cfg.under_valgrind)
+                ? walk_frame_pointers(pcs, max, frame, caller, true, &broken, &changed)
+                : walk_frame_pointers(pcs, max, frame, caller, false, &broken, &changed);
         /* The chain broke in code built without frame pointers: DWARF
          * finds the callers the chain lost, where the stack has room. */
         if (LC_LIKELY(!broken)) {
