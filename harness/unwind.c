@@ -71,34 +71,40 @@ LC_CHILD_CODE LC_NO_SANITIZE uintptr_t lc_unwind_load_word(const uintptr_t *p) {
     return load_word(p);
 }
 
-/* The return addresses this thread's last walk found in code, frame by
- * frame ([0]: the interposer's caller): the next walk from the same place
- * checks only what differs (each check reads a cache of answers, a page
- * the TLB must hold). When that walk was complete by frame pointers alone,
- * last_walk_n is its length and last_walk_key names its frames: a walk
- * that finds the same frames gets the same key, and its caller may reuse
- * what it made of them (alloc_hooks.c reuses the stack id, and skips the
- * stack table). Keys only grow, so a key never names two stacks.
- * walks_begun tells a walk that a signal handler walked in the middle of
- * it, over the same arrays: that walk's result gets no key. */
-static LC_TLS uintptr_t last_walk[LC_MAX_DEPTH];
-static LC_TLS int last_walk_n;
-static LC_TLS uint32_t last_walk_key, next_walk_key;
-static LC_TLS uint32_t walks_begun;
-
-/* This thread's stack, as lc_os_thread_stack gave it: read without a
- * call on every walk. */
-static LC_TLS uintptr_t walk_stack_lo, walk_stack_hi;
-
-/* Whether a walk's last frame is in the C runtime, where every chain ends
- * (the answer for the last such frame is kept: the runtime is never
- * unloaded, and a loop's walks all end in the same frame). */
-static LC_TLS uintptr_t runtime_end;
+/* What a walk keeps for the next on this thread, in one structure: the
+ * walk then finds it from one thread-pointer offset, not one for each
+ * variable (a shared library's thread-local variables each cost a load of
+ * their offset).
+ *
+ * pcs: the return addresses the last walk found in code, frame by frame
+ * ([0]: the interposer's caller): the next walk from the same place checks
+ * only what differs (each check reads a cache of answers, a page the TLB
+ * must hold). When that walk was complete by frame pointers alone, n is
+ * its length and key names its frames: a walk that finds the same frames
+ * gets the same key, and its caller may reuse what it made of them
+ * (alloc_hooks.c reuses the stack id, and skips the stack table). Keys
+ * only grow (next_key), so a key never names two stacks. begun tells a
+ * walk that a signal handler walked in the middle of it, over the same
+ * arrays: that walk's result gets no key.
+ *
+ * stack_lo, stack_hi: this thread's stack, as lc_os_thread_stack gave it,
+ * read without a call on every walk.
+ *
+ * runtime_end: the last frame found in the C runtime, where every chain
+ * ends (the runtime is never unloaded, and a loop's walks all end in the
+ * same frame). */
+static LC_TLS struct {
+    uintptr_t pcs[LC_MAX_DEPTH];
+    int n;
+    uint32_t key, next_key, begun;
+    uintptr_t stack_lo, stack_hi;
+    uintptr_t runtime_end;
+} walked;
 
 static inline bool ends_in_runtime(uintptr_t pc) {
-    if (pc == runtime_end) return true;
+    if (pc == walked.runtime_end) return true;
     if (!lc_os_pc_in_runtime(pc)) return false;
-    runtime_end = pc;
+    walked.runtime_end = pc;
     return true;
 }
 
@@ -113,7 +119,7 @@ new_return_address(uintptr_t ret, int n, const uintptr_t *pcs, bool *broken, boo
         *broken = !ends_in_runtime(pcs[n - 1]);
         return false;
     }
-    last_walk[n] = ret;
+    walked.pcs[n] = ret;
     *changed = true;
     return true;
 }
@@ -133,16 +139,16 @@ LC_INLINE int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_
     uintptr_t lo, hi;
     int n = 0;
     *broken = false;
-    *changed = caller != last_walk[0];
-    if (*changed) last_walk[0] = caller;
+    *changed = caller != walked.pcs[0];
+    if (*changed) walked.pcs[0] = caller;
     pcs[n++] = caller;
-    if (max > LC_MAX_DEPTH) max = LC_MAX_DEPTH; /* the depth's own bound, and last_walk's */
-    lo = walk_stack_lo;
-    hi = walk_stack_hi;
+    if (max > LC_MAX_DEPTH) max = LC_MAX_DEPTH; /* the depth's own bound, and walked.pcs's */
+    lo = walked.stack_lo;
+    hi = walked.stack_hi;
     if (LC_UNLIKELY(!hi)) {
         if (!lc_os_thread_stack(&lo, &hi)) return n;
-        walk_stack_lo = lo;
-        walk_stack_hi = hi;
+        walked.stack_lo = lo;
+        walked.stack_hi = hi;
     }
     uintptr_t fp = (uintptr_t)frame;
     const uintptr_t align = sizeof(uintptr_t) - 1;
@@ -152,7 +158,7 @@ LC_INLINE int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_
      * frame is the next link. Each link is checked to lie above the one
      * before, so only the first needs checking against the stack's bottom. */
     if (fp < lo || fp > last || (fp & align)) return n;
-    uintptr_t *seen = last_walk; /* this thread's: its address once, not per frame */
+    uintptr_t *seen = walked.pcs; /* this thread's: its address once, not per frame */
     while (n < max) {
         uintptr_t next = load_word_as((uintptr_t *)fp, under_valgrind);
         if (next <= fp || next > last || (next & align)) {
@@ -313,9 +319,9 @@ LC_HOT_CODE int lc_unwind_keyed(uintptr_t *pcs, int max, void *frame, uintptr_t 
                                 uint32_t *key) {
     *key = 0;
     if (max <= 0) return 0;
-    uint32_t begun = ++walks_begun;
+    uint32_t begun = ++walked.begun;
     /* A caller the last complete walk started from was no runtime's. */
-    bool known_caller = last_walk_n && caller == last_walk[0];
+    bool known_caller = walked.n && caller == walked.pcs[0];
     bool dwarf = lc_cfg.unwind_dwarf || (!known_caller && lc_os_pc_in_runtime(caller));
     bool broken = false, changed = true;
     int n = 0;
@@ -326,19 +332,19 @@ LC_HOT_CODE int lc_unwind_keyed(uintptr_t *pcs, int max, void *frame, uintptr_t 
         /* The chain broke in code built without frame pointers: DWARF
          * finds the callers the chain lost, where the stack has room. */
         if (LC_LIKELY(!broken)) {
-            uint32_t found = last_walk_key;
-            if (changed || n != last_walk_n)
-                found = ++next_walk_key ? next_walk_key : ++next_walk_key;
-            last_walk_n = n;
-            last_walk_key = found;
-            if (LC_UNLIKELY(walks_begun != begun))
-                last_walk_n = 0; /* a handler walked meanwhile: no key */
+            uint32_t found = walked.key;
+            if (changed || n != walked.n)
+                found = ++walked.next_key ? walked.next_key : ++walked.next_key;
+            walked.n = n;
+            walked.key = found;
+            if (LC_UNLIKELY(walked.begun != begun))
+                walked.n = 0; /* a handler walked meanwhile: no key */
             else
                 *key = found;
             return n;
         }
     }
-    last_walk_n = 0;
+    walked.n = 0;
     if (!lc_unwind_room_for_dwarf(frame))
         return dwarf ? walk_frame_pointers_alone(pcs, max, frame, caller) : n;
     return walk_rules_then_dwarf(pcs, max, frame, caller);
