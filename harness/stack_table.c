@@ -346,16 +346,13 @@ void lc_stack_settle(void) {
     held.any = false;
 }
 
-LC_HOT_CODE void lc_stack_account(lc_stack_id id, size_t bytes) {
+/* A count that is not this thread's held slot's: the slot taken, or the
+ * record (out of line, so that the common count saves no registers). */
+static __attribute__((noinline)) void account_elsewhere(lc_stack_id id, size_t bytes) {
     if (id == 0) return;
     counter *c;
     if (LC_LIKELY(lc_solo())) {
         unsigned k = id % HELD_SLOTS;
-        if (LC_LIKELY(held.id[k] == id)) {
-            held.objects[k]++;
-            held.bytes[k] += bytes;
-            return;
-        }
         if (!held.id[k]) {
             held.id[k] = id;
             held.objects[k] = 1;
@@ -370,6 +367,16 @@ LC_HOT_CODE void lc_stack_account(lc_stack_id id, size_t bytes) {
     }
     lc_word_add(&c->objects, 1);
     lc_word_add(&c->bytes, bytes);
+}
+
+LC_HOT_CODE void lc_stack_account(lc_stack_id id, size_t bytes) {
+    unsigned k = id % HELD_SLOTS;
+    if (LC_LIKELY(lc_solo() && held.id[k] == id && id)) {
+        held.objects[k]++;
+        held.bytes[k] += bytes;
+        return;
+    }
+    account_elsewhere(id, bytes);
 }
 
 void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes) {
