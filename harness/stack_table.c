@@ -315,8 +315,10 @@ static counter *solo_counter(lc_stack_id id) {
  * their records. A Check runner allocates from the same stacks after every
  * fork, and adding to a record wrote a page its forked child shares: a
  * copy-on-write fault in the runner for every forked test (bench/
- * README.md). These counts are thread-local, on the page every allocation
- * writes anyway (the re-entry flag). A slot is a stack's for good once it
+ * README.md). These counts are thread-local: every allocation writes this
+ * thread's storage anyway (the re-entry flag, the walk's last frames), and
+ * the runner's faults in counting went from one a test to none. A slot is
+ * a stack's for good once it
  * takes it: a stack that finds its slot taken counts in its record as
  * before, so a forked child's new stacks (in the fork state's page) never
  * push the runner's out into a page of the table. Held counts go to the
