@@ -300,19 +300,23 @@ quartiles() {
         END { if (NR) printf "%.2f %.2f %.2f %d\n", q(0.5), q(0.25), q(0.75), NR }'
 }
 
-# paired TOOL BASE THREADS: TOOL's wall time over BASE's in the same round,
-# over the rounds where both ran: "median q1 q3 rounds", or nothing. The
-# machine's speed drifts over seconds (plain's best moved by a third from one
-# run to the next here); within a round the tools run back to back, so a
-# slow spell that spans a round divides out, where the best of each tool
-# may come from different spells.
-paired() {
-    local tool=$1 base=$2 threads=$3 round
-    for ((round = 1; round <= REPEAT; round++)); do
-        local a=${ROUND_US[$tool,$threads,$round]:-} b=${ROUND_US[$base,$threads,$round]:-}
-        [[ -n $a && -n $b ]] && awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f\n", a / b }'
+# paired_ratios TIMES A B ROUNDS: TIMES[A,round] over TIMES[B,round] (TIMES
+# names an associative array of wall times), over the rounds where both
+# ran: "median q1 q3 rounds", or nothing. The machine's speed drifts over
+# seconds (plain's best moved by a third from one run to the next here);
+# within a round the runs are back to back, so a slow spell that spans a
+# round divides out, where the best of each may come from different spells.
+paired_ratios() {
+    local -n times=$1
+    local round
+    for ((round = 1; round <= $4; round++)); do
+        local a=${times[$2,$round]:-} b=${times[$3,$round]:-}
+        if [[ -n $a && -n $b ]]; then awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f\n", a / b }'; fi
     done | quartiles
 }
+
+# paired TOOL BASE THREADS: the allocation section's paired_ratios.
+paired() { paired_ratios ROUND_US "$1,$3" "$2,$3" "$REPEAT"; }
 
 # paired_cell TOOL BASE THREADS: "2.05x (1.98-2.11)", or "-".
 paired_cell() {
@@ -854,20 +858,8 @@ measure_check_bench() {
     done
 }
 
-# check_paired BUILD MODE: the ratio of BUILD's wall time to plain's in the
-# same round, over the rounds where both ran: "median q1 q3 rounds", or
-# nothing. The machine's speed drifts over seconds; within a round the
-# builds run back to back, so a slow spell that spans a round divides out,
-# where the best of each build may come from different spells.
-check_paired() {
-    local build=$1 mode=$2 round ratios=()
-    for ((round = 1; round <= CHECK_REPEAT; round++)); do
-        local a=${CHECK_ROUND_US[$build,$mode,$round]:-} b=${CHECK_ROUND_US[plain,$mode,$round]:-}
-        [[ -n $a && -n $b ]] && ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f", a / b }')")
-    done
-    ((${#ratios[@]} > 0)) || return 0
-    printf '%s\n' "${ratios[@]}" | quartiles
-}
+# check_paired BUILD MODE: the Check section's paired_ratios of BUILD over plain.
+check_paired() { paired_ratios CHECK_ROUND_US "$1,$2" "plain,$2" "$CHECK_REPEAT"; }
 
 # check_ms_per_test BUILD MODE: wall milliseconds per test.
 check_ms() { awk -v u="$1" -v n="$CHECK_TESTS" 'BEGIN { printf "%.2f", u / 1000 / n }'; }

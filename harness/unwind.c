@@ -63,12 +63,8 @@ LC_NO_SANITIZE static inline uintptr_t load_word_as(const uintptr_t *p, bool und
     return w;
 }
 
-LC_NO_SANITIZE static inline uintptr_t load_word(const uintptr_t *p) {
-    return load_word_as(p, LC_UNLIKELY(lc_cfg.under_valgrind));
-}
-
 LC_CHILD_CODE LC_NO_SANITIZE uintptr_t lc_unwind_load_word(const uintptr_t *p) {
-    return load_word(p);
+    return load_word_as(p, LC_UNLIKELY(lc_cfg.under_valgrind));
 }
 
 /* What a walk keeps for the next on this thread, in one structure: the
@@ -158,7 +154,6 @@ LC_INLINE int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_
      * frame is the next link. Each link is checked to lie above the one
      * before, so only the first needs checking against the stack's bottom. */
     if (fp < lo || fp > last || (fp & align)) return n;
-    uintptr_t *seen = walked.pcs; /* this thread's: its address once, not per frame */
     while (n < max) {
         uintptr_t next = load_word_as((uintptr_t *)fp, under_valgrind);
         if (next <= fp || next > last || (next & align)) {
@@ -169,7 +164,7 @@ LC_INLINE int walk_frame_pointers(uintptr_t *pcs, int max, void *frame, uintptr_
             break;
         }
         uintptr_t ret = load_word_as((uintptr_t *)next + 1, under_valgrind);
-        if (ret != seen[n] && !new_return_address(ret, n, pcs, broken, changed)) break;
+        if (ret != walked.pcs[n] && !new_return_address(ret, n, pcs, broken, changed)) break;
         pcs[n++] = ret;
         fp = next;
     }
