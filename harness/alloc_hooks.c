@@ -344,37 +344,56 @@ void lc_free_hooked(void *p) {
     (LC_UNLIKELY(lc_fault_is_armed()) && !lc_self_depth && !in_tracker &&                          \
      lc_fault_fires(frame, caller))
 
-/* The library's allocator's pair, for the common case: a small block
- * for the program, no failure armed, this thread in neither the tracker
- * nor the library nor the C runtime's thread start. Everything else (and
- * NULL from here) takes the general path below. Each instruction counts:
- * the workload of bench/alloc_workload.c loses the overlap of its cache
- * misses once the instructions between them pass a threshold (bench/
- * README.md, "Design 4"). */
-LC_INLINE void *spans_malloc(size_t size, void *frame, uintptr_t caller) {
-    if (size > LC_SPANS_MAX - HEADER || LC_UNLIKELY(lc_fault_is_armed()) ||
-        (lc_self_depth | in_tracker | lc_runtime_alloc_depth))
-        return NULL;
-    lc_stack_id id = lc_cfg.stack_depth > 0 ? stack_here(size, frame, caller) : 0;
-    return (void *)lc_inband_malloc_spans(size, id,
-                                          lc_os_pc_in_linker(caller) ? LC_BLOCK_RUNTIME : 0);
+/* The library's allocator's malloc (spans.c), for the common case: a
+ * small block for the program, no failure armed, this thread in neither
+ * the tracker nor the library nor the C runtime's thread start; the rest
+ * takes the general path. Each instruction counts: the workload of
+ * bench/alloc_workload.c loses the overlap of its cache misses once the
+ * instructions between them pass a threshold (bench/README.md, "Design
+ * 4"). So the common case calls nothing and saves no register: every
+ * other case is a function it jumps to, and the store's publish, its last
+ * step, is a jump too. The functions jumped to get malloc's frame and
+ * caller, which stay the program's (malloc's frame, popped before the
+ * jump, is where the next function pushes its own). */
+static void *malloc_general_out(size_t size, void *frame, uintptr_t caller);
+
+LC_INLINE uint32_t spans_flags(uintptr_t caller) {
+    return lc_os_pc_in_linker(caller) ? LC_BLOCK_RUNTIME : 0;
 }
 
-/* The library's allocator's malloc, out of line: its registers are not
- * saved on glibc's path, nor the general path's on its own. It gets
- * malloc's frame and caller, which stay the program's whether the
- * compiler jumps here or calls (malloc's frame, popped before a jump, is
- * where this one pushes its own). */
-static void *malloc_general(size_t size, void *frame, uintptr_t caller);
-LC_HOT_CODE static __attribute__((noinline)) void *malloc_spans(size_t size, void *frame,
-                                                                uintptr_t caller) {
-    void *p = spans_malloc(size, frame, caller);
-    return LC_LIKELY(p) ? p : malloc_general(size, frame, caller);
+LC_INLINE bool spans_serves(size_t size) {
+    return size <= LC_SPANS_MAX - HEADER && !LC_UNLIKELY(lc_fault_is_armed()) &&
+           !(lc_self_depth | in_tracker | lc_runtime_alloc_depth);
+}
+
+/* The thread's list of the class was empty (or busy): a block from the
+ * rest of the allocator, or glibc's through the general path. */
+static __attribute__((noinline)) void *malloc_spans_refill(size_t size, void *frame,
+                                                           uintptr_t caller) {
+    void *base = lc_spans_alloc(lc_spans_request(size));
+    if (!base) return malloc_general_out(size, frame, caller);
+    lc_stack_id id = lc_cfg.stack_depth > 0 ? stack_here(size, frame, caller) : 0;
+    return (void *)lc_inband_publish_spans((uintptr_t)base, size, id, spans_flags(caller));
+}
+
+/* With stack capture on: the walk is a call, so its registers are saved
+ * here and not in malloc. The block is taken first: a block made by the
+ * general path instead counts its stack there. */
+static __attribute__((noinline)) void *malloc_spans_walked(size_t size, void *frame,
+                                                           uintptr_t caller) {
+    void *base = lc_spans_pop(lc_spans_request(size));
+    if (LC_UNLIKELY(!base)) return malloc_spans_refill(size, frame, caller);
+    lc_stack_id id = stack_here(size, frame, caller);
+    return (void *)lc_inband_publish_spans((uintptr_t)base, size, id, spans_flags(caller));
 }
 
 LC_HOT_CODE void *malloc(size_t size) {
-    if (LC_UNLIKELY(lc_spans_len)) return malloc_spans(size, FRAME, CALLER);
-    return malloc_general(size, FRAME, CALLER);
+    if (LC_LIKELY(!lc_spans_len)) return malloc_general_out(size, FRAME, CALLER);
+    if (!spans_serves(size)) return malloc_general_out(size, FRAME, CALLER);
+    if (lc_cfg.stack_depth > 0) return malloc_spans_walked(size, FRAME, CALLER);
+    void *base = lc_spans_pop(lc_spans_request(size));
+    if (LC_UNLIKELY(!base)) return malloc_spans_refill(size, FRAME, CALLER);
+    return (void *)lc_inband_publish_spans((uintptr_t)base, size, 0, spans_flags(CALLER));
 }
 
 LC_INLINE void *malloc_general(size_t size, void *frame, uintptr_t caller) {
@@ -386,6 +405,12 @@ LC_INLINE void *malloc_general(size_t size, void *frame, uintptr_t caller) {
     void *p = __libc_malloc(size);
     on_alloc(p, size, frame, caller);
     return p;
+}
+
+/* Out of line: malloc's own frame then saves no register. */
+static __attribute__((noinline)) void *malloc_general_out(size_t size, void *frame,
+                                                          uintptr_t caller) {
+    return malloc_general(size, frame, caller);
 }
 
 LC_HOT_CODE void *calloc(size_t n, size_t size) {

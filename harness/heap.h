@@ -75,25 +75,28 @@ static inline uint64_t lc_seq_bump(uint64_t *next) {
     return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
 #endif
 }
-/* The next sequence number of this thread, and the last of the chunk it
- * belongs to (no later number of the thread is below the baseline that
- * chunk was taken under). Inline: every malloc takes one. */
-static inline uint64_t lc_heap_take_seq(uint64_t *chunk_last) {
+/* The thread's next number, and the last of its chunk (no later number of
+ * the thread is below the baseline the chunk was taken under); false when
+ * the chunk is used up or older than the last baseline. Inline, calling
+ * nothing: every malloc takes one. */
+static inline bool lc_heap_try_seq(uint64_t *seq, uint64_t *chunk_last) {
     lc_seq_chunk *c = &lc_seq_mine;
-    /* The chunk's end and epoch are read before the number is taken. A
-     * handler that refills the chunk in between hands this thread a number
-     * of the new chunk, at or past the old end: the slow path. Read after,
-     * the new end would let through the old chunk's end, which is the new
-     * chunk's first number when no other thread took a chunk meanwhile, and
-     * so the number the handler took. */
+    /* End and epoch are read before the number is taken: a handler that
+     * refills the chunk in between hands this thread a number at or past
+     * the old end (the slow path). Read after, the new end would let
+     * through the old end, the new chunk's first number, the handler's. */
     uint64_t end = c->end, epoch = c->epoch;
     atomic_signal_fence(memory_order_seq_cst);
-    uint64_t seq = lc_seq_bump(&c->next);
-    if (LC_UNLIKELY(seq >= end ||
-                    epoch != atomic_load_explicit(&lc_seq_epoch, memory_order_acquire)))
-        return lc_heap_take_seq_chunk(chunk_last);
+    uint64_t n = lc_seq_bump(&c->next);
+    if (LC_UNLIKELY(n >= end || epoch != atomic_load_explicit(&lc_seq_epoch, memory_order_acquire)))
+        return false;
     *chunk_last = (end - 1) & LC_SEQ_MASK;
-    return seq & LC_SEQ_MASK;
+    *seq = n & LC_SEQ_MASK;
+    return true;
+}
+static inline uint64_t lc_heap_take_seq(uint64_t *chunk_last) {
+    uint64_t seq;
+    return lc_heap_try_seq(&seq, chunk_last) ? seq : lc_heap_take_seq_chunk(chunk_last);
 }
 
 /* The header store (heap_inband.c), for the interposers. Whether it is on
@@ -109,11 +112,11 @@ static inline bool lc_inband_on(void) {
 bool lc_inband_used(void); /* it ever held a block */
 /* Makes the bitmap's leaves for [lo, lo + len) now, so that a block there
  * is always indexed (spans.c's arena); false when one cannot be made.
- * Then a pair in that arena: a block taken and published (0 when spans.c
- * has none at hand), and a block retired and given back (ignored unless
- * it is a live block's start: freed twice, or never made). */
+ * Then a pair in that arena, each calling nothing in its common case: a
+ * block spans.c gave, published, and a block retired and given back
+ * (ignored unless it is a live block's start: freed twice, never made). */
 bool lc_inband_prepare(uintptr_t lo, uintptr_t len);
-uintptr_t lc_inband_malloc_spans(size_t size, lc_stack_id stack, uint32_t flags);
+uintptr_t lc_inband_publish_spans(uintptr_t base, size_t size, lc_stack_id stack, uint32_t flags);
 void lc_inband_free_spans(uintptr_t user);
 /* Records the block at user, whose allocation starts at base (user - 16,
  * or further for an aligned one), and returns user. A block it cannot
@@ -151,9 +154,8 @@ void lc_inband_lock_all(void);
 void lc_inband_unlock_all(void);
 
 void lc_heap_insert(uintptr_t addr, size_t size, lc_stack_id stack, uint32_t flags);
-/* Start loading addr's slot: the stack capture that follows hides the
- * cache miss. A hint only; a table that grows meanwhile makes it useless,
- * never wrong. */
+/* Start loading addr's slot, for the stack capture that follows to hide
+ * the miss: a hint, which a table that grows meanwhile makes useless. */
 void lc_heap_prefetch(uintptr_t addr);
 /* The live block at addr, if tracked. */
 bool lc_heap_lookup(uintptr_t addr, lc_block *out);

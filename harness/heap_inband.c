@@ -222,12 +222,22 @@ LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t s
     return publish_in(l, base, user, size, stack, flags, seq, last, (uint32_t)lc_os_tid());
 }
 
-LC_HOT_CODE uintptr_t lc_inband_malloc_spans(size_t size, lc_stack_id stack, uint32_t flags) {
-    uintptr_t base = (uintptr_t)lc_spans_pop(lc_spans_request(size));
-    if (LC_UNLIKELY(!base)) return 0;
+/* The rare half of lc_inband_publish_spans: a new sequence chunk, or
+ * the thread id not cached yet (both call out). */
+static __attribute__((noinline)) uintptr_t publish_spans_slow(uintptr_t base, size_t size,
+                                                              lc_stack_id stack, uint32_t flags) {
     uint64_t last, seq = lc_heap_take_seq(&last);
     return publish_in(spans_leaf(base), base, base + sizeof(header), size, stack, flags, seq, last,
                       (uint32_t)lc_os_tid());
+}
+
+LC_HOT_CODE uintptr_t lc_inband_publish_spans(uintptr_t base, size_t size, lc_stack_id stack,
+                                              uint32_t flags) {
+    uint64_t seq, last;
+    if (LC_UNLIKELY(!lc_os_cached_tid) || LC_UNLIKELY(!lc_heap_try_seq(&seq, &last)))
+        return publish_spans_slow(base, size, stack, flags);
+    return publish_in(spans_leaf(base), base, base + sizeof(header), size, stack, flags, seq, last,
+                      (uint32_t)lc_os_cached_tid);
 }
 
 LC_HOT_CODE bool lc_inband_owns(uintptr_t user) {
@@ -252,13 +262,21 @@ static __attribute__((noinline)) uintptr_t retire_shared(_Atomic uint64_t *w, ui
     return lc_inband_base(user);
 }
 
+/* lc_inband_free_spans with other threads about. */
+static __attribute__((noinline)) void free_spans_shared(_Atomic uint64_t *w, uint64_t mask,
+                                                        uintptr_t user) {
+    if (retire_shared(w, mask, user))
+        lc_spans_push(user - sizeof(header), lc_spans_request(header_of(user)->size_stack >> 24));
+}
+
 LC_HOT_CODE void lc_inband_free_spans(uintptr_t user) {
     if (user & 15) return;
     leaf *l = spans_leaf(user);
     uint64_t g = granule_of(user), mask = (uint64_t)1 << (g % 64);
     _Atomic uint64_t *w = word_of(l, g);
     if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return;
-    if (!lc_solo() ? !retire_shared(w, mask, user) : !lc_word_clear(w, mask)) return;
+    if (!lc_solo()) return free_spans_shared(w, mask, user);
+    if (!lc_word_clear(w, mask)) return;
     lc_spans_push(user - sizeof(header), lc_spans_request(header_of(user)->size_stack >> 24));
 }
 

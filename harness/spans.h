@@ -81,12 +81,16 @@ static inline unsigned lc_spans_class(size_t request) {
     return (unsigned)((request + 15) >> 4);
 }
 
+/* The thread's next block of the class, or NULL when the list is empty,
+ * the thread has no cache yet or a signal handler interrupted its own
+ * thread inside the lists: the caller then asks lc_spans_alloc, out of
+ * line, so that the common case calls nothing. */
 static inline void *lc_spans_pop(size_t request) {
     lc_spans_cache *k = lc_spans_tls;
-    if (LC_UNLIKELY(!k || lc_spans_busy)) return lc_spans_alloc(request);
+    if (LC_UNLIKELY(!k || lc_spans_busy)) return NULL;
     lc_spans_local *l = &k->cls[lc_spans_class(request)];
     lc_spans_chain *b = l->head;
-    if (LC_UNLIKELY(!b)) return lc_spans_alloc(request);
+    if (LC_UNLIKELY(!b)) return NULL;
     lc_spans_busy = 1;
     atomic_signal_fence(memory_order_seq_cst);
     l->head = b->next;
