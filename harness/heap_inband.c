@@ -155,23 +155,34 @@ static __attribute__((noinline)) leaf *leaf_for_insert(uintptr_t a) {
     return mine;
 }
 
-/* The leaves of spans.c's arena, made before its first block: its
- * blocks' leaf is one subtraction and one load away. */
+/* The leaves of spans.c's arena, each made before the first block of a
+ * span in it (lc_inband_prepare): its blocks' leaf is one subtraction and
+ * one load away. Made as the arena grows, not all at once: every check
+ * reads each leaf's `used` words, and a leaf never written has no page a
+ * fork copies, so a forked child would fault on each. */
 #define SPANS_LEAVES 8
-static leaf *spans_leaves[SPANS_LEAVES];
-static uintptr_t spans_first_leaf;
+static leaf *_Atomic spans_leaves[SPANS_LEAVES];
+static uintptr_t spans_first_leaf = UINTPTR_MAX;
 
 bool lc_inband_prepare(uintptr_t lo, uintptr_t len) {
-    uintptr_t first = lo >> LEAF_SHIFT, last = (lo + len - 1) >> LEAF_SHIFT;
-    if (last - first >= SPANS_LEAVES) return false;
-    for (uintptr_t k = first; k <= last; k++)
-        if (!(spans_leaves[k - first] = leaf_for_insert(k << LEAF_SHIFT))) return false;
-    spans_first_leaf = first;
+    uintptr_t first = lo >> LEAF_SHIFT;
+    if (spans_first_leaf == UINTPTR_MAX) spans_first_leaf = first; /* the arena's start */
+    if (!len) return true;
+    uintptr_t last = (lo + len - 1) >> LEAF_SHIFT;
+    if (last - spans_first_leaf >= SPANS_LEAVES) return false;
+    for (uintptr_t k = first; k <= last; k++) {
+        _Atomic(leaf *) *at = &spans_leaves[k - spans_first_leaf];
+        if (atomic_load_explicit(at, memory_order_acquire)) continue;
+        leaf *l = leaf_for_insert(k << LEAF_SHIFT);
+        if (!l) return false;
+        atomic_store_explicit(at, l, memory_order_release);
+    }
     return true;
 }
 
 static inline leaf *spans_leaf(uintptr_t a) {
-    return spans_leaves[(a >> LEAF_SHIFT) - spans_first_leaf];
+    return atomic_load_explicit(&spans_leaves[(a >> LEAF_SHIFT) - spans_first_leaf],
+                                memory_order_relaxed);
 }
 
 static inline header *header_of(uintptr_t user) {
@@ -270,8 +281,8 @@ static __attribute__((noinline)) void free_spans_shared(_Atomic uint64_t *w, uin
 }
 
 LC_HOT_CODE void lc_inband_free_spans(uintptr_t user) {
-    if (user & 15) return;
     leaf *l = spans_leaf(user);
+    if ((user & 15) || !l) return; /* not a block's start; no span there yet */
     uint64_t g = granule_of(user), mask = (uint64_t)1 << (g % 64);
     _Atomic uint64_t *w = word_of(l, g);
     if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return;

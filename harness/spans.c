@@ -8,9 +8,14 @@
  * in a few loads and stores, as LeakSanitizer's own allocator does.
  *
  * The layout. One reservation of address space (an own mapping of the
- * library, so never a root of the scan), cut into 64 KB spans, each
- * carved into blocks of one class (16-byte steps up to LC_SPANS_MAX). A
- * thread keeps, per class, a list of free blocks and one full chain of
+ * library, so never a root of the scan), cut into 64 KB spans. A thread
+ * carves blocks of every class (16-byte steps up to LC_SPANS_MAX) from
+ * its current span, in the order they are asked for, as glibc carves its
+ * top chunk: blocks made together share pages, whatever their sizes, and
+ * a forked child or its parent writes fewer pages the fork shared (a
+ * span per class put each class a test used on a page of its own). A
+ * block's class comes from the size in its header. A thread keeps, per
+ * class, a list of free blocks and one full chain of
  * BATCH more; past that a chain goes to the class's central list, where
  * any thread takes it back. A block is freed into the freeing thread's
  * list, whoever made it, so there is no owner to look up. A free block's
@@ -26,9 +31,9 @@
  * cache to the next new thread. A forked child keeps the forking thread's
  * cache; the others' cached blocks are lost to it (never handed out).
  *
- * Not done yet: memory is never returned to the system; past the arena,
- * or MAX_CACHES caches alive at once, glibc serves; malloc_trim, mallinfo
- * and malloc_stats know glibc's blocks only. */
+ * Not done yet: memory is never returned to the system; past the arena
+ * glibc serves; malloc_trim, mallinfo and malloc_stats know glibc's
+ * blocks only. */
 #include "spans.h"
 
 #include "os.h"
@@ -41,7 +46,6 @@
 #define SPAN_BYTES ((uintptr_t)64 << 10)
 #define ARENA_BYTES ((uintptr_t)4 << 30)
 #define BATCH LC_SPANS_BATCH
-#define MAX_CACHES 8192u
 
 /* A free block's first words (it is at least 32 bytes): spans.h. */
 typedef lc_spans_chain chain;
@@ -56,8 +60,13 @@ typedef struct central {
 LC_HOT uintptr_t lc_spans_lo, lc_spans_len;
 static _Atomic uintptr_t arena_used;
 static central centrals[CLASSES];
-static cache *caches;
-static _Atomic uint32_t caches_made;
+/* Readies the header store for a span before its first block (set once). */
+static bool (*prepare_span)(uintptr_t lo, uintptr_t len);
+/* Caches are carved from spans of their own, under caches_lock: the
+ * first ones lie beside the first blocks, in the pages and page tables a
+ * small program has anyway (each page table more is one more that every
+ * fork copies and every forked child frees). */
+static char *cache_bump, *cache_end;
 static cache *free_caches;
 static lc_spinlock caches_lock;
 /* Blocks freed while their thread's lists were lc_spans_busy, or without a cache:
@@ -74,12 +83,19 @@ const char *lc_spans_configure(bool (*prepare)(uintptr_t lo, uintptr_t len)) {
     if (strcmp(a, "spans") != 0) return "is neither spans nor glibc";
     if (lc_cfg.under_valgrind) return NULL; /* memcheck's malloc serves every block */
     void *arena = lc_os_reserve(ARENA_BYTES);
-    caches = lc_os_reserve((size_t)MAX_CACHES * sizeof(cache));
-    if (!arena || !caches || !prepare((uintptr_t)arena, ARENA_BYTES))
-        return "found no address space for its arena";
+    if (!arena || !prepare((uintptr_t)arena, 0)) return "found no address space for its arena";
+    prepare_span = prepare;
     lc_spans_lo = (uintptr_t)arena;
     lc_spans_len = ARENA_BYTES;
     return NULL;
+}
+
+/* A new span of the arena, its bitmap leaf made: NULL past the arena's
+ * end, or when the leaf cannot be made (glibc then serves). */
+static char *take_span(void) {
+    uintptr_t at = atomic_fetch_add_explicit(&arena_used, SPAN_BYTES, memory_order_relaxed);
+    if (at + SPAN_BYTES > lc_spans_len || !prepare_span(lc_spans_lo + at, SPAN_BYTES)) return NULL;
+    return (char *)(lc_spans_lo + at);
 }
 
 static inline unsigned class_of(size_t request) {
@@ -101,13 +117,17 @@ static cache *cache_take(void) {
     if (ended) return NULL;
     lc_spin_lock(&caches_lock);
     cache *k = free_caches;
-    if (k) free_caches = k->next_free;
-    lc_spin_unlock(&caches_lock);
-    if (!k) {
-        uint32_t i = atomic_fetch_add(&caches_made, 1);
-        if (i >= MAX_CACHES) return NULL;
-        k = &caches[i];
+    if (k) {
+        free_caches = k->next_free;
+    } else {
+        if ((size_t)(cache_end - cache_bump) < sizeof(cache) && (cache_bump = take_span()))
+            cache_end = cache_bump + SPAN_BYTES;
+        if (cache_bump) {
+            k = (cache *)cache_bump;
+            cache_bump += sizeof(cache);
+        }
     }
+    lc_spin_unlock(&caches_lock);
     return lc_spans_tls = k;
 }
 
@@ -189,14 +209,14 @@ static __attribute__((noinline)) void *refill(cache *k, local *l, unsigned c) {
         return pop_local(l);
     }
     size_t size = (size_t)c << 4;
-    if (!l->bump || (size_t)(l->end - l->bump) < size) {
-        uintptr_t at = atomic_fetch_add_explicit(&arena_used, SPAN_BYTES, memory_order_relaxed);
-        if (at + SPAN_BYTES > lc_spans_len) return NULL;
-        l->bump = (char *)(lc_spans_lo + at);
-        l->end = l->bump + SPAN_BYTES;
+    if (!k->bump || (size_t)(k->end - k->bump) < size) {
+        char *span = take_span();
+        if (!span) return NULL;
+        k->bump = span;
+        k->end = span + SPAN_BYTES;
     }
-    void *b = l->bump;
-    l->bump += size;
+    void *b = k->bump;
+    k->bump += size;
     return b;
 }
 

@@ -58,12 +58,12 @@ typedef struct lc_spans_local {
     lc_spans_chain *head; /* the blocks handed out next */
     uint32_t count;
     lc_spans_chain *full; /* LC_SPANS_BATCH blocks kept back, or none */
-    char *bump, *end;     /* the rest of this class's current span */
 } lc_spans_local;
 #define LC_SPANS_CLASSES (LC_SPANS_MAX / 16 + 1)
 #define LC_SPANS_BATCH 64u
 typedef struct lc_spans_cache {
     lc_spans_local cls[LC_SPANS_CLASSES];
+    char *bump, *end;                 /* the rest of the thread's current span, for every class */
     struct lc_spans_cache *next_free; /* on the list of caches of ended threads */
 } lc_spans_cache;
 extern LC_TLS lc_spans_cache *lc_spans_tls;

@@ -157,6 +157,43 @@ START_TEST(test_threads_that_end_give_their_blocks_back) {
 }
 END_TEST
 
+static void *three_sizes_in_a_row(void *arg) {
+    uintptr_t *gaps = arg;
+    /* Twice: the first three may straddle the end of the thread's span;
+     * the second come from the span the first took if they did. */
+    for (int round = 0; round < 2; round++) {
+        char *a = malloc(24), *b = malloc(300), *c = malloc(900);
+        gaps[0] = (uintptr_t)(b - a);
+        gaps[1] = (uintptr_t)(c - b);
+        free(c), free(b), free(a);
+        if (gaps[0] == 48 && gaps[1] == 320) break;
+    }
+    return NULL;
+}
+
+START_TEST(test_blocks_of_different_sizes_made_together_lie_side_by_side) {
+    if (!spans_expected()) return;
+    /* A new thread's lists are empty, so its blocks are carved: 24 bytes
+     * and the header take a 48-byte block, 300 and the header 320. */
+    uintptr_t gaps[2];
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, three_sizes_in_a_row, gaps), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_uint_eq(gaps[0], 48);
+    ck_assert_uint_eq(gaps[1], 320);
+}
+END_TEST
+
+START_TEST(test_a_free_where_no_span_was_carved_is_ignored) {
+    if (!spans_expected()) return;
+    /* The arena's last 16 bytes: reserved, never carved, never mapped. */
+    free((void *)(lc_spans_lo + lc_spans_len - 16));
+    void *p = malloc(24);
+    ck_assert(from_arena(p));
+    free(p);
+}
+END_TEST
+
 static __attribute__((noinline)) void *lose_a_small_block(void) {
     return malloc(48);
 }
@@ -257,6 +294,8 @@ static Suite *spans_suite(void) {
     tcase_add_test(tc, test_inside_the_allocator_a_request_goes_to_glibc_and_a_free_waits);
     tcase_add_test(tc, test_a_forked_child_allocates_and_frees);
     tcase_add_test(tc, test_a_block_freed_twice_is_left_alone);
+    tcase_add_test(tc, test_blocks_of_different_sizes_made_together_lie_side_by_side);
+    tcase_add_test(tc, test_a_free_where_no_span_was_carved_is_ignored);
     suite_add_tcase(s, tc);
     return s;
 }
