@@ -9,7 +9,7 @@
  *
  * The layout. One reservation of address space (an own mapping of the
  * library, so never a root of the scan), cut into 64 KB spans. A thread
- * carves blocks of every class (16-byte steps up to LC_SPANS_MAX) from
+ * carves blocks of every class (spans.h: up to LC_SPANS_MAX) from
  * its current span, in the order they are asked for, as glibc carves its
  * top chunk: blocks made together share pages, whatever their sizes, and
  * a forked child or its parent writes fewer pages the fork shared (a
@@ -99,7 +99,7 @@ static char *take_span(void) {
 }
 
 static inline unsigned class_of(size_t request) {
-    return (unsigned)((request + 15) >> 4);
+    return lc_spans_class(request);
 }
 
 static void enter(void) {
@@ -208,7 +208,7 @@ static __attribute__((noinline)) void *refill(cache *k, local *l, unsigned c) {
         l->count = (uint32_t)got->count;
         return pop_local(l);
     }
-    size_t size = (size_t)c << 4;
+    size_t size = lc_spans_class_bytes(c);
     if (!k->bump || (size_t)(k->end - k->bump) < size) {
         char *span = take_span();
         if (!span) return NULL;

@@ -12,8 +12,13 @@
 #include <stdint.h>
 
 /* The largest request it serves, the header included; larger ones, and
- * every aligned one, stay glibc's. */
-#define LC_SPANS_MAX 1024u
+ * every aligned one, stay glibc's. Classes go in 16-byte steps up to 1 KB
+ * and in 256-byte steps above: stdio's buffers (4 KB) and Check's
+ * message buffers (8 KB) are made in every forked test, and a block from
+ * glibc writes a second page of headers and a second page of the bitmap
+ * in the child. */
+#define LC_SPANS_MAX (8192u + 256u) /* 8 KB asked, and the header */
+#define LC_SPANS_FINE_MAX 1024u
 
 /* Where its blocks live: [lc_spans_lo, lc_spans_lo + lc_spans_len), an
  * empty range while it is off. Read by every free. */
@@ -59,7 +64,7 @@ typedef struct lc_spans_local {
     uint32_t count;
     lc_spans_chain *full; /* LC_SPANS_BATCH blocks kept back, or none */
 } lc_spans_local;
-#define LC_SPANS_CLASSES (LC_SPANS_MAX / 16 + 1)
+#define LC_SPANS_CLASSES (LC_SPANS_FINE_MAX / 16 + (LC_SPANS_MAX - LC_SPANS_FINE_MAX) / 256 + 1)
 #define LC_SPANS_BATCH 64u
 typedef struct lc_spans_cache {
     lc_spans_local cls[LC_SPANS_CLASSES];
@@ -78,7 +83,14 @@ static inline size_t lc_spans_request(size_t size) {
 }
 
 static inline unsigned lc_spans_class(size_t request) {
-    return (unsigned)((request + 15) >> 4);
+    if (LC_LIKELY(request <= LC_SPANS_FINE_MAX)) return (unsigned)((request + 15) >> 4);
+    return (unsigned)(LC_SPANS_FINE_MAX / 16 + ((request - LC_SPANS_FINE_MAX + 255) >> 8));
+}
+
+/* The bytes a block of class c holds. */
+static inline size_t lc_spans_class_bytes(unsigned c) {
+    if (c <= LC_SPANS_FINE_MAX / 16) return (size_t)c << 4;
+    return LC_SPANS_FINE_MAX + ((size_t)(c - LC_SPANS_FINE_MAX / 16) << 8);
 }
 
 /* The thread's next block of the class, or NULL when the list is empty,
@@ -123,7 +135,7 @@ static inline void lc_spans_push(uintptr_t base, size_t request) {
  * path asks with glibc's request, HEADER + at least 9 bytes, and lands in
  * the class lc_spans_request gives for the same size.) */
 static inline size_t lc_spans_block_size(size_t request) {
-    return (size_t)lc_spans_class(request) << 4;
+    return lc_spans_class_bytes(lc_spans_class(request));
 }
 
 /* The bytes of the arena carved into spans so far. */
