@@ -332,8 +332,8 @@ FORCE:
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # The suites that allocate most, and the threads suite, again with the
 # library's own allocator.
-SPANS_PROGS = $(addprefix $(BUILD)/tests/,test_heap test_check_integration test_reach test_threads)
-CHECK_PLAN = native="$(TEST_PROGS)" spans="$(SPANS_PROGS)" valgrind="$(TEST_PROGS)" tools docs
+GLIBC_PROGS = $(addprefix $(BUILD)/tests/,test_heap test_check_integration test_reach test_threads)
+CHECK_PLAN = native="$(TEST_PROGS)" glibc="$(GLIBC_PROGS)" valgrind="$(TEST_PROGS)" tools docs
 
 check: deps
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) check-all

@@ -71,14 +71,14 @@ THREADS=(1 2)
 CFLAGS=(-O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread)
 
 # Rows of the table, in order, and their labels.
-TOOLS=(plain plain_clang leakcheck leakcheck_nostack spans spans_nostack lsan asan heaptrack valgrind)
+TOOLS=(plain plain_clang leakcheck leakcheck_nostack glibc glibc_nostack lsan asan heaptrack valgrind)
 declare -A LABEL=(
     [plain]="plain (gcc -O2)"
     [plain_clang]="plain (clang -O2)"
     [leakcheck]="leakcheck, default stack depth"
     [leakcheck_nostack]="leakcheck, LEAKCHECK_STACK_DEPTH=0"
-    [spans]="leakcheck, LEAKCHECK_ALLOCATOR=spans"
-    [spans_nostack]="leakcheck, ALLOCATOR=spans STACK_DEPTH=0"
+    [glibc]="leakcheck, LEAKCHECK_ALLOCATOR=glibc"
+    [glibc_nostack]="leakcheck, ALLOCATOR=glibc STACK_DEPTH=0"
     [lsan]="LSan (clang -fsanitize=leak)"
     [asan]="ASan (clang -fsanitize=address)"
     [heaptrack]="heaptrack"
@@ -86,7 +86,7 @@ declare -A LABEL=(
 )
 # Tools that are timed in rounds, interleaved with each other, so that a slow
 # moment of the machine falls on all of them alike.
-FAST_TOOLS=(plain plain_clang leakcheck leakcheck_nostack spans spans_nostack lsan asan)
+FAST_TOOLS=(plain plain_clang leakcheck leakcheck_nostack glibc glibc_nostack lsan asan)
 
 declare -A UNAVAILABLE # tool -> why it has no figures ("not installed (...)")
 declare -A FAILED      # tool,threads -> why a run failed
@@ -159,8 +159,8 @@ check_leakcheck() {
     if [[ -n $why ]]; then
         UNAVAILABLE[leakcheck]=$why
         UNAVAILABLE[leakcheck_nostack]=$why
-        UNAVAILABLE[spans]=$why
-        UNAVAILABLE[spans_nostack]=$why
+        UNAVAILABLE[glibc]=$why
+        UNAVAILABLE[glibc_nostack]=$why
     fi
 }
 
@@ -187,11 +187,11 @@ run_tool() {
     leakcheck_nostack)
         env -u LEAKCHECK_ALLOCATOR LEAKCHECK_STACK_DEPTH=0 LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
             "$OUT/alloc_plain" "${args[@]}" ;;
-    spans)
-        env -u LEAKCHECK_STACK_DEPTH LEAKCHECK_ALLOCATOR=spans LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
+    glibc)
+        env -u LEAKCHECK_STACK_DEPTH LEAKCHECK_ALLOCATOR=glibc LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
             "$OUT/alloc_plain" "${args[@]}" ;;
-    spans_nostack)
-        env LEAKCHECK_ALLOCATOR=spans LEAKCHECK_STACK_DEPTH=0 LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
+    glibc_nostack)
+        env LEAKCHECK_ALLOCATOR=glibc LEAKCHECK_STACK_DEPTH=0 LEAKCHECK_QUIET=1 LD_PRELOAD="$LIB" \
             "$OUT/alloc_plain" "${args[@]}" ;;
     heaptrack)
         local status=0
@@ -229,7 +229,7 @@ sample() {
         why="no checksum or a wrong one (exit status $status)"
     elif grep -q 'cannot be preloaded' "$TMP/err"; then
         why="the library was not preloaded"
-    elif [[ $tool != leakcheck* && $tool != spans* && $status -ne 0 ]]; then
+    elif [[ $tool != leakcheck* && $tool != glibc* && $status -ne 0 ]]; then
         # leakcheck's exit status is its verdict, not the workload's.
         why="exit status $status"
     fi
@@ -396,7 +396,7 @@ print_table() {
     done
     echo
     printf '%-41s %-25s %-25s\n' "paired, over plain ($REPEAT rounds)" "1 thread" "2 threads"
-    for tool in leakcheck leakcheck_nostack spans spans_nostack lsan; do
+    for tool in leakcheck leakcheck_nostack glibc glibc_nostack lsan; do
         [[ -n ${UNAVAILABLE[$tool]:-} ]] && continue
         line=$(printf '%-41s' "${LABEL[$tool]}")
         for threads in "${THREADS[@]}"; do

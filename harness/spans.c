@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* spans.c: an allocator of small blocks of the library's own, under the
- * header store, chosen with LEAKCHECK_ALLOCATOR=spans.
+ * header store: the default natively (LEAKCHECK_ALLOCATOR=glibc turns it
+ * off).
  *
  * Why: with glibc underneath, a tracked malloc/free pair pays glibc's
  * path and the tracker's on top (bench/README.md, "Design 4"). An
@@ -79,11 +80,13 @@ static LC_TLS bool ended; /* this thread gave its cache back */
 
 const char *lc_spans_configure(bool (*prepare)(uintptr_t lo, uintptr_t len)) {
     const char *a = getenv("LEAKCHECK_ALLOCATOR");
-    if (!a || !*a || strcmp(a, "glibc") == 0) return NULL;
-    if (strcmp(a, "spans") != 0) return "is neither spans nor glibc";
+    bool asked = a && *a;
+    if (asked && strcmp(a, "glibc") == 0) return NULL;
+    if (asked && strcmp(a, "spans") != 0) return "is neither spans nor glibc";
     if (lc_cfg.under_valgrind) return NULL; /* memcheck's malloc serves every block */
     void *arena = lc_os_reserve(ARENA_BYTES);
-    if (!arena || !prepare((uintptr_t)arena, 0)) return "found no address space for its arena";
+    if (!arena || !prepare((uintptr_t)arena, 0))
+        return asked ? "found no address space for its arena" : NULL;
     prepare_span = prepare;
     lc_spans_lo = (uintptr_t)arena;
     lc_spans_len = ARENA_BYTES;

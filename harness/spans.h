@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* spans.h: an allocator of small blocks of the library's own, under the
- * header store (spans.c), chosen with LEAKCHECK_ALLOCATOR=spans. */
+ * header store (spans.c): the default natively, off with
+ * LEAKCHECK_ALLOCATOR=glibc. */
 #ifndef LC_SPANS_H
 #define LC_SPANS_H
 
@@ -28,11 +29,11 @@ static inline bool lc_spans_owns(uintptr_t base) {
     return base - lc_spans_lo < lc_spans_len;
 }
 
-/* Turns it on when the environment asks (init.c, once, at start-up):
+/* Turns it on unless the environment says glibc (init.c, once, at start-up):
  * blocks made before stay glibc's, and free tells them apart by address.
  * `prepare` readies the header store for the arena (lc_inband_prepare).
  * NULL, or why the setting could not be followed (glibc then serves every
- * block). */
+ * block; without the setting, a failure is no error: glibc serves). */
 const char *lc_spans_configure(bool (*prepare)(uintptr_t lo, uintptr_t len));
 
 /* A block of at least `request` bytes, or NULL: off, too large, out of

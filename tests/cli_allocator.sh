@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: MIT
 # cli_allocator.sh: LEAKCHECK_ALLOCATOR, end to end, on a real program.
 #
-#   (a) with `spans`, `leakcheck run` of a program that loses one block
-#       reports it at its site, and its clean twin passes; the program's
-#       output is a plain run's;
+#   (a) with the library's allocator (the default) and with `glibc`,
+#       `leakcheck run` of a program that loses one block reports it at its
+#       site, and its clean twin passes; the program's output is a plain
+#       run's;
 #   (b) a real Debian program (sort, on 20,000 lines) prints the same
-#       output with the library's allocator as without it;
+#       output with either allocator as without the library;
 #   (c) a value that is neither `spans` nor `glibc` leaves glibc's malloc in
 #       charge with one line on stderr that names it, and the program runs
 #       as it would.
@@ -61,32 +62,37 @@ cc -O0 -g -fno-omit-frame-pointer -o "$tmp/prog" "$tmp/prog.c"
 plain=$("$tmp/prog")
 
 # (a)
-status=0
-out=$(LEAKCHECK_ALLOCATOR=spans "$leakcheck" run -- "$tmp/prog" leak 2>"$tmp/leak.err") || status=$?
-if [ "$status" = 23 ] && [ "$out" = "$plain" ] && grep -q "lose_one" "$tmp/leak.err"; then
-    pass "spans: the lost block is reported at lose_one, exit 23, output unchanged"
-else
-    fail "spans: leak run gave exit $status, output '$out'"
-    head -20 "$tmp/leak.err"
-fi
-status=0
-out=$(LEAKCHECK_ALLOCATOR=spans "$leakcheck" run -- "$tmp/prog" 2>"$tmp/clean.err") || status=$?
-if [ "$status" = 0 ] && [ "$out" = "$plain" ]; then
-    pass "spans: the clean twin passes with the plain run's output"
-else
-    fail "spans: clean run gave exit $status, output '$out'"
-    head -20 "$tmp/clean.err"
-fi
+for alloc in "" glibc; do
+    name=${alloc:-spans}
+    status=0
+    out=$(LEAKCHECK_ALLOCATOR=$alloc "$leakcheck" run -- "$tmp/prog" leak 2>"$tmp/leak.err") || status=$?
+    if [ "$status" = 23 ] && [ "$out" = "$plain" ] && grep -q "lose_one" "$tmp/leak.err"; then
+        pass "$name: the lost block is reported at lose_one, exit 23, output unchanged"
+    else
+        fail "$name: leak run gave exit $status, output '$out'"
+        head -20 "$tmp/leak.err"
+    fi
+    status=0
+    out=$(LEAKCHECK_ALLOCATOR=$alloc "$leakcheck" run -- "$tmp/prog" 2>"$tmp/clean.err") || status=$?
+    if [ "$status" = 0 ] && [ "$out" = "$plain" ]; then
+        pass "$name: the clean twin passes with the plain run's output"
+    else
+        fail "$name: clean run gave exit $status, output '$out'"
+        head -20 "$tmp/clean.err"
+    fi
+done
 
 # (b)
 seq 20000 | awk '{ print ($1 * 7919) % 20011 }' >"$tmp/lines"
 sort "$tmp/lines" >"$tmp/sorted.plain"
-if LEAKCHECK_ALLOCATOR=spans LEAKCHECK_QUIET=1 LD_PRELOAD="$lib" sort "$tmp/lines" >"$tmp/sorted.spans" &&
-    cmp -s "$tmp/sorted.plain" "$tmp/sorted.spans"; then
-    pass "spans: sort prints what it prints without the library"
-else
-    fail "spans: sort's output differs"
-fi
+for alloc in "" glibc; do
+    if LEAKCHECK_ALLOCATOR=$alloc LEAKCHECK_QUIET=1 LD_PRELOAD="$lib" sort "$tmp/lines" >"$tmp/sorted.lc" &&
+        cmp -s "$tmp/sorted.plain" "$tmp/sorted.lc"; then
+        pass "${alloc:-spans}: sort prints what it prints without the library"
+    else
+        fail "${alloc:-spans}: sort's output differs"
+    fi
+done
 
 # (c)
 status=0

@@ -36,7 +36,10 @@ command -v jq >/dev/null || {
 #             any, adds to the row)
 #   program   a binary of tests/corpus/build.sh, then its arguments
 #   options   for `leakcheck run` (besides --format json --output); @ is the
-#             corpus directory
+#             corpus directory; a LEAKCHECK_NAME=VALUE word goes to the
+#             environment instead (arena_neighbour's glibc arenas need
+#             LEAKCHECK_ALLOCATOR=glibc: the library's allocator serves a
+#             thread's small blocks from its own arena)
 #   exit      the status of `leakcheck run`: a number, or "nonzero"
 #   verdict   of the JSON report; "-" when no report is checked; for the
 #             forking program, "child:" or "parent:" says whose report
@@ -88,9 +91,11 @@ mmap_chunk              | mmap_chunk             |                              
 mmap_chunk_fixed        | mmap_chunk.fixed       |                                    | 0       | clean        | reachable=3/262208
 stale_arena             | stale_arena            |                                    | 23      | leak         | leaked=1/56 unreachable=1/56 direct=1/56
 stale_arena_fixed       | stale_arena.fixed      |                                    | 0       | clean        | reachable=1/56
-arena_neighbour         | arena_neighbour        |                                    | 23      | leak         | leaked=1/56 unreachable=1/56 direct=1/56
-arena_neighbour_fixed   | arena_neighbour.fixed  |                                    | 0       | clean        | reachable=1/56
-arena_neighbour_live    | arena_neighbour.live   |                                    | 0       | clean        | reachable=2/120
+stale_arena_glibc       | stale_arena            | LEAKCHECK_ALLOCATOR=glibc          | 23      | leak         | leaked=1/56 unreachable=1/56 direct=1/56
+stale_arena_glibc_fixed | stale_arena.fixed      | LEAKCHECK_ALLOCATOR=glibc          | 0       | clean        | reachable=1/56
+arena_neighbour         | arena_neighbour        | LEAKCHECK_ALLOCATOR=glibc          | 23      | leak         | leaked=1/56 unreachable=1/56 direct=1/56
+arena_neighbour_fixed   | arena_neighbour.fixed  | LEAKCHECK_ALLOCATOR=glibc          | 0       | clean        | reachable=1/56
+arena_neighbour_live    | arena_neighbour.live   | LEAKCHECK_ALLOCATOR=glibc          | 0       | clean        | reachable=2/120
 runtime_owned           | runtime_owned          | --strict                           | 0       | clean        |
 runtime_owned_leaky     | runtime_owned.leaky    | --strict                           | 23      | leak         | leaked=1/77 unreachable=1/77 direct=1/77
 thread_blocked          | thread_blocked         |                                    | 23      | leak         | threads=1
@@ -182,10 +187,17 @@ fail() {
 run_case() {
     local options=$1 program=$2
     shift 2
-    local start end
+    local start end word
+    local -a environment=() flags=()
+    for word in $options; do
+        case $word in
+        LEAKCHECK_*=*) environment+=("$word") ;;
+        *) flags+=("$word") ;;
+        esac
+    done
     start=$(date +%s.%N)
-    # shellcheck disable=SC2086 # options are words
-    timeout -k 5 120 "$leakcheck" run --format json --output "$tmp/$case_name.json" $options \
+    timeout -k 5 120 env "${environment[@]}" "$leakcheck" run --format json \
+        --output "$tmp/$case_name.json" "${flags[@]}" \
         -- "$tmp/bin/$program" "$@" >"$tmp/$case_name.out" 2>"$tmp/$case_name.err"
     status=$?
     end=$(date +%s.%N)

@@ -10,8 +10,9 @@
 # tail follows its line.
 #
 #   native="PROG..."       every Check suite in fork mode and in no-fork mode
-#   spans="PROG..."        the same with the library's own allocator on
-#                          (LEAKCHECK_ALLOCATOR=spans)
+#   glibc="PROG..."        the same with glibc's malloc under the header store
+#                          instead of the library's own allocator
+#                          (LEAKCHECK_ALLOCATOR=glibc)
 #   valgrind="PROG..."     the same under valgrind memcheck: the verdicts must
 #                          not change, and memcheck must find no definite leak
 #                          and no error in the library or the tests
@@ -106,7 +107,7 @@ while [ $# -gt 0 ]; do
   --jobs) jobs=${2:-}; shift ;;
   --jobs=*) jobs=${1#--jobs=} ;;
   valgrind=*) valgrind_segs+=("$1") ;;
-  native=* | spans=* | tools | docs | asan=* | asan-nofork=* | tsan-nofork=*) other_segs+=("$1") ;;
+  native=* | glibc=* | tools | docs | asan=* | asan-nofork=* | tsan-nofork=*) other_segs+=("$1") ;;
   *) usage "unknown segment '$1'" ;;
   esac
   shift
@@ -120,7 +121,7 @@ for seg in "${valgrind_segs[@]}" "${other_segs[@]}"; do
   case $name in
   valgrind) plan_valgrind "${progs[@]}" ;;
   native) plan_native "" "yes no" "" "${progs[@]}" ;;
-  spans) plan_native spans "yes no" "LEAKCHECK_ALLOCATOR=spans" "${progs[@]}" ;;
+  glibc) plan_native glibc "yes no" "LEAKCHECK_ALLOCATOR=glibc" "${progs[@]}" ;;
   tools) plan_tools ;;
   docs) add "docs are current" bash scripts/update-docs.sh --check ;;
   asan) plan_native asan "yes no" "ASAN_OPTIONS=${ASAN_RUN_OPTIONS:-}" "${progs[@]}" ;;

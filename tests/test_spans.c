@@ -2,9 +2,10 @@
 /* test_spans.c: the specification of the library's own allocator of small
  * blocks (harness/spans.c, LEAKCHECK_ALLOCATOR=spans).
  *
- * The program runs itself again with LEAKCHECK_ALLOCATOR=spans when the
- * variable is not set, so that the allocator is on from the start (not
- * under valgrind, which would run the new program natively). Under
+ * The allocator is the default natively; the program runs itself again
+ * with LEAKCHECK_ALLOCATOR=spans when the variable asks for another, so
+ * that it is on from the start (not under valgrind, which would run the
+ * new program natively). Under
  * valgrind and under a sanitizer it must stay off (memcheck and the
  * sanitizer replace malloc): there the suite checks exactly that. */
 #include <check.h>
@@ -157,30 +158,40 @@ START_TEST(test_threads_that_end_give_their_blocks_back) {
 }
 END_TEST
 
+/* Sizes no other test and no part of Check asks for, so that the new
+ * thread's lists and the central ones hold none: the blocks are carved. */
+enum { SIZE_A = 5000, SIZE_B = 6000, SIZE_C = 7000 };
+
 static void *three_sizes_in_a_row(void *arg) {
     uintptr_t *gaps = arg;
-    /* Twice: the first three may straddle the end of the thread's span;
-     * the second come from the span the first took if they did. */
-    for (int round = 0; round < 2; round++) {
-        char *a = malloc(24), *b = malloc(300), *c = malloc(900);
-        gaps[0] = (uintptr_t)(b - a);
-        gaps[1] = (uintptr_t)(c - b);
-        free(c), free(b), free(a);
-        if (gaps[0] == 48 && gaps[1] == 320) break;
+    /* Up to twice, the first three kept: they may straddle the end of the
+     * thread's span; then the second come from the span the first took. */
+    char *kept[2][3];
+    int made = 0;
+    while (made < 2) {
+        char **k = kept[made++];
+        k[0] = malloc(SIZE_A), k[1] = malloc(SIZE_B), k[2] = malloc(SIZE_C);
+        gaps[0] = (uintptr_t)(k[1] - k[0]);
+        gaps[1] = (uintptr_t)(k[2] - k[1]);
+        if (gaps[0] == lc_spans_block_size(lc_spans_request(SIZE_A)) &&
+            gaps[1] == lc_spans_block_size(lc_spans_request(SIZE_B)))
+            break;
     }
+    while (made-- > 0)
+        free(kept[made][0]), free(kept[made][1]), free(kept[made][2]);
     return NULL;
 }
 
 START_TEST(test_blocks_of_different_sizes_made_together_lie_side_by_side) {
     if (!spans_expected()) return;
-    /* A new thread's lists are empty, so its blocks are carved: 24 bytes
-     * and the header take a 48-byte block, 300 and the header 320. */
+    /* A new thread's blocks are carved from its span one after the other,
+     * whatever their classes. */
     uintptr_t gaps[2];
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, three_sizes_in_a_row, gaps), 0);
     ck_assert_int_eq(pthread_join(t, NULL), 0);
-    ck_assert_uint_eq(gaps[0], 48);
-    ck_assert_uint_eq(gaps[1], 320);
+    ck_assert_uint_eq(gaps[0], 5120);
+    ck_assert_uint_eq(gaps[1], 6144);
 }
 END_TEST
 
@@ -302,7 +313,8 @@ static Suite *spans_suite(void) {
 
 int main(int argc, char **argv) {
     (void)argc;
-    if (!getenv("LEAKCHECK_ALLOCATOR") && !RUNNING_ON_VALGRIND) {
+    const char *asked = getenv("LEAKCHECK_ALLOCATOR");
+    if (asked && strcmp(asked, "spans") != 0 && !RUNNING_ON_VALGRIND) {
         setenv("LEAKCHECK_ALLOCATOR", "spans", 1);
         execv("/proc/self/exe", argv);
         perror("test_spans: execv");
