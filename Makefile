@@ -330,8 +330,8 @@ FORCE:
 # progress line per test binary and mode). CHECK_JOBS defaults to the number
 # of CPUs.
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-# The suites that allocate most, and the threads suite, again with the
-# library's own allocator.
+# The suites that allocate most, and the threads suite, again with glibc's
+# malloc under the header store instead of the library's own allocator.
 GLIBC_PROGS = $(addprefix $(BUILD)/tests/,test_heap test_check_integration test_reach test_threads)
 CHECK_PLAN = native="$(TEST_PROGS)" glibc="$(GLIBC_PROGS)" valgrind="$(TEST_PROGS)" tools docs
 
