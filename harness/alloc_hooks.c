@@ -388,7 +388,7 @@ static __attribute__((noinline)) void *malloc_spans_walked(size_t size, void *fr
 }
 
 LC_HOT_CODE void *malloc(size_t size) {
-    if (LC_LIKELY(!lc_spans_len)) return malloc_general_out(size, FRAME, CALLER);
+    if (LC_UNLIKELY(!lc_spans_len)) return malloc_general_out(size, FRAME, CALLER);
     if (!spans_serves(size)) return malloc_general_out(size, FRAME, CALLER);
     if (lc_cfg.stack_depth > 0) return malloc_spans_walked(size, FRAME, CALLER);
     void *base = lc_spans_pop(lc_spans_request(size));

@@ -110,8 +110,8 @@ static inline bool lc_inband_on(void) {
     return LC_LIKELY(m) ? m == 1 : lc_inband_decide();
 }
 bool lc_inband_used(void); /* it ever held a block */
-/* Makes the bitmap's leaves for [lo, lo + len) now, so that a block there
- * is always indexed (spans.c's arena); false when one cannot be made.
+/* Makes the bitmap's leaves for [lo, lo + len) of spans.c's arena now
+ * (the first call, len 0, gives its start); false when one cannot be made.
  * Then a pair in that arena, each calling nothing in its common case: a
  * block spans.c gave, published, and a block retired and given back
  * (ignored unless it is a live block's start: freed twice, never made). */
