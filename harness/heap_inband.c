@@ -28,7 +28,11 @@
  * first and the free waits, or the free cleared the bit first and the
  * check does not see the block: no block a check copied is freed under
  * it, and a free pays one locked instruction, not a lock. A process with
- * one thread has nobody to wait for.
+ * one thread has nobody to wait for. A block of spans.c's arena keeps its
+ * bit for good and says whether it is live by a flag in its own header
+ * (HDR_LIVE below), which malloc and free write with plain stores; the
+ * check then makes every thread pass a full barrier (membarrier) after it
+ * counts itself, so that such a free sees it without a locked instruction.
  *
  * Under valgrind and under a sanitizer the table is used instead: memcheck
  * must see the program's blocks as the program sees them, and a
@@ -38,8 +42,11 @@
 #include "os.h"
 #include "spans.h"
 
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/single_threaded.h>
 #include <valgrind/valgrind.h>
 
@@ -59,6 +66,13 @@
  * pointer glibc returned. */
 #define HDR_ALIGNED ((uint64_t)1 << 23)
 #define HDR_STACK_MASK ((uint64_t)0xfffff)
+/* A block of spans.c's arena: its bit says a block starts there (set when
+ * it is first made, never cleared: a start, once carved, stays one), and
+ * this flag in its header whether it is live. malloc and free then write
+ * the block's own header with plain stores, and no two threads write one
+ * bitmap word at once (bench/README.md, "Two threads"). A free block's
+ * word is zero (lc_spans_scrub). */
+#define HDR_LIVE ((uint64_t)1 << 22)
 
 /* A region's bits and its highest sequence number side by side: a malloc
  * then touches one page of the store, not two. */
@@ -83,6 +97,12 @@ static _Atomic uint32_t leaf_ids[MAX_LEAVES]; /* directory index + 1; 0: being a
 static _Atomic uint32_t nleaves;
 /* Checks that hold the blocks now (see above), and this thread's holds. */
 LC_HOT static _Atomic uint32_t holds;
+/* Whether a check makes every thread of the process pass a full barrier
+ * after it counts itself in `holds` (membarrier, registered at start-up,
+ * and kept across fork): a free of spans.c's arena that clears a live
+ * flag then needs no barrier of its own to see the check. Without it the
+ * free pays a fence. */
+LC_HOT static bool barrier_by_checks;
 static LC_TLS int hold_depth;
 /* The leaf this thread last used: the directory is 2 MB, and its entry's
  * page would be one more for the TLB on every call. The leaf and its
@@ -166,7 +186,13 @@ static uintptr_t spans_first_leaf = UINTPTR_MAX;
 
 bool lc_inband_prepare(uintptr_t lo, uintptr_t len) {
     uintptr_t first = lo >> LEAF_SHIFT;
-    if (spans_first_leaf == UINTPTR_MAX) spans_first_leaf = first; /* the arena's start */
+    if (spans_first_leaf == UINTPTR_MAX) { /* the arena's start, at start-up */
+        spans_first_leaf = first;
+        long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+        barrier_by_checks =
+            cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+            syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    }
     if (!len) return true;
     uintptr_t last = (lo + len - 1) >> LEAF_SHIFT;
     if (last - spans_first_leaf >= SPANS_LEAVES) return false;
@@ -227,10 +253,39 @@ LC_INLINE uintptr_t publish_in(leaf *l, uintptr_t base, uintptr_t user, size_t s
 LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t size,
                                         lc_stack_id stack, uint32_t flags,
                                         lc_inband_overflow_fn instead) {
+    /* A block of spans.c's arena made on the general path (calloc, a
+     * failed realloc's old block): live by its flag. */
+    if (LC_UNLIKELY(lc_spans_owns(base))) return lc_inband_publish_spans(base, size, stack, flags);
     leaf *l = cached_leaf(user);
     if (LC_UNLIKELY(!l) && !(l = leaf_for_insert(user))) return instead(base, size, stack, flags);
     uint64_t last, seq = lc_heap_take_seq(&last);
     return publish_in(l, base, user, size, stack, flags, seq, last, (uint32_t)lc_os_tid());
+}
+
+/* Publishes a block of spans.c's arena: the header, the region's highest
+ * number, then the live flag (whoever sees it sees the rest); the block's
+ * bit only the first time a block starts there. */
+LC_INLINE uintptr_t publish_spans_in(uintptr_t base, size_t size, lc_stack_id stack, uint32_t flags,
+                                     uint64_t seq, uint64_t last, uint32_t tid) {
+    leaf *l = spans_leaf(base);
+    uintptr_t user = base + sizeof(header);
+    header *h = header_of(user);
+    h->seq_tid = lc_block_pack_seq_tid(seq, tid, flags);
+    uint64_t g = granule_of(user);
+    uint32_t k = (uint32_t)(g / BITS_PER_REGION);
+    region *r = &l->regions[k];
+    uint64_t cur = atomic_load_explicit(&r->max_seq, memory_order_relaxed);
+    if (cur < seq) {
+        if (!cur) lc_word_or(&l->used[k / 64], (uint64_t)1 << (k % 64));
+        lc_word_raise(&r->max_seq, cur, seq, last);
+    }
+    atomic_store_explicit((_Atomic uint64_t *)&h->size_stack,
+                          lc_block_pack_size_stack(size, stack & HDR_STACK_MASK) | HDR_LIVE,
+                          memory_order_release);
+    _Atomic uint64_t *w = word_of(l, g);
+    uint64_t mask = (uint64_t)1 << (g % 64);
+    if (LC_UNLIKELY(!(atomic_load_explicit(w, memory_order_relaxed) & mask))) lc_word_or(w, mask);
+    return user;
 }
 
 /* The rare half of lc_inband_publish_spans: a new sequence chunk, or
@@ -238,8 +293,7 @@ LC_HOT_CODE uintptr_t lc_inband_publish(uintptr_t base, uintptr_t user, size_t s
 static __attribute__((noinline)) uintptr_t publish_spans_slow(uintptr_t base, size_t size,
                                                               lc_stack_id stack, uint32_t flags) {
     uint64_t last, seq = lc_heap_take_seq(&last);
-    return publish_in(spans_leaf(base), base, base + sizeof(header), size, stack, flags, seq, last,
-                      (uint32_t)lc_os_tid());
+    return publish_spans_in(base, size, stack, flags, seq, last, (uint32_t)lc_os_tid());
 }
 
 LC_HOT_CODE uintptr_t lc_inband_publish_spans(uintptr_t base, size_t size, lc_stack_id stack,
@@ -247,13 +301,40 @@ LC_HOT_CODE uintptr_t lc_inband_publish_spans(uintptr_t base, size_t size, lc_st
     uint64_t seq, last;
     if (LC_UNLIKELY(!lc_os_cached_tid) || LC_UNLIKELY(!lc_heap_try_seq(&seq, &last)))
         return publish_spans_slow(base, size, stack, flags);
-    return publish_in(spans_leaf(base), base, base + sizeof(header), size, stack, flags, seq, last,
-                      (uint32_t)lc_os_cached_tid);
+    return publish_spans_in(base, size, stack, flags, seq, last, (uint32_t)lc_os_cached_tid);
+}
+
+/* Whether the block at user, one of spans.c's arena, is live. */
+static inline bool spans_live(uintptr_t user) {
+    return atomic_load_explicit((_Atomic uint64_t *)&header_of(user)->size_stack,
+                                memory_order_acquire) &
+           HDR_LIVE;
+}
+
+/* Clears a live block of spans.c's arena, and waits for a check that holds
+ * the blocks: false when it was not live (freed twice, or never made). The
+ * block is one thread's, the program's to free, so the flag is cleared
+ * with a plain store; with other threads about, either the check counted
+ * itself first and this sees it, or the store came first and the check
+ * does not see the block (barrier_by_checks). */
+static inline bool retire_spans(uintptr_t user) {
+    _Atomic uint64_t *word = (_Atomic uint64_t *)&header_of(user)->size_stack;
+    uint64_t v = atomic_load_explicit(word, memory_order_relaxed);
+    if (!(v & HDR_LIVE)) return false;
+    atomic_store_explicit(word, v & ~HDR_LIVE, memory_order_relaxed);
+    if (lc_solo()) return true;
+    if (barrier_by_checks)
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+    if (LC_UNLIKELY(atomic_load_explicit(&holds, memory_order_relaxed))) wait_for_holds();
+    return true;
 }
 
 LC_HOT_CODE bool lc_inband_owns(uintptr_t user) {
     leaf *l = leaf_of(user);
-    return l && !(user & 15) && bit_is_set(l, granule_of(user));
+    return l && !(user & 15) && bit_is_set(l, granule_of(user)) &&
+           (!lc_spans_owns(user - sizeof(header)) || spans_live(user));
 }
 
 LC_HOT_CODE uintptr_t lc_inband_base(uintptr_t user) {
@@ -273,21 +354,12 @@ static __attribute__((noinline)) uintptr_t retire_shared(_Atomic uint64_t *w, ui
     return lc_inband_base(user);
 }
 
-/* lc_inband_free_spans with other threads about. */
-static __attribute__((noinline)) void free_spans_shared(_Atomic uint64_t *w, uint64_t mask,
-                                                        uintptr_t user) {
-    if (retire_shared(w, mask, user))
-        lc_spans_push(user - sizeof(header), lc_spans_request(header_of(user)->size_stack >> 24));
-}
-
 LC_HOT_CODE void lc_inband_free_spans(uintptr_t user) {
     leaf *l = spans_leaf(user);
     if ((user & 15) || !l) return; /* not a block's start; no span there yet */
-    uint64_t g = granule_of(user), mask = (uint64_t)1 << (g % 64);
-    _Atomic uint64_t *w = word_of(l, g);
-    if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return;
-    if (!lc_solo()) return free_spans_shared(w, mask, user);
-    if (!lc_word_clear(w, mask)) return;
+    uint64_t g = granule_of(user);
+    if (!(atomic_load_explicit(word_of(l, g), memory_order_relaxed) >> (g % 64) & 1)) return;
+    if (!retire_spans(user)) return;
     lc_spans_push(user - sizeof(header), lc_spans_request(header_of(user)->size_stack >> 24));
 }
 
@@ -297,6 +369,7 @@ LC_HOT_CODE uintptr_t lc_inband_retire(uintptr_t user) {
     uint64_t g = granule_of(user), mask = (uint64_t)1 << (g % 64);
     _Atomic uint64_t *w = word_of(l, g);
     if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) return 0;
+    if (lc_spans_owns(user - sizeof(header))) return retire_spans(user) ? user - sizeof(header) : 0;
     if (!lc_solo()) return retire_shared(w, mask, user);
     if (!lc_word_clear(w, mask)) return 0;
     return lc_inband_base(user);
@@ -324,7 +397,7 @@ static void to_block(uintptr_t user, lc_block *out) {
     const header *h = header_of(user);
     out->key = user ^ LC_HIDE;
     out->seq_tid = h->seq_tid;
-    out->size_stack = h->size_stack & ~HDR_ALIGNED;
+    out->size_stack = h->size_stack & ~(HDR_ALIGNED | HDR_LIVE);
 }
 
 static uint32_t leaves_listed(void) {
@@ -392,7 +465,9 @@ static bool for_each_block(uint64_t min_seq, visit_fn fn, void *arg) {
                     while (bits) {
                         uint64_t g = (uint64_t)k * 64 + (uint64_t)__builtin_ctzll(bits);
                         bits &= bits - 1;
-                        if (!fn(region_base + (g << GRANULE_SHIFT), arg)) return false;
+                        uintptr_t user = region_base + (g << GRANULE_SHIFT);
+                        if (lc_spans_owns(user - sizeof(header)) && !spans_live(user)) continue;
+                        if (!fn(user, arg)) return false;
                     }
                 }
             }
@@ -495,6 +570,8 @@ size_t lc_inband_bytes(void) {
 void lc_inband_lock_all(void) {
     if (hold_depth++) return; /* a lookup inside a check */
     atomic_fetch_add_explicit(&holds, 1, memory_order_seq_cst);
+    if (barrier_by_checks && !lc_solo())
+        syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
 void lc_inband_unlock_all(void) {

@@ -209,6 +209,7 @@ static __attribute__((noinline)) void *refill(cache *k, local *l, unsigned c) {
     if ((got = pop_central(c))) {
         l->head = got;
         l->count = (uint32_t)got->count;
+        got->next_chain = NULL, got->count = 0; /* the program's first bytes */
         return pop_local(l);
     }
     size_t size = lc_spans_class_bytes(c);

@@ -47,18 +47,21 @@ void lc_spans_free(uintptr_t base, size_t request);
  * (alloc_hooks.c): a thread's list of free blocks of the class. */
 typedef struct lc_spans_chain {
     struct lc_spans_chain *next;       /* the next free block */
-    struct lc_spans_chain *next_chain; /* in a central list: the next chain */
-    uintptr_t count;                   /* of a chain's first block: its blocks */
-    uintptr_t zero;
+    uintptr_t header;                  /* zero: the header store's word with a live block's flag */
+    struct lc_spans_chain *next_chain; /* of a chain's first block in a central list */
+    uintptr_t count;                   /* of a chain's first block: its blocks; deferred: class */
 } lc_spans_chain;
-/* A block given back has its first 16 bytes cleared (the program's old
- * data there, the fields above): glibc's free list overwrites them too,
- * and a scan that found old pointers in a recycled block the program has
- * not filled yet would take them for the program's (a bash process under
- * `leakcheck run` lost 140 blocks instead of glibc's 155 without this). */
+/* A block given back has its header's second word and its first 16 bytes
+ * cleared. The word says to the header store whether the block is live
+ * (heap_inband.c). The 16 bytes are the program's old data, and the last
+ * two fields above: glibc's free list overwrites them too, and a scan that
+ * found old pointers in a recycled block the program has not filled yet
+ * would take them for the program's (a bash process under `leakcheck run`
+ * lost 140 blocks instead of glibc's 155 without this). */
 static inline void lc_spans_scrub(lc_spans_chain *b) {
+    b->header = 0;
+    b->next_chain = NULL;
     b->count = 0;
-    b->zero = 0;
 }
 typedef struct lc_spans_local {
     lc_spans_chain *head; /* the blocks handed out next */

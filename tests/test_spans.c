@@ -11,10 +11,12 @@
 #include <check.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
@@ -256,6 +258,35 @@ START_TEST(test_inside_the_allocator_a_request_goes_to_glibc_and_a_free_waits) {
 }
 END_TEST
 
+static void *volatile to_free;
+static atomic_int freed;
+static void *free_it(void *arg) {
+    (void)arg;
+    free(to_free);
+    atomic_store(&freed, 1);
+    return NULL;
+}
+
+START_TEST(test_another_threads_free_waits_while_a_check_holds_the_blocks) {
+    if (!spans_expected()) return;
+    to_free = malloc(40);
+    ck_assert(from_arena(to_free));
+    atomic_store(&freed, 0);
+    lc_heap_lock_all();
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, free_it, NULL), 0);
+    /* The free clears the block's live flag and then waits: the check may
+     * be reading the block, which must not be handed out meanwhile. */
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    int while_held = atomic_load(&freed);
+    lc_heap_unlock_all();
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_int_eq(while_held, 0);
+    ck_assert_int_eq(atomic_load(&freed), 1);
+}
+END_TEST
+
 START_TEST(test_a_forked_child_allocates_and_frees) {
     void *before = malloc(100);
     pid_t pid = fork();
@@ -307,6 +338,7 @@ static Suite *spans_suite(void) {
     tcase_add_test(tc, test_a_block_freed_twice_is_left_alone);
     tcase_add_test(tc, test_blocks_of_different_sizes_made_together_lie_side_by_side);
     tcase_add_test(tc, test_a_free_where_no_span_was_carved_is_ignored);
+    tcase_add_test(tc, test_another_threads_free_waits_while_a_check_holds_the_blocks);
     suite_add_tcase(s, tc);
     return s;
 }
