@@ -139,6 +139,16 @@ static inline void lc_word_raise(_Atomic uint64_t *w, uint64_t seen, uint64_t fl
         ;
 }
 
+/* Adds with one instruction, not a locked one: for a word only this
+ * thread writes (a signal handler of the thread cannot split it). */
+static inline void lc_word_add_own(_Atomic uint64_t *w, uint64_t v) {
+#if defined(__x86_64__)
+    __asm__ volatile("addq %1, %0" : "+m"(*(uint64_t *)w) : "r"(v) : "memory");
+#else
+    atomic_fetch_add_explicit(w, v, memory_order_relaxed);
+#endif
+}
+
 static inline void lc_word_add(_Atomic uint64_t *w, uint64_t v) {
 #if defined(__x86_64__)
     if (lc_solo()) {

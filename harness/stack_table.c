@@ -47,6 +47,13 @@ typedef struct counter {
 } counter;
 #define COUNTER_SHARDS 8
 static counter *counters[COUNTER_SHARDS];
+/* A thread that counts with other threads about takes one of the first
+ * COUNTER_SHARDS - 1 shards for itself while it lives, and adds to it
+ * without a locked instruction (no other thread writes it); past that,
+ * and after it gave its shard back, it shares the last one, with locked
+ * adds. Bit i: shard i has a thread. */
+static _Atomic uint32_t shards_taken;
+static LC_TLS unsigned my_shard; /* shard + 1; 0: none taken yet */
 
 typedef struct stack_rec {
     uint64_t hash;
@@ -350,6 +357,19 @@ void lc_stack_settle(void) {
 
 /* A count that is not this thread's held slot's: the slot taken, or the
  * record (out of line, so that the common count saves no registers). */
+/* A shard of the counters for this thread alone, or the shared one. */
+static unsigned take_shard(void) {
+    uint32_t t = atomic_load_explicit(&shards_taken, memory_order_relaxed);
+    for (;;) {
+        uint32_t free_bits = ~t & ((1u << (COUNTER_SHARDS - 1)) - 1);
+        if (!free_bits) return my_shard = COUNTER_SHARDS;
+        uint32_t bit = free_bits & -free_bits;
+        if (atomic_compare_exchange_weak_explicit(&shards_taken, &t, t | bit, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return my_shard = (unsigned)__builtin_ctz(bit) + 1;
+    }
+}
+
 static __attribute__((noinline)) void account_elsewhere(lc_stack_id id, size_t bytes) {
     if (id == 0) return;
     counter *c;
@@ -365,10 +385,23 @@ static __attribute__((noinline)) void account_elsewhere(lc_stack_id id, size_t b
         c = solo_counter(id);
     } else {
         lc_stack_settle();
-        c = &counters[(uint32_t)lc_os_tid() % COUNTER_SHARDS][id];
+        unsigned s = my_shard ? my_shard : take_shard();
+        c = &counters[s - 1][id];
+        if (s < COUNTER_SHARDS) {
+            lc_word_add_own(&c->objects, 1);
+            lc_word_add_own(&c->bytes, bytes);
+            return;
+        }
     }
     lc_word_add(&c->objects, 1);
     lc_word_add(&c->bytes, bytes);
+}
+
+void lc_stack_thread_exit(void) {
+    unsigned s = my_shard;
+    my_shard = COUNTER_SHARDS; /* what it counts after this, in the shared shard */
+    if (s && s < COUNTER_SHARDS)
+        atomic_fetch_and_explicit(&shards_taken, ~(1u << (s - 1)), memory_order_release);
 }
 
 LC_HOT_CODE void lc_stack_account(lc_stack_id id, size_t bytes) {

@@ -63,6 +63,8 @@ void lc_stack_account(lc_stack_id id, size_t bytes);
 /* Adds the counts this thread holds for its stacks to the records: before
  * the process gets a second thread (stack_table.c). */
 void lc_stack_settle(void);
+/* A thread that ends gives back its shard of the counters (threads.c). */
+void lc_stack_thread_exit(void);
 void lc_stack_totals(lc_stack_id id, uint64_t *objects, uint64_t *bytes);
 uint32_t lc_stack_count(void);
 void lc_stack_lock_all(void);

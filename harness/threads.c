@@ -214,6 +214,7 @@ static void exit_cleanup(void *arg) {
     mark_exited(r);
     lc_capture_altstack_leave(alt);
     lc_spans_thread_exit();
+    lc_stack_thread_exit();
 }
 
 __attribute__((noinline)) void *lc_thread_trampoline(void *p) {

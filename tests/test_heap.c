@@ -1767,6 +1767,40 @@ START_TEST(test_a_stacks_totals_count_allocations_from_before_and_with_threads) 
 }
 END_TEST
 
+enum { COUNTING_THREADS = 12, COUNTS_EACH = 1000 };
+static pthread_barrier_t counting_together;
+
+static void *count_together(void *id) {
+    pthread_barrier_wait(&counting_together); /* every thread alive at once */
+    for (int i = 0; i < COUNTS_EACH; i++)
+        lc_stack_account((lc_stack_id)(uintptr_t)id, 3);
+    return NULL;
+}
+
+/* Each thread takes a shard of the counters for itself while it lives
+ * (seven of them), the others share the last: every count is in the
+ * totals, from threads that counted at once and from threads that came
+ * after others had given their shards back. */
+START_TEST(test_threads_that_count_at_once_and_one_after_another_add_up) {
+    uintptr_t pcs[2] = {0x8600000, 0x8700000};
+    lc_stack_id id = lc_stack_intern(pcs, 2);
+    ck_assert_uint_ne(id, 0);
+    for (int round = 0; round < 2; round++) {
+        pthread_t t[COUNTING_THREADS];
+        pthread_barrier_init(&counting_together, NULL, COUNTING_THREADS);
+        for (int i = 0; i < COUNTING_THREADS; i++)
+            ck_assert_int_eq(pthread_create(&t[i], NULL, count_together, (void *)(uintptr_t)id), 0);
+        for (int i = 0; i < COUNTING_THREADS; i++)
+            ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        pthread_barrier_destroy(&counting_together);
+    }
+    uint64_t objects, bytes;
+    lc_stack_totals(id, &objects, &bytes);
+    ck_assert_uint_eq(objects, 2 * COUNTING_THREADS * COUNTS_EACH);
+    ck_assert_uint_eq(bytes, 3 * 2 * COUNTING_THREADS * COUNTS_EACH);
+}
+END_TEST
+
 struct totals_seen {
     lc_stack_id id;
     uint64_t objects, bytes;
@@ -2141,6 +2175,7 @@ static Suite *heap_suite(void) {
     tcase_add_test(tc, test_a_forked_childs_stacks_resolve_and_count_in_it_and_its_children);
     tcase_add_test(tc, test_a_stacks_totals_count_allocations_from_before_and_with_threads);
     tcase_add_test(tc, test_a_new_thread_reads_the_counts_its_creator_made_before_it);
+    tcase_add_test(tc, test_threads_that_count_at_once_and_one_after_another_add_up);
     tcase_add_test(tc, test_a_forked_childs_totals_start_from_its_parents);
     tcase_add_test(tc, test_a_reused_mapping_comes_zeroed_and_stays_the_librarys);
     tcase_add_test(tc, test_a_forked_childs_scratch_areas_come_zeroed_apart_and_the_librarys);
