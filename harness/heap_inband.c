@@ -226,6 +226,18 @@ static inline bool bit_is_set(leaf *l, uint64_t g) {
     return atomic_load_explicit(word_of(l, g), memory_order_acquire) >> (g % 64) & 1;
 }
 
+/* Raises the highest number given in granule g's region to the end of
+ * the chunk seq belongs to, and marks the region used the first time. */
+LC_INLINE void raise_region(leaf *l, uint64_t g, uint64_t seq, uint64_t last) {
+    uint32_t k = (uint32_t)(g / BITS_PER_REGION);
+    region *r = &l->regions[k];
+    uint64_t cur = atomic_load_explicit(&r->max_seq, memory_order_relaxed);
+    if (cur < seq) {
+        if (!cur) lc_word_or(&l->used[k / 64], (uint64_t)1 << (k % 64));
+        lc_word_raise(&r->max_seq, cur, seq, last);
+    }
+}
+
 /* Writes the header, then sets the block's bit (the bit published last:
  * whoever sees it sees the header). */
 LC_INLINE uintptr_t publish_in(leaf *l, uintptr_t base, uintptr_t user, size_t size,
@@ -239,14 +251,8 @@ LC_INLINE uintptr_t publish_in(leaf *l, uintptr_t base, uintptr_t user, size_t s
         ((uint64_t *)h)[-1] = user - base;
     }
     uint64_t g = granule_of(user);
-    uint32_t k = (uint32_t)(g / BITS_PER_REGION);
-    region *r = &l->regions[k];
-    uint64_t cur = atomic_load_explicit(&r->max_seq, memory_order_relaxed);
-    if (cur < seq) {
-        if (!cur) lc_word_or(&l->used[k / 64], (uint64_t)1 << (k % 64));
-        lc_word_raise(&r->max_seq, cur, seq, last);
-    }
-    lc_word_or(&r->bits[g % BITS_PER_REGION / 64], (uint64_t)1 << (g % 64));
+    raise_region(l, g, seq, last);
+    lc_word_or(word_of(l, g), (uint64_t)1 << (g % 64));
     return user;
 }
 
@@ -272,13 +278,7 @@ LC_INLINE uintptr_t publish_spans_in(uintptr_t base, size_t size, lc_stack_id st
     header *h = header_of(user);
     h->seq_tid = lc_block_pack_seq_tid(seq, tid, flags);
     uint64_t g = granule_of(user);
-    uint32_t k = (uint32_t)(g / BITS_PER_REGION);
-    region *r = &l->regions[k];
-    uint64_t cur = atomic_load_explicit(&r->max_seq, memory_order_relaxed);
-    if (cur < seq) {
-        if (!cur) lc_word_or(&l->used[k / 64], (uint64_t)1 << (k % 64));
-        lc_word_raise(&r->max_seq, cur, seq, last);
-    }
+    raise_region(l, g, seq, last);
     atomic_store_explicit((_Atomic uint64_t *)&h->size_stack,
                           lc_block_pack_size_stack(size, stack & HDR_STACK_MASK) | HDR_LIVE,
                           memory_order_release);
