@@ -357,6 +357,9 @@ void lc_free_hooked(void *p) {
  * jump, is where the next function pushes its own). */
 static void *malloc_general_out(size_t size, void *frame, uintptr_t caller);
 
+/* flags_of(caller, false) for a request spans_serves let through: the C
+ * runtime's thread start is not one of them, so its thread-local depth
+ * is not read again on the fast path. */
 LC_INLINE uint32_t spans_flags(uintptr_t caller) {
     return lc_os_pc_in_linker(caller) ? LC_BLOCK_RUNTIME : 0;
 }
